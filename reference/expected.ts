@@ -1,0 +1,47 @@
+/**
+ * Expected: what the CPU reference says one case must produce, plus what a
+ * comparator needs to explain a difference without recomputing the MoE.
+ */
+import type { Problem } from './problem.js';
+
+export interface RoutingResult {
+  /** Chosen expert ids [T, k], best first (ties: lower index first). */
+  readonly ids: Int32Array;
+  /**
+   * Weights [T, k], float32. For llama4 this is sigmoid(logit), applied to the token
+   * before FC1 (finalize then uses 1).
+   */
+  readonly weights: Float32Array;
+  /**
+   * The float32 score each expert was ranked by [T, E] (after group masking: -inf
+   * for ineligible experts). The comparator uses it to accept ties.
+   */
+  readonly selectionScores: Float32Array;
+}
+
+export interface Expected {
+  readonly problem: Problem;
+  readonly routing: RoutingResult;
+  /** Output before the final bf16 rounding [T, H] float32. */
+  readonly outputF32: Float32Array;
+  /** Output as bf16 bits [T, H]. */
+  readonly outputBf16: Uint16Array;
+  /**
+   * Magnitude that FC2 and finalize accumulate over, [T, H]:
+   * Σ_j |w_j| · |out2Scale_l| · Σ_i |W2_l[h,i] · â_i|. Accumulation-order error is bounded relative to it.
+   */
+  readonly absAccum: Float32Array;
+  /**
+   * Allowance for re-quantization flips of FC2's input, [T, H]: for every FC2-input
+   * element (or whole block, when its scale is fragile) whose float32 value lies
+   * within the FC1 error window of a rounding boundary, |w_j · out2Scale_l · W2_l[h,i] · (â_alt − â)|
+   * summed over such elements. Zero where no fragile element feeds the token.
+   */
+  readonly flipAllowance: Float32Array;
+  /** Tokens [T] with at least one fragile element: 1, else 0. */
+  readonly fragileTokens: Uint8Array;
+  /** Counts over all local slots: elements re-quantized, fragile elements, fragile block scales. */
+  readonly requant: { readonly elements: number; readonly fragileElements: number; readonly fragileBlocks: number };
+  /** Which arithmetic produced it. */
+  readonly provenance: { readonly precision: 'float64' | 'float32'; readonly backend: string; readonly threads: number };
+}
