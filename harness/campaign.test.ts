@@ -1,0 +1,93 @@
+/**
+ * The proof that the harness catches bugs: at default settings the campaign kills every
+ * fault of the catalog on the emulated kernel, and raises no false alarm on the correct
+ * emulated kernel over a few hundred random cases. Runs: env MOE_HARNESS_RUNS (default
+ * 200 for the false-alarm suite); seed: env MOE_HARNESS_SEED (default 1).
+ */
+import test from 'ava';
+import { openCampaignSession, runCampaign } from './campaign.js';
+import { caseMix, SCENARIOS } from './caseMix.js';
+import { FAULT_NAMES, FAULTS, type FaultName } from './faults.js';
+import type { ReferenceCache } from './referenceFor.js';
+import { summarize } from './report.js';
+import { DISCREPANCY_KINDS, type FindingKind } from './verdict.js';
+
+const SEED = Number(process.env.MOE_HARNESS_SEED ?? 1);
+const RUNS = Number(process.env.MOE_HARNESS_RUNS ?? 200);
+const GRAMMAR = /^\S+=.+, reference .+ \(.*; tactic \d+\/\d+; seed \d+\)$/;
+
+/** The kind of finding each fault must produce (what "a clear finding" means for it). */
+const EXPECTED: Record<FaultName, readonly FindingKind[]> = {
+  dropped_last_partial_tile: ['beyond_bound'],
+  gate_up_swapped: ['beyond_bound'],
+  neighbour_block_scale: ['beyond_bound'],
+  ties_high_index: ['routing'],
+  deepseek_bf16_logits: ['routing'],
+  missing_epsilon: ['routing', 'nonfinite'],
+  ep_offset_off_by_one: ['beyond_bound'],
+  nondeterministic_finalize: ['nondeterministic'],
+  last_row_unwritten: ['poison'],
+  mx_exponent_round_down: ['beyond_bound'],
+  tactic_skips_last_k_block: ['beyond_bound'],
+  expert_scale_ignored: ['beyond_bound'],
+};
+
+// One pass over every scenario of the default mix; references shared by all faults.
+const killCases = caseMix({ runs: SCENARIOS.length, seed: SEED }).map((spec) => ({ spec }));
+const cache: ReferenceCache = new Map();
+
+for (const fault of FAULT_NAMES) {
+  test(`the default campaign kills ${fault} (${FAULTS[fault].what})`, async (t) => {
+    const r = await runCampaign(killCases, { kernel: { kind: 'emulated', fault }, isolation: 'inline', referenceCache: cache });
+    const bad = r.records.filter((x) => x.disposition !== 'passed');
+    t.true(bad.length > 0, `no tactic of ${killCases.length} cases failed under ${fault}`);
+    const kinds = new Set(bad.flatMap((x) => x.verdict.findings.map((f) => f.kind)));
+    t.true(EXPECTED[fault].some((k) => kinds.has(k)), `${fault}: findings of kinds ${[...kinds].join(', ')}, expected one of ${EXPECTED[fault].join(', ')}`);
+    const line = bad[0]!.verdict.lines[0]!;
+    t.regex(line, GRAMMAR);
+    t.regex(bad[0]!.replay, new RegExp(`^npx moe-harness replay --case '\\{.*\\}' --tactic \\d+/\\d+ --kernel emulated --fault ${fault}$`));
+    t.log(`${bad.length}/${r.records.length} records not passed; e.g. ${line}`);
+    if (fault === 'tactic_skips_last_k_block') {
+      // Only the faulty tactic (largest tile, config 0) may fail.
+      t.true(bad.every((x) => x.tactic.endsWith('/0')));
+    }
+  });
+}
+
+test(`no false alarm on the correct emulated kernel over ${RUNS} random cases (seed ${SEED})`, async (t) => {
+  const cases = caseMix({ runs: RUNS, seed: SEED + 1000 }).map((spec) => ({ spec }));
+  const r = await runCampaign(cases, { kernel: { kind: 'emulated' }, isolation: 'inline' });
+  const bad = r.records.filter((x) => x.disposition !== 'passed');
+  t.deepEqual(bad.map((x) => `${x.problem} tactic ${x.tactic}: ${x.verdict.lines.slice(0, 2).join(' | ')}`), []);
+  const rows = summarize(r.records);
+  t.true(rows.length >= 12, 'every tactic of the table was exercised');
+  const flips = r.records.reduce((a, x) => a + x.verdict.counts.flip_explained, 0);
+  t.log(`${r.records.length} (case, tactic) records passed; flip-explained elements ${flips}; ${(r.elapsedMs / 1000).toFixed(1)} s`);
+  for (const k of DISCREPANCY_KINDS) if (k !== 'flip_explained') t.is(rows.reduce((a, s) => a + s.counts[k], 0), 0, k);
+});
+
+test('child isolation: a tactic that kills its process is reported crashed with its reproducer, and the campaign goes on', async (t) => {
+  const cases = caseMix({ runs: 2, seed: SEED }).map((spec) => ({ spec }));
+  const r = await runCampaign(cases, { kernel: { kind: 'emulated', crashTactic: '8/0' }, isolation: 'child', referenceCache: cache });
+  const crashed = r.records.filter((x) => x.disposition === 'crashed');
+  t.is(crashed.length, 2);
+  t.true(crashed.every((x) => x.tactic === '8/0'));
+  t.regex(crashed[0]!.verdict.lines[0]!, /^tactic=crashed, reference a completed run \(child process died \(exit code 134\).*; tactic 8\/0; seed \d+\)$/);
+  t.regex(crashed[0]!.replay, /--tactic 8\/0 --kernel emulated$/);
+  const others = r.records.filter((x) => x.tactic !== '8/0');
+  t.true(others.length > 2);
+  t.true(others.every((x) => x.disposition === 'passed'));
+  t.is(r.childStarts, 3); // the first child, one restart per crash
+});
+
+test('a session judges cases one at a time and carries fast-check provenance into findings and replay', async (t) => {
+  const session = await openCampaignSession({ kernel: { kind: 'emulated', fault: 'last_row_unwritten' }, isolation: 'inline', referenceCache: cache });
+  try {
+    const records = await session.run({ spec: killCases[0]!.spec, origin: { fcSeed: 42, fcPath: '3:1' } });
+    t.true(records.length > 0 && records.every((r) => r.disposition === 'incorrect'));
+    t.regex(records[0]!.verdict.lines[0]!, /; fc-seed 42; path "3:1"\)$/);
+    t.regex(records[0]!.replay, /  # fast-check seed 42 path "3:1"$/);
+  } finally {
+    await session.close();
+  }
+});

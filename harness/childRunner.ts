@@ -1,0 +1,204 @@
+/**
+ * Runs tactics in a child process (child.ts) and restarts it after a crash: a CUDA fault
+ * (illegal address, launch failure) poisons the process's context, and a process that
+ * dies takes only the tactic it was running with it. That tactic is reported crashed
+ * (with the child's last stderr lines) and the case goes on with the others in a fresh
+ * child. A tactic (or prepare) that runs longer than the timeout is killed and crashed.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Case } from '../reference/case.js';
+import type { CaseOutcome, CaseRunner, TacticOutcome } from './caseRunner.js';
+import { childCommand } from './childEntry.js';
+import type { ChildMessage, ParentMessage } from './childProtocol.js';
+import type { Tactic } from './kernels/kernel.js';
+import { kernelLabel, type KernelChoice } from './kernels/select.js';
+
+export interface ChildRunnerOptions {
+  /** Longest a tactic (two runs) or a prepare may take before the child is killed (default 300 s). */
+  readonly timeoutMs?: number;
+}
+
+type Event = { kind: 'message'; m: ChildMessage } | { kind: 'exit'; code: number | null; signal: string | null } | { kind: 'timeout' };
+
+/** A started child with a queue of events. */
+class Child {
+  readonly proc: ChildProcess;
+  private readonly events: Event[] = [];
+  private waiter: ((e: Event) => void) | null = null;
+  private stderrTail = '';
+  exited = false;
+
+  constructor() {
+    const cmd = childCommand();
+    this.proc = fork(cmd.script, [], {
+      execArgv: [...cmd.execArgv], serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, MOE_HARNESS_IN_CHILD: '1' },
+    });
+    const tail = (chunk: Buffer): void => { this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000); };
+    this.proc.stdout!.on('data', tail);
+    this.proc.stderr!.on('data', tail);
+    this.proc.on('message', (m) => this.push({ kind: 'message', m: m as ChildMessage }));
+    this.proc.on('exit', (code, signal) => {
+      this.exited = true;
+      // Let the pipes drain so the stderr tail is complete.
+      setTimeout(() => this.push({ kind: 'exit', code, signal }), 50);
+    });
+    this.proc.on('error', () => undefined);
+  }
+
+  private push(e: Event): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(e);
+    } else this.events.push(e);
+  }
+
+  /** The next event, or a timeout event after `ms`. */
+  next(ms: number): Promise<Event> {
+    const e = this.events.shift();
+    if (e) return Promise.resolve(e);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        resolve({ kind: 'timeout' });
+      }, ms);
+      this.waiter = (ev) => {
+        clearTimeout(timer);
+        resolve(ev);
+      };
+    });
+  }
+
+  send(m: ParentMessage): void {
+    if (!this.exited && this.proc.connected) this.proc.send(m);
+  }
+
+  lastLines(): string {
+    const lines = this.stderrTail.trim().split('\n').filter((l) => l.trim().length > 0);
+    return lines.slice(-3).join(' | ');
+  }
+
+  kill(): void {
+    if (!this.exited) this.proc.kill('SIGKILL');
+  }
+}
+
+function deathMessage(e: Event, child: Child): string {
+  const how = e.kind === 'exit' ? (e.signal ? `signal ${e.signal}` : `exit code ${e.code}`) : 'timeout';
+  const tail = child.lastLines();
+  return `child process died (${how})${tail ? `: ${tail}` : ''}`;
+}
+
+export class ChildRunner implements CaseRunner {
+  private child: Child | null = null;
+  private nextId = 1;
+  private readonly timeoutMs: number;
+  /** Children started so far (1 + restarts). */
+  starts = 0;
+
+  constructor(private readonly kernel: KernelChoice, opts: ChildRunnerOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 300_000;
+  }
+
+  /** A ready child (started and initialized), or an error message. */
+  private async ready(): Promise<Child | string> {
+    if (this.child && !this.child.exited) return this.child;
+    const child = new Child();
+    this.starts++;
+    child.send({ type: 'init', kernel: this.kernel });
+    for (;;) {
+      const e = await child.next(120_000);
+      if (e.kind === 'message' && e.m.type === 'ready') {
+        this.child = child;
+        return child;
+      }
+      if (e.kind === 'message' && e.m.type === 'init_failed') {
+        child.kill();
+        return `kernel ${kernelLabel(this.kernel)} could not start: ${e.m.message}`;
+      }
+      if (e.kind !== 'message') {
+        child.kill();
+        return deathMessage(e, child);
+      }
+    }
+  }
+
+  async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void): Promise<CaseOutcome> {
+    const outcomes: TacticOutcome[] = [];
+    let tactics: readonly Tactic[] | null = null;
+    const done = new Set<string>();
+    const record = (o: TacticOutcome): void => {
+      outcomes.push(o);
+      onTactic?.(o);
+      done.add(o.tactic.label);
+    };
+    /** Every tactic not yet done, crashed with `message` (when the case cannot go on). */
+    const crashRest = (message: string): CaseOutcome => {
+      for (const t of tactics ?? []) if (!done.has(t.label)) record({ kind: 'crashed', tactic: t, message });
+      return { kind: 'ran', tactics: tactics ?? [], outcomes };
+    };
+    for (let attempt = 0; ; attempt++) {
+      const child = await this.ready();
+      if (typeof child === 'string') return tactics === null ? { kind: 'prepare_crashed', message: child } : crashRest(child);
+      if (tactics !== null && attempt > tactics.length + 1) return crashRest('the child process kept dying between tactics');
+      const id = this.nextId++;
+      child.send({ type: 'case', id, spec: c.spec, filter, skip: [...done] });
+      /** What the child is doing: enumerating, preparing, a tactic label, or between tactics. */
+      let phase = 'enumerating tactics';
+      for (;;) {
+        const e = await child.next(this.timeoutMs);
+        if (e.kind !== 'message') {
+          child.kill();
+          this.child = null;
+          const msg = deathMessage(e, child);
+          const tactic = tactics?.find((t) => t.label === phase);
+          if (tactic !== undefined) record({ kind: 'crashed', tactic, message: msg });
+          else if (tactics === null || outcomes.length === 0) {
+            if (phase !== 'between tactics') return { kind: 'prepare_crashed', message: `${phase}: ${msg}` };
+          } else if (phase === 'preparing') return crashRest(`prepare in a restarted child: ${msg}`);
+          break; // restart for the remaining tactics
+        }
+        const m = e.m;
+        if (!('id' in m) || m.id !== id) continue;
+        if (m.type === 'tactics') {
+          tactics ??= m.tactics;
+          if (m.tactics.length === 0) {
+            return { kind: 'not_supported', message: `kernel ${kernelLabel(this.kernel)} enumerates no tactic${filter ? ` matching ${filter.join(',')}` : ''} for this problem` };
+          }
+          phase = 'preparing';
+        } else if (m.type === 'not_supported') {
+          return { kind: 'not_supported', message: m.message };
+        } else if (m.type === 'prepare_crashed') {
+          child.kill();
+          this.child = null;
+          return outcomes.length === 0 ? { kind: 'prepare_crashed', message: m.message } : crashRest(`prepare in a restarted child: ${m.message}`);
+        } else if (m.type === 'tactic_start') {
+          phase = m.label;
+        } else if (m.type === 'tactic_done') {
+          record(m.outcome);
+          phase = 'between tactics';
+          if (m.fatal) {
+            await child.next(5_000); // its exit
+            child.kill();
+            this.child = null;
+            break;
+          }
+        } else if (m.type === 'case_done') {
+          return { kind: 'ran', tactics: tactics ?? [], outcomes };
+        }
+      }
+      if (tactics !== null && tactics.every((t) => done.has(t.label))) return { kind: 'ran', tactics, outcomes };
+    }
+  }
+
+  async close(): Promise<void> {
+    const c = this.child;
+    this.child = null;
+    if (c && !c.exited) {
+      c.send({ type: 'exit' });
+      const e = await c.next(5_000);
+      if (e.kind !== 'exit') c.kill();
+    }
+  }
+}

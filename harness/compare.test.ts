@@ -1,0 +1,229 @@
+import test from 'ava';
+import { bf16ToF32, f32ToBf16 } from '../reference/formats/bf16.js';
+import { runOracle64 } from '../reference/oracle64.js';
+import { compare, type CompareInput } from './compare.js';
+import { POISON } from './caseRunner.js';
+import { elementBound } from './errorModel.js';
+import type { Observed } from './kernels/kernel.js';
+import { fixture, perfectObserved, type Fixture } from './testing.js';
+
+const base = fixture();
+const GRAMMAR = /^\S+=.+, reference .+ \(.+; tactic 8\/0; seed \d+\)$/;
+
+function input(f: Fixture, o1: Observed, o2: Observed = o1, over: Partial<CompareInput> = {}): CompareInput {
+  return {
+    routingInput: f.input, reference: f.expected, referenceForIds: null, runs: [o1, o2], poison: POISON,
+    digests: ['d', 'd'], model: f.model, context: { tactic: '8/0', seed: f.c.spec.seed }, ...over,
+  };
+}
+
+/** The bf16 value `m` ulps above bits b (same sign direction). */
+const stepBits = (b: number, m: number): number => b + m;
+
+test('a perfect kernel passes with every count zero and the worst element within its bound', (t) => {
+  const v = compare(input(base, perfectObserved(base.expected)));
+  t.is(v.disposition, 'passed');
+  t.true(Object.values(v.counts).every((n) => n === 0));
+  t.truthy(v.worst);
+  t.true(v.worst!.ratio <= 1);
+  t.is(v.histogram.reduce((a, b) => a + b, 0), base.c.spec.problem.T * base.c.spec.problem.H);
+});
+
+test('an element a few ulps off is beyond_bound, reported in the grammar with the worst element first', (t) => {
+  const o = perfectObserved(base.expected);
+  const { H } = base.c.spec.problem;
+  const i = 3 * H + 17;
+  o.output[i] = stepBits(o.output[i]!, 4);
+  const j = 5 * H + 2;
+  o.output[j] = stepBits(o.output[j]!, 40);
+  const v = compare(input(base, o));
+  t.is(v.disposition, 'incorrect');
+  t.is(v.counts.beyond_bound, 2);
+  const first = v.lines.find((l) => l.startsWith('out['))!;
+  t.regex(first, /^out\[t=5,h=2\]=/);
+  t.regex(first, GRAMMAR);
+  t.regex(first, /bound [\d.e-]+/);
+  t.is(v.worst!.t, 5);
+  t.true(v.worst!.ratio > 1);
+});
+
+test('the bound admits exactly the bf16 neighbours its derivation allows', (t) => {
+  const o = perfectObserved(base.expected);
+  const i = 11;
+  const ref = base.expected.outputF32[i]!;
+  // The largest bf16 step that stays within the bound passes; one more step fails.
+  let m = 0;
+  while (Math.abs(bf16ToF32(stepBits(o.output[i]!, m + 1)) - ref) <= elementBound(base.model, base.expected.absAccum[i]!, bf16ToF32(stepBits(o.output[i]!, m + 1)))) m++;
+  o.output[i] = stepBits(base.expected.outputBf16[i]!, m);
+  t.is(compare(input(base, o)).disposition, 'passed');
+  o.output[i] = stepBits(base.expected.outputBf16[i]!, m + 1);
+  t.is(compare(input(base, o)).counts.beyond_bound, 1);
+});
+
+test('an unwritten row shows as poison (both patterns), not as non-finite', (t) => {
+  const { T, H } = base.c.spec.problem;
+  const o1 = perfectObserved(base.expected);
+  const o2 = perfectObserved(base.expected);
+  o1.output.fill(POISON[0], (T - 1) * H);
+  o2.output.fill(POISON[1], (T - 1) * H);
+  const v = compare(input(base, o1, o2));
+  t.is(v.disposition, 'incorrect');
+  t.is(v.counts.poison, H);
+  t.is(v.counts.nonfinite, 0);
+  t.regex(v.lines.find((l) => l.includes('poison'))!, new RegExp(`^out\\[t=${T - 1},h=\\*\\]=poison 0x7fa5 \\(run 1\\) / 0xffc3 \\(run 2\\) in ${H} of ${H} elements`));
+});
+
+test('NaN and Inf outputs are rejected outright, whatever the bound', (t) => {
+  const o = perfectObserved(base.expected);
+  o.output[0] = 0x7fc0;
+  o.output[1] = 0xff80;
+  const v = compare(input(base, o));
+  t.is(v.counts.nonfinite, 2);
+  t.is(v.disposition, 'incorrect');
+  t.regex(v.lines.find((l) => l.startsWith('out[t=0,h=1]'))!, /=-Inf \(0xff80\), reference/);
+});
+
+test('two runs that differ bitwise are nondeterministic, even within the bound', (t) => {
+  const o1 = perfectObserved(base.expected);
+  const o2 = perfectObserved(base.expected);
+  o2.output[5] = f32ToBf16(bf16ToF32(o2.output[5]!)); // same value: still deterministic
+  t.is(compare(input(base, o1, o2)).disposition, 'passed');
+  o2.output[5] = o2.output[5]! ^ 1;
+  const v = compare(input(base, o1, o2));
+  t.is(v.counts.nondeterministic, 1);
+  t.is(v.disposition, 'incorrect');
+  const w = Float32Array.from(o1.weights);
+  w[0] = Math.fround(w[0]! * (1 + 2 ** -22));
+  t.is(compare(input(base, o1, { ...o1, weights: w })).counts.nondeterministic, 1);
+});
+
+test('changed inputs are reported', (t) => {
+  const v = compare(input(base, perfectObserved(base.expected), undefined, { digests: ['aaaa', 'bbbb'] }));
+  t.is(v.counts.inputs_modified, 1);
+  t.regex(v.lines[0]!, /^inputs=digest bbbb, reference digest aaaa/);
+});
+
+test('a wrong expert choice is a routing finding; the output is then judged against the reference for those ids', (t) => {
+  const { T, topK: k, E } = base.c.spec.problem;
+  const ids = Int32Array.from(base.expected.routing.ids);
+  // Token 0: replace its second expert by the lowest-scoring expert of the row.
+  const scores = base.expected.routing.selectionScores.subarray(0, E);
+  let worst = 0;
+  for (let e = 1; e < E; e++) if (scores[e]! < scores[worst]!) worst = e;
+  ids[1] = worst;
+  const forced = runOracle64(base.c, { forcedIds: ids, fc1RelativeError: base.model.fc1RelativeError });
+  const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights) };
+  const v = compare(input(base, o, o, { referenceForIds: forced }));
+  t.is(v.counts.routing, 1);
+  t.is(v.counts.beyond_bound, 0);
+  t.regex(v.lines[0]!, /^ids\[t=0\]=\[\d+,\d+\], reference \[\d+,\d+\] \(token 0: .*beyond tolerance/);
+  // Judged against the case's own reference instead, the same output is far off.
+  t.true(compare(input(base, o, o, { referenceForIds: null })).counts.routing >= 1);
+  void T; void k;
+});
+
+test('ids outside [0, E) are routing findings and their rows are not value-judged', (t) => {
+  const o = perfectObserved(base.expected);
+  o.ids[0] = -1;
+  const v = compare(input(base, o));
+  t.is(v.counts.routing, 1);
+  t.regex(v.lines[0]!, /outside \[0, E=8\)/);
+});
+
+test('wrong routing weights are routing findings', (t) => {
+  const o = perfectObserved(base.expected);
+  o.weights[3] = Math.fround(o.weights[3]! * (1 + 1e-4));
+  const v = compare(input(base, o));
+  t.is(v.counts.routing, 1);
+  t.regex(v.lines[0]!, /^weights\[t=1,j=1\]=/);
+  const ok = perfectObserved(base.expected);
+  ok.weights[3] = Math.fround(ok.weights[3]! * (1 + 2 ** -22)); // a few ulps: within tolerance
+  t.is(compare(input(base, ok)).disposition, 'passed');
+});
+
+test('slot order alone is not a routing difference', (t) => {
+  const { T, topK: k } = base.c.spec.problem;
+  const o = perfectObserved(base.expected);
+  for (let r = 0; r < T; r++) {
+    [o.ids[r * k], o.ids[r * k + 1]] = [o.ids[r * k + 1]!, o.ids[r * k]!];
+    [o.weights[r * k], o.weights[r * k + 1]] = [o.weights[r * k + 1]!, o.weights[r * k]!];
+  }
+  t.is(compare(input(base, o)).disposition, 'passed');
+});
+
+test('an exact tie between identical inputs must go to the lower index', (t) => {
+  // Find a ties case where a chosen expert has an unchosen twin (same logit) of higher index.
+  for (let seed = 1; seed < 40; seed++) {
+    const f = fixture({ seed, logitFamily: 'ties', problem: { topK: 3, T: 5 } });
+    const { T, E, topK: k } = f.c.spec.problem;
+    for (let r = 0; r < T; r++) {
+      const chosen = Array.from(f.expected.routing.ids.subarray(r * k, (r + 1) * k));
+      for (const [j, a] of chosen.entries()) {
+        for (let b = a + 1; b < E; b++) {
+          if (chosen.includes(b) || f.input.logits[r * E + b] !== f.input.logits[r * E + a]) continue;
+          const ids = Int32Array.from(f.expected.routing.ids);
+          ids[r * k + j] = b;
+          const forced = runOracle64(f.c, { forcedIds: ids, fc1RelativeError: f.model.fc1RelativeError });
+          const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights) };
+          const v = compare(input(f, o, o, { referenceForIds: forced }));
+          t.is(v.counts.routing, 1);
+          t.regex(v.lines[0]!, new RegExp(`expert ${b} chosen over expert ${a} with identical inputs .*the lower index must win`));
+          return;
+        }
+      }
+    }
+  }
+  t.fail('no tie found');
+});
+
+test('a difference explained by a re-quantization flip is counted apart and passes; too many flipped rows fail', (t) => {
+  // bf16 re-quantization (mxfp4_bf16) makes fragile elements common.
+  for (let seed = 1; seed < 30; seed++) {
+    const f = fixture({ seed, problem: { quantMode: 'mxfp4_bf16', T: 16, H: 64, I: 64 } });
+    const { T, H } = f.c.spec.problem;
+    const e = f.expected;
+    const flipRows: number[] = [];
+    const o = perfectObserved(e);
+    for (let r = 0; r < T; r++) {
+      if (!e.fragileTokens[r]) continue;
+      for (let h = 0; h < H; h++) {
+        const i = r * H + h;
+        for (let m = 1; m < 64; m++) {
+          const bits = stepBits(e.outputBf16[i]!, m);
+          const v = bf16ToF32(bits);
+          const d = Math.abs(v - e.outputF32[i]!);
+          const b = elementBound(f.model, e.absAccum[i]!, v);
+          if (d > b && d <= b + e.flipAllowance[i]!) {
+            o.output[i] = bits;
+            flipRows.push(r);
+            break;
+          }
+          if (d > b + e.flipAllowance[i]!) break;
+        }
+        if (flipRows.at(-1) === r) break;
+      }
+    }
+    const budget = Math.ceil(f.model.flipRowFraction * T);
+    if (flipRows.length <= budget) continue;
+    // Within the budget: passed, with flip_explained counted.
+    const within = perfectObserved(e);
+    for (const r of flipRows.slice(0, budget)) for (let h = 0; h < H; h++) within.output[r * H + h] = o.output[r * H + h]!;
+    const v1 = compare(input(f, within));
+    t.is(v1.disposition, 'passed');
+    t.is(v1.counts.flip_explained, budget);
+    t.is(v1.counts.beyond_bound, 0);
+    // Beyond the budget: a flip_budget finding.
+    const v2 = compare(input(f, o));
+    t.is(v2.disposition, 'incorrect');
+    t.is(v2.counts.flip_explained, flipRows.length);
+    t.truthy(v2.lines.find((l) => l.startsWith('rows=') && l.includes('flip-explained')));
+    return;
+  }
+  t.fail('no case with enough fragile rows found');
+});
+
+test('results of the wrong shape or type are rejected with a message', (t) => {
+  const o = perfectObserved(base.expected);
+  t.throws(() => compare(input(base, { ...o, output: o.output.subarray(1) })), { message: /output has \d+ elements, expected \d+/ });
+  t.throws(() => compare(input(base, { ...o, weights: new Float64Array(o.weights) as unknown as Float32Array })), { message: /weights is Float64Array, expected Float32Array/ });
+});

@@ -1,0 +1,40 @@
+/**
+ * Runs tactics in this process. For the emulated kernel and for tests; a CUDA fault
+ * here would poison the process, so native campaigns use childRunner.ts.
+ */
+import type { Case } from '../reference/case.js';
+import { describeError, executeTactic, isUnsupported, selectedTactics, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
+import type { KernelUnderTest } from './kernels/kernel.js';
+
+export class InlineRunner implements CaseRunner {
+  constructor(private readonly kernel: KernelUnderTest) {}
+
+  async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void): Promise<CaseOutcome> {
+    let tactics;
+    try {
+      tactics = selectedTactics(this.kernel, c, filter);
+    } catch (e) {
+      return isUnsupported(e) ? { kind: 'not_supported', message: describeError(e) } : { kind: 'prepare_crashed', message: describeError(e) };
+    }
+    if (tactics.length === 0) return { kind: 'not_supported', message: `kernel ${this.kernel.name} enumerates no tactic${filter ? ` matching ${filter.join(',')}` : ''} for this problem` };
+    let handle: unknown;
+    try {
+      handle = await this.kernel.prepare(c);
+    } catch (e) {
+      return isUnsupported(e) ? { kind: 'not_supported', message: describeError(e) } : { kind: 'prepare_crashed', message: describeError(e) };
+    }
+    const outcomes: TacticOutcome[] = [];
+    try {
+      for (const t of tactics) {
+        const { fatal: _fatal, ...o } = await executeTactic(this.kernel, handle, t);
+        outcomes.push(o);
+        onTactic?.(o);
+      }
+    } finally {
+      this.kernel.release(handle);
+    }
+    return { kind: 'ran', tactics, outcomes };
+  }
+
+  async close(): Promise<void> {}
+}

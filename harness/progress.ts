@@ -1,0 +1,36 @@
+/**
+ * A progress bar on stderr: redrawn in place on a TTY, a line every ~10% otherwise.
+ */
+export class Progress {
+  private readonly tty: boolean;
+  private lastPct = -1;
+  private readonly started = performance.now();
+
+  constructor(private readonly total: number, private readonly stream: NodeJS.WriteStream = process.stderr, private readonly enabled = true) {
+    this.tty = stream.isTTY === true;
+  }
+
+  update(done: number, label: string, stats: { passed: number; failed: number }): void {
+    if (!this.enabled) return;
+    const frac = this.total === 0 ? 1 : done / this.total;
+    const secs = ((performance.now() - this.started) / 1000).toFixed(0);
+    const text = `${done}/${this.total} cases · ${stats.passed} passed · ${stats.failed} not passed · ${secs}s`;
+    if (this.tty) {
+      const width = 24;
+      const fill = Math.round(frac * width);
+      const cols = this.stream.columns ?? 100;
+      const line = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${text} ${label}`;
+      this.stream.write(`\r${line.slice(0, cols - 1).padEnd(Math.min(cols - 1, line.length))}\x1b[K`);
+    } else {
+      const pct = Math.floor(frac * 10);
+      if (pct !== this.lastPct || done === this.total) {
+        this.lastPct = pct;
+        this.stream.write(`moe-harness: ${text}\n`);
+      }
+    }
+  }
+
+  finish(): void {
+    if (this.enabled && this.tty) this.stream.write('\n');
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Tactic filters: comma-separated patterns over labels "tileTokens/config", where either
+ * side may be a star: "32/STAR", "STAR/2", "64/1" (STAR = the character *), or "all".
+ */
+import { BadArgumentError } from '../reference/errors.js';
+
+const PATTERN = /^(\d+|\*)\/(\d+|\*)$/;
+
+/** Parse a comma-separated filter into patterns (BadArgumentError naming the bad one); "all" gives undefined. */
+export function parseTacticFilter(text: string, argument = '--tactic'): string[] | undefined {
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (parts.length === 0 || parts.includes('all')) return undefined;
+  for (const p of parts) {
+    if (!PATTERN.test(p)) throw new BadArgumentError(argument, 'tactic labels "tileTokens/config" (either side may be *), comma-separated, or "all"', JSON.stringify(p));
+  }
+  return parts;
+}
+
+/** Whether a tactic label matches any pattern (no patterns: everything matches). */
+export function matchesTactic(label: string, patterns: readonly string[] | undefined): boolean {
+  if (patterns === undefined) return true;
+  const [tt, cfg] = label.split('/');
+  return patterns.some((p) => {
+    const [ptt, pcfg] = p.split('/');
+    return (ptt === '*' || ptt === tt) && (pcfg === '*' || pcfg === cfg);
+  });
+}

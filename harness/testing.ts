@@ -1,0 +1,40 @@
+/**
+ * Test helpers for harness suites: small cases with their oracle reference, and
+ * Observed results made from a reference (what a perfect kernel would return).
+ */
+import type { Case, CaseSpec } from '../reference/case.js';
+import type { Expected } from '../reference/expected.js';
+import { generateCase } from '../reference/generate.js';
+import { runOracle64 } from '../reference/oracle64.js';
+import type { Problem } from '../reference/problem.js';
+import { routingInputFromCase } from '../reference/routing/routingInput.js';
+import type { RoutingInput } from '../reference/routing/types.js';
+import { errorModel, type ErrorModel } from './errorModel.js';
+import type { Observed } from './kernels/kernel.js';
+
+export function smallProblem(over: Partial<Problem> = {}): Problem {
+  return {
+    T: 9, H: 64, I: 64, E: 8, topK: 2, localOffset: 0, localExperts: 8,
+    routing: { method: 'renormalize' }, logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4',
+    activation: { kind: 'swiglu' }, ...over,
+  };
+}
+
+export interface Fixture {
+  readonly c: Case;
+  readonly expected: Expected;
+  readonly input: RoutingInput;
+  readonly model: ErrorModel;
+}
+
+export function fixture(spec: Omit<Partial<CaseSpec>, 'problem'> & { problem?: Partial<Problem> } = {}): Fixture {
+  const full: CaseSpec = { seed: 7, logitFamily: 'normal', scaleFamily: 'normal', ...spec, problem: smallProblem(spec.problem) };
+  const c = generateCase(full);
+  const model = errorModel(full.problem);
+  return { c, expected: runOracle64(c, { fc1RelativeError: model.fc1RelativeError }), input: routingInputFromCase(c), model };
+}
+
+/** What a perfect kernel returns: the reference's bf16 output, ids and weights (copies). */
+export function perfectObserved(e: Expected): Observed {
+  return { output: Uint16Array.from(e.outputBf16), ids: Int32Array.from(e.routing.ids), weights: Float32Array.from(e.routing.weights) };
+}

@@ -1,0 +1,41 @@
+import test from 'ava';
+import { describeCounts, dispositionOf, fmtNum, formatFinding, ratioBin, zeroCounts } from './verdict.js';
+
+test('numbers print with 6 significant digits, NaN and Inf spelled out', (t) => {
+  t.is(fmtNum(0.512), '0.512');
+  t.is(fmtNum(0.00400000001), '0.004');
+  t.is(fmtNum(123456789), '1.23457e+8');
+  t.is(fmtNum(1e-7), '1e-7');
+  t.is(fmtNum(NaN), 'NaN');
+  t.is(fmtNum(-Infinity), '-Inf');
+  t.is(fmtNum(-0), '-0');
+});
+
+test('a finding formats in the one grammar, with fast-check provenance when present', (t) => {
+  const f = { kind: 'beyond_bound' as const, where: 'out[t=3,h=17]', observed: '0.512', reference: '0.498', detail: 'bound 0.004' };
+  t.is(formatFinding(f, { tactic: '32/2', seed: 91 }), 'out[t=3,h=17]=0.512, reference 0.498 (bound 0.004; tactic 32/2; seed 91)');
+  t.is(formatFinding(f, { tactic: '32/2', seed: 91, fcSeed: 5, fcPath: '3:0' }),
+    'out[t=3,h=17]=0.512, reference 0.498 (bound 0.004; tactic 32/2; seed 91; fc-seed 5; path "3:0")');
+});
+
+test('dispositions: flips alone pass, any other discrepancy or refusal is incorrect, a crash is crashed', (t) => {
+  const c = zeroCounts();
+  t.is(dispositionOf(c, []), 'passed');
+  c.flip_explained = 3;
+  t.is(dispositionOf(c, []), 'passed');
+  t.is(dispositionOf(c, [{ kind: 'flip_budget', where: 'rows', observed: '', reference: '', detail: '' }]), 'incorrect');
+  c.poison = 1;
+  t.is(dispositionOf(c, []), 'incorrect');
+  t.is(dispositionOf(zeroCounts(), [{ kind: 'crash', where: 'tactic', observed: '', reference: '', detail: '' }]), 'crashed');
+  t.is(describeCounts(c), 'poison 1, flip_explained 3');
+});
+
+test('ratio bins: exact, powers of two up to the bound, flip, beyond', (t) => {
+  t.is(ratioBin(0, false), 0);
+  t.is(ratioBin(0.001, false), 1);
+  t.is(ratioBin(0.3, false), 5);
+  t.is(ratioBin(1, false), 6);
+  t.is(ratioBin(5, true), 7);
+  t.is(ratioBin(1.01, false), 8);
+  t.is(ratioBin(NaN, false), 8);
+});

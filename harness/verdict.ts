@@ -1,0 +1,119 @@
+/**
+ * Verdict: the judgement of one (case, tactic): a disposition, counts per kind of
+ * discrepancy, the worst element, findings in one grammar and a replay command.
+ *
+ * The grammar of a finding line (one line, always this shape):
+ *
+ *   <where>=<observed>, reference <reference> (<detail>; tactic <label>; seed <data seed>[; fc-seed <s>; path "<p>"])
+ *
+ * e.g. `out[t=3,h=17]=0.512, reference 0.498 (bound 0.004; tactic 32/2; seed 91; fc-seed 7; path "3:0")`.
+ */
+
+/** What became of one (case, tactic). Never a boolean. */
+export const DISPOSITIONS = ['passed', 'incorrect', 'crashed', 'not_supported'] as const;
+export type Disposition = (typeof DISPOSITIONS)[number];
+
+/** Kinds of discrepancy that are counted (elements, rows or whole runs). */
+export const DISCREPANCY_KINDS = [
+  'nonfinite',        // output element NaN or ±Inf (and not the poison pattern)
+  'poison',           // output element never written (held each run's poison pattern)
+  'nondeterministic', // output/ids/weights differ bitwise between the two runs
+  'inputs_modified',  // the inputs digest changed during the runs
+  'routing',          // a token's ids are not a valid top-k, or its weights are wrong
+  'beyond_bound',     // |out - reference| > bound + flipAllowance
+  'flip_explained',   // bound < |out - reference| <= bound + flipAllowance (counted apart)
+] as const;
+export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
+
+/** Findings that are not element counts: a crash, an enumerated tactic refusing the problem, the flip budget exceeded, results of the wrong shape or type. */
+export type FindingKind = DiscrepancyKind | 'crash' | 'refused' | 'flip_budget' | 'malformed';
+
+export interface Finding {
+  readonly kind: FindingKind;
+  /** e.g. "out[t=3,h=17]", "ids[t=4]", "weights[t=4,j=1]", "tactic". */
+  readonly where: string;
+  readonly observed: string;
+  readonly reference: string;
+  /** e.g. "bound 0.004", "expert 5 chosen over expert 2 ...". */
+  readonly detail: string;
+}
+
+/** Where a case came from, for the finding lines and the replay command. */
+export interface FindingContext {
+  readonly tactic: string;
+  /** Data seed of the CaseSpec. */
+  readonly seed: number;
+  /** fast-check seed and path when the case came from a property. */
+  readonly fcSeed?: number;
+  readonly fcPath?: string;
+}
+
+export interface WorstElement {
+  readonly t: number;
+  readonly h: number;
+  readonly observed: number;
+  readonly reference: number;
+  readonly bound: number;
+  /** |observed - reference| / bound. */
+  readonly ratio: number;
+}
+
+/** Histogram bins of |out - reference| / bound over judged elements. */
+export const RATIO_BIN_LABELS = ['0', '≤2^-8', '≤2^-6', '≤2^-4', '≤2^-2', '≤2^-1', '≤1', 'flip', '>1'] as const;
+const RATIO_EDGES = [0, 2 ** -8, 2 ** -6, 2 ** -4, 2 ** -2, 2 ** -1, 1];
+
+/** The bin of a ratio; `flip` when it was explained by a re-quantization flip. */
+export function ratioBin(ratio: number, flip: boolean): number {
+  if (flip) return 7;
+  if (!(ratio <= 1)) return 8;
+  for (let i = 0; i < RATIO_EDGES.length; i++) if (ratio <= RATIO_EDGES[i]!) return i;
+  return 6;
+}
+
+export interface Verdict {
+  readonly disposition: Disposition;
+  readonly tactic: string;
+  readonly counts: Readonly<Record<DiscrepancyKind, number>>;
+  /** Largest |out - reference| / bound among judged elements (null when none was judged). */
+  readonly worst: WorstElement | null;
+  /** Findings (capped per kind), in the grammar above once formatted. */
+  readonly findings: readonly Finding[];
+  readonly lines: readonly string[];
+  /** Counts per RATIO_BIN_LABELS. */
+  readonly histogram: readonly number[];
+}
+
+export function zeroCounts(): Record<DiscrepancyKind, number> {
+  return Object.fromEntries(DISCREPANCY_KINDS.map((k) => [k, 0])) as Record<DiscrepancyKind, number>;
+}
+
+/** A number as a finding shows it: 6 significant digits, NaN/Inf spelled out. */
+export function fmtNum(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Inf';
+  if (x === -Infinity) return '-Inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const a = Math.abs(x);
+  const s = a >= 1e-4 && a < 1e6 ? x.toPrecision(6) : x.toExponential(5);
+  return s.replace(/(\.\d*?)0+(e|$)/, '$1$2').replace(/\.(e|$)/, '$1');
+}
+
+/** One finding as one line of the grammar. */
+export function formatFinding(f: Finding, ctx: FindingContext): string {
+  const origin = ctx.fcSeed !== undefined ? `; fc-seed ${ctx.fcSeed}${ctx.fcPath !== undefined ? `; path "${ctx.fcPath}"` : ''}` : '';
+  return `${f.where}=${f.observed}, reference ${f.reference} (${f.detail}; tactic ${ctx.tactic}; seed ${ctx.seed}${origin})`;
+}
+
+/** The disposition the counts and findings imply (crash/refusal decided by the caller). */
+export function dispositionOf(counts: Readonly<Record<DiscrepancyKind, number>>, findings: readonly Finding[]): Disposition {
+  if (findings.some((f) => f.kind === 'crash')) return 'crashed';
+  const bad = DISCREPANCY_KINDS.some((k) => k !== 'flip_explained' && counts[k] > 0) ||
+    findings.some((f) => f.kind === 'refused' || f.kind === 'flip_budget' || f.kind === 'malformed');
+  return bad ? 'incorrect' : 'passed';
+}
+
+/** "nonfinite 3, beyond_bound 12" (only kinds that occurred), or "none". */
+export function describeCounts(counts: Readonly<Record<DiscrepancyKind, number>>): string {
+  const parts = DISCREPANCY_KINDS.filter((k) => counts[k] > 0).map((k) => `${k} ${counts[k]}`);
+  return parts.length ? parts.join(', ') : 'none';
+}

@@ -1,0 +1,89 @@
+/**
+ * Loading the compiled addon (native/build/Release/*.node) and the shape of its raw
+ * binding. Only native/index.ts uses this file; everything else goes through index.ts.
+ *
+ * Two variants: 'release' (moe_native.node, built by npm ci) and 'faults'
+ * (moe_native_faults.node, built on demand by `node native/build.mjs --faults`).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type AddonVariant = 'release' | 'faults';
+export const ADDON_FILES: Readonly<Record<AddonVariant, string>> = {
+  release: 'moe_native.node',
+  faults: 'moe_native_faults.node',
+};
+
+/** Problem fields as the binding takes them: integers, enums as our own numbers. */
+export interface RawProblem {
+  T: number; H: number; I: number; E: number; topK: number; localOffset: number; localExperts: number;
+  routingMethod: number; nGroup: number; topkGroup: number; routedScalingFactor: number;
+  logitsDtype: number; biasDtype: number; quantMode: number; activation: number;
+}
+
+export interface RawCase {
+  problem: RawProblem;
+  logits: unknown; bias: unknown; hidden: unknown; hiddenScales: unknown;
+  fc1Packed: unknown; fc1Scales: unknown; fc2Packed: unknown; fc2Scales: unknown;
+  out1Scale: unknown; out1GateScale: unknown; out2Scale: unknown;
+  swigluAlpha: unknown; swigluBeta: unknown; swigluLimit: unknown;
+}
+
+export interface RawTactic { tileTokens: number; config: number }
+
+export interface RawConfigInfo {
+  config: number; name: string; description: string; weightRows: number; warps: number; stages: number; splitKFc2: boolean;
+}
+
+/** The functions the addon exports (src/binding.cc). Arguments are `unknown`: the addon checks them. */
+export interface RawBinding {
+  status(): { builtWithCuda: boolean; faultsBuild: boolean; reason: string; napiVersion: number };
+  enums(): { routingMethod: string[]; quantMode: string[]; logitsDtype: string[]; biasDtype: string[]; activation: string[] };
+  tacticTable(): { tileTokens: number[]; configs: RawConfigInfo[]; kTile: number };
+  validTactics(problem: unknown): RawTactic[];
+  defaultTactic(problem: unknown): RawTactic & { reason: string };
+  checkTactic(problem: unknown, tactic: unknown): void;
+  deviceInfo(): Promise<{ name: string; sm: string; memoryBytes: number; multiProcessors: number }>;
+  prepare(c: unknown): Promise<object>;
+  run(handle: unknown, options: unknown): Promise<{ output: Uint16Array; ids: Int32Array; weights: Float32Array; ms: number }>;
+  digest(handle: unknown): Promise<string>;
+  release(handle: unknown): void;
+}
+
+export type LoadResult = { ok: true; binding: RawBinding; path: string } | { ok: false; reason: string };
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const requireAddon = createRequire(import.meta.url);
+
+/** Where the addon may lie: beside this file (tsx) or, from dist/native, in the source tree. */
+function candidates(file: string): string[] {
+  return [
+    path.join(here, 'build', 'Release', file),
+    path.join(here, '..', '..', 'native', 'build', 'Release', file),
+  ];
+}
+
+const cache = new Map<AddonVariant, LoadResult>();
+
+/** Load (once per variant) and return the addon or why it could not be loaded. */
+export function loadAddon(variant: AddonVariant): LoadResult {
+  const cached = cache.get(variant);
+  if (cached) return cached;
+  const file = ADDON_FILES[variant];
+  const found = candidates(file).find((p) => existsSync(p));
+  let result: LoadResult;
+  if (!found) {
+    const hint = variant === 'faults' ? 'node native/build.mjs --faults' : 'npm ci (or node native/build.mjs)';
+    result = { ok: false, reason: `${file} not found (looked in ${candidates(file).join(', ')}); build it with ${hint}` };
+  } else {
+    try {
+      result = { ok: true, binding: requireAddon(found) as RawBinding, path: found };
+    } catch (e) {
+      result = { ok: false, reason: `loading ${found} failed: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+  cache.set(variant, result);
+  return result;
+}

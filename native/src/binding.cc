@@ -1,0 +1,517 @@
+// The N-API surface of the native MoE (node-addon-api, C++ exceptions). native/index.ts
+// is its only caller. GPU work runs in async workers (promises); argument checks run
+// synchronously before anything is queued. Errors carry `code`:
+//   MOE_BAD_ARGUMENT (argument, expected, actual), MOE_UNSUPPORTED (same fields),
+//   MOE_CUDA (cudaName, call, tactic), MOE_UNAVAILABLE, MOE_INTERNAL.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
+
+#include "engine.h"
+#include "errors.h"
+#include "problem_args.h"
+#include "tactics.h"
+
+namespace {
+
+using namespace moe;
+
+const napi_type_tag kHandleTag = {0x6d6f652d68617273ull, 0x6e6573732d68646cull};
+
+struct HandleBox {
+  std::shared_ptr<Prepared> prepared;
+};
+
+std::string describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isnan(d)) return "NaN";
+    if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    return buf;
+  }
+  if (v.IsString()) return "\"" + v.As<Napi::String>().Utf8Value().substr(0, 60) + "\"";
+  if (v.IsTypedArray()) {
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    const char* name = "TypedArray";
+    switch (ta.TypedArrayType()) {
+      case napi_int8_array: name = "Int8Array"; break;
+      case napi_uint8_array: name = "Uint8Array"; break;
+      case napi_uint8_clamped_array: name = "Uint8ClampedArray"; break;
+      case napi_int16_array: name = "Int16Array"; break;
+      case napi_uint16_array: name = "Uint16Array"; break;
+      case napi_int32_array: name = "Int32Array"; break;
+      case napi_uint32_array: name = "Uint32Array"; break;
+      case napi_float32_array: name = "Float32Array"; break;
+      case napi_float64_array: name = "Float64Array"; break;
+      case napi_bigint64_array: name = "BigInt64Array"; break;
+      case napi_biguint64_array: name = "BigUint64Array"; break;
+      default: break;
+    }
+    return std::string(name) + "(" + std::to_string(ta.ElementLength()) + ")";
+  }
+  if (v.IsArray()) return "Array(" + std::to_string(v.As<Napi::Array>().Length()) + ")";
+  if (v.IsFunction()) return "function";
+  if (v.IsExternal()) return "external";
+  if (v.IsObject()) return "object";
+  return "a value";
+}
+
+Napi::Value errorValue(Napi::Env env, std::exception_ptr ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const BadArgument& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", "MOE_BAD_ARGUMENT");
+    err.Set("argument", e.argument);
+    err.Set("expected", e.expected);
+    err.Set("actual", e.actual);
+    return err.Value();
+  } catch (const Unsupported& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", "MOE_UNSUPPORTED");
+    err.Set("argument", e.argument);
+    err.Set("expected", e.expected);
+    err.Set("actual", e.actual);
+    return err.Value();
+  } catch (const CudaFailure& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", "MOE_CUDA");
+    err.Set("cudaName", e.cudaName);
+    err.Set("call", e.call);
+    err.Set("tactic", e.tactic);
+    return err.Value();
+  } catch (const Unavailable& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", "MOE_UNAVAILABLE");
+    return err.Value();
+  } catch (const Napi::Error& e) {
+    return e.Value();
+  } catch (const std::bad_alloc&) {
+    Napi::Error err = Napi::Error::New(env, "host memory allocation failed (std::bad_alloc)");
+    err.Set("code", "MOE_INTERNAL");
+    return err.Value();
+  } catch (const std::exception& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", "MOE_INTERNAL");
+    return err.Value();
+  } catch (...) {
+    Napi::Error err = Napi::Error::New(env, "unknown native error");
+    err.Set("code", "MOE_INTERNAL");
+    return err.Value();
+  }
+}
+
+// Run `fn`, turning C++ exceptions into JS exceptions with our error shape.
+template <class F>
+Napi::Value guarded(Napi::Env env, F&& fn) {
+  try {
+    return fn();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error(env, errorValue(env, std::current_exception()));
+  }
+}
+
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)), done_(std::move(done)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void KeepAlive(const Napi::Value& v) {
+    if (v.IsObject()) keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  }
+
+ protected:
+  void Execute() override {
+    try {
+      work_();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (error_) {
+      deferred_.Reject(errorValue(env, error_));
+      return;
+    }
+    try {
+      deferred_.Resolve(done_(env));
+    } catch (...) {
+      deferred_.Reject(errorValue(env, std::current_exception()));
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> work_;
+  std::function<Napi::Value(Napi::Env)> done_;
+  std::exception_ptr error_;
+  std::vector<Napi::ObjectReference> keep_;
+};
+
+// ------------------------------------------------------------------ argument parsing
+
+Napi::Object requireObject(const Napi::Value& v, const std::string& name) {
+  if (!v.IsObject() || v.IsArray() || v.IsTypedArray() || v.IsFunction()) throw BadArgument(name, "an object", describe(v));
+  return v.As<Napi::Object>();
+}
+
+double requireNumber(const Napi::Object& o, const std::string& prefix, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw BadArgument(prefix + key, "a number", describe(v));
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int64_t requireInteger(const Napi::Object& o, const std::string& prefix, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw BadArgument(prefix + key, "an integer", describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || std::floor(d) != d || std::fabs(d) > 9007199254740991.0) {
+    throw BadArgument(prefix + key, "an integer", describe(v));
+  }
+  return static_cast<int64_t>(d);
+}
+
+int64_t optionalInteger(const Napi::Object& o, const std::string& prefix, const char* key, int64_t fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  return requireInteger(o, prefix, key);
+}
+
+ProblemArgs parseProblem(const Napi::Value& value) {
+  const Napi::Object o = requireObject(value, "problem");
+  const std::string pre = "problem.";
+  ProblemArgs p;
+  p.T = requireInteger(o, pre, "T");
+  p.H = requireInteger(o, pre, "H");
+  p.I = requireInteger(o, pre, "I");
+  p.E = requireInteger(o, pre, "E");
+  p.topK = requireInteger(o, pre, "topK");
+  p.localOffset = requireInteger(o, pre, "localOffset");
+  p.localExperts = requireInteger(o, pre, "localExperts");
+  p.routing = static_cast<Routing>(requireInteger(o, pre, "routingMethod"));
+  p.nGroup = optionalInteger(o, pre, "nGroup", 1);
+  p.topkGroup = optionalInteger(o, pre, "topkGroup", 1);
+  Napi::Value rsf = o.Get("routedScalingFactor");
+  p.routedScalingFactor = rsf.IsUndefined() ? 1.0 : requireNumber(o, pre, "routedScalingFactor");
+  p.logitsDtype = static_cast<LogitsDtype>(requireInteger(o, pre, "logitsDtype"));
+  p.biasDtype = static_cast<BiasDtype>(requireInteger(o, pre, "biasDtype"));
+  p.quant = static_cast<QuantMode>(requireInteger(o, pre, "quantMode"));
+  p.activation = static_cast<Activation>(requireInteger(o, pre, "activation"));
+  // Enum values outside int range would wrap: check before the casts matter.
+  for (const char* key : {"routingMethod", "logitsDtype", "biasDtype", "quantMode", "activation"}) {
+    const int64_t v = requireInteger(o, pre, key);
+    if (v < 0 || v > 16) throw BadArgument(pre + key, "a small non-negative enum value", std::to_string(v));
+  }
+  return p;
+}
+
+TensorArg parseTensor(const Napi::Object& o, const char* key) {
+  TensorArg t;
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return t;
+  if (!v.IsTypedArray()) {
+    t.type = ElemType::Other;
+    t.typeName = describe(v);
+    return t;
+  }
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  t.length = int64_t(ta.ElementLength());
+  switch (ta.TypedArrayType()) {
+    case napi_uint8_array: t.type = ElemType::U8; break;
+    case napi_uint16_array: t.type = ElemType::U16; break;
+    case napi_float32_array: t.type = ElemType::F32; break;
+    default:
+      t.type = ElemType::Other;
+      t.typeName = describe(v);
+      return t;
+  }
+  // The data pointer straight from Node-API (already offset; works for SharedArrayBuffer too).
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  if (napi_get_typedarray_info(ta.Env(), ta, &type, &length, &data, &buffer, &offset) != napi_ok) {
+    throw BadArgument(key, "a readable typed array", describe(v));
+  }
+  t.data = data;
+  return t;
+}
+
+CaseArgs parseCase(const Napi::Value& value) {
+  const Napi::Object o = requireObject(value, "case");
+  CaseArgs c;
+  c.problem = parseProblem(o.Get("problem"));
+  c.logits = parseTensor(o, "logits");
+  c.bias = parseTensor(o, "bias");
+  c.hidden = parseTensor(o, "hidden");
+  c.hiddenScales = parseTensor(o, "hiddenScales");
+  c.fc1Packed = parseTensor(o, "fc1Packed");
+  c.fc1Scales = parseTensor(o, "fc1Scales");
+  c.fc2Packed = parseTensor(o, "fc2Packed");
+  c.fc2Scales = parseTensor(o, "fc2Scales");
+  c.out1Scale = parseTensor(o, "out1Scale");
+  c.out1GateScale = parseTensor(o, "out1GateScale");
+  c.out2Scale = parseTensor(o, "out2Scale");
+  c.swigluAlpha = parseTensor(o, "swigluAlpha");
+  c.swigluBeta = parseTensor(o, "swigluBeta");
+  c.swigluLimit = parseTensor(o, "swigluLimit");
+  return c;
+}
+
+Tactic parseTactic(const Napi::Value& value, const std::string& name) {
+  const Napi::Object o = requireObject(value, name);
+  Tactic t;
+  const int64_t tt = requireInteger(o, name + ".", "tileTokens");
+  const int64_t cfg = requireInteger(o, name + ".", "config");
+  if (tt < 0 || tt > 1 << 20) throw BadArgument(name + ".tileTokens", "one of 8, 16, 32, 64, 128", std::to_string(tt));
+  if (cfg < 0 || cfg > 1 << 20) throw BadArgument(name + ".config", "0, 1 or 2", std::to_string(cfg));
+  t.tileTokens = int(tt);
+  t.config = int(cfg);
+  return t;
+}
+
+std::shared_ptr<Prepared> requireHandle(const Napi::Value& v) {
+  if (!v.IsObject()) throw BadArgument("handle", "a handle returned by prepare()", describe(v));
+  Napi::Object o = v.As<Napi::Object>();
+  if (!o.CheckTypeTag(&kHandleTag)) throw BadArgument("handle", "a handle returned by prepare()", describe(v));
+  HandleBox* box = o.Get("box").As<Napi::External<HandleBox>>().Data();
+  if (!box->prepared) throw BadArgument("handle", "a prepared handle that has not been released", "a released handle");
+  return box->prepared;
+}
+
+Napi::Object tacticObject(Napi::Env env, const Tactic& t) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("tileTokens", t.tileTokens);
+  o.Set("config", t.config);
+  return o;
+}
+
+// ------------------------------------------------------------------ exported functions
+
+Napi::Value Status(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const BuildInfo b = buildInfo();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("builtWithCuda", b.builtWithCuda);
+  o.Set("faultsBuild", b.faultsBuild);
+  o.Set("reason", b.reason);
+  o.Set("napiVersion", NAPI_VERSION);
+  return o;
+}
+
+Napi::Array names(Napi::Env env, const std::vector<std::string>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set(uint32_t(i), v[i]);
+  return a;
+}
+
+Napi::Value Enums(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("routingMethod", names(env, routingNames()));
+  o.Set("quantMode", names(env, quantModeNames()));
+  o.Set("logitsDtype", names(env, logitsDtypeNames()));
+  o.Set("biasDtype", names(env, biasDtypeNames()));
+  o.Set("activation", names(env, activationNames()));
+  return o;
+}
+
+Napi::Value TacticTable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array tiles = Napi::Array::New(env, kNumTileTokens);
+  for (int i = 0; i < kNumTileTokens; ++i) tiles.Set(uint32_t(i), kTileTokens[i]);
+  o.Set("tileTokens", tiles);
+  Napi::Array configs = Napi::Array::New(env, kNumConfigs);
+  for (int c = 0; c < kNumConfigs; ++c) {
+    const ConfigInfo& ci = configInfo(c);
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("config", ci.config);
+    e.Set("name", ci.name);
+    e.Set("description", ci.description);
+    e.Set("weightRows", ci.weightRows);
+    e.Set("warps", ci.warps);
+    e.Set("stages", ci.stages);
+    e.Set("splitKFc2", ci.splitKFc2);
+    configs.Set(uint32_t(c), e);
+  }
+  o.Set("configs", configs);
+  o.Set("kTile", kKTile);
+  return o;
+}
+
+Napi::Value ValidTactics(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const ProblemArgs p = parseProblem(info[0]);
+    const std::vector<Tactic> v = validTactics(p);
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a.Set(uint32_t(i), tacticObject(env, v[i]));
+    return a;
+  });
+}
+
+Napi::Value DefaultTactic(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const ProblemArgs p = parseProblem(info[0]);
+    std::string why;
+    const Tactic t = defaultTactic(p, &why);
+    Napi::Object o = tacticObject(env, t);
+    o.Set("reason", why);
+    return o;
+  });
+}
+
+Napi::Value CheckTactic(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const ProblemArgs p = parseProblem(info[0]);
+    validateProblem(p);
+    requireValidTactic(p, parseTactic(info[1], "tactic"));
+    return env.Undefined();
+  });
+}
+
+Napi::Value DeviceInfoFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto result = std::make_shared<DeviceInfo>();
+  auto* w = new PromiseWorker(
+      env, [result]() { *result = deviceInfo(); },
+      [result](Napi::Env e) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(e);
+        o.Set("name", result->name);
+        o.Set("sm", "sm_" + std::to_string(result->major) + std::to_string(result->minor));
+        o.Set("memoryBytes", double(result->memoryBytes));
+        o.Set("multiProcessors", result->multiProcessors);
+        return o;
+      });
+  Napi::Promise promise = w->Promise();
+  w->Queue();
+  return promise;
+}
+
+Napi::Value Prepare(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const CaseArgs c = parseCase(info[0]);
+    validateCase(c);
+    auto slot = std::make_shared<std::shared_ptr<Prepared>>();
+    auto* w = new PromiseWorker(
+        env, [c, slot]() { *slot = std::shared_ptr<Prepared>(prepareCase(c).release()); },
+        [slot](Napi::Env e) -> Napi::Value {
+          Napi::Object h = Napi::Object::New(e);
+          auto* box = new HandleBox{*slot};
+          h.Set("box", Napi::External<HandleBox>::New(e, box, [](Napi::Env, HandleBox* b) { delete b; }));
+          h.TypeTag(&kHandleTag);
+          return h;
+        });
+    w->KeepAlive(info[0]);
+    Napi::Promise promise = w->Promise();
+    w->Queue();
+    return promise;
+  });
+}
+
+Napi::Value Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const Napi::Object opts = requireObject(info[1], "options");
+    RunOptions ro;
+    ro.tactic = parseTactic(opts.Get("tactic"), "options.tactic");
+    const int64_t poison = optionalInteger(opts, "options.", "poison", 0x7fc1);
+    if (poison < 0 || poison > 0xffff) throw BadArgument("options.poison", "an integer in [0, 65535] (uint16 pattern)", std::to_string(poison));
+    ro.poison = uint16_t(poison);
+    const int64_t fault = optionalInteger(opts, "options.", "fault", 0);
+    if (fault != 0 && !buildInfo().faultsBuild) {
+      throw BadArgument("options.fault", "0 (this addon was built without MOE_FAULTS; use the faults build)", std::to_string(fault));
+    }
+    if (fault < 0 || fault > 12) throw BadArgument("options.fault", "a fault code in [0, 12]", std::to_string(fault));
+    ro.fault = int(fault);
+    std::shared_ptr<Prepared> prepared = requireHandle(info[0]);
+    requireValidTactic(prepared->problem(), ro.tactic);
+    auto out = std::make_shared<RunOutputs>();
+    auto* w = new PromiseWorker(
+        env, [prepared, ro, out]() { prepared->run(ro, *out); },
+        [out](Napi::Env e) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
+          Napi::Uint16Array output = Napi::Uint16Array::New(e, out->output.size());
+          if (!out->output.empty()) std::memcpy(output.Data(), out->output.data(), out->output.size() * 2);
+          Napi::Int32Array ids = Napi::Int32Array::New(e, out->ids.size());
+          if (!out->ids.empty()) std::memcpy(ids.Data(), out->ids.data(), out->ids.size() * 4);
+          Napi::Float32Array weights = Napi::Float32Array::New(e, out->weights.size());
+          if (!out->weights.empty()) std::memcpy(weights.Data(), out->weights.data(), out->weights.size() * 4);
+          o.Set("output", output);
+          o.Set("ids", ids);
+          o.Set("weights", weights);
+          o.Set("ms", out->ms);
+          return o;
+        });
+    Napi::Promise promise = w->Promise();
+    w->Queue();
+    return promise;
+  });
+}
+
+Napi::Value Digest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    std::shared_ptr<Prepared> prepared = requireHandle(info[0]);
+    auto result = std::make_shared<std::string>();
+    auto* w = new PromiseWorker(
+        env, [prepared, result]() { *result = prepared->digest(); },
+        [result](Napi::Env e) -> Napi::Value { return Napi::String::New(e, *result); });
+    Napi::Promise promise = w->Promise();
+    w->Queue();
+    return promise;
+  });
+}
+
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&kHandleTag)) {
+      throw BadArgument("handle", "a handle returned by prepare()", describe(info[0]));
+    }
+    HandleBox* box = info[0].As<Napi::Object>().Get("box").As<Napi::External<HandleBox>>().Data();
+    if (box->prepared) {
+      box->prepared->release();  // waits for a run in flight on this handle
+      box->prepared.reset();
+    }
+    return env.Undefined();
+  });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("status", Napi::Function::New(env, Status, "status"));
+  exports.Set("enums", Napi::Function::New(env, Enums, "enums"));
+  exports.Set("tacticTable", Napi::Function::New(env, TacticTable, "tacticTable"));
+  exports.Set("validTactics", Napi::Function::New(env, ValidTactics, "validTactics"));
+  exports.Set("defaultTactic", Napi::Function::New(env, DefaultTactic, "defaultTactic"));
+  exports.Set("checkTactic", Napi::Function::New(env, CheckTactic, "checkTactic"));
+  exports.Set("deviceInfo", Napi::Function::New(env, DeviceInfoFn, "deviceInfo"));
+  exports.Set("prepare", Napi::Function::New(env, Prepare, "prepare"));
+  exports.Set("run", Napi::Function::New(env, Run, "run"));
+  exports.Set("digest", Napi::Function::New(env, Digest, "digest"));
+  exports.Set("release", Napi::Function::New(env, Release, "release"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(moe_native, Init)

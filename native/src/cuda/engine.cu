@@ -1,0 +1,418 @@
+// The CUDA engine: prepare (upload + layout conversion), run (the whole pipeline on one
+// stream), digest, device info. Every CUDA call is checked; a failure becomes a
+// CudaFailure naming the CUDA error, the call and the tactic.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include "../engine.h"
+#include "../errors.h"
+#include "gemm_dispatch.h"
+#include "kernels.h"
+
+#ifndef MOE_CUDA_ARCHS
+#define MOE_CUDA_ARCHS "unknown"
+#endif
+
+namespace moe {
+
+namespace {
+
+void check(cudaError_t e, const char* call, const std::string& tactic = "") {
+  if (e != cudaSuccess) {
+    cudaGetLastError();  // clear non-sticky errors so the next call starts clean
+    throw CudaFailure(cudaGetErrorName(e), cudaGetErrorString(e), call, tactic);
+  }
+}
+
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() { reset(); }
+  void alloc(size_t bytes, const char* what) {
+    reset();
+    if (bytes == 0) return;
+    check(cudaMalloc(&ptr_, bytes), what);
+    bytes_ = bytes;
+  }
+  void upload(const void* host, size_t bytes, const char* what) {
+    alloc(bytes, what);
+    if (bytes) check(cudaMemcpy(ptr_, host, bytes, cudaMemcpyHostToDevice), what);
+  }
+  void reset() {
+    if (ptr_) cudaFree(ptr_);
+    ptr_ = nullptr;
+    bytes_ = 0;
+  }
+  template <class T = void>
+  T* get() const {
+    return static_cast<T*>(ptr_);
+  }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+size_t elemBytes(ElemType t) { return t == ElemType::U8 ? 1 : t == ElemType::U16 ? 2 : t == ElemType::F32 ? 4 : 0; }
+size_t tensorBytes(const TensorArg& t) { return size_t(t.length) * elemBytes(t.type); }
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+void selectDevice() {
+  int n = 0;
+  check(cudaGetDeviceCount(&n), "cudaGetDeviceCount");
+  if (n < 1) throw CudaFailure("cudaErrorNoDevice", "no CUDA device", "cudaGetDeviceCount", "");
+  check(cudaSetDevice(0), "cudaSetDevice");
+}
+
+// 64-bit hash over a byte stream (word-wise multiply-xorshift; order-sensitive).
+struct Hasher {
+  uint64_t h = 0x243F6A8885A308D3ull;
+  void word(uint64_t w) {
+    h ^= w + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  void bytes(const uint8_t* p, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      word(w);
+    }
+    uint64_t tail = 0;
+    for (size_t j = 0; i + j < n; ++j) tail |= uint64_t(p[i + j]) << (8 * j);
+    if (i < n) word(tail);
+  }
+};
+
+class CudaPrepared final : public Prepared {
+ public:
+  explicit CudaPrepared(const CaseArgs& c) : p_(c.problem) {
+    selectDevice();
+    cudaDeviceProp prop;
+    check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
+    if (prop.major < 9) {
+      throw Unsupported("device", "compute capability >= 9.0 (the addon holds sm_90a and sm_100a code)",
+                        std::string(prop.name) + " sm_" + std::to_string(prop.major) + std::to_string(prop.minor));
+    }
+    // A blocking stream: ordered with the synchronous cudaMemcpy calls on the legacy stream.
+    check(cudaStreamCreate(&stream_), "cudaStreamCreate");
+    const int64_t T = p_.T, H = p_.H, I = p_.I, El = p_.localExperts, k = p_.topK;
+    slots_ = T * k;
+    logits_.upload(c.logits.data, tensorBytes(c.logits), "cudaMemcpy(logits)");
+    bias_.upload(c.bias.data, tensorBytes(c.bias), "cudaMemcpy(bias)");
+    hidden_.upload(c.hidden.data, tensorBytes(c.hidden), "cudaMemcpy(hidden)");
+    hiddenScales_.upload(c.hiddenScales.data, tensorBytes(c.hiddenScales), "cudaMemcpy(hidden.scales)");
+    out1Scale_.upload(c.out1Scale.data, tensorBytes(c.out1Scale), "cudaMemcpy(out1Scale)");
+    out1GateScale_.upload(c.out1GateScale.data, tensorBytes(c.out1GateScale), "cudaMemcpy(out1GateScale)");
+    out2Scale_.upload(c.out2Scale.data, tensorBytes(c.out2Scale), "cudaMemcpy(out2Scale)");
+    alpha_.upload(c.swigluAlpha.data, tensorBytes(c.swigluAlpha), "cudaMemcpy(swiglu.alpha)");
+    beta_.upload(c.swigluBeta.data, tensorBytes(c.swigluBeta), "cudaMemcpy(swiglu.beta)");
+    limit_.upload(c.swigluLimit.data, tensorBytes(c.swigluLimit), "cudaMemcpy(swiglu.limit)");
+    const int sf = int(weightBlock(p_.quant));
+    uploadWeights(c.fc1Packed, c.fc1Scales, El, 2 * I, H, sf, fc1Data_, fc1Scales_, "fc1");
+    uploadWeights(c.fc2Packed, c.fc2Scales, El, H, I, sf, fc2Data_, fc2Scales_, "fc2");
+
+    // Scratch of the pipeline.
+    chunk_ = 1024;
+    numChunks_ = int(ceilDiv(slots_, chunk_));
+    ids_.alloc(slots_ * 4, "cudaMalloc(ids)");
+    weights_.alloc(slots_ * 4, "cudaMalloc(weights)");
+    chunkCounts_.alloc(size_t(numChunks_) * El * 4, "cudaMalloc(chunkCounts)");
+    expertCount_.alloc(El * 4, "cudaMalloc(expertCount)");
+    expertStart_.alloc(El * 4, "cudaMalloc(expertStart)");
+    tileStart_.alloc((El + 1) * 4, "cudaMalloc(tileStart)");
+    numTiles_.alloc(4, "cudaMalloc(numTiles)");
+    permSlot_.alloc(slots_ * 4, "cudaMalloc(permSlot)");
+    if (p_.quant != QuantMode::Mxfp4Bf16) xhat_.alloc(size_t(T) * H * 2, "cudaMalloc(xhat)");
+    abuf_.alloc(size_t(slots_) * I * 2, "cudaMalloc(fc2 input)");
+    y_.alloc(size_t(slots_) * H * 4, "cudaMalloc(fc2 output)");
+    output_.alloc(size_t(T) * H * 2, "cudaMalloc(output)");
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(prepare)");
+  }
+
+  ~CudaPrepared() override {
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  const ProblemArgs& problem() const override { return p_; }
+
+  void release() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    for (DeviceBuffer* b : {&logits_, &bias_, &hidden_, &hiddenScales_, &fc1Data_, &fc1Scales_, &fc2Data_, &fc2Scales_,
+                            &out1Scale_, &out1GateScale_, &out2Scale_, &alpha_, &beta_, &limit_, &ids_, &weights_,
+                            &chunkCounts_, &expertCount_, &expertStart_, &tileStart_, &numTiles_, &permSlot_, &xhat_,
+                            &abuf_, &y_, &split_, &output_})
+      b->reset();
+  }
+
+  std::string digest() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    requireLive();
+    check(cudaSetDevice(0), "cudaSetDevice");
+    Hasher hs;
+    std::vector<uint8_t> host;
+    for (const DeviceBuffer* b : {&logits_, &bias_, &hidden_, &hiddenScales_, &fc1Data_, &fc1Scales_, &fc2Data_,
+                                  &fc2Scales_, &out1Scale_, &out1GateScale_, &out2Scale_, &alpha_, &beta_, &limit_}) {
+      hs.word(b->bytes());
+      const size_t chunk = size_t(64) << 20;
+      for (size_t off = 0; off < b->bytes(); off += chunk) {
+        const size_t n = std::min(chunk, b->bytes() - off);
+        host.resize(n);
+        check(cudaMemcpy(host.data(), b->get<uint8_t>() + off, n, cudaMemcpyDeviceToHost), "cudaMemcpy(digest)");
+        hs.bytes(host.data(), n);
+      }
+    }
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hs.h));
+    return buf;
+  }
+
+  void run(const RunOptions& o, RunOutputs& out) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    requireLive();
+    requireValidTactic(p_, o.tactic);
+    const std::string tl = tacticLabel(o.tactic);
+    if (o.fault != 0 && !MOE_FAULTS_BUILD) {
+      throw BadArgument("fault", "no fault (this addon was built without MOE_FAULTS)", std::to_string(o.fault));
+    }
+    if (o.fault < 0 || o.fault > 12) throw BadArgument("fault", "a fault code in [0, 12]", std::to_string(o.fault));
+    check(cudaSetDevice(0), "cudaSetDevice", tl);
+    const ConfigInfo& ci = configInfo(o.tactic.config);
+    const int BT = o.tactic.tileTokens;
+    const int64_t T = p_.T, H = p_.H, I = p_.I, El = p_.localExperts, k = p_.topK;
+    const int S = ci.splitKFc2 ? splitKSlices(p_) : 0;
+    float* yBuf = y_.get<float>();
+    if (S > 0) {
+      const size_t need = size_t(S) * slots_ * H * 4;
+      if (split_.bytes() < need) {
+        split_.alloc(need, "cudaMalloc(split-K workspace)");
+      }
+      yBuf = split_.get<float>();
+    }
+
+    cudaEvent_t ev0, ev1;
+    check(cudaEventCreate(&ev0), "cudaEventCreate", tl);
+    check(cudaEventCreate(&ev1), "cudaEventCreate", tl);
+    struct EventGuard {
+      cudaEvent_t a, b;
+      ~EventGuard() {
+        cudaEventDestroy(a);
+        cudaEventDestroy(b);
+      }
+    } guard{ev0, ev1};
+
+    // Poison: the output gets the caller's pattern; the intermediate buffers (FC2 input,
+    // FC2 rows or split-K partials) get NaN (all bits set), so that a row a kernel fails to
+    // write shows in the output instead of a stale value from an earlier run. Not timed.
+    check(launchFill16(output_.get<uint16_t>(), T * H, o.poison, stream_), "fill(output poison)", tl);
+    check(cudaMemsetAsync(abuf_.get(), 0xff, abuf_.bytes(), stream_), "cudaMemset(fc2 input poison)", tl);
+    check(cudaMemsetAsync(yBuf, 0xff, size_t(S > 0 ? S : 1) * slots_ * H * 4, stream_), "cudaMemset(fc2 output poison)", tl);
+    check(cudaEventRecord(ev0, stream_), "cudaEventRecord", tl);
+
+    RoutingParams rp{};
+    rp.logits = logits_.get();
+    rp.logitsBf16 = p_.logitsDtype == LogitsDtype::Bf16;
+    rp.bias = bias_.get();
+    rp.biasBf16 = p_.biasDtype == BiasDtype::Bf16;
+    rp.T = int(T);
+    rp.E = int(p_.E);
+    rp.topK = int(k);
+    rp.method = int(p_.routing);
+    rp.nGroup = int(p_.nGroup);
+    rp.topkGroup = int(p_.topkGroup);
+    rp.routedScalingFactor = float(p_.routedScalingFactor);
+    rp.ids = ids_.get<int32_t>();
+    rp.weights = weights_.get<float>();
+    rp.fault = o.fault;
+    check(launchRouting(rp, stream_), "routing kernel", tl);
+
+    PermuteParams pp{};
+    pp.ids = ids_.get<int32_t>();
+    pp.slots = slots_;
+    pp.localOffset = int(p_.localOffset);
+    pp.El = int(El);
+    pp.chunk = chunk_;
+    pp.numChunks = numChunks_;
+    pp.chunkCounts = chunkCounts_.get<int>();
+    pp.expertCount = expertCount_.get<int>();
+    pp.expertStart = expertStart_.get<int>();
+    pp.tileStart = tileStart_.get<int>();
+    pp.numTiles = numTiles_.get<int>();
+    pp.permSlot = permSlot_.get<int>();
+    pp.tileTokens = BT;
+    pp.fault = o.fault;
+    check(launchPermute(pp, stream_), "permute kernels", tl);
+
+    const __nv_bfloat16* xhat = hidden_.get<__nv_bfloat16>();
+    if (p_.quant != QuantMode::Mxfp4Bf16) {
+      check(launchDequantHidden(p_.quant == QuantMode::Nvfp4 ? 0 : 1, hidden_.get<uint8_t>(), hiddenScales_.get<uint8_t>(),
+                                T, int(H), xhat_.get<__nv_bfloat16>(), stream_),
+            "dequantize hidden kernel", tl);
+      xhat = xhat_.get<__nv_bfloat16>();
+    }
+
+    const int64_t maxTiles = ceilDiv(slots_, BT) + std::min<int64_t>(El, slots_);
+    GemmParams g{};
+    g.expertStart = expertStart_.get<int>();
+    g.expertCount = expertCount_.get<int>();
+    g.tileStart = tileStart_.get<int>();
+    g.numTiles = numTiles_.get<int>();
+    g.El = int(El);
+    g.permSlot = permSlot_.get<int>();
+    g.topK = int(k);
+    g.nvfp4Weights = p_.quant == QuantMode::Nvfp4;
+    g.I = int(I);
+    g.H = int(H);
+    g.fault = o.fault;
+    g.faultTactic = (o.tactic.tileTokens == 128 && o.tactic.config == 0) ? 1 : 0;
+    g.slots = slots_;
+
+    // FC1 + SwiGLU + re-quantization.
+    GemmParams g1 = g;
+    g1.wData = fc1Data_.get<uint8_t>();
+    g1.wScales = fc1Scales_.get<uint8_t>();
+    g1.wRows = int(2 * I);
+    g1.K = int(H);
+    g1.kTiles = int(ceilDiv(H, kKTile));
+    g1.act = xhat;
+    g1.out1Scale = out1Scale_.get<float>();
+    g1.out1GateScale = out1GateScale_.get<float>();
+    g1.alpha = alpha_.get<float>();
+    g1.beta = beta_.get<float>();
+    g1.limit = limit_.get<float>();
+    g1.routeWeights = p_.routing == Routing::Llama4 ? weights_.get<float>() : nullptr;
+    g1.fc2Format = p_.quant == QuantMode::Nvfp4 ? 0 : p_.quant == QuantMode::Mxfp4Mxfp8 ? 1 : 2;
+    g1.abuf = abuf_.get<__nv_bfloat16>();
+    const dim3 grid1(unsigned(maxTiles), unsigned(ceilDiv(I, ci.weightRows / 2)), 1);
+    check(o.tactic.config == 1 ? launchFc1Config1(BT, g1, grid1, stream_) : launchFc1Config0(BT, g1, grid1, stream_),
+          "FC1 kernel", tl);
+
+    // FC2.
+    GemmParams g2 = g;
+    g2.wData = fc2Data_.get<uint8_t>();
+    g2.wScales = fc2Scales_.get<uint8_t>();
+    g2.wRows = int(H);
+    g2.K = int(I);
+    g2.kTiles = int(ceilDiv(I, kKTile));
+    g2.act = abuf_.get<__nv_bfloat16>();
+    g2.out2Scale = out2Scale_.get<float>();
+    g2.y = yBuf;
+    g2.splitSlices = S;
+    const dim3 grid2(unsigned(maxTiles), unsigned(ceilDiv(H, ci.weightRows)), unsigned(S > 0 ? S : 1));
+    cudaError_t e2 = o.tactic.config == 0   ? launchFc2Config0(BT, g2, grid2, stream_)
+                     : o.tactic.config == 1 ? launchFc2Config1(BT, g2, grid2, stream_)
+                                            : launchFc2Config2(BT, g2, grid2, stream_);
+    check(e2, "FC2 kernel", tl);
+
+    FinalizeParams fp{};
+    fp.ids = ids_.get<int32_t>();
+    fp.weights = weights_.get<float>();
+    fp.useWeights = p_.routing != Routing::Llama4;
+    fp.y = yBuf;
+    fp.splitSlices = S;
+    fp.out2Scale = out2Scale_.get<float>();
+    fp.T = int(T);
+    fp.H = int(H);
+    fp.topK = int(k);
+    fp.localOffset = int(p_.localOffset);
+    fp.El = int(El);
+    fp.out = output_.get<uint16_t>();
+    fp.fault = o.fault;
+    fp.runIndex = runIndex_++;
+    check(launchFinalize(fp, stream_), "finalize kernel", tl);
+    check(cudaEventRecord(ev1, stream_), "cudaEventRecord", tl);
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(run)", tl);
+    float ms = 0;
+    check(cudaEventElapsedTime(&ms, ev0, ev1), "cudaEventElapsedTime", tl);
+    out.ms = ms;
+
+    out.output.resize(size_t(T) * H);
+    out.ids.resize(slots_);
+    out.weights.resize(slots_);
+    check(cudaMemcpy(out.output.data(), output_.get(), output_.bytes(), cudaMemcpyDeviceToHost), "cudaMemcpy(output)", tl);
+    check(cudaMemcpy(out.ids.data(), ids_.get(), slots_ * 4, cudaMemcpyDeviceToHost), "cudaMemcpy(ids)", tl);
+    check(cudaMemcpy(out.weights.data(), weights_.get(), slots_ * 4, cudaMemcpyDeviceToHost), "cudaMemcpy(weights)", tl);
+  }
+
+ private:
+  void requireLive() const {
+    if (released_) throw BadArgument("handle", "a prepared handle that has not been released", "a released handle");
+  }
+
+  // Canonical [El][rows][K/2] + [El][rows][K/sf] -> prepared layout, through a bounded
+  // staging buffer (a few experts at a time).
+  void uploadWeights(const TensorArg& packed, const TensorArg& scales, int64_t El, int64_t rows, int64_t K, int sf,
+                     DeviceBuffer& outData, DeviceBuffer& outScales, const char* what) {
+    const int64_t kTiles = ceilDiv(K, kKTile);
+    const std::string w(what);
+    outData.alloc(size_t(El) * rows * kTiles * 32, ("cudaMalloc(" + w + " weights)").c_str());
+    outScales.alloc(size_t(El) * rows * kTiles * 4, ("cudaMalloc(" + w + " scales)").c_str());
+    const int64_t dataPerExpert = rows * K / 2, scalesPerExpert = rows * K / sf;
+    const int64_t budget = int64_t(256) << 20;
+    const int64_t perBatch = std::max<int64_t>(1, std::min<int64_t>(El, budget / std::max<int64_t>(1, dataPerExpert)));
+    DeviceBuffer stData, stScales;
+    stData.alloc(size_t(perBatch * dataPerExpert), "cudaMalloc(staging)");
+    stScales.alloc(size_t(perBatch * scalesPerExpert), "cudaMalloc(staging)");
+    const uint8_t* hostData = static_cast<const uint8_t*>(packed.data);
+    const uint8_t* hostScales = static_cast<const uint8_t*>(scales.data);
+    for (int64_t e0 = 0; e0 < El; e0 += perBatch) {
+      const int64_t n = std::min(perBatch, El - e0);
+      check(cudaMemcpy(stData.get(), hostData + e0 * dataPerExpert, size_t(n * dataPerExpert), cudaMemcpyHostToDevice),
+            ("cudaMemcpy(" + w + ".packed)").c_str());
+      check(cudaMemcpy(stScales.get(), hostScales + e0 * scalesPerExpert, size_t(n * scalesPerExpert),
+                       cudaMemcpyHostToDevice),
+            ("cudaMemcpy(" + w + ".scales)").c_str());
+      check(launchRepackWeights(stData.get<uint8_t>(), stScales.get<uint8_t>(), n * rows, int(K), sf,
+                                outData.get<uint8_t>() + e0 * rows * kTiles * 32,
+                                outScales.get<uint8_t>() + e0 * rows * kTiles * 4, stream_),
+            ("repack kernel(" + w + ")").c_str());
+      check(cudaStreamSynchronize(stream_), ("cudaStreamSynchronize(repack " + w + ")").c_str());
+    }
+  }
+
+  ProblemArgs p_;
+  cudaStream_t stream_ = nullptr;
+  std::mutex mu_;
+  bool released_ = false;
+  int runIndex_ = 0;
+  int64_t slots_ = 0;
+  int chunk_ = 1024, numChunks_ = 1;
+  DeviceBuffer logits_, bias_, hidden_, hiddenScales_, fc1Data_, fc1Scales_, fc2Data_, fc2Scales_;
+  DeviceBuffer out1Scale_, out1GateScale_, out2Scale_, alpha_, beta_, limit_;
+  DeviceBuffer ids_, weights_, chunkCounts_, expertCount_, expertStart_, tileStart_, numTiles_, permSlot_;
+  DeviceBuffer xhat_, abuf_, y_, split_, output_;
+};
+
+}  // namespace
+
+BuildInfo buildInfo() { return {true, MOE_FAULTS_BUILD != 0, std::string("CUDA build for ") + MOE_CUDA_ARCHS}; }
+
+DeviceInfo deviceInfo() {
+  selectDevice();
+  cudaDeviceProp prop;
+  check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
+  DeviceInfo d;
+  d.name = prop.name;
+  d.major = prop.major;
+  d.minor = prop.minor;
+  d.memoryBytes = int64_t(prop.totalGlobalMem);
+  d.multiProcessors = prop.multiProcessorCount;
+  return d;
+}
+
+std::unique_ptr<Prepared> prepareCase(const CaseArgs& c) {
+  validateCase(c);
+  return std::make_unique<CudaPrepared>(c);
+}
+
+}  // namespace moe

@@ -1,0 +1,404 @@
+// The grouped GEMM of both MoE layers, one template for every tactic.
+//
+// Orientation ("swap AB"): the FP4 weights are the mma A operand (16 weight rows per
+// m16n8k16), the bf16 activations the B operand (8 tokens per n8), so every tileTokens
+// from 8 up is a whole number of n8 fragments. A CTA computes BW weight rows x BT token
+// rows of ONE expert; blockIdx.x is the token tile (looked up in the device-side tile
+// schedule, so no host sync is needed), blockIdx.y the weight-row tile, blockIdx.z the
+// FC2 K slice (split-K).
+//
+// Weights arrive in the prepared layout (engine.cu): per row, K padded to a multiple of
+// 64, each 64-element K step stored as 32 bytes permuted so that lane q of a quad finds
+// the 8 bytes it needs for the four k16 steps contiguous at offset 8q; scales as 4 bytes
+// per (row, K step). The weight tile is copied raw (cp.async) to shared memory and
+// dequantized straight into mma A fragments (exact: see dequantE2m1x2).
+//
+// FC1 tile: rows [0, BW/2) are up rows i0.., rows [BW/2, BW) the gate rows I+i0.., so the
+// epilogue holds up and gate of the same (token, i) and whole FC2-input blocks along I.
+#pragma once
+#include "common.cuh"
+
+namespace moe {
+
+enum GemmKind : int { kGemmFc1 = 0, kGemmFc2 = 1, kGemmFc2Split = 2 };
+
+struct GemmParams {
+  // Weights (prepared layout).
+  const uint8_t* wData;    // [El][wRows][kTiles][32]
+  const uint8_t* wScales;  // [El][wRows][kTiles][4]
+  int wRows;               // 2I (FC1) or H (FC2)
+  int K;                   // contracted length (H for FC1, I for FC2)
+  int kTiles;              // ceil(K / 64)
+  int nvfp4Weights;        // 1: e4m3 scales of 16-blocks; 0: ue8m0 scales of 32-blocks
+  // Activations (B operand), bf16 rows of length K.
+  const __nv_bfloat16* act;  // FC1: x̂ [T][H] gathered by token; FC2: â [rows][I]
+  // Device-side schedule.
+  const int* expertStart;  // [El] first permuted row of each local expert
+  const int* expertCount;  // [El]
+  const int* tileStart;    // [El + 1] first tile of each expert (for this BT)
+  const int* numTiles;     // [1]
+  int El;
+  const int* permSlot;  // [rows] slot index t·topK + j of each permuted row
+  int topK;
+  // FC1 epilogue.
+  int I;
+  const float* out1Scale;
+  const float* out1GateScale;
+  const float* alpha;  // null: plain SwiGLU
+  const float* beta;
+  const float* limit;
+  const float* routeWeights;  // non-null (llama4): acc · w before the epilogue
+  int fc2Format;              // 0 NVFP4, 1 MXFP8, 2 bf16
+  __nv_bfloat16* abuf;        // [rows][I] dequantized FC2 input â
+  // FC2 epilogue.
+  int H;
+  const float* out2Scale;
+  float* y;       // [slots][H] (FC2) or [S][slots][H] partials (split-K)
+  int64_t slots;  // T·topK
+  int splitSlices;
+  // Faults (faults build only).
+  int fault;
+  int faultTactic;  // this launch is the tactic that fault 11 targets
+};
+
+template <int BW, int BT, int STAGES>
+struct GemmSmem {
+  static constexpr int kWData = BW * 32;
+  static constexpr int kWStage = BW * 36;
+  static constexpr int kBStage = BT * 128;
+  static constexpr int kStage = kWStage + kBStage;
+  static constexpr int kCsStride = BW + 4;
+  static constexpr int kPipeline = STAGES * kStage;
+  static constexpr int kEpilogue = BT * kCsStride * 4;
+  static constexpr int kMain = kPipeline > kEpilogue ? kPipeline : kEpilogue;
+  static constexpr int kTotal = kMain + BT * 8 + BW * 4;
+};
+
+__device__ __forceinline__ float sigmoidF32(float x) { return __fdiv_rn(1.0f, __fadd_rn(1.0f, expf(-x))); }
+
+template <int BW, int BT, int WW, int WT, int STAGES, int KIND>
+__global__ void __launch_bounds__(32 * WW * WT) moeGemmKernel(const GemmParams p) {
+  constexpr int THREADS = 32 * WW * WT;
+  constexpr int WM = BW / WW, WN = BT / WT, MT = WM / 16, NT = WN / 8;
+  static_assert(WM % 16 == 0 && WN % 8 == 0, "warp tile must be whole mma fragments");
+  using S = GemmSmem<BW, BT, STAGES>;
+  extern __shared__ __align__(16) uint8_t smem[];
+  int64_t* rowOff = reinterpret_cast<int64_t*>(smem + S::kMain);  // [BT] activation row offsets, -1 invalid
+  int* wRowIdx = reinterpret_cast<int*>(rowOff + BT);             // [BW] weight row in expert, -1 invalid
+
+  const int tid = threadIdx.x;
+  const int tile = blockIdx.x;
+  if (tile >= __ldg(p.numTiles)) return;
+  int lo = 0, hi = p.El - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) >> 1;
+    if (__ldg(p.tileStart + mid) <= tile) lo = mid;
+    else hi = mid - 1;
+  }
+  const int l = lo;
+  const int count = __ldg(p.expertCount + l);
+  const int tileInExpert = tile - __ldg(p.tileStart + l);
+  const int rowBegin = __ldg(p.expertStart + l) + tileInExpert * BT;
+  const int rows = min(BT, count - tileInExpert * BT);
+  if (FAULT(p.fault, kFaultDroppedLastPartialTile) && rows < BT) return;
+  const int nTile = blockIdx.y;
+
+  for (int r = tid; r < BW; r += THREADS) {
+    int w;
+    if (KIND == kGemmFc1) {
+      constexpr int HALF = BW / 2;
+      const int i = nTile * HALF + (r % HALF);
+      bool gate = r >= HALF;
+      if (FAULT(p.fault, kFaultGateUpSwapped)) gate = !gate;
+      w = i < p.I ? (gate ? p.I + i : i) : -1;
+    } else {
+      const int h = nTile * BW + r;
+      w = h < p.H ? h : -1;
+    }
+    wRowIdx[r] = w;
+  }
+  for (int r = tid; r < BT; r += THREADS) {
+    int64_t off = -1;
+    if (r < rows) {
+      if (KIND == kGemmFc1) off = int64_t(__ldg(p.permSlot + rowBegin + r) / p.topK) * p.K;
+      else off = int64_t(rowBegin + r) * p.K;
+    }
+    rowOff[r] = off;
+  }
+  __syncthreads();
+
+  int ktBegin = 0, ktEnd = p.kTiles;
+  if (KIND == kGemmFc2Split) {
+    const int per = (p.kTiles + p.splitSlices - 1) / p.splitSlices;
+    ktBegin = min(p.kTiles, int(blockIdx.z) * per);
+    ktEnd = min(p.kTiles, ktBegin + per);
+  }
+  if (KIND == kGemmFc1 && FAULT(p.fault, kFaultTacticSkipsLastKBlock) && p.faultTactic) ktEnd -= 1;
+  const int nk = ktEnd - ktBegin;
+
+  const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * p.kTiles * 32;
+  const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * p.kTiles * 4;
+
+  auto loadStage = [&](int stage, int kt) {
+    uint8_t* sW = smem + stage * S::kStage;
+    uint8_t* sWs = sW + S::kWData;
+    uint8_t* sB = sW + S::kWStage;
+    for (int c = tid; c < BW * 2; c += THREADS) {
+      const int r = c >> 1, h = c & 1;
+      const int w = wRowIdx[r];
+      const uint8_t* src = w >= 0 ? wDataExpert + (int64_t(w) * p.kTiles + kt) * 32 + h * 16 : p.wData;
+      cpAsync16(sW + r * 32 + h * 16, src, w >= 0 ? 16 : 0);
+    }
+    for (int r = tid; r < BW; r += THREADS) {
+      const int w = wRowIdx[r];
+      const uint8_t* src = w >= 0 ? wScaleExpert + (int64_t(w) * p.kTiles + kt) * 4 : p.wScales;
+      cpAsync4(sWs + r * 4, src, w >= 0 ? 4 : 0);
+    }
+    for (int c = tid; c < BT * 8; c += THREADS) {
+      const int r = c >> 3, ch = c & 7;
+      const int64_t off = rowOff[r];
+      const int k0 = kt * 64 + ch * 8;
+      const bool ok = off >= 0 && k0 < p.K;
+      const __nv_bfloat16* src = ok ? p.act + off + k0 : p.act;
+      cpAsync16(sB + r * 128 + ((ch ^ (r & 7)) << 4), src, ok ? 16 : 0);
+    }
+  };
+
+  const int warp = tid >> 5, lane = tid & 31;
+  const int warpW = warp / WT, warpT = warp % WT;
+  const int g = lane >> 2, q = lane & 3;
+
+  float acc[MT][NT][4];
+#pragma unroll
+  for (int mi = 0; mi < MT; ++mi)
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mi][nt][e] = 0.f;
+
+  const int sfw = p.nvfp4Weights ? 16 : 32;
+  const int nBlocks = p.K / sfw;
+
+  auto compute = [&](int stage, int kt) {
+    const uint8_t* sW = smem + stage * S::kStage;
+    const uint8_t* sWs = sW + S::kWData;
+    const uint8_t* sB = sW + S::kWStage;
+    uint2 raw[MT][2];
+    float sc[MT][2][4];
+#pragma unroll
+    for (int mi = 0; mi < MT; ++mi) {
+#pragma unroll
+      for (int hr = 0; hr < 2; ++hr) {
+        const int r = warpW * WM + mi * 16 + g + hr * 8;
+        raw[mi][hr] = *reinterpret_cast<const uint2*>(sW + r * 32 + q * 8);
+        const uint32_t sw = *reinterpret_cast<const uint32_t*>(sWs + r * 4);
+        if (p.nvfp4Weights) {
+#pragma unroll
+          for (int s = 0; s < 4; ++s) sc[mi][hr][s] = decodeE4m3((sw >> (8 * s)) & 0xffu);
+        } else {
+          const float s0 = decodeUe8m0(sw & 0xffu), s1 = decodeUe8m0((sw >> 8) & 0xffu);
+          sc[mi][hr][0] = s0;
+          sc[mi][hr][1] = s0;
+          sc[mi][hr][2] = s1;
+          sc[mi][hr][3] = s1;
+        }
+        if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
+          // The last block of the row reads its left neighbour's scale.
+          const int last = nBlocks - 1;
+          const int perTile = 64 / sfw;
+          if (kt == (last * sfw) / 64) {
+            const int lb = last % perTile;
+            const int w = wRowIdx[r];
+            float nb = 0.f;
+            if (lb > 0) {
+              const uint32_t byte = (sw >> (8 * (lb - 1))) & 0xffu;
+              nb = p.nvfp4Weights ? decodeE4m3(byte) : decodeUe8m0(byte);
+            } else if (w >= 0) {
+              const uint32_t byte = wScaleExpert[(int64_t(w) * p.kTiles + kt - 1) * 4 + perTile - 1];
+              nb = p.nvfp4Weights ? decodeE4m3(byte) : decodeUe8m0(byte);
+            }
+            if (p.nvfp4Weights) {
+#pragma unroll
+              for (int s = 0; s < 4; ++s)
+                if (s == lb) sc[mi][hr][s] = nb;
+            } else {
+#pragma unroll
+              for (int s = 0; s < 4; ++s)
+                if ((s >> 1) == lb) sc[mi][hr][s] = nb;
+            }
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int sp = 0; sp < 2; ++sp) {
+      uint32_t bfr[NT][4];
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        const int row = warpT * WN + nt * 8 + (lane & 7);
+        const int ch = 4 * sp + (lane >> 3);
+        ldmatrixX4(bfr[nt], sB + row * 128 + ((ch ^ (row & 7)) << 4));
+      }
+#pragma unroll
+      for (int ss = 0; ss < 2; ++ss) {
+        const int s = 2 * sp + ss;
+#pragma unroll
+        for (int mi = 0; mi < MT; ++mi) {
+          const uint32_t wordG = s < 2 ? raw[mi][0].x : raw[mi][0].y;
+          const uint32_t wordG8 = s < 2 ? raw[mi][1].x : raw[mi][1].y;
+          const int sh = (s & 1) * 16;
+          uint32_t a[4];
+          a[0] = dequantE2m1x2((wordG >> sh) & 0xffu, sc[mi][0][s]);
+          a[1] = dequantE2m1x2((wordG8 >> sh) & 0xffu, sc[mi][1][s]);
+          a[2] = dequantE2m1x2((wordG >> (sh + 8)) & 0xffu, sc[mi][0][s]);
+          a[3] = dequantE2m1x2((wordG8 >> (sh + 8)) & 0xffu, sc[mi][1][s]);
+#pragma unroll
+          for (int nt = 0; nt < NT; ++nt) mmaBf16(acc[mi][nt], a, bfr[nt][2 * ss], bfr[nt][2 * ss + 1]);
+        }
+      }
+    }
+  };
+
+  // Multistage cp.async pipeline.
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < nk) loadStage(s, ktBegin + s);
+    cpAsyncCommit();
+  }
+  for (int i = 0; i < nk; ++i) {
+    cpAsyncWait<STAGES - 2>();
+    __syncthreads();
+    const int nxt = i + STAGES - 1;
+    if (nxt < nk) loadStage(nxt % STAGES, ktBegin + nxt);
+    cpAsyncCommit();
+    compute(i % STAGES, ktBegin + i);
+  }
+  cpAsyncWait<0>();
+  __syncthreads();
+
+  // Accumulators -> shared tile Cs[token][weight row] (overlays the pipeline buffers).
+  constexpr int CS = S::kCsStride;
+  float* Cs = reinterpret_cast<float*>(smem);
+#pragma unroll
+  for (int mi = 0; mi < MT; ++mi) {
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      const int r = warpW * WM + mi * 16 + g;
+      const int c = warpT * WN + nt * 8 + 2 * q;
+      Cs[c * CS + r] = acc[mi][nt][0];
+      Cs[(c + 1) * CS + r] = acc[mi][nt][1];
+      Cs[c * CS + r + 8] = acc[mi][nt][2];
+      Cs[(c + 1) * CS + r + 8] = acc[mi][nt][3];
+    }
+  }
+  __syncthreads();
+
+  if (KIND == kGemmFc1) {
+    constexpr int HALF = BW / 2;
+    const int blk = p.fc2Format == 0 ? 16 : 32;
+    const int blocksPerToken = HALF / blk;
+    const float o1 = p.out1Scale[l], o1g = p.out1GateScale[l];
+    const float cfac = __fdiv_rn(o1, o1g);
+    const bool clamped = p.alpha != nullptr;
+    const float alpha = clamped ? p.alpha[l] : 1.f;
+    const float betaC = clamped ? __fmul_rn(p.beta[l], cfac) : 0.f;
+    const float lim = clamped ? p.limit[l] : 0.f;
+    const float limC = clamped ? __fmul_rn(lim, cfac) : 0.f;
+    for (int it = tid; it < BT * blocksPerToken; it += THREADS) {
+      const int t = it % BT, b = it / BT;
+      if (t >= rows) continue;
+      const int i0 = nTile * HALF + b * blk;
+      if (i0 >= p.I) continue;
+      const float rw = p.routeWeights ? p.routeWeights[p.permSlot[rowBegin + t]] : 1.f;
+      float v[32];
+      float amax = 0.f;
+#pragma unroll
+      for (int j = 0; j < 32; ++j) {
+        v[j] = 0.f;
+        if (j < blk) {
+          float up = Cs[t * CS + b * blk + j];
+          float gate = Cs[t * CS + HALF + b * blk + j];
+          if (p.routeWeights) {
+            up = __fmul_rn(up, rw);
+            gate = __fmul_rn(gate, rw);
+          }
+          float gs = __fmul_rn(gate, o1g);
+          float us = __fmul_rn(up, o1);
+          float a;
+          if (clamped) {
+            gs = gs > lim ? lim : gs;
+            us = us < -limC ? -limC : (us > limC ? limC : us);
+            a = __fmul_rn(__fmul_rn(gs, sigmoidF32(__fmul_rn(alpha, gs))), __fadd_rn(us, betaC));
+          } else {
+            a = __fmul_rn(__fmul_rn(gs, sigmoidF32(gs)), us);
+          }
+          v[j] = a;
+          amax = fmaxf(amax, fabsf(a));
+        }
+      }
+      uint32_t packed[16];
+      if (p.fc2Format == 0) {
+        const float s = roundE4m3(__fdiv_rn(amax, 6.0f));
+#pragma unroll
+        for (int j = 0; j < 32; j += 2) {
+          const float q0 = s == 0.f ? 0.f : __fmul_rn(roundE2m1(__fdiv_rn(v[j], s)), s);
+          const float q1 = s == 0.f ? 0.f : __fmul_rn(roundE2m1(__fdiv_rn(v[j + 1], s)), s);
+          packed[j / 2] = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
+        }
+      } else if (p.fc2Format == 1) {
+        const int code = mxfp8ScaleCode(amax, FAULT(p.fault, kFaultMxExponentRoundDown));
+        const float s = pow2FromCode(code);
+#pragma unroll
+        for (int j = 0; j < 32; j += 2) {
+          const float q0 = __fmul_rn(roundE4m3(__fdiv_rn(v[j], s)), s);
+          const float q1 = __fmul_rn(roundE4m3(__fdiv_rn(v[j + 1], s)), s);
+          packed[j / 2] = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
+        }
+      } else {
+#pragma unroll
+        for (int j = 0; j < 32; j += 2) {
+          packed[j / 2] = uint32_t(floatToBf16Bits(v[j])) | (uint32_t(floatToBf16Bits(v[j + 1])) << 16);
+        }
+      }
+      uint4* dst = reinterpret_cast<uint4*>(p.abuf + int64_t(rowBegin + t) * p.I + i0);
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        if (c * 8 < blk) dst[c] = make_uint4(packed[4 * c], packed[4 * c + 1], packed[4 * c + 2], packed[4 * c + 3]);
+      }
+    }
+  } else {
+    float scale = p.out2Scale[l];
+    if (FAULT(p.fault, kFaultExpertScaleIgnored) && l == 1) scale = 1.f;
+    constexpr int C4 = BW / 4;
+    for (int it = tid; it < BT * C4; it += THREADS) {
+      const int t = it / C4, c4 = it % C4;
+      if (t >= rows) continue;
+      const int h = nTile * BW + c4 * 4;
+      if (h >= p.H) continue;
+      float4 v = *reinterpret_cast<const float4*>(Cs + t * CS + c4 * 4);
+      const int64_t slot = p.permSlot[rowBegin + t];
+      if (KIND == kGemmFc2) {
+        v.x = __fmul_rn(v.x, scale);
+        v.y = __fmul_rn(v.y, scale);
+        v.z = __fmul_rn(v.z, scale);
+        v.w = __fmul_rn(v.w, scale);
+        *reinterpret_cast<float4*>(p.y + slot * p.H + h) = v;
+      } else {
+        *reinterpret_cast<float4*>(p.y + (int64_t(blockIdx.z) * p.slots + slot) * p.H + h) = v;
+      }
+    }
+  }
+}
+
+// Host-side launcher of one instantiation (defined in the gemm_*.cu files).
+template <int BW, int BT, int WW, int WT, int STAGES, int KIND>
+cudaError_t launchMoeGemm(const GemmParams& p, dim3 grid, cudaStream_t stream) {
+  using S = GemmSmem<BW, BT, STAGES>;
+  auto kernel = moeGemmKernel<BW, BT, WW, WT, STAGES, KIND>;
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kTotal);
+  if (err != cudaSuccess) return err;
+  kernel<<<grid, 32 * WW * WT, S::kTotal, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace moe

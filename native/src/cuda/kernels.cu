@@ -1,0 +1,515 @@
+// Routing, permutation, hidden-state dequantization, finalize and the prepare-time
+// weight repacking. Everything is deterministic: no floating-point atomics, fixed
+// summation orders (slot order in finalize, slice order for split-K, index order in
+// softmax sums like the reference).
+#include "../problem_args.h"
+#include "common.cuh"
+#include "kernels.h"
+
+namespace moe {
+
+namespace {
+
+constexpr int kRoutingWarps = 4;
+
+__device__ __forceinline__ float sanitizeLogit(float x) {
+  // NaN and +inf are invalid input, treated as -inf (masked) like the reference.
+  return (x == x && x != INFINITY) ? x : -INFINITY;
+}
+__device__ __forceinline__ float rankKey(float x) { return x == x ? x : -INFINITY; }
+__device__ __forceinline__ float sigmoidRouting(float x) {
+  const float v = sanitizeLogit(x);
+  if (v == -INFINITY) return 0.f;
+  return __fdiv_rn(1.0f, __fadd_rn(1.0f, expf(-v)));
+}
+__device__ __forceinline__ float roundToBf16(float x) { return bf16BitsToFloat(floatToBf16Bits(x)); }
+
+// One warp per token. Shared memory per warp: scores[E], aux[E] (probabilities or
+// unbiased sigmoids), taken[E].
+__global__ void __launch_bounds__(32 * kRoutingWarps) routingKernel(const RoutingParams p) {
+  extern __shared__ __align__(16) uint8_t smem[];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int E = p.E;
+  float* scores = reinterpret_cast<float*>(smem) + warp * 2 * E;
+  float* aux = scores + E;
+  uint8_t* taken = reinterpret_cast<uint8_t*>(smem) + kRoutingWarps * 2 * E * 4 + warp * E;
+  const int t = blockIdx.x * kRoutingWarps + warp;
+  if (t >= p.T) return;
+  const int64_t row = int64_t(t) * E;
+  const Routing method = static_cast<Routing>(p.method);
+  const bool highIndexWins = FAULT(p.fault, kFaultTiesHighIndex);
+
+  for (int e = lane; e < E; e += 32) {
+    float x = p.logitsBf16 ? bf16BitsToFloat(static_cast<const uint16_t*>(p.logits)[row + e])
+                           : static_cast<const float*>(p.logits)[row + e];
+    if (method == Routing::DeepseekV3 && FAULT(p.fault, kFaultDeepseekBf16Logits)) x = roundToBf16(x);
+    scores[e] = sanitizeLogit(x);
+    taken[e] = 0;
+  }
+  __syncwarp();
+
+  if (method == Routing::Default || method == Routing::RenormalizeNaive) {
+    float m = -INFINITY;
+    for (int e = lane; e < E; e += 32) m = fmaxf(m, scores[e]);
+    m = warpMax(m);
+    for (int e = lane; e < E; e += 32) {
+      const float v = scores[e];
+      aux[e] = (m == -INFINITY || v == -INFINITY) ? 0.f : expf(__fsub_rn(v, m));
+    }
+    __syncwarp();
+    // Sum in index order (as the reference does), by lane 0.
+    float sum = 0.f;
+    if (lane == 0)
+      for (int e = 0; e < E; ++e) sum = __fadd_rn(sum, aux[e]);
+    sum = __shfl_sync(0xffffffffu, sum, 0);
+    __syncwarp();  // lane 0's reads of aux happen before aux is overwritten
+    for (int e = lane; e < E; e += 32) {
+      const bool masked = scores[e] == -INFINITY;
+      const float pr = m == -INFINITY ? 0.f : __fdiv_rn(aux[e], sum);
+      aux[e] = pr;
+      scores[e] = masked ? -INFINITY : pr;
+    }
+  } else if (method == Routing::DeepseekV3) {
+    for (int e = lane; e < E; e += 32) {
+      const float x = scores[e];
+      const float s = sigmoidRouting(x);
+      aux[e] = s;
+      float b = -INFINITY;
+      if (x != -INFINITY) {
+        float bias = 0.f;
+        if (p.bias) bias = p.biasBf16 ? bf16BitsToFloat(static_cast<const uint16_t*>(p.bias)[e])
+                                      : static_cast<const float*>(p.bias)[e];
+        b = rankKey(__fadd_rn(s, bias));
+      }
+      scores[e] = b;
+    }
+    __syncwarp();
+    if (p.nGroup > 1) {
+      const int size = E / p.nGroup;
+      float gscore = -INFINITY;
+      if (lane < p.nGroup) {
+        float first = -INFINITY, second = -INFINITY;
+        for (int i = lane * size; i < (lane + 1) * size; ++i) {
+          const float v = scores[i];
+          if (v > first) {
+            second = first;
+            first = v;
+          } else if (v > second) {
+            second = v;
+          }
+        }
+        gscore = rankKey(__fadd_rn(first, second));
+      }
+      // Keep the topkGroup best groups (ties: lower group index), mask the others.
+      uint32_t keptMask = 0;
+      for (int r = 0; r < p.topkGroup; ++r) {
+        float bv = -INFINITY;
+        int bi = 0x7fffffff;
+        for (int gi = 0; gi < p.nGroup; ++gi) {
+          const float v = __shfl_sync(0xffffffffu, gscore, gi);
+          if ((keptMask >> gi) & 1u) continue;
+          if (v > bv || (v == bv && gi < bi)) {
+            bv = v;
+            bi = gi;
+          }
+        }
+        keptMask |= 1u << bi;
+      }
+      __syncwarp();  // group scans of scores happen before the masking writes
+      for (int e = lane; e < E; e += 32)
+        if (!((keptMask >> (e / size)) & 1u)) scores[e] = -INFINITY;
+    }
+  }
+  __syncwarp();
+
+  // Top-k: higher score first, exact ties to the lower index (the fault: higher index).
+  int chosen[kMaxTopK];
+  for (int j = 0; j < p.topK; ++j) {
+    float bv = -INFINITY;
+    int bi = highIndexWins ? -1 : 0x7fffffff;
+    for (int e = lane; e < E; e += 32) {
+      if (taken[e]) continue;
+      const float v = rankKey(scores[e]);
+      if (v > bv || (v == bv && (highIndexWins ? e > bi : e < bi))) {
+        bv = v;
+        bi = e;
+      }
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+      const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+      const bool valid = highIndexWins ? oi >= 0 : oi != 0x7fffffff;
+      if (valid && (ov > bv || (ov == bv && (highIndexWins ? oi > bi : oi < bi)))) {
+        bv = ov;
+        bi = oi;
+      }
+    }
+    // bv is -inf at worst (never NaN), so bi is a valid untaken expert.
+    if (lane == 0) taken[bi] = 1;
+    chosen[j] = bi;
+    __syncwarp();
+  }
+
+  if (lane != 0) return;
+  int32_t* ids = p.ids + int64_t(t) * p.topK;
+  float* w = p.weights + int64_t(t) * p.topK;
+  const float* logitsF = static_cast<const float*>(p.logits);
+  const uint16_t* logitsH = static_cast<const uint16_t*>(p.logits);
+  auto rawLogit = [&](int e) {
+    float x = p.logitsBf16 ? bf16BitsToFloat(logitsH[row + e]) : logitsF[row + e];
+    if (method == Routing::DeepseekV3 && FAULT(p.fault, kFaultDeepseekBf16Logits)) x = roundToBf16(x);
+    return x;
+  };
+  for (int j = 0; j < p.topK; ++j) ids[j] = chosen[j];
+  switch (method) {
+    case Routing::Default:
+      for (int j = 0; j < p.topK; ++j) w[j] = aux[chosen[j]];
+      break;
+    case Routing::RenormalizeNaive: {
+      float sum = 0.f;
+      for (int j = 0; j < p.topK; ++j) sum = __fadd_rn(sum, aux[chosen[j]]);
+      for (int j = 0; j < p.topK; ++j) w[j] = sum > 0.f ? __fdiv_rn(aux[chosen[j]], sum) : 0.f;
+      break;
+    }
+    case Routing::Renormalize: {
+      float m = -INFINITY;
+      for (int j = 0; j < p.topK; ++j) m = fmaxf(m, sanitizeLogit(rawLogit(chosen[j])));
+      if (m == -INFINITY) {
+        for (int j = 0; j < p.topK; ++j) w[j] = 0.f;
+        break;
+      }
+      float sum = 0.f;
+      for (int j = 0; j < p.topK; ++j) {
+        const float v = sanitizeLogit(rawLogit(chosen[j]));
+        const float e = v == -INFINITY ? 0.f : expf(__fsub_rn(v, m));
+        w[j] = e;
+        sum = __fadd_rn(sum, e);
+      }
+      for (int j = 0; j < p.topK; ++j) w[j] = __fdiv_rn(w[j], sum);
+      break;
+    }
+    case Routing::TopK:
+      for (int j = 0; j < p.topK; ++j) {
+        const float v = sanitizeLogit(rawLogit(chosen[j]));
+        w[j] = v == -INFINITY ? 0.f : v;
+      }
+      break;
+    case Routing::Llama4:
+      for (int j = 0; j < p.topK; ++j) w[j] = sigmoidRouting(rawLogit(chosen[j]));
+      break;
+    case Routing::DeepseekV3: {
+      float sum = 0.f;
+      for (int j = 0; j < p.topK; ++j) sum = __fadd_rn(sum, aux[chosen[j]]);
+      const float denom = FAULT(p.fault, kFaultMissingEpsilon) ? sum : __fadd_rn(sum, 1e-20f);
+      for (int j = 0; j < p.topK; ++j) w[j] = __fmul_rn(__fdiv_rn(aux[chosen[j]], denom), p.routedScalingFactor);
+      break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- permutation
+
+__device__ __forceinline__ int localIndex(int32_t id, int localOffset, int El, int fault) {
+  const int off = FAULT(fault, kFaultEpOffsetOffByOne) ? localOffset + 1 : localOffset;
+  const int l = id - off;
+  return (l >= 0 && l < El) ? l : -1;
+}
+
+__global__ void countKernel(const PermuteParams p) {
+  extern __shared__ int hist[];
+  for (int l = threadIdx.x; l < p.El; l += blockDim.x) hist[l] = 0;
+  __syncthreads();
+  const int64_t begin = int64_t(blockIdx.x) * p.chunk;
+  const int64_t end = min(p.slots, begin + p.chunk);
+  for (int64_t f = begin + threadIdx.x; f < end; f += blockDim.x) {
+    const int l = localIndex(p.ids[f], p.localOffset, p.El, p.fault);
+    if (l >= 0) atomicAdd(&hist[l], 1);  // integer counts: order-independent
+  }
+  __syncthreads();
+  for (int l = threadIdx.x; l < p.El; l += blockDim.x) p.chunkCounts[int64_t(blockIdx.x) * p.El + l] = hist[l];
+}
+
+// Exclusive scan of n <= 1024 values held one per thread (blockDim.x == 1024).
+__device__ int blockExclusiveScan(int v, int* warpSums, int* total) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  int x = v;
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    const int y = __shfl_up_sync(0xffffffffu, x, o);
+    if (lane >= o) x += y;
+  }
+  if (lane == 31) warpSums[warp] = x;
+  __syncthreads();
+  if (warp == 0) {
+    int s = warpSums[lane];
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+      const int y = __shfl_up_sync(0xffffffffu, s, o);
+      if (lane >= o) s += y;
+    }
+    warpSums[lane] = s;  // inclusive
+  }
+  __syncthreads();
+  const int before = warp > 0 ? warpSums[warp - 1] : 0;
+  if (total) *total = warpSums[31];
+  return before + x - v;
+}
+
+__global__ void __launch_bounds__(1024) scanKernel(const PermuteParams p) {
+  __shared__ int warpSums[32];
+  __shared__ int totalTiles;
+  const int l = threadIdx.x;  // El <= 1024
+  int count = 0;
+  if (l < p.El) {
+    for (int c = 0; c < p.numChunks; ++c) {
+      int* cell = p.chunkCounts + int64_t(c) * p.El + l;
+      const int v = *cell;
+      *cell = count;
+      count += v;
+    }
+  }
+  const int start = blockExclusiveScan(count, warpSums, nullptr);
+  __syncthreads();  // every warp has read warpSums before the second scan rewrites it
+  const int tiles = (count + p.tileTokens - 1) / p.tileTokens;
+  const int tstart = blockExclusiveScan(tiles, warpSums, nullptr);
+  if (threadIdx.x == 0) totalTiles = warpSums[31];
+  __syncthreads();
+  if (l < p.El) {
+    p.expertCount[l] = count;
+    p.expertStart[l] = start;
+    p.tileStart[l] = tstart;
+  }
+  if (threadIdx.x == 0) {
+    p.tileStart[p.El] = totalTiles;
+    *p.numTiles = totalTiles;
+  }
+}
+
+// One warp per chunk, walking it in slot order: stable positions within each expert.
+constexpr int kScatterWarps = 4;
+__global__ void __launch_bounds__(32 * kScatterWarps) scatterKernel(const PermuteParams p) {
+  extern __shared__ int running[];  // [kScatterWarps][El]
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int c = blockIdx.x * kScatterWarps + warp;
+  if (c >= p.numChunks) return;
+  int* run = running + warp * p.El;
+  for (int l = lane; l < p.El; l += 32) run[l] = p.expertStart[l] + p.chunkCounts[int64_t(c) * p.El + l];
+  __syncwarp();
+  const int64_t begin = int64_t(c) * p.chunk;
+  const int64_t end = min(p.slots, begin + p.chunk);
+  for (int64_t base = begin; base < end; base += 32) {
+    const int64_t f = base + lane;
+    const int l = f < end ? localIndex(p.ids[f], p.localOffset, p.El, p.fault) : -1;
+    const uint32_t peers = __match_any_sync(0xffffffffu, l);
+    const int rank = __popc(peers & ((1u << lane) - 1u));
+    int pos = 0;
+    if (l >= 0) pos = run[l] + rank;
+    __syncwarp();
+    if (l >= 0) {
+      if (rank == 0) run[l] += __popc(peers);
+      p.permSlot[pos] = int(f);
+    }
+    __syncwarp();
+  }
+}
+
+// ---------------------------------------------------------------- dequantize hidden
+
+__global__ void dequantHiddenKernel(int format, const uint8_t* data, const uint8_t* scales, int64_t T, int H,
+                                    __nv_bfloat16* out) {
+  // One thread per 16 elements.
+  const int64_t groups = T * (H / 16);
+  for (int64_t gi = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; gi < groups; gi += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t t = gi / (H / 16);
+    const int h0 = int(gi % (H / 16)) * 16;
+    uint32_t packed[8];
+    if (format == 0) {
+      const float s = decodeE4m3(scales[t * (H / 16) + h0 / 16]);
+      const uint2 raw = *reinterpret_cast<const uint2*>(data + t * (H / 2) + h0 / 2);
+#pragma unroll
+      for (int b = 0; b < 8; ++b) {
+        const uint32_t byte = ((b < 4 ? raw.x : raw.y) >> (8 * (b & 3))) & 0xffu;
+        const float lo = __fmul_rn(decodeE2m1(byte & 0xfu), s);
+        const float hi = __fmul_rn(decodeE2m1(byte >> 4), s);
+        packed[b] = uint32_t(floatToBf16Bits(lo)) | (uint32_t(floatToBf16Bits(hi)) << 16);
+      }
+    } else {
+      const float s = decodeUe8m0(scales[t * (H / 32) + h0 / 32]);
+      const uint4 raw = *reinterpret_cast<const uint4*>(data + t * H + h0);
+      const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+      for (int b = 0; b < 8; ++b) {
+        const uint32_t word = w[b / 2];
+        const uint32_t b0 = (word >> (16 * (b & 1))) & 0xffu, b1 = (word >> (16 * (b & 1) + 8)) & 0xffu;
+        const float lo = __fmul_rn(decodeE4m3(b0), s);
+        const float hi = __fmul_rn(decodeE4m3(b1), s);
+        packed[b] = uint32_t(floatToBf16Bits(lo)) | (uint32_t(floatToBf16Bits(hi)) << 16);
+      }
+    }
+    uint4* dst = reinterpret_cast<uint4*>(out + t * H + h0);
+    dst[0] = make_uint4(packed[0], packed[1], packed[2], packed[3]);
+    dst[1] = make_uint4(packed[4], packed[5], packed[6], packed[7]);
+  }
+}
+
+// ---------------------------------------------------------------- finalize
+
+// One thread per (token, 4 hidden columns): out = Σ_j w_j·y_j in slot order j = 0..k-1
+// (float32, rounded once to bf16). Split-K partials are summed in slice order first and
+// then scaled by out2Scale, as FC2 would have done.
+__global__ void finalizeKernel(const FinalizeParams p) {
+  const int H4 = p.H / 4;
+  const int64_t total = int64_t(p.T) * H4;
+  const int64_t slots = int64_t(p.T) * p.topK;
+  for (int64_t gi = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; gi < total; gi += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t t = gi / H4;
+    const int h = int(gi % H4) * 4;
+    if (FAULT(p.fault, kFaultLastRowUnwritten) && t == p.T - 1) continue;
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};
+    for (int jj = 0; jj < p.topK; ++jj) {
+      const int j = FAULT(p.fault, kFaultNondeterministicFinalize) ? (jj + p.runIndex) % p.topK : jj;
+      const int64_t slot = t * p.topK + j;
+      const int l = localIndex(p.ids[slot], p.localOffset, p.El, p.fault);
+      if (l < 0) continue;
+      const float w = p.useWeights ? p.weights[slot] : 1.f;
+      float4 y;
+      if (p.splitSlices == 0) {
+        y = *reinterpret_cast<const float4*>(p.y + slot * p.H + h);
+      } else {
+        y = *reinterpret_cast<const float4*>(p.y + slot * p.H + h);
+        for (int s = 1; s < p.splitSlices; ++s) {
+          const float4 v = *reinterpret_cast<const float4*>(p.y + (s * slots + slot) * p.H + h);
+          y.x = __fadd_rn(y.x, v.x);
+          y.y = __fadd_rn(y.y, v.y);
+          y.z = __fadd_rn(y.z, v.z);
+          y.w = __fadd_rn(y.w, v.w);
+        }
+        float scale = p.out2Scale[l];
+        if (FAULT(p.fault, kFaultExpertScaleIgnored) && l == 1) scale = 1.f;
+        y.x = __fmul_rn(y.x, scale);
+        y.y = __fmul_rn(y.y, scale);
+        y.z = __fmul_rn(y.z, scale);
+        y.w = __fmul_rn(y.w, scale);
+      }
+      acc[0] = __fadd_rn(acc[0], __fmul_rn(w, y.x));
+      acc[1] = __fadd_rn(acc[1], __fmul_rn(w, y.y));
+      acc[2] = __fadd_rn(acc[2], __fmul_rn(w, y.z));
+      acc[3] = __fadd_rn(acc[3], __fmul_rn(w, y.w));
+      if (FAULT(p.fault, kFaultNondeterministicFinalize)) {
+        // The bug: bf16 atomic adds into the output, in a run-dependent slot order.
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[e] = roundToBf16(acc[e]);
+      }
+    }
+    const uint32_t lo = uint32_t(floatToBf16Bits(acc[0])) | (uint32_t(floatToBf16Bits(acc[1])) << 16);
+    const uint32_t hi = uint32_t(floatToBf16Bits(acc[2])) | (uint32_t(floatToBf16Bits(acc[3])) << 16);
+    *reinterpret_cast<uint2*>(p.out + t * p.H + h) = make_uint2(lo, hi);
+  }
+}
+
+__global__ void fill16Kernel(uint16_t* dst, int64_t n, uint16_t value) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    dst[i] = value;
+}
+
+// ---------------------------------------------------------------- prepare: repack
+
+// One thread per (row, K step, quad lane q): 8 output bytes out[8q + j] = in[4j + q].
+__global__ void repackDataKernel(const uint8_t* in, int64_t rows, int K, uint8_t* out) {
+  const int kTiles = (K + 63) / 64;
+  const int rowBytes = K / 2;
+  const int64_t total = rows * kTiles * 4;
+  for (int64_t gi = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; gi < total; gi += int64_t(gridDim.x) * blockDim.x) {
+    const int q = int(gi & 3);
+    const int64_t rk = gi >> 2;
+    const int kt = int(rk % kTiles);
+    const int64_t r = rk / kTiles;
+    const uint8_t* src = in + r * rowBytes;
+    uint32_t lo = 0, hi = 0;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int b = kt * 32 + 4 * j + q;
+      const uint32_t v = b < rowBytes ? src[b] : 0u;
+      if (j < 4) lo |= v << (8 * j);
+      else hi |= v << (8 * (j - 4));
+    }
+    *reinterpret_cast<uint2*>(out + (r * kTiles + kt) * 32 + 8 * q) = make_uint2(lo, hi);
+  }
+}
+
+// One thread per (row, K step): 4 scale bytes (4 NVFP4 blocks, or 2 MX blocks + 2 zeros).
+__global__ void repackScalesKernel(const uint8_t* in, int64_t rows, int K, int sf, uint8_t* out) {
+  const int kTiles = (K + 63) / 64;
+  const int nb = K / sf;
+  const int per = 64 / sf;
+  const int64_t total = rows * kTiles;
+  for (int64_t gi = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; gi < total; gi += int64_t(gridDim.x) * blockDim.x) {
+    const int kt = int(gi % kTiles);
+    const int64_t r = gi / kTiles;
+    uint32_t word = 0;
+    for (int b = 0; b < per; ++b) {
+      const int blk = kt * per + b;
+      const uint32_t v = blk < nb ? in[r * nb + blk] : 0u;
+      word |= v << (8 * b);
+    }
+    *reinterpret_cast<uint32_t*>(out + gi * 4) = word;
+  }
+}
+
+int gridFor(int64_t work, int threads) {
+  int64_t blocks = (work + threads - 1) / threads;
+  if (blocks > 65536) blocks = 65536;
+  return int(blocks < 1 ? 1 : blocks);
+}
+
+}  // namespace
+
+cudaError_t launchRouting(const RoutingParams& p, cudaStream_t s) {
+  const int smem = kRoutingWarps * p.E * 9;
+  if (smem > 48 * 1024) {
+    cudaError_t e = cudaFuncSetAttribute(routingKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    if (e != cudaSuccess) return e;
+  }
+  routingKernel<<<(p.T + kRoutingWarps - 1) / kRoutingWarps, 32 * kRoutingWarps, smem, s>>>(p);
+  return cudaGetLastError();
+}
+
+cudaError_t launchPermute(const PermuteParams& p, cudaStream_t s) {
+  countKernel<<<p.numChunks, 256, p.El * 4, s>>>(p);
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) return e;
+  scanKernel<<<1, 1024, 0, s>>>(p);
+  e = cudaGetLastError();
+  if (e != cudaSuccess) return e;
+  scatterKernel<<<(p.numChunks + kScatterWarps - 1) / kScatterWarps, 32 * kScatterWarps, kScatterWarps * p.El * 4, s>>>(p);
+  return cudaGetLastError();
+}
+
+cudaError_t launchDequantHidden(int format, const uint8_t* data, const uint8_t* scales, int64_t T, int H,
+                                __nv_bfloat16* out, cudaStream_t s) {
+  dequantHiddenKernel<<<gridFor(T * (H / 16), 256), 256, 0, s>>>(format, data, scales, T, H, out);
+  return cudaGetLastError();
+}
+
+cudaError_t launchFinalize(const FinalizeParams& p, cudaStream_t s) {
+  finalizeKernel<<<gridFor(int64_t(p.T) * (p.H / 4), 256), 256, 0, s>>>(p);
+  return cudaGetLastError();
+}
+
+cudaError_t launchFill16(uint16_t* dst, int64_t n, uint16_t value, cudaStream_t s) {
+  fill16Kernel<<<gridFor(n, 256), 256, 0, s>>>(dst, n, value);
+  return cudaGetLastError();
+}
+
+cudaError_t launchRepackWeights(const uint8_t* data, const uint8_t* scales, int64_t rows, int K, int sf,
+                                uint8_t* outData, uint8_t* outScales, cudaStream_t s) {
+  const int kTiles = (K + 63) / 64;
+  repackDataKernel<<<gridFor(rows * kTiles * 4, 256), 256, 0, s>>>(data, rows, K, outData);
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) return e;
+  repackScalesKernel<<<gridFor(rows * kTiles, 256), 256, 0, s>>>(scales, rows, K, sf, outScales);
+  return cudaGetLastError();
+}
+
+}  // namespace moe

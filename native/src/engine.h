@@ -1,0 +1,60 @@
+// The engine: everything the binding asks of the GPU side. Implemented by
+// cuda/engine.cu (CUDA builds) and engine_stub.cc (builds without nvcc).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "problem_args.h"
+#include "tactics.h"
+
+namespace moe {
+
+struct BuildInfo {
+  bool builtWithCuda;
+  bool faultsBuild;
+  std::string reason;  // why CUDA is absent, or the architectures compiled
+};
+BuildInfo buildInfo();
+
+struct DeviceInfo {
+  std::string name;
+  int major = 0, minor = 0;
+  int64_t memoryBytes = 0;
+  int multiProcessors = 0;
+};
+// Throws CudaFailure without a usable device, Unavailable without CUDA.
+DeviceInfo deviceInfo();
+
+struct RunOptions {
+  Tactic tactic;
+  uint16_t poison = 0x7fc1;
+  int fault = 0;  // harness/faults.ts code; nonzero only in the faults build
+};
+
+struct RunOutputs {
+  std::vector<uint16_t> output;  // bf16 bits [T, H]
+  std::vector<int32_t> ids;      // [T, k]
+  std::vector<float> weights;    // [T, k]
+  double ms = 0;
+};
+
+// A case uploaded to the device in the kernel's own layout, plus its scratch buffers.
+class Prepared {
+ public:
+  virtual ~Prepared() = default;
+  virtual const ProblemArgs& problem() const = 0;
+  // Run one tactic (validated by the caller and again here).
+  virtual void run(const RunOptions& opts, RunOutputs& out) = 0;
+  // 64-bit hash (hex) of every input buffer as the device holds it, read back.
+  virtual std::string digest() = 0;
+  // Free device memory now; later calls throw.
+  virtual void release() = 0;
+};
+
+// Validates the case (again), uploads and lays out everything; the case's arrays are
+// read during this call only.
+std::unique_ptr<Prepared> prepareCase(const CaseArgs& c);
+
+}  // namespace moe

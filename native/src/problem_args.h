@@ -1,0 +1,70 @@
+// The problem and case arguments as the native side receives them (plain C++, no N-API),
+// and their validation. Enums are our own; native/index.ts maps SPEC names to them from
+// the name tables exported here (enumNames), so the two sides cannot disagree.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace moe {
+
+enum class Routing : int { Default = 0, Renormalize = 1, RenormalizeNaive = 2, DeepseekV3 = 3, Llama4 = 4, TopK = 5 };
+enum class QuantMode : int { Nvfp4 = 0, Mxfp4Mxfp8 = 1, Mxfp4Bf16 = 2 };
+enum class LogitsDtype : int { F32 = 0, Bf16 = 1 };
+enum class BiasDtype : int { None = 0, F32 = 1, Bf16 = 2 };
+enum class Activation : int { Swiglu = 0, SwigluClamped = 1 };
+
+// Names in enum order (index = value): the one table both sides read.
+const std::vector<std::string>& routingNames();
+const std::vector<std::string>& quantModeNames();
+const std::vector<std::string>& logitsDtypeNames();
+const std::vector<std::string>& biasDtypeNames();
+const std::vector<std::string>& activationNames();
+
+// Limits this implementation supports (UnsupportedProblemError beyond them).
+constexpr int64_t kMaxExperts = 1024;
+constexpr int64_t kMaxTopK = 32;
+constexpr int64_t kMaxSlots = int64_t(1) << 24;  // T·topK
+constexpr int64_t kMaxDim = int64_t(1) << 16;     // H and I
+
+struct ProblemArgs {
+  int64_t T = 0, H = 0, I = 0, E = 0, topK = 0, localOffset = 0, localExperts = 0;
+  Routing routing = Routing::Default;
+  int64_t nGroup = 1, topkGroup = 1;
+  double routedScalingFactor = 1.0;
+  LogitsDtype logitsDtype = LogitsDtype::F32;
+  BiasDtype biasDtype = BiasDtype::None;
+  QuantMode quant = QuantMode::Nvfp4;
+  Activation activation = Activation::Swiglu;
+};
+
+// Weight block size along the contracted dimension: 16 (NVFP4) or 32 (MX).
+inline int64_t weightBlock(QuantMode q) { return q == QuantMode::Nvfp4 ? 16 : 32; }
+
+enum class ElemType : int { Absent = 0, U8 = 1, U16 = 2, F32 = 3, Other = 4 };
+const char* elemTypeName(ElemType t);
+
+// A typed array as seen by the validator: base pointer, element count, element type.
+struct TensorArg {
+  const void* data = nullptr;
+  int64_t length = 0;
+  ElemType type = ElemType::Absent;
+  std::string typeName;  // the JS constructor name, for messages
+};
+
+struct CaseArgs {
+  ProblemArgs problem;
+  TensorArg logits, bias, hidden, hiddenScales;
+  TensorArg fc1Packed, fc1Scales, fc2Packed, fc2Scales;
+  TensorArg out1Scale, out1GateScale, out2Scale;
+  TensorArg swigluAlpha, swigluBeta, swigluLimit;
+};
+
+// Throw BadArgument / Unsupported unless the problem is well formed and supported.
+void validateProblem(const ProblemArgs& p);
+// validateProblem plus every tensor's type and length.
+void validateCase(const CaseArgs& c);
+
+std::string describeProblem(const ProblemArgs& p);
+
+}  // namespace moe

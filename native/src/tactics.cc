@@ -1,0 +1,124 @@
+#include "tactics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "errors.h"
+
+namespace moe {
+
+namespace {
+
+const ConfigInfo kConfigs[kNumConfigs] = {
+    {0, "w64-pipelined",
+     "64 weight rows x tileTokens tokens per CTA, 4 warps, 3-stage cp.async pipeline; FC2 writes each slot's rows once",
+     64, 4, 3, false},
+    {1, "w128-wide",
+     "128 weight rows x tileTokens tokens per CTA, 8 warps, 2-stage (double-buffered) pipeline; FC2 writes each slot's rows once",
+     128, 8, 2, false},
+    {2, "w64-splitk-fc2",
+     "FC1 as config 0; FC2 split over K (=I) into S slices (S = 2 or 4 by I), partial sums in a float32 workspace "
+     "reduced in fixed slice order in finalize",
+     64, 4, 3, true},
+};
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+const ConfigInfo& configInfo(int config) { return kConfigs[config]; }
+
+std::string tacticLabel(const Tactic& t) { return std::to_string(t.tileTokens) + "/" + std::to_string(t.config); }
+
+int splitKSlices(const ProblemArgs& p) {
+  const int64_t kTiles = ceilDiv(p.I, kKTile);
+  if (kTiles >= 32) return 4;
+  if (kTiles >= 8) return 2;
+  return 0;
+}
+
+int64_t splitKWorkspaceBytes(const ProblemArgs& p) {
+  return int64_t(splitKSlices(p)) * p.T * p.topK * p.H * 4;
+}
+
+int sharedMemoryBytes(const Tactic& t) {
+  const ConfigInfo& c = kConfigs[t.config];
+  const int weightStage = c.weightRows * (kKTile / 2 + 4);   // packed e2m1 + 4 scale bytes per row
+  const int tokenStage = t.tileTokens * kKTile * 2;           // bf16 activations
+  const int pipeline = c.stages * (weightStage + tokenStage);
+  const int epilogue = t.tileTokens * (c.weightRows + 4) * 4;  // float accumulator tile
+  const int rowTable = t.tileTokens * 8 + c.weightRows * 4;
+  return std::max(pipeline, epilogue) + rowTable;
+}
+
+std::string tacticInvalidReason(const ProblemArgs& p, const Tactic& t) {
+  const bool tileOk = std::find(std::begin(kTileTokens), std::end(kTileTokens), t.tileTokens) != std::end(kTileTokens);
+  if (!tileOk) return "tileTokens must be one of 8, 16, 32, 64, 128";
+  if (t.config < 0 || t.config >= kNumConfigs) return "config must be 0, 1 or 2";
+  if (sharedMemoryBytes(t) > kMaxSharedMemory) return "the tile does not fit in shared memory";
+  if (t.config == 1 && (p.I < 64 || p.H < 128)) {
+    return "config 1 (128-row weight tile) needs I >= 64 and H >= 128 so that its tile is not larger than the problem";
+  }
+  if (t.config == 2) {
+    if (splitKSlices(p) == 0) return "config 2 (split-K FC2) needs I >= 512 (at least 2 K-steps of 64 per slice)";
+    if (splitKWorkspaceBytes(p) > kMaxSplitKWorkspace) {
+      return "config 2 (split-K FC2) needs S·T·topK·H·4 bytes of workspace <= 8 GiB, this problem needs " +
+             std::to_string(splitKWorkspaceBytes(p) >> 20) + " MiB";
+    }
+  }
+  return "";
+}
+
+std::vector<Tactic> validTactics(const ProblemArgs& p) {
+  validateProblem(p);
+  std::vector<Tactic> out;
+  for (int c = 0; c < kNumConfigs; ++c) {
+    for (int tt : kTileTokens) {
+      Tactic t{tt, c};
+      if (tacticInvalidReason(p, t).empty()) out.push_back(t);
+    }
+  }
+  return out;
+}
+
+Tactic defaultTactic(const ProblemArgs& p, std::string* why) {
+  validateProblem(p);
+  // Expected rows per expert under uniform routing. The thresholds come from the tactic
+  // sweep on an H100 (native/NOTES.md): few rows per expert is weight-bandwidth bound and
+  // needs more CTAs (split-K); tens of rows gain from the 128-row weight tile sharing each
+  // token tile; many rows from the largest token tile with the 3-stage pipeline.
+  const double r = double(p.T) * double(p.topK) / double(p.E);
+  Tactic t{8, 0};
+  std::string rule;
+  if (r <= 8) {
+    t = Tactic{8, tacticInvalidReason(p, Tactic{8, 2}).empty() ? 2 : 0};
+    rule = t.config == 2 ? "<= 8 rows per expert: tileTokens 8, split-K FC2 (config 2) for more CTAs"
+                         : "<= 8 rows per expert: tileTokens 8, config 0 (split-K needs I >= 512)";
+  } else if (r <= 48) {
+    t = Tactic{32, tacticInvalidReason(p, Tactic{32, 1}).empty() ? 1 : 0};
+    rule = t.config == 1 ? "9..48 rows per expert: tileTokens 32 with the 128-row weight tile (config 1)"
+                         : "9..48 rows per expert: tileTokens 32, config 0 (config 1 needs I >= 64, H >= 128)";
+  } else {
+    t = Tactic{128, 0};
+    rule = "> 48 rows per expert: tileTokens 128, 3-stage pipeline (config 0)";
+  }
+  if (why) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", r);
+    *why = std::string("T·topK/E = ") + buf + " expected rows per expert; " + rule;
+  }
+  return t;
+}
+
+void requireValidTactic(const ProblemArgs& p, const Tactic& t) {
+  const std::string why = tacticInvalidReason(p, t);
+  if (!why.empty()) {
+    std::string list;
+    for (const Tactic& v : validTactics(p)) list += (list.empty() ? "" : " ") + tacticLabel(v);
+    throw BadArgument("tactic", "a tactic valid for this problem (tileTokens/config: " + list + ")",
+                      tacticLabel(t) + " (" + why + ")");
+  }
+}
+
+}  // namespace moe

@@ -1,0 +1,67 @@
+// The ONE table of tactics of the native MoE and their validity rules. The binding
+// exports it to TypeScript (native/index.ts never re-implements a rule).
+//
+// A tactic is (tileTokens, config): tileTokens = token rows per CTA tile of one expert;
+// config selects the GEMM code path of FC1 and FC2 (see kConfigs).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "problem_args.h"
+
+namespace moe {
+
+constexpr int kTileTokens[] = {8, 16, 32, 64, 128};
+constexpr int kNumTileTokens = 5;
+constexpr int kNumConfigs = 3;
+constexpr int kKTile = 64;  // K elements per main-loop step (both GEMMs)
+
+struct ConfigInfo {
+  int config;
+  const char* name;
+  const char* description;
+  int weightRows;   // weight rows (GEMM "M" side) per CTA tile: FC2 hidden rows; FC1 up+gate rows (half each)
+  int warps;        // warps per CTA
+  int stages;       // cp.async pipeline depth
+  bool splitKFc2;   // FC2 split over K (=I) with a deterministic reduction in finalize
+};
+
+const ConfigInfo& configInfo(int config);
+
+struct Tactic {
+  int tileTokens = 0;
+  int config = 0;
+};
+
+std::string tacticLabel(const Tactic& t);  // "tileTokens/config"
+
+// Number of FC2 K slices of config 2 for this problem (0 when split-K cannot run it).
+int splitKSlices(const ProblemArgs& p);
+// Bytes of the split-K partial workspace of config 2.
+int64_t splitKWorkspaceBytes(const ProblemArgs& p);
+constexpr int64_t kMaxSplitKWorkspace = int64_t(8) << 30;
+
+// Dynamic shared memory of the FC1 / FC2 kernels of a tactic (bytes).
+int sharedMemoryBytes(const Tactic& t);
+constexpr int kMaxSharedMemory = 227 * 1024;  // sm_90 / sm_100 per-block opt-in limit
+
+// Empty string when the tactic can run the problem, else why not.
+std::string tacticInvalidReason(const ProblemArgs& p, const Tactic& t);
+// Every tactic that can run the problem, in table order (config-major).
+std::vector<Tactic> validTactics(const ProblemArgs& p);
+// The heuristic's choice (always one of validTactics) and a one-line reason.
+Tactic defaultTactic(const ProblemArgs& p, std::string* why);
+// Throws BadArgument("tactic", ...) unless the tactic is valid for the problem.
+void requireValidTactic(const ProblemArgs& p, const Tactic& t);
+
+// Warp layout of a tactic's GEMM tile: warps along weight rows x warps along tokens.
+struct WarpLayout {
+  int warpsW, warpsT;
+};
+constexpr WarpLayout warpLayout(int config, int tileTokens) {
+  return config == 1 ? (tileTokens >= 64 ? WarpLayout{4, 2} : WarpLayout{8, 1})
+                     : (tileTokens >= 32 ? WarpLayout{2, 2} : WarpLayout{4, 1});
+}
+
+}  // namespace moe

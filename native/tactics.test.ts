@@ -1,0 +1,79 @@
+import test from 'ava';
+import { testProp, fc } from '@fast-check/ava';
+import { BadArgumentError } from '../reference/errors.js';
+import { CONFIG_NAMES, configProblem } from '../reference/configs.js';
+import type { Problem } from '../reference/problem.js';
+import { assertValidTactic, defaultTactic, tacticConfigs, validTactics, type NativeTactic } from './index.js';
+import { tinyProblem } from './testing.js';
+
+const label = (t: NativeTactic): string => `${t.tileTokens}/${t.config}`;
+
+function allTactics(): NativeTactic[] {
+  const { tileTokens, configs } = tacticConfigs();
+  return configs.flatMap((c) => tileTokens.map((tt) => ({ tileTokens: tt, config: c.config })));
+}
+
+/** The enumeration is well formed, unique, contains the default, and agrees with the check. */
+function checkEnumeration(t: { true(v: boolean, m?: string): void; is(a: unknown, b: unknown, m?: string): void }, p: Problem): void {
+  const valid = validTactics(p);
+  const grid = allTactics();
+  t.true(valid.length > 0, 'no tactic');
+  const labels = valid.map(label);
+  t.is(new Set(labels).size, labels.length, `duplicates in ${labels.join(' ')}`);
+  for (const v of valid) t.true(grid.some((g) => label(g) === label(v)), `${label(v)} is not in the table`);
+  const d = defaultTactic(p);
+  t.true(labels.includes(label(d)), `default ${label(d)} not enumerated`);
+  t.true(d.reason.length > 0);
+  for (const g of grid) {
+    const ok = labels.includes(label(g));
+    let threw: unknown = null;
+    try {
+      assertValidTactic(p, g);
+    } catch (e) {
+      threw = e;
+    }
+    t.is(threw === null, ok, `${label(g)}: listed=${ok} but check ${threw === null ? 'passed' : 'threw'}`);
+    if (threw !== null) {
+      t.true(threw instanceof BadArgumentError && threw.argument === 'tactic' && threw.message.includes(label(g)), String(threw));
+    }
+  }
+}
+
+for (const name of CONFIG_NAMES) {
+  test(`validTactics enumerates tactics for ${name}`, (t) => {
+    for (const T of [1, 3, 64, 1000, 16384]) checkEnumeration(t, configProblem(name, T));
+  });
+}
+
+test('split-K (config 2) needs I >= 512; the wide tile needs I >= 64 and H >= 128', (t) => {
+  const small = validTactics(tinyProblem());
+  t.false(small.some((v) => v.config === 2 || v.config === 1));
+  const mixtral = validTactics(configProblem('mixtral-8x7b', 16));
+  t.true(mixtral.some((v) => v.config === 2) && mixtral.some((v) => v.config === 1));
+  const err = t.throws(() => assertValidTactic(tinyProblem(), { tileTokens: 8, config: 2 }));
+  t.true(err instanceof BadArgumentError && /8\/2/.test(err.message) && /split-K/.test(err.message), String(err));
+});
+
+test('a tactic outside the table is refused, naming it', (t) => {
+  for (const bad of [{ tileTokens: 24, config: 0 }, { tileTokens: 8, config: 7 }, { tileTokens: 256, config: 1 }, { tileTokens: -8, config: 0 }]) {
+    const err = t.throws(() => assertValidTactic(configProblem('qwen3-30b-a3b', 8), bad));
+    t.true(err instanceof BadArgumentError && err.argument.startsWith('tactic'), String(err));
+  }
+});
+
+const problemArb = fc.record({
+  T: fc.integer({ min: 1, max: 20000 }),
+  Hb: fc.integer({ min: 1, max: 256 }),
+  Ib: fc.integer({ min: 1, max: 512 }),
+  E: fc.integer({ min: 1, max: 1024 }),
+  k: fc.integer({ min: 1, max: 32 }),
+  mode: fc.constantFrom('nvfp4', 'mxfp4_mxfp8', 'mxfp4_bf16'),
+}).map(({ T, Hb, Ib, E, k, mode }): Problem => {
+  const blk = mode === 'nvfp4' ? 16 : 32;
+  const topK = Math.min(k, E);
+  return tinyProblem({ T: Math.max(1, Math.floor(T / topK)), H: Hb * blk, I: Ib * blk, E, topK, localExperts: E, quantMode: mode as Problem['quantMode'] });
+});
+
+testProp('random well-formed problems: enumeration and check agree', [problemArb], (t, p) => {
+  checkEnumeration(t, p);
+}, { numRuns: 60 });

@@ -1,0 +1,87 @@
+/**
+ * Export generated cases and their reference results for the standalone GPU driver
+ * (the GPU machine has no Node.js): `npx tsx native/test/exportCases.ts [outDir]`
+ * (default native/build/cases). Each case is a folder: meta.txt ("key value" lines and
+ * "tensor name dtype file" lines) plus raw little-endian .bin files, among them the
+ * reference's outputBf16, routing ids and weights (float64 oracle). Then on the GPU:
+ * `moe_gpu_check --cases native/build/cases`.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CaseSpec, LogitFamily, ScaleFamily } from '../../reference/case.js';
+import { configProblem } from '../../reference/configs.js';
+import { generateCase } from '../../reference/generate.js';
+import { runReference } from '../../reference/moe.js';
+import type { Problem } from '../../reference/problem.js';
+
+const outDir = path.resolve(process.argv[2] ?? path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'build', 'cases'));
+
+const ENUMS = {
+  routing: ['default', 'renormalize', 'renormalize_naive', 'deepseek_v3', 'llama4', 'topk'],
+  quant: ['nvfp4', 'mxfp4_mxfp8', 'mxfp4_bf16'],
+  logits: ['float32', 'bfloat16'],
+  bias: ['none', 'float32', 'bfloat16'],
+} as const;
+
+function dtypeOf(a: ArrayBufferView): string {
+  if (a instanceof Float32Array) return 'f32';
+  if (a instanceof Uint16Array) return 'u16';
+  if (a instanceof Int32Array) return 'i32';
+  if (a instanceof Uint8Array) return 'u8';
+  throw new Error(`unexpected array ${a.constructor.name}`);
+}
+
+function exportCase(name: string, spec: CaseSpec, expected: Awaited<ReturnType<typeof runReference>>): void {
+  const c = generateCase(spec);
+  const p = spec.problem;
+  const dir = path.join(outDir, name);
+  mkdirSync(dir, { recursive: true });
+  const lines = [
+    `T ${p.T}`, `H ${p.H}`, `I ${p.I}`, `E ${p.E}`, `topK ${p.topK}`, `localOffset ${p.localOffset}`, `localExperts ${p.localExperts}`,
+    `routing ${ENUMS.routing.indexOf(p.routing.method)}`, `nGroup ${p.routing.nGroup ?? 1}`, `topkGroup ${p.routing.topkGroup ?? 1}`,
+    `routedScalingFactor ${p.routing.routedScalingFactor ?? 1}`, `logitsDtype ${ENUMS.logits.indexOf(p.logitsDtype)}`,
+    `biasDtype ${ENUMS.bias.indexOf(p.biasDtype)}`, `quant ${ENUMS.quant.indexOf(p.quantMode)}`,
+    `activation ${p.activation.kind === 'swiglu_clamped' ? 1 : 0}`,
+  ];
+  const tensors: Array<[string, ArrayBufferView | null]> = [
+    ['logits', c.logits], ['bias', c.bias],
+    ['hidden', c.hidden.format === 'nvfp4' ? c.hidden.packed : c.hidden.data],
+    ['hiddenScales', c.hidden.format === 'bf16' ? null : c.hidden.scales],
+    ['fc1Packed', c.fc1.packed], ['fc1Scales', c.fc1.scales], ['fc2Packed', c.fc2.packed], ['fc2Scales', c.fc2.scales],
+    ['out1Scale', c.out1Scale], ['out1GateScale', c.out1GateScale], ['out2Scale', c.out2Scale],
+    ['swigluAlpha', c.swiglu?.alpha ?? null], ['swigluBeta', c.swiglu?.beta ?? null], ['swigluLimit', c.swiglu?.limit ?? null],
+    ['expectedOutput', expected.outputBf16], ['expectedIds', expected.routing.ids], ['expectedWeights', expected.routing.weights],
+    ['fragileTokens', expected.fragileTokens],
+  ];
+  for (const [n, a] of tensors) {
+    if (a === null) continue;
+    writeFileSync(path.join(dir, `${n}.bin`), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    lines.push(`tensor ${n} ${dtypeOf(a)} ${n}.bin`);
+  }
+  writeFileSync(path.join(dir, 'meta.txt'), lines.join('\n') + '\n');
+}
+
+const small = (name: string, T: number, over: Partial<Problem>): Problem => configProblem(name, T, over);
+const PLAN: Array<[string, Problem, LogitFamily, ScaleFamily]> = [
+  ['qwen-normal', small('qwen3-30b-a3b', 19, { H: 128, I: 96, E: 8, localExperts: 8, topK: 2 }), 'normal', 'normal'],
+  ['qwen-ties', small('qwen3-30b-a3b', 23, { H: 128, I: 96, E: 8, localExperts: 8, topK: 3 }), 'ties', 'zero_blocks'],
+  ['qwen-neginf-bf16', small('qwen3-30b-a3b', 17, { H: 64, I: 64, E: 16, localExperts: 16, topK: 4, logitsDtype: 'bfloat16' }), 'neg_inf', 'decades'],
+  ['qwen-allneg-ep', small('qwen3-30b-a3b', 21, { H: 128, I: 64, E: 16, localExperts: 6, localOffset: 5, topK: 4 }), 'all_negative', 'zero_expert'],
+  ['gptoss-clamped-ep', small('gpt-oss-120b', 9, { H: 256, I: 64, E: 8, localExperts: 4, localOffset: 2, topK: 2 }), 'normal', 'normal'],
+  ['gptoss-residue', small('gpt-oss-120b', 40, { H: 288, I: 288, E: 8, localExperts: 8, topK: 4 }), 'huge', 'normal'],
+  ['dslite-normal', small('deepseek-lite', 13, { H: 128, I: 64 }), 'normal', 'normal'],
+  ['dsv3-tinysig', small('deepseek-v3', 7, { H: 64, I: 64, E: 64, localExperts: 64, routing: { method: 'deepseek_v3', nGroup: 8, topkGroup: 4, routedScalingFactor: 2.5 } }), 'tiny_sigmoid', 'normal'],
+  ['dsv3-bf16bias', small('deepseek-v3', 9, { H: 64, I: 128, E: 32, localExperts: 16, localOffset: 8, biasDtype: 'bfloat16', routing: { method: 'deepseek_v3', nGroup: 4, topkGroup: 2, routedScalingFactor: 2.5 } }), 'uniform', 'normal'],
+  ['llama4', small('llama4-maverick', 11, { H: 128, I: 128, E: 4, localExperts: 4 }), 'normal', 'decades'],
+  ['mixtral-bf16-splitk', small('mixtral-8x7b', 5, { H: 64, I: 512, quantMode: 'mxfp4_bf16' }), 'normal', 'normal'],
+  ['default-routing', small('qwen3-30b-a3b', 12, { H: 64, I: 32, E: 8, localExperts: 8, topK: 2, routing: { method: 'default' } }), 'normal', 'zero_hidden'],
+  ['topk-routing', small('qwen3-30b-a3b', 12, { H: 64, I: 48, E: 8, localExperts: 8, topK: 3, routing: { method: 'topk' } }), 'normal', 'normal'],
+];
+
+rmSync(outDir, { recursive: true, force: true });
+for (const [i, [name, problem, logitFamily, scaleFamily]] of PLAN.entries()) {
+  const spec: CaseSpec = { problem, seed: 1000 + i, logitFamily, scaleFamily };
+  const expected = await runReference(generateCase(spec), { precision: 'float64' });
+  exportCase(name, spec, expected);
+  console.log(`exported ${name}`);
+}

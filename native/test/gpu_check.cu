@@ -1,0 +1,1045 @@
+// Standalone GPU check of the native MoE engine (no Node.js needed): generates cases,
+// runs EVERY valid tactic through the same engine the addon uses, and compares with a
+// simple CPU reference written here from the README arithmetic contract.
+//
+//   moe_gpu_check [--quick] [--big] [--seed N]     correctness, determinism, timings
+//   moe_gpu_check_faults --faults                  each fault of harness/faults.ts must
+//                                                  change the output (faults build)
+//
+// Exit status 0 only when every check passed. Output: one line per (case, tactic), then
+// a summary table.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cuda/common.cuh"
+#include "engine.h"
+#include "errors.h"
+#include "problem_args.h"
+#include "tactics.h"
+
+using namespace moe;
+
+namespace {
+
+struct Rng {
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 12345) {}
+  uint64_t next() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
+  int below(int n) { return int(next() % uint64_t(n)); }
+  double normal() {
+    const double u1 = std::max(uniform(), 1e-300), u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+};
+
+enum class Family { Normal, Ties, NaNs, AllNegative, TinySigmoid };
+[[maybe_unused]] const char* familyName(Family f) {
+  switch (f) {
+    case Family::Normal: return "normal";
+    case Family::Ties: return "ties";
+    case Family::NaNs: return "nan";
+    case Family::AllNegative: return "allneg";
+    case Family::TinySigmoid: return "tinysig";
+  }
+  return "?";
+}
+
+struct HostCase {
+  std::string name;
+  ProblemArgs p;
+  std::vector<float> logitsF, biasF;
+  std::vector<uint16_t> logitsH, biasH, hidden16;
+  std::vector<uint8_t> hidden8, hiddenScales, fc1P, fc1S, fc2P, fc2S;
+  std::vector<float> o1, o1g, o2, alpha, beta, limit;
+
+  template <class T>
+  static TensorArg arg(const std::vector<T>& v, ElemType t) {
+    TensorArg a;
+    if (v.empty()) return a;
+    a.data = v.data();
+    a.length = int64_t(v.size());
+    a.type = t;
+    return a;
+  }
+  CaseArgs args() const {
+    CaseArgs c;
+    c.problem = p;
+    c.logits = p.logitsDtype == LogitsDtype::F32 ? arg(logitsF, ElemType::F32) : arg(logitsH, ElemType::U16);
+    c.bias = p.biasDtype == BiasDtype::F32 ? arg(biasF, ElemType::F32) : arg(biasH, ElemType::U16);
+    c.hidden = p.quant == QuantMode::Mxfp4Bf16 ? arg(hidden16, ElemType::U16) : arg(hidden8, ElemType::U8);
+    c.hiddenScales = arg(hiddenScales, ElemType::U8);
+    c.fc1Packed = arg(fc1P, ElemType::U8);
+    c.fc1Scales = arg(fc1S, ElemType::U8);
+    c.fc2Packed = arg(fc2P, ElemType::U8);
+    c.fc2Scales = arg(fc2S, ElemType::U8);
+    c.out1Scale = arg(o1, ElemType::F32);
+    c.out1GateScale = arg(o1g, ElemType::F32);
+    c.out2Scale = arg(o2, ElemType::F32);
+    c.swigluAlpha = arg(alpha, ElemType::F32);
+    c.swigluBeta = arg(beta, ElemType::F32);
+    c.swigluLimit = arg(limit, ElemType::F32);
+    return c;
+  }
+  float logit(int64_t t, int64_t e) const {
+    const int64_t i = t * p.E + e;
+    return p.logitsDtype == LogitsDtype::F32 ? logitsF[i] : bf16BitsToFloat(logitsH[i]);
+  }
+  float bias(int64_t e) const {
+    if (p.biasDtype == BiasDtype::None) return 0.f;
+    return p.biasDtype == BiasDtype::F32 ? biasF[e] : bf16BitsToFloat(biasH[e]);
+  }
+};
+
+uint8_t randomE4m3(Rng& r, int eMin, int eMax) {  // positive e4m3 with exponent field in [eMin, eMax]
+  const int e = eMin + r.below(eMax - eMin + 1);
+  const int m = r.below(8);
+  const int code = (e << 3) | m;
+  return uint8_t(code == 0x7f ? 0x7e : code);
+}
+
+void fillRandom(std::vector<uint8_t>& v, Rng& r) {
+  size_t i = 0;
+  for (; i + 8 <= v.size(); i += 8) {
+    const uint64_t x = r.next();
+    std::memcpy(v.data() + i, &x, 8);
+  }
+  for (; i < v.size(); ++i) v[i] = uint8_t(r.next());
+}
+
+// A case: random e2m1 codes everywhere, scales in modest ranges so that FC1 and FC2 stay
+// well inside float32 and the FC2-input blocks use the whole e2m1 / e4m3 range.
+HostCase makeCase(const std::string& name, const ProblemArgs& p, uint64_t seed, Family fam, bool zeroExpert = false) {
+  HostCase c;
+  c.name = name;
+  c.p = p;
+  Rng r(seed);
+  const int64_t T = p.T, E = p.E, H = p.H, I = p.I, El = p.localExperts;
+  std::vector<float> logits(static_cast<size_t>(T * E));
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t e = 0; e < E; ++e) {
+      float v;
+      switch (fam) {
+        case Family::Ties: v = float(r.below(3)) * 0.5f; break;
+        case Family::NaNs: {
+          const int k = r.below(20);
+          v = k == 0 ? NAN : k == 1 ? INFINITY : k == 2 ? -INFINITY : float(r.normal());
+          if (t == 0) v = NAN;  // one all-NaN row
+          if (t == 1) v = -INFINITY;  // one all -inf row
+          break;
+        }
+        case Family::AllNegative: v = -float(std::fabs(r.normal()) * 3 + 5); break;
+        case Family::TinySigmoid: v = -float(60 + 10 * r.uniform()); break;
+        default: v = float(r.normal() * 2); break;
+      }
+      logits[size_t(t * E + e)] = v;
+    }
+  }
+  if (p.logitsDtype == LogitsDtype::F32) {
+    c.logitsF = logits;
+  } else {
+    c.logitsH.resize(logits.size());
+    for (size_t i = 0; i < logits.size(); ++i) c.logitsH[i] = floatToBf16Bits(logits[i]);
+  }
+  if (p.biasDtype != BiasDtype::None) {
+    std::vector<float> b(static_cast<size_t>(E));
+    for (auto& x : b) x = fam == Family::TinySigmoid ? float(8 + 4 * r.uniform()) : float(r.normal() * 0.1);
+    if (p.biasDtype == BiasDtype::F32) {
+      c.biasF = b;
+    } else {
+      c.biasH.resize(b.size());
+      for (size_t i = 0; i < b.size(); ++i) c.biasH[i] = floatToBf16Bits(b[i]);
+    }
+  }
+  switch (p.quant) {
+    case QuantMode::Nvfp4:
+      c.hidden8.resize(size_t(T * H / 2));
+      fillRandom(c.hidden8, r);
+      c.hiddenScales.resize(size_t(T * H / 16));
+      for (auto& s : c.hiddenScales) s = randomE4m3(r, 5, 8);
+      break;
+    case QuantMode::Mxfp4Mxfp8:
+      c.hidden8.resize(size_t(T * H));
+      for (auto& x : c.hidden8) x = uint8_t((r.below(2) << 7) | randomE4m3(r, 1, 9));
+      c.hiddenScales.resize(size_t(T * H / 32));
+      for (auto& s : c.hiddenScales) s = uint8_t(125 + r.below(4));
+      break;
+    case QuantMode::Mxfp4Bf16:
+      c.hidden16.resize(size_t(T * H));
+      for (auto& x : c.hidden16) x = floatToBf16Bits(float(r.normal()));
+      break;
+  }
+  const bool nv = p.quant == QuantMode::Nvfp4;
+  const int64_t sf = weightBlock(p.quant);
+  c.fc1P.resize(size_t(El * 2 * I * H / 2));
+  c.fc2P.resize(size_t(El * H * I / 2));
+  fillRandom(c.fc1P, r);
+  fillRandom(c.fc2P, r);
+  c.fc1S.resize(size_t(El * 2 * I * H / sf));
+  c.fc2S.resize(size_t(El * H * I / sf));
+  for (auto* v : {&c.fc1S, &c.fc2S})
+    for (auto& s : *v) s = nv ? randomE4m3(r, 2, 5) : uint8_t(122 + r.below(4));
+  if (zeroExpert && El > 0) {
+    std::fill(c.fc1P.begin(), c.fc1P.begin() + 2 * I * H / 2, 0);
+    std::fill(c.fc2P.begin(), c.fc2P.begin() + H * I / 2, 0);
+  }
+  c.o1.resize(size_t(El));
+  c.o1g.resize(size_t(El));
+  c.o2.resize(size_t(El));
+  for (int64_t l = 0; l < El; ++l) {
+    c.o1g[l] = nv ? float(0.5 + r.uniform()) : 1.f;
+    c.o1[l] = nv ? c.o1g[l] * float(0.5 + 2 * r.uniform()) : 1.f;
+    c.o2[l] = nv ? float(0.25 + r.uniform()) : 1.f;
+  }
+  if (p.activation == Activation::SwigluClamped) {
+    c.alpha.resize(size_t(El));
+    c.beta.resize(size_t(El));
+    c.limit.resize(size_t(El));
+    for (int64_t l = 0; l < El; ++l) {
+      c.alpha[l] = float(1.702 * (0.9 + 0.2 * r.uniform()));
+      c.beta[l] = 1.f;
+      c.limit[l] = float(3 + 4 * r.uniform());  // small enough that the clamp engages
+    }
+  }
+  return c;
+}
+
+// ------------------------------------------------------------------ CPU routing reference
+
+float sanitize(float x) { return (x == x && x != INFINITY) ? x : -INFINITY; }
+float rankKey(float x) { return x == x ? x : -INFINITY; }
+float sigmoidRef(float x) {
+  const float v = sanitize(x);
+  if (v == -INFINITY) return 0.f;
+  return 1.0f / (1.0f + std::exp(-v));
+}
+
+std::vector<int> topK(const std::vector<float>& scores, int k) {
+  std::vector<int> idx(scores.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = int(i);
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return rankKey(scores[a]) > rankKey(scores[b]); });
+  idx.resize(size_t(k));
+  return idx;
+}
+
+void cpuRoute(const HostCase& c, std::vector<int>& ids, std::vector<float>& w) {
+  const ProblemArgs& p = c.p;
+  const int E = int(p.E), k = int(p.topK);
+  ids.assign(size_t(p.T * k), 0);
+  w.assign(size_t(p.T * k), 0.f);
+  for (int64_t t = 0; t < p.T; ++t) {
+    std::vector<float> x(E), scores(E), aux(E, 0.f);
+    for (int e = 0; e < E; ++e) x[e] = sanitize(c.logit(t, e));
+    if (p.routing == Routing::Default || p.routing == Routing::RenormalizeNaive) {
+      float m = -INFINITY;
+      for (float v : x) m = std::max(m, v);
+      float sum = 0.f;
+      for (int e = 0; e < E; ++e) {
+        aux[e] = (m == -INFINITY || x[e] == -INFINITY) ? 0.f : std::exp(x[e] - m);
+        sum += aux[e];
+      }
+      for (int e = 0; e < E; ++e) {
+        aux[e] = m == -INFINITY ? 0.f : aux[e] / sum;
+        scores[e] = x[e] == -INFINITY ? -INFINITY : aux[e];
+      }
+    } else if (p.routing == Routing::DeepseekV3) {
+      for (int e = 0; e < E; ++e) {
+        aux[e] = sigmoidRef(x[e]);
+        scores[e] = x[e] == -INFINITY ? -INFINITY : rankKey(aux[e] + c.bias(e));
+      }
+      if (p.nGroup > 1) {
+        const int size = E / int(p.nGroup);
+        std::vector<float> gs(static_cast<size_t>(p.nGroup));
+        for (int g = 0; g < p.nGroup; ++g) {
+          float first = -INFINITY, second = -INFINITY;
+          for (int i = g * size; i < (g + 1) * size; ++i) {
+            if (scores[i] > first) {
+              second = first;
+              first = scores[i];
+            } else if (scores[i] > second) {
+              second = scores[i];
+            }
+          }
+          gs[g] = rankKey(first + second);
+        }
+        const std::vector<int> kept = topK(gs, int(p.topkGroup));
+        for (int e = 0; e < E; ++e)
+          if (std::find(kept.begin(), kept.end(), e / size) == kept.end()) scores[e] = -INFINITY;
+      }
+    } else {
+      scores = x;
+    }
+    const std::vector<int> ch = topK(scores, k);
+    float* wt = w.data() + t * k;
+    for (int j = 0; j < k; ++j) ids[size_t(t * k + j)] = ch[j];
+    switch (p.routing) {
+      case Routing::Default:
+        for (int j = 0; j < k; ++j) wt[j] = aux[ch[j]];
+        break;
+      case Routing::RenormalizeNaive: {
+        float sum = 0.f;
+        for (int j = 0; j < k; ++j) sum += aux[ch[j]];
+        for (int j = 0; j < k; ++j) wt[j] = sum > 0.f ? aux[ch[j]] / sum : 0.f;
+        break;
+      }
+      case Routing::Renormalize: {
+        float m = -INFINITY;
+        for (int j = 0; j < k; ++j) m = std::max(m, x[ch[j]]);
+        float sum = 0.f;
+        for (int j = 0; j < k; ++j) {
+          wt[j] = (m == -INFINITY || x[ch[j]] == -INFINITY) ? 0.f : std::exp(x[ch[j]] - m);
+          sum += wt[j];
+        }
+        for (int j = 0; j < k; ++j) wt[j] = m == -INFINITY ? 0.f : wt[j] / sum;
+        break;
+      }
+      case Routing::TopK:
+        for (int j = 0; j < k; ++j) wt[j] = x[ch[j]] == -INFINITY ? 0.f : x[ch[j]];
+        break;
+      case Routing::Llama4:
+        for (int j = 0; j < k; ++j) wt[j] = sigmoidRef(x[ch[j]]);
+        break;
+      case Routing::DeepseekV3: {
+        float sum = 0.f;
+        for (int j = 0; j < k; ++j) sum += aux[ch[j]];
+        const float denom = sum + 1e-20f;
+        for (int j = 0; j < k; ++j) wt[j] = (aux[ch[j]] / denom) * float(p.routedScalingFactor);
+        break;
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------ CPU MoE reference
+
+float weightValue(const std::vector<uint8_t>& packed, const std::vector<uint8_t>& scales, bool nv, int64_t row,
+                  int64_t K, int64_t col) {
+  const uint8_t byte = packed[size_t(row * (K / 2) + col / 2)];
+  const float q = decodeE2m1((col & 1) ? byte >> 4 : byte & 15);
+  const int64_t sf = nv ? 16 : 32;
+  const uint8_t sb = scales[size_t(row * (K / sf) + col / sf)];
+  return q * (nv ? decodeE4m3(sb) : decodeUe8m0(sb));
+}
+
+float hiddenValue(const HostCase& c, int64_t t, int64_t h) {
+  const int64_t H = c.p.H;
+  switch (c.p.quant) {
+    case QuantMode::Nvfp4: {
+      const uint8_t byte = c.hidden8[size_t(t * H / 2 + h / 2)];
+      return decodeE2m1((h & 1) ? byte >> 4 : byte & 15) * decodeE4m3(c.hiddenScales[size_t(t * H / 16 + h / 16)]);
+    }
+    case QuantMode::Mxfp4Mxfp8:
+      return decodeE4m3(c.hidden8[size_t(t * H + h)]) * decodeUe8m0(c.hiddenScales[size_t(t * H / 32 + h / 32)]);
+    default: return bf16BitsToFloat(c.hidden16[size_t(t * H + h)]);
+  }
+}
+
+// Output (float, before bf16 rounding) of token t given the routing ids/weights.
+void cpuToken(const HostCase& c, int64_t t, const int* ids, const float* w, float* out) {
+  const ProblemArgs& p = c.p;
+  const int64_t H = p.H, I = p.I, k = p.topK;
+  const bool nv = p.quant == QuantMode::Nvfp4;
+  std::vector<float> x(static_cast<size_t>(H)), a(static_cast<size_t>(I));
+  for (int64_t h = 0; h < H; ++h) x[h] = hiddenValue(c, t, h);
+  for (int64_t h = 0; h < H; ++h) out[h] = 0.f;
+  for (int64_t j = 0; j < k; ++j) {
+    const int64_t l = ids[t * k + j] - p.localOffset;
+    if (l < 0 || l >= p.localExperts) continue;
+    const float rw = w[t * k + j];
+    const float o1 = c.o1[l], o1g = c.o1g[l], cf = o1 / o1g;
+    const bool clamped = p.activation == Activation::SwigluClamped;
+    for (int64_t i = 0; i < I; ++i) {
+      double up = 0, gate = 0;
+      const int64_t rowUp = l * 2 * I + i, rowGate = l * 2 * I + I + i;
+      for (int64_t h = 0; h < H; ++h) {
+        up += double(weightValue(c.fc1P, c.fc1S, nv, rowUp, H, h)) * x[h];
+        gate += double(weightValue(c.fc1P, c.fc1S, nv, rowGate, H, h)) * x[h];
+      }
+      float u = float(up), g = float(gate);
+      if (p.routing == Routing::Llama4) {
+        u *= rw;
+        g *= rw;
+      }
+      float gs = g * o1g, us = u * o1;
+      if (clamped) {
+        const float lim = c.limit[l], limC = lim * cf, betaC = c.beta[l] * cf;
+        gs = gs > lim ? lim : gs;
+        us = us < -limC ? -limC : (us > limC ? limC : us);
+        a[i] = (gs * (1.0f / (1.0f + std::exp(-(c.alpha[l] * gs))))) * (us + betaC);
+      } else {
+        a[i] = (gs * (1.0f / (1.0f + std::exp(-gs)))) * us;
+      }
+    }
+    // Re-quantize FC2's input (README contract item 3).
+    const int64_t blk = p.quant == QuantMode::Nvfp4 ? 16 : 32;
+    for (int64_t b0 = 0; b0 < I; b0 += blk) {
+      float amax = 0.f;
+      for (int64_t i = b0; i < b0 + blk; ++i) amax = std::max(amax, std::fabs(a[i]));
+      if (p.quant == QuantMode::Nvfp4) {
+        const float s = roundE4m3(amax / 6.0f);
+        for (int64_t i = b0; i < b0 + blk; ++i) a[i] = s == 0.f ? 0.f : roundE2m1(a[i] / s) * s;
+      } else if (p.quant == QuantMode::Mxfp4Mxfp8) {
+        const float s = pow2FromCode(mxfp8ScaleCode(amax, false));
+        for (int64_t i = b0; i < b0 + blk; ++i) a[i] = roundE4m3(a[i] / s) * s;
+      } else {
+        for (int64_t i = b0; i < b0 + blk; ++i) a[i] = bf16BitsToFloat(floatToBf16Bits(a[i]));
+      }
+    }
+    const float wf = p.routing == Routing::Llama4 ? 1.f : rw;
+    for (int64_t h = 0; h < H; ++h) {
+      double y = 0;
+      const int64_t row = l * H + h;
+      for (int64_t i = 0; i < I; ++i) y += double(weightValue(c.fc2P, c.fc2S, nv, row, I, i)) * a[i];
+      const float ys = float(y) * c.o2[l];
+      out[h] = out[h] + wf * ys;
+    }
+  }
+}
+
+void cpuTokens(const HostCase& c, const std::vector<int64_t>& tokens, const int* ids, const float* w,
+               std::vector<float>& out) {
+  const int64_t H = c.p.H;
+  out.assign(tokens.size() * size_t(H), 0.f);
+  const unsigned nThreads = std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (unsigned th = 0; th < nThreads; ++th) {
+    pool.emplace_back([&, th]() {
+      for (size_t i = th; i < tokens.size(); i += nThreads) cpuToken(c, tokens[i], ids, w, out.data() + i * size_t(H));
+    });
+  }
+  for (auto& th : pool) th.join();
+}
+
+// ------------------------------------------------------------------ checks
+
+struct Stats {
+  double relL2 = 0, maxErrRel = 0;
+  int64_t nan = 0, poison = 0, beyond = 0;
+};
+
+Stats compareOutput(const HostCase& c, const RunOutputs& o, const std::vector<int64_t>& tokens,
+                    const std::vector<float>& ref, uint16_t poison) {
+  Stats s;
+  const int64_t H = c.p.H;
+  double num = 0, den = 0, maxRef = 0, maxErr = 0;
+  for (size_t ti = 0; ti < tokens.size(); ++ti) {
+    for (int64_t h = 0; h < H; ++h) {
+      const uint16_t bits = o.output[size_t(tokens[ti] * H + h)];
+      const float r = bf16BitsToFloat(floatToBf16Bits(ref[ti * size_t(H) + size_t(h)]));
+      const float k = bf16BitsToFloat(bits);
+      if (bits == poison) s.poison++;
+      if (k != k) {
+        s.nan++;
+        continue;
+      }
+      const double d = double(k) - double(r);
+      num += d * d;
+      den += double(r) * r;
+      maxRef = std::max(maxRef, std::fabs(double(r)));
+      maxErr = std::max(maxErr, std::fabs(d));
+      // beyond 2 bf16 ulps of the reference value
+      const double ulp = std::ldexp(1.0, std::ilogb(std::max(std::fabs(double(r)), 1e-30)) - 7);
+      if (std::fabs(d) > 2 * ulp) s.beyond++;
+    }
+  }
+  s.relL2 = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  s.maxErrRel = maxRef > 0 ? maxErr / maxRef : maxErr;
+  // Poison 0x7fc1 is a NaN pattern: every poisoned element is also counted as NaN.
+  return s;
+}
+
+int failures = 0;
+void fail(const std::string& what) {
+  ++failures;
+  std::printf("  FAIL: %s\n", what.c_str());
+}
+
+std::vector<int64_t> sampleTokens(int64_t T, int64_t maxTokens, Rng& r) {
+  std::vector<int64_t> v;
+  if (T <= maxTokens) {
+    for (int64_t t = 0; t < T; ++t) v.push_back(t);
+    return v;
+  }
+  v.push_back(0);
+  v.push_back(T - 1);
+  while (int64_t(v.size()) < maxTokens) v.push_back(int64_t(r.next() % uint64_t(T)));
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+struct Summary {
+  std::string name, tactic;
+  double relL2, maxErrRel, ms;
+  bool deterministic;
+  int64_t beyond;
+};
+std::vector<Summary> summary;
+
+double tolerance(const HostCase& c) { return c.p.quant == QuantMode::Mxfp4Bf16 ? 5e-3 : 1e-2; }
+
+void checkCase(const HostCase& c, int64_t maxTokens, bool allTactics, int repeats) {
+  const ProblemArgs& p = c.p;
+  std::printf("== %s: %s\n", c.name.c_str(), describeProblem(p).c_str());
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Prepared> prep;
+  try {
+    prep = prepareCase(c.args());
+  } catch (const std::exception& e) {
+    fail(c.name + " prepare: " + e.what());
+    return;
+  }
+  const double prepMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const std::string digest0 = prep->digest();
+  std::vector<int> cpuIds;
+  std::vector<float> cpuW;
+  cpuRoute(c, cpuIds, cpuW);
+  Rng r(p.T * 7 + 3);
+  const std::vector<int64_t> tokens = sampleTokens(p.T, maxTokens, r);
+  std::vector<Tactic> tactics = validTactics(p);
+  if (!allTactics) {
+    std::vector<Tactic> few;
+    std::string why;
+    few.push_back(defaultTactic(p, &why));
+    for (const Tactic& t : tactics)
+      if (t.tileTokens == few[0].tileTokens && t.config != few[0].config) few.push_back(t);
+    tactics = few;
+  }
+  std::printf("  prepare %.1f ms, %zu tactics, %zu reference tokens\n", prepMs, tactics.size(), tokens.size());
+  std::vector<float> ref;
+  std::vector<int> refIds;  // ids the reference was computed with
+  bool refReady = false;
+  const uint16_t poison = 0x7fc1;
+  for (const Tactic& t : tactics) {
+    RunOutputs o, o2;
+    RunOptions ro;
+    ro.tactic = t;
+    ro.poison = poison;
+    try {
+      prep->run(ro, o);
+      if (repeats >= 2) prep->run(ro, o2);
+      else o2 = o;
+    } catch (const std::exception& e) {
+      fail(c.name + " tactic " + tacticLabel(t) + ": " + e.what());
+      continue;
+    }
+    // Routing: ids in range, distinct per token, equal to the CPU's except near-ties.
+    int64_t idMismatch = 0, badIds = 0;
+    double wErr = 0;
+    for (int64_t tk = 0; tk < p.T; ++tk) {
+      bool mism = false;
+      for (int64_t j = 0; j < p.topK; ++j) {
+        const int id = o.ids[size_t(tk * p.topK + j)];
+        if (id < 0 || id >= p.E) badIds++;
+        for (int64_t j2 = 0; j2 < j; ++j2)
+          if (o.ids[size_t(tk * p.topK + j2)] == id) badIds++;
+        if (id != cpuIds[size_t(tk * p.topK + j)]) mism = true;
+        const float a = o.weights[size_t(tk * p.topK + j)], b = cpuW[size_t(tk * p.topK + j)];
+        if (!mism && std::isfinite(a) && std::isfinite(b)) {
+          wErr = std::max(wErr, double(std::fabs(a - b)) / std::max(1e-30, double(std::fabs(b))));
+        }
+      }
+      if (mism) idMismatch++;
+    }
+    if (badIds) fail(c.name + " " + tacticLabel(t) + ": expert ids out of range or repeated: " + std::to_string(badIds));
+    if (!refReady || refIds != o.ids) {
+      cpuTokens(c, tokens, o.ids.data(), o.weights.data(), ref);
+      refIds = o.ids;
+      refReady = true;
+    }
+    const Stats s = compareOutput(c, o, tokens, ref, poison);
+    const bool det = o.output == o2.output && o.ids == o2.ids && o.weights == o2.weights;
+    std::printf("  %-7s relL2 %.3e maxErr/maxRef %.3e beyond2ulp %lld nan %lld poison %lld | ids!=cpu %lld "
+                "w relerr %.1e | det %s | %.3f ms\n",
+                tacticLabel(t).c_str(), s.relL2, s.maxErrRel, (long long)s.beyond, (long long)s.nan,
+                (long long)s.poison, (long long)idMismatch, wErr, det ? "yes" : "NO", o.ms);
+    if (!det) fail(c.name + " " + tacticLabel(t) + ": not deterministic");
+    if (s.nan > 0) fail(c.name + " " + tacticLabel(t) + ": NaN or unwritten (poison) outputs");
+    if (!(s.relL2 <= tolerance(c))) fail(c.name + " " + tacticLabel(t) + ": relative L2 error " + std::to_string(s.relL2));
+    if (wErr > 1e-4) fail(c.name + " " + tacticLabel(t) + ": routing weights differ from the CPU by " + std::to_string(wErr));
+    if (idMismatch * 50 > p.T + 50) fail(c.name + " " + tacticLabel(t) + ": many tokens routed unlike the CPU");
+    summary.push_back({c.name, tacticLabel(t), s.relL2, s.maxErrRel, o.ms, det, s.beyond});
+  }
+  if (prep->digest() != digest0) fail(c.name + ": inputs changed on the device (digest differs)");
+}
+
+ProblemArgs problem(int64_t T, int64_t H, int64_t I, int64_t E, int64_t k, Routing r, QuantMode q) {
+  ProblemArgs p;
+  p.T = T;
+  p.H = H;
+  p.I = I;
+  p.E = E;
+  p.topK = k;
+  p.localOffset = 0;
+  p.localExperts = E;
+  p.routing = r;
+  p.quant = q;
+  return p;
+}
+
+std::vector<HostCase> smallCases(uint64_t seed) {
+  std::vector<HostCase> v;
+  {
+    ProblemArgs p = problem(37, 256, 192, 8, 2, Routing::Renormalize, QuantMode::Nvfp4);
+    v.push_back(makeCase("nvfp4-renorm", p, seed + 1, Family::Normal, true));
+  }
+  {
+    ProblemArgs p = problem(50, 128, 128, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
+    p.nGroup = 4;
+    p.topkGroup = 2;
+    p.routedScalingFactor = 2.5;
+    p.biasDtype = BiasDtype::F32;
+    p.localOffset = 4;
+    p.localExperts = 8;
+    v.push_back(makeCase("nvfp4-deepseek-grouped-ep", p, seed + 2, Family::Normal));
+  }
+  {
+    ProblemArgs p = problem(65, 352, 224, 8, 4, Routing::Renormalize, QuantMode::Mxfp4Mxfp8);
+    p.activation = Activation::SwigluClamped;
+    v.push_back(makeCase("mxfp8-clamped-residue", p, seed + 3, Family::Normal));
+  }
+  {
+    ProblemArgs p = problem(1, 128, 64, 4, 2, Routing::Default, QuantMode::Mxfp4Bf16);
+    p.logitsDtype = LogitsDtype::Bf16;
+    v.push_back(makeCase("bf16-default-T1", p, seed + 4, Family::Normal));
+  }
+  {
+    ProblemArgs p = problem(100, 256, 128, 8, 1, Routing::Llama4, QuantMode::Nvfp4);
+    v.push_back(makeCase("nvfp4-llama4", p, seed + 5, Family::Normal));
+  }
+  {
+    ProblemArgs p = problem(20, 64, 48, 6, 3, Routing::TopK, QuantMode::Nvfp4);
+    v.push_back(makeCase("nvfp4-topk-tiny", p, seed + 6, Family::Normal));
+  }
+  {
+    ProblemArgs p = problem(300, 256, 512, 8, 2, Routing::RenormalizeNaive, QuantMode::Mxfp4Mxfp8);
+    v.push_back(makeCase("mxfp8-naive-splitk", p, seed + 7, Family::Normal));
+  }
+  {
+    ProblemArgs p = problem(40, 128, 96, 8, 3, Routing::Renormalize, QuantMode::Mxfp4Bf16);
+    v.push_back(makeCase("bf16-renorm-ties", p, seed + 8, Family::Ties));
+  }
+  {
+    ProblemArgs p = problem(24, 128, 64, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
+    p.biasDtype = BiasDtype::Bf16;
+    p.logitsDtype = LogitsDtype::Bf16;
+    p.routedScalingFactor = 1.5;
+    v.push_back(makeCase("nvfp4-deepseek-nan", p, seed + 9, Family::NaNs));
+  }
+  {
+    ProblemArgs p = problem(33, 128, 64, 8, 2, Routing::Default, QuantMode::Nvfp4);
+    v.push_back(makeCase("nvfp4-default-allneg", p, seed + 10, Family::AllNegative));
+  }
+  {
+    ProblemArgs p = problem(30, 128, 64, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
+    p.biasDtype = BiasDtype::F32;
+    p.routedScalingFactor = 2.5;
+    v.push_back(makeCase("nvfp4-deepseek-tinysig", p, seed + 11, Family::TinySigmoid));
+  }
+  {
+    ProblemArgs p = problem(64, 512, 704, 72, 6, Routing::DeepseekV3, QuantMode::Nvfp4);
+    p.biasDtype = BiasDtype::F32;
+    p.routedScalingFactor = 2.5;
+    v.push_back(makeCase("nvfp4-deepseek-lite-ish", p, seed + 12, Family::Normal));
+  }
+  {
+    ProblemArgs p = problem(200, 288, 288, 16, 4, Routing::Renormalize, QuantMode::Mxfp4Mxfp8);
+    p.activation = Activation::SwigluClamped;
+    p.localOffset = 5;
+    p.localExperts = 7;
+    v.push_back(makeCase("mxfp8-gptoss-ish-ep", p, seed + 13, Family::Normal));
+  }
+  return v;
+}
+
+// SPEC §6 configurations at a given T (reference on sampled tokens).
+constexpr int kBigCases = 8;
+const char* bigCaseName(int i);
+HostCase bigCase(uint64_t seed, int64_t T, int want) {
+  struct C {
+    const char* name;
+    int64_t E, k, H, I;
+    Routing r;
+    QuantMode q;
+    int nGroup, topkGroup;
+    bool clamped;
+  };
+  const C cs[] = {
+      {"deepseek-v3", 256, 8, 7168, 2048, Routing::DeepseekV3, QuantMode::Nvfp4, 8, 4, false},
+      {"deepseek-lite", 72, 6, 2048, 1408, Routing::DeepseekV3, QuantMode::Nvfp4, 1, 1, false},
+      {"qwen3-235b-a22b", 128, 8, 4096, 1536, Routing::Renormalize, QuantMode::Nvfp4, 1, 1, false},
+      {"qwen3-30b-a3b", 128, 8, 2048, 768, Routing::Renormalize, QuantMode::Nvfp4, 1, 1, false},
+      {"qwen3-next-80b", 512, 10, 2048, 512, Routing::Renormalize, QuantMode::Nvfp4, 1, 1, false},
+      {"gpt-oss-120b", 128, 4, 2880, 2880, Routing::Renormalize, QuantMode::Mxfp4Mxfp8, 1, 1, true},
+      {"llama4-maverick", 128, 1, 5120, 8192, Routing::Llama4, QuantMode::Nvfp4, 1, 1, false},
+      {"mixtral-8x7b", 8, 2, 4096, 14336, Routing::RenormalizeNaive, QuantMode::Nvfp4, 1, 1, false},
+  };
+  const C& c = cs[want];
+  {
+    ProblemArgs p = problem(T, c.H, c.I, c.E, c.k, c.r, c.q);
+    p.nGroup = c.nGroup;
+    p.topkGroup = c.topkGroup;
+    if (c.r == Routing::DeepseekV3) {
+      p.routedScalingFactor = 2.5;
+      p.biasDtype = BiasDtype::F32;
+    }
+    if (c.clamped) p.activation = Activation::SwigluClamped;
+    return makeCase(std::string(c.name) + "@T" + std::to_string(T), p, seed + 100 + want, Family::Normal);
+  }
+}
+const char* bigCaseName(int i) {
+  static const char* names[kBigCases] = {"deepseek-v3", "deepseek-lite", "qwen3-235b-a22b", "qwen3-30b-a3b",
+                                         "qwen3-next-80b", "gpt-oss-120b", "llama4-maverick", "mixtral-8x7b"};
+  return names[i];
+}
+
+
+// ------------------------------------------------------------------ exported cases
+
+// Cases written by native/test/exportCases.ts (TypeScript generator + float64 reference).
+struct ExportedCase {
+  HostCase c;
+  std::vector<uint16_t> expectedOutput;
+  std::vector<int32_t> expectedIds;
+  std::vector<float> expectedWeights;
+  std::vector<uint8_t> fragileTokens;
+};
+
+template <class T>
+std::vector<T> readBin(const std::filesystem::path& f) {
+  std::ifstream in(f, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  const size_t n = size_t(in.tellg());
+  in.seekg(0);
+  std::vector<T> v(n / sizeof(T));
+  in.read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * sizeof(T)));
+  return v;
+}
+
+ExportedCase loadExported(const std::filesystem::path& dir) {
+  ExportedCase x;
+  std::ifstream meta(dir / "meta.txt");
+  std::string line;
+  std::map<std::string, double> kv;
+  std::map<std::string, std::string> files;
+  while (std::getline(meta, line)) {
+    std::istringstream ls(line);
+    std::string key;
+    ls >> key;
+    if (key == "tensor") {
+      std::string name, dtype, file;
+      ls >> name >> dtype >> file;
+      files[name] = file;
+    } else {
+      double v = 0;
+      ls >> v;
+      kv[key] = v;
+    }
+  }
+  ProblemArgs& p = x.c.p;
+  p.T = int64_t(kv["T"]);
+  p.H = int64_t(kv["H"]);
+  p.I = int64_t(kv["I"]);
+  p.E = int64_t(kv["E"]);
+  p.topK = int64_t(kv["topK"]);
+  p.localOffset = int64_t(kv["localOffset"]);
+  p.localExperts = int64_t(kv["localExperts"]);
+  p.routing = Routing(int(kv["routing"]));
+  p.nGroup = int64_t(kv["nGroup"]);
+  p.topkGroup = int64_t(kv["topkGroup"]);
+  p.routedScalingFactor = kv["routedScalingFactor"];
+  p.logitsDtype = LogitsDtype(int(kv["logitsDtype"]));
+  p.biasDtype = BiasDtype(int(kv["biasDtype"]));
+  p.quant = QuantMode(int(kv["quant"]));
+  p.activation = Activation(int(kv["activation"]));
+  x.c.name = "ts:" + dir.filename().string();
+  auto f = [&](const char* n) { return dir / files.at(n); };
+  auto has = [&](const char* n) { return files.count(n) > 0; };
+  if (p.logitsDtype == LogitsDtype::F32) x.c.logitsF = readBin<float>(f("logits"));
+  else x.c.logitsH = readBin<uint16_t>(f("logits"));
+  if (has("bias")) {
+    if (p.biasDtype == BiasDtype::F32) x.c.biasF = readBin<float>(f("bias"));
+    else x.c.biasH = readBin<uint16_t>(f("bias"));
+  }
+  if (p.quant == QuantMode::Mxfp4Bf16) x.c.hidden16 = readBin<uint16_t>(f("hidden"));
+  else x.c.hidden8 = readBin<uint8_t>(f("hidden"));
+  if (has("hiddenScales")) x.c.hiddenScales = readBin<uint8_t>(f("hiddenScales"));
+  x.c.fc1P = readBin<uint8_t>(f("fc1Packed"));
+  x.c.fc1S = readBin<uint8_t>(f("fc1Scales"));
+  x.c.fc2P = readBin<uint8_t>(f("fc2Packed"));
+  x.c.fc2S = readBin<uint8_t>(f("fc2Scales"));
+  x.c.o1 = readBin<float>(f("out1Scale"));
+  x.c.o1g = readBin<float>(f("out1GateScale"));
+  x.c.o2 = readBin<float>(f("out2Scale"));
+  if (has("swigluAlpha")) {
+    x.c.alpha = readBin<float>(f("swigluAlpha"));
+    x.c.beta = readBin<float>(f("swigluBeta"));
+    x.c.limit = readBin<float>(f("swigluLimit"));
+  }
+  x.expectedOutput = readBin<uint16_t>(f("expectedOutput"));
+  x.expectedIds = readBin<int32_t>(f("expectedIds"));
+  x.expectedWeights = readBin<float>(f("expectedWeights"));
+  x.fragileTokens = readBin<uint8_t>(f("fragileTokens"));
+  return x;
+}
+
+void checkExported(const ExportedCase& x) {
+  const HostCase& c = x.c;
+  const ProblemArgs& p = c.p;
+  std::printf("== %s: %s\n", c.name.c_str(), describeProblem(p).c_str());
+  std::unique_ptr<Prepared> prep;
+  try {
+    prep = prepareCase(c.args());
+  } catch (const std::exception& e) {
+    fail(c.name + " prepare: " + e.what());
+    return;
+  }
+  const std::string digest0 = prep->digest();
+  for (const Tactic& t : validTactics(p)) {
+    RunOutputs o, o2;
+    RunOptions ro;
+    ro.tactic = t;
+    try {
+      prep->run(ro, o);
+      ro.poison = 0x1234;
+      prep->run(ro, o2);
+    } catch (const std::exception& e) {
+      fail(c.name + " tactic " + tacticLabel(t) + ": " + e.what());
+      continue;
+    }
+    int64_t idTokens = 0, exact = 0, nan = 0, fragileDiff = 0;
+    for (int64_t tk = 0; tk < p.T; ++tk) {
+      bool same = true;
+      for (int64_t j = 0; j < p.topK; ++j) same = same && o.ids[size_t(tk * p.topK + j)] == x.expectedIds[size_t(tk * p.topK + j)];
+      if (!same) idTokens++;
+    }
+    double num = 0, den = 0;
+    for (size_t i = 0; i < o.output.size(); ++i) {
+      const float k = bf16BitsToFloat(o.output[i]), r = bf16BitsToFloat(x.expectedOutput[i]);
+      if (k != k) {
+        if (r == r) nan++;
+        continue;
+      }
+      if (o.output[i] == x.expectedOutput[i]) exact++;
+      else if (x.fragileTokens[i / size_t(p.H)]) fragileDiff++;
+      num += double(k - r) * double(k - r);
+      den += double(r) * double(r);
+    }
+    const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+    const bool det = o.output == o2.output && o.ids == o2.ids && o.weights == o2.weights;
+    std::printf("  %-7s relL2 %.3e exact %.4f (fragile-token diffs %lld) nan %lld | ids!=ref tokens %lld | det %s | %.3f ms\n",
+                tacticLabel(t).c_str(), rel, double(exact) / double(o.output.size()), (long long)fragileDiff,
+                (long long)nan, (long long)idTokens, det ? "yes" : "NO", o.ms);
+    if (!det) fail(c.name + " " + tacticLabel(t) + ": not deterministic or poison-dependent");
+    if (nan) fail(c.name + " " + tacticLabel(t) + ": NaN / unwritten outputs");
+    if (!(rel <= tolerance(c))) fail(c.name + " " + tacticLabel(t) + ": relative L2 " + std::to_string(rel));
+    if (idTokens * 20 > p.T) fail(c.name + " " + tacticLabel(t) + ": routing differs from the TS reference on many tokens");
+    summary.push_back({c.name, tacticLabel(t), rel, 0, o.ms, det, int64_t(o.output.size()) - exact});
+  }
+  if (prep->digest() != digest0) fail(c.name + ": inputs changed on the device");
+}
+
+
+// ------------------------------------------------------------------ tactic sweep (timings)
+
+// Every valid tactic of several SPEC §6 configurations at several T (token prefixes of one
+// generated case): median of 5 timed runs after a warm-up, determinism across them.
+void sweep(uint64_t seed) {
+  const int64_t Ts[] = {1, 8, 64, 512, 4096};
+  const int configs[] = {3, 0, 5, 6, 7};
+  std::printf("sweep: median ms of 5 runs (routing..finalize, CUDA events)\n");
+  for (int ci : configs) {
+    const HostCase full = bigCase(seed, 4096, ci);
+    for (int64_t T : Ts) {
+      CaseArgs a = full.args();
+      const ProblemArgs& fp = full.p;
+      a.problem.T = T;
+      a.logits.length = T * fp.E;
+      a.hidden.length = fp.quant == QuantMode::Nvfp4 ? T * fp.H / 2 : T * fp.H;
+      if (a.hiddenScales.type != ElemType::Absent) a.hiddenScales.length = T * fp.H / (fp.quant == QuantMode::Nvfp4 ? 16 : 32);
+      std::unique_ptr<Prepared> prep = prepareCase(a);
+      std::string why;
+      const Tactic def = defaultTactic(a.problem, &why);
+      std::string line;
+      double best = 1e30, defMs = 0;
+      std::string bestLabel;
+      for (const Tactic& t : validTactics(a.problem)) {
+        RunOptions ro;
+        ro.tactic = t;
+        RunOutputs first, o;
+        prep->run(ro, first);
+        std::vector<double> ms;
+        bool det = true;
+        for (int r = 0; r < 5; ++r) {
+          prep->run(ro, o);
+          ms.push_back(o.ms);
+          det = det && o.output == first.output;
+        }
+        std::sort(ms.begin(), ms.end());
+        const double med = ms[2];
+        if (!det) fail(full.name + " T=" + std::to_string(T) + " " + tacticLabel(t) + ": not deterministic");
+        if (med < best) {
+          best = med;
+          bestLabel = tacticLabel(t);
+        }
+        if (t.tileTokens == def.tileTokens && t.config == def.config) defMs = med;
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " %s:%.3f", tacticLabel(t).c_str(), med);
+        line += buf;
+      }
+      std::printf("SWEEP %-16s T=%-5lld best %-6s %9.3f ms | default %-6s %9.3f ms |%s\n", bigCaseName(ci), (long long)T,
+                  bestLabel.c_str(), best, tacticLabel(def).c_str(), defMs, line.c_str());
+    }
+  }
+}
+
+// ------------------------------------------------------------------ faults
+
+int runFaults(uint64_t seed) {
+  if (!buildInfo().faultsBuild) {
+    std::printf("--faults needs the faults build (moe_gpu_check_faults)\n");
+    return 2;
+  }
+  struct F {
+    int code;
+    const char* name;
+    int caseIdx;
+  };
+  // Cases: 0 nvfp4 renorm (EP full), 1 deepseek grouped EP, 2 mxfp8 clamped, 3 ties, 4 tiny sigmoid.
+  std::vector<HostCase> cases;
+  {
+    ProblemArgs p = problem(37, 256, 192, 8, 2, Routing::Renormalize, QuantMode::Nvfp4);
+    cases.push_back(makeCase("nvfp4-renorm", p, seed + 1, Family::Normal));
+    ProblemArgs q = problem(50, 128, 128, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
+    q.nGroup = 4;
+    q.topkGroup = 2;
+    q.routedScalingFactor = 2.5;
+    q.biasDtype = BiasDtype::F32;
+    q.localOffset = 4;
+    q.localExperts = 8;
+    cases.push_back(makeCase("nvfp4-deepseek-grouped-ep", q, seed + 2, Family::Normal));
+    ProblemArgs m = problem(65, 352, 224, 8, 4, Routing::Renormalize, QuantMode::Mxfp4Mxfp8);
+    m.activation = Activation::SwigluClamped;
+    cases.push_back(makeCase("mxfp8-clamped", m, seed + 3, Family::Normal));
+    ProblemArgs t = problem(40, 128, 96, 8, 3, Routing::Renormalize, QuantMode::Nvfp4);
+    cases.push_back(makeCase("ties", t, seed + 8, Family::Ties));
+    ProblemArgs s = problem(30, 128, 64, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
+    s.biasDtype = BiasDtype::F32;
+    cases.push_back(makeCase("tinysig", s, seed + 11, Family::TinySigmoid));
+  }
+  const F faults[] = {{1, "dropped_last_partial_tile", 0}, {2, "gate_up_swapped", 0},  {3, "neighbour_block_scale", 0},
+                      {4, "ties_high_index", 3},           {5, "deepseek_bf16_logits", 1}, {6, "missing_epsilon", 4},
+                      {7, "ep_offset_off_by_one", 1},      {8, "nondeterministic_finalize", 1},
+                      {9, "last_row_unwritten", 0},        {10, "mx_exponent_round_down", 2},
+                      {11, "tactic_skips_last_k_block", 0}, {12, "expert_scale_ignored", 0}};
+  std::vector<std::unique_ptr<Prepared>> preps;
+  for (const HostCase& c : cases) preps.push_back(prepareCase(c.args()));
+  int undetected = 0;
+  for (const F& f : faults) {
+    Prepared& prep = *preps[size_t(f.caseIdx)];
+    const ProblemArgs& p = cases[size_t(f.caseIdx)].p;
+    Tactic t = f.code == 11 ? Tactic{128, 0} : defaultTactic(p, nullptr);
+    if (f.code == 1) t = Tactic{32, 0};
+    RunOptions clean;
+    clean.tactic = t;
+    RunOutputs a, b, b2;
+    prep.run(clean, a);
+    RunOptions bad = clean;
+    bad.fault = f.code;
+    prep.run(bad, b);
+    prep.run(bad, b2);
+    const bool outDiff = a.output != b.output || b.output != b2.output;
+    const bool routeDiff = a.ids != b.ids || a.weights != b.weights;
+    const bool detected = outDiff || routeDiff;
+    if (!detected) undetected++;
+    std::printf("  fault %2d %-28s on %-26s tactic %-6s: %s (output %s, routing %s)\n", f.code, f.name,
+                cases[size_t(f.caseIdx)].name.c_str(), tacticLabel(t).c_str(), detected ? "changes the result" : "NO EFFECT",
+                outDiff ? "differs" : "same", routeDiff ? "differs" : "same");
+  }
+  std::printf("faults without effect: %d\n", undetected);
+  return undetected == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false, big = false, faults = false, huge = false, doSweep = false;
+  std::string only, casesDir;
+  uint64_t seed = 1;
+  int64_t bigT = 1024;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--quick") quick = true;
+    else if (a == "--big") big = true;
+    else if (a == "--faults") faults = true;
+    else if (a == "--huge") huge = true;
+    else if (a == "--sweep") doSweep = true;
+    else if (a == "--cases" && i + 1 < argc) casesDir = argv[++i];
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--bigT" && i + 1 < argc) bigT = std::strtoll(argv[++i], nullptr, 10);
+    else {
+      std::printf("usage: %s [--quick] [--big] [--bigT N] [--huge] [--only NAME] [--cases DIR] [--sweep] [--faults] [--seed N]\n", argv[0]);
+      return 2;
+    }
+  }
+  try {
+    const DeviceInfo d = deviceInfo();
+    const BuildInfo b = buildInfo();
+    std::printf("device: %s sm_%d%d, %d SMs, %.1f GiB; %s%s\n", d.name.c_str(), d.major, d.minor, d.multiProcessors,
+                double(d.memoryBytes) / (1 << 30), b.reason.c_str(), b.faultsBuild ? " (faults build)" : "");
+    if (faults) return runFaults(seed);
+    if (doSweep) {
+      sweep(seed);
+    } else if (!casesDir.empty()) {
+      std::vector<std::filesystem::path> dirs;
+      for (const auto& e : std::filesystem::directory_iterator(casesDir))
+        if (e.is_directory()) dirs.push_back(e.path());
+      std::sort(dirs.begin(), dirs.end());
+      for (const auto& d : dirs) checkExported(loadExported(d));
+    } else if (!big && !huge) {
+      std::vector<HostCase> cases = smallCases(seed);
+      if (quick) cases.resize(4);
+      for (const HostCase& c : cases) checkCase(c, 1 << 20, true, 2);
+    }
+    if (big) {
+      // One case at a time: each holds its host tensors only while it runs.
+      for (int i = 0; i < kBigCases; ++i) {
+        if (!only.empty() && std::string(bigCaseName(i)).find(only) == std::string::npos) continue;
+        const HostCase c = bigCase(seed, bigT, i);
+        checkCase(c, c.p.H * c.p.I > 8000000 ? 6 : 24, true, 2);
+      }
+    }
+    if (huge) {
+      // T·topK·H > 2^31: 64-bit offsets in FC2's output and finalize.
+      const HostCase c = bigCase(seed, 65536, 0);
+      checkCase(c, 6, false, 2);
+    }
+  } catch (const std::exception& e) {
+    std::printf("FATAL: %s\n", e.what());
+    return 3;
+  }
+  std::printf("\n%-30s %-7s %10s %10s %9s %6s %10s\n", "case", "tactic", "relL2", "maxErrRel", "beyond", "det", "ms");
+  for (const Summary& s : summary)
+    std::printf("%-30s %-7s %10.3e %10.3e %9lld %6s %10.3f\n", s.name.c_str(), s.tactic.c_str(), s.relL2, s.maxErrRel,
+                (long long)s.beyond, s.deterministic ? "yes" : "NO", s.ms);
+  std::printf("\n%s: %d failure(s)\n", failures == 0 ? "PASS" : "FAIL", failures);
+  return failures == 0 ? 0 : 1;
+}

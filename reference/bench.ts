@@ -1,0 +1,102 @@
+/**
+ * Reference MoE throughput (`npm run bench:reference`): the fast path on
+ * configProblem('qwen3-30b-a3b', 512) (NVFP4), against the plain GEMM throughput of the
+ * same backend with the same worker threads on the same per-expert GEMM shapes, measured
+ * in the same run. FLOPs counted: 2·T·k·(2I·H + H·I) (FC1 and FC2 only).
+ *
+ * Options: --T=512 --config=qwen3-30b-a3b --runs=3 --threads=N
+ */
+import { availableParallelism, cpus } from 'node:os';
+import { configProblem } from './configs.js';
+import { generateCase } from './generate.js';
+import { workerPool } from './fastpath/pool.js';
+import { runFast, type FastRunInfo } from './fastpath/runFast.js';
+import { planSlots } from './slotPlan.js';
+import { shutdownReference } from './moe.js';
+
+function arg(name: string, fallback: string): string {
+  const a = process.argv.find((s) => s.startsWith(`--${name}=`));
+  return a === undefined ? fallback : a.slice(name.length + 3);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const config = arg('config', 'qwen3-30b-a3b');
+  const T = Number(arg('T', '512'));
+  const runs = Number(arg('runs', '3'));
+  const threads = Number(arg('threads', String(availableParallelism())));
+  const p = configProblem(config, T);
+  const { H, I, topK: k } = p;
+  const flops = 2 * T * k * (2 * I * H + H * I);
+
+  let t = performance.now();
+  const c = generateCase({ problem: p, seed: 1, logitFamily: 'normal', scaleFamily: 'normal' });
+  const genMs = performance.now() - t;
+
+  t = performance.now();
+  const pool = await workerPool(threads);
+  const poolMs = performance.now() - t;
+
+  // Cold run (JIT warm-up, shared copies of the case), then timed runs.
+  let info: FastRunInfo | undefined;
+  t = performance.now();
+  const first = await runFast(c, { threads }, (i) => { info = i; });
+  const coldMs = performance.now() - t;
+  const refMs: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    t = performance.now();
+    await runFast(c, { threads }, (i) => { info = i; });
+    refMs.push(performance.now() - t);
+  }
+
+  // Plain GEMM baseline: the same per-expert token counts, same workers, same engine.
+  const plan = planSlots(p, first.routing.ids);
+  const counts: number[] = [];
+  for (let l = 0; l < p.localExperts; l++) counts.push(plan.start[l + 1]! - plan.start[l]!);
+  counts.sort((a, b) => b - a);
+  const tokens = new Int32Array(new SharedArrayBuffer(4 * counts.length));
+  tokens.set(counts);
+  const gemmMs: number[] = [];
+  for (let r = 0; r < runs + 1; r++) {
+    const queue = new Int32Array(new SharedArrayBuffer(4));
+    t = performance.now();
+    await pool.runAll({ kind: 'gemm', H, I, tokens, queue });
+    if (r > 0) gemmMs.push(performance.now() - t);
+  }
+
+  const ref = median(refMs);
+  const gemm = median(gemmMs);
+  const gf = (ms: number) => flops / ms / 1e6;
+  const row = (a: string, b: string) => console.log(`| ${a.padEnd(34)} | ${b.padEnd(44)} |`);
+  console.log(`\nreference MoE benchmark: ${config} T=${T} (H=${H} I=${I} E=${p.E} k=${k} ${p.quantMode})`);
+  row('item', 'value');
+  row('-'.repeat(34), '-'.repeat(44));
+  row('machine', `${cpus()[0]?.model ?? '?'}, ${availableParallelism()} cores`);
+  row('backend', `${pool.info.name}${pool.info.note ? ` (${pool.info.note})` : ''}`);
+  row('threads', String(pool.info.threads));
+  row('counted FLOPs 2·T·k·(2I·H + H·I)', `${(flops / 1e9).toFixed(2)} GFLOP`);
+  row('case generation', `${genMs.toFixed(0)} ms`);
+  row('worker pool start', `${poolMs.toFixed(0)} ms`);
+  row('reference, cold first run', `${coldMs.toFixed(0)} ms (${gf(coldMs).toFixed(1)} GFLOP/s)`);
+  row(`reference, median of ${runs}`, `${ref.toFixed(0)} ms (${gf(ref).toFixed(1)} GFLOP/s); all: ${refMs.map((x) => x.toFixed(0)).join(', ')}`);
+  row(`plain GEMM, same shapes, median of ${runs}`, `${gemm.toFixed(0)} ms (${gf(gemm).toFixed(1)} GFLOP/s); all: ${gemmMs.map((x) => x.toFixed(0)).join(', ')}`);
+  row('ratio reference / plain GEMM', `${((100 * gemm) / ref).toFixed(1)} % (target >= 60 %)`);
+  if (info !== undefined) {
+    const s = info.stats;
+    row('FC2-input elements re-quantized', String(s.elements));
+    row('fragile elements / blocks', `${s.fragileElements} / ${s.fragileBlocks}`);
+    row('exact FC1 |sums| computed', `${s.exactRadii} (${((100 * s.exactRadii) / Math.max(1, s.elements)).toFixed(2)} % of elements)`);
+    row('experts with dense flip GEMM', String(s.denseFlipExperts));
+    row('token chunks', String(info.chunks));
+    const phases = Object.entries(s.phases).sort((u, v) => v[1] - u[1]);
+    row('main thread (wall)', Object.entries(info.main).map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ') + ' ms');
+    row('worker time by phase (all workers)', phases.map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ') + ' ms');
+  }
+  await shutdownReference();
+}
+
+await main();

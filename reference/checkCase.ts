@@ -1,0 +1,129 @@
+/**
+ * Shape and value checks of a Case before the reference MoE runs on it: every tensor's
+ * type and length against its problem, the scalars, the SwiGLU parameters. Each failure
+ * is a BadArgumentError naming the field, the expected and the actual value.
+ */
+import type { Case, Fp4Weights } from './case.js';
+import { BadArgumentError, describeValue } from './errors.js';
+import { hiddenFormat, QUANT_MODES, weightBlock, type Problem } from './problem.js';
+
+function checkInt(name: string, v: unknown, min: number): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw new BadArgumentError(name, `an integer >= ${min}`, describeValue(v));
+  }
+}
+
+function checkArray(name: string, v: unknown, ctor: { name: string; prototype: object }, length: number, what: string): void {
+  if (!(v instanceof (ctor as unknown as new () => object))) {
+    throw new BadArgumentError(name, `${ctor.name}(${length}) (${what})`, describeValue(v));
+  }
+  const len = (v as unknown as { length: number }).length;
+  if (len !== length) throw new BadArgumentError(name, `${ctor.name}(${length}) (${what})`, describeValue(v));
+}
+
+function checkFinite(name: string, a: Float32Array, what: (x: number) => boolean, expected: string): void {
+  for (let i = 0; i < a.length; i++) {
+    if (!what(a[i]!)) throw new BadArgumentError(`${name}[${i}]`, expected, String(a[i]));
+  }
+}
+
+/** The problem's shape fields (what the reference relies on). */
+export function checkProblemShape(p: Problem): void {
+  if (typeof p !== 'object' || p === null) throw new BadArgumentError('case.spec.problem', 'a Problem object', describeValue(p));
+  checkInt('problem.T', p.T, 1);
+  checkInt('problem.H', p.H, 1);
+  checkInt('problem.I', p.I, 1);
+  checkInt('problem.E', p.E, 1);
+  checkInt('problem.topK', p.topK, 1);
+  checkInt('problem.localOffset', p.localOffset, 0);
+  checkInt('problem.localExperts', p.localExperts, 1);
+  if (!(QUANT_MODES as readonly string[]).includes(p.quantMode)) {
+    throw new BadArgumentError('problem.quantMode', `one of ${QUANT_MODES.join(', ')}`, describeValue(p.quantMode));
+  }
+  if (p.topK > p.E) throw new BadArgumentError('problem.topK', `at most E = ${p.E}`, String(p.topK));
+  if (p.localOffset + p.localExperts > p.E) {
+    throw new BadArgumentError('problem.localOffset + localExperts', `at most E = ${p.E}`, `${p.localOffset} + ${p.localExperts}`);
+  }
+  const sf = weightBlock(p.quantMode);
+  if (p.H % sf !== 0) throw new BadArgumentError('problem.H', `a multiple of ${sf} (${p.quantMode} block)`, String(p.H));
+  if (p.I % sf !== 0) throw new BadArgumentError('problem.I', `a multiple of ${sf} (${p.quantMode} block)`, String(p.I));
+  const kind = p.activation?.kind;
+  if (kind !== 'swiglu' && kind !== 'swiglu_clamped') {
+    throw new BadArgumentError('problem.activation.kind', "'swiglu' or 'swiglu_clamped'", describeValue(kind));
+  }
+}
+
+function checkWeights(name: string, w: Fp4Weights, El: number, rows: number, cols: number, sf: number, nvfp4: boolean): void {
+  if (typeof w !== 'object' || w === null) throw new BadArgumentError(name, 'Fp4Weights', describeValue(w));
+  checkArray(`${name}.packed`, w.packed, Uint8Array, (El * rows * cols) / 2, `[El, ${rows}, ${cols}/2] packed e2m1`);
+  checkArray(`${name}.scales`, w.scales, Uint8Array, (El * rows * cols) / sf, `[El, ${rows}, ${cols}/${sf}] scales`);
+  checkArray(`${name}.globalScale`, w.globalScale, Float32Array, El, '[El]');
+  // NaN scale codes: e4m3 S.1111.111, ue8m0 255.
+  const s = w.scales;
+  for (let i = 0; i < s.length; i++) {
+    const b = s[i]!;
+    if (nvfp4 ? (b & 0x7f) === 0x7f : b === 255) {
+      throw new BadArgumentError(`${name}.scales[${i}]`, `a non-NaN ${nvfp4 ? 'e4m3' : 'ue8m0'} scale byte`, `0x${b.toString(16)}`);
+    }
+  }
+}
+
+/** Validate every tensor of a Case against its problem (throws BadArgumentError). */
+export function checkCase(c: Case): void {
+  if (typeof c !== 'object' || c === null) throw new BadArgumentError('case', 'a Case object', describeValue(c));
+  if (typeof c.spec !== 'object' || c.spec === null) throw new BadArgumentError('case.spec', 'a CaseSpec object', describeValue(c.spec));
+  const p = c.spec.problem;
+  checkProblemShape(p);
+  const { T, H, I, localExperts: El } = p;
+  const sf = weightBlock(p.quantMode);
+  const hf = hiddenFormat(p.quantMode);
+  const hid = c.hidden;
+  if (typeof hid !== 'object' || hid === null || hid.format !== hf) {
+    throw new BadArgumentError('case.hidden.format', `'${hf}' (quantMode ${p.quantMode})`, describeValue(hid?.format));
+  }
+  if (hid.format === 'bf16') {
+    checkArray('case.hidden.data', hid.data, Uint16Array, T * H, '[T, H] bf16 bits');
+  } else if (hid.format === 'nvfp4') {
+    checkArray('case.hidden.packed', hid.packed, Uint8Array, (T * H) / 2, '[T, H/2] packed e2m1');
+    checkArray('case.hidden.scales', hid.scales, Uint8Array, (T * H) / 16, '[T, H/16] e4m3');
+    if (!(hid.globalScale > 0) || !Number.isFinite(hid.globalScale)) {
+      throw new BadArgumentError('case.hidden.globalScale', 'a finite number > 0', String(hid.globalScale));
+    }
+  } else {
+    checkArray('case.hidden.data', hid.data, Uint8Array, T * H, '[T, H] e4m3');
+    checkArray('case.hidden.scales', hid.scales, Uint8Array, (T * H) / 32, '[T, H/32] ue8m0');
+  }
+  const nv = p.quantMode === 'nvfp4';
+  checkWeights('case.fc1', c.fc1, El, 2 * I, H, sf, nv);
+  checkWeights('case.fc2', c.fc2, El, H, I, sf, nv);
+  const finite = (x: number) => Number.isFinite(x);
+  for (const name of ['out1Scale', 'out1GateScale', 'out2Scale'] as const) {
+    checkArray(`case.${name}`, c[name], Float32Array, El, '[El] float32');
+    checkFinite(`case.${name}`, c[name], finite, 'a finite number');
+  }
+  if (p.activation.kind === 'swiglu') {
+    if (c.swiglu !== null) throw new BadArgumentError('case.swiglu', "null (activation 'swiglu')", describeValue(c.swiglu));
+  } else {
+    if (typeof c.swiglu !== 'object' || c.swiglu === null) {
+      throw new BadArgumentError('case.swiglu', "per-expert alpha/beta/limit (activation 'swiglu_clamped')", describeValue(c.swiglu));
+    }
+    for (const name of ['alpha', 'beta', 'limit'] as const) {
+      checkArray(`case.swiglu.${name}`, c.swiglu[name], Float32Array, El, '[El] float32');
+    }
+    checkFinite('case.swiglu.alpha', c.swiglu.alpha, finite, 'a finite number');
+    checkFinite('case.swiglu.beta', c.swiglu.beta, finite, 'a finite number');
+    checkFinite('case.swiglu.limit', c.swiglu.limit, (x) => x >= 0, 'a number >= 0 (+Infinity: no clamp)');
+    checkFinite('case.out1GateScale', c.out1GateScale, (x) => x !== 0, 'non-zero (c = out1Scale/out1GateScale)');
+  }
+}
+
+/** Validate forced routing ids: Int32Array [T, k] of ids in [0, E). */
+export function checkForcedIds(p: Problem, ids: unknown): asserts ids is Int32Array {
+  checkArray('forcedIds', ids, Int32Array, p.T * p.topK, '[T, k] expert ids');
+  const a = ids as Int32Array;
+  for (let i = 0; i < a.length; i++) {
+    if (!(a[i]! >= 0 && a[i]! < p.E)) {
+      throw new BadArgumentError(`forcedIds[${i}]`, `an expert id in [0, ${p.E})`, String(a[i]));
+    }
+  }
+}

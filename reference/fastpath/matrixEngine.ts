@@ -1,0 +1,93 @@
+/**
+ * The matrix engine the fast path's workers run GEMMs on: float32 matrices living where
+ * the backend computes (the wasm heap for tfjs-backend-wasm, so the dequantizer writes
+ * weights straight into it, no copy), and C = A·B.
+ */
+import type * as TfCore from '@tensorflow/tfjs-core';
+
+export interface EngineMatrix {
+  readonly rows: number;
+  readonly cols: number;
+  /**
+   * The matrix's float32 storage, row-major. Fetch a fresh view after any other engine
+   * call: the wasm heap may grow and detach an earlier view.
+   */
+  view(): Float32Array;
+  dispose(): void;
+}
+
+export interface MatrixEngine {
+  /** e.g. 'tfjs-wasm-simd', 'tfjs-node'. */
+  readonly name: string;
+  /** A rows×cols matrix with unspecified contents. */
+  alloc(rows: number, cols: number): EngineMatrix;
+  /** A·B for A [M,K], B [K,N]: a new [M,N] matrix. */
+  matmul(a: EngineMatrix, b: EngineMatrix): EngineMatrix;
+  /** |A| elementwise: a new matrix. */
+  abs(a: EngineMatrix): EngineMatrix;
+}
+
+type Tf = typeof TfCore;
+
+/** The tfjs-backend-wasm surface used here (public members of BackendWasm). */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: 'float32'): TfCore.TensorInfo;
+  typedArrayFromHeap(info: TfCore.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+class TensorMatrix implements EngineMatrix {
+  constructor(
+    readonly tensor: TfCore.Tensor,
+    private readonly backend: WasmBackendLike,
+  ) {}
+  get rows(): number { return this.tensor.shape[0]!; }
+  get cols(): number { return this.tensor.shape[1]!; }
+  view(): Float32Array { return this.backend.typedArrayFromHeap(this.tensor) as Float32Array; }
+  dispose(): void { this.tensor.dispose(); }
+}
+
+/** Zero-copy engine over tfjs-backend-wasm: matrices are tensors whose heap memory we write. */
+export function wasmEngine(tf: Tf, name: string): MatrixEngine {
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  const wrap = (t: TfCore.Tensor) => new TensorMatrix(t, backend);
+  return {
+    name,
+    alloc(rows, cols) {
+      const info = backend.makeOutput([rows, cols], 'float32');
+      return wrap(tf.engine().makeTensorFromTensorInfo(info));
+    },
+    matmul(a, b) {
+      return wrap(tf.matMul((a as TensorMatrix).tensor as TfCore.Tensor2D, (b as TensorMatrix).tensor as TfCore.Tensor2D));
+    },
+    abs(a) {
+      return wrap(tf.abs((a as TensorMatrix).tensor));
+    },
+  };
+}
+
+class ArrayMatrix implements EngineMatrix {
+  readonly data: Float32Array;
+  constructor(readonly rows: number, readonly cols: number, data?: Float32Array) {
+    this.data = data ?? new Float32Array(rows * cols);
+  }
+  view(): Float32Array { return this.data; }
+  dispose(): void { /* garbage collected */ }
+}
+
+/** Copying engine over any tfjs module (e.g. tfjs-node): matrices are JS arrays, uploaded per GEMM. */
+export function copyingEngine(tf: Tf, name: string): MatrixEngine {
+  return {
+    name,
+    alloc(rows, cols) { return new ArrayMatrix(rows, cols); },
+    matmul(a, b) {
+      const out = tf.tidy(() => tf.matMul(tf.tensor2d(a.view(), [a.rows, a.cols]), tf.tensor2d(b.view(), [b.rows, b.cols])).dataSync());
+      return new ArrayMatrix(a.rows, b.cols, out as Float32Array);
+    },
+    abs(a) {
+      const v = a.view();
+      const out = new Float32Array(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = Math.abs(v[i]!);
+      return new ArrayMatrix(a.rows, a.cols, out);
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * The fast path's worker threads: one matrix engine each, started once and kept (idle
+ * workers are unref'd so they never keep the process alive; shutdownWorkerPool ends them).
+ *
+ * Workers run COMPILED JS. Running compiled (dist/reference/fastpath/pool.js) the worker is
+ * the sibling worker.js; running from source under tsx (reference/fastpath/pool.ts) it is
+ * dist/reference/fastpath/worker.js of the same project, built by `npm run build:ts`.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { defaultThreads, tfjsNodeStatus, type BackendInfo } from '../backend.js';
+import type { Job, JobStats, WorkerReply } from './protocol.js';
+
+/** Path of the compiled worker; throws with "run npm run build:ts first" when missing. */
+export function compiledWorkerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return join(dirname(here), 'worker.js');
+  const root = resolve(dirname(here), '..', '..');
+  const path = join(root, 'dist', 'reference', 'fastpath', 'worker.js');
+  if (!existsSync(path)) {
+    throw new Error(`the fast path's compiled worker ${path} is missing: run npm run build:ts first`);
+  }
+  const src = join(dirname(here), 'expertPipeline.ts');
+  if (existsSync(src) && statSync(src).mtimeMs > statSync(join(dirname(path), 'expertPipeline.js')).mtimeMs) {
+    process.emitWarning(`${path} is older than its source: run npm run build:ts to refresh it`);
+  }
+  return path;
+}
+
+interface Pending {
+  resolve(s: JobStats): void;
+  reject(e: Error): void;
+}
+
+export class WorkerPool {
+  private nextId = 0;
+  private readonly pending = new Map<number, Pending>();
+  private busy = 0;
+
+  private constructor(private readonly workers: Worker[], readonly info: BackendInfo) {
+    for (const w of workers) {
+      w.on('message', (m: WorkerReply) => this.onReply(m));
+      w.on('error', (e) => this.failAll(e));
+      w.unref();
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  static async start(threads: number): Promise<WorkerPool> {
+    const path = compiledWorkerPath();
+    const node = tfjsNodeStatus();
+    // tfjs-node parallelizes inside TensorFlow and is not worker-safe: one worker then.
+    const count = node.available ? 1 : threads;
+    const workers = Array.from({ length: count }, () => new Worker(path));
+    try {
+      const ready = await Promise.all(workers.map((w) => new Promise<WorkerReply>((res, rej) => {
+        // Remove exactly these listeners afterwards (removeAllListeners would also drop
+        // the Worker's internal ones and stop message delivery).
+        const onMessage = (m: WorkerReply) => { off(); res(m); };
+        const onError = (e: Error) => { off(); rej(e); };
+        const onExit = (code: number) => { off(); rej(new Error(`fast-path worker exited (code ${code}) before it was ready`)); };
+        const off = () => {
+          w.removeListener('message', onMessage);
+          w.removeListener('error', onError);
+          w.removeListener('exit', onExit);
+        };
+        w.on('message', onMessage);
+        w.on('error', onError);
+        w.on('exit', onExit);
+      })));
+      for (const r of ready) {
+        if (r.type === 'error') throw Object.assign(new Error(`fast-path worker failed to start: ${r.message}`), { stack: r.stack });
+      }
+      const first = ready[0] as Extract<WorkerReply, { type: 'ready' }>;
+      const info: BackendInfo = {
+        name: first.name,
+        threads: node.available ? defaultThreads() : count,
+        ...(first.note !== undefined ? { note: first.note } : {}),
+      };
+      return new WorkerPool(workers, info);
+    } catch (e) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw e;
+    }
+  }
+
+  /** Post the same job to every worker; resolves with each worker's stats. */
+  async runAll(job: Job): Promise<JobStats[]> {
+    if (this.busy++ === 0) for (const w of this.workers) w.ref();
+    try {
+      return await Promise.all(this.workers.map((w) => new Promise<JobStats>((resolve, reject) => {
+        const id = this.nextId++;
+        this.pending.set(id, { resolve, reject });
+        w.postMessage({ id, job });
+      })));
+    } finally {
+      if (--this.busy === 0) for (const w of this.workers) w.unref();
+    }
+  }
+
+  async terminate(): Promise<void> {
+    this.failAll(new Error('worker pool terminated'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private onReply(m: WorkerReply): void {
+    if (m.type === 'ready') return;
+    const p = this.pending.get(m.id);
+    if (p === undefined) return;
+    this.pending.delete(m.id);
+    if (m.type === 'done') p.resolve(m.stats);
+    else p.reject(Object.assign(new Error(`${m.name}: ${m.message}`), { name: m.name, workerStack: m.stack }));
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
+
+let current: { threads: number; pool: Promise<WorkerPool> } | null = null;
+
+/** The shared pool with `threads` workers (restarted when the count changes). */
+export async function workerPool(threads = defaultThreads()): Promise<WorkerPool> {
+  if (current !== null && current.threads !== threads) await shutdownWorkerPool();
+  if (current === null) {
+    const pool = WorkerPool.start(threads);
+    current = { threads, pool };
+    pool.catch(() => { if (current?.pool === pool) current = null; });
+  }
+  return current.pool;
+}
+
+/** End the shared pool's workers (the next fast-path run starts a new pool). */
+export async function shutdownWorkerPool(): Promise<void> {
+  if (current === null) return;
+  const { pool } = current;
+  current = null;
+  try {
+    await (await pool).terminate();
+  } catch {
+    /* failed to start: nothing to end */
+  }
+}

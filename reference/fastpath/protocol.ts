@@ -1,0 +1,113 @@
+/**
+ * Messages between the fast path's main side (runFast.ts, pool.ts) and its workers
+ * (worker.ts). Every array is backed by a SharedArrayBuffer, so posting a job shares,
+ * not copies, the case and the result buffers.
+ */
+import type { Fc2InputFormat } from '../errorWindow.js';
+import type { WeightFormat } from './dequantTable.js';
+
+/** One reference MoE job over the experts listed in `order` (a shared work queue). */
+export interface MoeJob {
+  readonly kind: 'moe';
+  readonly H: number;
+  readonly I: number;
+  readonly k: number;
+  /** First token of this chunk: slot row r = t·k + j writes at ((r - t0·k)·H) of y/absY/flipY. */
+  readonly t0: number;
+  readonly fc2Format: Fc2InputFormat;
+  readonly weightFormat: WeightFormat;
+  /** false: llama4, the routing weight multiplies the FC1 accumulators. */
+  readonly finalizeWeights: boolean;
+  /** FC1 error window ρ. */
+  readonly rho: number;
+  readonly fc1Packed: Uint8Array;
+  readonly fc1Scales: Uint8Array;
+  readonly fc2Packed: Uint8Array;
+  readonly fc2Scales: Uint8Array;
+  /** Dequantized hidden states [T, H] (q·s, no global scale). */
+  readonly x: Float32Array;
+  /** ||x̂_t||₂ [T]. */
+  readonly xNorm: Float64Array;
+  /** Routing weights [T, k]. */
+  readonly weights: Float32Array;
+  /** CSR of slot rows per local expert (slotPlan.ts). */
+  readonly start: Int32Array;
+  readonly rows: Int32Array;
+  /** Local experts to run, heaviest first; queue[0] is the next index to take (Atomics). */
+  readonly order: Int32Array;
+  readonly queue: Int32Array;
+  readonly out1Scale: Float32Array;
+  readonly out1GateScale: Float32Array;
+  readonly out2Scale: Float32Array;
+  readonly swiglu: { readonly alpha: Float32Array; readonly beta: Float32Array; readonly limit: Float32Array } | null;
+  readonly y: Float32Array;
+  readonly absY: Float32Array;
+  readonly flipY: Float32Array;
+  /** [T]: set to 1 for tokens with a fragile element. */
+  readonly fragileTokens: Uint8Array;
+}
+
+/** Plain GEMM throughput job (bench): the per-expert shapes of a MoE, no MoE arithmetic. */
+export interface GemmJob {
+  readonly kind: 'gemm';
+  readonly H: number;
+  readonly I: number;
+  /** Tokens per task (per expert). */
+  readonly tokens: Int32Array;
+  readonly queue: Int32Array;
+}
+
+/** Finalize (slot-order sums) of token blocks taken from a shared queue. */
+export interface FinalizeJob {
+  readonly kind: 'finalize';
+  readonly H: number;
+  readonly topK: number;
+  readonly localOffset: number;
+  readonly localExperts: number;
+  /** Chunk [t0, t1) whose per-slot rows y/absY/flipY hold. */
+  readonly t0: number;
+  readonly t1: number;
+  /** Tokens per queue task. */
+  readonly tokensPerTask: number;
+  readonly ids: Int32Array;
+  readonly weights: Float32Array;
+  readonly finalizeWeights: boolean;
+  readonly y: Float32Array;
+  readonly absY: Float32Array;
+  readonly flipY: Float32Array;
+  /** [T, H] outputs (absolute token index). */
+  readonly outputF32: Float32Array;
+  readonly absAccum: Float32Array;
+  readonly flipAllowance: Float32Array;
+  readonly queue: Int32Array;
+}
+
+export type Job = MoeJob | GemmJob | FinalizeJob;
+
+export interface JobStats {
+  elements: number;
+  fragileElements: number;
+  fragileBlocks: number;
+  /** Experts whose flip allowance went through a dense GEMM (many fragile elements). */
+  denseFlipExperts: number;
+  /** Exact FC1 absolute sums computed (candidates of the fragility prefilter). */
+  exactRadii: number;
+  experts: number;
+  ms: number;
+  /** Milliseconds per pipeline phase (summed over this worker's experts). */
+  phases: Record<string, number>;
+}
+
+export function emptyStats(): JobStats {
+  return { elements: 0, fragileElements: 0, fragileBlocks: 0, denseFlipExperts: 0, exactRadii: 0, experts: 0, ms: 0, phases: {} };
+}
+
+export type WorkerReply =
+  | { readonly type: 'ready'; readonly name: string; readonly note?: string }
+  | { readonly type: 'done'; readonly id: number; readonly stats: JobStats }
+  | { readonly type: 'error'; readonly id: number; readonly name: string; readonly message: string; readonly stack?: string };
+
+export interface WorkerRequest {
+  readonly id: number;
+  readonly job: Job;
+}

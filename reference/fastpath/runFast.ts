@@ -1,0 +1,187 @@
+/**
+ * Main side of the float32 fast path: route, dequantize the hidden states, share the
+ * case with the worker pool, let the workers run the experts (heaviest first, from a
+ * shared queue), then finalize in slot order. Tokens are processed in chunks so the
+ * per-slot scratch ([chunk·k·H] float32, three of them) stays bounded.
+ */
+import type { Case } from '../case.js';
+import { checkCase } from '../checkCase.js';
+import type { Expected } from '../expected.js';
+import { expectedFrom } from '../expectedFrom.js';
+import { dequantizeHidden } from '../generate.js';
+import { fc2InputFormat } from '../problem.js';
+import { prepareReference, type ReferenceOptions } from '../referenceOptions.js';
+import { planSlots } from '../slotPlan.js';
+import { defaultThreads } from '../backend.js';
+import { workerPool } from './pool.js';
+import { emptyStats, type JobStats, type MoeJob } from './protocol.js';
+
+/** Floats per per-slot scratch buffer (three of them): 32 Mi floats = 128 MiB each. */
+const SLOT_BUDGET = 32 * 1024 * 1024;
+
+type Typed = Uint8Array | Int32Array | Float32Array | Float64Array;
+
+/** A copy of a in shared memory (or a itself when it already is). */
+function shared<T extends Typed>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const ctor = a.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T;
+  const out = new ctor(new SharedArrayBuffer(a.byteLength), 0, a.length);
+  (out as unknown as { set(x: T): void }).set(a);
+  return out;
+}
+
+/** Shared copies of a case's large weight arrays, reused while the case lives. */
+const sharedWeights = new WeakMap<Uint8Array, Uint8Array>();
+function sharedCached(a: Uint8Array): Uint8Array {
+  let s = sharedWeights.get(a);
+  if (s === undefined) {
+    s = shared(a);
+    sharedWeights.set(a, s);
+  }
+  return s;
+}
+
+/**
+ * Shared scratch reused from run to run (runs are serialized): fresh memory would cost a
+ * page fault per 4 KiB on every run. `zero` clears the part handed out.
+ */
+const scratch = new Map<string, SharedArrayBuffer>();
+function scratchArray<T extends Typed>(name: string, ctor: new (b: SharedArrayBuffer, o: number, n: number) => T, n: number, zero: boolean): T {
+  const bytes = n * (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  let buf = scratch.get(name);
+  if (buf === undefined || buf.byteLength < bytes) {
+    buf = new SharedArrayBuffer(Math.max(8, bytes));
+    scratch.set(name, buf);
+  } else if (zero) {
+    new Uint8Array(buf, 0, bytes).fill(0);
+  }
+  return new ctor(buf, 0, n);
+}
+const f32 = (name: string, n: number, zero: boolean) => scratchArray(name, Float32Array, n, zero);
+
+/** Runs one at a time (the pool's workers are shared). */
+let queueTail: Promise<unknown> = Promise.resolve();
+
+export interface FastRunInfo {
+  readonly stats: JobStats;
+  readonly chunks: number;
+  /** Wall milliseconds of the main thread's steps (workers run during 'experts' and 'finalize'). */
+  readonly main: Record<string, number>;
+}
+
+/** The float32 fast path. `info` (optional) receives the workers' statistics. */
+export function runFast(c: Case, opts: ReferenceOptions = {}, info?: (i: FastRunInfo) => void): Promise<Expected> {
+  const run = queueTail.then(() => runFastNow(c, opts, info));
+  queueTail = run.catch(() => undefined);
+  return run;
+}
+
+async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInfo) => void): Promise<Expected> {
+  const main: Record<string, number> = {};
+  let clock = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    main[name] = (main[name] ?? 0) + now - clock;
+    clock = now;
+  };
+  checkCase(c);
+  const prep = prepareReference(c, opts);
+  lap('check, route');
+  const pool = await workerPool(opts.threads ?? defaultThreads());
+  lap('pool');
+  const p = c.spec.problem;
+  const { T, H, I, topK: k } = p;
+  const { routing } = prep;
+
+  const x = f32('x', T * H, false);
+  x.set(dequantizeHidden(c));
+  const xNorm = scratchArray('xNorm', Float64Array, T, false);
+  for (let t = 0; t < T; t++) {
+    let s = 0;
+    for (let h = t * H; h < (t + 1) * H; h++) s += x[h]! * x[h]!;
+    xNorm[t] = Math.sqrt(s) * (1 + 2 ** -40);
+  }
+  lap('hidden states');
+  const chunkT = Math.max(1, Math.min(T, Math.floor(SLOT_BUDGET / (k * H))));
+  const y = f32('y', chunkT * k * H, false);
+  const absY = f32('absY', chunkT * k * H, false);
+  const flipY = f32('flipY', chunkT * k * H, true);
+  const fragileTokens = scratchArray('fragileTokens', Uint8Array, T, true);
+  const out = { outputF32: f32('out', T * H, true), absAccum: f32('abs', T * H, true), flipAllowance: f32('flip', T * H, true) };
+  const ids = shared(routing.ids);
+  const weights = shared(routing.weights);
+  const common = {
+    kind: 'moe' as const,
+    H, I, k,
+    fc2Format: fc2InputFormat(p.quantMode),
+    weightFormat: p.quantMode === 'nvfp4' ? 'nvfp4' as const : 'mxfp4' as const,
+    finalizeWeights: prep.finalizeWeights,
+    rho: prep.rho,
+    fc1Packed: sharedCached(c.fc1.packed),
+    fc1Scales: sharedCached(c.fc1.scales),
+    fc2Packed: sharedCached(c.fc2.packed),
+    fc2Scales: sharedCached(c.fc2.scales),
+    x, xNorm,
+    weights,
+    out1Scale: shared(c.out1Scale),
+    out1GateScale: shared(c.out1GateScale),
+    out2Scale: shared(c.out2Scale),
+    swiglu: c.swiglu === null ? null : {
+      alpha: shared(c.swiglu.alpha), beta: shared(c.swiglu.beta), limit: shared(c.swiglu.limit),
+    },
+    y, absY, flipY, fragileTokens,
+  };
+  const total = emptyStats();
+  let chunks = 0;
+  lap('share');
+  for (let t0 = 0; t0 < T; t0 += chunkT) {
+    const t1 = Math.min(T, t0 + chunkT);
+    chunks++;
+    const plan = planSlots(p, routing.ids, t0, t1);
+    const experts: number[] = [];
+    for (let l = 0; l < p.localExperts; l++) if (plan.start[l + 1]! > plan.start[l]!) experts.push(l);
+    experts.sort((u, v) => (plan.start[v + 1]! - plan.start[v]!) - (plan.start[u + 1]! - plan.start[u]!) || u - v);
+    if (t0 > 0) flipY.fill(0);
+    const job: MoeJob = {
+      ...common,
+      t0,
+      start: shared(plan.start),
+      rows: shared(plan.rows),
+      order: shared(Int32Array.from(experts)),
+      queue: new Int32Array(new SharedArrayBuffer(4)),
+    };
+    lap('plan');
+    const stats = await pool.runAll(job);
+    lap('experts');
+    for (const s of stats) {
+      total.elements += s.elements;
+      total.fragileElements += s.fragileElements;
+      total.fragileBlocks += s.fragileBlocks;
+      total.denseFlipExperts += s.denseFlipExperts;
+      total.exactRadii += s.exactRadii;
+      total.experts += s.experts;
+      total.ms = Math.max(total.ms, s.ms);
+      for (const [name, ms] of Object.entries(s.phases)) total.phases[name] = (total.phases[name] ?? 0) + ms;
+    }
+    const fin = await pool.runAll({
+      kind: 'finalize', H, topK: k, localOffset: p.localOffset, localExperts: p.localExperts, t0, t1,
+      tokensPerTask: Math.max(1, Math.ceil((t1 - t0) / (8 * pool.size))),
+      ids, weights, finalizeWeights: prep.finalizeWeights, y, absY, flipY, ...out,
+      queue: new Int32Array(new SharedArrayBuffer(4)),
+    });
+    for (const s of fin) total.phases.finalize = (total.phases.finalize ?? 0) + s.ms;
+    lap('finalize');
+  }
+  // Plain (non-shared) arrays in the result, like the oracle's.
+  const plain = {
+    outputF32: out.outputF32.slice(),
+    absAccum: out.absAccum.slice(),
+    flipAllowance: out.flipAllowance.slice(),
+  };
+  const ex = expectedFrom(p, routing, plain, fragileTokens.slice(), {
+    elements: total.elements, fragileElements: total.fragileElements, fragileBlocks: total.fragileBlocks,
+  }, { precision: 'float32', backend: pool.info.name, threads: pool.info.threads });
+  lap('result');
+  info?.({ stats: total, chunks, main });
+  return ex;
+}

@@ -1,0 +1,29 @@
+/**
+ * The reference fused MoE (SPEC §4 under README "Arithmetic contract"): runReference
+ * computes what a kernel must produce for a Case, plus what the comparator needs
+ * (absAccum, the re-quantization flip allowance, fragile tokens). Two precisions:
+ *  - 'float32' (default): the fast path, GEMMs on tfjs (reference/backend.ts) spread over
+ *    worker threads, grouped by expert (reference/fastpath/);
+ *  - 'float64': the plain-JS oracle (reference/oracle64.ts), an independent check for
+ *    small problems.
+ */
+import type { Case } from './case.js';
+import type { Expected } from './expected.js';
+import { runFast } from './fastpath/runFast.js';
+import { shutdownWorkerPool } from './fastpath/pool.js';
+import { runOracle64 } from './oracle64.js';
+import type { ReferenceOptions } from './referenceOptions.js';
+
+export type { ReferenceOptions } from './referenceOptions.js';
+export { defaultFc1RelativeError } from './errorWindow.js';
+
+/** The reference output of a case (see Expected). */
+export async function runReference(c: Case, opts: ReferenceOptions = {}): Promise<Expected> {
+  if (opts?.precision === 'float64') return runOracle64(c, opts);
+  return runFast(c, opts);
+}
+
+/** End the fast path's worker threads (idle workers never keep a process alive anyway). */
+export function shutdownReference(): Promise<void> {
+  return shutdownWorkerPool();
+}

@@ -1,0 +1,51 @@
+/**
+ * Options of the reference MoE (runReference, runOracle64) and what both precisions
+ * derive from them before any arithmetic: the routing and the FC1 error window.
+ */
+import type { Case } from './case.js';
+import { checkForcedIds } from './checkCase.js';
+import { BadArgumentError, describeValue } from './errors.js';
+import { defaultFc1RelativeError } from './errorWindow.js';
+import type { RoutingResult } from './expected.js';
+import { routeCase, routingMethod } from './routing/registry.js';
+
+export interface ReferenceOptions {
+  /** 'float32' (default): the tfjs fast path; 'float64': the plain-JS oracle (small problems). */
+  readonly precision?: 'float32' | 'float64';
+  /** Route with these expert ids [T, k] (e.g. a kernel's valid tie choice) instead of the reference's. */
+  readonly forcedIds?: Int32Array;
+  /**
+   * FC1 error window ρ, relative to Σ|W1·x̂| of each accumulator, used for the
+   * re-quantization fragility analysis. Default defaultFc1RelativeError(H) = 4·sqrt(H)·2^-24.
+   */
+  readonly fc1RelativeError?: number;
+  /** Worker threads of the fast path (default: every core, os.availableParallelism()). */
+  readonly threads?: number;
+}
+
+export interface PreparedReference {
+  readonly routing: RoutingResult;
+  readonly rho: number;
+  /** false when the routing weight multiplies the token before FC1 (llama4): finalize uses 1. */
+  readonly finalizeWeights: boolean;
+}
+
+/** Validate the options and route the case (the case itself is checked by checkCase). */
+export function prepareReference(c: Case, opts: ReferenceOptions): PreparedReference {
+  if (typeof opts !== 'object' || opts === null) throw new BadArgumentError('opts', 'a ReferenceOptions object', describeValue(opts));
+  const p = c.spec.problem;
+  if (opts.precision !== undefined && opts.precision !== 'float32' && opts.precision !== 'float64') {
+    throw new BadArgumentError('opts.precision', "'float32' or 'float64'", describeValue(opts.precision));
+  }
+  if (opts.threads !== undefined && !(Number.isSafeInteger(opts.threads) && opts.threads >= 1)) {
+    throw new BadArgumentError('opts.threads', 'an integer >= 1', describeValue(opts.threads));
+  }
+  const rho = opts.fc1RelativeError ?? defaultFc1RelativeError(p.H);
+  if (typeof rho !== 'number' || !(rho >= 0) || !Number.isFinite(rho)) {
+    throw new BadArgumentError('opts.fc1RelativeError', 'a finite number >= 0', describeValue(rho));
+  }
+  if (opts.forcedIds !== undefined) checkForcedIds(p, opts.forcedIds);
+  const routing = opts.forcedIds === undefined ? routeCase(c) : routeCase(c, { forcedIds: opts.forcedIds });
+  const finalizeWeights = routingMethod(p.routing.method).weightPlacement === 'finalize';
+  return { routing, rho, finalizeWeights };
+}
