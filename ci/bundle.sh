@@ -19,7 +19,6 @@ xz -T0 -6 -c "$node_bin" > "$out/node.xz"
 # Pruned dependencies: no TypeScript compiler (dist/ is compiled), no source maps, docs or typings.
 tar -cf - --exclude='node_modules/typescript' --exclude='*.map' --exclude='*.d.ts' --exclude='*.md' \
   --exclude='node_modules/@tensorflow/*/dist/*.min.js' --exclude='node_modules/@tensorflow/*/dist/*.es2017.js' \
-  --exclude='node_modules/@tensorflow/*/dist/tf-*.js' \
   node_modules | xz -T0 -6 > "$out/node_modules.tar.xz"
 tar -cf - dist native/build/Release/*.node | xz -T0 -6 > "$out/build.tar.xz"
 git ls-files -z | tar -cf - --null -T - | xz -T0 -6 > "$out/source.tar.xz"

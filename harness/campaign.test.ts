@@ -2,7 +2,7 @@
  * The proof that the harness catches bugs: at default settings the campaign kills every
  * fault of the catalog on the emulated kernel, and raises no false alarm on the correct
  * emulated kernel over a few hundred random cases. Runs: env MOE_HARNESS_RUNS (default
- * 200 for the false-alarm suite); seed: env MOE_HARNESS_SEED (default 1).
+ * 300 for the false-alarm suite); seed: env MOE_HARNESS_SEED (default 1).
  */
 import test from 'ava';
 import { openCampaignSession, runCampaign } from './campaign.js';
@@ -13,7 +13,7 @@ import { summarize } from './report.js';
 import { DISCREPANCY_KINDS, type FindingKind } from './verdict.js';
 
 const SEED = Number(process.env.MOE_HARNESS_SEED ?? 1);
-const RUNS = Number(process.env.MOE_HARNESS_RUNS ?? 200);
+const RUNS = Number(process.env.MOE_HARNESS_RUNS ?? 300);
 const GRAMMAR = /^\S+=.+, reference .+ \(.*; tactic \d+\/\d+; seed \d+\)$/;
 
 /** The kind of finding each fault must produce (what "a clear finding" means for it). */

@@ -138,11 +138,11 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
     disposition: verdict.disposition, verdict, replay: replayCommand(spec, tactic, opts.kernel, origin),
     ...(ms !== undefined ? { ms } : {}),
   });
-  const tacticStart = new Map<string, number>();
+  const tacticWall = new Map<string, number>();
   let last = performance.now();
   const outcome: CaseOutcome = await runner.runCase(c, opts.tactics, (o) => {
     const now = performance.now();
-    tacticStart.set(o.tactic.label, now - last);
+    tacticWall.set(o.tactic.label, now - last);
     last = now;
   });
   if (outcome.kind === 'not_supported') return [record('*', notSupportedVerdict(outcome.message, ctx('*')))];
@@ -162,7 +162,7 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
 
   async function judgeOutcome(o: TacticOutcome): Promise<CaseRecord> {
     const label = o.tactic.label;
-    const wall = tacticStart.get(label);
+    const wall = tacticWall.get(label);
     if (o.kind === 'crashed') return record(label, crashVerdict(o.message, ctx(label)), wall);
     if (o.kind === 'refused') return record(label, refusedVerdict(o.message, ctx(label)), wall);
     const ids = o.runs[0].ids;

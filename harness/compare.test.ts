@@ -104,7 +104,7 @@ test('changed inputs are reported', (t) => {
 });
 
 test('a wrong expert choice is a routing finding; the output is then judged against the reference for those ids', (t) => {
-  const { T, topK: k, E } = base.c.spec.problem;
+  const { E } = base.c.spec.problem;
   const ids = Int32Array.from(base.expected.routing.ids);
   // Token 0: replace its second expert by the lowest-scoring expert of the row.
   const scores = base.expected.routing.selectionScores.subarray(0, E);
@@ -119,7 +119,6 @@ test('a wrong expert choice is a routing finding; the output is then judged agai
   t.regex(v.lines[0]!, /^ids\[t=0\]=\[\d+,\d+\], reference \[\d+,\d+\] \(token 0: .*beyond tolerance/);
   // Judged against the case's own reference instead, the same output is far off.
   t.true(compare(input(base, o, o, { referenceForIds: null })).counts.routing >= 1);
-  void T; void k;
 });
 
 test('ids outside [0, E) are routing findings and their rows are not value-judged', (t) => {

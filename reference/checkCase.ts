@@ -59,13 +59,33 @@ function checkWeights(name: string, w: Fp4Weights, El: number, rows: number, col
   checkArray(`${name}.scales`, w.scales, Uint8Array, (El * rows * cols) / sf, `[El, ${rows}, ${cols}/${sf}] scales`);
   checkArray(`${name}.globalScale`, w.globalScale, Float32Array, El, '[El]');
   // NaN scale codes: e4m3 S.1111.111, ue8m0 255.
-  const s = w.scales;
-  for (let i = 0; i < s.length; i++) {
-    const b = s[i]!;
-    if (nvfp4 ? (b & 0x7f) === 0x7f : b === 255) {
-      throw new BadArgumentError(`${name}.scales[${i}]`, `a non-NaN ${nvfp4 ? 'e4m3' : 'ue8m0'} scale byte`, `0x${b.toString(16)}`);
+  const bad = firstNanScale(w.scales, nvfp4);
+  if (bad >= 0) {
+    throw new BadArgumentError(`${name}.scales[${bad}]`, `a non-NaN ${nvfp4 ? 'e4m3' : 'ue8m0'} scale byte`, `0x${w.scales[bad]!.toString(16)}`);
+  }
+}
+
+const isNanScale = (b: number, nvfp4: boolean) => (nvfp4 ? (b & 0x7f) === 0x7f : b === 255);
+
+/**
+ * Index of the first NaN scale byte, or -1. Scans four bytes at a time: with
+ * t = (x & m) ^ m (m = 0x7f7f7f7f for e4m3, 0xffffffff for ue8m0), a NaN byte is a zero
+ * byte of t, found by the classic (t - 0x01010101) & ~t & 0x80808080 test.
+ */
+function firstNanScale(s: Uint8Array, nvfp4: boolean): number {
+  const head = Math.min(s.length, (4 - (s.byteOffset & 3)) & 3);
+  for (let i = 0; i < head; i++) if (isNanScale(s[i]!, nvfp4)) return i;
+  const words = (s.length - head) >> 2;
+  const w = new Uint32Array(s.buffer, s.byteOffset + head, words);
+  const m = nvfp4 ? 0x7f7f7f7f : 0xffffffff;
+  for (let j = 0; j < words; j++) {
+    const t = (w[j]! & m) ^ m;
+    if (((t - 0x01010101) & ~t & 0x80808080) !== 0) {
+      for (let i = head + 4 * j; i < head + 4 * j + 4; i++) if (isNanScale(s[i]!, nvfp4)) return i;
     }
   }
+  for (let i = head + 4 * words; i < s.length; i++) if (isNanScale(s[i]!, nvfp4)) return i;
+  return -1;
 }
 
 /** Validate every tensor of a Case against its problem (throws BadArgumentError). */

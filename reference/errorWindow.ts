@@ -112,6 +112,177 @@ function maxDeviation(fmt: Fc2InputFormat, a: number, r: number, ahat: number, c
   return d;
 }
 
+// ------------------------------------------------------------------ fast "cannot move" test
+//
+// The prefilter asks, for every element, whether its bounded window [v - r̄, v + r̄] lies
+// strictly inside the interval of values that re-quantize to the same â. The intervals
+// (between the rounding midpoints around â's code) are tabulated; the test is done in
+// double with a slack (2^-22 relative to v, more than the float32 roundings of the exact
+// computation) so it can only err towards "may move", which the exact path then settles.
+
+/** e2m1 magnitudes ×2 (0, 1, 2, 3, 4, 6, 8, 12) → [low, high) midpoints, in units of the scale. */
+const E2M1_LO = new Float64Array(13).fill(NaN);
+const E2M1_HI = new Float64Array(13).fill(NaN);
+{
+  const mags = [0, 0.5, 1, 1.5, 2, 3, 4, 6];
+  mags.forEach((m, k) => {
+    E2M1_LO[2 * m] = k === 0 ? -0.25 : (mags[k - 1]! + m) / 2;
+    E2M1_HI[2 * m] = k === 7 ? Infinity : (m + mags[k + 1]!) / 2;
+  });
+}
+
+/** Positive e4m3 codes 0..126 → midpoints to their neighbours. */
+const E4M3_LO = new Float64Array(127);
+const E4M3_HI = new Float64Array(127);
+for (let k = 0; k < 127; k++) {
+  E4M3_LO[k] = k === 0 ? -E4M3_VALUES[1]! / 2 : (E4M3_VALUES[k - 1]! + E4M3_VALUES[k]!) / 2;
+  E4M3_HI[k] = k === 126 ? Infinity : (E4M3_VALUES[k]! + E4M3_VALUES[k + 1]!) / 2;
+}
+
+const F32V = new Float32Array(1);
+const U32V = new Uint32Array(F32V.buffer);
+
+/** Slack added to a radius bound for the double-precision interval test. */
+function slack(v: number, rb: number): number {
+  return rb * (1 + 2 ** -20) + Math.abs(v) * 2 ** -22 + 2 ** -146;
+}
+
+/** True when no value in [v - rr, v + rr] re-quantizes (nvfp4, scale 1/inv) to other than q. */
+function e2m1Stays(v: number, rr: number, q: number, inv: number): boolean {
+  if (inv === Infinity) return true; // scale 0: everything quantizes to 0
+  const c2 = Math.round(Math.abs(q) * inv * 2);
+  const m = Math.abs(v);
+  return (m + rr) * inv < E2M1_HI[c2]! && (c2 === 0 || (m - rr) * inv > E2M1_LO[c2]!);
+}
+
+/** Same for mxfp8 (e4m3 elements, power-of-two scale 1/inv). */
+function e4m3Stays(v: number, rr: number, q: number, inv: number): boolean {
+  const code = encodeE4m3F32(Math.abs(q) * inv) & 0x7f;
+  const m = Math.abs(v);
+  return (m + rr) * inv < E4M3_HI[code]! && (code === 0 || (m - rr) * inv > E4M3_LO[code]!);
+}
+
+/** Same for bf16 (no scale). */
+function bf16Stays(v: number, rr: number, q: number): boolean {
+  F32V[0] = Math.abs(q);
+  const b = U32V[0]! >>> 16;
+  const m = Math.abs(v);
+  U32V[0] = (b + 1) << 16;
+  const up = F32V[0]!;
+  const hi = (Math.abs(q) + up) / 2;
+  if (!(m + rr < hi)) return false;
+  if (b === 0) return true;
+  U32V[0] = (b - 1) << 16;
+  const lo = (Math.abs(q) + F32V[0]!) / 2;
+  return m - rr > lo;
+}
+
+/**
+ * Analyzes rows of FC2's input (see analyzeRow); holds its scratch so that the fast path's
+ * millions of elements allocate nothing per row.
+ */
+export class RowAnalyzer {
+  private readonly nv: boolean;
+  private readonly B: number;
+  private readonly exact: Float64Array;
+  private readonly known: Uint8Array;
+
+  constructor(private readonly fmt: Fc2InputFormat) {
+    this.nv = fmt === 'nvfp4';
+    this.B = fc2InputBlock(fmt);
+    this.exact = new Float64Array(this.B);
+    this.known = new Uint8Array(this.B);
+  }
+
+  /** analyzeRow with the radius bounds of element i at radiusBound[rbOff + i]. */
+  analyze(
+    a: Float32Array, ahat: Float32Array, off: number, len: number, radiusBound: Float64Array, rbOff: number,
+    exactRadius: (i: number) => number, emit: (i: number, delta: number) => void, counts: FragilityCounts,
+  ): void {
+    const fmt = this.fmt;
+    if (fmt === 'bf16') {
+      for (let i = 0; i < len; i++) {
+        const v = a[off + i]!;
+        const q = ahat[off + i]!;
+        if (bf16Stays(v, slack(v, radiusBound[rbOff + i]!), q)) continue;
+        const d = deviation(fmt, v, exactRadius(i), q, 1);
+        if (d > 0) {
+          counts.fragileElements++;
+          emit(i, d);
+        }
+      }
+      return;
+    }
+    const { nv, B, exact, known } = this;
+    let b0 = 0;
+    const radiusOf = (i: number): number => {
+      if (known[i - b0] === 0) {
+        exact[i - b0] = exactRadius(i);
+        known[i - b0] = 1;
+      }
+      return exact[i - b0]!;
+    };
+    for (b0 = 0; b0 < len; b0 += B) {
+      let amax = 0;
+      let hiB = 0;
+      let loB = 0;
+      for (let i = b0; i < b0 + B; i++) {
+        const m = Math.abs(a[off + i]!);
+        const rb = radiusBound[rbOff + i]!;
+        if (m > amax) amax = m;
+        if (m + rb > hiB) hiB = m + rb;
+        if (m - rb > loB) loB = m - rb;
+      }
+      let c0 = scaleCode(fmt, amax);
+      let c1 = c0;
+      let touched = false;
+      if (scaleCode(fmt, loB) !== scaleCode(fmt, hiB)) {
+        // The scale may change: the exact amax window, from the elements that can be the
+        // largest. Both exact ends are >= loB; an element with m + r̄ < loB reaches neither.
+        known.fill(0);
+        touched = true;
+        let lo = loB;
+        let hi = loB;
+        for (let i = b0; i < b0 + B; i++) {
+          const m = Math.abs(a[off + i]!);
+          if (m + radiusBound[rbOff + i]! < loB) continue;
+          const r = radiusOf(i);
+          if (m + r > hi) hi = m + r;
+          if (m - r > lo) lo = m - r;
+        }
+        c0 = scaleCode(fmt, lo);
+        c1 = scaleCode(fmt, hi);
+      }
+      if (c1 !== c0) counts.fragileBlocks++;
+      const s = scaleValue(fmt, c0);
+      const inv = 1 / s;
+      for (let i = b0; i < b0 + B; i++) {
+        const v = a[off + i]!;
+        const q = ahat[off + i]!;
+        const rb = radiusBound[rbOff + i]!;
+        let d: number;
+        if (c0 === c1) {
+          const rr = slack(v, rb);
+          if (nv ? e2m1Stays(v, rr, q, inv) : e4m3Stays(v, rr, q, inv)) continue;
+          if (!touched) {
+            known.fill(0);
+            touched = true;
+          }
+          d = deviation(fmt, v, radiusOf(i), q, s);
+        } else {
+          const d0 = maxDeviation(fmt, v, 0, q, c0, c1);
+          d = maxDeviation(fmt, v, rb, q, c0, c1);
+          if (d !== d0) d = maxDeviation(fmt, v, radiusOf(i), q, c0, c1);
+        }
+        if (d > 0) {
+          counts.fragileElements++;
+          emit(i, d);
+        }
+      }
+    }
+  }
+}
+
 /**
  * Analyze one row of FC2's input: a[off..off+len) the float32 a_c values, ahat the
  * reference's re-quantized values, radiusBound[0..len) upper bounds of the radii (indices
@@ -130,79 +301,5 @@ export function analyzeRow(
   radiusBound: Float64Array, exactRadius: (i: number) => number, emit: (i: number, delta: number) => void,
   counts: FragilityCounts,
 ): void {
-  if (fmt === 'bf16') {
-    for (let i = 0; i < len; i++) {
-      const v = a[off + i]!;
-      const q = ahat[off + i]!;
-      const rb = radiusBound[i]!;
-      if (roundBf16(v - rb) === q && roundBf16(v + rb) === q) continue;
-      const d = deviation(fmt, v, exactRadius(i), q, 1);
-      if (d > 0) {
-        counts.fragileElements++;
-        emit(i, d);
-      }
-    }
-    return;
-  }
-  const B = fc2InputBlock(fmt);
-  const exact = new Float64Array(B); // NaN: not computed yet
-  let b0 = 0;
-  const radiusOf = (i: number): number => {
-    let r = exact[i - b0]!;
-    if (r !== r) {
-      r = exactRadius(i);
-      exact[i - b0] = r;
-    }
-    return r;
-  };
-  for (b0 = 0; b0 < len; b0 += B) {
-    let amax = 0;
-    let hiB = 0;
-    let loB = 0;
-    for (let i = b0; i < b0 + B; i++) {
-      const m = Math.abs(a[off + i]!);
-      const rb = radiusBound[i]!;
-      if (m > amax) amax = m;
-      if (m + rb > hiB) hiB = m + rb;
-      if (m - rb > loB) loB = m - rb;
-    }
-    let c0 = scaleCode(fmt, amax);
-    let c1 = c0;
-    exact.fill(NaN);
-    if (scaleCode(fmt, loB) !== scaleCode(fmt, hiB)) {
-      // The scale may change: the exact amax window, from the elements that can be the
-      // largest. Both exact ends are >= loB; an element with m + r̄ < loB reaches neither.
-      let lo = loB;
-      let hi = loB;
-      for (let i = b0; i < b0 + B; i++) {
-        const m = Math.abs(a[off + i]!);
-        if (m + radiusBound[i]! < loB) continue;
-        const r = radiusOf(i);
-        if (m + r > hi) hi = m + r;
-        if (m - r > lo) lo = m - r;
-      }
-      c0 = scaleCode(fmt, lo);
-      c1 = scaleCode(fmt, hi);
-    }
-    if (c1 !== c0) counts.fragileBlocks++;
-    const s = scaleValue(fmt, c0);
-    for (let i = b0; i < b0 + B; i++) {
-      const v = a[off + i]!;
-      const q = ahat[off + i]!;
-      const rb = radiusBound[i]!;
-      let d: number;
-      if (c0 === c1) {
-        if (quantizeWithScale(fmt, v - rb, s) === q && quantizeWithScale(fmt, v + rb, s) === q) continue;
-        d = deviation(fmt, v, radiusOf(i), q, s);
-      } else {
-        const d0 = maxDeviation(fmt, v, 0, q, c0, c1);
-        d = maxDeviation(fmt, v, rb, q, c0, c1);
-        if (d !== d0) d = maxDeviation(fmt, v, radiusOf(i), q, c0, c1);
-      }
-      if (d > 0) {
-        counts.fragileElements++;
-        emit(i, d);
-      }
-    }
-  }
+  new RowAnalyzer(fmt).analyze(a, ahat, off, len, radiusBound, 0, exactRadius, emit, counts);
 }

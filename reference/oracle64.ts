@@ -12,7 +12,7 @@
 import type { Case } from './case.js';
 import { checkCase } from './checkCase.js';
 import { expertEpilogue, swigluElement, type EpilogueParts } from './epilogue.js';
-import { analyzeRow, windowRadius, type FragilityCounts } from './errorWindow.js';
+import { RowAnalyzer, windowRadius, type FragilityCounts } from './errorWindow.js';
 import type { Expected } from './expected.js';
 import { finalizeTokens } from './finalize.js';
 import { dequantizeExpertWeights, dequantizeHidden } from './generate.js';
@@ -45,6 +45,7 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
   const delta = new Float64Array(I);
   const fragile: number[] = [];
   const parts: EpilogueParts = { gate: 0, sig: 0, silu: 0, lin: 0 };
+  const analyzer = new RowAnalyzer(fmt);
   let elements = 0;
   for (let l = 0; l < p.localExperts; l++) {
     const r0 = plan.start[l]!;
@@ -83,7 +84,7 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
       requantizeInPlace(fmt, ahat, 0, I);
       elements += I;
       fragile.length = 0;
-      analyzeRow(fmt, a, ahat, 0, I, radius, (i) => radius[i]!, (i, d) => {
+      analyzer.analyze(a, ahat, 0, I, radius, 0, (i) => radius[i]!, (i, d) => {
         fragile.push(i);
         delta[i] = d;
       }, counts);

@@ -44,7 +44,10 @@ export function emulatedRouting(input: RoutingInput, fault: FaultName | undefine
   if (fault === 'ties_high_index') {
     const r = method.route(reversed(input));
     const ids = r.ids.map((e) => input.E - 1 - e);
-    return { ids, weights: method.weightsFor(input, ids), selectionScores: r.selectionScores };
+    const { T, E } = input;
+    const selectionScores = new Float32Array(T * E);
+    for (let t = 0; t < T; t++) for (let e = 0; e < E; e++) selectionScores[t * E + e] = r.selectionScores[t * E + (E - 1 - e)]!;
+    return { ids, weights: method.weightsFor(input, ids), selectionScores };
   }
   if (fault === 'deepseek_bf16_logits' && deepseekLike) {
     const rounded = { ...input, logits: input.logits.map(roundBf16) };

@@ -10,9 +10,8 @@
  *   per fragile element (or one more GEMM when they are many).
  */
 import { expertEpilogue, swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
-import { analyzeRow, windowRadius, type FragilityCounts } from '../errorWindow.js';
+import { RowAnalyzer, windowRadius, type Fc2InputFormat, type FragilityCounts } from '../errorWindow.js';
 import { requantizeInPlace } from '../quant/requantize.js';
-import { dequantizeFp4Into } from './dequantTable.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { emptyStats, type GemmJob, type JobStats, type MoeJob } from './protocol.js';
 
@@ -57,7 +56,18 @@ export class ExpertPipeline {
   private readonly fragile = new FragileList();
   private readonly parts: EpilogueParts = { gate: 0, sig: 0, silu: 0, lin: 0 };
 
+  private readonly analyzers = new Map<Fc2InputFormat, RowAnalyzer>();
+
   constructor(private readonly engine: MatrixEngine) {}
+
+  private analyzer(fmt: Fc2InputFormat): RowAnalyzer {
+    let a = this.analyzers.get(fmt);
+    if (a === undefined) {
+      a = new RowAnalyzer(fmt);
+      this.analyzers.set(fmt, a);
+    }
+    return a;
+  }
 
   /** Run experts from the job's queue until it is empty. */
   runMoe(job: MoeJob): JobStats {
@@ -89,7 +99,7 @@ export class ExpertPipeline {
 
     // FC1: C1 = W1 · Xᵀ.
     const w1 = engine.alloc(2 * I, H);
-    dequantizeFp4Into(job.weightFormat, job.fc1Packed, (l * 2 * I * H) / 2, job.fc1Scales, (l * 2 * I * H) / sf, 2 * I, H, w1.view(), 0, sc.norm1);
+    engine.dequantFp4(job.weightFormat, job.fc1Packed, (l * 2 * I * H) / 2, job.fc1Scales, (l * 2 * I * H) / sf, 2 * I, H, w1, 0, null, sc.norm1);
     t = lap(stats, 'dequant', t);
     const xt = engine.alloc(H, n);
     {
@@ -105,7 +115,7 @@ export class ExpertPipeline {
     t = lap(stats, 'gemm', t);
 
     // Epilogue and the radius bounds (Cauchy–Schwarz: Σ|w·x| <= ||w||·||x||).
-    for (let r = 0; r < 2 * I; r++) sc.norm1[r] = Math.sqrt(sc.norm1[r]!) * (1 + 1e-9);
+    for (let r = 0; r < 2 * I; r++) sc.norm1[r] = Math.sqrt(sc.norm1[r]!) * (1 + 1e-9); // from Σ W² (an upper bound)
     const a = sc.a;
     const ahat = sc.ahat;
     const radius = sc.radius;
@@ -161,21 +171,20 @@ export class ExpertPipeline {
     const ao2s = Math.abs(o2s);
     const base = job.t0 * k;
     const w2 = engine.alloc(H, I);
+    const aw2 = engine.alloc(H, I);
     const dense = fragile.length * 8 > n * I;
     const sparse = fragile.length > 0 && !dense ? this.sparseFlips(job, r0, ao2s) : null;
     {
-      const w2v = w2.view();
       const pBase = (l * H * I) / 2;
       const sBase = (l * H * I) / sf;
-      const CH = 32;
+      const CH = sparse === null ? H : 64;
       for (let h0 = 0; h0 < H; h0 += CH) {
         const rowsN = Math.min(CH, H - h0);
-        dequantizeFp4Into(job.weightFormat, job.fc2Packed, pBase + (h0 * I) / 2, job.fc2Scales, sBase + (h0 * I) / sf, rowsN, I, w2v, h0 * I);
-        if (sparse !== null) sparse.rows(w2v, h0, h0 + rowsN);
+        engine.dequantFp4(job.weightFormat, job.fc2Packed, pBase + (h0 * I) / 2, job.fc2Scales, sBase + (h0 * I) / sf, rowsN, I, w2, h0, aw2, null);
+        if (sparse !== null) sparse.rows(aw2.view(), h0, h0 + rowsN);
       }
     }
     t = lap(stats, 'dequant', t);
-    const aw2 = engine.abs(w2);
     const c2 = engine.matmul(w2, at);
     w2.dispose();
     const c2a = engine.matmul(aw2, aat);
@@ -241,7 +250,7 @@ export class ExpertPipeline {
       pre = job.finalizeWeights ? 1 : job.weights[row]!;
       xo = t * H;
       const before = fragile.length;
-      analyzeRow(job.fc2Format, sc.a, sc.ahat, p * I, I, sc.radius.subarray(p * I, p * I + I), exactRadius, emit, counts);
+      this.analyzer(job.fc2Format).analyze(sc.a, sc.ahat, p * I, I, sc.radius, p * I, exactRadius, emit, counts);
       if (fragile.length > before) job.fragileTokens[t] = 1;
     }
     stats.fragileElements += counts.fragileElements;
@@ -272,7 +281,7 @@ export class ExpertPipeline {
 
   /**
    * Few fragile elements: flipY[row(p), h] += Σ_{fragile (p,i)} |W2[h,i]|·Δ·|out2Scale|, fed
-   * row range by row range of W2 as it is dequantized.
+   * row range by row range of |W2| as it is dequantized.
    */
   private sparseFlips(job: MoeJob, r0: number, ao2s: number): { rows(w: Float32Array, h0: number, h1: number): void } {
     const { H, I, k } = job;
@@ -302,7 +311,7 @@ export class ExpertPipeline {
           const wo = h * I;
           for (let g = 0; g < G; g++) {
             let acc = 0;
-            for (let f = gStart[g]!, e = gStart[g + 1]!; f < e; f++) acc += Math.abs(w[wo + fi[f]!]!) * fc[f]!;
+            for (let f = gStart[g]!, e = gStart[g + 1]!; f < e; f++) acc += w[wo + fi[f]!]! * fc[f]!;
             const o = gOut[g]! + h;
             flipY[o] = flipY[o]! + acc;
           }
@@ -311,19 +320,35 @@ export class ExpertPipeline {
     };
   }
 
-  /** Plain GEMM throughput (bench baseline): the MoE's GEMM shapes on fresh operands. */
+  /** Baseline operands, kept from one GEMM job to the next (filled once, outside the timing). */
+  private gemmOperands: { H: number; I: number; w1: EngineMatrix; w2: EngineMatrix; template: Float32Array } | null = null;
+
+  /**
+   * Plain GEMM throughput (bench baseline): the MoE's per-expert GEMM shapes, C1 = W1·Xᵀ and
+   * C2 = W2·Aᵀ, with fresh B operands (as each expert has) and no other work.
+   */
   runGemm(job: GemmJob): JobStats {
     const stats = emptyStats();
     const { H, I } = job;
     const engine = this.engine;
-    const w1 = engine.alloc(2 * I, H);
-    const w2 = engine.alloc(H, I);
-    fillPattern(w1.view());
-    fillPattern(w2.view());
     let maxN = 0;
     for (const n of job.tokens) maxN = Math.max(maxN, n);
-    const template = new Float32Array(Math.max(H, I) * maxN);
-    fillPattern(template);
+    let ops = this.gemmOperands;
+    if (ops === null || ops.H !== H || ops.I !== I || ops.template.length < Math.max(H, I) * maxN) {
+      if (ops !== null) {
+        ops.w1.dispose();
+        ops.w2.dispose();
+      }
+      const w1 = engine.alloc(2 * I, H);
+      const w2 = engine.alloc(H, I);
+      fillPattern(w1.view());
+      fillPattern(w2.view());
+      const template = new Float32Array(Math.max(H, I) * Math.max(maxN, 64));
+      fillPattern(template);
+      ops = { H, I, w1, w2, template };
+      this.gemmOperands = ops;
+    }
+    const { w1, w2, template } = ops;
     const t0 = performance.now();
     for (;;) {
       const idx = Atomics.add(job.queue, 0, 1);
@@ -343,13 +368,11 @@ export class ExpertPipeline {
       stats.experts++;
     }
     stats.ms = performance.now() - t0;
-    w1.dispose();
-    w2.dispose();
     return stats;
   }
 }
 
 /** Deterministic ordinary values (no denormals, no NaN) for the throughput baseline. */
 function fillPattern(v: Float32Array): void {
-  for (let i = 0; i < v.length; i++) v[i] = ((i * 2654435761) % 1021) / 1021 - 0.5;
+  for (let i = 0; i < v.length; i++) v[i] = ((i * 7919) % 1021) / 1021 - 0.5;
 }

@@ -4,6 +4,8 @@
  * weights straight into it, no copy), and C = A·B.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
+import { dequantizeFp4Into, type WeightFormat } from './dequantTable.js';
+import { SimdDequantizer, type EmscriptenHeap } from './simdDequant.js';
 
 export interface EngineMatrix {
   readonly rows: number;
@@ -25,12 +27,35 @@ export interface MatrixEngine {
   matmul(a: EngineMatrix, b: EngineMatrix): EngineMatrix;
   /** |A| elementwise: a new matrix. */
   abs(a: EngineMatrix): EngineMatrix;
+  /**
+   * Decode rows×cols FP4 weights (packed from packedOffset, scales from scalesOffset) into
+   * rows [row0, row0 + rows) of dst, exactly q·s; also |W| into the same rows of absDst
+   * unless null, and an upper bound of each row's Σ W² into rowSq[0..rows) unless null.
+   */
+  dequantFp4(
+    fmt: WeightFormat, packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number,
+    rows: number, cols: number, dst: EngineMatrix, row0: number, absDst: EngineMatrix | null, rowSq: Float64Array | null,
+  ): void;
+}
+
+/** The portable decoder: dequantTable.ts into the matrices' views. */
+function dequantJs(
+  fmt: WeightFormat, packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number,
+  rows: number, cols: number, dst: EngineMatrix, row0: number, absDst: EngineMatrix | null, rowSq: Float64Array | null,
+): void {
+  const out = dst.view();
+  dequantizeFp4Into(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, out, row0 * cols, rowSq);
+  if (absDst !== null) {
+    const a = absDst.view();
+    for (let i = row0 * cols, e = (row0 + rows) * cols; i < e; i++) a[i] = Math.abs(out[i]!);
+  }
 }
 
 type Tf = typeof TfCore;
 
 /** The tfjs-backend-wasm surface used here (public members of BackendWasm). */
 interface WasmBackendLike {
+  readonly wasm: EmscriptenHeap;
   makeOutput(shape: number[], dtype: 'float32'): TfCore.TensorInfo;
   typedArrayFromHeap(info: TfCore.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
@@ -46,12 +71,26 @@ class TensorMatrix implements EngineMatrix {
   dispose(): void { this.tensor.dispose(); }
 }
 
-/** Zero-copy engine over tfjs-backend-wasm: matrices are tensors whose heap memory we write. */
-export function wasmEngine(tf: Tf, name: string): MatrixEngine {
+/**
+ * Zero-copy engine over tfjs-backend-wasm: matrices are tensors whose heap memory we write;
+ * weights are decoded in the heap by the SIMD dequantizer when the runtime has SIMD.
+ * Never rewrite a matrix after using it as matmul's B: the backend caches B packed by id.
+ */
+export function wasmEngine(tf: Tf, name: string, useSimd = true): MatrixEngine {
   const backend = tf.backend() as unknown as WasmBackendLike;
   const wrap = (t: TfCore.Tensor) => new TensorMatrix(t, backend);
+  const simd = useSimd ? SimdDequantizer.create(backend.wasm) : null;
+  const ptr = (m: EngineMatrix) => (m as TensorMatrix).view().byteOffset;
   return {
-    name,
+    name: simd === null ? name : `${name} (+SIMD dequant)`,
+    dequantFp4(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, dst, row0, absDst, rowSq) {
+      if (simd === null) {
+        dequantJs(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, dst, row0, absDst, rowSq);
+        return;
+      }
+      simd.run(fmt, packed, packedOffset, scales, scalesOffset, rows, cols,
+        ptr(dst) + row0 * cols * 4, absDst === null ? 0 : ptr(absDst) + row0 * cols * 4, rowSq);
+    },
     alloc(rows, cols) {
       const info = backend.makeOutput([rows, cols], 'float32');
       return wrap(tf.engine().makeTensorFromTensorInfo(info));
@@ -78,6 +117,7 @@ class ArrayMatrix implements EngineMatrix {
 export function copyingEngine(tf: Tf, name: string): MatrixEngine {
   return {
     name,
+    dequantFp4: dequantJs,
     alloc(rows, cols) { return new ArrayMatrix(rows, cols); },
     matmul(a, b) {
       const out = tf.tidy(() => tf.matMul(tf.tensor2d(a.view(), [a.rows, a.cols]), tf.tensor2d(b.view(), [b.rows, b.cols])).dataSync());
