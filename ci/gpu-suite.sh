@@ -20,7 +20,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 
 echo "== GPU ava suites (MOE_HARNESS_REQUIRE_GPU=1)"
 start=$(date +%s)
-npx ava --tap native/gpu.test.ts harness/gpu.test.ts goldens/gpu.test.ts > "$logdir/ava-gpu.tap" 2>&1 || status=1
+node node_modules/ava/entrypoints/cli.mjs --tap native/gpu.test.ts harness/gpu.test.ts goldens/gpu.test.ts > "$logdir/ava-gpu.tap" 2>&1 || status=1
 grep -E '^(not ok|# )' "$logdir/ava-gpu.tap" | tail -n 20
 echo "ava GPU suites: $(grep -c '^ok' "$logdir/ava-gpu.tap") ok, $(grep -c '^not ok' "$logdir/ava-gpu.tap") not ok, $(( $(date +%s) - start )) s"
 

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
 import { copyingEngine, wasmEngine, type MatrixEngine } from './fastpath/matrixEngine.js';
 
 export interface BackendInfo {
@@ -37,27 +38,32 @@ export function defaultThreads(): number {
   return availableParallelism();
 }
 
-/** Load a matrix engine in the current thread (called by the fast path's workers). */
+/**
+ * Load a matrix engine in the current thread (called by the fast path's workers). The
+ * modules are loaded with require, so tfjs-core and the backend share one CommonJS
+ * instance under any loader (an ESM loader may otherwise pick tfjs-core's ESM build while
+ * the backend registers itself with the CommonJS one).
+ */
 export async function loadMatrixEngine(): Promise<{ engine: MatrixEngine; note?: string }> {
+  const require = createRequire(import.meta.url);
   const node = tfjsNodeStatus();
   if (node.available) {
     try {
-      const spec: string = TFJS_NODE; // a variable: the module is optional and may have no types
-      const tf = (await import(spec)) as typeof TfCore;
+      const tf = require(TFJS_NODE) as typeof TfCore;
       return { engine: copyingEngine(tf, 'tfjs-node') };
     } catch (e) {
       node.reason = `${TFJS_NODE} failed to load (${(e as Error).message.split('\n')[0]})`;
     }
   }
-  const tf = await import('@tensorflow/tfjs-core');
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  const dir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+  const tf = require('@tensorflow/tfjs-core') as typeof TfCore;
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof TfWasm;
+  const dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   wasm.setWasmPaths(dir + '/');
   if (!(await tf.setBackend('wasm'))) throw new Error(`tfjs-backend-wasm failed to initialize (wasm files in ${dir})`);
   await tf.ready();
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
-  return { engine: wasmEngine(tf, simd ? 'tfjs-wasm-simd' : 'tfjs-wasm'), note: node.reason };
+  return { engine: wasmEngine(tf, simd ? 'tfjs-wasm-simd' : 'tfjs-wasm', simd), note: node.reason };
 }
 
 /**

@@ -25,8 +25,6 @@ export interface MatrixEngine {
   alloc(rows: number, cols: number): EngineMatrix;
   /** A·B for A [M,K], B [K,N]: a new [M,N] matrix. */
   matmul(a: EngineMatrix, b: EngineMatrix): EngineMatrix;
-  /** |A| elementwise: a new matrix. */
-  abs(a: EngineMatrix): EngineMatrix;
   /**
    * Decode rows×cols FP4 weights (packed from packedOffset, scales from scalesOffset) into
    * rows [row0, row0 + rows) of dst, exactly q·s; also |W| into the same rows of absDst
@@ -98,9 +96,6 @@ export function wasmEngine(tf: Tf, name: string, useSimd = true): MatrixEngine {
     matmul(a, b) {
       return wrap(tf.matMul((a as TensorMatrix).tensor as TfCore.Tensor2D, (b as TensorMatrix).tensor as TfCore.Tensor2D));
     },
-    abs(a) {
-      return wrap(tf.abs((a as TensorMatrix).tensor));
-    },
   };
 }
 
@@ -122,12 +117,6 @@ export function copyingEngine(tf: Tf, name: string): MatrixEngine {
     matmul(a, b) {
       const out = tf.tidy(() => tf.matMul(tf.tensor2d(a.view(), [a.rows, a.cols]), tf.tensor2d(b.view(), [b.rows, b.cols])).dataSync());
       return new ArrayMatrix(a.rows, b.cols, out as Float32Array);
-    },
-    abs(a) {
-      const v = a.view();
-      const out = new Float32Array(v.length);
-      for (let i = 0; i < v.length; i++) out[i] = Math.abs(v[i]!);
-      return new ArrayMatrix(a.rows, a.cols, out);
     },
   };
 }

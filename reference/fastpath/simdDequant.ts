@@ -14,7 +14,7 @@
  * group's scale scaleTable[sIn[g >> scaleShift]] (float32 product, exactly q·s as in
  * dequantTable.ts) → stored at out + 64g; when absOut != 0 also |value| at absOut + 64g;
  * when rowSq != 0 the float32 sum of squares of each row at rowSq + 4r (4 lanes, then
- * lane order: the caller widens it by a rounding margin).
+ * lane order: run() widens it by its rounding and underflow margins).
  */
 import { E4M3_VALUES } from '../formats/e4m3.js';
 import { UE8M0_VALUES } from '../formats/ue8m0.js';
@@ -234,8 +234,11 @@ export class SimdDequantizer {
     this.dq(base, sBase, outPtr, absPtr, rowSq === null ? 0 : qBase, rows, cols / 16, sf === 16 ? 0 : 1, tab);
     if (rowSq !== null) {
       const q = new Float32Array(this.heap.HEAPU8.buffer, qBase, rows);
+      // float32 sum of cols squares: relative γ(cols/4 + 4) from rounding, plus < 2^-149 per
+      // square lost to underflow.
       const margin = 1 + 2 * (cols + 8) * 2 ** -24;
-      for (let i = 0; i < rows; i++) rowSq[i] = q[i]! * margin;
+      const floor = cols * 2 ** -149;
+      for (let i = 0; i < rows; i++) rowSq[i] = q[i]! * margin + floor;
     }
   }
 }
