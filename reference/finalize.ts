@@ -25,8 +25,9 @@ export interface FinalOutputs {
 const fl = Math.fround;
 
 /**
- * Finalize tokens [t0, t1) into out (full [T, H] arrays). `finalizeWeights` says whether
- * finalize multiplies by the routing weight (false for llama4: weight applied before FC1).
+ * Finalize tokens [t0, t1) into out (full [T, H] arrays; their rows t0..t1-1 are
+ * overwritten). `finalizeWeights` says whether finalize multiplies by the routing weight
+ * (false for llama4: weight applied before FC1).
  */
 export function finalizeTokens(
   p: Pick<Problem, 'H' | 'topK' | 'localOffset' | 'localExperts'>, ids: Int32Array, weights: Float32Array, finalizeWeights: boolean,
@@ -36,6 +37,10 @@ export function finalizeTokens(
   const { y, absY, flipY } = slots;
   for (let t = t0; t < t1; t++) {
     const o = t * H;
+    // The sums start from +0 (a token with no local slot gets exact zeros).
+    out.outputF32.fill(0, o, o + H);
+    out.absAccum.fill(0, o, o + H);
+    out.flipAllowance.fill(0, o, o + H);
     for (let j = 0; j < k; j++) {
       if (!isLocalExpert(p, ids[t * k + j]!)) continue;
       const w = finalizeWeights ? weights[t * k + j]! : 1;

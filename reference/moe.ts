@@ -9,7 +9,7 @@
  */
 import type { Case } from './case.js';
 import type { Expected } from './expected.js';
-import { runFast } from './fastpath/runFast.js';
+import { releaseFastPathScratch, runFast } from './fastpath/runFast.js';
 import { shutdownWorkerPool } from './fastpath/pool.js';
 import { runOracle64 } from './oracle64.js';
 import type { ReferenceOptions } from './referenceOptions.js';
@@ -17,13 +17,21 @@ import type { ReferenceOptions } from './referenceOptions.js';
 export type { ReferenceOptions } from './referenceOptions.js';
 export { defaultFc1RelativeError } from './errorWindow.js';
 
-/** The reference output of a case (see Expected). */
+/**
+ * The reference output of a case (see Expected). A Case's tensors must not be modified in
+ * place between calls: the fast path caches its shared-memory copy of the weight arrays
+ * per array object (pass new arrays to change weights).
+ */
 export async function runReference(c: Case, opts: ReferenceOptions = {}): Promise<Expected> {
   if (opts?.precision === 'float64') return runOracle64(c, opts);
   return runFast(c, opts);
 }
 
-/** End the fast path's worker threads (idle workers never keep a process alive anyway). */
+/**
+ * End the fast path's worker threads and drop its scratch memory (idle workers never keep
+ * a process alive anyway; the next run starts them again).
+ */
 export function shutdownReference(): Promise<void> {
+  releaseFastPathScratch();
   return shutdownWorkerPool();
 }

@@ -1,13 +1,18 @@
 /**
  * One worker's share of the fast path: take local experts from the shared queue and, for
- * each, run the whole per-expert pipeline:
+ * each, run the whole per-expert pipeline in cache-sized chunks of weight rows:
  *
- *   W1 dequantized once straight into engine memory (dequantTable.ts), tokens gathered
- *   transposed Xᵀ [H, n];  C1 = W1 · Xᵀ  [2I, n]  (GEMM);  epilogue (float32, epilogue.ts);
- *   re-quantization (requantizeInPlace);  fragility (errorWindow.ts: Cauchy–Schwarz radius
- *   bounds, exact Σ|W1·x̂| only for candidates);  C2 = W2 · Âᵀ [H, n] and |W2| · |Â|ᵀ
- *   (GEMMs);  y = fl(C2 · out2Scale) scattered to its (token, slot) row;  flip allowance
- *   per fragile element (or one more GEMM when they are many).
+ *   FC1, chunk by chunk of R elements of the intermediate dimension: the R up rows and the
+ *   R gate rows of W1 decoded into engine memory (SIMD dequantizer), C = W1c · Xᵀ
+ *   ([2R,H]·[H,n], GEMM), epilogue (float32, epilogue.ts), re-quantization
+ *   (requantizeInPlace), fragility (errorWindow.ts: Cauchy–Schwarz radius bounds, exact
+ *   Σ|W1·x̂| only for candidates, read from the chunk still in cache);
+ *   FC2, chunk by chunk of W2 rows: W2c and |W2c| decoded, C2 = W2c · Âᵀ and
+ *   |W2c| · |Â|ᵀ (GEMMs), y = fl(C2 · out2Scale) and absY scattered to the (token, slot)
+ *   rows, the flip allowance of the fragile elements added from |W2c|.
+ *
+ * Decoding a few rows at a time keeps the float32 weights (4x the packed bytes) out of
+ * main memory: they are written and read while in cache.
  */
 import { expertEpilogue, swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
 import { RowAnalyzer, windowRadius, type Fc2InputFormat, type FragilityCounts } from '../errorWindow.js';
@@ -18,23 +23,41 @@ import { emptyStats, type GemmJob, type JobStats, type MoeJob } from './protocol
 const fl = Math.fround;
 const U = 2 ** -24;
 
+/**
+ * Bytes of float32 weights decoded at a time (both halves of a W1 chunk, or W2 and |W2|);
+ * env MOE_REFERENCE_CHUNK_BYTES overrides (a tuning knob: smaller chunks stay in cache,
+ * larger ones make fewer, more efficient GEMM calls).
+ */
+const CHUNK_BYTES = Number(process.env.MOE_REFERENCE_CHUNK_BYTES ?? '') || 4 * 2 ** 20;
+
+/**
+ * Rows per chunk: n when `copies` chunks of n rows of `rowBytes` fit CHUNK_BYTES, else the
+ * largest power of two from 2048 down to 32 that divides n (a multiple of 16) and fits
+ * (16 at least).
+ */
+function chunkRows(n: number, rowBytes: number, copies: number): number {
+  if (copies * n * rowBytes <= CHUNK_BYTES) return n;
+  for (let c = 2048; c >= 32; c >>= 1) if (n % c === 0 && copies * c * rowBytes <= CHUNK_BYTES) return c;
+  return 16;
+}
+
 /** Growable scratch arrays, reused across experts. */
 class Scratch {
   a = new Float32Array(0);
   ahat = new Float32Array(0);
   radius = new Float64Array(0);
-  norm1 = new Float64Array(0);
-  ensure(nI: number, twoI: number): void {
+  norm = new Float64Array(0);
+  ensure(nI: number, rows: number): void {
     if (this.a.length < nI) {
       this.a = new Float32Array(nI);
       this.ahat = new Float32Array(nI);
       this.radius = new Float64Array(nI);
     }
-    if (this.norm1.length < twoI) this.norm1 = new Float64Array(twoI);
+    if (this.norm.length < rows) this.norm = new Float64Array(rows);
   }
 }
 
-/** Fragile elements of one expert, in (token position p, element i) order. */
+/** Fragile elements of one expert: (token position p, element i, Δ). */
 class FragileList {
   p: number[] = [];
   i: number[] = [];
@@ -51,11 +74,15 @@ function lap(stats: JobStats, name: string, t: number): number {
   return now;
 }
 
+/** Flip allowance of a few fragile elements, fed |W2| row chunks (see ExpertPipeline.sparseFlips). */
+interface SparseFlips {
+  rows(w: Float32Array, rowOffset: number, h0: number, h1: number): void;
+}
+
 export class ExpertPipeline {
   private readonly scratch = new Scratch();
   private readonly fragile = new FragileList();
   private readonly parts: EpilogueParts = { gate: 0, sig: 0, silu: 0, lin: 0 };
-
   private readonly analyzers = new Map<Fc2InputFormat, RowAnalyzer>();
 
   constructor(private readonly engine: MatrixEngine) {}
@@ -94,13 +121,11 @@ export class ExpertPipeline {
     const sf = job.weightFormat === 'nvfp4' ? 16 : 32;
     const ep = expertEpilogue(job, l);
     const sc = this.scratch;
-    sc.ensure(n * I, 2 * I);
+    const R = chunkRows(I, 4 * H, 2); // R up rows and R gate rows
+    sc.ensure(n * I, 2 * R);
     let t = performance.now();
 
-    // FC1: C1 = W1 · Xᵀ.
-    const w1 = engine.alloc(2 * I, H);
-    engine.dequantFp4(job.weightFormat, job.fc1Packed, (l * 2 * I * H) / 2, job.fc1Scales, (l * 2 * I * H) / sf, 2 * I, H, w1, 0, null, sc.norm1);
-    t = lap(stats, 'dequant', t);
+    // Tokens, transposed: Xᵀ [H, n] (the GEMMs' B operand, packed once by the backend).
     const xt = engine.alloc(H, n);
     {
       const v = xt.view();
@@ -110,205 +135,220 @@ export class ExpertPipeline {
       }
     }
     t = lap(stats, 'gather', t);
-    const c1 = engine.matmul(w1, xt);
-    xt.dispose();
-    t = lap(stats, 'gemm', t);
 
-    // Epilogue and the radius bounds (Cauchy–Schwarz: Σ|w·x| <= ||w||·||x||).
-    for (let r = 0; r < 2 * I; r++) sc.norm1[r] = Math.sqrt(sc.norm1[r]!) * (1 + 1e-9); // from Σ W² (an upper bound)
-    const a = sc.a;
-    const ahat = sc.ahat;
-    const radius = sc.radius;
-    const parts = this.parts;
-    {
-      const c1v = c1.view();
-      const norm1 = sc.norm1;
-      for (let p = 0; p < n; p++) {
-        const row = rows[r0 + p]!;
-        const pre = job.finalizeWeights ? 1 : job.weights[row]!;
-        const xn = job.xNorm[Math.floor(row / k)]!;
-        const o = p * I;
-        for (let i = 0; i < I; i++) {
-          const v = swigluElement(c1v[i * n + p]!, c1v[(I + i) * n + p]!, pre, ep, parts);
-          a[o + i] = v;
-          radius[o + i] = windowRadius(job.rho, norm1[i]! * xn, norm1[I + i]! * xn, pre, ep, parts, v);
-        }
-      }
-    }
-    t = lap(stats, 'epilogue', t);
-    ahat.set(a.subarray(0, n * I));
-    requantizeInPlace(job.fc2Format, ahat, 0, n * I);
-    stats.elements += n * I;
-    t = lap(stats, 'requant', t);
-
-    // Fragility: exact radii only for candidates.
     const fragile = this.fragile;
     fragile.clear();
-    this.analyzeFragility(job, ep, w1, c1, r0, n, stats);
-    w1.dispose();
-    c1.dispose();
-    t = lap(stats, 'fragility', t);
+    const counts: FragilityCounts = { fragileElements: 0, fragileBlocks: 0 };
+    const w1c = engine.alloc(2 * R, H);
+    const p1 = (l * 2 * I * H) / 2;
+    const s1 = (l * 2 * I * H) / sf;
+    for (let i0 = 0; i0 < I; i0 += R) {
+      // Up rows i0..i0+R-1, then gate rows I+i0..I+i0+R-1, with their squared norms.
+      engine.dequantFp4(job.weightFormat, job.fc1Packed, p1 + (i0 * H) / 2, job.fc1Scales, s1 + (i0 * H) / sf, R, H, w1c, 0, null, sc.norm);
+      const gateNorm = sc.norm.subarray(R, 2 * R);
+      engine.dequantFp4(job.weightFormat, job.fc1Packed, p1 + ((I + i0) * H) / 2, job.fc1Scales, s1 + ((I + i0) * H) / sf, R, H, w1c, R, null, gateNorm);
+      for (let r = 0; r < 2 * R; r++) sc.norm[r] = Math.sqrt(sc.norm[r]!) * (1 + 1e-9); // from upper bounds of Σ W²
+      t = lap(stats, 'dequant', t);
+      const c = engine.matmul(w1c, xt);
+      t = lap(stats, 'gemm', t);
+      this.epilogue(job, ep, c.view(), r0, n, i0, R);
+      t = lap(stats, 'epilogue', t);
+      sc.ahat.set(sc.a.subarray(i0 * n, (i0 + R) * n), i0 * n);
+      requantizeInPlace(job.fc2Format, sc.ahat, i0 * n, R * n);
+      t = lap(stats, 'requant', t);
+      this.analyzeFragility(job, ep, w1c.view(), c.view(), r0, n, i0, R, counts, stats);
+      c.dispose();
+      t = lap(stats, 'fragility', t);
+    }
+    w1c.dispose();
+    xt.dispose();
+    stats.elements += n * I;
+    stats.fragileElements += counts.fragileElements;
+    stats.fragileBlocks += counts.fragileBlocks;
 
-    // FC2: C2 = W2 · Âᵀ and |W2| · |Â|ᵀ.
+    // FC2 operands: Âᵀ and |Â|ᵀ [I, n] (â of (p, i) is at chunk-major index i0·n + p·R + r).
     const at = engine.alloc(I, n);
     const aat = engine.alloc(I, n);
     {
       const v = at.view();
       const va = aat.view();
-      for (let p = 0; p < n; p++) {
-        const o = p * I;
-        for (let i = 0; i < I; i++) {
-          const q = ahat[o + i]!;
-          v[i * n + p] = q;
-          va[i * n + p] = Math.abs(q);
+      const ahat = sc.ahat;
+      for (let i0 = 0; i0 < I; i0 += R) {
+        for (let p = 0; p < n; p++) {
+          const o = i0 * n + p * R;
+          for (let r = 0; r < R; r++) {
+            const q = ahat[o + r]!;
+            v[(i0 + r) * n + p] = q;
+            va[(i0 + r) * n + p] = Math.abs(q);
+          }
         }
       }
     }
     t = lap(stats, 'gather', t);
-    // W2 dequantized in row chunks; a few fragile elements' flip allowance is summed while
-    // each chunk is still in cache (|W2| row h, the fragile columns i).
+
     const o2s = ep.out2Scale;
     const ao2s = Math.abs(o2s);
     const base = job.t0 * k;
-    const w2 = engine.alloc(H, I);
-    const aw2 = engine.alloc(H, I);
     const dense = fragile.length * 8 > n * I;
-    const sparse = fragile.length > 0 && !dense ? this.sparseFlips(job, r0, ao2s) : null;
-    {
-      const pBase = (l * H * I) / 2;
-      const sBase = (l * H * I) / sf;
-      const CH = sparse === null ? H : 64;
-      for (let h0 = 0; h0 < H; h0 += CH) {
-        const rowsN = Math.min(CH, H - h0);
-        engine.dequantFp4(job.weightFormat, job.fc2Packed, pBase + (h0 * I) / 2, job.fc2Scales, sBase + (h0 * I) / sf, rowsN, I, w2, h0, aw2, null);
-        if (sparse !== null) sparse.rows(aw2.view(), h0, h0 + rowsN);
-      }
+    const sparse = fragile.length > 0 && !dense ? this.sparseFlips(job, r0, n, ao2s) : null;
+    let dt: EngineMatrix | null = null;
+    if (!dense) for (let p = 0; p < n; p++) job.flipY.fill(0, (rows[r0 + p]! - base) * H, (rows[r0 + p]! - base + 1) * H);
+    if (dense) {
+      // Many fragile elements (e.g. bf16 re-quantization): |W2| · Δᵀ by GEMM.
+      stats.denseFlipExperts++;
+      dt = engine.alloc(I, n);
+      const dv = dt.view();
+      dv.fill(0);
+      for (let f = 0; f < fragile.length; f++) dv[fragile.i[f]! * n + fragile.p[f]!] = fragile.d[f]!;
     }
-    t = lap(stats, 'dequant', t);
-    const c2 = engine.matmul(w2, at);
-    w2.dispose();
-    const c2a = engine.matmul(aw2, aat);
-    at.dispose();
-    aat.dispose();
-    t = lap(stats, 'gemm', t);
-    {
+    const R2 = chunkRows(H, 4 * I, 2); // W2 and |W2|
+    const w2c = engine.alloc(R2, I);
+    const aw2c = engine.alloc(R2, I);
+    const p2 = (l * H * I) / 2;
+    const s2 = (l * H * I) / sf;
+    const y = job.y;
+    const absY = job.absY;
+    const flipY = job.flipY;
+    const denseScale = ao2s * (1 + (I + 2) * U); // float32 sums of non-negative terms: relative error <= γ(I)
+    for (let h0 = 0; h0 < H; h0 += R2) {
+      engine.dequantFp4(job.weightFormat, job.fc2Packed, p2 + (h0 * I) / 2, job.fc2Scales, s2 + (h0 * I) / sf, R2, I, w2c, 0, aw2c, null);
+      if (sparse !== null) sparse.rows(aw2c.view(), h0, h0, h0 + R2);
+      t = lap(stats, 'dequant', t);
+      const c2 = engine.matmul(w2c, at);
+      const c2a = engine.matmul(aw2c, aat);
+      const c3 = dt === null ? null : engine.matmul(aw2c, dt);
+      t = lap(stats, 'gemm', t);
       const v = c2.view();
       const va = c2a.view();
-      const y = job.y;
-      const absY = job.absY;
       for (let p = 0; p < n; p++) {
-        const so = (rows[r0 + p]! - base) * H;
-        for (let h = 0; h < H; h++) {
-          y[so + h] = fl(v[h * n + p]! * o2s);
-          absY[so + h] = va[h * n + p]! * ao2s;
+        const so = (rows[r0 + p]! - base) * H + h0;
+        for (let r = 0; r < R2; r++) {
+          y[so + r] = fl(v[r * n + p]! * o2s);
+          absY[so + r] = va[r * n + p]! * ao2s;
         }
       }
+      if (c3 !== null) {
+        const v3 = c3.view();
+        for (let p = 0; p < n; p++) {
+          const so = (rows[r0 + p]! - base) * H + h0;
+          for (let r = 0; r < R2; r++) flipY[so + r] = v3[r * n + p]! * denseScale;
+        }
+        c3.dispose();
+      }
+      c2.dispose();
+      c2a.dispose();
+      t = lap(stats, 'scatter', t);
     }
-    c2.dispose();
-    c2a.dispose();
-    t = lap(stats, 'scatter', t);
-    if (dense) this.denseFlips(job, aw2, r0, n, ao2s, stats);
-    aw2.dispose();
-    lap(stats, 'flip', t);
+    w2c.dispose();
+    aw2c.dispose();
+    at.dispose();
+    aat.dispose();
+    dt?.dispose();
   }
 
-  private analyzeFragility(job: MoeJob, ep: ExpertEpilogue, w1: EngineMatrix, c1: EngineMatrix, r0: number, n: number, stats: JobStats): void {
-    const { H, I, k } = job;
+  /**
+   * a_c and the radius bound of elements i0..i0+R-1 of every token, from the chunk's C [2R, n],
+   * stored chunk-major: (p, i0 + r) at i0·n + p·R + r.
+   */
+  private epilogue(job: MoeJob, ep: ExpertEpilogue, c: Float32Array, r0: number, n: number, i0: number, R: number): void {
+    const { k } = job;
+    const { a, radius, norm } = this.scratch;
+    const parts = this.parts;
+    for (let p = 0; p < n; p++) {
+      const row = job.rows[r0 + p]!;
+      const pre = job.finalizeWeights ? 1 : job.weights[row]!;
+      const xn = job.xNorm[Math.floor(row / k)]!;
+      const o = i0 * n + p * R;
+      for (let r = 0; r < R; r++) {
+        const v = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
+        a[o + r] = v;
+        radius[o + r] = windowRadius(job.rho, norm[r]! * xn, norm[R + r]! * xn, pre, ep, parts, v);
+      }
+    }
+  }
+
+  /** Fragility of elements i0..i0+R-1 of every token; exact Σ|W1·x̂| from the chunk w (rows: R up, R gate). */
+  private analyzeFragility(
+    job: MoeJob, ep: ExpertEpilogue, w: Float32Array, c: Float32Array, r0: number, n: number, i0: number, R: number,
+    counts: FragilityCounts, stats: JobStats,
+  ): void {
+    const { H, k } = job;
     const sc = this.scratch;
     const parts = this.parts;
     const fragile = this.fragile;
-    const w1v = w1.view();
-    const c1v = c1.view();
     const x = job.x;
-    const counts: FragilityCounts = { fragileElements: 0, fragileBlocks: 0 };
     let p = 0;
     let xo = 0;
     let pre = 1;
-    const exactRadius = (i: number): number => {
+    const exactRadius = (r: number): number => {
       stats.exactRadii++;
       let su0 = 0, su1 = 0, sg0 = 0, sg1 = 0;
-      const ou = i * H;
-      const og = (I + i) * H;
+      const ou = r * H;
+      const og = (R + r) * H;
       for (let h = 0; h < H; h += 2) {
         const x0 = Math.abs(x[xo + h]!);
         const x1 = Math.abs(x[xo + h + 1]!);
-        su0 += Math.abs(w1v[ou + h]!) * x0;
-        su1 += Math.abs(w1v[ou + h + 1]!) * x1;
-        sg0 += Math.abs(w1v[og + h]!) * x0;
-        sg1 += Math.abs(w1v[og + h + 1]!) * x1;
+        su0 += Math.abs(w[ou + h]!) * x0;
+        su1 += Math.abs(w[ou + h + 1]!) * x1;
+        sg0 += Math.abs(w[og + h]!) * x0;
+        sg1 += Math.abs(w[og + h + 1]!) * x1;
       }
       // Double sums of exact float32 products: relative error far below this margin.
       const su = (su0 + su1) * (1 + 1e-9);
       const sg = (sg0 + sg1) * (1 + 1e-9);
-      const v = swigluElement(c1v[i * n + p]!, c1v[(I + i) * n + p]!, pre, ep, parts);
+      const v = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
       return windowRadius(job.rho, su, sg, pre, ep, parts, v);
     };
-    const emit = (i: number, d: number): void => fragile.push(p, i, d);
+    const emit = (r: number, d: number): void => fragile.push(p, i0 + r, d);
+    const analyzer = this.analyzer(job.fc2Format);
     for (p = 0; p < n; p++) {
       const row = job.rows[r0 + p]!;
       const t = Math.floor(row / k);
       pre = job.finalizeWeights ? 1 : job.weights[row]!;
       xo = t * H;
       const before = fragile.length;
-      this.analyzer(job.fc2Format).analyze(sc.a, sc.ahat, p * I, I, sc.radius, p * I, exactRadius, emit, counts);
+      analyzer.analyze(sc.a, sc.ahat, i0 * n + p * R, R, sc.radius, i0 * n + p * R, exactRadius, emit, counts);
       if (fragile.length > before) job.fragileTokens[t] = 1;
     }
-    stats.fragileElements += counts.fragileElements;
-    stats.fragileBlocks += counts.fragileBlocks;
-  }
-
-  /** Many fragile elements (e.g. bf16 re-quantization): one dense GEMM |W2| · Δᵀ. */
-  private denseFlips(job: MoeJob, aw2: EngineMatrix, r0: number, n: number, ao2s: number, stats: JobStats): void {
-    const { H, I, k } = job;
-    const fragile = this.fragile;
-    const base = job.t0 * k;
-    const flipY = job.flipY;
-    stats.denseFlipExperts++;
-    const dt = this.engine.alloc(I, n);
-    const dv = dt.view();
-    dv.fill(0);
-    for (let f = 0; f < fragile.length; f++) dv[fragile.i[f]! * n + fragile.p[f]!] = fragile.d[f]!;
-    const c3 = this.engine.matmul(aw2, dt);
-    dt.dispose();
-    const v = c3.view();
-    const scale = ao2s * (1 + (I + 2) * U); // float32 sum of non-negative terms: relative error <= γ(I)
-    for (let p = 0; p < n; p++) {
-      const so = (job.rows[r0 + p]! - base) * H;
-      for (let h = 0; h < H; h++) flipY[so + h] = v[h * n + p]! * scale;
-    }
-    c3.dispose();
   }
 
   /**
    * Few fragile elements: flipY[row(p), h] += Σ_{fragile (p,i)} |W2[h,i]|·Δ·|out2Scale|, fed
-   * row range by row range of |W2| as it is dequantized.
+   * |W2| row chunks as they are decoded (rows h0..h1-1 at w[(h - rowOffset)·I]).
    */
-  private sparseFlips(job: MoeJob, r0: number, ao2s: number): { rows(w: Float32Array, h0: number, h1: number): void } {
+  private sparseFlips(job: MoeJob, r0: number, nP: number, ao2s: number): SparseFlips {
     const { H, I, k } = job;
     const fragile = this.fragile;
     const m = fragile.length;
     const base = job.t0 * k;
     const flipY = job.flipY;
-    const fi = Int32Array.from(fragile.i);
+    // Entries grouped by token (counting sort on p).
+    const gStartAll = new Int32Array(nP + 1);
+    for (let f = 0; f < m; f++) gStartAll[fragile.p[f]! + 1]!++;
+    for (let q = 0; q < nP; q++) gStartAll[q + 1]! += gStartAll[q]!;
+    const fill = gStartAll.slice(0, nP);
+    const fi = new Int32Array(m);
     const fc = new Float64Array(m);
-    for (let f = 0; f < m; f++) fc[f] = fragile.d[f]! * ao2s;
-    // Groups of consecutive entries with the same token (the list is in token order).
+    for (let f = 0; f < m; f++) {
+      const at = fill[fragile.p[f]!]!++;
+      fi[at] = fragile.i[f]!;
+      fc[at] = fragile.d[f]! * ao2s;
+    }
     const gs: number[] = [];
     const go: number[] = [];
-    for (let f = 0; f < m; f++) {
-      if (f === 0 || fragile.p[f] !== fragile.p[f - 1]) {
-        gs.push(f);
-        go.push((job.rows[r0 + fragile.p[f]!]! - base) * H);
-      }
+    for (let q = 0; q < nP; q++) {
+      if (gStartAll[q + 1]! === gStartAll[q]!) continue;
+      gs.push(gStartAll[q]!);
+      go.push((job.rows[r0 + q]! - base) * H);
     }
     gs.push(m);
     const gStart = Int32Array.from(gs);
     const gOut = Int32Array.from(go);
     const G = gOut.length;
     return {
-      rows(w, h0, h1) {
+      rows(w, rowOffset, h0, h1) {
         for (let h = h0; h < h1; h++) {
-          const wo = h * I;
+          const wo = (h - rowOffset) * I;
           for (let g = 0; g < G; g++) {
             let acc = 0;
             for (let f = gStart[g]!, e = gStart[g + 1]!; f < e; f++) acc += w[wo + fi[f]!]! * fc[f]!;

@@ -39,12 +39,21 @@ export class WorkerPool {
   private readonly pending = new Map<number, Pending>();
   private busy = 0;
 
+  /** Set once a worker died: the pool is then replaced on the next workerPool() call. */
+  dead: Error | null = null;
+
   private constructor(private readonly workers: Worker[], readonly info: BackendInfo) {
     for (const w of workers) {
       w.on('message', (m: WorkerReply) => this.onReply(m));
-      w.on('error', (e) => this.failAll(e));
+      w.on('error', (e) => this.die(e));
+      w.on('exit', (code) => this.die(new Error(`fast-path worker exited (code ${code})`)));
       w.unref();
     }
+  }
+
+  private die(e: Error): void {
+    this.dead ??= e;
+    this.failAll(e);
   }
 
   get size(): number {
@@ -89,22 +98,31 @@ export class WorkerPool {
     }
   }
 
-  /** Post the same job to every worker; resolves with each worker's stats. */
+  /**
+   * Post the same job to every worker; resolves with each worker's stats once all are
+   * done. When one fails, the others are still awaited (they write shared buffers that
+   * the next run reuses) before the first error is thrown.
+   */
   async runAll(job: Job): Promise<JobStats[]> {
+    if (this.dead !== null) throw this.dead;
     if (this.busy++ === 0) for (const w of this.workers) w.ref();
     try {
-      return await Promise.all(this.workers.map((w) => new Promise<JobStats>((resolve, reject) => {
+      const settled = await Promise.allSettled(this.workers.map((w) => new Promise<JobStats>((resolve, reject) => {
         const id = this.nextId++;
         this.pending.set(id, { resolve, reject });
         w.postMessage({ id, job });
       })));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      return settled.map((r) => (r as PromiseFulfilledResult<JobStats>).value);
     } finally {
       if (--this.busy === 0) for (const w of this.workers) w.unref();
     }
   }
 
   async terminate(): Promise<void> {
-    this.failAll(new Error('worker pool terminated'));
+    this.dead ??= new Error('worker pool terminated');
+    this.failAll(this.dead);
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
@@ -128,6 +146,10 @@ let current: { threads: number; pool: Promise<WorkerPool> } | null = null;
 /** The shared pool with `threads` workers (restarted when the count changes). */
 export async function workerPool(threads = defaultThreads()): Promise<WorkerPool> {
   if (current !== null && current.threads !== threads) await shutdownWorkerPool();
+  if (current !== null) {
+    const pool = await current.pool.catch(() => null);
+    if (pool === null || pool.dead !== null) await shutdownWorkerPool();
+  }
   if (current === null) {
     const pool = WorkerPool.start(threads);
     current = { threads, pool };

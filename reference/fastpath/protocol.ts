@@ -42,6 +42,7 @@ export interface MoeJob {
   readonly swiglu: { readonly alpha: Float32Array; readonly beta: Float32Array; readonly limit: Float32Array } | null;
   readonly y: Float32Array;
   readonly absY: Float32Array;
+  /** Per-slot flip allowance; each expert clears (or overwrites) its own rows first. */
   readonly flipY: Float32Array;
   /** [T]: set to 1 for tokens with a fragile element. */
   readonly fragileTokens: Uint8Array;

@@ -59,6 +59,11 @@ function scratchArray<T extends Typed>(name: string, ctor: new (b: SharedArrayBu
 }
 const f32 = (name: string, n: number, zero: boolean) => scratchArray(name, Float32Array, n, zero);
 
+/** Drop the fast path's shared scratch (it is kept between runs to avoid page faults). */
+export function releaseFastPathScratch(): void {
+  scratch.clear();
+}
+
 /** Runs one at a time (the pool's workers are shared). */
 let queueTail: Promise<unknown> = Promise.resolve();
 
@@ -105,9 +110,9 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   const chunkT = Math.max(1, Math.min(T, Math.floor(SLOT_BUDGET / (k * H))));
   const y = f32('y', chunkT * k * H, false);
   const absY = f32('absY', chunkT * k * H, false);
-  const flipY = f32('flipY', chunkT * k * H, true);
+  const flipY = f32('flipY', chunkT * k * H, false); // rows cleared by the workers
   const fragileTokens = scratchArray('fragileTokens', Uint8Array, T, true);
-  const out = { outputF32: f32('out', T * H, true), absAccum: f32('abs', T * H, true), flipAllowance: f32('flip', T * H, true) };
+  const out = { outputF32: f32('out', T * H, false), absAccum: f32('abs', T * H, false), flipAllowance: f32('flip', T * H, false) }; // rows written by finalize
   const ids = shared(routing.ids);
   const weights = shared(routing.weights);
   const common = {
@@ -141,7 +146,6 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     const experts: number[] = [];
     for (let l = 0; l < p.localExperts; l++) if (plan.start[l + 1]! > plan.start[l]!) experts.push(l);
     experts.sort((u, v) => (plan.start[v + 1]! - plan.start[v]!) - (plan.start[u + 1]! - plan.start[u]!) || u - v);
-    if (t0 > 0) flipY.fill(0);
     const job: MoeJob = {
       ...common,
       t0,
