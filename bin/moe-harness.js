@@ -11,7 +11,7 @@ const dist = join(root, 'dist', 'harness', 'cli.js');
 
 function newestSource() {
   let newest = 0;
-  for (const dir of ['harness', 'reference', 'native']) {
+  for (const dir of ['harness', 'reference', 'native', 'properties']) {
     const abs = join(root, dir);
     if (!existsSync(abs)) continue;
     for (const e of readdirSync(abs, { recursive: true, withFileTypes: true })) {

@@ -1,11 +1,12 @@
 /**
  * The proof that the harness catches bugs: at default settings the campaign kills every
  * fault of the catalog on the emulated kernel, and raises no false alarm on the correct
- * emulated kernel over a few hundred random cases. Runs: env MOE_HARNESS_RUNS (default
- * 300 for the false-alarm suite); seed: env MOE_HARNESS_SEED (default 1).
+ * emulated kernel over a few hundred random cases. Runs: 300 × the MOE_HARNESS_RUNS
+ * multiplier (default 1) for the false-alarm suite; seed: env MOE_HARNESS_SEED (default 1).
  */
 import test from 'ava';
 import { openCampaignSession, runCampaign } from './campaign.js';
+import { runs } from '../properties/runs.js';
 import { caseMix, SCENARIOS } from './caseMix.js';
 import { FAULT_NAMES, FAULTS, type FaultName } from './faults.js';
 import type { ReferenceCache } from './referenceFor.js';
@@ -13,7 +14,7 @@ import { summarize } from './report.js';
 import { DISCREPANCY_KINDS, type FindingKind } from './verdict.js';
 
 const SEED = Number(process.env.MOE_HARNESS_SEED ?? 1);
-const RUNS = Number(process.env.MOE_HARNESS_RUNS ?? 300);
+const RUNS = runs(300);
 const GRAMMAR = /^\S+=.+, reference .+ \(.*; tactic \d+\/\d+; seed \d+\)$/;
 
 /** The kind of finding each fault must produce (what "a clear finding" means for it). */

@@ -106,6 +106,8 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
 export interface CampaignSession {
   run(cc: CampaignCase): Promise<CaseRecord[]>;
   close(): Promise<void>;
+  /** Child processes started so far (1 + restarts), 0 inline. */
+  childStarts(): number;
 }
 
 export async function openCampaignSession(opts: CampaignOptions): Promise<CampaignSession> {
@@ -114,6 +116,7 @@ export async function openCampaignSession(opts: CampaignOptions): Promise<Campai
   return {
     run: (cc) => runOneCase(index++, cc, runner, opts),
     close: () => runner.close(),
+    childStarts: () => (runner instanceof ChildRunner ? runner.starts : 0),
   };
 }
 

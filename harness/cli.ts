@@ -26,6 +26,9 @@ import { Progress } from './progress.js';
 import { formatTable, summarize, totals, writeReport } from './report.js';
 import { parseTacticFilter } from './tacticFilter.js';
 
+const GENERATORS = ['mix', 'property'] as const;
+type Generator = (typeof GENERATORS)[number];
+
 const COMMON: Record<string, OptionSpec> = {
   kernel: { kind: 'string', choices: KERNEL_KINDS, help: 'kernel under test (default native; emulated, with a notice, when no CUDA device is present)' },
   fault: { kind: 'string', choices: FAULT_NAMES, help: 'switch on one fault of harness/faults.ts (emulated kernel, or the native faults build)' },
@@ -49,8 +52,10 @@ const CHECK: Record<string, OptionSpec> = {
   logits: { kind: 'list', choices: LOGIT_FAMILIES, help: 'logit families, comma-separated' },
   scales: { kind: 'list', choices: SCALE_FAMILIES, help: 'scale families, comma-separated' },
   size: { kind: 'string', choices: MIX_SIZES, help: 'shape class of the mix (default small)' },
-  runs: { kind: 'int', min: 1, help: 'number of cases (default env MOE_HARNESS_RUNS, else 24)' },
-  seed: { kind: 'int', min: 0, help: 'seed of the case mix (default env MOE_HARNESS_SEED, else 1)' },
+  runs: { kind: 'int', min: 1, help: 'number of cases (default 24, 2 with --config, 100 with --generator property)' },
+  seed: { kind: 'int', min: 0, help: 'seed of the case mix, or the fast-check seed (default env MOE_HARNESS_SEED, else 1)' },
+  generator: { kind: 'string', choices: GENERATORS, help: 'where cases come from: the scenario mix (default), or a fast-check property that shrinks a failure to a small case' },
+  path: { kind: 'string', help: 'with --generator property: the fast-check path to replay (with the same --seed), e.g. "3:0:1"' },
   report: { kind: 'string', help: 'report folder (default reports/<kernel>-<time>)' },
   quiet: { kind: 'flag', help: 'no progress bar' },
 };
@@ -70,7 +75,7 @@ const TACTICS: Record<string, OptionSpec> = {
 const USAGE = `moe-harness: validate a fused FP4 block-scale MoE kernel, every tactic, against a CPU reference
 
 usage:
-  moe-harness check   [options]                    run a campaign (random case mix, or --config)
+  moe-harness check   [options]                    run a campaign (random case mix, --generator property, or --config)
   moe-harness replay  --case JSON [options]        judge one case (all tactics, or --tactic L)
   moe-harness tactics --config NAME --T n          list a kernel's tactics for a problem (or --case JSON)
 
@@ -186,7 +191,10 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     io.out(`usage: moe-harness check [options]\n\n${optionsHelp(CHECK)}`);
     return 0;
   }
-  const runs = (o.runs as number | undefined) ?? envInt('MOE_HARNESS_RUNS', o.config ? 2 : 24);
+  const generator = (o.generator as Generator | undefined) ?? 'mix';
+  if (generator === 'property') return checkProperty(argv, o, io);
+  if (o.path !== undefined) throw new BadArgumentError('--path', 'only with --generator property', `--path ${JSON.stringify(o.path)} with --generator mix`);
+  const runs = (o.runs as number | undefined) ?? (o.config ? 2 : 24);
   const seed = (o.seed as number | undefined) ?? envInt('MOE_HARNESS_SEED', 1);
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
   const cases: CampaignCase[] = o.config
@@ -226,6 +234,94 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
   const dir = (o.report as string | undefined) ?? join('reports', `${kernelLabel(choice).replace(/[^a-z0-9_-]+/gi, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const paths = writeReport(result, dir, { command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}) });
   io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
+  return exitCode(result);
+}
+
+/** Options that shape a property campaign's cases, in the order a replay command repeats them. */
+const PROPERTY_ARGS = ['size', 'routing', 'quant', 'logits', 'scales', 'T', 'tactic', 'reference'] as const;
+
+const shellWord = (w: string): string => (/^[\w,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`);
+
+async function checkProperty(argv: readonly string[], o: Parsed['options'], io: Io): Promise<number> {
+  for (const name of ['config', 'H', 'I', 'local-experts', 'local-offset'] as const) {
+    if (o[name] !== undefined) {
+      throw new BadArgumentError(`--${name}`, 'no such option with --generator property (it draws its own shapes; use --generator mix)', `--${name} ${String(o[name])}`);
+    }
+  }
+  const Ts = o.T as number[] | undefined;
+  if (Ts !== undefined && Ts.length !== 1) throw new BadArgumentError('--T', 'one token count with --generator property', Ts.join(','));
+  const runs = (o.runs as number | undefined) ?? 100;
+  const seed = (o.seed as number | undefined) ?? envInt('MOE_HARNESS_SEED', 1);
+  const path = o.path as string | undefined;
+  const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
+  const replayArgs = PROPERTY_ARGS.filter((k) => o[k] !== undefined)
+    .map((k) => `--${k} ${shellWord(Array.isArray(o[k]) ? (o[k] as Array<string | number>).join(',') : String(o[k]))}`).join(' ');
+  const { runPropertyCampaign } = await import('./propertyCampaign.js');
+  const { choice, notice } = await chooseKernel(o, io);
+  const isolation = (o.isolation as Isolation | undefined) ?? 'child';
+  io.err(`moe-harness check: kernel ${kernelLabel(choice)}, fast-check property, ${path !== undefined ? `path "${path}"` : `${runs} runs`}, seed ${seed}, isolation ${isolation}`);
+  const progress = new Progress(runs, process.stderr, !o.quiet && path === undefined);
+  const stats = { passed: 0, failed: 0 };
+  let shrinking = false;
+  const result = await runPropertyCampaign({
+    kernel: choice, runs, seed, ...(path !== undefined ? { path } : {}), isolation,
+    size: (o.size as MixSize | undefined) ?? 'small',
+    ...(o.routing ? { methods: o.routing as RoutingMethodName[] } : {}),
+    ...(o.quant ? { quantModes: o.quant as QuantMode[] } : {}),
+    ...(o.logits ? { logitFamilies: o.logits as LogitFamily[] } : {}),
+    ...(o.scales ? { scaleFamilies: o.scales as ScaleFamily[] } : {}),
+    ...(Ts ? { T: Ts[0]! } : {}),
+    ...(tactics ? { tacticFilter: tactics } : {}),
+    referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
+    ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
+    replayArgs,
+    onEvent: (e) => {
+      if (e.type === 'case' && e.phase === 'run') progress.update(e.index, e.problem, stats);
+      if (e.type === 'case' && e.phase === 'shrink' && !shrinking) {
+        shrinking = true;
+        progress.finish();
+        if (!o.quiet) io.err('moe-harness: a case failed; shrinking it…');
+      }
+      if (e.type === 'judged' && e.phase === 'run') {
+        for (const r of e.records) {
+          if (r.disposition === 'passed') stats.passed++;
+          else stats.failed++;
+        }
+        progress.update(e.index + 1, '', stats);
+      }
+    },
+  });
+  if (!shrinking) progress.finish();
+  io.out(formatTable(summarize(result.records)));
+  const t = totals(result.records);
+  io.out(`\n${result.kernel}: fast-check seed ${seed}, ${result.generated} generated case${result.generated === 1 ? '' : 's'}` +
+    `${result.counterexample ? `, counterexample shrunk in ${result.counterexample.shrinks} steps (${result.shrinkRecords.length} records while shrinking)` : ''}; ` +
+    `${result.records.length} (case, tactic) records: passed ${t.passed}, incorrect ${t.incorrect}, crashed ${t.crashed}, not supported ${t.not_supported} (${(result.elapsedMs / 1000).toFixed(1)} s)`);
+  const cx = result.counterexample;
+  if (cx) {
+    io.out(`\nCOUNTEREXAMPLE (fast-check seed ${cx.fcSeed} path "${cx.fcPath}"): ${describeProblem(cx.spec.problem)}, ` +
+      `logits ${cx.spec.logitFamily}, scales ${cx.spec.scaleFamily}, data seed ${cx.spec.seed}`);
+    io.out(`  case: ${JSON.stringify(cx.spec)}`);
+    if (cx.error !== undefined) io.out(`  ERROR: ${cx.error}`);
+    for (const r of cx.findings.slice(0, 4)) {
+      io.out(`  ${r.disposition.toUpperCase()} tactic ${r.tactic}:`);
+      for (const l of r.verdict.lines.slice(0, 3)) io.out(`    ${l}`);
+    }
+    if (cx.findings.length > 4) io.out(`  … and ${cx.findings.length - 4} more tactics not passed`);
+    io.out(`replay: ${cx.replay}`);
+  }
+  const dir = (o.report as string | undefined) ?? join('reports', `${kernelLabel(choice).replace(/[^a-z0-9_-]+/gi, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const paths = writeReport(result, dir, {
+    command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),
+    ...(cx ? {
+      counterexample: {
+        problem: describeProblem(cx.spec.problem), spec: cx.spec, fcSeed: cx.fcSeed, fcPath: cx.fcPath, shrinks: cx.shrinks,
+        findings: cx.error !== undefined ? [cx.error] : cx.findings.flatMap((r) => r.verdict.lines), replay: cx.replay,
+      },
+    } : {}),
+  });
+  io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
+  if (cx?.error !== undefined) return 70;
   return exitCode(result);
 }
 

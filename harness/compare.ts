@@ -75,6 +75,11 @@ function checkShapes(input: CompareInput): void {
 }
 
 export function compare(input: CompareInput): Verdict {
+  for (const [name, ex] of [['reference', input.reference], ['referenceForIds', input.referenceForIds]] as const) {
+    if (ex?.analysis === 'output') {
+      throw new Error(`compare: ${name} was computed with ReferenceOptions.analysis 'output' (outputs only, no absAccum/flipAllowance/fragileTokens): it cannot judge a kernel; run the reference with analysis 'full' (the default)`);
+    }
+  }
   checkShapes(input);
   const { reference, model, context } = input;
   const p = reference.problem;

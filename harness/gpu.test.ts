@@ -3,7 +3,7 @@
  * expert-parallel slices that fit) and over small random shapes, and the fault kill list
  * on the native faults build when present. Without a usable CUDA device every test here
  * SKIPS with a loud message; with MOE_HARNESS_REQUIRE_GPU=1 they FAIL instead.
- * Runs: env MOE_HARNESS_RUNS (small random shapes, default 150; medium ones: a fifth of
+ * Runs: small random shapes 150 × the MOE_HARNESS_RUNS multiplier (default 1; medium ones: a fifth of
  * that); seed: env MOE_HARNESS_SEED. With the defaults the whole file took 97 s on one
  * H100 host (16 configuration cases, 150 small and 30 medium shapes, 12 faults).
  */
@@ -15,9 +15,10 @@ import { gpuConfigCases, gpuRandomCases } from './gpuPlan.js';
 import type { ReferenceCache } from './referenceFor.js';
 import { formatTable, summarize, totals } from './report.js';
 import { caseMix, SCENARIOS } from './caseMix.js';
+import { runs } from '../properties/runs.js';
 
 const SEED = Number(process.env.MOE_HARNESS_SEED ?? 1);
-const RUNS = Number(process.env.MOE_HARNESS_RUNS ?? 150);
+const RUNS = runs(150);
 const MEDIUM_RUNS = Math.max(1, Math.round(RUNS / 5));
 const REQUIRE = process.env.MOE_HARNESS_REQUIRE_GPU === '1';
 const gpu = await gpuAvailability();

@@ -92,6 +92,16 @@ export interface ReportMeta {
   readonly command?: string;
   readonly seed?: number;
   readonly notice?: string;
+  /** A property campaign's shrunk counterexample (check --generator property). */
+  readonly counterexample?: {
+    readonly problem: string;
+    readonly spec: unknown;
+    readonly fcSeed: number;
+    readonly fcPath: string;
+    readonly shrinks: number;
+    readonly findings: readonly string[];
+    readonly replay: string;
+  };
 }
 
 /** Write report.json and report.html into `dir`; returns their paths. */
@@ -127,6 +137,8 @@ td:first-child,td:last-child{text-align:left}.bad{background:#f6d0cc}pre{backgro
 ${meta.seed !== undefined ? ` · seed ${meta.seed}` : ''}</p>
 ${meta.notice ? `<p><b>${esc(meta.notice)}</b></p>` : ''}${meta.command ? `<pre class="cmd">${esc(meta.command)}</pre>` : ''}
 <p>passed ${tot.passed} · incorrect ${tot.incorrect} · crashed ${tot.crashed} · not supported ${tot.not_supported}</p>
+${meta.counterexample ? `<h2>Shrunk counterexample</h2><p>${esc(meta.counterexample.problem)} · fast-check seed ${meta.counterexample.fcSeed} path "${esc(meta.counterexample.fcPath)}" · ${meta.counterexample.shrinks} shrink steps</p>` +
+  `<pre>${meta.counterexample.findings.map(esc).join('\n')}</pre><pre class="cmd">${esc(meta.counterexample.replay)}</pre>` : ''}
 <h2>Per tactic</h2><table><tr><th>tactic</th><th>cases</th><th>passed</th><th>incorrect</th><th>crashed</th><th>not supported</th><th>worst / bound</th><th>time ms</th><th>discrepancies</th></tr>
 ${rows}</table>
 <h2>Error relative to bound, per tactic</h2><p>Green: within the bound; orange: beyond it but explained by a re-quantization flip; red: beyond the bound.</p>

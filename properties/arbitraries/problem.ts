@@ -14,7 +14,7 @@
  */
 import fc from 'fast-check';
 import {
-  ROUTING_METHODS, weightBlock, type BiasDtype, type LogitsDtype, type Problem, type RoutingConfig,
+  ROUTING_METHODS, weightBlock, type BiasDtype, type LogitsDtype, type Problem, type QuantMode, type RoutingConfig,
   type RoutingMethodName,
 } from '../../reference/problem.js';
 import { routingMethod } from '../../reference/routing/registry.js';
@@ -27,6 +27,8 @@ export interface ProblemArbOptions {
   readonly methods?: readonly RoutingMethodName[];
   /** Fix T (e.g. for batch-size sweeps). */
   readonly T?: number;
+  /** Restrict the quant modes (default: all). */
+  readonly quantModes?: readonly QuantMode[];
 }
 
 export function tokenCountArb(maxT: number): fc.Arbitrary<number> {
@@ -44,7 +46,7 @@ export function problemArb(opts: ProblemArbOptions = {}): fc.Arbitrary<Problem> 
     T: opts.T === undefined ? tokenCountArb(L.maxT) : fc.constant(opts.T),
     hUnits: fc.integer({ min: 1, max: Math.max(1, Math.floor(L.maxH / 16)) }),
     iUnits: fc.integer({ min: 1, max: Math.max(1, Math.floor(L.maxI / 16)) }),
-    quantMode: quantModeArb,
+    quantMode: opts.quantModes === undefined ? quantModeArb : fc.constantFrom(...opts.quantModes),
     activation: activationArb,
     E: fc.integer({ min: 1, max: L.maxE }),
     k: fc.integer({ min: 1, max: L.maxK }),
