@@ -42,6 +42,13 @@ export interface Expected {
   readonly fragileTokens: Uint8Array;
   /** Counts over all local slots: elements re-quantized, fragile elements, fragile block scales. */
   readonly requant: { readonly elements: number; readonly fragileElements: number; readonly fragileBlocks: number };
+  /**
+   * 'output' (ReferenceOptions.analysis): only routing and the outputs were computed;
+   * absAccum, flipAllowance and fragileTokens are zero-filled and requant's fragile counts
+   * are 0, so it cannot judge a kernel (the comparator refuses it). Absent or 'full': the
+   * whole analysis.
+   */
+  readonly analysis?: 'full' | 'output';
   /** Which arithmetic produced it. */
   readonly provenance: { readonly precision: 'float64' | 'float32'; readonly backend: string; readonly threads: number };
 }

@@ -7,16 +7,19 @@ import type { Problem } from './problem.js';
 export function expectedFrom(
   p: Problem, routing: RoutingResult, out: FinalOutputs, fragileTokens: Uint8Array,
   requant: Expected['requant'], provenance: Expected['provenance'],
+  extra: { readonly outputBf16?: Uint16Array; readonly analysis?: 'full' | 'output' } = {},
 ): Expected {
   return {
     problem: p,
     routing,
     outputF32: out.outputF32,
-    outputBf16: f32ArrayToBf16(out.outputF32),
+    /** extra.outputBf16: the same rounding done elsewhere (the fast path's finalize workers). */
+    outputBf16: extra.outputBf16 ?? f32ArrayToBf16(out.outputF32),
     absAccum: out.absAccum,
     flipAllowance: out.flipAllowance,
     fragileTokens,
     requant,
+    ...(extra.analysis === 'output' ? { analysis: 'output' as const } : {}),
     provenance,
   };
 }

@@ -27,11 +27,13 @@ const fl = Math.fround;
 /**
  * Finalize tokens [t0, t1) into out (full [T, H] arrays; their rows t0..t1-1 are
  * overwritten). `finalizeWeights` says whether finalize multiplies by the routing weight
- * (false for llama4: weight applied before FC1).
+ * (false for llama4: weight applied before FC1). `outputOnly` (analysis 'output'): only
+ * outputF32 is summed (the same arithmetic); absAccum and flipAllowance rows are zero-filled
+ * and slots.absY / slots.flipY are not read.
  */
 export function finalizeTokens(
   p: Pick<Problem, 'H' | 'topK' | 'localOffset' | 'localExperts'>, ids: Int32Array, weights: Float32Array, finalizeWeights: boolean,
-  slots: SlotOutputs, t0: number, t1: number, out: FinalOutputs,
+  slots: SlotOutputs, t0: number, t1: number, out: FinalOutputs, outputOnly = false,
 ): void {
   const { H, topK: k } = p;
   const { y, absY, flipY } = slots;
@@ -41,6 +43,15 @@ export function finalizeTokens(
     out.outputF32.fill(0, o, o + H);
     out.absAccum.fill(0, o, o + H);
     out.flipAllowance.fill(0, o, o + H);
+    if (outputOnly) {
+      for (let j = 0; j < k; j++) {
+        if (!isLocalExpert(p, ids[t * k + j]!)) continue;
+        const w = finalizeWeights ? weights[t * k + j]! : 1;
+        const s = ((t - t0) * k + j) * H;
+        for (let h = 0; h < H; h++) out.outputF32[o + h] = fl(out.outputF32[o + h]! + fl(w * y[s + h]!));
+      }
+      continue;
+    }
     for (let j = 0; j < k; j++) {
       if (!isLocalExpert(p, ids[t * k + j]!)) continue;
       const w = finalizeWeights ? weights[t * k + j]! : 1;

@@ -23,8 +23,24 @@ export { defaultFc1RelativeError } from './errorWindow.js';
  * per array object (pass new arrays to change weights).
  */
 export async function runReference(c: Case, opts: ReferenceOptions = {}): Promise<Expected> {
-  if (opts?.precision === 'float64') return runOracle64(c, opts);
+  if (opts?.precision === 'float64') {
+    const ex = runOracle64(c, opts);
+    // The oracle always computes the whole analysis; 'output' gets the same shape as the fast path's.
+    return opts.analysis === 'output' ? outputOnly(ex) : ex;
+  }
   return runFast(c, opts);
+}
+
+/** An Expected reduced to analysis 'output' (see ReferenceOptions.analysis). */
+function outputOnly(ex: Expected): Expected {
+  return {
+    ...ex,
+    absAccum: new Float32Array(ex.absAccum.length),
+    flipAllowance: new Float32Array(ex.flipAllowance.length),
+    fragileTokens: new Uint8Array(ex.fragileTokens.length),
+    requant: { elements: ex.requant.elements, fragileElements: 0, fragileBlocks: 0 },
+    analysis: 'output',
+  };
 }
 
 /**

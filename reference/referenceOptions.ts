@@ -21,6 +21,14 @@ export interface ReferenceOptions {
   readonly fc1RelativeError?: number;
   /** Worker threads of the fast path (default: every core, os.availableParallelism()). */
   readonly threads?: number;
+  /**
+   * 'full' (default): outputs plus everything the comparator needs (absAccum, the
+   * re-quantization fragility analysis and flip allowance). 'output': routing and the outputs
+   * (f32 and bf16, bitwise the same as 'full') only: the fast path skips the |W2|·|Â|ᵀ GEMM
+   * and the fragility analysis; absAccum, flipAllowance and fragileTokens are zero-filled
+   * and Expected.analysis is 'output' (the comparator refuses such an Expected).
+   */
+  readonly analysis?: 'full' | 'output';
 }
 
 export interface PreparedReference {
@@ -28,10 +36,20 @@ export interface PreparedReference {
   readonly rho: number;
   /** false when the routing weight multiplies the token before FC1 (llama4): finalize uses 1. */
   readonly finalizeWeights: boolean;
+  readonly analysis: 'full' | 'output';
 }
 
 /** Validate the options and route the case (the case itself is checked by checkCase). */
 export function prepareReference(c: Case, opts: ReferenceOptions): PreparedReference {
+  const { rho, analysis } = checkReferenceOptions(c, opts);
+  const p = c.spec.problem;
+  const routing = opts.forcedIds === undefined ? routeCase(c) : routeCase(c, { forcedIds: opts.forcedIds });
+  const finalizeWeights = routingMethod(p.routing.method).weightPlacement === 'finalize';
+  return { routing, rho, finalizeWeights, analysis };
+}
+
+/** Validate the options (BadArgumentError naming the option); returns ρ and the analysis. */
+export function checkReferenceOptions(c: Case, opts: ReferenceOptions): { rho: number; analysis: 'full' | 'output' } {
   if (typeof opts !== 'object' || opts === null) throw new BadArgumentError('opts', 'a ReferenceOptions object', describeValue(opts));
   const p = c.spec.problem;
   if (opts.precision !== undefined && opts.precision !== 'float32' && opts.precision !== 'float64') {
@@ -40,12 +58,14 @@ export function prepareReference(c: Case, opts: ReferenceOptions): PreparedRefer
   if (opts.threads !== undefined && !(Number.isSafeInteger(opts.threads) && opts.threads >= 1)) {
     throw new BadArgumentError('opts.threads', 'an integer >= 1', describeValue(opts.threads));
   }
+  if (opts.analysis !== undefined && opts.analysis !== 'full' && opts.analysis !== 'output') {
+    throw new BadArgumentError('opts.analysis', "'full' or 'output'", describeValue(opts.analysis));
+  }
+  const analysis = opts.analysis ?? 'full';
   const rho = opts.fc1RelativeError ?? defaultFc1RelativeError(p.H);
   if (typeof rho !== 'number' || !(rho >= 0) || !Number.isFinite(rho)) {
     throw new BadArgumentError('opts.fc1RelativeError', 'a finite number >= 0', describeValue(rho));
   }
   if (opts.forcedIds !== undefined) checkForcedIds(p, opts.forcedIds);
-  const routing = opts.forcedIds === undefined ? routeCase(c) : routeCase(c, { forcedIds: opts.forcedIds });
-  const finalizeWeights = routingMethod(p.routing.method).weightPlacement === 'finalize';
-  return { routing, rho, finalizeWeights };
+  return { rho, analysis };
 }

@@ -121,6 +121,7 @@ export class ExpertPipeline {
     const sf = job.weightFormat === 'nvfp4' ? 16 : 32;
     const ep = expertEpilogue(job, l);
     const sc = this.scratch;
+    const full = job.analysis === 'full';
     const R = chunkRows(I, 4 * H, 2); // R up rows and R gate rows
     sc.ensure(n * I, 2 * R);
     let t = performance.now();
@@ -144,21 +145,24 @@ export class ExpertPipeline {
     const s1 = (l * 2 * I * H) / sf;
     for (let i0 = 0; i0 < I; i0 += R) {
       // Up rows i0..i0+R-1, then gate rows I+i0..I+i0+R-1, with their squared norms.
-      engine.dequantFp4(job.weightFormat, job.fc1Packed, p1 + (i0 * H) / 2, job.fc1Scales, s1 + (i0 * H) / sf, R, H, w1c, 0, null, sc.norm);
-      const gateNorm = sc.norm.subarray(R, 2 * R);
+      // (Row norms feed the fragility prefilter only: not wanted for analysis 'output'.)
+      engine.dequantFp4(job.weightFormat, job.fc1Packed, p1 + (i0 * H) / 2, job.fc1Scales, s1 + (i0 * H) / sf, R, H, w1c, 0, null, full ? sc.norm : null);
+      const gateNorm = full ? sc.norm.subarray(R, 2 * R) : null;
       engine.dequantFp4(job.weightFormat, job.fc1Packed, p1 + ((I + i0) * H) / 2, job.fc1Scales, s1 + ((I + i0) * H) / sf, R, H, w1c, R, null, gateNorm);
-      for (let r = 0; r < 2 * R; r++) sc.norm[r] = Math.sqrt(sc.norm[r]!) * (1 + 1e-9); // from upper bounds of Σ W²
+      if (full) for (let r = 0; r < 2 * R; r++) sc.norm[r] = Math.sqrt(sc.norm[r]!) * (1 + 1e-9); // from upper bounds of Σ W²
       t = lap(stats, 'dequant', t);
       const c = engine.matmul(w1c, xt);
       t = lap(stats, 'gemm', t);
-      this.epilogue(job, ep, c.view(), r0, n, i0, R);
+      this.epilogue(job, ep, c.view(), r0, n, i0, R, full);
       t = lap(stats, 'epilogue', t);
       sc.ahat.set(sc.a.subarray(i0 * n, (i0 + R) * n), i0 * n);
       requantizeInPlace(job.fc2Format, sc.ahat, i0 * n, R * n);
       t = lap(stats, 'requant', t);
-      this.analyzeFragility(job, ep, w1c.view(), c.view(), r0, n, i0, R, counts, stats);
+      if (full) {
+        this.analyzeFragility(job, ep, w1c.view(), c.view(), r0, n, i0, R, counts, stats);
+        t = lap(stats, 'fragility', t);
+      }
       c.dispose();
-      t = lap(stats, 'fragility', t);
     }
     w1c.dispose();
     xt.dispose();
@@ -168,14 +172,18 @@ export class ExpertPipeline {
 
     // FC2 operands: Âᵀ and |Â|ᵀ [I, n] (â of (p, i) is at chunk-major index i0·n + p·R + r).
     const at = engine.alloc(I, n);
-    const aat = engine.alloc(I, n);
+    const aat = full ? engine.alloc(I, n) : null;
     {
       const v = at.view();
-      const va = aat.view();
+      const va = aat === null ? null : aat.view();
       const ahat = sc.ahat;
       for (let i0 = 0; i0 < I; i0 += R) {
         for (let p = 0; p < n; p++) {
           const o = i0 * n + p * R;
+          if (va === null) {
+            for (let r = 0; r < R; r++) v[(i0 + r) * n + p] = ahat[o + r]!;
+            continue;
+          }
           for (let r = 0; r < R; r++) {
             const q = ahat[o + r]!;
             v[(i0 + r) * n + p] = q;
@@ -192,7 +200,7 @@ export class ExpertPipeline {
     const dense = fragile.length * 8 > n * I;
     const sparse = fragile.length > 0 && !dense ? this.sparseFlips(job, r0, n, ao2s) : null;
     let dt: EngineMatrix | null = null;
-    if (!dense) for (let p = 0; p < n; p++) job.flipY.fill(0, (rows[r0 + p]! - base) * H, (rows[r0 + p]! - base + 1) * H);
+    if (full && !dense) for (let p = 0; p < n; p++) job.flipY.fill(0, (rows[r0 + p]! - base) * H, (rows[r0 + p]! - base + 1) * H);
     if (dense) {
       // Many fragile elements (e.g. bf16 re-quantization): |W2| · Δᵀ by GEMM.
       stats.denseFlipExperts++;
@@ -203,7 +211,7 @@ export class ExpertPipeline {
     }
     const R2 = chunkRows(H, 4 * I, 2); // W2 and |W2|
     const w2c = engine.alloc(R2, I);
-    const aw2c = engine.alloc(R2, I);
+    const aw2c = full ? engine.alloc(R2, I) : null;
     const p2 = (l * H * I) / 2;
     const s2 = (l * H * I) / sf;
     const y = job.y;
@@ -212,19 +220,29 @@ export class ExpertPipeline {
     const denseScale = ao2s * (1 + (I + 2) * U); // float32 sums of non-negative terms: relative error <= γ(I)
     for (let h0 = 0; h0 < H; h0 += R2) {
       engine.dequantFp4(job.weightFormat, job.fc2Packed, p2 + (h0 * I) / 2, job.fc2Scales, s2 + (h0 * I) / sf, R2, I, w2c, 0, aw2c, null);
-      if (sparse !== null) sparse.rows(aw2c.view(), h0, h0, h0 + R2);
       t = lap(stats, 'dequant', t);
+      if (sparse !== null) {
+        sparse.rows(aw2c!.view(), h0, h0, h0 + R2);
+        t = lap(stats, 'flip allowance', t);
+      }
       const c2 = engine.matmul(w2c, at);
-      const c2a = engine.matmul(aw2c, aat);
-      const c3 = dt === null ? null : engine.matmul(aw2c, dt);
+      const c2a = aw2c === null ? null : engine.matmul(aw2c, aat!);
+      const c3 = dt === null ? null : engine.matmul(aw2c!, dt);
       t = lap(stats, 'gemm', t);
       const v = c2.view();
-      const va = c2a.view();
-      for (let p = 0; p < n; p++) {
-        const so = (rows[r0 + p]! - base) * H + h0;
-        for (let r = 0; r < R2; r++) {
-          y[so + r] = fl(v[r * n + p]! * o2s);
-          absY[so + r] = va[r * n + p]! * ao2s;
+      if (c2a === null) {
+        for (let p = 0; p < n; p++) {
+          const so = (rows[r0 + p]! - base) * H + h0;
+          for (let r = 0; r < R2; r++) y[so + r] = fl(v[r * n + p]! * o2s);
+        }
+      } else {
+        const va = c2a.view();
+        for (let p = 0; p < n; p++) {
+          const so = (rows[r0 + p]! - base) * H + h0;
+          for (let r = 0; r < R2; r++) {
+            y[so + r] = fl(v[r * n + p]! * o2s);
+            absY[so + r] = va[r * n + p]! * ao2s;
+          }
         }
       }
       if (c3 !== null) {
@@ -236,13 +254,13 @@ export class ExpertPipeline {
         c3.dispose();
       }
       c2.dispose();
-      c2a.dispose();
+      c2a?.dispose();
       t = lap(stats, 'scatter', t);
     }
     w2c.dispose();
-    aw2c.dispose();
+    aw2c?.dispose();
     at.dispose();
-    aat.dispose();
+    aat?.dispose();
     dt?.dispose();
   }
 
@@ -250,7 +268,7 @@ export class ExpertPipeline {
    * a_c and the radius bound of elements i0..i0+R-1 of every token, from the chunk's C [2R, n],
    * stored chunk-major: (p, i0 + r) at i0·n + p·R + r.
    */
-  private epilogue(job: MoeJob, ep: ExpertEpilogue, c: Float32Array, r0: number, n: number, i0: number, R: number): void {
+  private epilogue(job: MoeJob, ep: ExpertEpilogue, c: Float32Array, r0: number, n: number, i0: number, R: number, withRadius: boolean): void {
     const { k } = job;
     const { a, radius, norm } = this.scratch;
     const parts = this.parts;
@@ -259,6 +277,10 @@ export class ExpertPipeline {
       const pre = job.finalizeWeights ? 1 : job.weights[row]!;
       const xn = job.xNorm[Math.floor(row / k)]!;
       const o = i0 * n + p * R;
+      if (!withRadius) {
+        for (let r = 0; r < R; r++) a[o + r] = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
+        continue;
+      }
       for (let r = 0; r < R; r++) {
         const v = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
         a[o + r] = v;
@@ -345,16 +367,38 @@ export class ExpertPipeline {
     const gStart = Int32Array.from(gs);
     const gOut = Int32Array.from(go);
     const G = gOut.length;
+    let acc = new Float64Array(0);
     return {
       rows(w, rowOffset, h0, h1) {
-        for (let h = h0; h < h1; h++) {
-          const wo = (h - rowOffset) * I;
-          for (let g = 0; g < G; g++) {
-            let acc = 0;
-            for (let f = gStart[g]!, e = gStart[g + 1]!; f < e; f++) acc += w[wo + fi[f]!]! * fc[f]!;
-            const o = gOut[g]! + h;
-            flipY[o] = flipY[o]! + acc;
+        // Per token group, the sums of all rows at once, element by element in group
+        // order: for each h the same double sum, in the same order, as a per-row loop
+        // (acc[h] = 0 + Σ_f in order), with tight stride-I column loops.
+        const nh = h1 - h0;
+        if (acc.length < nh) acc = new Float64Array(nh);
+        const base = (h0 - rowOffset) * I;
+        for (let g = 0; g < G; g++) {
+          let f = gStart[g]!;
+          const e = gStart[g + 1]!;
+          {
+            const c = fc[f]!;
+            let wo = base + fi[f]!;
+            for (let q = 0; q < nh; q++, wo += I) acc[q] = 0 + w[wo]! * c;
+            f++;
           }
+          for (; f + 1 < e; f += 2) { // two elements per pass, still summed left to right
+            const c0 = fc[f]!;
+            const c1 = fc[f + 1]!;
+            let w0 = base + fi[f]!;
+            let w1 = base + fi[f + 1]!;
+            for (let q = 0; q < nh; q++, w0 += I, w1 += I) acc[q] = acc[q]! + w[w0]! * c0 + w[w1]! * c1;
+          }
+          if (f < e) {
+            const c = fc[f]!;
+            let wo = base + fi[f]!;
+            for (let q = 0; q < nh; q++, wo += I) acc[q] = acc[q]! + w[wo]! * c;
+          }
+          const o = gOut[g]! + h0;
+          for (let q = 0; q < nh; q++) flipY[o + q] = flipY[o + q]! + acc[q]!;
         }
       },
     };

@@ -1,5 +1,6 @@
 /** Worker side of the finalize phase: token blocks from the shared queue (finalize.ts does the sums). */
 import { finalizeTokens } from '../finalize.js';
+import { f32ArrayToBf16 } from '../formats/bf16.js';
 import { emptyStats, type FinalizeJob, type JobStats } from './protocol.js';
 
 export function runFinalize(job: FinalizeJob): JobStats {
@@ -28,5 +29,7 @@ function finalizeRange(
   const len = (b - a) * job.topK * job.H;
   finalizeTokens(job, job.ids, job.weights, job.finalizeWeights, {
     y: slots.y.subarray(off, off + len), absY: slots.absY.subarray(off, off + len), flipY: slots.flipY.subarray(off, off + len),
-  }, a, b, out);
+  }, a, b, out, job.analysis === 'output');
+  // The final bf16 rounding of these rows, here rather than serially on the main thread.
+  job.outputBf16.set(f32ArrayToBf16(job.outputF32.subarray(a * job.H, b * job.H)), a * job.H);
 }

@@ -20,6 +20,8 @@ export interface MoeJob {
   readonly finalizeWeights: boolean;
   /** FC1 error window ρ. */
   readonly rho: number;
+  /** 'output': y only (no absY, flipY, fragility; radius bounds not computed). */
+  readonly analysis: 'full' | 'output';
   readonly fc1Packed: Uint8Array;
   readonly fc1Scales: Uint8Array;
   readonly fc2Packed: Uint8Array;
@@ -73,17 +75,39 @@ export interface FinalizeJob {
   readonly ids: Int32Array;
   readonly weights: Float32Array;
   readonly finalizeWeights: boolean;
+  /** 'output': absY/flipY are not read; absAccum/flipAllowance rows are zero-filled. */
+  readonly analysis: 'full' | 'output';
   readonly y: Float32Array;
   readonly absY: Float32Array;
   readonly flipY: Float32Array;
   /** [T, H] outputs (absolute token index). */
   readonly outputF32: Float32Array;
+  /** [T, H] bf16 bits of outputF32 (f32ArrayToBf16 of the finalized rows). */
+  readonly outputBf16: Uint16Array;
   readonly absAccum: Float32Array;
   readonly flipAllowance: Float32Array;
   readonly queue: Int32Array;
 }
 
-export type Job = MoeJob | GemmJob | FinalizeJob;
+/** Decode the hidden states (dequantizeHidden, q·s) of token blocks taken from a shared queue. */
+export interface HiddenJob {
+  readonly kind: 'hidden';
+  readonly T: number;
+  readonly H: number;
+  readonly format: 'nvfp4' | 'mxfp8' | 'bf16';
+  /** nvfp4: packed e2m1 [T, H/2]; mxfp8: e4m3 [T, H]; bf16: bits [T, H]. */
+  readonly data: Uint8Array | Uint16Array;
+  /** nvfp4: e4m3 [T, H/16]; mxfp8: ue8m0 [T, H/32]; bf16: null. */
+  readonly scales: Uint8Array | null;
+  /** Out: [T, H] float32. */
+  readonly x: Float32Array;
+  /** Out, unless null: ||x̂_t||₂·(1 + 2^-40) [T]. */
+  readonly xNorm: Float64Array | null;
+  readonly tokensPerTask: number;
+  readonly queue: Int32Array;
+}
+
+export type Job = MoeJob | GemmJob | FinalizeJob | HiddenJob;
 
 export interface JobStats {
   elements: number;

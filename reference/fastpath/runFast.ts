@@ -8,9 +8,8 @@ import type { Case } from '../case.js';
 import { checkCase } from '../checkCase.js';
 import type { Expected } from '../expected.js';
 import { expectedFrom } from '../expectedFrom.js';
-import { dequantizeHidden } from '../generate.js';
 import { fc2InputFormat } from '../problem.js';
-import { prepareReference, type ReferenceOptions } from '../referenceOptions.js';
+import { checkReferenceOptions, prepareReference, type ReferenceOptions } from '../referenceOptions.js';
 import { planSlots } from '../slotPlan.js';
 import { defaultThreads } from '../backend.js';
 import { workerPool } from './pool.js';
@@ -19,7 +18,7 @@ import { emptyStats, type JobStats, type MoeJob } from './protocol.js';
 /** Floats per per-slot scratch buffer (three of them): 32 Mi floats = 128 MiB each. */
 const SLOT_BUDGET = 32 * 1024 * 1024;
 
-type Typed = Uint8Array | Int32Array | Float32Array | Float64Array;
+type Typed = Uint8Array | Uint16Array | Int32Array | Float32Array | Float64Array;
 
 /** A copy of a in shared memory (or a itself when it already is). */
 function shared<T extends Typed>(a: T): T {
@@ -30,10 +29,10 @@ function shared<T extends Typed>(a: T): T {
   return out;
 }
 
-/** Shared copies of a case's large weight arrays, reused while the case lives. */
-const sharedWeights = new WeakMap<Uint8Array, Uint8Array>();
-function sharedCached(a: Uint8Array): Uint8Array {
-  let s = sharedWeights.get(a);
+/** Shared copies of a case's large arrays (weights, hidden states), reused while the case lives. */
+const sharedWeights = new WeakMap<Typed, Typed>();
+function sharedCached<T extends Typed>(a: T): T {
+  let s = sharedWeights.get(a) as T | undefined;
   if (s === undefined) {
     s = shared(a);
     sharedWeights.set(a, s);
@@ -90,28 +89,41 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     clock = now;
   };
   checkCase(c);
-  const prep = prepareReference(c, opts);
-  lap('check, route');
+  const { analysis } = checkReferenceOptions(c, opts);
+  lap('check');
   const pool = await workerPool(opts.threads ?? defaultThreads());
   lap('pool');
   const p = c.spec.problem;
   const { T, H, I, topK: k } = p;
-  const { routing } = prep;
-
+  // The workers decode the hidden states (dequantizeHidden, by token blocks) while this
+  // thread routes. The row norms feed the fragility analysis only.
   const x = f32('x', T * H, false);
-  x.set(dequantizeHidden(c));
   const xNorm = scratchArray('xNorm', Float64Array, T, false);
-  for (let t = 0; t < T; t++) {
-    let s = 0;
-    for (let h = t * H; h < (t + 1) * H; h++) s += x[h]! * x[h]!;
-    xNorm[t] = Math.sqrt(s) * (1 + 2 ** -40);
+  const hid = c.hidden;
+  const hidden = pool.runAll({
+    kind: 'hidden', T, H, format: hid.format,
+    data: hid.format === 'nvfp4' ? sharedCached(hid.packed) : sharedCached(hid.data),
+    scales: hid.format === 'bf16' ? null : sharedCached(hid.scales),
+    x, xNorm: analysis === 'output' ? null : xNorm,
+    tokensPerTask: Math.max(1, Math.ceil(T / (4 * pool.size))),
+    queue: new Int32Array(new SharedArrayBuffer(4)),
+  });
+  let prep: ReturnType<typeof prepareReference>;
+  try {
+    prep = prepareReference(c, opts);
+  } finally {
+    lap('route');
+    await hidden.catch(() => undefined); // the workers write shared scratch: let them finish
   }
-  lap('hidden states');
+  await hidden; // (its error, if routing did not throw first)
+  lap('hidden states (wait)');
+  const { routing } = prep;
   const chunkT = Math.max(1, Math.min(T, Math.floor(SLOT_BUDGET / (k * H))));
   const y = f32('y', chunkT * k * H, false);
   const absY = f32('absY', chunkT * k * H, false);
   const flipY = f32('flipY', chunkT * k * H, false); // rows cleared by the workers
   const fragileTokens = scratchArray('fragileTokens', Uint8Array, T, true);
+  const outputBf16 = scratchArray('outBf16', Uint16Array, T * H, false); // rows written by finalize
   const out = { outputF32: f32('out', T * H, false), absAccum: f32('abs', T * H, false), flipAllowance: f32('flip', T * H, false) }; // rows written by finalize
   const ids = shared(routing.ids);
   const weights = shared(routing.weights);
@@ -122,6 +134,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     weightFormat: p.quantMode === 'nvfp4' ? 'nvfp4' as const : 'mxfp4' as const,
     finalizeWeights: prep.finalizeWeights,
     rho: prep.rho,
+    analysis: prep.analysis,
     fc1Packed: sharedCached(c.fc1.packed),
     fc1Scales: sharedCached(c.fc1.scales),
     fc2Packed: sharedCached(c.fc2.packed),
@@ -170,7 +183,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     const fin = await pool.runAll({
       kind: 'finalize', H, topK: k, localOffset: p.localOffset, localExperts: p.localExperts, t0, t1,
       tokensPerTask: Math.max(1, Math.ceil((t1 - t0) / (8 * pool.size))),
-      ids, weights, finalizeWeights: prep.finalizeWeights, y, absY, flipY, ...out,
+      ids, weights, finalizeWeights: prep.finalizeWeights, analysis: prep.analysis, y, absY, flipY, ...out, outputBf16,
       queue: new Int32Array(new SharedArrayBuffer(4)),
     });
     for (const s of fin) total.phases.finalize = (total.phases.finalize ?? 0) + s.ms;
@@ -184,7 +197,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   };
   const ex = expectedFrom(p, routing, plain, fragileTokens.slice(), {
     elements: total.elements, fragileElements: total.fragileElements, fragileBlocks: total.fragileBlocks,
-  }, { precision: 'float32', backend: pool.info.name, threads: pool.info.threads });
+  }, { precision: 'float32', backend: pool.info.name, threads: pool.info.threads }, { outputBf16: outputBf16.slice(), analysis: prep.analysis });
   lap('result');
   info?.({ stats: total, chunks, main });
   return ex;

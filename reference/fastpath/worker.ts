@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { loadMatrixEngine } from '../backend.js';
 import { ExpertPipeline } from './expertPipeline.js';
 import { runFinalize } from './finalizeJob.js';
+import { runHidden } from './hiddenJob.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 
 const port = parentPort;
@@ -19,7 +20,8 @@ try {
   port.on('message', (req: WorkerRequest) => {
     try {
       const job = req.job;
-      const stats = job.kind === 'moe' ? pipeline.runMoe(job) : job.kind === 'gemm' ? pipeline.runGemm(job) : runFinalize(job);
+      const stats = job.kind === 'moe' ? pipeline.runMoe(job) : job.kind === 'gemm' ? pipeline.runGemm(job)
+        : job.kind === 'hidden' ? runHidden(job) : runFinalize(job);
       post({ type: 'done', id: req.id, stats });
     } catch (e) {
       const err = e as Error;
