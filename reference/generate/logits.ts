@@ -8,6 +8,7 @@ import type { LogitFamily } from '../case.js';
 import { pow2 } from '../formats/float.js';
 import type { Problem } from '../problem.js';
 import { streamRng, type Rng } from '../rng.js';
+import { routingMethod } from '../routing/registry.js';
 
 /** The candidate values of the `ties` family (all bf16-exact). */
 export const TIE_VALUES = [-2, -1, -0.5, 0, 0.25, 0.5, 1, 1.5, 2, 3] as const;
@@ -26,7 +27,7 @@ export function logUniform(rng: Rng, kLo: number, kHi: number): number {
 function negInfRow(rng: Rng, row: Float32Array, p: Problem): void {
   const E = p.E;
   const r = p.routing;
-  const nGroup = r.method === 'deepseek_v3' ? (r.nGroup ?? 1) : 1;
+  const nGroup = routingMethod(r.method).configFields.includes('nGroup') ? (r.nGroup ?? 1) : 1;
   const topkGroup = r.topkGroup ?? 1;
   const grouped = nGroup > 1 && E % nGroup === 0 && topkGroup >= 1 && topkGroup <= nGroup;
   const groups = grouped ? nGroup : 1;
