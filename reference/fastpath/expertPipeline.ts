@@ -385,6 +385,19 @@ export class ExpertPipeline {
             for (let q = 0; q < nh; q++, wo += I) acc[q] = 0 + w[wo]! * c;
             f++;
           }
+          for (; f + 3 < e; f += 4) { // four elements per pass, still summed left to right
+            const c0 = fc[f]!;
+            const c1 = fc[f + 1]!;
+            const c2 = fc[f + 2]!;
+            const c3 = fc[f + 3]!;
+            let w0 = base + fi[f]!;
+            let w1 = base + fi[f + 1]!;
+            let w2 = base + fi[f + 2]!;
+            let w3 = base + fi[f + 3]!;
+            for (let q = 0; q < nh; q++, w0 += I, w1 += I, w2 += I, w3 += I) {
+              acc[q] = acc[q]! + w[w0]! * c0 + w[w1]! * c1 + w[w2]! * c2 + w[w3]! * c3;
+            }
+          }
           for (; f + 1 < e; f += 2) { // two elements per pass, still summed left to right
             const c0 = fc[f]!;
             const c1 = fc[f + 1]!;
