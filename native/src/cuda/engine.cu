@@ -134,6 +134,12 @@ class CudaPrepared final : public Prepared {
     permSlot_.alloc(slots_ * 4, "cudaMalloc(permSlot)");
     if (p_.quant != QuantMode::Mxfp4Bf16) xhat_.alloc(size_t(T) * H * 2, "cudaMalloc(xhat)");
     abuf_.alloc(size_t(slots_) * I * 2, "cudaMalloc(fc2 input)");
+    if (p_.quant == QuantMode::Mxfp4Mxfp8) {
+      acode_.alloc(size_t(slots_) * (I / 32), "cudaMalloc(fc2 input scale codes)");
+      rowFlag_.alloc(size_t(slots_) * 4, "cudaMalloc(fc2 input row flags)");
+      tileDone_.alloc(size_t(slots_ + El) * 4, "cudaMalloc(fc1 tile counters)");
+      slotP_.alloc(size_t(slots_) * 4, "cudaMalloc(fc2 input row exponents)");
+    }
     y_.alloc(size_t(slots_) * H * 4, "cudaMalloc(fc2 output)");
     output_.alloc(size_t(T) * H * 2, "cudaMalloc(output)");
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(prepare)");
@@ -151,7 +157,7 @@ class CudaPrepared final : public Prepared {
     for (DeviceBuffer* b : {&logits_, &bias_, &hidden_, &hiddenScales_, &fc1Data_, &fc1Scales_, &fc2Data_, &fc2Scales_,
                             &out1Scale_, &out1GateScale_, &out2Scale_, &alpha_, &beta_, &limit_, &ids_, &weights_,
                             &chunkCounts_, &expertCount_, &expertStart_, &tileStart_, &numTiles_, &permSlot_, &xhat_,
-                            &abuf_, &y_, &split_, &output_})
+                            &abuf_, &y_, &split_, &output_, &acode_, &rowFlag_, &tileDone_, &slotP_})
       b->reset();
   }
 
@@ -217,6 +223,13 @@ class CudaPrepared final : public Prepared {
     check(launchFill16(output_.get<uint16_t>(), T * H, o.poison, stream_), "fill(output poison)", tl);
     check(cudaMemsetAsync(abuf_.get(), 0xff, abuf_.bytes(), stream_), "cudaMemset(fc2 input poison)", tl);
     check(cudaMemsetAsync(yBuf, 0xff, size_t(S > 0 ? S : 1) * slots_ * H * 4, stream_), "cudaMemset(fc2 output poison)", tl);
+    const bool mxFix = p_.quant == QuantMode::Mxfp4Mxfp8;
+    if (mxFix) {
+      // Pre-scaling state of the MXFP8 FC2 input (gemm.cuh, mxRowExponentFixup). Not timed.
+      check(cudaMemsetAsync(rowFlag_.get(), 0, rowFlag_.bytes(), stream_), "cudaMemset(row flags)", tl);
+      check(cudaMemsetAsync(tileDone_.get(), 0, tileDone_.bytes(), stream_), "cudaMemset(tile counters)", tl);
+      check(cudaMemsetAsync(slotP_.get(), 0, slotP_.bytes(), stream_), "cudaMemset(row exponents)", tl);
+    }
     check(cudaEventRecord(ev0, stream_), "cudaEventRecord", tl);
 
     RoutingParams rp{};
@@ -276,6 +289,12 @@ class CudaPrepared final : public Prepared {
     g.fault = o.fault;
     g.faultTactic = (o.tactic.tileTokens == 128 && o.tactic.config == 0) ? 1 : 0;
     g.slots = slots_;
+    if (mxFix) {
+      g.acode = acode_.get<uint8_t>();
+      g.rowFlag = rowFlag_.get<int>();
+      g.tileDone = tileDone_.get<int>();
+      g.slotP = slotP_.get<int>();
+    }
 
     // FC1 + SwiGLU + re-quantization.
     GemmParams g1 = g;
@@ -321,6 +340,7 @@ class CudaPrepared final : public Prepared {
     fp.y = yBuf;
     fp.splitSlices = S;
     fp.out2Scale = out2Scale_.get<float>();
+    fp.slotP = mxFix ? slotP_.get<int>() : nullptr;
     fp.T = int(T);
     fp.H = int(H);
     fp.topK = int(k);
@@ -391,6 +411,7 @@ class CudaPrepared final : public Prepared {
   DeviceBuffer out1Scale_, out1GateScale_, out2Scale_, alpha_, beta_, limit_;
   DeviceBuffer ids_, weights_, chunkCounts_, expertCount_, expertStart_, tileStart_, numTiles_, permSlot_;
   DeviceBuffer xhat_, abuf_, y_, split_, output_;
+  DeviceBuffer acode_, rowFlag_, tileDone_, slotP_;  // MXFP8 FC2-input pre-scaling
 };
 
 }  // namespace

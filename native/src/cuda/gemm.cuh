@@ -49,7 +49,16 @@ struct GemmParams {
   const float* limit;
   const float* routeWeights;  // non-null (llama4): acc · w before the epilogue
   int fc2Format;              // 0 NVFP4, 1 MXFP8, 2 bf16
-  __nv_bfloat16* abuf;        // [rows][I] dequantized FC2 input â
+  __nv_bfloat16* abuf;        // [rows][I] dequantized FC2 input â (times 2^P of the row, MXFP8)
+  // MXFP8 FC2-input pre-scaling (null otherwise). A block whose scale code is < 3
+  // (s <= 2^-125: q·s may fall below bf16's subnormal step 2^-133) is stored as q·s·2^3 and
+  // flags its row; the last FC1 CTA of a token tile rescales each flagged row to one
+  // exponent P (exact power-of-two steps) and records P per slot; FC2 (or finalize for
+  // split-K) multiplies the row's accumulator by 2^-P before out2Scale.
+  uint8_t* acode;  // [rows][I/32] block scale codes
+  int* rowFlag;    // [rows] 1: some block of the row was stored times 2^3 (zeroed per run)
+  int* tileDone;   // [tiles] FC1 CTAs finished per token tile (zeroed per run)
+  int* slotP;      // [slots] P of each slot's FC2 input row (zeroed per run)
   // FC2 epilogue.
   int H;
   const float* out2Scale;
@@ -73,6 +82,58 @@ struct GemmSmem {
   static constexpr int kMain = kPipeline > kEpilogue ? kPipeline : kEpilogue;
   static constexpr int kTotal = kMain + BT * 8 + BW * 4;
 };
+
+// Scale codes below this (s <= 2^-125) are stored times 2^kMxTinyCode (see GemmParams).
+constexpr int kMxTinyCode = 3;
+
+// Called by every FC1 CTA after its epilogue stores (MXFP8 FC2 input). The last CTA of the
+// token tile (all blockIdx.y done) gives each flagged row one exponent P in [0, 3]: the
+// smallest that makes every block exact (3 - min code), lowered where a large block would
+// overflow bf16 (q·s·2^P <= 448·2^(code-127+P) must stay <= 2^127: P <= 246 - max code).
+// Every block is multiplied by 2^(P - stored exponent) in place and P is recorded per slot.
+// Takes its pointers by value: a GemmParams& argument would make the kernel copy its whole
+// parameter block to a 240-byte stack frame (measured: 2-15% slower GEMMs, every format).
+static __device__ __noinline__ void mxRowExponentFixup(const int* permSlot, __nv_bfloat16* abuf, const uint8_t* acode,
+                                                       const int* rowFlag, int* tileDone, int* slotP, int I, int tile,
+                                                       int rowBegin, int rows, int tid, int threads) {
+  __shared__ int sLast, sMin, sMax;
+  __threadfence();
+  __syncthreads();
+  if (tid == 0) sLast = atomicAdd(tileDone + tile, 1) == int(gridDim.y) - 1;
+  __syncthreads();
+  if (!sLast) return;
+  __threadfence();
+  const int nBlk = I / 32;
+  for (int t = 0; t < rows; ++t) {
+    const int row = rowBegin + t;
+    if (__ldcg(rowFlag + row) == 0) continue;  // uniform over the CTA
+    if (tid == 0) {
+      sMin = 255;
+      sMax = 0;
+    }
+    __syncthreads();
+    for (int b = tid; b < nBlk; b += threads) {
+      const int c = __ldcg(acode + int64_t(row) * nBlk + b);
+      atomicMin(&sMin, c);
+      atomicMax(&sMax, c);
+    }
+    __syncthreads();
+    int P = kMxTinyCode - sMin;
+    if (P > 246 - sMax) P = 246 - sMax;
+    if (P < 0) P = 0;
+    __nv_bfloat16* a = abuf + int64_t(row) * I;
+    for (int i = tid; i < I; i += threads) {
+      const int c = __ldcg(acode + int64_t(row) * nBlk + i / 32);
+      const int d = P - (c < kMxTinyCode ? kMxTinyCode : 0);
+      if (d != 0) {
+        const float x = __bfloat162float(__ldcg(a + i));
+        __stcg(a + i, __float2bfloat16_rn(__fmul_rn(x, pow2FromCode(127 + d))));
+      }
+    }
+    if (tid == 0) slotP[__ldg(permSlot + row)] = P;
+    __syncthreads();
+  }
+}
 
 __device__ __forceinline__ float sigmoidF32(float x) { return __fdiv_rn(1.0f, __fadd_rn(1.0f, expf(-x))); }
 
@@ -348,10 +409,17 @@ __global__ void __launch_bounds__(32 * WW * WT) moeGemmKernel(const GemmParams p
       } else if (p.fc2Format == 1) {
         const int code = mxfp8ScaleCode(amax, FAULT(p.fault, kFaultMxExponentRoundDown));
         const float s = pow2FromCode(code);
+        // Tiny scale: store q·(s·2^3) (exact: its lowest bit is >= 2^-133).
+        const bool tiny = p.acode != nullptr && code < kMxTinyCode;
+        const float sStore = tiny ? pow2FromCode(code + kMxTinyCode) : s;
+        if (p.acode != nullptr) {
+          p.acode[int64_t(rowBegin + t) * (p.I / 32) + i0 / 32] = uint8_t(code);
+          if (tiny) p.rowFlag[rowBegin + t] = 1;
+        }
 #pragma unroll
         for (int j = 0; j < 32; j += 2) {
-          const float q0 = __fmul_rn(roundE4m3(__fdiv_rn(v[j], s)), s);
-          const float q1 = __fmul_rn(roundE4m3(__fdiv_rn(v[j + 1], s)), s);
+          const float q0 = __fmul_rn(roundE4m3(__fdiv_rn(v[j], s)), sStore);
+          const float q1 = __fmul_rn(roundE4m3(__fdiv_rn(v[j + 1], s)), sStore);
           packed[j / 2] = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
         }
       } else {
@@ -366,6 +434,7 @@ __global__ void __launch_bounds__(32 * WW * WT) moeGemmKernel(const GemmParams p
         if (c * 8 < blk) dst[c] = make_uint4(packed[4 * c], packed[4 * c + 1], packed[4 * c + 2], packed[4 * c + 3]);
       }
     }
+    if (p.acode != nullptr) mxRowExponentFixup(p.permSlot, p.abuf, p.acode, p.rowFlag, p.tileDone, p.slotP, p.I, tile, rowBegin, rows, tid, THREADS);
   } else {
     float scale = p.out2Scale[l];
     if (FAULT(p.fault, kFaultExpertScaleIgnored) && l == 1) scale = 1.f;
@@ -378,6 +447,16 @@ __global__ void __launch_bounds__(32 * WW * WT) moeGemmKernel(const GemmParams p
       float4 v = *reinterpret_cast<const float4*>(Cs + t * CS + c4 * 4);
       const int64_t slot = p.permSlot[rowBegin + t];
       if (KIND == kGemmFc2) {
+        if (p.slotP != nullptr) {
+          const int P = p.slotP[slot];
+          if (P != 0) {
+            const float un = pow2FromCode(127 - P);  // 2^-P, applied first (exact unless it underflows)
+            v.x = __fmul_rn(v.x, un);
+            v.y = __fmul_rn(v.y, un);
+            v.z = __fmul_rn(v.z, un);
+            v.w = __fmul_rn(v.w, un);
+          }
+        }
         v.x = __fmul_rn(v.x, scale);
         v.y = __fmul_rn(v.y, scale);
         v.z = __fmul_rn(v.z, scale);

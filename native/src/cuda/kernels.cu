@@ -385,6 +385,13 @@ __global__ void finalizeKernel(const FinalizeParams p) {
           y.z = __fadd_rn(y.z, v.z);
           y.w = __fadd_rn(y.w, v.w);
         }
+        if (p.slotP != nullptr && p.slotP[slot] != 0) {
+          const float un = pow2FromCode(127 - p.slotP[slot]);  // 2^-P first, as FC2 does
+          y.x = __fmul_rn(y.x, un);
+          y.y = __fmul_rn(y.y, un);
+          y.z = __fmul_rn(y.z, un);
+          y.w = __fmul_rn(y.w, un);
+        }
         float scale = p.out2Scale[l];
         if (FAULT(p.fault, kFaultExpertScaleIgnored) && l == 1) scale = 1.f;
         y.x = __fmul_rn(y.x, scale);

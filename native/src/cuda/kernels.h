@@ -54,6 +54,7 @@ struct FinalizeParams {
   const float* y;  // [slots][H] scaled, or [S][slots][H] partials
   int splitSlices; // 0: y holds scaled rows; S > 0: partials to reduce in slice order, then scale
   const float* out2Scale;
+  const int* slotP;  // MXFP8: split-K sums are multiplied by 2^-P of the slot before out2Scale (null: none)
   int T, H, topK, localOffset, El;
   uint16_t* out;  // [T][H] bf16
   int fault;
