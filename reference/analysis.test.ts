@@ -9,29 +9,12 @@ import { compare, type CompareInput } from '../harness/compare.js';
 import { SCALE_FAMILIES } from './case.js';
 import { generateCase } from './generate.js';
 import { runReference, shutdownReference } from './moe.js';
-import { QUANT_MODES, ROUTING_METHODS, type Problem, type RoutingConfig } from './problem.js';
+import type { Problem } from './problem.js';
+import { tinyProblemArb } from './testing/tinyProblemArb.js';
 
 test.after.always(() => shutdownReference());
 
-function routingFor(method: (typeof ROUTING_METHODS)[number]): RoutingConfig {
-  return method === 'deepseek_v3' ? { method, nGroup: 2, topkGroup: 1, routedScalingFactor: 2.5 } : { method };
-}
-
-const problemArb = fc.record({
-  quantMode: fc.constantFrom(...QUANT_MODES),
-  method: fc.constantFrom(...ROUTING_METHODS),
-  T: fc.integer({ min: 1, max: 9 }),
-  hBlocks: fc.integer({ min: 1, max: 3 }),
-  iBlocks: fc.integer({ min: 1, max: 3 }),
-  k: fc.integer({ min: 1, max: 3 }),
-  localOffset: fc.integer({ min: 0, max: 3 }),
-  clamped: fc.boolean(),
-}).map(({ quantMode, method, T, hBlocks, iBlocks, k, localOffset, clamped }): Problem => ({
-  T, H: 32 * hBlocks, I: 32 * iBlocks, E: 8, topK: method === 'llama4' ? 1 : k,
-  localOffset, localExperts: 8 - localOffset - (localOffset > 1 ? 1 : 0),
-  routing: routingFor(method), logitsDtype: 'float32', biasDtype: method === 'deepseek_v3' ? 'float32' : 'none',
-  quantMode, activation: clamped ? { kind: 'swiglu_clamped', alpha: 1.702, beta: 1, limit: 7 } : { kind: 'swiglu' },
-}));
+const problemArb = tinyProblemArb({ maxT: 9, maxIBlocks: 3 });
 
 const bitsEqual = (a: Float32Array, b: Float32Array): boolean =>
   a.length === b.length && new Uint32Array(a.buffer, a.byteOffset, a.length).every((x, i) => x === new Uint32Array(b.buffer, b.byteOffset, b.length)[i]);
