@@ -14,7 +14,7 @@
  *
  * `__metadata__` carries the requant counts and the provenance.
  */
-import type { Expected, RoutingResult } from '../reference/expected.js';
+import type { Expected } from '../reference/expected.js';
 import { BadArgumentError } from '../reference/errors.js';
 import type { Problem } from '../reference/problem.js';
 import { asFloat32, asInt32, asUint16, asUint8, tensorOf, type Dtype, type Tensor } from './safetensors.js';
@@ -22,16 +22,7 @@ import { asFloat32, asInt32, asUint16, asUint8, tensorOf, type Dtype, type Tenso
 export const EXPECTED_KIND = 'moe-harness-golden-expected/1';
 
 /** What a golden stores of an Expected (everything but the problem, which the manifest holds). */
-export interface StoredExpected {
-  readonly routing: RoutingResult;
-  readonly outputF32: Float32Array;
-  readonly outputBf16: Uint16Array;
-  readonly absAccum: Float32Array;
-  readonly flipAllowance: Float32Array;
-  readonly fragileTokens: Uint8Array;
-  readonly requant: Expected['requant'];
-  readonly provenance: Expected['provenance'];
-}
+export type StoredExpected = Omit<Expected, 'problem' | 'analysis'>;
 
 export function expectedToTensors(e: Expected): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const { T, H, E, topK } = e.problem;
