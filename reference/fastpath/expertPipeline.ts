@@ -16,7 +16,6 @@
  */
 import { expertEpilogue, swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
 import { RowAnalyzer, windowRadius, type Fc2InputFormat, type FragilityCounts } from '../errorWindow.js';
-import { requantizeInPlace } from '../quant/requantize.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { emptyStats, type GemmJob, type JobStats, type MoeJob } from './protocol.js';
 
@@ -41,20 +40,38 @@ function chunkRows(n: number, rowBytes: number, copies: number): number {
   return 16;
 }
 
-/** Growable scratch arrays, reused across experts. */
+/**
+ * Growable scratch, reused across experts: a_c and â of one expert ([n, I], chunk-major) and
+ * one token's x̂ row live on the engine (the analysis kernels read them there; fetch fresh
+ * views after any engine call), the radius bounds and row norms in JS.
+ */
 class Scratch {
-  a = new Float32Array(0);
-  ahat = new Float32Array(0);
+  private aM: EngineMatrix | null = null;
+  private ahatM: EngineMatrix | null = null;
+  private xM: EngineMatrix | null = null;
   radius = new Float64Array(0);
   norm = new Float64Array(0);
-  ensure(nI: number, rows: number): void {
-    if (this.a.length < nI) {
-      this.a = new Float32Array(nI);
-      this.ahat = new Float32Array(nI);
-      this.radius = new Float64Array(nI);
+  constructor(private readonly engine: MatrixEngine) {}
+  ensure(nI: number, rows: number, H: number): void {
+    if (this.aM === null || this.aM.cols < nI) {
+      this.aM?.dispose();
+      this.ahatM?.dispose();
+      this.aM = this.engine.alloc(1, nI);
+      this.ahatM = this.engine.alloc(1, nI);
     }
+    if (this.xM === null || this.xM.cols !== H) {
+      this.xM?.dispose();
+      this.xM = this.engine.alloc(1, H);
+    }
+    if (this.radius.length < nI) this.radius = new Float64Array(nI);
     if (this.norm.length < rows) this.norm = new Float64Array(rows);
   }
+  /** a_c [n·I] (chunk-major). */
+  get a(): EngineMatrix { return this.aM!; }
+  /** â [n·I] (chunk-major). */
+  get ahat(): EngineMatrix { return this.ahatM!; }
+  /** One token's x̂ row [1, H]. */
+  get x(): EngineMatrix { return this.xM!; }
 }
 
 /** Fragile elements of one expert: (token position p, element i, Δ). */
@@ -80,12 +97,16 @@ interface SparseFlips {
 }
 
 export class ExpertPipeline {
-  private readonly scratch = new Scratch();
+  private readonly scratch: Scratch;
   private readonly fragile = new FragileList();
   private readonly parts: EpilogueParts = { gate: 0, sig: 0, silu: 0, lin: 0 };
   private readonly analyzers = new Map<Fc2InputFormat, RowAnalyzer>();
 
-  constructor(private readonly engine: MatrixEngine) {}
+  private readonly dots = new Float64Array(4);
+
+  constructor(private readonly engine: MatrixEngine) {
+    this.scratch = new Scratch(engine);
+  }
 
   private analyzer(fmt: Fc2InputFormat): RowAnalyzer {
     let a = this.analyzers.get(fmt);
@@ -123,7 +144,7 @@ export class ExpertPipeline {
     const sc = this.scratch;
     const full = job.analysis === 'full';
     const R = chunkRows(I, 4 * H, 2); // R up rows and R gate rows
-    sc.ensure(n * I, 2 * R);
+    sc.ensure(n * I, 2 * R, H);
     let t = performance.now();
 
     // Tokens, transposed: Xᵀ [H, n] (the GEMMs' B operand, packed once by the backend).
@@ -155,11 +176,10 @@ export class ExpertPipeline {
       t = lap(stats, 'gemm', t);
       this.epilogue(job, ep, c.view(), r0, n, i0, R, full);
       t = lap(stats, 'epilogue', t);
-      sc.ahat.set(sc.a.subarray(i0 * n, (i0 + R) * n), i0 * n);
-      requantizeInPlace(job.fc2Format, sc.ahat, i0 * n, R * n);
+      engine.kernels.requant(job.fc2Format, sc.a, sc.ahat, i0 * n, R * n);
       t = lap(stats, 'requant', t);
       if (full) {
-        this.analyzeFragility(job, ep, w1c.view(), c.view(), r0, n, i0, R, counts, stats);
+        this.analyzeFragility(job, ep, w1c, c.view(), r0, n, i0, R, counts, stats);
         t = lap(stats, 'fragility', t);
       }
       c.dispose();
@@ -176,7 +196,7 @@ export class ExpertPipeline {
     {
       const v = at.view();
       const va = aat === null ? null : aat.view();
-      const ahat = sc.ahat;
+      const ahat = sc.ahat.view();
       for (let i0 = 0; i0 < I; i0 += R) {
         for (let p = 0; p < n; p++) {
           const o = i0 * n + p * R;
@@ -270,7 +290,8 @@ export class ExpertPipeline {
    */
   private epilogue(job: MoeJob, ep: ExpertEpilogue, c: Float32Array, r0: number, n: number, i0: number, R: number, withRadius: boolean): void {
     const { k } = job;
-    const { a, radius, norm } = this.scratch;
+    const { radius, norm } = this.scratch;
+    const a = this.scratch.a.view();
     const parts = this.parts;
     for (let p = 0; p < n; p++) {
       const row = job.rows[r0 + p]!;
@@ -291,33 +312,31 @@ export class ExpertPipeline {
 
   /** Fragility of elements i0..i0+R-1 of every token; exact Σ|W1·x̂| from the chunk w (rows: R up, R gate). */
   private analyzeFragility(
-    job: MoeJob, ep: ExpertEpilogue, w: Float32Array, c: Float32Array, r0: number, n: number, i0: number, R: number,
+    job: MoeJob, ep: ExpertEpilogue, w: EngineMatrix, c: Float32Array, r0: number, n: number, i0: number, R: number,
     counts: FragilityCounts, stats: JobStats,
   ): void {
     const { H, k } = job;
     const sc = this.scratch;
     const parts = this.parts;
     const fragile = this.fragile;
-    const x = job.x;
+    const kernels = this.engine.kernels;
+    const dots = this.dots;
+    const a = sc.a.view();
+    const ahat = sc.ahat.view();
     let p = 0;
     let xo = 0;
+    let xLoaded = -1;
     let pre = 1;
     const exactRadius = (r: number): number => {
       stats.exactRadii++;
-      let su0 = 0, su1 = 0, sg0 = 0, sg1 = 0;
-      const ou = r * H;
-      const og = (R + r) * H;
-      for (let h = 0; h < H; h += 2) {
-        const x0 = Math.abs(x[xo + h]!);
-        const x1 = Math.abs(x[xo + h + 1]!);
-        su0 += Math.abs(w[ou + h]!) * x0;
-        su1 += Math.abs(w[ou + h + 1]!) * x1;
-        sg0 += Math.abs(w[og + h]!) * x0;
-        sg1 += Math.abs(w[og + h + 1]!) * x1;
+      if (xLoaded !== xo) { // this token's x̂ row, where the kernels read it
+        sc.x.view().set(job.x.subarray(xo, xo + H));
+        xLoaded = xo;
       }
+      kernels.absDots(w, r, R + r, sc.x, dots);
       // Double sums of exact float32 products: relative error far below this margin.
-      const su = (su0 + su1) * (1 + 1e-9);
-      const sg = (sg0 + sg1) * (1 + 1e-9);
+      const su = (dots[0]! + dots[1]!) * (1 + 1e-9);
+      const sg = (dots[2]! + dots[3]!) * (1 + 1e-9);
       const v = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
       return windowRadius(job.rho, su, sg, pre, ep, parts, v);
     };
@@ -329,7 +348,7 @@ export class ExpertPipeline {
       pre = job.finalizeWeights ? 1 : job.weights[row]!;
       xo = t * H;
       const before = fragile.length;
-      analyzer.analyze(sc.a, sc.ahat, i0 * n + p * R, R, sc.radius, i0 * n + p * R, exactRadius, emit, counts);
+      analyzer.analyze(a, ahat, i0 * n + p * R, R, sc.radius, i0 * n + p * R, exactRadius, emit, counts);
       if (fragile.length > before) job.fragileTokens[t] = 1;
     }
   }

@@ -4,6 +4,7 @@
  * weights straight into it, no copy), and C = A·B.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
+import { jsAnalysisKernels, wasmAnalysisKernels, type AnalysisKernels } from './analysisKernels.js';
 import { dequantizeFp4Into, type WeightFormat } from './dequantTable.js';
 import { SimdDequantizer, type EmscriptenHeap } from './simdDequant.js';
 
@@ -21,6 +22,8 @@ export interface EngineMatrix {
 export interface MatrixEngine {
   /** e.g. 'tfjs-wasm-simd', 'tfjs-node'. */
   readonly name: string;
+  /** The fragility/re-quantization kernels on this engine's matrices. */
+  readonly kernels: AnalysisKernels;
   /** A rows×cols matrix with unspecified contents. */
   alloc(rows: number, cols: number): EngineMatrix;
   /** A·B for A [M,K], B [K,N]: a new [M,N] matrix. */
@@ -79,8 +82,10 @@ export function wasmEngine(tf: Tf, name: string, useSimd = true): MatrixEngine {
   const wrap = (t: TfCore.Tensor) => new TensorMatrix(t, backend);
   const simd = useSimd ? SimdDequantizer.create(backend.wasm) : null;
   const ptr = (m: EngineMatrix) => (m as TensorMatrix).view().byteOffset;
+  const kernels = (useSimd ? wasmAnalysisKernels(backend.wasm, ptr) : null) ?? jsAnalysisKernels;
   return {
-    name: simd === null ? name : `${name} (+SIMD dequant)`,
+    name: simd === null ? name : `${name} (+SIMD dequant, ${kernels.name} analysis)`,
+    kernels,
     dequantFp4(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, dst, row0, absDst, rowSq) {
       if (simd === null) {
         dequantJs(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, dst, row0, absDst, rowSq);
@@ -112,6 +117,7 @@ class ArrayMatrix implements EngineMatrix {
 export function copyingEngine(tf: Tf, name: string): MatrixEngine {
   return {
     name,
+    kernels: jsAnalysisKernels,
     dequantFp4: dequantJs,
     alloc(rows, cols) { return new ArrayMatrix(rows, cols); },
     matmul(a, b) {

@@ -28,6 +28,16 @@ export function requantBlock(format: RequantFormat): number {
   return format === 'nvfp4' ? 16 : format === 'mxfp8' ? 32 : 1;
 }
 
+/**
+ * The block scale (value) of a block of FC2's input with this amax (float32, |x| maxima),
+ * NaN when amax is not finite (the block holds NaN or an infinity: it becomes all NaN).
+ * nvfp4: e4m3(fl32(amax / 6)) (0: the block becomes +0); mxfp8: 2^ceil(log2(amax / 448)).
+ */
+export function requantBlockScale(format: 'nvfp4' | 'mxfp8', amax: number): number {
+  if (amax - amax !== 0) return NaN;
+  return format === 'nvfp4' ? E4M3_VALUES[encodeE4m3F32(Math.fround(amax / 6))]! : UE8M0_VALUES[ue8m0CeilScaleF32(amax, 448)]!;
+}
+
 // Both fake-quantizers work on the float32 bit pattern of the scaled element in place
 // (an Int32Array view of v): v[i] is overwritten by a/s (the store rounds to float32,
 // i.e. fl32(a/s)), rounded on its bits with round-half-even, and multiplied back by s.
@@ -51,7 +61,7 @@ function requantNvfp4(v: Float32Array, bits: Int32Array, offset: number, length:
       v.fill(NaN, base, base + 16);
       continue;
     }
-    const s = E4M3_VALUES[encodeE4m3F32(Math.fround(amax / 6))]!;
+    const s = requantBlockScale('nvfp4', amax);
     if (s === 0) {
       v.fill(0, base, base + 16);
       continue;
@@ -88,7 +98,7 @@ function requantMxfp8(v: Float32Array, bits: Int32Array, offset: number, length:
       v.fill(NaN, base, base + 32);
       continue;
     }
-    const s = UE8M0_VALUES[ue8m0CeilScaleF32(amax, 448)]!;
+    const s = requantBlockScale('mxfp8', amax);
     const inv = 1 / s; // exact: s is a power of two in [2^-127, 2^127]
     for (let i = base; i < base + 32; i++) {
       v[i] = v[i]! * inv; // = fl32(a / s)
