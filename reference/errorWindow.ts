@@ -70,11 +70,11 @@ export function fc2InputBlock(fmt: Fc2InputFormat): number {
 }
 
 /** Scale code of a block with this amax (positive codes are monotone in amax). */
-function scaleCode(fmt: Fc2InputFormat, amax: number): number {
+export function scaleCode(fmt: Fc2InputFormat, amax: number): number {
   return fmt === 'nvfp4' ? encodeE4m3F32(fl(amax / 6)) : ue8m0CeilScale(amax, 448);
 }
 
-function scaleValue(fmt: Fc2InputFormat, code: number): number {
+export function scaleValue(fmt: Fc2InputFormat, code: number): number {
   return fmt === 'nvfp4' ? E4M3_VALUES[code]! : UE8M0_VALUES[code]!;
 }
 
@@ -121,8 +121,8 @@ function maxDeviation(fmt: Fc2InputFormat, a: number, r: number, ahat: number, c
 // computation) so it can only err towards "may move", which the exact path then settles.
 
 /** e2m1 magnitudes ×2 (0, 1, 2, 3, 4, 6, 8, 12) → [low, high) midpoints, in units of the scale. */
-const E2M1_LO = new Float64Array(13).fill(NaN);
-const E2M1_HI = new Float64Array(13).fill(NaN);
+export const E2M1_LO = new Float64Array(13).fill(NaN);
+export const E2M1_HI = new Float64Array(13).fill(NaN);
 {
   const mags = [0, 0.5, 1, 1.5, 2, 3, 4, 6];
   mags.forEach((m, k) => {
@@ -132,8 +132,8 @@ const E2M1_HI = new Float64Array(13).fill(NaN);
 }
 
 /** Positive e4m3 codes 0..126 → midpoints to their neighbours. */
-const E4M3_LO = new Float64Array(127);
-const E4M3_HI = new Float64Array(127);
+export const E4M3_LO = new Float64Array(127);
+export const E4M3_HI = new Float64Array(127);
 for (let k = 0; k < 127; k++) {
   E4M3_LO[k] = k === 0 ? -E4M3_VALUES[1]! / 2 : (E4M3_VALUES[k - 1]! + E4M3_VALUES[k]!) / 2;
   E4M3_HI[k] = k === 126 ? Infinity : (E4M3_VALUES[k]! + E4M3_VALUES[k + 1]!) / 2;
@@ -143,12 +143,12 @@ const F32V = new Float32Array(1);
 const U32V = new Uint32Array(F32V.buffer);
 
 /** Slack added to a radius bound for the double-precision interval test. */
-function slack(v: number, rb: number): number {
+export function slack(v: number, rb: number): number {
   return rb * (1 + 2 ** -20) + Math.abs(v) * 2 ** -22 + 2 ** -146;
 }
 
 /** True when no value in [v - rr, v + rr] re-quantizes (nvfp4, scale 1/inv) to other than q. */
-function e2m1Stays(v: number, rr: number, q: number, inv: number): boolean {
+export function e2m1Stays(v: number, rr: number, q: number, inv: number): boolean {
   if (inv === Infinity) return true; // scale 0: everything quantizes to 0
   const c2 = Math.round(Math.abs(q) * inv * 2);
   const m = Math.abs(v);
@@ -156,14 +156,14 @@ function e2m1Stays(v: number, rr: number, q: number, inv: number): boolean {
 }
 
 /** Same for mxfp8 (e4m3 elements, power-of-two scale 1/inv). */
-function e4m3Stays(v: number, rr: number, q: number, inv: number): boolean {
+export function e4m3Stays(v: number, rr: number, q: number, inv: number): boolean {
   const code = encodeE4m3F32(Math.abs(q) * inv) & 0x7f;
   const m = Math.abs(v);
   return (m + rr) * inv < E4M3_HI[code]! && (code === 0 || (m - rr) * inv > E4M3_LO[code]!);
 }
 
 /** Same for bf16 (no scale). */
-function bf16Stays(v: number, rr: number, q: number): boolean {
+export function bf16Stays(v: number, rr: number, q: number): boolean {
   F32V[0] = Math.abs(q);
   const b = U32V[0]! >>> 16;
   const m = Math.abs(v);
@@ -175,6 +175,47 @@ function bf16Stays(v: number, rr: number, q: number): boolean {
   U32V[0] = (b - 1) << 16;
   const lo = (Math.abs(q) + F32V[0]!) / 2;
   return m - rr > lo;
+}
+
+/**
+ * Tables of the fast prefilter (analysisKernels.ts), float64, by scale code c (0..255):
+ * SV[c] the scale value; [LOX[c], HIX[c]] amax values that certainly get code c (the exact
+ * interval shrunk by 2^-20 relative, so that float32 roundings in scaleCode cannot leave
+ * it; empty for codes a block never gets); then by element code (0..127) EHI/ELO, the
+ * "cannot move" midpoints (E2M1_HI/LO by 2·magnitude for nvfp4, E4M3_HI/LO for mxfp8).
+ * Layout: SV at 0, LOX at 256, HIX at 512, EHI at 768, ELO at 896.
+ */
+export function prefilterTables(fmt: 'nvfp4' | 'mxfp8'): Float64Array {
+  const t = new Float64Array(1024);
+  t.fill(NaN, 0, 256);
+  t.fill(Infinity, 256, 512);
+  t.fill(-Infinity, 512, 768);
+  t.fill(NaN, 768, 1024);
+  const lo = 1 + 2 ** -20;
+  const hi = 1 - 2 ** -20;
+  if (fmt === 'nvfp4') {
+    for (let c = 0; c <= 126; c++) {
+      const v = E4M3_VALUES[c]!;
+      t[c] = v;
+      t[256 + c] = c === 0 ? -Infinity : 6 * ((E4M3_VALUES[c - 1]! + v) / 2) * lo;
+      t[512 + c] = c === 126 ? 6 * 464 * hi : 6 * ((v + E4M3_VALUES[c + 1]!) / 2) * hi;
+    }
+    for (let c = 0; c < 13; c++) {
+      t[768 + c] = E2M1_HI[c]!;
+      t[896 + c] = E2M1_LO[c]!;
+    }
+  } else {
+    for (let c = 0; c <= 254; c++) {
+      t[c] = UE8M0_VALUES[c]!;
+      t[256 + c] = c === 0 ? -Infinity : 448 * 2 ** (c - 128) * lo;
+      t[512 + c] = 448 * 2 ** (c - 127) * hi;
+    }
+    for (let c = 0; c < 127; c++) {
+      t[768 + c] = E4M3_HI[c]!;
+      t[896 + c] = E4M3_LO[c]!;
+    }
+  }
+  return t;
 }
 
 /**

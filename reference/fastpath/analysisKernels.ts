@@ -6,12 +6,51 @@
  *
  *  - absDots: the exact FC1 absolute sums Σ|W1[r,h]|·|x̂[h]| of one up row and one gate row,
  *    in float64, as four lane sums (even h, odd h) that the caller adds;
- *  - requant: FC2's input re-quantized from a float32 slice (quant/requantize.ts).
+ *  - requant: FC2's input re-quantized from a float32 slice (quant/requantize.ts);
+ *  - prefilter: the radius bounds of one FC1 chunk (errorWindow.ts windowRadius on
+ *    Cauchy–Schwarz sums) and, per block of FC2's input, whether RowAnalyzer can have
+ *    anything to do there (flag 1) or certainly not (flag 0): the fast path then runs the
+ *    exact analysis on flagged blocks only, which gives exactly the full analysis's answer.
  */
-import { requantBlock, requantBlockScale, requantizeInPlace, type RequantFormat } from '../quant/requantize.js';
+import type { ExpertEpilogue } from '../epilogue.js';
+import {
+  bf16Stays, e2m1Stays, e4m3Stays, prefilterTables, slack, windowRadius,
+} from '../errorWindow.js';
+import { requantBlock, requantBlockCode, requantizeInPlace, type RequantFormat } from '../quant/requantize.js';
 import type { EngineMatrix } from './matrixEngine.js';
 import type { EmscriptenHeap } from './simdDequant.js';
 import { ANALYSIS_WASM_BASE64 } from './wasm/analysisModule.js';
+import { E4M3_VALUES } from '../formats/e4m3.js';
+import { UE8M0_VALUES } from '../formats/ue8m0.js';
+
+/** One FC1 chunk for the prefilter: n tokens × R elements, chunk-major ((p, r) at off + p·R + r). */
+export interface PrefilterChunk {
+  readonly n: number;
+  readonly R: number;
+  /** Element offset of the chunk in a and ahat (gate, sig, lin hold the chunk alone, from 0). */
+  readonly off: number;
+  /** a_c, â and the epilogue's parts (gate' after clamp, sigmoid, linear part), float32. */
+  readonly a: EngineMatrix;
+  readonly ahat: EngineMatrix;
+  readonly gate: EngineMatrix;
+  readonly sig: EngineMatrix;
+  readonly lin: EngineMatrix;
+  /** Upper bounds of the rows' L2 norms: R up rows, then R gate rows. */
+  readonly norm: Float64Array;
+  /** Per token: the llama4 pre-weight (1 otherwise) and ||x̂||₂ (upper bound). */
+  readonly pre: Float64Array;
+  readonly xn: Float64Array;
+  readonly rho: number;
+  readonly ep: ExpertEpilogue;
+}
+
+/** The prefilter's answer; views valid until the next kernel or engine call. */
+export interface PrefilterResult {
+  /** Radius bounds, chunk-relative (p·R + r). */
+  readonly radius: Float64Array;
+  /** Per block of FC2's input (B = 16 nvfp4, 32 mxfp8, 1 bf16), chunk-relative: 1 = analyze. */
+  readonly flags: Uint8Array;
+}
 
 export interface AnalysisKernels {
   /** 'wasm-simd' or 'js'. */
@@ -27,11 +66,85 @@ export interface AnalysisKernels {
    * heap: fetch fresh views afterwards.
    */
   requant(fmt: RequantFormat, src: EngineMatrix, dst: EngineMatrix, off: number, len: number): void;
+  /**
+   * Radius bounds and block flags of one chunk whose â (chunk.ahat) was computed by this
+   * object's requant of the same slice, just before. May grow the heap.
+   */
+  prefilter(fmt: RequantFormat, chunk: PrefilterChunk): PrefilterResult;
+}
+
+const NV_TABLES = prefilterTables('nvfp4');
+const MX_TABLES = prefilterTables('mxfp8');
+
+/** The JS prefilter (any engine): the same bounds and flags as the wasm kernel. */
+class JsPrefilter {
+  private radius = new Float64Array(0);
+  private flags = new Uint8Array(0);
+  private readonly parts = { gate: 0, sig: 0, silu: 0, lin: 0 };
+
+  run(fmt: RequantFormat, c: PrefilterChunk): PrefilterResult {
+    const { n, R, off, norm, pre, xn, rho, ep } = c;
+    const B = requantBlock(fmt);
+    const len = n * R;
+    if (this.radius.length < len) this.radius = new Float64Array(len);
+    if (this.flags.length < len / B) this.flags = new Uint8Array(len / B);
+    const radius = this.radius;
+    const flags = this.flags;
+    const a = c.a.view(), ahat = c.ahat.view(), gate = c.gate.view(), sig = c.sig.view(), lin = c.lin.view();
+    const parts = this.parts;
+    for (let p = 0; p < n; p++) {
+      for (let r0 = 0; r0 < R; r0 += B) {
+        let amax = 0, sum = 0, hiB = 0, loB = 0;
+        for (let r = r0; r < r0 + B; r++) {
+          const e = p * R + r;
+          const v = a[off + e]!;
+          parts.gate = gate[e]!;
+          parts.sig = sig[e]!;
+          parts.silu = Math.fround(parts.gate * parts.sig);
+          parts.lin = lin[e]!;
+          const rb = windowRadius(rho, norm[r]! * xn[p]!, norm[R + r]! * xn[p]!, pre[p]!, ep, parts, v);
+          radius[e] = rb;
+          const m = Math.abs(v);
+          sum += v;
+          if (m > amax) amax = m;
+          if (m + rb > hiB) hiB = m + rb;
+          if (m - rb > loB) loB = m - rb;
+        }
+        const b = (p * R + r0) / B;
+        flags[b] = 1;
+        if (fmt === 'bf16') {
+          const e = p * R + r0;
+          if (bf16Stays(a[off + e]!, slack(a[off + e]!, radius[e]!), ahat[off + e]!)) flags[b] = 0;
+          continue;
+        }
+        // The block's scale code (-1: NaN or an infinity, the exact analysis decides); its
+        // bounded amax window must lie inside the code's certain amax interval.
+        const c0 = requantBlockCode(fmt, sum - sum !== 0 ? NaN : amax);
+        const tab = fmt === 'nvfp4' ? NV_TABLES : MX_TABLES;
+        if (c0 < 0 || !(tab[256 + c0]! <= loB && hiB <= tab[512 + c0]!)) continue;
+        const inv = 1 / tab[c0]!;
+        let quiet = true;
+        for (let r = r0; r < r0 + B && quiet; r++) {
+          const e = p * R + r;
+          const v = a[off + e]!;
+          const rr = slack(v, radius[e]!);
+          quiet = fmt === 'nvfp4' ? e2m1Stays(v, rr, ahat[off + e]!, inv) : e4m3Stays(v, rr, ahat[off + e]!, inv);
+        }
+        if (quiet) flags[b] = 0;
+      }
+    }
+    return { radius, flags };
+  }
 }
 
 /** The JS twin: any engine's matrices. */
+const jsPrefilter = new JsPrefilter();
+
 export const jsAnalysisKernels: AnalysisKernels = {
   name: 'js',
+  prefilter(fmt, chunk) {
+    return jsPrefilter.run(fmt, chunk);
+  },
   absDots(w, uRow, gRow, x, out) {
     const wv = w.view();
     const xv = x.view();
@@ -71,6 +184,26 @@ interface AnalysisExports {
   absdots(u: number, g: number, x: number, n: number, out: number): void;
   blockamax(src: number, nBlocks: number, B: number, dst: number): void;
   requant(src: number, dst: number, nBlocks: number, B: number, scales: number, mx: number): void;
+  radfilter(
+    n: number, R: number, B: number, mx: number, a: number, ahat: number, gate: number, sig: number, lin: number,
+    norm: number, tok: number, ep: number, codes: number, tab: number, rad: number, flags: number,
+  ): void;
+}
+
+/** Growable scratch on an emscripten heap. */
+class HeapBuffer {
+  ptr = 0;
+  private bytes = 0;
+  constructor(private readonly heap: EmscriptenHeap) {}
+  /** At least `bytes` bytes (8-byte aligned); may grow the heap. */
+  ensure(bytes: number): number {
+    if (bytes > this.bytes) {
+      if (this.ptr !== 0) this.heap._free(this.ptr);
+      this.bytes = Math.max(bytes, 2 * this.bytes, 64);
+      this.ptr = this.heap._malloc(this.bytes);
+    }
+    return this.ptr;
+  }
 }
 
 /** Byte address of a heap matrix's storage. */
@@ -82,8 +215,15 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
   if (!Wasm.validate(bytes)) return null;
   const k = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: heap.asm.memory } }).exports as unknown as AnalysisExports;
   const outPtr = heap._malloc(32);
-  let scales = 0;
-  let scaleBytes = 0;
+  const scales = new HeapBuffer(heap);
+  const codes = new HeapBuffer(heap);
+  const tables = { nvfp4: heap._malloc(8192), mxfp8: heap._malloc(8192) };
+  new Float64Array(heap.HEAPU8.buffer, tables.nvfp4, 1024).set(NV_TABLES);
+  new Float64Array(heap.HEAPU8.buffer, tables.mxfp8, 1024).set(MX_TABLES);
+  const inputs = new HeapBuffer(heap);
+  const radius = new HeapBuffer(heap);
+  const flags = new HeapBuffer(heap);
+  let lastSlice = '';
   return {
     name: 'wasm-simd',
     absDots(w, uRow, gRow, x, out) {
@@ -93,22 +233,57 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
       out.set(new Float64Array(heap.HEAPU8.buffer, outPtr, 4));
     },
     requant(fmt, src, dst, off, len) {
+      lastSlice = '';
       if (fmt === 'bf16') {
         jsAnalysisKernels.requant(fmt, src, dst, off, len);
         return;
       }
       const B = requantBlock(fmt);
       const nb = len / B;
-      if (4 * nb > scaleBytes) {
-        if (scales !== 0) heap._free(scales);
-        scaleBytes = Math.max(4 * nb, 2 * scaleBytes);
-        scales = heap._malloc(scaleBytes);
-      }
+      scales.ensure(4 * nb);
+      codes.ensure(4 * nb);
       const s = ptr(src) + 4 * off;
-      k.blockamax(s, nb, B, scales);
-      const sv = new Float32Array(heap.HEAPU8.buffer, scales, nb);
-      for (let b = 0; b < nb; b++) sv[b] = requantBlockScale(fmt, sv[b]!);
-      k.requant(s, ptr(dst) + 4 * off, nb, B, scales, fmt === 'mxfp8' ? 1 : 0);
+      k.blockamax(s, nb, B, scales.ptr);
+      const sv = new Float32Array(heap.HEAPU8.buffer, scales.ptr, nb);
+      const cv = new Int32Array(heap.HEAPU8.buffer, codes.ptr, nb);
+      const values = fmt === 'nvfp4' ? E4M3_VALUES : UE8M0_VALUES;
+      for (let b = 0; b < nb; b++) {
+        const code = requantBlockCode(fmt, sv[b]!);
+        cv[b] = code;
+        sv[b] = code < 0 ? NaN : values[code]!;
+      }
+      k.requant(s, ptr(dst) + 4 * off, nb, B, scales.ptr, fmt === 'mxfp8' ? 1 : 0);
+      lastSlice = `${fmt}:${src === dst ? 'same' : 'other'}:${off}:${len}`;
+    },
+    prefilter(fmt, c) {
+      if (fmt === 'bf16') return jsAnalysisKernels.prefilter(fmt, c);
+      const { n, R, off } = c;
+      const len = n * R;
+      if (lastSlice !== `${fmt}:other:${off}:${len}`) {
+        throw new Error(`analysis kernels: prefilter(${fmt}, off ${off}, ${len} elements) must follow requant of the same slice (last: '${lastSlice}')`);
+      }
+      const B = requantBlock(fmt);
+      const inBytes = 8 * (2 * R + 2 * n + 8);
+      const base = inputs.ensure(inBytes);
+      const rad = radius.ensure(8 * len);
+      const fl = flags.ensure(len / B);
+      const f64 = new Float64Array(heap.HEAPU8.buffer, base, inBytes / 8);
+      f64.set(c.norm.subarray(0, 2 * R), 0);
+      const tok = 2 * R;
+      for (let p = 0; p < n; p++) {
+        f64[tok + 2 * p] = c.pre[p]!;
+        f64[tok + 2 * p + 1] = c.xn[p]!;
+      }
+      const ep = tok + 2 * n;
+      f64[ep] = c.rho;
+      f64[ep + 1] = Math.abs(c.ep.gateScale);
+      f64[ep + 2] = Math.abs(c.ep.upScale);
+      f64[ep + 3] = c.ep.alpha;
+      f64[ep + 4] = Math.abs(c.ep.betaC);
+      const at = (m: EngineMatrix) => ptr(m) + 4 * off;
+      k.radfilter(n, R, B, fmt === 'mxfp8' ? 1 : 0, at(c.a), at(c.ahat), ptr(c.gate), ptr(c.sig), ptr(c.lin),
+        base, base + 8 * tok, base + 8 * ep, codes.ptr, tables[fmt], rad, fl);
+      return { radius: new Float64Array(heap.HEAPU8.buffer, rad, len), flags: new Uint8Array(heap.HEAPU8.buffer, fl, len / B) };
     },
   };
 }

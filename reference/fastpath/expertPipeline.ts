@@ -15,7 +15,7 @@
  * main memory: they are written and read while in cache.
  */
 import { expertEpilogue, swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
-import { RowAnalyzer, windowRadius, type Fc2InputFormat, type FragilityCounts } from '../errorWindow.js';
+import { fc2InputBlock, RowAnalyzer, windowRadius, type Fc2InputFormat, type FragilityCounts } from '../errorWindow.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { emptyStats, type GemmJob, type JobStats, type MoeJob } from './protocol.js';
 
@@ -43,16 +43,27 @@ function chunkRows(n: number, rowBytes: number, copies: number): number {
 /**
  * Growable scratch, reused across experts: a_c and â of one expert ([n, I], chunk-major) and
  * one token's x̂ row live on the engine (the analysis kernels read them there; fetch fresh
- * views after any engine call), the radius bounds and row norms in JS.
+ * views after any engine call), as do one chunk's epilogue parts; row norms and per-token
+ * scalars in JS.
  */
 class Scratch {
   private aM: EngineMatrix | null = null;
   private ahatM: EngineMatrix | null = null;
   private xM: EngineMatrix | null = null;
-  radius = new Float64Array(0);
+  private partsM: [EngineMatrix, EngineMatrix, EngineMatrix] | null = null;
   norm = new Float64Array(0);
+  pre = new Float64Array(0);
+  xn = new Float64Array(0);
   constructor(private readonly engine: MatrixEngine) {}
-  ensure(nI: number, rows: number, H: number): void {
+  ensure(nI: number, rows: number, H: number, nR: number, n: number): void {
+    if (this.partsM === null || this.partsM[0].cols < nR) {
+      this.partsM?.forEach((m) => m.dispose());
+      this.partsM = [this.engine.alloc(1, nR), this.engine.alloc(1, nR), this.engine.alloc(1, nR)];
+    }
+    if (this.pre.length < n) {
+      this.pre = new Float64Array(n);
+      this.xn = new Float64Array(n);
+    }
     if (this.aM === null || this.aM.cols < nI) {
       this.aM?.dispose();
       this.ahatM?.dispose();
@@ -63,13 +74,16 @@ class Scratch {
       this.xM?.dispose();
       this.xM = this.engine.alloc(1, H);
     }
-    if (this.radius.length < nI) this.radius = new Float64Array(nI);
     if (this.norm.length < rows) this.norm = new Float64Array(rows);
   }
   /** a_c [n·I] (chunk-major). */
   get a(): EngineMatrix { return this.aM!; }
   /** â [n·I] (chunk-major). */
   get ahat(): EngineMatrix { return this.ahatM!; }
+  /** The epilogue's parts of one chunk [n·R] (chunk-relative): gate', sigmoid, linear part. */
+  get gate(): EngineMatrix { return this.partsM![0]; }
+  get sig(): EngineMatrix { return this.partsM![1]; }
+  get lin(): EngineMatrix { return this.partsM![2]; }
   /** One token's x̂ row [1, H]. */
   get x(): EngineMatrix { return this.xM!; }
 }
@@ -144,7 +158,7 @@ export class ExpertPipeline {
     const sc = this.scratch;
     const full = job.analysis === 'full';
     const R = chunkRows(I, 4 * H, 2); // R up rows and R gate rows
-    sc.ensure(n * I, 2 * R, H);
+    sc.ensure(n * I, 2 * R, H, n * R, n);
     let t = performance.now();
 
     // Tokens, transposed: Xᵀ [H, n] (the GEMMs' B operand, packed once by the backend).
@@ -179,7 +193,7 @@ export class ExpertPipeline {
       engine.kernels.requant(job.fc2Format, sc.a, sc.ahat, i0 * n, R * n);
       t = lap(stats, 'requant', t);
       if (full) {
-        this.analyzeFragility(job, ep, w1c, c.view(), r0, n, i0, R, counts, stats);
+        this.analyzeFragility(job, ep, w1c, c, r0, n, i0, R, counts, stats);
         t = lap(stats, 'fragility', t);
       }
       c.dispose();
@@ -285,34 +299,38 @@ export class ExpertPipeline {
   }
 
   /**
-   * a_c and the radius bound of elements i0..i0+R-1 of every token, from the chunk's C [2R, n],
-   * stored chunk-major: (p, i0 + r) at i0·n + p·R + r.
+   * a_c of elements i0..i0+R-1 of every token, from the chunk's C [2R, n], stored
+   * chunk-major: (p, i0 + r) at i0·n + p·R + r; withParts: also the epilogue's parts
+   * (gate', sigmoid, linear part) at p·R + r of the scratch's gate/sig/lin.
    */
-  private epilogue(job: MoeJob, ep: ExpertEpilogue, c: Float32Array, r0: number, n: number, i0: number, R: number, withRadius: boolean): void {
-    const { k } = job;
-    const { radius, norm } = this.scratch;
-    const a = this.scratch.a.view();
+  private epilogue(job: MoeJob, ep: ExpertEpilogue, c: Float32Array, r0: number, n: number, i0: number, R: number, withParts: boolean): void {
+    const sc = this.scratch;
+    const a = sc.a.view();
     const parts = this.parts;
+    const gate = withParts ? sc.gate.view() : a;
+    const sig = withParts ? sc.sig.view() : a;
+    const lin = withParts ? sc.lin.view() : a;
     for (let p = 0; p < n; p++) {
       const row = job.rows[r0 + p]!;
       const pre = job.finalizeWeights ? 1 : job.weights[row]!;
-      const xn = job.xNorm[Math.floor(row / k)]!;
       const o = i0 * n + p * R;
-      if (!withRadius) {
+      if (!withParts) {
         for (let r = 0; r < R; r++) a[o + r] = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
         continue;
       }
+      const q = p * R;
       for (let r = 0; r < R; r++) {
-        const v = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
-        a[o + r] = v;
-        radius[o + r] = windowRadius(job.rho, norm[r]! * xn, norm[R + r]! * xn, pre, ep, parts, v);
+        a[o + r] = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
+        gate[q + r] = parts.gate;
+        sig[q + r] = parts.sig;
+        lin[q + r] = parts.lin;
       }
     }
   }
 
   /** Fragility of elements i0..i0+R-1 of every token; exact Σ|W1·x̂| from the chunk w (rows: R up, R gate). */
   private analyzeFragility(
-    job: MoeJob, ep: ExpertEpilogue, w: EngineMatrix, c: Float32Array, r0: number, n: number, i0: number, R: number,
+    job: MoeJob, ep: ExpertEpilogue, w: EngineMatrix, cm: EngineMatrix, r0: number, n: number, i0: number, R: number,
     counts: FragilityCounts, stats: JobStats,
   ): void {
     const { H, k } = job;
@@ -321,13 +339,14 @@ export class ExpertPipeline {
     const fragile = this.fragile;
     const kernels = this.engine.kernels;
     const dots = this.dots;
-    const a = sc.a.view();
-    const ahat = sc.ahat.view();
+    let c: Float32Array = new Float32Array(0); // C's view, fetched after the prefilter
     let p = 0;
     let xo = 0;
     let xLoaded = -1;
     let pre = 1;
-    const exactRadius = (r: number): number => {
+    let base = 0; // element offset of the analyzed block within the token's row
+    const exactRadius = (i: number): number => {
+      const r = base + i;
       stats.exactRadii++;
       if (xLoaded !== xo) { // this token's x̂ row, where the kernels read it
         sc.x.view().set(job.x.subarray(xo, xo + H));
@@ -340,15 +359,34 @@ export class ExpertPipeline {
       const v = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
       return windowRadius(job.rho, su, sg, pre, ep, parts, v);
     };
-    const emit = (r: number, d: number): void => fragile.push(p, i0 + r, d);
+    const emit = (i: number, d: number): void => fragile.push(p, i0 + base + i, d);
     const analyzer = this.analyzer(job.fc2Format);
+    const B = fc2InputBlock(job.fc2Format);
+    // Radius bounds and the blocks that may hold something (the rest certainly hold nothing).
+    for (let q = 0; q < n; q++) {
+      const row = job.rows[r0 + q]!;
+      sc.pre[q] = job.finalizeWeights ? 1 : job.weights[row]!;
+      sc.xn[q] = job.xNorm[Math.floor(row / k)]!;
+    }
+    const { radius, flags } = kernels.prefilter(job.fc2Format, {
+      n, R, off: i0 * n, a: sc.a, ahat: sc.ahat, gate: sc.gate, sig: sc.sig, lin: sc.lin,
+      norm: sc.norm, pre: sc.pre, xn: sc.xn, rho: job.rho, ep,
+    });
+    const a = sc.a.view(); // views after the prefilter (it may grow the heap)
+    const ahat = sc.ahat.view();
+    c = cm.view();
+    const blocks = R / B;
     for (p = 0; p < n; p++) {
       const row = job.rows[r0 + p]!;
       const t = Math.floor(row / k);
       pre = job.finalizeWeights ? 1 : job.weights[row]!;
       xo = t * H;
       const before = fragile.length;
-      analyzer.analyze(a, ahat, i0 * n + p * R, R, sc.radius, i0 * n + p * R, exactRadius, emit, counts);
+      for (let b = 0; b < blocks; b++) {
+        if (flags[p * blocks + b] === 0) continue;
+        base = b * B;
+        analyzer.analyze(a, ahat, i0 * n + p * R + base, B, radius, p * R + base, exactRadius, emit, counts);
+      }
       if (fragile.length > before) job.fragileTokens[t] = 1;
     }
   }

@@ -34,8 +34,14 @@ export function requantBlock(format: RequantFormat): number {
  * nvfp4: e4m3(fl32(amax / 6)) (0: the block becomes +0); mxfp8: 2^ceil(log2(amax / 448)).
  */
 export function requantBlockScale(format: 'nvfp4' | 'mxfp8', amax: number): number {
-  if (amax - amax !== 0) return NaN;
-  return format === 'nvfp4' ? E4M3_VALUES[encodeE4m3F32(Math.fround(amax / 6))]! : UE8M0_VALUES[ue8m0CeilScaleF32(amax, 448)]!;
+  const code = requantBlockCode(format, amax);
+  return code < 0 ? NaN : format === 'nvfp4' ? E4M3_VALUES[code]! : UE8M0_VALUES[code]!;
+}
+
+/** The code of requantBlockScale's scale (e4m3 or ue8m0 byte); -1 when amax is not finite. */
+export function requantBlockCode(format: 'nvfp4' | 'mxfp8', amax: number): number {
+  if (amax - amax !== 0) return -1;
+  return format === 'nvfp4' ? encodeE4m3F32(Math.fround(amax / 6)) : ue8m0CeilScaleF32(amax, 448);
 }
 
 // Both fake-quantizers work on the float32 bit pattern of the scaled element in place

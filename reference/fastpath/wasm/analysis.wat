@@ -123,4 +123,149 @@
               (br_if $lanes (i32.lt_u (local.get $src) (local.get $e))))))
         (local.set $scales (i32.add (local.get $scales) (i32.const 4)))
         (br $blocks))))
+
+  ;; radfilter(n, R, B, mx, a, ahat, gate, sig, lin, norm, tok, ep, codes, tab, rad, flags):
+  ;; the fragility prefilter of one FC1 chunk (n tokens × R elements, chunk-major: element
+  ;; (p, r) at p·R + r; blocks of B along r, block index (p·R + r) / B).
+  ;; a and ahat point at the chunk; gate, sig, lin, rad hold the chunk alone (same indices).
+  ;;  1. rad[e] = windowRadius (errorWindow.ts) with the Cauchy–Schwarz sums
+  ;;     sUp = norm[r]·xn_p, sGate = norm[R + r]·xn_p (tok[p] = (pre_p, xn_p) float64,
+  ;;     ep = (ρ, |gateScale|, |upScale|, alpha, |beta·c|) float64, gate/sig/lin/a float32),
+  ;;     the same float64 operations in the same order;
+  ;;  2. flags[b] = 0 when the block certainly needs nothing (RowAnalyzer would emit and
+  ;;     count nothing): its bounded amax window [loB, hiB] lies inside the amax interval of
+  ;;     its scale code codes[b] (tab: conservative bounds LOX/HIX per code) and every
+  ;;     element passes the "cannot move" test of errorWindow.ts (same slack, same tables
+  ;;     EHI/ELO); 1 otherwise (RowAnalyzer then runs on the block).
+  ;; tab (float64): SV[256] scale values, LOX[256], HIX[256], EHI[128], ELO[128].
+  (func (export "radfilter")
+    (param $n i32) (param $R i32) (param $B i32) (param $mx i32)
+    (param $a i32) (param $ahat i32) (param $gate i32) (param $sig i32) (param $lin i32)
+    (param $norm i32) (param $tok i32) (param $ep i32) (param $codes i32) (param $tab i32)
+    (param $rad i32) (param $flags i32)
+    (local $p i32) (local $r0 i32) (local $r i32) (local $j i32) (local $e i32) (local $b i32) (local $c i32) (local $flag i32)
+    (local $rho f64) (local $ags f64) (local $aus f64) (local $alpha f64) (local $abc f64) (local $halfAlpha f64)
+    (local $w f64) (local $xn f64) (local $g f64) (local $s f64) (local $l f64) (local $silu f64) (local $v f64) (local $m f64)
+    (local $dG f64) (local $dU f64) (local $slope f64) (local $rb f64) (local $hiB f64) (local $loB f64) (local $t f64)
+    (local $inv f64) (local $rr f64) (local $y f32) (local $bits i32)
+    (local.set $rho (f64.load (local.get $ep)))
+    (local.set $ags (f64.load offset=8 (local.get $ep)))
+    (local.set $aus (f64.load offset=16 (local.get $ep)))
+    (local.set $alpha (f64.load offset=24 (local.get $ep)))
+    (local.set $abc (f64.load offset=32 (local.get $ep)))
+    (local.set $halfAlpha (f64.mul (f64.const 0.5) (f64.abs (local.get $alpha))))
+    (local.set $e (i32.const 0))
+    (local.set $b (i32.const 0))
+    (local.set $p (i32.const 0))
+    (block $tokensDone
+      (loop $tokens
+        (br_if $tokensDone (i32.ge_u (local.get $p) (local.get $n)))
+        (local.set $w (f64.abs (f64.load (i32.add (local.get $tok) (i32.shl (local.get $p) (i32.const 4))))))
+        (local.set $xn (f64.load offset=8 (i32.add (local.get $tok) (i32.shl (local.get $p) (i32.const 4)))))
+        (local.set $r0 (i32.const 0))
+        (block $blocksDone
+          (loop $blocks
+            (br_if $blocksDone (i32.ge_u (local.get $r0) (local.get $R)))
+            ;; 1. radius bounds of the block's elements, and its bounded amax window
+            (local.set $hiB (f64.const 0))
+            (local.set $loB (f64.const 0))
+            (local.set $j (i32.const 0))
+            (loop $elems
+              (local.set $r (i32.add (local.get $r0) (local.get $j)))
+              (local.set $c (i32.add (local.get $e) (local.get $j)))
+              (local.set $g (f64.promote_f32 (f32.load (i32.add (local.get $gate) (i32.shl (local.get $c) (i32.const 2))))))
+              (local.set $s (f64.promote_f32 (f32.load (i32.add (local.get $sig) (i32.shl (local.get $c) (i32.const 2))))))
+              (local.set $l (f64.promote_f32 (f32.load (i32.add (local.get $lin) (i32.shl (local.get $c) (i32.const 2))))))
+              (local.set $v (f64.promote_f32 (f32.load (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2))))))
+              (local.set $silu (f64.promote_f32 (f32.mul (f32.demote_f64 (local.get $g)) (f32.demote_f64 (local.get $s)))))
+              ;; dG = ρ·sGate·w·|gateScale| + 4u·|gate|, sGate = norm[R + r]·xn
+              (local.set $dG (f64.add
+                (f64.mul (f64.mul (f64.mul (local.get $rho)
+                  (f64.mul (f64.load (i32.add (local.get $norm) (i32.shl (i32.add (local.get $R) (local.get $r)) (i32.const 3)))) (local.get $xn)))
+                  (local.get $w)) (local.get $ags))
+                (f64.mul (f64.const 0x1p-22) (f64.abs (local.get $g)))))
+              ;; dU = ρ·sUp·w·|upScale| + 4u·(|lin| + |beta·c|), sUp = norm[r]·xn
+              (local.set $dU (f64.add
+                (f64.mul (f64.mul (f64.mul (local.get $rho)
+                  (f64.mul (f64.load (i32.add (local.get $norm) (i32.shl (local.get $r) (i32.const 3)))) (local.get $xn)))
+                  (local.get $w)) (local.get $aus))
+                (f64.mul (f64.const 0x1p-22) (f64.add (f64.abs (local.get $l)) (local.get $abc)))))
+              ;; slope = |s + (alpha·g)·s·(1 - s)|·(1 + 1e-6) + 1e-7 + 0.5·|alpha|·dG, at most 1.1
+              (local.set $slope (f64.add
+                (f64.add
+                  (f64.mul (f64.abs (f64.add (local.get $s)
+                    (f64.mul (f64.mul (f64.mul (local.get $alpha) (local.get $g)) (local.get $s)) (f64.sub (f64.const 1) (local.get $s)))))
+                    (f64.const 1.000001))
+                  (f64.const 1e-7))
+                (f64.mul (local.get $halfAlpha) (local.get $dG))))
+              (if (f64.gt (local.get $slope) (f64.const 1.1)) (then (local.set $slope (f64.const 1.1))))
+              ;; rb = slope·dG·(|lin| + dU) + |silu|·dU + 16u·|a| + 4·2^-149
+              (local.set $rb (f64.add
+                (f64.add
+                  (f64.add
+                    (f64.mul (f64.mul (local.get $slope) (local.get $dG)) (f64.add (f64.abs (local.get $l)) (local.get $dU)))
+                    (f64.mul (f64.abs (local.get $silu)) (local.get $dU)))
+                  (f64.mul (f64.const 0x1p-20) (f64.abs (local.get $v))))
+                (f64.const 0x1p-147)))
+              (f64.store (i32.add (local.get $rad) (i32.shl (local.get $c) (i32.const 3))) (local.get $rb))
+              (local.set $m (f64.abs (local.get $v)))
+              (local.set $t (f64.add (local.get $m) (local.get $rb)))
+              (if (f64.gt (local.get $t) (local.get $hiB)) (then (local.set $hiB (local.get $t))))
+              (local.set $t (f64.sub (local.get $m) (local.get $rb)))
+              (if (f64.gt (local.get $t) (local.get $loB)) (then (local.set $loB (local.get $t))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br_if $elems (i32.lt_u (local.get $j) (local.get $B))))
+            ;; 2. the block's flag
+            (local.set $flag (i32.const 1))
+            (local.set $c (i32.load (i32.add (local.get $codes) (i32.shl (local.get $b) (i32.const 2)))))
+            (block $decided
+              (br_if $decided (i32.ge_u (local.get $c) (i32.const 256)))
+              (br_if $decided (i32.eqz (f64.le (f64.load offset=2048 (i32.add (local.get $tab) (i32.shl (local.get $c) (i32.const 3)))) (local.get $loB))))
+              (br_if $decided (i32.eqz (f64.le (local.get $hiB) (f64.load offset=4096 (i32.add (local.get $tab) (i32.shl (local.get $c) (i32.const 3)))))))
+              (local.set $inv (f64.div (f64.const 1) (f64.load (i32.add (local.get $tab) (i32.shl (local.get $c) (i32.const 3))))))
+              (local.set $j (i32.const 0))
+              (loop $stays
+                (local.set $c (i32.add (local.get $e) (local.get $j)))
+                (local.set $v (f64.promote_f32 (f32.load (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2))))))
+                (local.set $y (f32.abs (f32.load (i32.add (local.get $ahat) (i32.shl (local.get $c) (i32.const 2))))))
+                (local.set $rb (f64.load (i32.add (local.get $rad) (i32.shl (local.get $c) (i32.const 3)))))
+                (local.set $m (f64.abs (local.get $v)))
+                (local.set $rr (f64.add (f64.add (f64.mul (local.get $rb) (f64.const 0x1.00001p0)) (f64.mul (local.get $m) (f64.const 0x1p-22))) (f64.const 0x1p-146)))
+                (if (local.get $mx)
+                  (then
+                    ;; e4m3 code of |q|·inv (an e4m3 value, exactly: the scale is a power of two)
+                    (local.set $y (f32.demote_f64 (f64.mul (f64.promote_f32 (local.get $y)) (local.get $inv))))
+                    (local.set $bits (i32.reinterpret_f32 (local.get $y)))
+                    (if (i32.ge_u (local.get $bits) (i32.const 0x3c800000))
+                      (then (local.set $c (i32.or
+                        (i32.shl (i32.sub (i32.shr_u (local.get $bits) (i32.const 23)) (i32.const 120)) (i32.const 3))
+                        (i32.and (i32.shr_u (local.get $bits) (i32.const 20)) (i32.const 7)))))
+                      (else (local.set $c (i32.trunc_sat_f32_u (f32.mul (local.get $y) (f32.const 512)))))))
+                  (else
+                    ;; scale 0: everything quantizes to 0, the element stays
+                    (if (f64.eq (local.get $inv) (f64.const inf))
+                      (then (local.set $c (i32.const -2)))
+                      (else (local.set $c (i32.trunc_sat_f64_u (f64.nearest
+                        (f64.mul (f64.mul (f64.promote_f32 (local.get $y)) (local.get $inv)) (f64.const 2)))))))))
+                (if (i32.ne (local.get $c) (i32.const -2))
+                  (then
+                    (br_if $decided (i32.ge_u (local.get $c) (i32.const 128)))
+                    (br_if $decided (i32.eqz (f64.lt
+                      (f64.mul (f64.add (local.get $m) (local.get $rr)) (local.get $inv))
+                      (f64.load offset=6144 (i32.add (local.get $tab) (i32.shl (local.get $c) (i32.const 3)))))))
+                    (if (local.get $c)
+                      (then
+                        (br_if $decided (i32.eqz (f64.gt
+                          (f64.mul (f64.sub (local.get $m) (local.get $rr)) (local.get $inv))
+                          (f64.load offset=7168 (i32.add (local.get $tab) (i32.shl (local.get $c) (i32.const 3)))))))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br_if $stays (i32.lt_u (local.get $j) (local.get $B))))
+              (local.set $flag (i32.const 0)))
+            (i32.store8 (i32.add (local.get $flags) (local.get $b)) (local.get $flag))
+            (local.set $e (i32.add (local.get $e) (local.get $B)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (local.set $r0 (i32.add (local.get $r0) (local.get $B)))
+            (br $blocks)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $tokens))))
 )

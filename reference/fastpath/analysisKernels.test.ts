@@ -1,0 +1,183 @@
+/**
+ * The WebAssembly analysis kernels (wasm/analysis.wat) against their JS twins: the same
+ * bits for the exact FC1 absolute sums, FC2-input re-quantization (special values
+ * included) and the prefilter's radius bounds and flags; and the prefilter's soundness:
+ * a block it leaves unflagged is one where RowAnalyzer emits and counts nothing, whatever
+ * the exact radii below the bounds are. Also: the committed module is what analysis.wat
+ * assembles to.
+ */
+import { readFileSync } from 'node:fs';
+import { fc, testProp } from '@fast-check/ava';
+import test from 'ava';
+import { loadMatrixEngine } from '../backend.js';
+import { swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
+import { fc2InputBlock, RowAnalyzer, type FragilityCounts } from '../errorWindow.js';
+import type { RequantFormat } from '../quant/requantize.js';
+import { jsAnalysisKernels } from './analysisKernels.js';
+import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
+import { runs } from '../../properties/runs.js';
+
+let engine: Promise<MatrixEngine> | null = null;
+const getEngine = () => (engine ??= loadMatrixEngine().then((e) => e.engine));
+
+const f32 = Math.fround;
+const bits = (a: Float32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** A small deterministic generator (values spread over many binades, some special). */
+function gen(seed: number) {
+  let s = seed >>> 0 || 1;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return {
+    u,
+    value(): number {
+      const k = u();
+      if (k < 0.05) return 0;
+      if (k < 0.08) return -0;
+      const sign = u() < 0.5 ? -1 : 1;
+      if (k < 0.15) return sign * 2 ** (-140 + 20 * u()); // tiny and subnormal
+      if (k < 0.2) return sign * 6 * 2 ** (-12 + 4 * u()); // around nvfp4's zero-scale edge
+      return sign * 2 ** (-8 + 16 * u());
+    },
+  };
+}
+
+function fill(m: EngineMatrix, values: ArrayLike<number>): EngineMatrix {
+  m.view().set(values);
+  return m;
+}
+
+test('the committed analysisModule.ts is what analysis.wat assembles to', async (t) => {
+  // @ts-expect-error: a plain JS build script without types
+  const { assembleAnalysisModule, moduleSource } = await import('./wasm/build.mjs');
+  const want = moduleSource(await assembleAnalysisModule()) as string;
+  t.is(readFileSync(new URL('./wasm/analysisModule.ts', import.meta.url), 'utf8'), want,
+    'stale: run node reference/fastpath/wasm/build.mjs and commit analysisModule.ts');
+});
+
+test('the wasm engine runs the SIMD analysis kernels here', async (t) => {
+  const e = await getEngine();
+  t.is(e.kernels.name, 'wasm-simd');
+});
+
+testProp('absDots: wasm lanes equal the JS sums bit for bit', [fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 6 }), fc.nat()], async (t, h4, rows, seed) => {
+  const e = await getEngine();
+  const g = gen(seed);
+  const H = 4 * h4;
+  const w = fill(e.alloc(rows, H), Array.from({ length: rows * H }, () => f32(g.value())));
+  const x = fill(e.alloc(1, H), Array.from({ length: H }, () => f32(g.value())));
+  const uRow = Math.floor(g.u() * rows);
+  const gRow = Math.floor(g.u() * rows);
+  const got = new Float64Array(4);
+  const want = new Float64Array(4);
+  e.kernels.absDots(w, uRow, gRow, x, got);
+  jsAnalysisKernels.absDots(w, uRow, gRow, x, want);
+  t.deepEqual(bits(got), bits(want));
+  w.dispose();
+  x.dispose();
+}, { numRuns: runs(60) });
+
+testProp('requant: wasm equals requantizeInPlace bit for bit (NaN, infinities, zero and tiny blocks)', [
+  fc.constantFrom<RequantFormat>('nvfp4', 'mxfp8', 'bf16'), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 3 }), fc.nat(),
+], async (t, fmt, blocks, offBlocks, seed) => {
+  const e = await getEngine();
+  const g = gen(seed);
+  const B = Math.max(1, fc2InputBlock(fmt));
+  const len = B * blocks;
+  const off = B * offBlocks;
+  const values = Array.from({ length: off + len }, () => f32(g.value()));
+  for (let b = 0; b < blocks; b++) { // some special blocks
+    const k = g.u();
+    const at = off + b * B + Math.floor(g.u() * B);
+    if (k < 0.08) values[at] = NaN;
+    else if (k < 0.14) values[at] = g.u() < 0.5 ? Infinity : -Infinity;
+    else if (k < 0.22) for (let i = 0; i < B; i++) values[off + b * B + i] = 0;
+    else if (k < 0.3) for (let i = 0; i < B; i++) values[off + b * B + i] = f32(values[off + b * B + i]! * 2 ** -120);
+  }
+  const src = fill(e.alloc(1, off + len), values);
+  const got = fill(e.alloc(1, off + len), new Float32Array(off + len).fill(7));
+  const want = fill(e.alloc(1, off + len), new Float32Array(off + len).fill(7));
+  e.kernels.requant(fmt, src, got, off, len);
+  jsAnalysisKernels.requant(fmt, src, want, off, len);
+  t.deepEqual(bits(got.view()), bits(want.view()));
+  t.deepEqual(Array.from(src.view()).map(String), values.map(String), 'the source is not changed');
+  [src, got, want].forEach((m) => m.dispose());
+}, { numRuns: runs(80) });
+
+const epilogueArb = fc.record({
+  clamped: fc.boolean(),
+  gateScale: fc.double({ min: 1e-3, max: 4, noNaN: true }),
+  upScale: fc.double({ min: 1e-3, max: 4, noNaN: true }),
+  alpha: fc.double({ min: 0.5, max: 2, noNaN: true }),
+  beta: fc.double({ min: -1, max: 1, noNaN: true }),
+  limit: fc.double({ min: 0.5, max: 10, noNaN: true }),
+}).map(({ clamped, gateScale, upScale, alpha, beta, limit }): ExpertEpilogue => {
+  const gs = f32(gateScale);
+  const us = f32(upScale);
+  if (!clamped) return { gateScale: gs, upScale: us, out2Scale: 1, alpha: 1, betaC: 0, limit: Infinity, limitC: Infinity, clamped: false };
+  const ratio = f32(us / gs);
+  return { gateScale: gs, upScale: us, out2Scale: 1, alpha: f32(alpha), betaC: f32(f32(beta) * ratio), limit: f32(limit), limitC: f32(f32(limit) * ratio), clamped: true };
+});
+
+testProp('prefilter: wasm radius bounds and flags equal the JS twin; unflagged blocks hold nothing for RowAnalyzer', [
+  fc.constantFrom<RequantFormat>('nvfp4', 'mxfp8', 'bf16'), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }),
+  fc.constantFrom(1e-4, 4 * Math.sqrt(2048) * 2 ** -24, 2e-3, 3e-2), fc.boolean(), epilogueArb, fc.nat(),
+], async (t, fmt, n, rBlocks, rho, llama4, ep, seed) => {
+  const e = await getEngine();
+  const g = gen(seed);
+  const B = fmt === 'bf16' ? 1 : fc2InputBlock(fmt);
+  const R = (fmt === 'bf16' ? 16 : B) * rBlocks;
+  const offTokens = 1; // the chunk sits after another chunk, as in the pipeline
+  const off = offTokens * R;
+  const total = off + n * R;
+  const a = e.alloc(1, total), ahat = e.alloc(1, total);
+  const gate = e.alloc(1, n * R), sig = e.alloc(1, n * R), lin = e.alloc(1, n * R);
+  const pre = Float64Array.from({ length: n }, () => (llama4 ? f32(0.05 + g.u()) : 1));
+  const xn = Float64Array.from({ length: n }, () => 0.5 + 4 * g.u());
+  const norm = Float64Array.from({ length: 2 * R }, () => 0.1 + 2 * g.u());
+  const parts: EpilogueParts = { gate: 0, sig: 0, silu: 0, lin: 0 };
+  const av = new Float32Array(total), gv = new Float32Array(n * R), sv = new Float32Array(n * R), lv = new Float32Array(n * R);
+  for (let p = 0; p < n; p++) {
+    for (let r = 0; r < R; r++) {
+      const acc = () => f32((g.u() - 0.5) * 2 ** (-6 + 10 * g.u()));
+      av[off + p * R + r] = swigluElement(acc(), acc(), pre[p]!, ep, parts);
+      gv[p * R + r] = parts.gate;
+      sv[p * R + r] = parts.sig;
+      lv[p * R + r] = parts.lin;
+    }
+  }
+  fill(a, av); fill(gate, gv); fill(sig, sv); fill(lin, lv);
+  const chunk = { n, R, off, a, ahat, gate, sig, lin, norm, pre, xn, rho, ep };
+  e.kernels.requant(fmt, a, ahat, off, n * R);
+  const got = e.kernels.prefilter(fmt, chunk);
+  const gotRadius = Float64Array.from(got.radius.subarray(0, n * R));
+  const gotFlags = Uint8Array.from(got.flags.subarray(0, (n * R) / B));
+  const want = jsAnalysisKernels.prefilter(fmt, chunk);
+  t.deepEqual(bits(gotRadius), bits(want.radius.subarray(0, n * R)));
+  t.deepEqual(Array.from(gotFlags), Array.from(want.flags.subarray(0, (n * R) / B)));
+  // Soundness: an unflagged block asks for no exact radius and holds nothing, for exact
+  // radii anywhere below the bounds.
+  const analyzer = new RowAnalyzer(fmt);
+  const av2 = a.view(), qv = ahat.view();
+  for (let b = 0; b < gotFlags.length; b++) {
+    if (gotFlags[b] !== 0) continue;
+    const counts: FragilityCounts = { fragileElements: 0, fragileBlocks: 0 };
+    let asked = 0;
+    let emitted = 0;
+    const frac = g.u();
+    analyzer.analyze(av2, qv, off + b * B, B, gotRadius, b * B, (i) => { asked++; return gotRadius[b * B + i]! * frac; }, () => { emitted++; }, counts);
+    t.is(emitted + counts.fragileElements + counts.fragileBlocks, 0, `block ${b} was left unflagged but holds fragile elements`);
+    t.is(asked, 0, `block ${b} was left unflagged but RowAnalyzer asks for an exact radius there`);
+  }
+  [a, ahat, gate, sig, lin].forEach((m) => m.dispose());
+}, { numRuns: runs(80) });
+
+test('prefilter refuses a slice that was not re-quantized just before', async (t) => {
+  const e = await getEngine();
+  const m = () => e.alloc(1, 32);
+  const ep: ExpertEpilogue = { gateScale: 1, upScale: 1, out2Scale: 1, alpha: 1, betaC: 0, limit: Infinity, limitC: Infinity, clamped: false };
+  const a = m(), ahat = m();
+  e.kernels.requant('nvfp4', a, ahat, 0, 16);
+  t.throws(() => e.kernels.prefilter('nvfp4', {
+    n: 1, R: 16, off: 16, a, ahat, gate: m(), sig: m(), lin: m(), norm: new Float64Array(32), pre: new Float64Array(1), xn: new Float64Array(1), rho: 0, ep,
+  }), { message: /must follow requant of the same slice/ });
+});
