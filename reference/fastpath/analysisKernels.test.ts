@@ -181,3 +181,28 @@ test('prefilter refuses a slice that was not re-quantized just before', async (t
     n: 1, R: 16, off: 16, a, ahat, gate: m(), sig: m(), lin: m(), norm: new Float64Array(32), pre: new Float64Array(1), xn: new Float64Array(1), rho: 0, ep,
   }), { message: /must follow requant of the same slice/ });
 });
+
+testProp('flips: wasm sparse flip allowance equals the JS twin bit for bit', [
+  fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 5 }), fc.nat(),
+], async (t, nh, I, groupsN, row0, seed) => {
+  const e = await getEngine();
+  const g = gen(seed);
+  const w = fill(e.alloc(row0 + nh, I), Array.from({ length: (row0 + nh) * I }, () => Math.abs(f32(g.value()))));
+  const start = [0];
+  const col: number[] = [];
+  const coef: number[] = [];
+  for (let k = 0; k < groupsN; k++) {
+    const m = 1 + Math.floor(g.u() * 7);
+    for (let j = 0; j < m; j++) {
+      col.push(Math.floor(g.u() * I));
+      coef.push(g.u() * 2 ** (-30 + 40 * g.u()));
+    }
+    start.push(col.length);
+  }
+  const groups = { count: groupsN, start: Int32Array.from(start), col: Int32Array.from(col), coef: Float64Array.from(coef) };
+  const got = Float32Array.from(e.kernels.flips(w, row0, nh, groups));
+  const want = Float32Array.from(jsAnalysisKernels.flips(w, row0, nh, groups));
+  t.is(got.length, groupsN * nh);
+  t.deepEqual(bits(got), bits(want));
+  w.dispose();
+}, { numRuns: runs(60) });

@@ -7,6 +7,7 @@
  *  - absDots: the exact FC1 absolute sums Σ|W1[r,h]|·|x̂[h]| of one up row and one gate row,
  *    in float64, as four lane sums (even h, odd h) that the caller adds;
  *  - requant: FC2's input re-quantized from a float32 slice (quant/requantize.ts);
+ *  - flips: the sparse flip allowance of a few fragile elements over one |W2| row chunk;
  *  - prefilter: the radius bounds of one FC1 chunk (errorWindow.ts windowRadius on
  *    Cauchy–Schwarz sums) and, per block of FC2's input, whether RowAnalyzer can have
  *    anything to do there (flag 1) or certainly not (flag 0): the fast path then runs the
@@ -52,6 +53,17 @@ export interface PrefilterResult {
   readonly flags: Uint8Array;
 }
 
+/**
+ * Fragile elements of one expert grouped by token: group g holds entries
+ * start[g] .. start[g+1]-1 with FC2-input column col[f] and coefficient coef[f] = Δ·|out2Scale|.
+ */
+export interface FlipGroups {
+  readonly count: number;
+  readonly start: Int32Array;
+  readonly col: Int32Array;
+  readonly coef: Float64Array;
+}
+
 export interface AnalysisKernels {
   /** 'wasm-simd' or 'js'. */
   readonly name: string;
@@ -71,6 +83,12 @@ export interface AnalysisKernels {
    * object's requant of the same slice, just before. May grow the heap.
    */
   prefilter(fmt: RequantFormat, chunk: PrefilterChunk): PrefilterResult;
+  /**
+   * out[g·nh + q] = fl32(0 + Σ_f w[row0 + q, col[f]]·coef[f]) over group g's entries in order
+   * (float64 sum), for rows q = 0..nh-1 of w (|W2|, [rows, I]). The view is valid until the
+   * next kernel or engine call. May grow the heap.
+   */
+  flips(w: EngineMatrix, row0: number, nh: number, groups: FlipGroups): Float32Array;
 }
 
 const NV_TABLES = prefilterTables('nvfp4');
@@ -139,11 +157,28 @@ class JsPrefilter {
 
 /** The JS twin: any engine's matrices. */
 const jsPrefilter = new JsPrefilter();
+let jsFlipsOut = new Float32Array(0);
 
 export const jsAnalysisKernels: AnalysisKernels = {
   name: 'js',
   prefilter(fmt, chunk) {
     return jsPrefilter.run(fmt, chunk);
+  },
+  flips(w, row0, nh, groups) {
+    const I = w.cols;
+    const wv = w.view();
+    const { count, start, col, coef } = groups;
+    if (jsFlipsOut.length < count * nh) jsFlipsOut = new Float32Array(count * nh);
+    const out = jsFlipsOut;
+    for (let q = 0; q < nh; q++) {
+      const row = (row0 + q) * I;
+      for (let g = 0; g < count; g++) {
+        let acc = 0;
+        for (let f = start[g]!; f < start[g + 1]!; f++) acc += wv[row + col[f]!]! * coef[f]!;
+        out[g * nh + q] = acc;
+      }
+    }
+    return out.subarray(0, count * nh);
   },
   absDots(w, uRow, gRow, x, out) {
     const wv = w.view();
@@ -188,6 +223,7 @@ interface AnalysisExports {
     n: number, R: number, B: number, mx: number, a: number, ahat: number, gate: number, sig: number, lin: number,
     norm: number, tok: number, ep: number, codes: number, tab: number, rad: number, flags: number,
   ): void;
+  flips(w: number, I: number, nh: number, G: number, gs: number, fi: number, fc: number, out: number): void;
 }
 
 /** Growable scratch on an emscripten heap. */
@@ -223,8 +259,24 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
   const inputs = new HeapBuffer(heap);
   const radius = new HeapBuffer(heap);
   const flags = new HeapBuffer(heap);
+  const flipIn = new HeapBuffer(heap);
+  const flipOut = new HeapBuffer(heap);
   let lastSlice = '';
   return {
+    flips(w, row0, nh, groups) {
+      if (nh % 4 !== 0) return jsAnalysisKernels.flips(w, row0, nh, groups);
+      const { count, start, col, coef } = groups;
+      const m = start[count]!;
+      const bytes = 8 * m + 4 * m + 4 * (count + 1) + 16;
+      const base = flipIn.ensure(bytes);
+      const out = flipOut.ensure(4 * count * nh);
+      const u8 = heap.HEAPU8;
+      new Float64Array(u8.buffer, base, m).set(coef.subarray(0, m));
+      new Int32Array(u8.buffer, base + 8 * m, m).set(col.subarray(0, m));
+      new Int32Array(u8.buffer, base + 12 * m, count + 1).set(start.subarray(0, count + 1));
+      k.flips(ptr(w) + 4 * row0 * w.cols, w.cols, nh, count, base + 12 * m, base + 8 * m, base, out);
+      return new Float32Array(heap.HEAPU8.buffer, out, count * nh);
+    },
     name: 'wasm-simd',
     absDots(w, uRow, gRow, x, out) {
       const H = w.cols;

@@ -107,7 +107,7 @@ function lap(stats: JobStats, name: string, t: number): number {
 
 /** Flip allowance of a few fragile elements, fed |W2| row chunks (see ExpertPipeline.sparseFlips). */
 interface SparseFlips {
-  rows(w: Float32Array, rowOffset: number, h0: number, h1: number): void;
+  rows(w: EngineMatrix, rowOffset: number, h0: number, h1: number): void;
 }
 
 export class ExpertPipeline {
@@ -256,7 +256,7 @@ export class ExpertPipeline {
       engine.dequantFp4(job.weightFormat, job.fc2Packed, p2 + (h0 * I) / 2, job.fc2Scales, s2 + (h0 * I) / sf, R2, I, w2c, 0, aw2c, null);
       t = lap(stats, 'dequant', t);
       if (sparse !== null) {
-        sparse.rows(aw2c!.view(), h0, h0, h0 + R2);
+        sparse.rows(aw2c!, h0, h0, h0 + R2);
         t = lap(stats, 'flip allowance', t);
       }
       const c2 = engine.matmul(w2c, at);
@@ -392,84 +392,43 @@ export class ExpertPipeline {
   }
 
   /**
-   * Few fragile elements: flipY[row(p), h] += Σ_{fragile (p,i)} |W2[h,i]|·Δ·|out2Scale|, fed
-   * |W2| row chunks as they are decoded (rows h0..h1-1 at w[(h - rowOffset)·I]).
+   * Few fragile elements: flipY[row(p), h] = Σ_{fragile (p,i)} |W2[h,i]|·Δ·|out2Scale| (the
+   * rows were zero-filled; float64 sums in entry order, rounded once), fed |W2| row chunks
+   * as they are decoded (rows h0..h1-1 at row h - rowOffset of w).
    */
   private sparseFlips(job: MoeJob, r0: number, nP: number, ao2s: number): SparseFlips {
-    const { H, I, k } = job;
+    const { H, k } = job;
     const fragile = this.fragile;
     const m = fragile.length;
     const base = job.t0 * k;
     const flipY = job.flipY;
-    // Entries grouped by token (counting sort on p).
+    const kernels = this.engine.kernels;
+    // Entries grouped by token (counting sort on p: entry order kept within a token).
     const gStartAll = new Int32Array(nP + 1);
     for (let f = 0; f < m; f++) gStartAll[fragile.p[f]! + 1]!++;
     for (let q = 0; q < nP; q++) gStartAll[q + 1]! += gStartAll[q]!;
     const fill = gStartAll.slice(0, nP);
-    const fi = new Int32Array(m);
-    const fc = new Float64Array(m);
+    const col = new Int32Array(m);
+    const coef = new Float64Array(m);
     for (let f = 0; f < m; f++) {
       const at = fill[fragile.p[f]!]!++;
-      fi[at] = fragile.i[f]!;
-      fc[at] = fragile.d[f]! * ao2s;
+      col[at] = fragile.i[f]!;
+      coef[at] = fragile.d[f]! * ao2s;
     }
     const gs: number[] = [];
-    const go: number[] = [];
+    const gOut: number[] = [];
     for (let q = 0; q < nP; q++) {
       if (gStartAll[q + 1]! === gStartAll[q]!) continue;
       gs.push(gStartAll[q]!);
-      go.push((job.rows[r0 + q]! - base) * H);
+      gOut.push((job.rows[r0 + q]! - base) * H);
     }
     gs.push(m);
-    const gStart = Int32Array.from(gs);
-    const gOut = Int32Array.from(go);
-    const G = gOut.length;
-    let acc = new Float64Array(0);
+    const groups = { count: gOut.length, start: Int32Array.from(gs), col, coef };
     return {
       rows(w, rowOffset, h0, h1) {
-        // Per token group, the sums of all rows at once, element by element in group
-        // order: for each h the same double sum, in the same order, as a per-row loop
-        // (acc[h] = 0 + Σ_f in order), with tight stride-I column loops.
         const nh = h1 - h0;
-        if (acc.length < nh) acc = new Float64Array(nh);
-        const base = (h0 - rowOffset) * I;
-        for (let g = 0; g < G; g++) {
-          let f = gStart[g]!;
-          const e = gStart[g + 1]!;
-          {
-            const c = fc[f]!;
-            let wo = base + fi[f]!;
-            for (let q = 0; q < nh; q++, wo += I) acc[q] = 0 + w[wo]! * c;
-            f++;
-          }
-          for (; f + 3 < e; f += 4) { // four elements per pass, still summed left to right
-            const c0 = fc[f]!;
-            const c1 = fc[f + 1]!;
-            const c2 = fc[f + 2]!;
-            const c3 = fc[f + 3]!;
-            let w0 = base + fi[f]!;
-            let w1 = base + fi[f + 1]!;
-            let w2 = base + fi[f + 2]!;
-            let w3 = base + fi[f + 3]!;
-            for (let q = 0; q < nh; q++, w0 += I, w1 += I, w2 += I, w3 += I) {
-              acc[q] = acc[q]! + w[w0]! * c0 + w[w1]! * c1 + w[w2]! * c2 + w[w3]! * c3;
-            }
-          }
-          for (; f + 1 < e; f += 2) { // two elements per pass, still summed left to right
-            const c0 = fc[f]!;
-            const c1 = fc[f + 1]!;
-            let w0 = base + fi[f]!;
-            let w1 = base + fi[f + 1]!;
-            for (let q = 0; q < nh; q++, w0 += I, w1 += I) acc[q] = acc[q]! + w[w0]! * c0 + w[w1]! * c1;
-          }
-          if (f < e) {
-            const c = fc[f]!;
-            let wo = base + fi[f]!;
-            for (let q = 0; q < nh; q++, wo += I) acc[q] = acc[q]! + w[wo]! * c;
-          }
-          const o = gOut[g]! + h0;
-          for (let q = 0; q < nh; q++) flipY[o + q] = flipY[o + q]! + acc[q]!;
-        }
+        const out = kernels.flips(w, h0 - rowOffset, nh, groups);
+        for (let g = 0; g < groups.count; g++) flipY.set(out.subarray(g * nh, (g + 1) * nh), gOut[g]! + h0);
       },
     };
   }

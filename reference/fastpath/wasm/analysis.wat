@@ -268,4 +268,55 @@
             (br $blocks)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $tokens))))
+
+  ;; flips(w, I, nh, G, gs, fi, fc, out): the sparse flip allowance of one |W2| row chunk.
+  ;; w: nh rows of I float32 (|W2|; nh a multiple of 4); groups g = 0..G-1 (one per token)
+  ;; hold entries f = gs[g] .. gs[g+1]-1 (int32 starts) with column fi[f] (int32) and
+  ;; coefficient fc[f] (float64). out[g·nh + q] = fl32(0 + Σ_f |W2[q, fi[f]]|·fc[f]), the
+  ;; float64 sum in entry order. Four rows at a time (one float64 lane each: every lane
+  ;; sums in entry order), so four independent chains run together.
+  (func (export "flips") (param $w i32) (param $I i32) (param $nh i32) (param $G i32)
+    (param $gs i32) (param $fi i32) (param $fc i32) (param $out i32)
+    (local $q i32) (local $row i32) (local $stride i32) (local $g i32) (local $f i32) (local $fe i32) (local $o i32)
+    (local $p i32) (local $c v128) (local $x v128) (local $acc01 v128) (local $acc23 v128)
+    (local.set $stride (i32.shl (local.get $I) (i32.const 2)))
+    (local.set $q (i32.const 0))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $q) (local.get $nh)))
+        (local.set $row (i32.add (local.get $w) (i32.mul (local.get $q) (local.get $stride))))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $q) (i32.const 2))))
+        (local.set $g (i32.const 0))
+        (local.set $f (i32.load (local.get $gs)))
+        (block $groupsDone
+          (loop $groups
+            (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $G)))
+            (local.set $fe (i32.load offset=4 (i32.add (local.get $gs) (i32.shl (local.get $g) (i32.const 2)))))
+            (local.set $acc01 (v128.const f64x2 0 0))
+            (local.set $acc23 (v128.const f64x2 0 0))
+            (block $entriesDone
+              (loop $entries
+                (br_if $entriesDone (i32.ge_u (local.get $f) (local.get $fe)))
+                (local.set $p (i32.add (local.get $row)
+                  (i32.shl (i32.load (i32.add (local.get $fi) (i32.shl (local.get $f) (i32.const 2)))) (i32.const 2))))
+                (local.set $x (v128.load32_zero (local.get $p)))
+                (local.set $p (i32.add (local.get $p) (local.get $stride)))
+                (local.set $x (v128.load32_lane 1 (local.get $p) (local.get $x)))
+                (local.set $p (i32.add (local.get $p) (local.get $stride)))
+                (local.set $x (v128.load32_lane 2 (local.get $p) (local.get $x)))
+                (local.set $p (i32.add (local.get $p) (local.get $stride)))
+                (local.set $x (v128.load32_lane 3 (local.get $p) (local.get $x)))
+                (local.set $c (v128.load64_splat (i32.add (local.get $fc) (i32.shl (local.get $f) (i32.const 3)))))
+                (local.set $acc01 (f64x2.add (local.get $acc01) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $x)) (local.get $c))))
+                (local.set $acc23 (f64x2.add (local.get $acc23) (f64x2.mul (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x))) (local.get $c))))
+                (local.set $f (i32.add (local.get $f) (i32.const 1)))
+                (br $entries)))
+            (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (local.get $acc01)) (f32x4.demote_f64x2_zero (local.get $acc23))))
+            (local.set $o (i32.add (local.get $o) (i32.shl (local.get $nh) (i32.const 2))))
+            (local.set $g (i32.add (local.get $g) (i32.const 1)))
+            (br $groups)))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (br $rows))))
 )
