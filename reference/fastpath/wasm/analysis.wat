@@ -148,12 +148,22 @@
     (local $w f64) (local $xn f64) (local $g f64) (local $s f64) (local $l f64) (local $silu f64) (local $v f64) (local $m f64)
     (local $dG f64) (local $dU f64) (local $slope f64) (local $rb f64) (local $hiB f64) (local $loB f64) (local $t f64)
     (local $inv f64) (local $rr f64) (local $y f32) (local $bits i32)
+    (local $gf v128) (local $sf v128) (local $gV v128) (local $sV v128) (local $lV v128) (local $vV v128) (local $siluV v128)
+    (local $dGV v128) (local $dUV v128) (local $slopeV v128) (local $rbV v128) (local $tV v128) (local $hiV v128) (local $loV v128)
+    (local $rhoV v128) (local $agsV v128) (local $ausV v128) (local $alphaV v128) (local $abcV v128) (local $halfAlphaV v128)
+    (local $wV v128) (local $xnV v128)
     (local.set $rho (f64.load (local.get $ep)))
     (local.set $ags (f64.load offset=8 (local.get $ep)))
     (local.set $aus (f64.load offset=16 (local.get $ep)))
     (local.set $alpha (f64.load offset=24 (local.get $ep)))
     (local.set $abc (f64.load offset=32 (local.get $ep)))
     (local.set $halfAlpha (f64.mul (f64.const 0.5) (f64.abs (local.get $alpha))))
+    (local.set $rhoV (f64x2.splat (local.get $rho)))
+    (local.set $agsV (f64x2.splat (local.get $ags)))
+    (local.set $ausV (f64x2.splat (local.get $aus)))
+    (local.set $alphaV (f64x2.splat (local.get $alpha)))
+    (local.set $abcV (f64x2.splat (local.get $abc)))
+    (local.set $halfAlphaV (f64x2.splat (local.get $halfAlpha)))
     (local.set $e (i32.const 0))
     (local.set $b (i32.const 0))
     (local.set $p (i32.const 0))
@@ -162,59 +172,72 @@
         (br_if $tokensDone (i32.ge_u (local.get $p) (local.get $n)))
         (local.set $w (f64.abs (f64.load (i32.add (local.get $tok) (i32.shl (local.get $p) (i32.const 4))))))
         (local.set $xn (f64.load offset=8 (i32.add (local.get $tok) (i32.shl (local.get $p) (i32.const 4)))))
+        (local.set $wV (f64x2.splat (local.get $w)))
+        (local.set $xnV (f64x2.splat (local.get $xn)))
         (local.set $r0 (i32.const 0))
         (block $blocksDone
           (loop $blocks
             (br_if $blocksDone (i32.ge_u (local.get $r0) (local.get $R)))
-            ;; 1. radius bounds of the block's elements, and its bounded amax window
-            (local.set $hiB (f64.const 0))
-            (local.set $loB (f64.const 0))
+            ;; 1. radius bounds of the block's elements, two per pass (float64 lanes: each
+            ;;    lane the scalar formula), and its bounded amax window
+            (local.set $hiV (v128.const f64x2 0 0))
+            (local.set $loV (v128.const f64x2 0 0))
             (local.set $j (i32.const 0))
             (loop $elems
               (local.set $r (i32.add (local.get $r0) (local.get $j)))
-              (local.set $c (i32.add (local.get $e) (local.get $j)))
-              (local.set $g (f64.promote_f32 (f32.load (i32.add (local.get $gate) (i32.shl (local.get $c) (i32.const 2))))))
-              (local.set $s (f64.promote_f32 (f32.load (i32.add (local.get $sig) (i32.shl (local.get $c) (i32.const 2))))))
-              (local.set $l (f64.promote_f32 (f32.load (i32.add (local.get $lin) (i32.shl (local.get $c) (i32.const 2))))))
-              (local.set $v (f64.promote_f32 (f32.load (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2))))))
-              (local.set $silu (f64.promote_f32 (f32.mul (f32.demote_f64 (local.get $g)) (f32.demote_f64 (local.get $s)))))
+              (local.set $c (i32.shl (i32.add (local.get $e) (local.get $j)) (i32.const 2)))
+              (local.set $gf (v128.load64_zero (i32.add (local.get $gate) (local.get $c))))
+              (local.set $sf (v128.load64_zero (i32.add (local.get $sig) (local.get $c))))
+              (local.set $gV (f64x2.promote_low_f32x4 (local.get $gf)))
+              (local.set $sV (f64x2.promote_low_f32x4 (local.get $sf)))
+              (local.set $lV (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $lin) (local.get $c)))))
+              (local.set $vV (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $a) (local.get $c)))))
+              (local.set $siluV (f64x2.abs (f64x2.promote_low_f32x4 (f32x4.mul (local.get $gf) (local.get $sf)))))
               ;; dG = ρ·sGate·w·|gateScale| + 4u·|gate|, sGate = norm[R + r]·xn
-              (local.set $dG (f64.add
-                (f64.mul (f64.mul (f64.mul (local.get $rho)
-                  (f64.mul (f64.load (i32.add (local.get $norm) (i32.shl (i32.add (local.get $R) (local.get $r)) (i32.const 3)))) (local.get $xn)))
-                  (local.get $w)) (local.get $ags))
-                (f64.mul (f64.const 0x1p-22) (f64.abs (local.get $g)))))
+              (local.set $dGV (f64x2.add
+                (f64x2.mul (f64x2.mul (f64x2.mul (local.get $rhoV)
+                  (f64x2.mul (v128.load (i32.add (local.get $norm) (i32.shl (i32.add (local.get $R) (local.get $r)) (i32.const 3)))) (local.get $xnV)))
+                  (local.get $wV)) (local.get $agsV))
+                (f64x2.mul (v128.const f64x2 0x1p-22 0x1p-22) (f64x2.abs (local.get $gV)))))
               ;; dU = ρ·sUp·w·|upScale| + 4u·(|lin| + |beta·c|), sUp = norm[r]·xn
-              (local.set $dU (f64.add
-                (f64.mul (f64.mul (f64.mul (local.get $rho)
-                  (f64.mul (f64.load (i32.add (local.get $norm) (i32.shl (local.get $r) (i32.const 3)))) (local.get $xn)))
-                  (local.get $w)) (local.get $aus))
-                (f64.mul (f64.const 0x1p-22) (f64.add (f64.abs (local.get $l)) (local.get $abc)))))
+              (local.set $dUV (f64x2.add
+                (f64x2.mul (f64x2.mul (f64x2.mul (local.get $rhoV)
+                  (f64x2.mul (v128.load (i32.add (local.get $norm) (i32.shl (local.get $r) (i32.const 3)))) (local.get $xnV)))
+                  (local.get $wV)) (local.get $ausV))
+                (f64x2.mul (v128.const f64x2 0x1p-22 0x1p-22) (f64x2.add (f64x2.abs (local.get $lV)) (local.get $abcV)))))
               ;; slope = |s + (alpha·g)·s·(1 - s)|·(1 + 1e-6) + 1e-7 + 0.5·|alpha|·dG, at most 1.1
-              (local.set $slope (f64.add
-                (f64.add
-                  (f64.mul (f64.abs (f64.add (local.get $s)
-                    (f64.mul (f64.mul (f64.mul (local.get $alpha) (local.get $g)) (local.get $s)) (f64.sub (f64.const 1) (local.get $s)))))
-                    (f64.const 1.000001))
-                  (f64.const 1e-7))
-                (f64.mul (local.get $halfAlpha) (local.get $dG))))
-              (if (f64.gt (local.get $slope) (f64.const 1.1)) (then (local.set $slope (f64.const 1.1))))
+              (local.set $slopeV (f64x2.add
+                (f64x2.add
+                  (f64x2.mul (f64x2.abs (f64x2.add (local.get $sV)
+                    (f64x2.mul (f64x2.mul (f64x2.mul (local.get $alphaV) (local.get $gV)) (local.get $sV))
+                      (f64x2.sub (v128.const f64x2 1 1) (local.get $sV)))))
+                    (v128.const f64x2 1.000001 1.000001))
+                  (v128.const f64x2 1e-7 1e-7))
+                (f64x2.mul (local.get $halfAlphaV) (local.get $dGV))))
+              (local.set $slopeV (v128.bitselect (v128.const f64x2 1.1 1.1) (local.get $slopeV)
+                (f64x2.gt (local.get $slopeV) (v128.const f64x2 1.1 1.1))))
               ;; rb = slope·dG·(|lin| + dU) + |silu|·dU + 16u·|a| + 4·2^-149
-              (local.set $rb (f64.add
-                (f64.add
-                  (f64.add
-                    (f64.mul (f64.mul (local.get $slope) (local.get $dG)) (f64.add (f64.abs (local.get $l)) (local.get $dU)))
-                    (f64.mul (f64.abs (local.get $silu)) (local.get $dU)))
-                  (f64.mul (f64.const 0x1p-20) (f64.abs (local.get $v))))
-                (f64.const 0x1p-147)))
-              (f64.store (i32.add (local.get $rad) (i32.shl (local.get $c) (i32.const 3))) (local.get $rb))
-              (local.set $m (f64.abs (local.get $v)))
-              (local.set $t (f64.add (local.get $m) (local.get $rb)))
-              (if (f64.gt (local.get $t) (local.get $hiB)) (then (local.set $hiB (local.get $t))))
-              (local.set $t (f64.sub (local.get $m) (local.get $rb)))
-              (if (f64.gt (local.get $t) (local.get $loB)) (then (local.set $loB (local.get $t))))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (local.set $rbV (f64x2.add
+                (f64x2.add
+                  (f64x2.add
+                    (f64x2.mul (f64x2.mul (local.get $slopeV) (local.get $dGV)) (f64x2.add (f64x2.abs (local.get $lV)) (local.get $dUV)))
+                    (f64x2.mul (local.get $siluV) (local.get $dUV)))
+                  (f64x2.mul (v128.const f64x2 0x1p-20 0x1p-20) (f64x2.abs (local.get $vV))))
+                (v128.const f64x2 0x1p-147 0x1p-147)))
+              (v128.store (i32.add (local.get $rad) (i32.shl (local.get $c) (i32.const 1))) (local.get $rbV))
+              ;; hiB = max(hiB, |a| + rb), loB = max(loB, |a| - rb), NaN ignored (as "if (t > x) x = t")
+              (local.set $tV (f64x2.add (f64x2.abs (local.get $vV)) (local.get $rbV)))
+              (local.set $hiV (v128.bitselect (local.get $tV) (local.get $hiV) (f64x2.gt (local.get $tV) (local.get $hiV))))
+              (local.set $tV (f64x2.sub (f64x2.abs (local.get $vV)) (local.get $rbV)))
+              (local.set $loV (v128.bitselect (local.get $tV) (local.get $loV) (f64x2.gt (local.get $tV) (local.get $loV))))
+              (local.set $j (i32.add (local.get $j) (i32.const 2)))
               (br_if $elems (i32.lt_u (local.get $j) (local.get $B))))
+            (local.set $hiB (f64x2.extract_lane 0 (local.get $hiV)))
+            (local.set $t (f64x2.extract_lane 1 (local.get $hiV)))
+            (if (f64.gt (local.get $t) (local.get $hiB)) (then (local.set $hiB (local.get $t))))
+            (local.set $loB (f64x2.extract_lane 0 (local.get $loV)))
+            (local.set $t (f64x2.extract_lane 1 (local.get $loV)))
+            (if (f64.gt (local.get $t) (local.get $loB)) (then (local.set $loB (local.get $t))))
             ;; 2. the block's flag
             (local.set $flag (i32.const 1))
             (local.set $c (i32.load (i32.add (local.get $codes) (i32.shl (local.get $b) (i32.const 2)))))
