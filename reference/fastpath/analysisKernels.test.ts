@@ -64,13 +64,14 @@ testProp('absDots: wasm lanes equal the JS sums bit for bit', [fc.integer({ min:
   const g = gen(seed);
   const H = 4 * h4;
   const w = fill(e.alloc(rows, H), Array.from({ length: rows * H }, () => f32(g.value())));
-  const x = fill(e.alloc(1, H), Array.from({ length: H }, () => f32(g.value())));
+  const x = fill(e.alloc(2, H), Array.from({ length: 2 * H }, () => f32(g.value())));
+  const xRow = Math.floor(g.u() * 2);
   const uRow = Math.floor(g.u() * rows);
   const gRow = Math.floor(g.u() * rows);
   const got = new Float64Array(4);
   const want = new Float64Array(4);
-  e.kernels.absDots(w, uRow, gRow, x, got);
-  jsAnalysisKernels.absDots(w, uRow, gRow, x, want);
+  e.kernels.absDots(w, uRow, gRow, x, xRow, got);
+  jsAnalysisKernels.absDots(w, uRow, gRow, x, xRow, want);
   t.deepEqual(bits(got), bits(want));
   w.dispose();
   x.dispose();
@@ -205,4 +206,23 @@ testProp('flips: wasm sparse flip allowance equals the JS twin bit for bit', [
   t.is(got.length, groupsN * nh);
   t.deepEqual(bits(got), bits(want));
   w.dispose();
+}, { numRuns: runs(60) });
+
+testProp('transpose: wasm equals the JS twin bit for bit (copy with |·| copy, float32 scaling)', [
+  fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 9 }), fc.constantFrom<'copy' | 'scale'>('copy', 'scale'), fc.boolean(),
+  fc.integer({ min: 0, max: 5 }), fc.nat(),
+], async (t, rows, cols, f, withAbs, off, seed) => {
+  const e = await getEngine();
+  const g = gen(seed);
+  const src = fill(e.alloc(1, off + rows * cols), Array.from({ length: off + rows * cols }, () => f32(g.value())));
+  const scale = f32(g.value());
+  const out = () => fill(e.alloc(1, off + rows * cols), new Float32Array(off + rows * cols).fill(3));
+  const [d1, d2, j1, j2] = [out(), out(), out(), out()];
+  e.kernels.transpose(src, off, rows, cols, d1, off, withAbs ? d2 : null, off, f, scale);
+  jsAnalysisKernels.transpose(src, off, rows, cols, j1, off, withAbs ? j2 : null, off, f, scale);
+  t.deepEqual(bits(d1.view()), bits(j1.view()));
+  t.deepEqual(bits(d2.view()), bits(j2.view()));
+  const v = src.view();
+  t.is(j1.view()[off + (cols - 1) * rows + (rows - 1)], f === 'copy' ? v[off + rows * cols - 1] : f32(v[off + rows * cols - 1]! * scale));
+  [src, d1, d2, j1, j2].forEach((m) => m.dispose());
 }, { numRuns: runs(60) });

@@ -7,6 +7,8 @@
  *  - absDots: the exact FC1 absolute sums Σ|W1[r,h]|·|x̂[h]| of one up row and one gate row,
  *    in float64, as four lane sums (even h, odd h) that the caller adds;
  *  - requant: FC2's input re-quantized from a float32 slice (quant/requantize.ts);
+ *  - transpose: dst = f(srcᵀ) with f a copy or a float32 scaling (the GEMM operands and
+ *    outputs change layout), optionally |f(srcᵀ)| to a second matrix;
  *  - flips: the sparse flip allowance of a few fragile elements over one |W2| row chunk;
  *  - prefilter: the radius bounds of one FC1 chunk (errorWindow.ts windowRadius on
  *    Cauchy–Schwarz sums) and, per block of FC2's input, whether RowAnalyzer can have
@@ -68,10 +70,19 @@ export interface AnalysisKernels {
   /** 'wasm-simd' or 'js'. */
   readonly name: string;
   /**
-   * out[0], out[1]: Σ over even / odd h of |w[uRow,h]|·|x[0,h]| (float64, increasing h);
-   * out[2], out[3]: the same for gRow. w: [rows, H]; x: [1, H]; H a multiple of 4.
+   * out[0], out[1]: Σ over even / odd h of |w[uRow,h]|·|x[xRow,h]| (float64, increasing h);
+   * out[2], out[3]: the same for gRow. w: [rows, H]; x: [tokens, H]; H a multiple of 4.
    */
-  absDots(w: EngineMatrix, uRow: number, gRow: number, x: EngineMatrix, out: Float64Array): void;
+  absDots(w: EngineMatrix, uRow: number, gRow: number, x: EngineMatrix, xRow: number, out: Float64Array): void;
+  /**
+   * dst[dstOff + c·rows + r] = f(src[srcOff + r·cols + c]) for the [rows, cols] matrix at
+   * srcOff; f: 'copy' the value, 'scale' fl32(v·scale) (scale a float32 value). With dst2,
+   * also |f(v)| at dst2[dst2Off + c·rows + r].
+   */
+  transpose(
+    src: EngineMatrix, srcOff: number, rows: number, cols: number, dst: EngineMatrix, dstOff: number,
+    dst2: EngineMatrix | null, dst2Off: number, f: 'copy' | 'scale', scale: number,
+  ): void;
   /**
    * dst[off, off + len) = src[off, off + len) re-quantized to fmt (requantizeInPlace's
    * arithmetic); len a multiple of the format's block. src is not changed. May grow the
@@ -180,10 +191,22 @@ export const jsAnalysisKernels: AnalysisKernels = {
     }
     return out.subarray(0, count * nh);
   },
-  absDots(w, uRow, gRow, x, out) {
+  transpose(src, srcOff, rows, cols, dst, dstOff, dst2, dst2Off, f, scale) {
+    const sv = src.view();
+    const dv = dst.view();
+    const d2 = dst2 === null ? null : dst2.view();
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const v = f === 'copy' ? sv[srcOff + r * cols + c]! : Math.fround(sv[srcOff + r * cols + c]! * scale);
+        dv[dstOff + c * rows + r] = v;
+        if (d2 !== null) d2[dst2Off + c * rows + r] = Math.abs(v);
+      }
+    }
+  },
+  absDots(w, uRow, gRow, x, xRow, out) {
     const wv = w.view();
-    const xv = x.view();
     const H = w.cols;
+    const xv = x.view().subarray(xRow * H, (xRow + 1) * H);
     let su0 = 0, su1 = 0, sg0 = 0, sg1 = 0;
     const ou = uRow * H;
     const og = gRow * H;
@@ -224,6 +247,7 @@ interface AnalysisExports {
     norm: number, tok: number, ep: number, codes: number, tab: number, rad: number, flags: number,
   ): void;
   flips(w: number, I: number, nh: number, G: number, gs: number, fi: number, fc: number, out: number): void;
+  transpose(src: number, rows: number, cols: number, dst: number, dst2: number, scale: number, mode: number): void;
 }
 
 /** Growable scratch on an emscripten heap. */
@@ -278,10 +302,14 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
       return new Float32Array(heap.HEAPU8.buffer, out, count * nh);
     },
     name: 'wasm-simd',
-    absDots(w, uRow, gRow, x, out) {
+    transpose(src, srcOff, rows, cols, dst, dstOff, dst2, dst2Off, f, scale) {
+      k.transpose(ptr(src) + 4 * srcOff, rows, cols, ptr(dst) + 4 * dstOff, dst2 === null ? 0 : ptr(dst2) + 4 * dst2Off,
+        f === 'copy' ? 1 : scale, f === 'copy' ? 0 : 1);
+    },
+    absDots(w, uRow, gRow, x, xRow, out) {
       const H = w.cols;
       const base = ptr(w);
-      k.absdots(base + uRow * H * 4, base + gRow * H * 4, ptr(x), H, outPtr);
+      k.absdots(base + uRow * H * 4, base + gRow * H * 4, ptr(x) + xRow * H * 4, H, outPtr);
       out.set(new Float64Array(heap.HEAPU8.buffer, outPtr, 4));
     },
     requant(fmt, src, dst, off, len) {

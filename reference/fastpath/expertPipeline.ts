@@ -70,9 +70,9 @@ class Scratch {
       this.aM = this.engine.alloc(1, nI);
       this.ahatM = this.engine.alloc(1, nI);
     }
-    if (this.xM === null || this.xM.cols !== H) {
+    if (this.xM === null || this.xM.cols !== H || this.xM.rows < n) {
       this.xM?.dispose();
-      this.xM = this.engine.alloc(1, H);
+      this.xM = this.engine.alloc(Math.max(n, this.xM?.rows ?? 0), H);
     }
     if (this.norm.length < rows) this.norm = new Float64Array(rows);
   }
@@ -84,8 +84,17 @@ class Scratch {
   get gate(): EngineMatrix { return this.partsM![0]; }
   get sig(): EngineMatrix { return this.partsM![1]; }
   get lin(): EngineMatrix { return this.partsM![2]; }
-  /** One token's x̂ row [1, H]. */
+  /** The expert's tokens' x̂ rows [n, H]. */
   get x(): EngineMatrix { return this.xM!; }
+  /** FC2 output rows of one chunk, transposed and scaled: [n, R2] each (y, |y|). */
+  outRows(len: number): [EngineMatrix, EngineMatrix] {
+    if (this.outM === null || this.outM[0].cols < len) {
+      this.outM?.forEach((m) => m.dispose());
+      this.outM = [this.engine.alloc(1, len), this.engine.alloc(1, len)];
+    }
+    return this.outM;
+  }
+  private outM: [EngineMatrix, EngineMatrix] | null = null;
 }
 
 /** Fragile elements of one expert: (token position p, element i, Δ). */
@@ -164,11 +173,12 @@ export class ExpertPipeline {
     // Tokens, transposed: Xᵀ [H, n] (the GEMMs' B operand, packed once by the backend).
     const xt = engine.alloc(H, n);
     {
-      const v = xt.view();
+      const v = sc.x.view(); // the tokens' rows [n, H] (also read by the exact FC1 sums)
       for (let p = 0; p < n; p++) {
         const xo = Math.floor(rows[r0 + p]! / k) * H;
-        for (let h = 0; h < H; h++) v[h * n + p] = x[xo + h]!;
+        v.set(x.subarray(xo, xo + H), p * H);
       }
+      engine.kernels.transpose(sc.x, 0, n, H, xt, 0, null, 0, 'copy', 1);
     }
     t = lap(stats, 'gather', t);
 
@@ -207,25 +217,7 @@ export class ExpertPipeline {
     // FC2 operands: Âᵀ and |Â|ᵀ [I, n] (â of (p, i) is at chunk-major index i0·n + p·R + r).
     const at = engine.alloc(I, n);
     const aat = full ? engine.alloc(I, n) : null;
-    {
-      const v = at.view();
-      const va = aat === null ? null : aat.view();
-      const ahat = sc.ahat.view();
-      for (let i0 = 0; i0 < I; i0 += R) {
-        for (let p = 0; p < n; p++) {
-          const o = i0 * n + p * R;
-          if (va === null) {
-            for (let r = 0; r < R; r++) v[(i0 + r) * n + p] = ahat[o + r]!;
-            continue;
-          }
-          for (let r = 0; r < R; r++) {
-            const q = ahat[o + r]!;
-            v[(i0 + r) * n + p] = q;
-            va[(i0 + r) * n + p] = Math.abs(q);
-          }
-        }
-      }
-    }
+    for (let i0 = 0; i0 < I; i0 += R) engine.kernels.transpose(sc.ahat, i0 * n, n, R, at, i0 * n, aat, i0 * n, 'copy', 1);
     t = lap(stats, 'gather', t);
 
     const o2s = ep.out2Scale;
@@ -263,20 +255,18 @@ export class ExpertPipeline {
       const c2a = aw2c === null ? null : engine.matmul(aw2c, aat!);
       const c3 = dt === null ? null : engine.matmul(aw2c!, dt);
       t = lap(stats, 'gemm', t);
-      const v = c2.view();
-      if (c2a === null) {
+      // y = fl(C2·out2Scale) and |y| = fl(C2a·|out2Scale|), transposed to token rows [n, R2]
+      // on the engine, then copied to the (token, slot) rows.
+      const [ty, tabs] = sc.outRows(n * R2);
+      engine.kernels.transpose(c2, 0, R2, n, ty, 0, null, 0, 'scale', o2s);
+      if (c2a !== null) engine.kernels.transpose(c2a, 0, R2, n, tabs, 0, null, 0, 'scale', ao2s);
+      {
+        const vy = ty.view();
+        const va = c2a === null ? null : tabs.view();
         for (let p = 0; p < n; p++) {
           const so = (rows[r0 + p]! - base) * H + h0;
-          for (let r = 0; r < R2; r++) y[so + r] = fl(v[r * n + p]! * o2s);
-        }
-      } else {
-        const va = c2a.view();
-        for (let p = 0; p < n; p++) {
-          const so = (rows[r0 + p]! - base) * H + h0;
-          for (let r = 0; r < R2; r++) {
-            y[so + r] = fl(v[r * n + p]! * o2s);
-            absY[so + r] = va[r * n + p]! * ao2s;
-          }
+          y.set(vy.subarray(p * R2, (p + 1) * R2), so);
+          if (va !== null) absY.set(va.subarray(p * R2, (p + 1) * R2), so);
         }
       }
       if (c3 !== null) {
@@ -341,18 +331,12 @@ export class ExpertPipeline {
     const dots = this.dots;
     let c: Float32Array = new Float32Array(0); // C's view, fetched after the prefilter
     let p = 0;
-    let xo = 0;
-    let xLoaded = -1;
     let pre = 1;
     let base = 0; // element offset of the analyzed block within the token's row
     const exactRadius = (i: number): number => {
       const r = base + i;
       stats.exactRadii++;
-      if (xLoaded !== xo) { // this token's x̂ row, where the kernels read it
-        sc.x.view().set(job.x.subarray(xo, xo + H));
-        xLoaded = xo;
-      }
-      kernels.absDots(w, r, R + r, sc.x, dots);
+      kernels.absDots(w, r, R + r, sc.x, p, dots);
       // Double sums of exact float32 products: relative error far below this margin.
       const su = (dots[0]! + dots[1]!) * (1 + 1e-9);
       const sg = (dots[2]! + dots[3]!) * (1 + 1e-9);
@@ -380,7 +364,6 @@ export class ExpertPipeline {
       const row = job.rows[r0 + p]!;
       const t = Math.floor(row / k);
       pre = job.finalizeWeights ? 1 : job.weights[row]!;
-      xo = t * H;
       const before = fragile.length;
       for (let b = 0; b < blocks; b++) {
         if (flags[p * blocks + b] === 0) continue;

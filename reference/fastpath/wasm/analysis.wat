@@ -342,4 +342,70 @@
             (br $groups)))
         (local.set $q (i32.add (local.get $q) (i32.const 4)))
         (br $rows))))
+
+  ;; transpose(src, rows, cols, dst, dst2, scale, mode): dst[c·rows + r] = f(src[r·cols + c])
+  ;; for the float32 matrix src [rows, cols]; f: mode 0 the value, mode 1 fl32(v·scale),
+  ;; mode 2 fl32(|v|·scale) (float32 products: Math.fround of the double product). When
+  ;; dst2 != 0, |f(v)| goes to dst2 the same way.
+  ;; Four rows at a time (one 16-byte store per column), the rows % 4 remainder one by one.
+  (func (export "transpose") (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32)
+    (param $dst2 i32) (param $scale f32) (param $mode i32)
+    (local $r i32) (local $c i32) (local $p i32) (local $rowB i32) (local $colB i32) (local $x v128) (local $sv v128)
+    (local $r4 i32) (local $o i32)
+    (local.set $sv (f32x4.splat (local.get $scale)))
+    (local.set $rowB (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $colB (i32.shl (local.get $rows) (i32.const 2)))
+    (local.set $r4 (i32.and (local.get $rows) (i32.const -4)))
+    (local.set $r (i32.const 0))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_u (local.get $r) (local.get $r4)))
+        (local.set $c (i32.const 0))
+        (local.set $o (i32.shl (local.get $r) (i32.const 2)))
+        (block $colsDone
+          (loop $cols
+            (br_if $colsDone (i32.ge_u (local.get $c) (local.get $cols)))
+            (local.set $p (i32.add (local.get $src)
+              (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2))))
+            (local.set $x (v128.load32_zero (local.get $p)))
+            (local.set $p (i32.add (local.get $p) (local.get $rowB)))
+            (local.set $x (v128.load32_lane 1 (local.get $p) (local.get $x)))
+            (local.set $p (i32.add (local.get $p) (local.get $rowB)))
+            (local.set $x (v128.load32_lane 2 (local.get $p) (local.get $x)))
+            (local.set $p (i32.add (local.get $p) (local.get $rowB)))
+            (local.set $x (v128.load32_lane 3 (local.get $p) (local.get $x)))
+            (if (i32.eq (local.get $mode) (i32.const 1))
+              (then (local.set $x (f32x4.mul (local.get $x) (local.get $sv)))))
+            (if (i32.eq (local.get $mode) (i32.const 2))
+              (then (local.set $x (f32x4.mul (f32x4.abs (local.get $x)) (local.get $sv)))))
+            (v128.store (i32.add (local.get $dst) (local.get $o)) (local.get $x))
+            (if (local.get $dst2)
+              (then (v128.store (i32.add (local.get $dst2) (local.get $o)) (f32x4.abs (local.get $x)))))
+            (local.set $o (i32.add (local.get $o) (local.get $colB)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $cols)))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $blocks)))
+    ;; the remaining rows, one value at a time (lane 0 of the same operations)
+    (block $restDone
+      (loop $rest
+        (br_if $restDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $c (i32.const 0))
+        (block $colsDone2
+          (loop $cols2
+            (br_if $colsDone2 (i32.ge_u (local.get $c) (local.get $cols)))
+            (local.set $x (v128.load32_zero (i32.add (local.get $src)
+              (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2)))))
+            (if (i32.eq (local.get $mode) (i32.const 1))
+              (then (local.set $x (f32x4.mul (local.get $x) (local.get $sv)))))
+            (if (i32.eq (local.get $mode) (i32.const 2))
+              (then (local.set $x (f32x4.mul (f32x4.abs (local.get $x)) (local.get $sv)))))
+            (local.set $o (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $r)) (i32.const 2)))
+            (f32.store (i32.add (local.get $dst) (local.get $o)) (f32x4.extract_lane 0 (local.get $x)))
+            (if (local.get $dst2)
+              (then (f32.store (i32.add (local.get $dst2) (local.get $o)) (f32.abs (f32x4.extract_lane 0 (local.get $x))))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $cols2)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rest))))
 )
