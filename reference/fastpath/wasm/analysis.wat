@@ -151,7 +151,7 @@
     (local $gf v128) (local $sf v128) (local $gV v128) (local $sV v128) (local $lV v128) (local $vV v128) (local $siluV v128)
     (local $dGV v128) (local $dUV v128) (local $slopeV v128) (local $rbV v128) (local $tV v128) (local $hiV v128) (local $loV v128)
     (local $rhoV v128) (local $agsV v128) (local $ausV v128) (local $alphaV v128) (local $abcV v128) (local $halfAlphaV v128)
-    (local $wV v128) (local $xnV v128)
+    (local $wV v128) (local $xnV v128) (local $invV v128) (local $okV v128) (local $mV v128) (local $kV v128) (local $rrV v128) (local $halfV v128)
     (local.set $rho (f64.load (local.get $ep)))
     (local.set $ags (f64.load offset=8 (local.get $ep)))
     (local.set $aus (f64.load offset=16 (local.get $ep)))
@@ -246,6 +246,53 @@
               (br_if $decided (i32.eqz (f64.le (f64.load offset=2048 (i32.add (local.get $tab) (i32.shl (local.get $c) (i32.const 3)))) (local.get $loB))))
               (br_if $decided (i32.eqz (f64.le (local.get $hiB) (f64.load offset=4096 (i32.add (local.get $tab) (i32.shl (local.get $c) (i32.const 3)))))))
               (local.set $inv (f64.div (f64.const 1) (f64.load (i32.add (local.get $tab) (i32.shl (local.get $c) (i32.const 3))))))
+              ;; nvfp4 with a non-zero scale: two elements per pass, no branches. The e2m1
+              ;; midpoints come from 2·magnitude k = nearest(2·|q|·inv) by formula (the same
+              ;; values as the EHI/ELO tables: k/2 + 0.25, 0.5, 1 or inf above; k/2 - 0.25,
+              ;; 0.5 or 1 below); k not an e2m1 magnitude fails.
+              (local.set $j (i32.const 0))
+              (if (i32.and (i32.eqz (local.get $mx)) (f64.ne (local.get $inv) (f64.const inf)))
+                (then
+                  (local.set $invV (f64x2.splat (local.get $inv)))
+                  (local.set $okV (v128.const i64x2 -1 -1))
+                  (local.set $j (i32.const 0))
+                  (loop $staysV
+                    (local.set $c (i32.add (local.get $e) (local.get $j)))
+                    (local.set $mV (f64x2.abs (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2)))))))
+                    (local.set $kV (f64x2.nearest (f64x2.mul (f64x2.mul
+                      (f64x2.abs (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $ahat) (i32.shl (local.get $c) (i32.const 2))))))
+                      (local.get $invV)) (v128.const f64x2 2 2))))
+                    (local.set $rrV (f64x2.add (f64x2.add
+                      (f64x2.mul (v128.load (i32.add (local.get $rad) (i32.shl (local.get $c) (i32.const 3)))) (v128.const f64x2 0x1.00001p0 0x1.00001p0))
+                      (f64x2.mul (local.get $mV) (v128.const f64x2 0x1p-22 0x1p-22))) (v128.const f64x2 0x1p-146 0x1p-146)))
+                    (local.set $halfV (f64x2.mul (local.get $kV) (v128.const f64x2 0.5 0.5)))
+                    ;; upper midpoint: k < 4: +0.25; k < 8: +0.5; k = 8: +1; k = 12: inf
+                    (local.set $tV (v128.bitselect (v128.const f64x2 0.25 0.25)
+                      (v128.bitselect (v128.const f64x2 0.5 0.5)
+                        (v128.bitselect (v128.const f64x2 1 1) (v128.const f64x2 inf inf) (f64x2.eq (local.get $kV) (v128.const f64x2 8 8)))
+                        (f64x2.lt (local.get $kV) (v128.const f64x2 8 8)))
+                      (f64x2.lt (local.get $kV) (v128.const f64x2 4 4))))
+                    (local.set $okV (v128.and (local.get $okV) (f64x2.lt
+                      (f64x2.mul (f64x2.add (local.get $mV) (local.get $rrV)) (local.get $invV))
+                      (f64x2.add (local.get $halfV) (local.get $tV)))))
+                    ;; lower midpoint (k = 0 has none): k <= 4: -0.25; k <= 8: -0.5; else -1
+                    (local.set $tV (v128.bitselect (v128.const f64x2 0.25 0.25)
+                      (v128.bitselect (v128.const f64x2 0.5 0.5) (v128.const f64x2 1 1) (f64x2.le (local.get $kV) (v128.const f64x2 8 8)))
+                      (f64x2.le (local.get $kV) (v128.const f64x2 4 4))))
+                    (local.set $okV (v128.and (local.get $okV) (v128.or (f64x2.eq (local.get $kV) (v128.const f64x2 0 0))
+                      (f64x2.gt
+                        (f64x2.mul (f64x2.sub (local.get $mV) (local.get $rrV)) (local.get $invV))
+                        (f64x2.sub (local.get $halfV) (local.get $tV))))))
+                    ;; k an e2m1 magnitude: 0..4, 6, 8 or 12
+                    (local.set $okV (v128.and (local.get $okV) (v128.or (v128.or
+                      (f64x2.le (local.get $kV) (v128.const f64x2 4 4))
+                      (f64x2.eq (local.get $kV) (v128.const f64x2 6 6)))
+                      (v128.or (f64x2.eq (local.get $kV) (v128.const f64x2 8 8)) (f64x2.eq (local.get $kV) (v128.const f64x2 12 12))))))
+                    (local.set $j (i32.add (local.get $j) (i32.const 2)))
+                    (br_if $staysV (i32.lt_u (local.get $j) (local.get $B))))
+                  (br_if $decided (i32.eqz (i64x2.all_true (local.get $okV))))
+                  (local.set $j (local.get $B))))
+              (if (i32.lt_u (local.get $j) (local.get $B)) (then
               (local.set $j (i32.const 0))
               (loop $stays
                 (local.set $c (i32.add (local.get $e) (local.get $j)))
@@ -282,7 +329,7 @@
                           (f64.mul (f64.sub (local.get $m) (local.get $rr)) (local.get $inv))
                           (f64.load offset=7168 (i32.add (local.get $tab) (i32.shl (local.get $c) (i32.const 3)))))))))))
                 (local.set $j (i32.add (local.get $j) (i32.const 1)))
-                (br_if $stays (i32.lt_u (local.get $j) (local.get $B))))
+                (br_if $stays (i32.lt_u (local.get $j) (local.get $B))))))
               (local.set $flag (i32.const 0)))
             (i32.store8 (i32.add (local.get $flags) (local.get $b)) (local.get $flag))
             (local.set $e (i32.add (local.get $e) (local.get $B)))
