@@ -226,3 +226,66 @@ testProp('transpose: wasm equals the JS twin bit for bit (copy with |·| copy, f
   t.is(j1.view()[off + (cols - 1) * rows + (rows - 1)], f === 'copy' ? v[off + rows * cols - 1] : f32(v[off + rows * cols - 1]! * scale));
   [src, d1, d2, j1, j2].forEach((m) => m.dispose());
 }, { numRuns: runs(60) });
+
+test("the WebAssembly exp returns Math.exp's bits (V8's fdlibm port), also around its range edges", async (t) => {
+  // @ts-expect-error: a plain JS build script without types
+  const { assembleAnalysisModule } = await import('./wasm/build.mjs');
+  const bytes = (await assembleAnalysisModule()) as Uint8Array;
+  const mem = new (globalThis as any).WebAssembly.Memory({ initial: 1 });
+  const k = new (globalThis as any).WebAssembly.Instance(new (globalThis as any).WebAssembly.Module(bytes), { env: { mem } }).exports as {
+    exp(x: number): number; exp2test(p: number): void;
+  };
+  const m = new Float64Array(mem.buffer);
+  const f = new Float64Array(1);
+  const u = new BigUint64Array(f.buffer);
+  const key = (x: number) => { f[0] = x; return Number.isNaN(x) ? 'NaN' : u[0]!.toString(16); };
+  const g = gen(20261126);
+  const xs: number[] = [0, -0, 1, -1, NaN, Infinity, -Infinity, 709.782712893384, -745.1332191019411, -708.4, 2 ** -28, 700, -700];
+  for (const base of [0.5 * Math.LN2, 1.5 * Math.LN2, 2 ** -28, 1, 700, 709.782712893384, -708.3964185322641, -745.1332191019411]) {
+    f[0] = base;
+    const b0 = u[0]!;
+    for (let d = -200n; d <= 200n; d++) {
+      u[0] = b0 + d;
+      xs.push(f[0]!, -f[0]!);
+    }
+  }
+  for (let i = 0; i < 40000; i++) xs.push((g.u() - 0.5) * (g.u() < 0.5 ? 8 : 1500), Math.fround((g.u() - 0.5) * 60));
+  let bad = 0;
+  for (let i = 0; i + 1 < xs.length; i += 2) {
+    const [x0, x1] = [xs[i]!, xs[i + 1]!];
+    m[0] = x0;
+    m[1] = x1;
+    k.exp2test(0);
+    for (const [x, got] of [[x0, k.exp(x0)], [x1, k.exp(x1)], [x0, m[0]!], [x1, m[1]!]] as const) {
+      if (key(got) !== key(Math.exp(x)) && bad++ < 5) t.fail(`exp(${x}) = ${got}, Math.exp gives ${Math.exp(x)}`);
+    }
+  }
+  t.is(bad, 0);
+});
+
+/** The bits of a float32 array with every NaN as +NaN (the sign of a NaN made by an
+ * operation is the hardware's choice, in JS as in WebAssembly). */
+const bitsNanCanonical = (a: Float32Array) => bits(Float32Array.from(a, (x) => (Number.isNaN(x) ? NaN : x)));
+
+testProp('epilogue: wasm SwiGLU (and its parts) equals swigluElement bit for bit (NaN sign aside)', [
+  fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), epilogueArb, fc.nat(),
+], async (t, n, r4, withPre, ep, seed) => {
+  const e = await getEngine();
+  const g = gen(seed);
+  const R = 4 * r4;
+  const c = fill(e.alloc(2 * R, n), Array.from({ length: 2 * R * n }, () => {
+    const k = g.u();
+    return k < 0.03 ? 0 : k < 0.05 ? (g.u() < 0.5 ? Infinity : -Infinity) : k < 0.06 ? NaN : f32((g.u() - 0.5) * 2 ** (-20 + 40 * g.u()));
+  }));
+  const pre = withPre ? Float32Array.from({ length: n }, (_, p) => (p === 0 ? 1 : f32(g.u() * 2))) : null;
+  const off = R; // the chunk after another one
+  const mk = () => fill(e.alloc(1, off + n * R), new Float32Array(off + n * R).fill(5));
+  const [aw, aj] = [mk(), mk()];
+  const pw = [mk(), mk(), mk()] as const;
+  const pj = [mk(), mk(), mk()] as const;
+  e.kernels.epilogue(c, n, R, pre, aw, off, pw, ep);
+  jsAnalysisKernels.epilogue(c, n, R, pre, aj, off, pj, ep);
+  t.deepEqual(bitsNanCanonical(aw.view()), bitsNanCanonical(aj.view()));
+  for (let i = 0; i < 3; i++) t.deepEqual(bitsNanCanonical(pw[i]!.view()), bitsNanCanonical(pj[i]!.view()));
+  [c, aw, aj, ...pw, ...pj].forEach((m) => m.dispose());
+}, { numRuns: runs(80) });

@@ -6,6 +6,8 @@
  *
  *  - absDots: the exact FC1 absolute sums Σ|W1[r,h]|·|x̂[h]| of one up row and one gate row,
  *    in float64, as four lane sums (even h, odd h) that the caller adds;
+ *  - epilogue: SwiGLU of one FC1 chunk (epilogue.ts; the WebAssembly sigmoid uses a port of
+ *    V8's Math.exp with the same bits), optionally with its parts for the prefilter;
  *  - requant: FC2's input re-quantized from a float32 slice (quant/requantize.ts);
  *  - transpose: dst = f(srcᵀ) with f a copy or a float32 scaling (the GEMM operands and
  *    outputs change layout), optionally |f(srcᵀ)| to a second matrix;
@@ -15,7 +17,7 @@
  *    anything to do there (flag 1) or certainly not (flag 0): the fast path then runs the
  *    exact analysis on flagged blocks only, which gives exactly the full analysis's answer.
  */
-import type { ExpertEpilogue } from '../epilogue.js';
+import { swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
 import {
   bf16Stays, e2m1Stays, e4m3Stays, prefilterTables, slack, windowRadius,
 } from '../errorWindow.js';
@@ -69,6 +71,16 @@ export interface FlipGroups {
 export interface AnalysisKernels {
   /** 'wasm-simd' or 'js'. */
   readonly name: string;
+  /**
+   * a[aOff + p·R + r] = swigluElement(C[r, p], C[R + r, p], pre[p], ep) for the chunk's
+   * C [2R, n] (R up rows, then R gate rows); pre null: no pre-weight (1). With parts, also
+   * the element's gate', sigmoid and linear part at p·R + r of parts[0], [1], [2].
+   * R a multiple of 4. May grow the heap.
+   */
+  epilogue(
+    c: EngineMatrix, n: number, R: number, pre: Float32Array | null, a: EngineMatrix, aOff: number,
+    parts: readonly [EngineMatrix, EngineMatrix, EngineMatrix] | null, ep: ExpertEpilogue,
+  ): void;
   /**
    * out[0], out[1]: Σ over even / odd h of |w[uRow,h]|·|x[xRow,h]| (float64, increasing h);
    * out[2], out[3]: the same for gRow. w: [rows, H]; x: [tokens, H]; H a multiple of 4.
@@ -168,10 +180,28 @@ class JsPrefilter {
 
 /** The JS twin: any engine's matrices. */
 const jsPrefilter = new JsPrefilter();
+const jsParts: EpilogueParts = { gate: 0, sig: 0, silu: 0, lin: 0 };
 let jsFlipsOut = new Float32Array(0);
 
 export const jsAnalysisKernels: AnalysisKernels = {
   name: 'js',
+  epilogue(cm, n, R, pre, am, aOff, parts, ep) {
+    const c = cm.view();
+    const a = am.view();
+    const [gate, sig, lin] = parts === null ? [null, null, null] : parts.map((m) => m.view());
+    for (let p = 0; p < n; p++) {
+      const w = pre === null ? 1 : pre[p]!;
+      for (let r = 0; r < R; r++) {
+        const o = p * R + r;
+        a[aOff + o] = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, w, ep, jsParts);
+        if (gate !== null) {
+          gate[o] = jsParts.gate;
+          sig![o] = jsParts.sig;
+          lin![o] = jsParts.lin;
+        }
+      }
+    }
+  },
   prefilter(fmt, chunk) {
     return jsPrefilter.run(fmt, chunk);
   },
@@ -248,6 +278,8 @@ interface AnalysisExports {
   ): void;
   flips(w: number, I: number, nh: number, G: number, gs: number, fi: number, fc: number, out: number): void;
   transpose(src: number, rows: number, cols: number, dst: number, dst2: number, scale: number, mode: number): void;
+  epilogue(c: number, n: number, R: number, pre: number, a: number, gate: number, sig: number, lin: number, ep: number, clamped: number): void;
+  exp(x: number): number;
 }
 
 /** Growable scratch on an emscripten heap. */
@@ -284,6 +316,7 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
   const radius = new HeapBuffer(heap);
   const flags = new HeapBuffer(heap);
   const flipIn = new HeapBuffer(heap);
+  const epIn = new HeapBuffer(heap);
   const flipOut = new HeapBuffer(heap);
   let lastSlice = '';
   return {
@@ -302,6 +335,24 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
       return new Float32Array(heap.HEAPU8.buffer, out, count * nh);
     },
     name: 'wasm-simd',
+    epilogue(c, n, R, pre, a, aOff, parts, ep) {
+      if (R % 4 !== 0) {
+        jsAnalysisKernels.epilogue(c, n, R, pre, a, aOff, parts, ep);
+        return;
+      }
+      const base = epIn.ensure(24 + 4 * n);
+      const f = new Float32Array(heap.HEAPU8.buffer, base, 6 + n);
+      f[0] = ep.gateScale;
+      f[1] = ep.upScale;
+      f[2] = ep.alpha;
+      f[3] = ep.betaC;
+      f[4] = ep.limit;
+      f[5] = ep.limitC;
+      if (pre !== null) f.set(pre.subarray(0, n), 6);
+      k.epilogue(ptr(c), n, R, pre === null ? 0 : base + 24, ptr(a) + 4 * aOff,
+        parts === null ? 0 : ptr(parts[0]), parts === null ? 0 : ptr(parts[1]), parts === null ? 0 : ptr(parts[2]),
+        base, ep.clamped ? 1 : 0);
+    },
     transpose(src, srcOff, rows, cols, dst, dstOff, dst2, dst2Off, f, scale) {
       k.transpose(ptr(src) + 4 * srcOff, rows, cols, ptr(dst) + 4 * dstOff, dst2 === null ? 0 : ptr(dst2) + 4 * dst2Off,
         f === 'copy' ? 1 : scale, f === 'copy' ? 0 : 1);

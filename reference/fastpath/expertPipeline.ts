@@ -19,7 +19,6 @@ import { fc2InputBlock, RowAnalyzer, windowRadius, type Fc2InputFormat, type Fra
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { emptyStats, type GemmJob, type JobStats, type MoeJob } from './protocol.js';
 
-const fl = Math.fround;
 const U = 2 ** -24;
 
 /**
@@ -84,6 +83,7 @@ class Scratch {
   get gate(): EngineMatrix { return this.partsM![0]; }
   get sig(): EngineMatrix { return this.partsM![1]; }
   get lin(): EngineMatrix { return this.partsM![2]; }
+  get parts(): readonly [EngineMatrix, EngineMatrix, EngineMatrix] { return this.partsM!; }
   /** The expert's tokens' x̂ rows [n, H]. */
   get x(): EngineMatrix { return this.xM!; }
   /** FC2 output rows of one chunk, transposed and scaled: [n, R2] each (y, |y|). */
@@ -185,6 +185,12 @@ export class ExpertPipeline {
     const fragile = this.fragile;
     fragile.clear();
     const counts: FragilityCounts = { fragileElements: 0, fragileBlocks: 0 };
+    // llama4: the routing weight of each token's slot, applied to FC1's accumulators.
+    let preW: Float32Array | null = null;
+    if (!job.finalizeWeights) {
+      preW = new Float32Array(n);
+      for (let p = 0; p < n; p++) preW[p] = job.weights[rows[r0 + p]!]!;
+    }
     const w1c = engine.alloc(2 * R, H);
     const p1 = (l * 2 * I * H) / 2;
     const s1 = (l * 2 * I * H) / sf;
@@ -198,7 +204,7 @@ export class ExpertPipeline {
       t = lap(stats, 'dequant', t);
       const c = engine.matmul(w1c, xt);
       t = lap(stats, 'gemm', t);
-      this.epilogue(job, ep, c.view(), r0, n, i0, R, full);
+      engine.kernels.epilogue(c, n, R, preW, sc.a, i0 * n, full ? sc.parts : null, ep);
       t = lap(stats, 'epilogue', t);
       engine.kernels.requant(job.fc2Format, sc.a, sc.ahat, i0 * n, R * n);
       t = lap(stats, 'requant', t);
@@ -288,42 +294,12 @@ export class ExpertPipeline {
     dt?.dispose();
   }
 
-  /**
-   * a_c of elements i0..i0+R-1 of every token, from the chunk's C [2R, n], stored
-   * chunk-major: (p, i0 + r) at i0·n + p·R + r; withParts: also the epilogue's parts
-   * (gate', sigmoid, linear part) at p·R + r of the scratch's gate/sig/lin.
-   */
-  private epilogue(job: MoeJob, ep: ExpertEpilogue, c: Float32Array, r0: number, n: number, i0: number, R: number, withParts: boolean): void {
-    const sc = this.scratch;
-    const a = sc.a.view();
-    const parts = this.parts;
-    const gate = withParts ? sc.gate.view() : a;
-    const sig = withParts ? sc.sig.view() : a;
-    const lin = withParts ? sc.lin.view() : a;
-    for (let p = 0; p < n; p++) {
-      const row = job.rows[r0 + p]!;
-      const pre = job.finalizeWeights ? 1 : job.weights[row]!;
-      const o = i0 * n + p * R;
-      if (!withParts) {
-        for (let r = 0; r < R; r++) a[o + r] = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
-        continue;
-      }
-      const q = p * R;
-      for (let r = 0; r < R; r++) {
-        a[o + r] = swigluElement(c[r * n + p]!, c[(R + r) * n + p]!, pre, ep, parts);
-        gate[q + r] = parts.gate;
-        sig[q + r] = parts.sig;
-        lin[q + r] = parts.lin;
-      }
-    }
-  }
-
   /** Fragility of elements i0..i0+R-1 of every token; exact Σ|W1·x̂| from the chunk w (rows: R up, R gate). */
   private analyzeFragility(
     job: MoeJob, ep: ExpertEpilogue, w: EngineMatrix, cm: EngineMatrix, r0: number, n: number, i0: number, R: number,
     counts: FragilityCounts, stats: JobStats,
   ): void {
-    const { H, k } = job;
+    const { k } = job;
     const sc = this.scratch;
     const parts = this.parts;
     const fragile = this.fragile;

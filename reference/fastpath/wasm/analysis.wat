@@ -455,4 +455,187 @@
             (br $cols2)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rest))))
+
+  ;; exp(x): e^x in float64, the same algorithm and operations as V8's Math.exp (fdlibm's
+  ;; e_exp.c as adapted in V8's base/ieee754.cc, including its exp(1) = E special case), so
+  ;; it returns the same bits (tested against Math.exp).
+  (func $exp (export "exp") (param $x f64) (result f64)
+    (local $hx i32) (local $xsb i32) (local $k i32) (local $hi f64) (local $lo f64) (local $t f64) (local $c f64)
+    (local $y f64) (local $twopk f64)
+    (local.set $hx (i32.wrap_i64 (i64.shr_u (i64.reinterpret_f64 (local.get $x)) (i64.const 32))))
+    (local.set $xsb (i32.shr_u (local.get $hx) (i32.const 31)))
+    (local.set $hx (i32.and (local.get $hx) (i32.const 0x7fffffff)))
+    (if (i32.ge_u (local.get $hx) (i32.const 0x40862E42))
+      (then
+        (if (i32.ge_u (local.get $hx) (i32.const 0x7ff00000))
+          (then
+            (if (f64.ne (local.get $x) (local.get $x)) (then (return (f64.add (local.get $x) (local.get $x)))))
+            (return (select (local.get $x) (f64.const 0) (i32.eqz (local.get $xsb))))))
+        (if (f64.gt (local.get $x) (f64.const 7.09782712893383973096e+02)) (then (return (f64.const inf))))
+        (if (f64.lt (local.get $x) (f64.const -7.45133219101941108420e+02)) (then (return (f64.const 0))))))
+    (if (i32.gt_u (local.get $hx) (i32.const 0x3FD62E42))
+      (then
+        (if (i32.lt_u (local.get $hx) (i32.const 0x3FF0A2B2))
+          (then
+            (if (f64.eq (local.get $x) (f64.const 1)) (then (return (f64.const 2.718281828459045))))
+            (local.set $hi (f64.sub (local.get $x)
+              (select (f64.const -6.93147180369123816490e-01) (f64.const 6.93147180369123816490e-01) (local.get $xsb))))
+            (local.set $lo (select (f64.const -1.90821492927058770002e-10) (f64.const 1.90821492927058770002e-10) (local.get $xsb)))
+            (local.set $k (i32.sub (i32.const 1) (i32.shl (local.get $xsb) (i32.const 1)))))
+          (else
+            (local.set $k (i32.trunc_f64_s (f64.add (f64.mul (f64.const 1.44269504088896338700e+00) (local.get $x))
+              (select (f64.const -0.5) (f64.const 0.5) (local.get $xsb)))))
+            (local.set $t (f64.convert_i32_s (local.get $k)))
+            (local.set $hi (f64.sub (local.get $x) (f64.mul (local.get $t) (f64.const 6.93147180369123816490e-01))))
+            (local.set $lo (f64.mul (local.get $t) (f64.const 1.90821492927058770002e-10)))))
+        (local.set $x (f64.sub (local.get $hi) (local.get $lo))))
+      (else
+        (if (i32.lt_u (local.get $hx) (i32.const 0x3E300000))
+          (then (return (f64.add (f64.const 1) (local.get $x)))))
+        (local.set $k (i32.const 0))))
+    (local.set $t (f64.mul (local.get $x) (local.get $x)))
+    (local.set $twopk (f64.reinterpret_i64 (i64.shl (i64.extend_i32_s (i32.add (i32.const 0x3ff)
+      (select (local.get $k) (i32.add (local.get $k) (i32.const 1000)) (i32.ge_s (local.get $k) (i32.const -1021))))) (i64.const 52))))
+    (local.set $c (f64.sub (local.get $x) (f64.mul (local.get $t)
+      (f64.add (f64.const 1.66666666666666019037e-01) (f64.mul (local.get $t)
+      (f64.add (f64.const -2.77777777770155933842e-03) (f64.mul (local.get $t)
+      (f64.add (f64.const 6.61375632143793436117e-05) (f64.mul (local.get $t)
+      (f64.add (f64.const -1.65339022054652515390e-06) (f64.mul (local.get $t) (f64.const 4.13813679705723846039e-08))))))))))))
+    (if (i32.eqz (local.get $k))
+      (then (return (f64.sub (f64.const 1)
+        (f64.sub (f64.div (f64.mul (local.get $x) (local.get $c)) (f64.sub (local.get $c) (f64.const 2))) (local.get $x))))))
+    (local.set $y (f64.sub (f64.const 1)
+      (f64.sub (f64.sub (local.get $lo) (f64.div (f64.mul (local.get $x) (local.get $c)) (f64.sub (f64.const 2) (local.get $c))))
+        (local.get $hi))))
+    (if (i32.ge_s (local.get $k) (i32.const -1021))
+      (then
+        (if (i32.eq (local.get $k) (i32.const 1024))
+          (then (return (f64.mul (f64.mul (local.get $y) (f64.const 2)) (f64.const 0x1p1023)))))
+        (return (f64.mul (local.get $y) (local.get $twopk)))))
+    (f64.mul (f64.mul (local.get $y) (local.get $twopk)) (f64.const 0x1p-1000)))
+
+  ;; exp2(v): exp of both float64 lanes, the same bits as $exp lane by lane: lanes in the
+  ;; main range (2^-28 <= |x| < 700, x != 1) follow $exp's reduction and polynomial
+  ;; branch-free (k = 0 below 0.5·ln2 by the same high-word test; k = trunc(x/ln2 ± 0.5)
+  ;; above, which is ±1 exactly where $exp takes ±ln2 directly); a vector with any other
+  ;; lane goes through $exp lane by lane.
+  (func $exp2 (param $v v128) (result v128)
+    (local $hx v128) (local $in v128) (local $k v128) (local $hi v128) (local $lo v128) (local $x v128)
+    (local $t v128) (local $c v128) (local $xc v128) (local $r0 v128) (local $y v128) (local $twopk v128)
+    (local.set $hx (v128.and (i64x2.shr_u (local.get $v) (i32.const 32)) (v128.const i64x2 0x7fffffff 0x7fffffff)))
+    (if (v128.any_true (v128.or (v128.or
+          (i64x2.ge_s (local.get $hx) (v128.const i64x2 0x4085E000 0x4085E000))
+          (i64x2.lt_s (local.get $hx) (v128.const i64x2 0x3E300000 0x3E300000)))
+          (f64x2.eq (local.get $v) (v128.const f64x2 1 1))))
+      (then (return (f64x2.replace_lane 1
+        (f64x2.splat (call $exp (f64x2.extract_lane 0 (local.get $v))))
+        (call $exp (f64x2.extract_lane 1 (local.get $v)))))))
+    (local.set $in (i64x2.gt_s (local.get $hx) (v128.const i64x2 0x3FD62E42 0x3FD62E42)))
+    (local.set $k (v128.and (local.get $in) (f64x2.trunc (f64x2.add
+      (f64x2.mul (v128.const f64x2 1.44269504088896338700e+00 1.44269504088896338700e+00) (local.get $v))
+      (v128.bitselect (v128.const f64x2 -0.5 -0.5) (v128.const f64x2 0.5 0.5) (f64x2.lt (local.get $v) (v128.const f64x2 0 0)))))))
+    (local.set $hi (f64x2.sub (local.get $v) (f64x2.mul (local.get $k) (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01))))
+    (local.set $lo (f64x2.mul (local.get $k) (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10)))
+    (local.set $x (v128.bitselect (f64x2.sub (local.get $hi) (local.get $lo)) (local.get $v) (local.get $in)))
+    (local.set $t (f64x2.mul (local.get $x) (local.get $x)))
+    (local.set $c (f64x2.sub (local.get $x) (f64x2.mul (local.get $t)
+      (f64x2.add (v128.const f64x2 1.66666666666666019037e-01 1.66666666666666019037e-01) (f64x2.mul (local.get $t)
+      (f64x2.add (v128.const f64x2 -2.77777777770155933842e-03 -2.77777777770155933842e-03) (f64x2.mul (local.get $t)
+      (f64x2.add (v128.const f64x2 6.61375632143793436117e-05 6.61375632143793436117e-05) (f64x2.mul (local.get $t)
+      (f64x2.add (v128.const f64x2 -1.65339022054652515390e-06 -1.65339022054652515390e-06)
+        (f64x2.mul (local.get $t) (v128.const f64x2 4.13813679705723846039e-08 4.13813679705723846039e-08))))))))))))
+    (local.set $xc (f64x2.mul (local.get $x) (local.get $c)))
+    (local.set $r0 (f64x2.sub (v128.const f64x2 1 1)
+      (f64x2.sub (f64x2.div (local.get $xc) (f64x2.sub (local.get $c) (v128.const f64x2 2 2))) (local.get $x))))
+    (local.set $y (f64x2.sub (v128.const f64x2 1 1)
+      (f64x2.sub (f64x2.sub (local.get $lo) (f64x2.div (local.get $xc) (f64x2.sub (v128.const f64x2 2 2) (local.get $c))))
+        (local.get $hi))))
+    (local.set $twopk (i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (local.get $k)))
+      (v128.const i64x2 0x3ff 0x3ff)) (i32.const 52)))
+    (v128.bitselect (f64x2.mul (local.get $y) (local.get $twopk)) (local.get $r0) (local.get $in)))
+
+  (func (export "exp2test") (param $p i32)
+    (v128.store (local.get $p) (call $exp2 (v128.load (local.get $p)))))
+
+  ;; epilogue(c, n, R, pre, a, gate, sig, lin, ep, clamped): SwiGLU of one FC1 chunk, as
+  ;; epilogue.ts swigluElement computes it (float32 products and sums, the clamps as
+  ;; comparisons, sigmoid = fl32(1 / (1 + exp(-x))) in float64 with $exp's bits).
+  ;; c: C [2R, n] float32 (up rows, then gate rows); pre: n float32 weights applied to both
+  ;; accumulators first (0: none); a: out, (p, r) at a + 4·(p·R + r); gate/sig/lin: the same
+  ;; layout, written when gate != 0; ep: float32 [gateScale, upScale, alpha, beta·c, L, L·c].
+  ;; R a multiple of 4.
+  (func (export "epilogue") (param $c i32) (param $n i32) (param $R i32) (param $pre i32) (param $a i32)
+    (param $gate i32) (param $sig i32) (param $lin i32) (param $ep i32) (param $clamped i32)
+    (local $p i32) (local $r i32) (local $src i32) (local $stride i32) (local $gofs i32) (local $o i32)
+    (local $u v128) (local $g v128) (local $w v128) (local $gs v128) (local $us v128) (local $al v128) (local $bc v128)
+    (local $L v128) (local $Lc v128) (local $x v128) (local $s v128) (local $l v128) (local $e v128) (local $up v128)
+    (local $hasPre i32)
+    (local.set $gs (f32x4.splat (f32.load (local.get $ep))))
+    (local.set $us (f32x4.splat (f32.load offset=4 (local.get $ep))))
+    (local.set $al (f32x4.splat (f32.load offset=8 (local.get $ep))))
+    (local.set $bc (f32x4.splat (f32.load offset=12 (local.get $ep))))
+    (local.set $L (f32x4.splat (f32.load offset=16 (local.get $ep))))
+    (local.set $Lc (f32x4.splat (f32.load offset=20 (local.get $ep))))
+    (local.set $stride (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $gofs (i32.mul (local.get $R) (local.get $stride)))
+    (local.set $p (i32.const 0))
+    (block $tokensDone
+      (loop $tokens
+        (br_if $tokensDone (i32.ge_u (local.get $p) (local.get $n)))
+        (local.set $hasPre (i32.const 0))
+        (if (local.get $pre)
+          (then
+            (local.set $w (f32x4.splat (f32.load (i32.add (local.get $pre) (i32.shl (local.get $p) (i32.const 2))))))
+            (local.set $hasPre (f32.ne (f32x4.extract_lane 0 (local.get $w)) (f32.const 1)))))
+        (local.set $r (i32.const 0))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $R)))
+            ;; up accumulators of rows r..r+3 (column p of C), and the gate accumulators
+            (local.set $src (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $n)) (local.get $p)) (i32.const 2))))
+            (local.set $u (v128.load32_zero (local.get $src)))
+            (local.set $u (v128.load32_lane 1 (i32.add (local.get $src) (local.get $stride)) (local.get $u)))
+            (local.set $u (v128.load32_lane 2 (i32.add (local.get $src) (i32.shl (local.get $stride) (i32.const 1))) (local.get $u)))
+            (local.set $u (v128.load32_lane 3 (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 3))) (local.get $u)))
+            (local.set $src (i32.add (local.get $src) (local.get $gofs)))
+            (local.set $g (v128.load32_zero (local.get $src)))
+            (local.set $g (v128.load32_lane 1 (i32.add (local.get $src) (local.get $stride)) (local.get $g)))
+            (local.set $g (v128.load32_lane 2 (i32.add (local.get $src) (i32.shl (local.get $stride) (i32.const 1))) (local.get $g)))
+            (local.set $g (v128.load32_lane 3 (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 3))) (local.get $g)))
+            (if (local.get $hasPre)
+              (then
+                (local.set $g (f32x4.mul (local.get $g) (local.get $w)))
+                (local.set $u (f32x4.mul (local.get $u) (local.get $w)))))
+            (local.set $g (f32x4.mul (local.get $g) (local.get $gs)))
+            (local.set $up (f32x4.mul (local.get $u) (local.get $us)))
+            (if (local.get $clamped)
+              (then
+                (local.set $g (v128.bitselect (local.get $L) (local.get $g) (f32x4.gt (local.get $g) (local.get $L))))
+                (local.set $up (v128.bitselect (local.get $Lc)
+                  (v128.bitselect (f32x4.neg (local.get $Lc)) (local.get $up) (f32x4.lt (local.get $up) (f32x4.neg (local.get $Lc))))
+                  (f32x4.gt (local.get $up) (local.get $Lc))))
+                (local.set $x (f32x4.mul (local.get $al) (local.get $g)))
+                (local.set $l (f32x4.add (local.get $up) (local.get $bc))))
+              (else
+                (local.set $x (local.get $g))
+                (local.set $l (local.get $up))))
+            ;; sigmoid(x) = fl32(1 / (1 + exp(-x))), two lanes at a time in float64
+            (local.set $e (call $exp2 (f64x2.neg (f64x2.promote_low_f32x4 (local.get $x)))))
+            (local.set $s (f32x4.demote_f64x2_zero (f64x2.div (v128.const f64x2 1 1) (f64x2.add (v128.const f64x2 1 1) (local.get $e)))))
+            (local.set $e (call $exp2 (f64x2.neg (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x))))))
+            (local.set $s (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $s)
+              (f32x4.demote_f64x2_zero (f64x2.div (v128.const f64x2 1 1) (f64x2.add (v128.const f64x2 1 1) (local.get $e))))))
+            (local.set $o (i32.shl (i32.add (i32.mul (local.get $p) (local.get $R)) (local.get $r)) (i32.const 2)))
+            (v128.store (i32.add (local.get $a) (local.get $o))
+              (f32x4.mul (f32x4.mul (local.get $g) (local.get $s)) (local.get $l)))
+            (if (local.get $gate)
+              (then
+                (v128.store (i32.add (local.get $gate) (local.get $o)) (local.get $g))
+                (v128.store (i32.add (local.get $sig) (local.get $o)) (local.get $s))
+                (v128.store (i32.add (local.get $lin) (local.get $o)) (local.get $l))))
+            (local.set $r (i32.add (local.get $r) (i32.const 4)))
+            (br $rows)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $tokens))))
 )
