@@ -53,17 +53,34 @@ export function checkProblemShape(p: Problem): void {
   }
 }
 
-function checkWeights(name: string, w: Fp4Weights, El: number, rows: number, cols: number, sf: number, nvfp4: boolean): void {
+function checkWeights(
+  name: string, w: Fp4Weights, El: number, rows: number, cols: number, sf: number, nvfp4: boolean, scan: NanScaleScan,
+): void {
   if (typeof w !== 'object' || w === null) throw new BadArgumentError(name, 'Fp4Weights', describeValue(w));
   checkArray(`${name}.packed`, w.packed, Uint8Array, (El * rows * cols) / 2, `[El, ${rows}, ${cols}/2] packed e2m1`);
   checkArray(`${name}.scales`, w.scales, Uint8Array, (El * rows * cols) / sf, `[El, ${rows}, ${cols}/${sf}] scales`);
   checkArray(`${name}.globalScale`, w.globalScale, Float32Array, El, '[El]');
-  // NaN scale codes: e4m3 S.1111.111, ue8m0 255.
-  const bad = firstNanScale(w.scales, nvfp4);
-  if (bad >= 0) {
-    throw new BadArgumentError(`${name}.scales[${bad}]`, `a non-NaN ${nvfp4 ? 'e4m3' : 'ue8m0'} scale byte`, `0x${w.scales[bad]!.toString(16)}`);
+  if (scan === 'here') {
+    const bad = firstNanScale(w.scales, nvfp4);
+    if (bad >= 0) throw nanScaleError(name, w.scales, bad, nvfp4);
   }
 }
+
+/**
+ * The error for a NaN scale byte (e4m3 S.1111.111, ue8m0 255) at `index` of weights `name`
+ * ('case.fc1' or 'case.fc2').
+ */
+export function nanScaleError(name: string, scales: Uint8Array, index: number, nvfp4: boolean): BadArgumentError {
+  return new BadArgumentError(`${name}.scales[${index}]`, `a non-NaN ${nvfp4 ? 'e4m3' : 'ue8m0'} scale byte`, `0x${scales[index]!.toString(16)}`);
+}
+
+/**
+ * Where checkCase looks for NaN weight scales: 'here' (in checkCase), or 'caller': the
+ * caller scans them itself (firstNanScale on every fc1, then fc2 scale) before using the
+ * weights, and throws nanScaleError for the first NaN it finds (the fast path scans in its
+ * workers while it routes).
+ */
+export type NanScaleScan = 'here' | 'caller';
 
 const isNanScale = (b: number, nvfp4: boolean) => (nvfp4 ? (b & 0x7f) === 0x7f : b === 255);
 
@@ -72,7 +89,7 @@ const isNanScale = (b: number, nvfp4: boolean) => (nvfp4 ? (b & 0x7f) === 0x7f :
  * t = (x & m) ^ m (m = 0x7f7f7f7f for e4m3, 0xffffffff for ue8m0), a NaN byte is a zero
  * byte of t, found by the classic (t - 0x01010101) & ~t & 0x80808080 test.
  */
-function firstNanScale(s: Uint8Array, nvfp4: boolean): number {
+export function firstNanScale(s: Uint8Array, nvfp4: boolean): number {
   const head = Math.min(s.length, (4 - (s.byteOffset & 3)) & 3);
   for (let i = 0; i < head; i++) if (isNanScale(s[i]!, nvfp4)) return i;
   const words = (s.length - head) >> 2;
@@ -89,7 +106,7 @@ function firstNanScale(s: Uint8Array, nvfp4: boolean): number {
 }
 
 /** Validate every tensor of a Case against its problem (throws BadArgumentError). */
-export function checkCase(c: Case): void {
+export function checkCase(c: Case, nanScales: NanScaleScan = 'here'): void {
   if (typeof c !== 'object' || c === null) throw new BadArgumentError('case', 'a Case object', describeValue(c));
   if (typeof c.spec !== 'object' || c.spec === null) throw new BadArgumentError('case.spec', 'a CaseSpec object', describeValue(c.spec));
   const p = c.spec.problem;
@@ -114,8 +131,8 @@ export function checkCase(c: Case): void {
     checkArray('case.hidden.scales', hid.scales, Uint8Array, (T * H) / 32, '[T, H/32] ue8m0');
   }
   const nv = p.quantMode === 'nvfp4';
-  checkWeights('case.fc1', c.fc1, El, 2 * I, H, sf, nv);
-  checkWeights('case.fc2', c.fc2, El, H, I, sf, nv);
+  checkWeights('case.fc1', c.fc1, El, 2 * I, H, sf, nv, nanScales);
+  checkWeights('case.fc2', c.fc2, El, H, I, sf, nv, nanScales);
   const finite = (x: number) => Number.isFinite(x);
   for (const name of ['out1Scale', 'out1GateScale', 'out2Scale'] as const) {
     checkArray(`case.${name}`, c[name], Float32Array, El, '[El] float32');

@@ -15,6 +15,7 @@ import { runReference, shutdownReference, type ReferenceOptions } from './moe.js
 import type { Expected } from './expected.js';
 import type { ActivationConfig, Problem, QuantMode, RoutingConfig } from './problem.js';
 import { weightBlock } from './problem.js';
+import { configProblem } from './configs.js';
 
 const PRECISIONS = ['float64', 'float32'] as const;
 const U = 2 ** -24;
@@ -366,4 +367,34 @@ test('malformed cases and options are rejected naming the field, the expected an
   const p = good.spec.problem;
   await bad({ ...good, spec: { ...good.spec, problem: { ...p, I: 48 } } }, {}, /^problem\.I: expected a multiple of 32 \(mxfp4_bf16 block\), got 48/);
   await t.throwsAsync(runReference(good, { precision: 'float16' as 'float32' }), { message: /^opts\.precision: expected 'float32' or 'float64', got "float16"/ });
+});
+
+test('NaN weight scales are found by the fast path\'s worker scan (any task, fc1 before fc2, before routing errors) as checkCase finds them', async (t) => {
+  const problem = configProblem('qwen3-30b-a3b', 4, { E: 8, localExperts: 8, H: 1024, I: 256 });
+  const c = generateCase({ problem, seed: 5, logitFamily: 'normal', scaleFamily: 'normal' });
+  const withNan = (fc1: number[], fc2: number[]): Case => {
+    const s1 = c.fc1.scales.slice();
+    const s2 = c.fc2.scales.slice();
+    for (const i of fc1) s1[i] = 0xff;
+    for (const i of fc2) s2[i] = 0x7f;
+    return { ...c, fc1: { ...c.fc1, scales: s1 }, fc2: { ...c.fc2, scales: s2 } };
+  };
+  t.true(c.fc1.scales.length > 2 * 65536, 'the scales span several scan tasks');
+  const n1 = c.fc1.scales.length;
+  const cases: Array<[number[], number[], RegExp]> = [
+    [[n1 - 1, 70001], [5], /^case\.fc1\.scales\[70001\]: expected a non-NaN e4m3 scale byte, got 0xff/],
+    [[], [c.fc2.scales.length - 3, 65536], /^case\.fc2\.scales\[65536\]: expected a non-NaN e4m3 scale byte, got 0x7f/],
+  ];
+  for (const [fc1, fc2, message] of cases) {
+    for (const precision of PRECISIONS) {
+      await t.throwsAsync(runReference(withNan(fc1, fc2), { precision }), { name: 'BadArgumentError', message }, precision);
+    }
+  }
+  // A NaN scale is reported before a bad option or a routing error (checkCase runs first).
+  for (const precision of PRECISIONS) {
+    await t.throwsAsync(runReference(withNan([9], []), { precision, forcedIds: Int32Array.from({ length: 32 }, () => 99) }),
+      { message: /^case\.fc1\.scales\[9\]/ }, precision);
+    await t.throwsAsync(runReference(withNan([], [7]), { precision, fc1RelativeError: -1 }), { message: /^case\.fc2\.scales\[7\]/ }, precision);
+  }
+  await t.notThrowsAsync(runReference(c, { precision: 'float32' }));
 });

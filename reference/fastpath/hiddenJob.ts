@@ -3,6 +3,7 @@
  * the same functions as dequantizeHidden (elementwise, so a block of rows decodes exactly
  * as in the whole array), and the row norms that the fragility prefilter uses.
  */
+import { firstNanScale } from '../checkCase.js';
 import { bf16ArrayToF32 } from '../formats/bf16.js';
 import { dequantizeMxfp8 } from '../quant/mxfp8.js';
 import { dequantizeNvfp4 } from '../quant/nvfp4.js';
@@ -12,10 +13,14 @@ export function runHidden(job: HiddenJob): JobStats {
   const stats = emptyStats();
   const t0 = performance.now();
   const { T, H, x, xNorm } = job;
+  const decodeTasks = Math.ceil(T / job.tokensPerTask);
   for (;;) {
     const task = Atomics.add(job.queue, 0, 1);
+    if (task >= decodeTasks) {
+      if (scanTask(job, task - decodeTasks)) continue;
+      break;
+    }
     const a = task * job.tokensPerTask;
-    if (a >= T) break;
     const b = Math.min(T, a + job.tokensPerTask);
     x.set(decodeRows(job, a, b), a * H);
     if (xNorm !== null) {
@@ -29,6 +34,28 @@ export function runHidden(job: HiddenJob): JobStats {
   stats.ms = performance.now() - t0;
   stats.phases.hidden = stats.ms;
   return stats;
+}
+
+/** Scan task `task` (ranges of scanBytes over the scan arrays in order); false past the last one. */
+function scanTask(job: HiddenJob, task: number): boolean {
+  let t = task;
+  for (const scan of job.scans) {
+    const tasks = Math.ceil(scan.scales.length / job.scanBytes);
+    if (t >= tasks) {
+      t -= tasks;
+      continue;
+    }
+    const a = t * job.scanBytes;
+    const b = Math.min(scan.scales.length, a + job.scanBytes);
+    const i = firstNanScale(scan.scales.subarray(a, b), scan.nvfp4);
+    if (i >= 0) { // keep the smallest index found by any worker
+      for (let cur = Atomics.load(scan.first, 0); a + i < cur; cur = Atomics.load(scan.first, 0)) {
+        if (Atomics.compareExchange(scan.first, 0, cur, a + i) === cur) break;
+      }
+    }
+    return true;
+  }
+  return false;
 }
 
 function decodeRows(job: HiddenJob, a: number, b: number): Float32Array {

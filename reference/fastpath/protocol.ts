@@ -104,7 +104,20 @@ export interface HiddenJob {
   /** Out, unless null: ||x̂_t||₂·(1 + 2^-40) [T]. */
   readonly xNorm: Float64Array | null;
   readonly tokensPerTask: number;
+  /**
+   * Weight scale arrays to scan for NaN codes after the decode tasks (checkCase's scan,
+   * moved here so it runs while the main thread routes), scanBytes bytes per task.
+   */
+  readonly scans: readonly NanScaleScanTask[];
+  readonly scanBytes: number;
   readonly queue: Int32Array;
+}
+
+/** One weight scale array to scan; `first[0]` ends as the smallest NaN index (0x7fffffff: none). */
+export interface NanScaleScanTask {
+  readonly scales: Uint8Array;
+  readonly nvfp4: boolean;
+  readonly first: Int32Array;
 }
 
 export type Job = MoeJob | GemmJob | FinalizeJob | HiddenJob;

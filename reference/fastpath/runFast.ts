@@ -5,7 +5,7 @@
  * per-slot scratch ([chunk·k·H] float32, three of them) stays bounded.
  */
 import type { Case } from '../case.js';
-import { checkCase } from '../checkCase.js';
+import { checkCase, firstNanScale, nanScaleError } from '../checkCase.js';
 import type { Expected } from '../expected.js';
 import { expectedFrom } from '../expectedFrom.js';
 import { fc2InputFormat } from '../problem.js';
@@ -63,6 +63,18 @@ export function releaseFastPathScratch(): void {
   scratch.clear();
 }
 
+/** checkCase's NaN weight-scale scan, on this thread. */
+function scanNanScalesHere(c: Case): void {
+  const nv = c.spec.problem.quantMode === 'nvfp4';
+  for (const [name, w] of [['case.fc1', c.fc1], ['case.fc2', c.fc2]] as const) {
+    const i = firstNanScale(w.scales, nv);
+    if (i >= 0) throw nanScaleError(name, w.scales, i, nv);
+  }
+}
+
+/** No NaN scale found (the scan's initial index). */
+const NO_NAN = 0x7fffffff;
+
 /** Runs one at a time (the pool's workers are shared). */
 let queueTail: Promise<unknown> = Promise.resolve();
 
@@ -88,8 +100,14 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     main[name] = (main[name] ?? 0) + now - clock;
     clock = now;
   };
-  checkCase(c);
-  const { analysis } = checkReferenceOptions(c, opts);
+  checkCase(c, 'caller'); // the NaN weight-scale scan runs in the workers, below
+  let analysis: ReturnType<typeof checkReferenceOptions>['analysis'];
+  try {
+    analysis = checkReferenceOptions(c, opts).analysis;
+  } catch (e) {
+    scanNanScalesHere(c); // checkCase's order: a NaN weight scale before a bad option
+    throw e;
+  }
   lap('check');
   const pool = await workerPool(opts.threads ?? defaultThreads());
   lap('pool');
@@ -100,24 +118,37 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   const x = f32('x', T * H, false);
   const xNorm = scratchArray('xNorm', Float64Array, T, false);
   const hid = c.hidden;
+  const scans = [c.fc1.scales, c.fc2.scales].map((a) => ({
+    scales: sharedCached(a), nvfp4: p.quantMode === 'nvfp4', first: new Int32Array(new SharedArrayBuffer(4)).fill(NO_NAN),
+  }));
   const hidden = pool.runAll({
     kind: 'hidden', T, H, format: hid.format,
     data: hid.format === 'nvfp4' ? sharedCached(hid.packed) : sharedCached(hid.data),
     scales: hid.format === 'bf16' ? null : sharedCached(hid.scales),
     x, xNorm: analysis === 'output' ? null : xNorm,
     tokensPerTask: Math.max(1, Math.ceil(T / (4 * pool.size))),
+    scans, scanBytes: 1 << 16,
     queue: new Int32Array(new SharedArrayBuffer(4)),
   });
-  let prep: ReturnType<typeof prepareReference>;
+  let prep: ReturnType<typeof prepareReference> | undefined;
+  let routeError: unknown = null;
   try {
     prep = prepareReference(c, opts);
-  } finally {
-    lap('route');
-    await hidden.catch(() => undefined); // the workers write shared scratch: let them finish
+  } catch (e) {
+    routeError = e;
   }
-  await hidden; // (its error, if routing did not throw first)
+  lap('route');
+  await hidden.catch(() => undefined); // the workers write shared scratch: let them finish
+  // checkCase's order: a NaN weight scale (fc1 first) before any routing error.
+  const nv = p.quantMode === 'nvfp4';
+  for (const [name, w, scan] of [['case.fc1', c.fc1, scans[0]!], ['case.fc2', c.fc2, scans[1]!]] as const) {
+    const first = scan.first[0]!;
+    if (first !== NO_NAN) throw nanScaleError(name, w.scales, first, nv);
+  }
+  if (routeError !== null) throw routeError;
+  await hidden; // (its error)
   lap('hidden states (wait)');
-  const { routing } = prep;
+  const { routing } = prep!;
   const chunkT = Math.max(1, Math.min(T, Math.floor(SLOT_BUDGET / (k * H))));
   const y = f32('y', chunkT * k * H, false);
   const absY = f32('absY', chunkT * k * H, false);
@@ -132,9 +163,9 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     H, I, k,
     fc2Format: fc2InputFormat(p.quantMode),
     weightFormat: p.quantMode === 'nvfp4' ? 'nvfp4' as const : 'mxfp4' as const,
-    finalizeWeights: prep.finalizeWeights,
-    rho: prep.rho,
-    analysis: prep.analysis,
+    finalizeWeights: prep!.finalizeWeights,
+    rho: prep!.rho,
+    analysis: prep!.analysis,
     fc1Packed: sharedCached(c.fc1.packed),
     fc1Scales: sharedCached(c.fc1.scales),
     fc2Packed: sharedCached(c.fc2.packed),
@@ -183,7 +214,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     const fin = await pool.runAll({
       kind: 'finalize', H, topK: k, localOffset: p.localOffset, localExperts: p.localExperts, t0, t1,
       tokensPerTask: Math.max(1, Math.ceil((t1 - t0) / (8 * pool.size))),
-      ids, weights, finalizeWeights: prep.finalizeWeights, analysis: prep.analysis, y, absY, flipY, ...out, outputBf16,
+      ids, weights, finalizeWeights: prep!.finalizeWeights, analysis: prep!.analysis, y, absY, flipY, ...out, outputBf16,
       queue: new Int32Array(new SharedArrayBuffer(4)),
     });
     for (const s of fin) total.phases.finalize = (total.phases.finalize ?? 0) + s.ms;
@@ -197,7 +228,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   };
   const ex = expectedFrom(p, routing, plain, fragileTokens.slice(), {
     elements: total.elements, fragileElements: total.fragileElements, fragileBlocks: total.fragileBlocks,
-  }, { precision: 'float32', backend: pool.info.name, threads: pool.info.threads }, { outputBf16: outputBf16.slice(), analysis: prep.analysis });
+  }, { precision: 'float32', backend: pool.info.name, threads: pool.info.threads }, { outputBf16: outputBf16.slice(), analysis: prep!.analysis });
   lap('result');
   info?.({ stats: total, chunks, main });
   return ex;
