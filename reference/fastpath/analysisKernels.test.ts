@@ -14,6 +14,7 @@ import { swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilo
 import { fc2InputBlock, RowAnalyzer, type FragilityCounts } from '../errorWindow.js';
 import type { RequantFormat } from '../quant/requantize.js';
 import { jsAnalysisKernels } from './analysisKernels.js';
+import { finalizeKernel } from './finalizeJob.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { runs } from '../../properties/runs.js';
 
@@ -48,8 +49,8 @@ function fill(m: EngineMatrix, values: ArrayLike<number>): EngineMatrix {
 
 test('the committed analysisModule.ts is what analysis.wat assembles to', async (t) => {
   // @ts-expect-error: a plain JS build script without types
-  const { assembleAnalysisModule, moduleSource } = await import('./wasm/build.mjs');
-  const want = moduleSource(await assembleAnalysisModule()) as string;
+  const { assembleAnalysisModule, assembleFinalizeModule, moduleSource } = await import('./wasm/build.mjs');
+  const want = moduleSource(await assembleAnalysisModule(), await assembleFinalizeModule()) as string;
   t.is(readFileSync(new URL('./wasm/analysisModule.ts', import.meta.url), 'utf8'), want,
     'stale: run node reference/fastpath/wasm/build.mjs and commit analysisModule.ts');
 });
@@ -288,4 +289,39 @@ testProp('epilogue: wasm SwiGLU (and its parts) equals swigluElement bit for bit
   t.deepEqual(bitsNanCanonical(aw.view()), bitsNanCanonical(aj.view()));
   for (let i = 0; i < 3; i++) t.deepEqual(bitsNanCanonical(pw[i]!.view()), bitsNanCanonical(pj[i]!.view()));
   [c, aw, aj, ...pw, ...pj].forEach((m) => m.dispose());
+}, { numRuns: runs(80) });
+
+testProp('finalize kernel: slot sums in a shared memory equal finalize.ts\'s float32/float64 steps (NaN sign aside)', [
+  fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.nat(),
+], (t, slots, h4, outputOnly, seed) => {
+  const g = gen(seed);
+  const H = 4 * h4;
+  const Wasm = (globalThis as any).WebAssembly;
+  const mem = new Wasm.Memory({ initial: 1, maximum: 65536, shared: true });
+  const slot = finalizeKernel(mem);
+  const f = new Float32Array(mem.buffer);
+  const rows = Array.from({ length: slots }, () => [0, 1, 2].map(() => Float32Array.from({ length: H }, () => {
+    const v = f32(g.value());
+    return g.u() < 0.02 ? NaN : v;
+  })));
+  const ws = rows.map(() => f32(g.value()));
+  // JS: finalize.ts's arithmetic
+  const want = [new Float32Array(H), new Float32Array(H), new Float32Array(H)];
+  rows.forEach(([y, ay, fy], j) => {
+    const w = ws[j]!;
+    for (let h = 0; h < H; h++) {
+      want[0]![h] = f32(want[0]![h]! + f32(w * y![h]!));
+      if (outputOnly) continue;
+      want[1]![h] = want[1]![h]! + Math.abs(w) * ay![h]!;
+      want[2]![h] = want[2]![h]! + Math.abs(w) * fy![h]!;
+    }
+  });
+  // wasm: sums at 0, 1, 2 (·H floats), slot rows after them
+  rows.forEach(([y, ay, fy], j) => {
+    f.set(y!, (3 + 3 * j) * H);
+    f.set(ay!, (4 + 3 * j) * H);
+    f.set(fy!, (5 + 3 * j) * H);
+    slot(0, 4 * H, 8 * H, 4 * (3 + 3 * j) * H, 4 * (4 + 3 * j) * H, 4 * (5 + 3 * j) * H, H, ws[j]!, Math.abs(ws[j]!), outputOnly ? 1 : 0);
+  });
+  for (let i = 0; i < 3; i++) t.deepEqual(bitsNanCanonical(f.subarray(i * H, (i + 1) * H)), bitsNanCanonical(want[i]!));
 }, { numRuns: runs(80) });

@@ -86,6 +86,11 @@ export interface FinalizeJob {
   readonly outputBf16: Uint16Array;
   readonly absAccum: Float32Array;
   readonly flipAllowance: Float32Array;
+  /**
+   * The shared WebAssembly.Memory that y, absY, flipY, outputF32, absAccum and
+   * flipAllowance are views of (the finalize kernel sums there), or null (JS sums).
+   */
+  readonly memory: object | null;
   readonly queue: Int32Array;
 }
 

@@ -58,9 +58,43 @@ function scratchArray<T extends Typed>(name: string, ctor: new (b: SharedArrayBu
 }
 const f32 = (name: string, n: number, zero: boolean) => scratchArray(name, Float32Array, n, zero);
 
+/** The WebAssembly API used here (the project's TS lib settings do not declare it). */
+interface SharedMemory { readonly buffer: SharedArrayBuffer; grow(pages: number): number }
+const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => SharedMemory } })
+  .WebAssembly.Memory;
+
+/** The shared memory of the slot arrays, kept between runs (like scratch). */
+let slotMemory: SharedMemory | null = null;
+
+/**
+ * Float32 arrays of these lengths, 16-byte aligned, in one shared WebAssembly.Memory (the
+ * finalize kernel's), or in plain shared scratch (memory null) where the runtime has no
+ * shared WebAssembly memory.
+ */
+function sharedSlotArrays(lengths: number[]): { memory: SharedMemory | null; views: Float32Array[] } {
+  const offsets: number[] = [];
+  let bytes = 0;
+  for (const n of lengths) {
+    offsets.push(bytes);
+    bytes += Math.ceil((4 * n) / 16) * 16;
+  }
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  try {
+    if (slotMemory === null) slotMemory = new WasmMemory({ initial: pages, maximum: 65536, shared: true });
+    const have = slotMemory.buffer.byteLength / 65536;
+    if (have < pages) slotMemory.grow(pages - have);
+  } catch {
+    slotMemory = null;
+    return { memory: null, views: lengths.map((n, i) => f32(`slot${i}`, n, false)) };
+  }
+  const buf = slotMemory.buffer;
+  return { memory: slotMemory, views: lengths.map((n, i) => new Float32Array(buf, offsets[i]!, n)) };
+}
+
 /** Drop the fast path's shared scratch (it is kept between runs to avoid page faults). */
 export function releaseFastPathScratch(): void {
   scratch.clear();
+  slotMemory = null;
 }
 
 /** checkCase's NaN weight-scale scan, on this thread. */
@@ -150,12 +184,13 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   lap('hidden states (wait)');
   const { routing } = prep!;
   const chunkT = Math.max(1, Math.min(T, Math.floor(SLOT_BUDGET / (k * H))));
-  const y = f32('y', chunkT * k * H, false);
-  const absY = f32('absY', chunkT * k * H, false);
-  const flipY = f32('flipY', chunkT * k * H, false); // rows cleared by the workers
+  // Per-slot outputs (rows cleared by the workers) and the token sums (rows written by
+  // finalize), in one shared WebAssembly.Memory where the finalize kernel can read them.
+  const slotArrays = sharedSlotArrays([chunkT * k * H, chunkT * k * H, chunkT * k * H, T * H, T * H, T * H]);
+  const [y, absY, flipY, outputF32, absAccum, flipAllowance] = slotArrays.views as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
   const fragileTokens = scratchArray('fragileTokens', Uint8Array, T, true);
   const outputBf16 = scratchArray('outBf16', Uint16Array, T * H, false); // rows written by finalize
-  const out = { outputF32: f32('out', T * H, false), absAccum: f32('abs', T * H, false), flipAllowance: f32('flip', T * H, false) }; // rows written by finalize
+  const out = { outputF32, absAccum, flipAllowance };
   const ids = shared(routing.ids);
   const weights = shared(routing.weights);
   const common = {
@@ -215,6 +250,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
       kind: 'finalize', H, topK: k, localOffset: p.localOffset, localExperts: p.localExperts, t0, t1,
       tokensPerTask: Math.max(1, Math.ceil((t1 - t0) / (8 * pool.size))),
       ids, weights, finalizeWeights: prep!.finalizeWeights, analysis: prep!.analysis, y, absY, flipY, ...out, outputBf16,
+      memory: slotArrays.memory,
       queue: new Int32Array(new SharedArrayBuffer(4)),
     });
     for (const s of fin) total.phases.finalize = (total.phases.finalize ?? 0) + s.ms;
