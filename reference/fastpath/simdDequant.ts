@@ -8,6 +8,8 @@
  *
  *   dq(pIn, sIn, out, absOut, rowSq, rows, groupsPerRow, scaleShift, scaleTable)
  *
+ * in four variants (dq00, dq01, dq10, dq11: without/with |value| stores, without/with row
+ * sums of squares; the unused parts are left out, not skipped at run time),
  * which decodes rows × groupsPerRow groups of 16 elements: 8 packed bytes at pIn + 8g
  * (low nibble first) → e2m1 codes → bf16 bit patterns by two 16-entry byte tables
  * (i8x16.swizzle) → float32 (the bf16 pattern shifted up 16 bits, exact) → times the
@@ -88,7 +90,12 @@ const TAB_LO = BF16_OF_CODE.map((b) => b & 0xff);
 const INTERLEAVE_LOW = Array.from({ length: 16 }, (_, i) => (i & 1 ? 16 : 0) + (i >> 1));
 const INTERLEAVE_HIGH = INTERLEAVE_LOW.map((x) => x + 8);
 
-function assemble(): Uint8Array {
+/**
+ * The body of one dq variant: `abs` stores |value| to absOut, `sq` accumulates the row's
+ * sum of squares into rowSq (the variants run the same instructions, minus the unused
+ * parts, so every variant's stores are the same bits).
+ */
+function dqBody(abs: boolean, sq: boolean): number[] {
   // params
   const pIn = 0, sIn = 1, out = 2, absOut = 3, rowSq = 4, rows = 5, gpr = 6, sShift = 7, sTab = 8;
   // locals
@@ -121,36 +128,45 @@ function assemble(): Uint8Array {
     body.push(
       ...op.get(src), ...ext, ...op.i32(16), ...v.i32Shl, ...op.get(sc), ...v.f32Mul, ...op.set(f),
       ...op.get(out), ...op.get(o), ...op.i32Add, ...op.get(f), ...v.store(16 * q),
-      ...op.get(absOut), ...op.if,
-      ...op.get(absOut), ...op.get(o), ...op.i32Add, ...op.get(f), ...v.f32Abs, ...v.store(16 * q),
-      ...op.end,
-      ...op.get(acc), ...op.get(f), ...op.get(f), ...v.f32Mul, ...v.f32Add, ...op.set(acc),
     );
+    if (abs) body.push(...op.get(absOut), ...op.get(o), ...op.i32Add, ...op.get(f), ...v.f32Abs, ...v.store(16 * q));
+    if (sq) body.push(...op.get(acc), ...op.get(f), ...op.get(f), ...v.f32Mul, ...v.f32Add, ...op.set(acc));
   });
   body.push(
     ...op.get(gi), ...op.i32(1), ...op.i32Add, ...op.set(gi),
     ...op.get(g), ...op.i32(1), ...op.i32Add, ...op.set(g),
     ...op.br(0), ...op.end, ...op.end,
+  );
+  if (sq) {
     // rowSq[r] = Σ lanes
-    ...op.get(rowSq), ...op.if,
-    ...op.get(rowSq), ...op.get(r), ...op.i32(2), ...op.i32Shl, ...op.i32Add,
-    ...op.get(acc), ...v.f32Extract(0), ...op.get(acc), ...v.f32Extract(1), ...op.f32Add,
-    ...op.get(acc), ...v.f32Extract(2), ...op.f32Add, ...op.get(acc), ...v.f32Extract(3), ...op.f32Add,
-    ...op.f32Store,
-    ...op.end,
+    body.push(
+      ...op.get(rowSq), ...op.get(r), ...op.i32(2), ...op.i32Shl, ...op.i32Add,
+      ...op.get(acc), ...v.f32Extract(0), ...op.get(acc), ...v.f32Extract(1), ...op.f32Add,
+      ...op.get(acc), ...v.f32Extract(2), ...op.f32Add, ...op.get(acc), ...v.f32Extract(3), ...op.f32Add,
+      ...op.f32Store,
+    );
+  }
+  body.push(
     ...op.get(r), ...op.i32(1), ...op.i32Add, ...op.set(r),
     ...op.br(0), ...op.end, ...op.end,
     ...op.end,
   );
   const locals = vec([[4, I32], [9, V128]].map(([n, t]) => [...uleb(n!), t!]));
   const code = [...locals, ...body];
+  return [...uleb(code.length), ...code];
+}
+
+/** Four variants: dq00 (values only), dq01 (+ row sums of squares), dq10 (+ |values|), dq11 (both). */
+const VARIANTS: Array<[string, boolean, boolean]> = [['dq00', false, false], ['dq01', false, true], ['dq10', true, false], ['dq11', true, true]];
+
+function assemble(): Uint8Array {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([[0x60, ...vec(new Array(9).fill([I32])), 0x00]])),
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0x00]])),
-    ...section(7, vec([[...str('dq'), 0x00, 0x00]])),
-    ...section(10, vec([[...uleb(code.length), ...code]])),
+    ...section(3, vec(VARIANTS.map(() => [0x00]))),
+    ...section(7, vec(VARIANTS.map(([name], i) => [...str(name), 0x00, i]))),
+    ...section(10, vec(VARIANTS.map(([, abs, sq]) => dqBody(abs, sq)))),
   ];
   return Uint8Array.from(bytes);
 }
@@ -176,13 +192,13 @@ type DqFn = (pIn: number, sIn: number, out: number, absOut: number, rowSq: numbe
 
 /** SIMD dequantizer bound to one emscripten heap (one per worker). */
 export class SimdDequantizer {
-  private readonly dq: DqFn;
+  private readonly dq: readonly DqFn[];
   private scratch = 0;
   private scratchBytes = 0;
   private readonly tables = new Map<WeightFormat, number>();
 
   private constructor(private readonly heap: EmscriptenHeap, instance: { readonly exports: Record<string, unknown> }) {
-    this.dq = instance.exports.dq as DqFn;
+    this.dq = VARIANTS.map(([name]) => instance.exports[name] as DqFn);
   }
 
   /** Null when this runtime lacks WebAssembly SIMD. */
@@ -231,7 +247,8 @@ export class SimdDequantizer {
     const heap = this.heap.HEAPU8; // after the mallocs: the heap may have grown
     heap.set(packed.subarray(packedOffset, packedOffset + nPacked), base);
     heap.set(scales.subarray(scalesOffset, scalesOffset + nScales), sBase);
-    this.dq(base, sBase, outPtr, absPtr, rowSq === null ? 0 : qBase, rows, cols / 16, sf === 16 ? 0 : 1, tab);
+    const dq = this.dq[(absPtr === 0 ? 0 : 2) + (rowSq === null ? 0 : 1)]!;
+    dq(base, sBase, outPtr, absPtr, rowSq === null ? 0 : qBase, rows, cols / 16, sf === 16 ? 0 : 1, tab);
     if (rowSq !== null) {
       const q = new Float32Array(this.heap.HEAPU8.buffer, qBase, rows);
       // float32 sum of cols squares: relative γ(cols/4 + 4) from rounding, plus < 2^-149 per
