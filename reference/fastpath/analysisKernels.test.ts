@@ -325,3 +325,18 @@ testProp('finalize kernel: slot sums in a shared memory equal finalize.ts\'s flo
   });
   for (let i = 0; i < 3; i++) t.deepEqual(bitsNanCanonical(f.subarray(i * H, (i + 1) * H)), bitsNanCanonical(want[i]!));
 }, { numRuns: runs(80) });
+
+testProp('nanScan: wasm finds the first NaN scale byte as firstNanScale does (e4m3 and ue8m0, any alignment)', [
+  fc.boolean(), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 7 }), fc.array(fc.nat(), { maxLength: 3 }), fc.nat(),
+], async (t, nvfp4, len, start, nanAt, seed) => {
+  const e = await getEngine();
+  const g = gen(seed);
+  const buf = Uint8Array.from({ length: start + len }, () => {
+    const b = Math.floor(g.u() * 256);
+    return nvfp4 ? ((b & 0x7f) === 0x7f ? b - 1 : b) : Math.min(b, 254);
+  });
+  for (const i of nanAt) if (len > 0) buf[start + (i % len)] = nvfp4 ? (g.u() < 0.5 ? 0x7f : 0xff) : 0xff;
+  const bytes = buf.subarray(start);
+  t.is(e.kernels.nanScan(bytes, nvfp4), jsAnalysisKernels.nanScan(bytes, nvfp4));
+  t.is(jsAnalysisKernels.nanScan(bytes, nvfp4), nanAt.length === 0 || len === 0 ? -1 : Math.min(...nanAt.map((i) => i % len)));
+}, { numRuns: runs(100) });

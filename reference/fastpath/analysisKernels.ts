@@ -17,6 +17,7 @@
  *    anything to do there (flag 1) or certainly not (flag 0): the fast path then runs the
  *    exact analysis on flagged blocks only, which gives exactly the full analysis's answer.
  */
+import { firstNanScale } from '../checkCase.js';
 import { swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
 import {
   bf16Stays, e2m1Stays, e4m3Stays, prefilterTables, slack, windowRadius,
@@ -71,6 +72,8 @@ export interface FlipGroups {
 export interface AnalysisKernels {
   /** 'wasm-simd' or 'js'. */
   readonly name: string;
+  /** Index of the first NaN scale byte of `bytes` (checkCase.ts firstNanScale), or -1. */
+  nanScan(bytes: Uint8Array, nvfp4: boolean): number;
   /**
    * a[aOff + p·R + r] = swigluElement(C[r, p], C[R + r, p], pre[p], ep) for the chunk's
    * C [2R, n] (R up rows, then R gate rows); pre null: no pre-weight (1). With parts, also
@@ -185,6 +188,9 @@ let jsFlipsOut = new Float32Array(0);
 
 export const jsAnalysisKernels: AnalysisKernels = {
   name: 'js',
+  nanScan(bytes, nvfp4) {
+    return firstNanScale(bytes, nvfp4);
+  },
   epilogue(cm, n, R, pre, am, aOff, parts, ep) {
     const c = cm.view();
     const a = am.view();
@@ -280,6 +286,7 @@ interface AnalysisExports {
   transpose(src: number, rows: number, cols: number, dst: number, dst2: number, scale: number, mode: number): void;
   epilogue(c: number, n: number, R: number, pre: number, a: number, gate: number, sig: number, lin: number, ep: number, clamped: number): void;
   exp(x: number): number;
+  nanscan(p: number, len: number, nvfp4: number): number;
 }
 
 /** Growable scratch on an emscripten heap. */
@@ -317,6 +324,7 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
   const flags = new HeapBuffer(heap);
   const flipIn = new HeapBuffer(heap);
   const epIn = new HeapBuffer(heap);
+  const scanIn = new HeapBuffer(heap);
   const flipOut = new HeapBuffer(heap);
   let lastSlice = '';
   return {
@@ -335,6 +343,11 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
       return new Float32Array(heap.HEAPU8.buffer, out, count * nh);
     },
     name: 'wasm-simd',
+    nanScan(bytes, nvfp4) {
+      const p = scanIn.ensure(bytes.length);
+      heap.HEAPU8.set(bytes, p);
+      return k.nanscan(p, bytes.length, nvfp4 ? 1 : 0);
+    },
     epilogue(c, n, R, pre, a, aOff, parts, ep) {
       if (R % 4 !== 0) {
         jsAnalysisKernels.epilogue(c, n, R, pre, a, aOff, parts, ep);

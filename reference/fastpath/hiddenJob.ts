@@ -7,9 +7,10 @@ import { firstNanScale } from '../checkCase.js';
 import { bf16ArrayToF32 } from '../formats/bf16.js';
 import { dequantizeMxfp8 } from '../quant/mxfp8.js';
 import { dequantizeNvfp4 } from '../quant/nvfp4.js';
+import type { MatrixEngine } from './matrixEngine.js';
 import { emptyStats, type HiddenJob, type JobStats } from './protocol.js';
 
-export function runHidden(job: HiddenJob): JobStats {
+export function runHidden(job: HiddenJob, engine: MatrixEngine | null = null): JobStats {
   const stats = emptyStats();
   const t0 = performance.now();
   const { T, H, x, xNorm } = job;
@@ -17,11 +18,15 @@ export function runHidden(job: HiddenJob): JobStats {
   for (;;) {
     const task = Atomics.add(job.queue, 0, 1);
     if (task >= decodeTasks) {
-      if (scanTask(job, task - decodeTasks)) continue;
+      if (scanTask(job, task - decodeTasks, engine)) continue;
       break;
     }
     const a = task * job.tokensPerTask;
     const b = Math.min(T, a + job.tokensPerTask);
+    if (engine !== null && job.format === 'nvfp4') {
+      decodeNvfp4OnEngine(job, engine, a, b);
+      continue;
+    }
     x.set(decodeRows(job, a, b), a * H);
     if (xNorm !== null) {
       for (let t = a; t < b; t++) {
@@ -36,8 +41,24 @@ export function runHidden(job: HiddenJob): JobStats {
   return stats;
 }
 
+/**
+ * NVFP4 hidden states by the engine's FP4 decoder (q·s, exactly dequantizeNvfp4's values
+ * with global scale 1), and the row norms from its upper bounds of Σx² (bounds for the
+ * fragility prefilter only: any upper bound gives the same analysis).
+ */
+function decodeNvfp4OnEngine(job: HiddenJob, engine: MatrixEngine, a: number, b: number): void {
+  const { H } = job;
+  const n = b - a;
+  const m = engine.alloc(n, H);
+  const sq = job.xNorm === null ? null : new Float64Array(n);
+  engine.dequantFp4('nvfp4', job.data as Uint8Array, (a * H) / 2, job.scales!, (a * H) / 16, n, H, m, 0, null, sq);
+  job.x.set(m.view(), a * H);
+  m.dispose();
+  if (sq !== null) for (let t = 0; t < n; t++) job.xNorm![a + t] = Math.sqrt(sq[t]!) * (1 + 1e-9);
+}
+
 /** Scan task `task` (ranges of scanBytes over the scan arrays in order); false past the last one. */
-function scanTask(job: HiddenJob, task: number): boolean {
+function scanTask(job: HiddenJob, task: number, engine: MatrixEngine | null): boolean {
   let t = task;
   for (const scan of job.scans) {
     const tasks = Math.ceil(scan.scales.length / job.scanBytes);
@@ -47,7 +68,8 @@ function scanTask(job: HiddenJob, task: number): boolean {
     }
     const a = t * job.scanBytes;
     const b = Math.min(scan.scales.length, a + job.scanBytes);
-    const i = firstNanScale(scan.scales.subarray(a, b), scan.nvfp4);
+    const bytes = scan.scales.subarray(a, b);
+    const i = engine === null ? firstNanScale(bytes, scan.nvfp4) : engine.kernels.nanScan(bytes, scan.nvfp4);
     if (i >= 0) { // keep the smallest index found by any worker
       for (let cur = Atomics.load(scan.first, 0); a + i < cur; cur = Atomics.load(scan.first, 0)) {
         if (Atomics.compareExchange(scan.first, 0, cur, a + i) === cur) break;

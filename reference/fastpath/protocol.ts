@@ -28,7 +28,7 @@ export interface MoeJob {
   readonly fc2Scales: Uint8Array;
   /** Dequantized hidden states [T, H] (q·s, no global scale). */
   readonly x: Float32Array;
-  /** ||x̂_t||₂ [T]. */
+  /** Upper bounds of ||x̂_t||₂ [T] (Cauchy–Schwarz bounds of the fragility prefilter). */
   readonly xNorm: Float64Array;
   /** Routing weights [T, k]. */
   readonly weights: Float32Array;
@@ -106,7 +106,7 @@ export interface HiddenJob {
   readonly scales: Uint8Array | null;
   /** Out: [T, H] float32. */
   readonly x: Float32Array;
-  /** Out, unless null: ||x̂_t||₂·(1 + 2^-40) [T]. */
+  /** Out, unless null: upper bounds of ||x̂_t||₂ [T] (√ of a rounded-up Σx², or of the FP4 decoder's row bound). */
   readonly xNorm: Float64Array | null;
   readonly tokensPerTask: number;
   /**

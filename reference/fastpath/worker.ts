@@ -21,7 +21,7 @@ try {
     try {
       const job = req.job;
       const stats = job.kind === 'moe' ? pipeline.runMoe(job) : job.kind === 'gemm' ? pipeline.runGemm(job)
-        : job.kind === 'hidden' ? runHidden(job) : runFinalize(job);
+        : job.kind === 'hidden' ? runHidden(job, engine) : runFinalize(job);
       post({ type: 'done', id: req.id, stats });
     } catch (e) {
       const err = e as Error;

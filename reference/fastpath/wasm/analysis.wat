@@ -638,4 +638,29 @@
             (br $rows)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $tokens))))
+
+  ;; nanscan(p, len, nvfp4): index of the first NaN scale byte in [p, p + len) (e4m3:
+  ;; S.1111.111 when nvfp4 != 0; ue8m0: 0xff), or -1. Sixteen bytes per test.
+  (func (export "nanscan") (param $p i32) (param $len i32) (param $nvfp4 i32) (result i32)
+    (local $i i32) (local $mask v128) (local $want v128) (local $b i32) (local $m i32) (local $w i32)
+    (if (local.get $nvfp4)
+      (then (local.set $mask (i8x16.splat (i32.const 0x7f))) (local.set $want (i8x16.splat (i32.const 0x7f))) (local.set $m (i32.const 0x7f)))
+      (else (local.set $mask (i8x16.splat (i32.const 0xff))) (local.set $want (i8x16.splat (i32.const 0xff))) (local.set $m (i32.const 0xff))))
+    (local.set $i (i32.const 0))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $len)))
+        (br_if $vecDone (v128.any_true (i8x16.eq
+          (v128.and (v128.load (i32.add (local.get $p) (local.get $i))) (local.get $mask)) (local.get $want))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vec)))
+    ;; the vector holding a NaN byte, or the tail, byte by byte
+    (block $done
+      (loop $bytes
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (if (i32.eq (i32.and (i32.load8_u (i32.add (local.get $p) (local.get $i))) (local.get $m)) (local.get $m))
+          (then (return (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $bytes)))
+    (i32.const -1))
 )
