@@ -93,6 +93,10 @@ export function firstNanScale(s: Uint8Array, nvfp4: boolean): number {
   const head = Math.min(s.length, (4 - (s.byteOffset & 3)) & 3);
   for (let i = 0; i < head; i++) if (isNanScale(s[i]!, nvfp4)) return i;
   const words = (s.length - head) >> 2;
+  if (words === 0) { // (a view at an unaligned offset may not even be empty)
+    for (let i = head; i < s.length; i++) if (isNanScale(s[i]!, nvfp4)) return i;
+    return -1;
+  }
   const w = new Uint32Array(s.buffer, s.byteOffset + head, words);
   const m = nvfp4 ? 0x7f7f7f7f : 0xffffffff;
   for (let j = 0; j < words; j++) {

@@ -344,6 +344,7 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
     },
     name: 'wasm-simd',
     nanScan(bytes, nvfp4) {
+      if (bytes.length === 0) return -1;
       const p = scanIn.ensure(bytes.length);
       heap.HEAPU8.set(bytes, p);
       return k.nanscan(p, bytes.length, nvfp4 ? 1 : 0);
