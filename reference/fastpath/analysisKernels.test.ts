@@ -13,7 +13,7 @@ import { loadMatrixEngine } from '../backend.js';
 import { swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
 import { fc2InputBlock, RowAnalyzer, type FragilityCounts } from '../errorWindow.js';
 import type { RequantFormat } from '../quant/requantize.js';
-import { jsAnalysisKernels } from './analysisKernels.js';
+import { jsAnalysisKernels } from './jsAnalysisKernels.js';
 import { finalizeKernel } from './finalizeJob.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { runs } from '../../properties/runs.js';

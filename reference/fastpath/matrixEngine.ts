@@ -4,7 +4,9 @@
  * weights straight into it, no copy), and C = A·B.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
-import { jsAnalysisKernels, wasmAnalysisKernels, type AnalysisKernels } from './analysisKernels.js';
+import type { AnalysisKernels } from './analysisKernels.js';
+import { jsAnalysisKernels } from './jsAnalysisKernels.js';
+import { wasmAnalysisKernels } from './wasmAnalysisKernels.js';
 import { dequantizeFp4Into, type WeightFormat } from './dequantTable.js';
 import { SimdDequantizer, type EmscriptenHeap } from './simdDequant.js';
 
