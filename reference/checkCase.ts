@@ -76,9 +76,10 @@ export function nanScaleError(name: string, scales: Uint8Array, index: number, n
 
 /**
  * Where checkCase looks for NaN weight scales: 'here' (in checkCase), or 'caller': the
- * caller scans them itself (firstNanScale on every fc1, then fc2 scale) before using the
- * weights, and throws nanScaleError for the first NaN it finds (the fast path scans in its
- * workers while it routes).
+ * caller scans them itself (firstNanScale on every fc1, then fc2 scale) before returning
+ * anything computed from the weights, and throws nanScaleError for the first NaN it finds
+ * (the fast path scans in its workers after the first chunk's experts: a NaN scale only
+ * makes NaN values, never a crash).
  */
 export type NanScaleScan = 'here' | 'caller';
 

@@ -17,6 +17,7 @@
 import { expertEpilogue, swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
 import { fc2InputBlock, RowAnalyzer, windowRadius, type Fc2InputFormat, type FragilityCounts } from '../errorWindow.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
+import { runNanScaleScanTask } from './nanScaleScan.js';
 import { emptyStats, type GemmJob, type JobStats, type MoeJob } from './protocol.js';
 
 const U = 2 ** -24;
@@ -150,6 +151,10 @@ export class ExpertPipeline {
       this.runExpert(job, job.order[idx]!, stats);
       stats.experts++;
     }
+    // Then checkCase's NaN weight-scale scan, in the time workers would wait for the last expert.
+    const ts = performance.now();
+    while (runNanScaleScanTask(job.scans, job.scanBytes, Atomics.add(job.scanQueue, 0, 1), this.engine));
+    if (job.scans.length > 0) lap(stats, 'NaN scale scan', ts);
     stats.ms = performance.now() - t0;
     return stats;
   }

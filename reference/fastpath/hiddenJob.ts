@@ -3,7 +3,6 @@
  * the same functions as dequantizeHidden (elementwise, so a block of rows decodes exactly
  * as in the whole array), and the row norms that the fragility prefilter uses.
  */
-import { firstNanScale } from '../checkCase.js';
 import { bf16ArrayToF32 } from '../formats/bf16.js';
 import { dequantizeMxfp8 } from '../quant/mxfp8.js';
 import { dequantizeNvfp4 } from '../quant/nvfp4.js';
@@ -14,14 +13,10 @@ export function runHidden(job: HiddenJob, engine: MatrixEngine | null = null): J
   const stats = emptyStats();
   const t0 = performance.now();
   const { T, H, x, xNorm } = job;
-  const decodeTasks = Math.ceil(T / job.tokensPerTask);
   for (;;) {
     const task = Atomics.add(job.queue, 0, 1);
-    if (task >= decodeTasks) {
-      if (scanTask(job, task - decodeTasks, engine)) continue;
-      break;
-    }
     const a = task * job.tokensPerTask;
+    if (a >= T) break;
     const b = Math.min(T, a + job.tokensPerTask);
     if (engine !== null && job.format === 'nvfp4') {
       decodeNvfp4OnEngine(job, engine, a, b);
@@ -55,29 +50,6 @@ function decodeNvfp4OnEngine(job: HiddenJob, engine: MatrixEngine, a: number, b:
   job.x.set(m.view(), a * H);
   m.dispose();
   if (sq !== null) for (let t = 0; t < n; t++) job.xNorm![a + t] = Math.sqrt(sq[t]!) * (1 + 1e-9);
-}
-
-/** Scan task `task` (ranges of scanBytes over the scan arrays in order); false past the last one. */
-function scanTask(job: HiddenJob, task: number, engine: MatrixEngine | null): boolean {
-  let t = task;
-  for (const scan of job.scans) {
-    const tasks = Math.ceil(scan.scales.length / job.scanBytes);
-    if (t >= tasks) {
-      t -= tasks;
-      continue;
-    }
-    const a = t * job.scanBytes;
-    const b = Math.min(scan.scales.length, a + job.scanBytes);
-    const bytes = scan.scales.subarray(a, b);
-    const i = engine === null ? firstNanScale(bytes, scan.nvfp4) : engine.kernels.nanScan(bytes, scan.nvfp4);
-    if (i >= 0) { // keep the smallest index found by any worker
-      for (let cur = Atomics.load(scan.first, 0); a + i < cur; cur = Atomics.load(scan.first, 0)) {
-        if (Atomics.compareExchange(scan.first, 0, cur, a + i) === cur) break;
-      }
-    }
-    return true;
-  }
-  return false;
 }
 
 function decodeRows(job: HiddenJob, a: number, b: number): Float32Array {

@@ -48,6 +48,13 @@ export interface MoeJob {
   readonly flipY: Float32Array;
   /** [T]: set to 1 for tokens with a fragile element. */
   readonly fragileTokens: Uint8Array;
+  /**
+   * Weight scale arrays to scan for NaN codes (checkCase's scan, nanScaleScan.ts) once the
+   * expert queue is empty, scanBytes bytes per task from scanQueue; empty: none.
+   */
+  readonly scans: readonly NanScaleScanTask[];
+  readonly scanBytes: number;
+  readonly scanQueue: Int32Array;
 }
 
 /** Plain GEMM throughput job (bench): the per-expert shapes of a MoE, no MoE arithmetic. */
@@ -109,12 +116,6 @@ export interface HiddenJob {
   /** Out, unless null: upper bounds of ||x̂_t||₂ [T] (√ of a rounded-up Σx², or of the FP4 decoder's row bound). */
   readonly xNorm: Float64Array | null;
   readonly tokensPerTask: number;
-  /**
-   * Weight scale arrays to scan for NaN codes after the decode tasks (checkCase's scan,
-   * moved here so it runs while the main thread routes), scanBytes bytes per task.
-   */
-  readonly scans: readonly NanScaleScanTask[];
-  readonly scanBytes: number;
   readonly queue: Int32Array;
 }
 

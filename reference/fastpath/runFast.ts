@@ -12,6 +12,7 @@ import { fc2InputFormat } from '../problem.js';
 import { checkReferenceOptions, prepareReference, type ReferenceOptions } from '../referenceOptions.js';
 import { planSlots } from '../slotPlan.js';
 import { defaultThreads } from '../backend.js';
+import { NO_NAN_SCALE } from './nanScaleScan.js';
 import { workerPool } from './pool.js';
 import { emptyStats, type JobStats, type MoeJob } from './protocol.js';
 
@@ -106,9 +107,6 @@ function scanNanScalesHere(c: Case): void {
   }
 }
 
-/** No NaN scale found (the scan's initial index). */
-const NO_NAN = 0x7fffffff;
-
 /** Runs one at a time (the pool's workers are shared). */
 let queueTail: Promise<unknown> = Promise.resolve();
 
@@ -147,21 +145,19 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   lap('pool');
   const p = c.spec.problem;
   const { T, H, I, topK: k } = p;
-  // The workers decode the hidden states (dequantizeHidden, by token blocks) while this
-  // thread routes. The row norms feed the fragility analysis only.
+  // The workers decode the hidden states (by token blocks) while this thread routes. The
+  // row norms feed the fragility analysis only. checkCase's NaN weight-scale scan runs in
+  // the workers too, after the first chunk's experts (values, not shapes: NaN scales only
+  // make NaN outputs, and no result is returned when the scan finds one).
   const x = f32('x', T * H, false);
   const xNorm = scratchArray('xNorm', Float64Array, T, false);
   const hid = c.hidden;
-  const scans = [c.fc1.scales, c.fc2.scales].map((a) => ({
-    scales: sharedCached(a), nvfp4: p.quantMode === 'nvfp4', first: new Int32Array(new SharedArrayBuffer(4)).fill(NO_NAN),
-  }));
   const hidden = pool.runAll({
     kind: 'hidden', T, H, format: hid.format,
     data: hid.format === 'nvfp4' ? sharedCached(hid.packed) : sharedCached(hid.data),
     scales: hid.format === 'bf16' ? null : sharedCached(hid.scales),
     x, xNorm: analysis === 'output' ? null : xNorm,
     tokensPerTask: Math.max(1, Math.ceil(T / (4 * pool.size))),
-    scans, scanBytes: 1 << 16,
     queue: new Int32Array(new SharedArrayBuffer(4)),
   });
   let prep: ReturnType<typeof prepareReference> | undefined;
@@ -173,13 +169,10 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   }
   lap('route');
   await hidden.catch(() => undefined); // the workers write shared scratch: let them finish
-  // checkCase's order: a NaN weight scale (fc1 first) before any routing error.
-  const nv = p.quantMode === 'nvfp4';
-  for (const [name, w, scan] of [['case.fc1', c.fc1, scans[0]!], ['case.fc2', c.fc2, scans[1]!]] as const) {
-    const first = scan.first[0]!;
-    if (first !== NO_NAN) throw nanScaleError(name, w.scales, first, nv);
+  if (routeError !== null) {
+    scanNanScalesHere(c); // checkCase's order: a NaN weight scale (fc1 first) before a routing error
+    throw routeError;
   }
-  if (routeError !== null) throw routeError;
   await hidden; // (its error)
   lap('hidden states (wait)');
   const { routing } = prep!;
@@ -217,6 +210,9 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   };
   const total = emptyStats();
   let chunks = 0;
+  const scans = [c.fc1.scales, c.fc2.scales].map((a) => ({
+    scales: sharedCached(a), nvfp4: p.quantMode === 'nvfp4', first: new Int32Array(new SharedArrayBuffer(4)).fill(NO_NAN_SCALE),
+  }));
   lap('share');
   for (let t0 = 0; t0 < T; t0 += chunkT) {
     const t1 = Math.min(T, t0 + chunkT);
@@ -227,6 +223,11 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     experts.sort((u, v) => (plan.start[v + 1]! - plan.start[v]!) - (plan.start[u + 1]! - plan.start[u]!) || u - v);
     const job: MoeJob = {
       ...common,
+      // checkCase's NaN weight-scale scan, by the first chunk's job, after its experts; the
+      // results are only returned when it found nothing (below).
+      scans: t0 === 0 ? scans : [],
+      scanBytes: 1 << 16,
+      scanQueue: new Int32Array(new SharedArrayBuffer(4)),
       t0,
       start: shared(plan.start),
       rows: shared(plan.rows),
@@ -236,6 +237,12 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     lap('plan');
     const stats = await pool.runAll(job);
     lap('experts');
+    if (t0 === 0) {
+      for (const [name, w, scan] of [['case.fc1', c.fc1, scans[0]!], ['case.fc2', c.fc2, scans[1]!]] as const) {
+        const first = scan.first[0]!;
+        if (first !== NO_NAN_SCALE) throw nanScaleError(name, w.scales, first, p.quantMode === 'nvfp4');
+      }
+    }
     for (const s of stats) {
       total.elements += s.elements;
       total.fragileElements += s.fragileElements;
