@@ -398,3 +398,30 @@ test('NaN weight scales are found by the fast path\'s worker scan (any task, fc1
   }
   await t.notThrowsAsync(runReference(c, { precision: 'float32' }));
 });
+
+test('float32: the JS finalize (slot rows in plain shared memory) equals the WebAssembly finalize bit for bit', async (t) => {
+  const problem = configProblem('qwen3-30b-a3b', 16, { E: 8, localExperts: 8, H: 256, I: 128 });
+  for (const quantMode of ['nvfp4', 'mxfp4_mxfp8', 'mxfp4_bf16'] as const) {
+    const c = generateCase({ problem: { ...problem, quantMode }, seed: 11, logitFamily: 'normal', scaleFamily: 'normal' });
+    const other = generateCase({ problem: { ...problem, quantMode }, seed: 12, logitFamily: 'normal', scaleFamily: 'normal' });
+    const opts = { precision: 'float32' as const, fc1RelativeError: 1e-6 }; // some slot rows with flips, some without
+    const wasm = await runReference(c, opts);
+    process.env.MOE_REFERENCE_SLOT_MEMORY = 'sab';
+    let js: Expected;
+    try {
+      await runReference(other, { precision: 'float32', fc1RelativeError: 3e-2 }); // leaves flip rows in the scratch
+      js = await runReference(c, opts);
+    } finally {
+      delete process.env.MOE_REFERENCE_SLOT_MEMORY;
+    }
+    const withFlip = Array.from(wasm.fragileTokens).filter((f) => f === 1).length;
+    // (bf16 re-quantization makes nearly every element fragile: the dense path writes every row)
+    if (quantMode !== 'mxfp4_bf16') {
+      t.true(withFlip > 0 && withFlip < problem.T, `${quantMode}: tokens with and without fragile elements (${withFlip} of ${problem.T})`);
+    }
+    for (const key of ['outputF32', 'absAccum', 'flipAllowance', 'fragileTokens', 'outputBf16'] as const) {
+      t.deepEqual(Buffer.from(js[key].buffer, js[key].byteOffset, js[key].byteLength),
+        Buffer.from(wasm[key].buffer, wasm[key].byteOffset, wasm[key].byteLength), `${quantMode} ${key}`);
+    }
+  }
+});

@@ -321,7 +321,7 @@ testProp('finalize kernel: slot sums in a shared memory equal finalize.ts\'s flo
     f.set(y!, (3 + 3 * j) * H);
     f.set(ay!, (4 + 3 * j) * H);
     f.set(fy!, (5 + 3 * j) * H);
-    slot(0, 4 * H, 8 * H, 4 * (3 + 3 * j) * H, 4 * (4 + 3 * j) * H, 4 * (5 + 3 * j) * H, H, ws[j]!, Math.abs(ws[j]!), outputOnly ? 1 : 0);
+    slot(0, 4 * H, 8 * H, 4 * (3 + 3 * j) * H, 4 * (4 + 3 * j) * H, 4 * (5 + 3 * j) * H, H, ws[j]!, Math.abs(ws[j]!), outputOnly ? 1 : 0, 1);
   });
   for (let i = 0; i < 3; i++) t.deepEqual(bitsNanCanonical(f.subarray(i * H, (i + 1) * H)), bitsNanCanonical(want[i]!));
 }, { numRuns: runs(80) });

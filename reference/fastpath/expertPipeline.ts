@@ -235,9 +235,12 @@ export class ExpertPipeline {
     const ao2s = Math.abs(o2s);
     const base = job.t0 * k;
     const dense = fragile.length * 8 > n * I;
+    // Which slot rows of flipY this expert writes (all of them when dense, the rows of tokens
+    // with fragile elements otherwise: sparseFlips marks those); finalize reads the others as
+    // zero rows.
+    if (full) for (let p = 0; p < n; p++) job.flipRows[rows[r0 + p]! - base] = dense ? 1 : 0;
     const sparse = fragile.length > 0 && !dense ? this.sparseFlips(job, r0, n, ao2s) : null;
     let dt: EngineMatrix | null = null;
-    if (full && !dense) for (let p = 0; p < n; p++) job.flipY.fill(0, (rows[r0 + p]! - base) * H, (rows[r0 + p]! - base + 1) * H);
     if (dense) {
       // Many fragile elements (e.g. bf16 re-quantization): |W2| · Δᵀ by GEMM.
       stats.denseFlipExperts++;
@@ -387,6 +390,7 @@ export class ExpertPipeline {
       gOut.push((job.rows[r0 + q]! - base) * H);
     }
     gs.push(m);
+    for (let q = 0; q < nP; q++) if (gStartAll[q + 1]! > gStartAll[q]!) job.flipRows[job.rows[r0 + q]! - base] = 1;
     const groups = { count: gOut.length, start: Int32Array.from(gs), col, coef };
     return {
       rows(w, rowOffset, h0, h1) {

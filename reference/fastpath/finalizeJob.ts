@@ -10,7 +10,10 @@ import { isLocalExpert } from '../slotPlan.js';
 import { emptyStats, type FinalizeJob, type JobStats } from './protocol.js';
 import { FINALIZE_WASM_BASE64 } from './wasm/analysisModule.js';
 
-type SlotFn = (out: number, abs: number, flip: number, y: number, absY: number, flipY: number, H: number, w: number, aw: number, outputOnly: number) => void;
+type SlotFn = (
+  out: number, abs: number, flip: number, y: number, absY: number, flipY: number, H: number, w: number, aw: number,
+  outputOnly: number, hasFlip: number,
+) => void;
 
 /** The WebAssembly API used here (the project's TS lib settings do not declare it). */
 interface WasmApi {
@@ -50,6 +53,10 @@ function finalizeRangeJs(job: FinalizeJob, a: number, b: number): void {
   const off = (a - job.t0) * job.topK * job.H;
   const len = (b - a) * job.topK * job.H;
   const out = { outputF32: job.outputF32, absAccum: job.absAccum, flipAllowance: job.flipAllowance };
+  // Slot rows without flip allowance were not written: zeros for finalizeTokens.
+  for (let row = (a - job.t0) * job.topK; row < (b - job.t0) * job.topK; row++) {
+    if (job.flipRows[row] === 0) job.flipY.fill(0, row * job.H, (row + 1) * job.H);
+  }
   finalizeTokens(job, job.ids, job.weights, job.finalizeWeights, {
     y: job.y.subarray(off, off + len), absY: job.absY.subarray(off, off + len), flipY: job.flipY.subarray(off, off + len),
   }, a, b, out, job.analysis === 'output');
@@ -69,9 +76,16 @@ function finalizeRangeWasm(job: FinalizeJob, slot: SlotFn, a: number, b: number)
     for (let j = 0; j < k; j++) {
       if (!isLocalExpert(job, job.ids[t * k + j]!)) continue;
       const w = job.finalizeWeights ? job.weights[t * k + j]! : 1;
-      const s = ((t - job.t0) * k + j) * H;
+      const aw = Math.abs(w);
+      const row = (t - job.t0) * k + j;
+      const s = row * H;
+      let hasFlip = job.flipRows[row]!;
+      if (hasFlip === 0 && !Number.isFinite(aw) && outputOnly === 0) { // |w|·0 is NaN: add the zero row
+        job.flipY.fill(0, s, s + H);
+        hasFlip = 1;
+      }
       slot(p(job.outputF32, o), p(job.absAccum, o), p(job.flipAllowance, o), p(job.y, s), p(job.absY, s), p(job.flipY, s),
-        H, w, Math.abs(w), outputOnly);
+        H, w, aw, outputOnly, hasFlip);
     }
   }
 }

@@ -44,8 +44,14 @@ export interface MoeJob {
   readonly swiglu: { readonly alpha: Float32Array; readonly beta: Float32Array; readonly limit: Float32Array } | null;
   readonly y: Float32Array;
   readonly absY: Float32Array;
-  /** Per-slot flip allowance; each expert clears (or overwrites) its own rows first. */
+  /**
+   * Per-slot flip allowance: an expert writes whole rows of its slots with fragile elements
+   * (all its rows in the dense case) and marks them in flipRows; its other rows it marks 0
+   * and leaves as they are (finalize reads them as zeros).
+   */
   readonly flipY: Float32Array;
+  /** Per slot row of flipY (chunk-relative): 1 written, 0 no flip allowance. */
+  readonly flipRows: Uint8Array;
   /** [T]: set to 1 for tokens with a fragile element. */
   readonly fragileTokens: Uint8Array;
   /**
@@ -87,6 +93,8 @@ export interface FinalizeJob {
   readonly y: Float32Array;
   readonly absY: Float32Array;
   readonly flipY: Float32Array;
+  /** Per slot row of flipY: 1 when written, 0 when it holds no flip allowance (not zero-filled). */
+  readonly flipRows: Uint8Array;
   /** [T, H] outputs (absolute token index). */
   readonly outputF32: Float32Array;
   /** [T, H] bf16 bits of outputF32 (f32ArrayToBf16 of the finalized rows). */

@@ -80,6 +80,10 @@ function sharedSlotArrays(lengths: number[]): { memory: SharedMemory | null; vie
     bytes += Math.ceil((4 * n) / 16) * 16;
   }
   const pages = Math.max(1, Math.ceil(bytes / 65536));
+  // env MOE_REFERENCE_SLOT_MEMORY=sab: plain shared scratch and the JS finalize (tests compare both).
+  if (process.env.MOE_REFERENCE_SLOT_MEMORY === 'sab') {
+    return { memory: null, views: lengths.map((n, i) => f32(`slot${i}`, n, false)) };
+  }
   try {
     if (slotMemory === null) slotMemory = new WasmMemory({ initial: pages, maximum: 65536, shared: true });
     const have = slotMemory.buffer.byteLength / 65536;
@@ -182,6 +186,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   const slotArrays = sharedSlotArrays([chunkT * k * H, chunkT * k * H, chunkT * k * H, T * H, T * H, T * H]);
   const [y, absY, flipY, outputF32, absAccum, flipAllowance] = slotArrays.views as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
   const fragileTokens = scratchArray('fragileTokens', Uint8Array, T, true);
+  const flipRows = scratchArray('flipRows', Uint8Array, chunkT * k, false); // set by the workers
   const outputBf16 = scratchArray('outBf16', Uint16Array, T * H, false); // rows written by finalize
   const out = { outputF32, absAccum, flipAllowance };
   const ids = shared(routing.ids);
@@ -206,7 +211,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     swiglu: c.swiglu === null ? null : {
       alpha: shared(c.swiglu.alpha), beta: shared(c.swiglu.beta), limit: shared(c.swiglu.limit),
     },
-    y, absY, flipY, fragileTokens,
+    y, absY, flipY, flipRows, fragileTokens,
   };
   const total = emptyStats();
   let chunks = 0;
@@ -256,7 +261,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     const fin = await pool.runAll({
       kind: 'finalize', H, topK: k, localOffset: p.localOffset, localExperts: p.localExperts, t0, t1,
       tokensPerTask: Math.max(1, Math.ceil((t1 - t0) / (8 * pool.size))),
-      ids, weights, finalizeWeights: prep!.finalizeWeights, analysis: prep!.analysis, y, absY, flipY, ...out, outputBf16,
+      ids, weights, finalizeWeights: prep!.finalizeWeights, analysis: prep!.analysis, y, absY, flipY, flipRows, ...out, outputBf16,
       memory: slotArrays.memory,
       queue: new Int32Array(new SharedArrayBuffer(4)),
     });

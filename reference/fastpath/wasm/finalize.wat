@@ -9,9 +9,10 @@
   ;;   out[h] = fl32(out[h] + fl32(w·y[h]))                      (float32 lanes)
   ;;   abs[h] = fl32(abs[h] + aw·absY[h]), flip[h] likewise     (float64 lanes: the product
   ;;            of two float32 values is exact, the sum rounded to float64 and then float32)
-  ;; abs/flip are skipped when outputOnly != 0. H a multiple of 4.
+  ;; abs/flip are skipped when outputOnly != 0, flip alone when hasFlip = 0 (a slot row without
+  ;; flip allowance: adding |w|·0 would change nothing for a finite |w|). H a multiple of 4.
   (func (export "slot") (param $out i32) (param $abs i32) (param $flip i32) (param $y i32) (param $absY i32)
-    (param $flipY i32) (param $H i32) (param $w f32) (param $aw f64) (param $outputOnly i32)
+    (param $flipY i32) (param $H i32) (param $w f32) (param $aw f64) (param $outputOnly i32) (param $hasFlip i32)
     (local $o i32) (local $end i32) (local $wv v128) (local $awv v128) (local $v v128)
     (local.set $wv (f32x4.splat (local.get $w)))
     (local.set $awv (f64x2.splat (local.get $aw)))
@@ -34,6 +35,7 @@
                 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $abs) (local.get $o))))
                 (f64x2.mul (local.get $awv) (f64x2.promote_low_f32x4
                   (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))))
+            (if (local.get $hasFlip) (then
             (local.set $v (v128.load (i32.add (local.get $flipY) (local.get $o))))
             (v128.store (i32.add (local.get $flip) (local.get $o)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
               (f32x4.demote_f64x2_zero (f64x2.add
@@ -42,7 +44,7 @@
               (f32x4.demote_f64x2_zero (f64x2.add
                 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $flip) (local.get $o))))
                 (f64x2.mul (local.get $awv) (f64x2.promote_low_f32x4
-                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))))))
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))))))))
         (local.set $o (i32.add (local.get $o) (i32.const 16)))
         (br $next))))
 )
