@@ -146,14 +146,17 @@ testProp('renormalize == renormalize_naive up to float32 rounding, on every logi
   t.pass();
 }, { numRuns: runs(60) });
 
+/** A generated case's problem, routing, routing input and k. */
+function routedCase(spec: CaseSpec) {
+  const c = generateCase(spec);
+  const p = c.spec.problem;
+  return { p, r: routeCase(c), input: routingInputFromCase(c), k: p.topK };
+}
+
 testProp('weight sums: renormalize(_naive) 1, default <= 1, deepseek_v3 routedScalingFactor (unless every s is tiny), llama4 in [0, 1]', [
   specArb(SMALL),
 ], (t, spec) => {
-  const c = generateCase(spec);
-  const p = c.spec.problem;
-  const r = routeCase(c);
-  const input = routingInputFromCase(c);
-  const k = p.topK;
+  const { p, r, input, k } = routedCase(spec);
   const method = routingMethod(p.routing.method);
   const scale = Math.fround(p.routing.routedScalingFactor ?? 1);
   for (let tok = 0; tok < p.T; tok++) {
@@ -181,11 +184,7 @@ testProp('weight sums: renormalize(_naive) 1, default <= 1, deepseek_v3 routedSc
 testProp('deepseek_v3 weights are s_e / (Σ s + 1e-20) · scale with the UNBIASED sigmoid, nonzero whenever s is', [
   specArb({ ...SMALL, methods: ['deepseek_v3'] }, { logit: ['tiny_sigmoid', 'normal', 'all_negative', 'ties', 'neg_inf'] }),
 ], (t, spec) => {
-  const c = generateCase(spec);
-  const p = c.spec.problem;
-  const r = routeCase(c);
-  const input = routingInputFromCase(c);
-  const k = p.topK;
+  const { p, r, input, k } = routedCase(spec);
   const scale = p.routing.routedScalingFactor ?? 1;
   for (let tok = 0; tok < p.T; tok++) {
     const s = Array.from(r.ids.subarray(tok * k, (tok + 1) * k), (e) => {

@@ -54,16 +54,19 @@ export function checkProblemShape(p: Problem): void {
 }
 
 function checkWeights(
-  name: string, w: Fp4Weights, El: number, rows: number, cols: number, sf: number, nvfp4: boolean, scan: NanScaleScan,
+  name: 'case.fc1' | 'case.fc2', w: Fp4Weights, El: number, rows: number, cols: number, sf: number, nvfp4: boolean, scan: NanScaleScan,
 ): void {
   if (typeof w !== 'object' || w === null) throw new BadArgumentError(name, 'Fp4Weights', describeValue(w));
   checkArray(`${name}.packed`, w.packed, Uint8Array, (El * rows * cols) / 2, `[El, ${rows}, ${cols}/2] packed e2m1`);
   checkArray(`${name}.scales`, w.scales, Uint8Array, (El * rows * cols) / sf, `[El, ${rows}, ${cols}/${sf}] scales`);
   checkArray(`${name}.globalScale`, w.globalScale, Float32Array, El, '[El]');
-  if (scan === 'here') {
-    const bad = firstNanScale(w.scales, nvfp4);
-    if (bad >= 0) throw nanScaleError(name, w.scales, bad, nvfp4);
-  }
+  if (scan === 'here') checkNanScales(name, w.scales, nvfp4);
+}
+
+/** Throws nanScaleError for the first NaN scale byte of weights `name`, if any. */
+export function checkNanScales(name: 'case.fc1' | 'case.fc2', scales: Uint8Array, nvfp4: boolean): void {
+  const bad = firstNanScale(scales, nvfp4);
+  if (bad >= 0) throw nanScaleError(name, scales, bad, nvfp4);
 }
 
 /**

@@ -15,6 +15,7 @@ import { fc2InputBlock, RowAnalyzer, type FragilityCounts } from '../errorWindow
 import type { RequantFormat } from '../quant/requantize.js';
 import { jsAnalysisKernels } from './jsAnalysisKernels.js';
 import { finalizeKernel } from './finalizeJob.js';
+import { Wasm } from './wasmRuntime.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { runs } from '../../properties/runs.js';
 
@@ -232,8 +233,8 @@ test("the WebAssembly exp returns Math.exp's bits (V8's fdlibm port), also aroun
   // @ts-expect-error: a plain JS build script without types
   const { assembleAnalysisModule } = await import('./wasm/build.mjs');
   const bytes = (await assembleAnalysisModule()) as Uint8Array;
-  const mem = new (globalThis as any).WebAssembly.Memory({ initial: 1 });
-  const k = new (globalThis as any).WebAssembly.Instance(new (globalThis as any).WebAssembly.Module(bytes), { env: { mem } }).exports as {
+  const mem = new Wasm.Memory({ initial: 1, maximum: 1, shared: false });
+  const k = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem } }).exports as unknown as {
     exp(x: number): number; exp2test(p: number): void;
   };
   const m = new Float64Array(mem.buffer);
@@ -296,7 +297,6 @@ testProp('finalize kernel: slot sums in a shared memory equal finalize.ts\'s flo
 ], (t, slots, h4, outputOnly, seed) => {
   const g = gen(seed);
   const H = 4 * h4;
-  const Wasm = (globalThis as any).WebAssembly;
   const mem = new Wasm.Memory({ initial: 1, maximum: 65536, shared: true });
   const slot = finalizeKernel(mem);
   const f = new Float32Array(mem.buffer);

@@ -9,18 +9,13 @@ import { f32ArrayToBf16 } from '../formats/bf16.js';
 import { isLocalExpert } from '../slotPlan.js';
 import { emptyStats, type FinalizeJob, type JobStats } from './protocol.js';
 import { FINALIZE_WASM_BASE64 } from './wasm/analysisModule.js';
+import { Wasm } from './wasmRuntime.js';
 
 type SlotFn = (
   out: number, abs: number, flip: number, y: number, absY: number, flipY: number, H: number, w: number, aw: number,
   outputOnly: number, hasFlip: number,
 ) => void;
 
-/** The WebAssembly API used here (the project's TS lib settings do not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-}
-const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 let finalizeModule: object | null = null;
 
 /** The finalize kernel on this job's shared memory. */

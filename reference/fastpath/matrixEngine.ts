@@ -8,7 +8,8 @@ import type { AnalysisKernels } from './analysisKernels.js';
 import { jsAnalysisKernels } from './jsAnalysisKernels.js';
 import { wasmAnalysisKernels } from './wasmAnalysisKernels.js';
 import { dequantizeFp4Into, type WeightFormat } from './dequantTable.js';
-import { SimdDequantizer, type EmscriptenHeap } from './simdDequant.js';
+import { SimdDequantizer } from './simdDequant.js';
+import type { EmscriptenHeap } from './wasmRuntime.js';
 
 export interface EngineMatrix {
   readonly rows: number;

@@ -5,7 +5,7 @@
  * per-slot scratch ([chunk·k·H] float32, three of them) stays bounded.
  */
 import type { Case } from '../case.js';
-import { checkCase, firstNanScale, nanScaleError } from '../checkCase.js';
+import { checkCase, checkNanScales, nanScaleError } from '../checkCase.js';
 import type { Expected } from '../expected.js';
 import { expectedFrom } from '../expectedFrom.js';
 import { fc2InputFormat } from '../problem.js';
@@ -14,6 +14,7 @@ import { planSlots } from '../slotPlan.js';
 import { defaultThreads } from '../backend.js';
 import { NO_NAN_SCALE } from './nanScaleScan.js';
 import { workerPool } from './pool.js';
+import { Wasm, type SharedWasmMemory } from './wasmRuntime.js';
 import { emptyStats, type JobStats, type MoeJob } from './protocol.js';
 
 /** Floats per per-slot scratch buffer (three of them): 32 Mi floats = 128 MiB each. */
@@ -59,20 +60,15 @@ function scratchArray<T extends Typed>(name: string, ctor: new (b: SharedArrayBu
 }
 const f32 = (name: string, n: number, zero: boolean) => scratchArray(name, Float32Array, n, zero);
 
-/** The WebAssembly API used here (the project's TS lib settings do not declare it). */
-interface SharedMemory { readonly buffer: SharedArrayBuffer; grow(pages: number): number }
-const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => SharedMemory } })
-  .WebAssembly.Memory;
-
 /** The shared memory of the slot arrays, kept between runs (like scratch). */
-let slotMemory: SharedMemory | null = null;
+let slotMemory: SharedWasmMemory | null = null;
 
 /**
  * Float32 arrays of these lengths, 16-byte aligned, in one shared WebAssembly.Memory (the
  * finalize kernel's), or in plain shared scratch (memory null) where the runtime has no
  * shared WebAssembly memory.
  */
-function sharedSlotArrays(lengths: number[]): { memory: SharedMemory | null; views: Float32Array[] } {
+function sharedSlotArrays(lengths: number[]): { memory: SharedWasmMemory | null; views: Float32Array[] } {
   const offsets: number[] = [];
   let bytes = 0;
   for (const n of lengths) {
@@ -85,7 +81,7 @@ function sharedSlotArrays(lengths: number[]): { memory: SharedMemory | null; vie
     return { memory: null, views: lengths.map((n, i) => f32(`slot${i}`, n, false)) };
   }
   try {
-    if (slotMemory === null) slotMemory = new WasmMemory({ initial: pages, maximum: 65536, shared: true });
+    if (slotMemory === null) slotMemory = new Wasm.Memory({ initial: pages, maximum: 65536, shared: true });
     const have = slotMemory.buffer.byteLength / 65536;
     if (have < pages) slotMemory.grow(pages - have);
   } catch {
@@ -105,10 +101,8 @@ export function releaseFastPathScratch(): void {
 /** checkCase's NaN weight-scale scan, on this thread. */
 function scanNanScalesHere(c: Case): void {
   const nv = c.spec.problem.quantMode === 'nvfp4';
-  for (const [name, w] of [['case.fc1', c.fc1], ['case.fc2', c.fc2]] as const) {
-    const i = firstNanScale(w.scales, nv);
-    if (i >= 0) throw nanScaleError(name, w.scales, i, nv);
-  }
+  checkNanScales('case.fc1', c.fc1.scales, nv);
+  checkNanScales('case.fc2', c.fc2.scales, nv);
 }
 
 /** Runs one at a time (the pool's workers are shared). */

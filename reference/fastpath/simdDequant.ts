@@ -21,6 +21,7 @@
 import { E4M3_VALUES } from '../formats/e4m3.js';
 import { UE8M0_VALUES } from '../formats/ue8m0.js';
 import type { WeightFormat } from './dequantTable.js';
+import { HeapBuffer, Wasm, type EmscriptenHeap } from './wasmRuntime.js';
 
 // ------------------------------------------------------------------ a tiny assembler
 
@@ -171,34 +172,17 @@ function assemble(): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-/** The WebAssembly API used here (the project's TS lib settings do not declare it). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-}
-const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-/** The parts of the tfjs-backend-wasm emscripten module used here. */
-export interface EmscriptenHeap {
-  /** The module's WebAssembly.Memory. */
-  readonly asm: { readonly memory: object };
-  readonly HEAPU8: Uint8Array;
-  _malloc(bytes: number): number;
-  _free(ptr: number): void;
-}
-
 type DqFn = (pIn: number, sIn: number, out: number, absOut: number, rowSq: number, rows: number, gpr: number, sShift: number, sTab: number) => void;
 
 /** SIMD dequantizer bound to one emscripten heap (one per worker). */
 export class SimdDequantizer {
   private readonly dq: readonly DqFn[];
-  private scratch = 0;
-  private scratchBytes = 0;
+  private readonly scratch: HeapBuffer;
   private readonly tables = new Map<WeightFormat, number>();
 
   private constructor(private readonly heap: EmscriptenHeap, instance: { readonly exports: Record<string, unknown> }) {
     this.dq = VARIANTS.map(([name]) => instance.exports[name] as DqFn);
+    this.scratch = new HeapBuffer(heap);
   }
 
   /** Null when this runtime lacks WebAssembly SIMD. */
@@ -219,15 +203,6 @@ export class SimdDequantizer {
     return p;
   }
 
-  private ensureScratch(bytes: number): number {
-    if (bytes > this.scratchBytes) {
-      if (this.scratch !== 0) this.heap._free(this.scratch);
-      this.scratchBytes = Math.max(bytes, 2 * this.scratchBytes);
-      this.scratch = this.heap._malloc(this.scratchBytes);
-    }
-    return this.scratch;
-  }
-
   /**
    * Decode rows×cols weights (packed from packedOffset, scales from scalesOffset) to the
    * heap at byte address outPtr (and |W| at absPtr unless 0). With rowSq, rowSq[r] gets an
@@ -241,7 +216,7 @@ export class SimdDequantizer {
     const sf = fmt === 'nvfp4' ? 16 : 32;
     const nScales = (rows * cols) / sf;
     const tab = this.table(fmt);
-    const base = this.ensureScratch(nPacked + nScales + 4 * rows + 16);
+    const base = this.scratch.ensure(nPacked + nScales + 4 * rows + 16);
     const sBase = base + nPacked;
     const qBase = (sBase + nScales + 3) & ~3;
     const heap = this.heap.HEAPU8; // after the mallocs: the heap may have grown

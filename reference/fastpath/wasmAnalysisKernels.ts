@@ -8,16 +8,8 @@ import { requantBlock, requantBlockCode } from '../quant/requantize.js';
 import type { AnalysisKernels } from './analysisKernels.js';
 import { jsAnalysisKernels, MX_TABLES, NV_TABLES } from './jsAnalysisKernels.js';
 import type { EngineMatrix } from './matrixEngine.js';
-import type { EmscriptenHeap } from './simdDequant.js';
 import { ANALYSIS_WASM_BASE64 } from './wasm/analysisModule.js';
-
-/** The WebAssembly API used here (the project's TS lib settings do not declare it). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-}
-const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+import { HeapBuffer, Wasm, type EmscriptenHeap } from './wasmRuntime.js';
 
 interface AnalysisExports {
   absdots(u: number, g: number, x: number, n: number, out: number): void;
@@ -30,24 +22,7 @@ interface AnalysisExports {
   flips(w: number, I: number, nh: number, G: number, gs: number, fi: number, fc: number, out: number): void;
   transpose(src: number, rows: number, cols: number, dst: number, dst2: number, scale: number, mode: number): void;
   epilogue(c: number, n: number, R: number, pre: number, a: number, gate: number, sig: number, lin: number, ep: number, clamped: number): void;
-  exp(x: number): number;
   nanscan(p: number, len: number, nvfp4: number): number;
-}
-
-/** Growable scratch on an emscripten heap. */
-class HeapBuffer {
-  ptr = 0;
-  private bytes = 0;
-  constructor(private readonly heap: EmscriptenHeap) {}
-  /** At least `bytes` bytes (8-byte aligned); may grow the heap. */
-  ensure(bytes: number): number {
-    if (bytes > this.bytes) {
-      if (this.ptr !== 0) this.heap._free(this.ptr);
-      this.bytes = Math.max(bytes, 2 * this.bytes, 64);
-      this.ptr = this.heap._malloc(this.bytes);
-    }
-    return this.ptr;
-  }
 }
 
 /** Byte address of a heap matrix's storage. */

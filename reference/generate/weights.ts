@@ -26,7 +26,6 @@ import { floorLog2, pow2 } from '../formats/float.js';
 import { UE8M0_VALUES } from '../formats/ue8m0.js';
 import { weightBlock, type Problem } from '../problem.js';
 import { streamRng } from '../rng.js';
-import { logUniform } from './logits.js';
 
 export type WhichWeights = 'fc1' | 'fc2';
 
