@@ -185,12 +185,14 @@ test('prefilter refuses a slice that was not re-quantized just before', async (t
   }), { message: /must follow requant of the same slice/ });
 });
 
-testProp('flips: wasm sparse flip allowance equals the JS twin bit for bit', [
+testProp('flips: wasm sparse flip allowance equals the JS twin bit for bit, and W2 gives what |W2| gives', [
   fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 5 }), fc.nat(),
 ], async (t, nh, I, groupsN, row0, seed) => {
   const e = await getEngine();
   const g = gen(seed);
-  const w = fill(e.alloc(row0 + nh, I), Array.from({ length: (row0 + nh) * I }, () => Math.abs(f32(g.value()))));
+  const signed = Array.from({ length: (row0 + nh) * I }, () => f32(g.value()));
+  const w = fill(e.alloc(row0 + nh, I), signed);
+  const aw = fill(e.alloc(row0 + nh, I), signed.map(Math.abs));
   const start = [0];
   const col: number[] = [];
   const coef: number[] = [];
@@ -207,7 +209,10 @@ testProp('flips: wasm sparse flip allowance equals the JS twin bit for bit', [
   const want = Float32Array.from(jsAnalysisKernels.flips(w, row0, nh, groups));
   t.is(got.length, groupsN * nh);
   t.deepEqual(bits(got), bits(want));
+  t.deepEqual(bits(Float32Array.from(e.kernels.flips(aw, row0, nh, groups))), bits(got), 'wasm: W2 and |W2| give the same bits');
+  t.deepEqual(bits(Float32Array.from(jsAnalysisKernels.flips(aw, row0, nh, groups))), bits(want), 'JS: W2 and |W2| give the same bits');
   w.dispose();
+  aw.dispose();
 }, { numRuns: runs(60) });
 
 testProp('transpose: wasm equals the JS twin bit for bit (copy with |·| copy, float32 scaling)', [

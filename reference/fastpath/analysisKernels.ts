@@ -12,7 +12,8 @@
  *  - transpose: dst = f(srcᵀ) with f a copy or a float32 scaling (the GEMM operands and
  *    outputs change layout), optionally |f(srcᵀ)| to a second matrix;
  *  - nanScan: checkCase's NaN weight-scale scan;
- *  - flips: the sparse flip allowance of a few fragile elements over one |W2| row chunk;
+ *  - flips: the sparse flip allowance of a few fragile elements over one W2 row chunk;
+ *  - fp4Abs (WebAssembly only): |W2|·|Â|ᵀ for NVFP4 × NVFP4 by exact integer block products;
  *  - prefilter: the radius bounds of one FC1 chunk (errorWindow.ts windowRadius on
  *    Cauchy–Schwarz sums) and, per block of FC2's input, whether RowAnalyzer can have
  *    anything to do there (flag 1) or certainly not (flag 0): the fast path then runs the
@@ -22,6 +23,7 @@
  */
 import type { ExpertEpilogue } from '../epilogue.js';
 import type { RequantFormat } from '../quant/requantize.js';
+import type { Fp4AbsProduct } from './fp4AbsProduct.js';
 import type { EngineMatrix } from './matrixEngine.js';
 
 /** One FC1 chunk for the prefilter: n tokens × R elements, chunk-major ((p, r) at off + p·R + r). */
@@ -105,9 +107,14 @@ export interface AnalysisKernels {
    */
   prefilter(fmt: RequantFormat, chunk: PrefilterChunk): PrefilterResult;
   /**
-   * out[g·nh + q] = fl32(0 + Σ_f w[row0 + q, col[f]]·coef[f]) over group g's entries in order
-   * (float64 sum), for rows q = 0..nh-1 of w (|W2|, [rows, I]). The view is valid until the
+   * out[g·nh + q] = fl32(0 + Σ_f |w[row0 + q, col[f]]|·coef[f]) over group g's entries in order
+   * (float64 sum), for rows q = 0..nh-1 of w (W2 or |W2|, [rows, I]). The view is valid until the
    * next kernel or engine call. May grow the heap.
    */
   flips(w: EngineMatrix, row0: number, nh: number, groups: FlipGroups): Float32Array;
+  /**
+   * |W2|·|Â|ᵀ of NVFP4 weights and NVFP4 FC2 input with exact block products
+   * (fp4AbsProduct.ts), or null: the caller then runs the GEMM of |W2| and |Â|ᵀ.
+   */
+  readonly fp4Abs: Fp4AbsProduct | null;
 }

@@ -16,6 +16,7 @@
  */
 import { expertEpilogue, swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
 import { fc2InputBlock, RowAnalyzer, windowRadius, type Fc2InputFormat, type FragilityCounts } from '../errorWindow.js';
+import { outRows } from './fp4AbsProduct.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { runNanScaleScanTask } from './nanScaleScan.js';
 import { emptyStats, type GemmJob, type JobStats, type MoeJob } from './protocol.js';
@@ -172,6 +173,9 @@ export class ExpertPipeline {
     const sc = this.scratch;
     const full = job.analysis === 'full';
     const R = chunkRows(I, 4 * H, 2); // R up rows and R gate rows
+    const R2 = chunkRows(H, 4 * I, 2); // W2 rows per FC2 chunk (with |W2| when absAccum is a GEMM)
+    // absAccum by exact integer block products (fp4AbsProduct.ts) where the engine has them.
+    const fp4Abs = full && job.weightFormat === 'nvfp4' && job.fc2Format === 'nvfp4' && R2 % 2 === 0 ? engine.kernels.fp4Abs : null;
     sc.ensure(n * I, 2 * R, H, n * R, n);
     let t = performance.now();
 
@@ -213,6 +217,10 @@ export class ExpertPipeline {
       t = lap(stats, 'epilogue', t);
       engine.kernels.requant(job.fc2Format, sc.a, sc.ahat, i0 * n, R * n);
       t = lap(stats, 'requant', t);
+      if (fp4Abs !== null) {
+        fp4Abs.tokens(sc.a, sc.ahat, i0 * n, n, R, i0, I);
+        t = lap(stats, 'absAccum', t);
+      }
       if (full) {
         this.analyzeFragility(job, ep, w1c, c, r0, n, i0, R, counts, stats);
         t = lap(stats, 'fragility', t);
@@ -225,16 +233,21 @@ export class ExpertPipeline {
     stats.fragileElements += counts.fragileElements;
     stats.fragileBlocks += counts.fragileBlocks;
 
-    // FC2 operands: Âᵀ and |Â|ᵀ [I, n] (â of (p, i) is at chunk-major index i0·n + p·R + r).
-    const at = engine.alloc(I, n);
-    const aat = full ? engine.alloc(I, n) : null;
-    for (let i0 = 0; i0 < I; i0 += R) engine.kernels.transpose(sc.ahat, i0 * n, n, R, at, i0 * n, aat, i0 * n, 'copy', 1);
-    t = lap(stats, 'gather', t);
-
     const o2s = ep.out2Scale;
     const ao2s = Math.abs(o2s);
     const base = job.t0 * k;
     const dense = fragile.length * 8 > n * I;
+    // absAccum: exact block products, or (other formats, or the dense flip GEMM, which needs
+    // |W2| anyway) the GEMM |W2| · |Â|ᵀ.
+    const intAbs = dense ? null : fp4Abs;
+    const absGemm = full && intAbs === null;
+
+    // FC2 operands: Âᵀ and |Â|ᵀ [I, n] (â of (p, i) is at chunk-major index i0·n + p·R + r).
+    const at = engine.alloc(I, n);
+    const aat = absGemm ? engine.alloc(I, n) : null;
+    for (let i0 = 0; i0 < I; i0 += R) engine.kernels.transpose(sc.ahat, i0 * n, n, R, at, i0 * n, aat, i0 * n, 'copy', 1);
+    t = lap(stats, 'gather', t);
+
     // Which slot rows of flipY this expert writes (all of them when dense, the rows of tokens
     // with fragile elements otherwise: sparseFlips marks those); finalize reads the others as
     // zero rows.
@@ -249,9 +262,8 @@ export class ExpertPipeline {
       dv.fill(0);
       for (let f = 0; f < fragile.length; f++) dv[fragile.i[f]! * n + fragile.p[f]!] = fragile.d[f]!;
     }
-    const R2 = chunkRows(H, 4 * I, 2); // W2 and |W2|
     const w2c = engine.alloc(R2, I);
-    const aw2c = full ? engine.alloc(R2, I) : null;
+    const aw2c = absGemm ? engine.alloc(R2, I) : null;
     const p2 = (l * H * I) / 2;
     const s2 = (l * H * I) / sf;
     const y = job.y;
@@ -262,21 +274,25 @@ export class ExpertPipeline {
       engine.dequantFp4(job.weightFormat, job.fc2Packed, p2 + (h0 * I) / 2, job.fc2Scales, s2 + (h0 * I) / sf, R2, I, w2c, 0, aw2c, null);
       t = lap(stats, 'dequant', t);
       if (sparse !== null) {
-        sparse.rows(aw2c!, h0, h0, h0 + R2);
+        sparse.rows(w2c, h0, h0, h0 + R2);
         t = lap(stats, 'flip allowance', t);
+      }
+      const [ty, tabs] = sc.outRows(outRows(n) * R2);
+      if (intAbs !== null) {
+        intAbs.product(job.fc2Packed, p2 + (h0 * I) / 2, job.fc2Scales, s2 + (h0 * I) / sf, R2, tabs, ao2s);
+        t = lap(stats, 'absAccum', t);
       }
       const c2 = engine.matmul(w2c, at);
       const c2a = aw2c === null ? null : engine.matmul(aw2c, aat!);
       const c3 = dt === null ? null : engine.matmul(aw2c!, dt);
       t = lap(stats, 'gemm', t);
-      // y = fl(C2·out2Scale) and |y| = fl(C2a·|out2Scale|), transposed to token rows [n, R2]
-      // on the engine, then copied to the (token, slot) rows.
-      const [ty, tabs] = sc.outRows(n * R2);
+      // y = fl(C2·out2Scale) and |y| = fl(C2a·|out2Scale|) (or the block products'),
+      // transposed to token rows [n, R2] on the engine, then copied to the (token, slot) rows.
       engine.kernels.transpose(c2, 0, R2, n, ty, 0, null, 0, 'scale', o2s);
       if (c2a !== null) engine.kernels.transpose(c2a, 0, R2, n, tabs, 0, null, 0, 'scale', ao2s);
       {
         const vy = ty.view();
-        const va = c2a === null ? null : tabs.view();
+        const va = full ? tabs.view() : null;
         for (let p = 0; p < n; p++) {
           const so = (rows[r0 + p]! - base) * H + h0;
           y.set(vy.subarray(p * R2, (p + 1) * R2), so);

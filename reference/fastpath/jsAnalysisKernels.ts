@@ -80,6 +80,7 @@ let jsFlipsOut = new Float32Array(0);
 
 export const jsAnalysisKernels: AnalysisKernels = {
   name: 'js',
+  fp4Abs: null,
   nanScan(bytes, nvfp4) {
     return firstNanScale(bytes, nvfp4);
   },
@@ -113,7 +114,7 @@ export const jsAnalysisKernels: AnalysisKernels = {
       const row = (row0 + q) * I;
       for (let g = 0; g < count; g++) {
         let acc = 0;
-        for (let f = start[g]!; f < start[g + 1]!; f++) acc += wv[row + col[f]!]! * coef[f]!;
+        for (let f = start[g]!; f < start[g + 1]!; f++) acc += Math.abs(wv[row + col[f]!]!) * coef[f]!;
         out[g * nh + q] = acc;
       }
     }

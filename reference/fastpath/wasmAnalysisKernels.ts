@@ -6,6 +6,7 @@ import { E4M3_VALUES } from '../formats/e4m3.js';
 import { UE8M0_VALUES } from '../formats/ue8m0.js';
 import { requantBlock, requantBlockCode } from '../quant/requantize.js';
 import type { AnalysisKernels } from './analysisKernels.js';
+import { EMPTY_TOKEN_CODE, outRows, packTokenChunk, tokenCodeLength, tokenScaleLength, type Fp4AbsProduct } from './fp4AbsProduct.js';
 import { jsAnalysisKernels, MX_TABLES, NV_TABLES } from './jsAnalysisKernels.js';
 import type { EngineMatrix } from './matrixEngine.js';
 import { ANALYSIS_WASM_BASE64 } from './wasm/analysisModule.js';
@@ -23,6 +24,9 @@ interface AnalysisExports {
   transpose(src: number, rows: number, cols: number, dst: number, dst2: number, scale: number, mode: number): void;
   epilogue(c: number, n: number, R: number, pre: number, a: number, gate: number, sig: number, lin: number, ep: number, clamped: number): void;
   nanscan(p: number, len: number, nvfp4: number): number;
+  abswts(packed: number, scales: number, nb: number, tab: number, wc: number, ws: number): void;
+  abstok(ahat: number, n: number, R: number, sa: number, nb: number, b0: number, tc: number, ts: number): number;
+  absprod(wc: number, ws: number, tc: number, ts: number, rows: number, nb: number, npg: number, out: number, ostride: number, scale: number): void;
 }
 
 /** Byte address of a heap matrix's storage. */
@@ -48,6 +52,12 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
   const flipOut = new HeapBuffer(heap);
   let lastSlice = '';
   return {
+    fp4Abs: wasmFp4AbsProduct(heap, ptr, k, (off, len) => {
+      if (lastSlice !== `nvfp4:other:${off}:${len}`) {
+        throw new Error(`analysis kernels: fp4Abs.tokens(off ${off}, ${len} elements) must follow requant(nvfp4) of the same slice (last: '${lastSlice}')`);
+      }
+      return scales.ptr;
+    }),
     flips(w, row0, nh, groups) {
       if (nh % 4 !== 0) return jsAnalysisKernels.flips(w, row0, nh, groups);
       const { count, start, col, coef } = groups;
@@ -149,6 +159,75 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
       k.radfilter(n, R, B, fmt === 'mxfp8' ? 1 : 0, at(c.a), at(c.ahat), ptr(c.gate), ptr(c.sig), ptr(c.lin),
         base, base + 8 * tok, base + 8 * ep, codes.ptr, tables[fmt], rad, fl);
       return { radius: new Float64Array(heap.HEAPU8.buffer, rad, len), flags: new Uint8Array(heap.HEAPU8.buffer, fl, len / B) };
+    },
+  };
+}
+
+/**
+ * fp4AbsProduct.ts's product with the `abstok`, `abswts` and `absprod` kernels. The token
+ * side reads the block scales the requant kernel just computed for the same slice
+ * (requantScales: their heap address; it throws for any other slice).
+ */
+function wasmFp4AbsProduct(
+  heap: EmscriptenHeap, ptr: PtrOf, k: AnalysisExports, requantScales: (off: number, len: number) => number,
+): Fp4AbsProduct {
+  const tab = heap._malloc(1024);
+  new Float32Array(heap.HEAPU8.buffer, tab, 256).set(E4M3_VALUES);
+  const tcBuf = new HeapBuffer(heap);
+  const tsBuf = new HeapBuffer(heap);
+  const bytesBuf = new HeapBuffer(heap);
+  const wcBuf = new HeapBuffer(heap);
+  const wsBuf = new HeapBuffer(heap);
+  let n = 0;
+  let nb = 0;
+  let covered = -1; // elements of I recorded for the current expert (-1: none)
+  return {
+    tokens(a, ahat, off, nTok, R, i0, I) {
+      if (R % 16 !== 0 || I % 16 !== 0 || i0 % 16 !== 0) {
+        throw new Error(`fp4AbsProduct.tokens: R (${R}), I (${I}) and i0 (${i0}) must be multiples of 16`);
+      }
+      if (i0 === 0) {
+        n = nTok;
+        nb = I / 16;
+        covered = 0;
+        tcBuf.ensure(2 * tokenCodeLength(n, nb));
+        tsBuf.ensure(4 * tokenScaleLength(n, nb));
+        new Int16Array(heap.HEAPU8.buffer, tcBuf.ptr, tokenCodeLength(n, nb)).fill(EMPTY_TOKEN_CODE);
+        new Float32Array(heap.HEAPU8.buffer, tsBuf.ptr, tokenScaleLength(n, nb)).fill(0);
+      } else if (nTok !== n || I !== 16 * nb || i0 !== covered) {
+        throw new Error(`fp4AbsProduct.tokens: chunk at i0 ${i0} (n ${nTok}, I ${I}) does not continue the expert's (n ${n}, I ${16 * nb}, next i0 ${covered})`);
+      }
+      const sa = requantScales(off, nTok * R);
+      const bad = k.abstok(ptr(ahat) + 4 * off, nTok, R, sa, nb, i0 / 16, tcBuf.ptr, tsBuf.ptr);
+      if (bad !== 0) {
+        // The JS packer names the first element that is not an e2m1 value times its scale.
+        const blocks = (nTok * R) / 16;
+        const amax = new Float32Array(blocks);
+        const av = a.view();
+        for (let q = 0; q < blocks; q++) {
+          for (let j = 0; j < 16; j++) amax[q] = Math.max(amax[q]!, Math.abs(av[off + 16 * q + j]!));
+        }
+        packTokenChunk(ahat.view(), off, nTok, R, i0, nb, amax, new Int16Array(tokenCodeLength(n, nb)), new Float32Array(tokenScaleLength(n, nb)));
+        throw new Error(`fp4AbsProduct.tokens: ${bad} groups of 8 elements of FC2's input are not e2m1 values times their block scale (internal error)`);
+      }
+      covered += R;
+    },
+    product(packed, packedOffset, scales, scalesOffset, rows, out, scale) {
+      if (covered !== 16 * nb) throw new Error(`fp4AbsProduct.product: the token side covers ${covered} of I = ${16 * nb} elements`);
+      if (rows % 2 !== 0 || rows < 2) throw new Error(`fp4AbsProduct.product: rows must be even and positive, got ${rows}`);
+      if (out.rows * out.cols < outRows(n) * rows) {
+        throw new Error(`fp4AbsProduct.product: out holds ${out.rows * out.cols} values, needs ${outRows(n) * rows}`);
+      }
+      const nPacked = rows * nb * 8;
+      const nScales = rows * nb;
+      const b = bytesBuf.ensure(nPacked + nScales);
+      const wc = wcBuf.ensure(rows * nb * 32);
+      const ws = wsBuf.ensure(rows * nb * 8);
+      const u8 = heap.HEAPU8;
+      u8.set(packed.subarray(packedOffset, packedOffset + nPacked), b);
+      u8.set(scales.subarray(scalesOffset, scalesOffset + nScales), b + nPacked);
+      k.abswts(b, b + nPacked, rows * nb, tab, wc, ws);
+      k.absprod(wc, ws, tcBuf.ptr, tsBuf.ptr, rows, nb, outRows(n) / 8, ptr(out), 4 * rows, scale);
     },
   };
 }

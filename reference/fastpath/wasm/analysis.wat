@@ -339,8 +339,8 @@
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $tokens))))
 
-  ;; flips(w, I, nh, G, gs, fi, fc, out): the sparse flip allowance of one |W2| row chunk.
-  ;; w: nh rows of I float32 (|W2|; nh a multiple of 4); groups g = 0..G-1 (one per token)
+  ;; flips(w, I, nh, G, gs, fi, fc, out): the sparse flip allowance of one W2 row chunk.
+  ;; w: nh rows of I float32 (W2 or |W2|: the kernel takes |w|; nh a multiple of 4); groups g = 0..G-1 (one per token)
   ;; hold entries f = gs[g] .. gs[g+1]-1 (int32 starts) with column fi[f] (int32) and
   ;; coefficient fc[f] (float64). out[g·nh + q] = fl32(0 + Σ_f |W2[q, fi[f]]|·fc[f]), the
   ;; float64 sum in entry order. Four rows at a time (one float64 lane each: every lane
@@ -375,7 +375,7 @@
                 (local.set $p (i32.add (local.get $p) (local.get $stride)))
                 (local.set $x (v128.load32_lane 2 (local.get $p) (local.get $x)))
                 (local.set $p (i32.add (local.get $p) (local.get $stride)))
-                (local.set $x (v128.load32_lane 3 (local.get $p) (local.get $x)))
+                (local.set $x (f32x4.abs (v128.load32_lane 3 (local.get $p) (local.get $x))))
                 (local.set $c (v128.load64_splat (i32.add (local.get $fc) (i32.shl (local.get $f) (i32.const 3)))))
                 (local.set $acc01 (f64x2.add (local.get $acc01) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $x)) (local.get $c))))
                 (local.set $acc23 (f64x2.add (local.get $acc23) (f64x2.mul (f64x2.promote_low_f32x4
@@ -663,4 +663,253 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $bytes)))
     (i32.const -1))
+
+  ;; abswts(packed, scales, nBlocks, tab, wc, ws): the weight side of absprod, for nBlocks
+  ;; blocks of 16 NVFP4 elements (8 packed bytes each, low nibble first; one e4m3 scale byte
+  ;; each): wc[16·b + j] = 2·|q_j| as int16 (0, 1, 2, 3, 4, 6, 8 or 12); ws[b] = (the scale
+  ;; magnitude |tab[scale byte]| as float32, 6·Σ_j wc[16·b + j] as int32).
+  (func (export "abswts") (param $packed i32) (param $scales i32) (param $nb i32) (param $tab i32)
+    (param $wc i32) (param $ws i32)
+    (local $v v128) (local $lo v128) (local $hi v128) (local $s v128) (local $end i32)
+    (local.set $end (i32.add (local.get $scales) (local.get $nb)))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $scales) (local.get $end)))
+        (local.set $v (v128.load64_zero (local.get $packed)))
+        ;; element j's nibble in byte j, its magnitude code (low 3 bits) → 2|q| by table
+        (local.set $v (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23
+          (v128.and (local.get $v) (v128.const i8x16 0x0f 0x0f 0x0f 0x0f 0x0f 0x0f 0x0f 0x0f 0 0 0 0 0 0 0 0))
+          (i8x16.shr_u (local.get $v) (i32.const 4))))
+        (local.set $v (i8x16.swizzle (v128.const i8x16 0 1 2 3 4 6 8 12 0 1 2 3 4 6 8 12)
+          (v128.and (local.get $v) (v128.const i8x16 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7))))
+        (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
+        (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
+        (v128.store (local.get $wc) (local.get $lo))
+        (v128.store offset=16 (local.get $wc) (local.get $hi))
+        (local.set $s (i32x4.dot_i16x8_s (i16x8.add (local.get $lo) (local.get $hi)) (v128.const i16x8 6 6 6 6 6 6 6 6)))
+        (local.set $s (i32x4.add (local.get $s) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $s) (local.get $s))))
+        (local.set $s (i32x4.add (local.get $s) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $s) (local.get $s))))
+        (f32.store (local.get $ws) (f32.abs (f32.load (i32.add (local.get $tab) (i32.shl (i32.load8_u (local.get $scales)) (i32.const 2))))))
+        (i32.store offset=4 (local.get $ws) (i32x4.extract_lane 0 (local.get $s)))
+        (local.set $packed (i32.add (local.get $packed) (i32.const 8)))
+        (local.set $scales (i32.add (local.get $scales) (i32.const 1)))
+        (local.set $wc (i32.add (local.get $wc) (i32.const 32)))
+        (local.set $ws (i32.add (local.get $ws) (i32.const 8)))
+        (br $blocks))))
+
+  ;; absprod(wc, ws, tc, ts, rows, nb, npg, out, ostride, scale): |W|·|Â|ᵀ of NVFP4 weights
+  ;; (abswts's wc, ws: rows × nb blocks) and NVFP4 token rows (npg groups of 8 tokens), with
+  ;; exact integer products inside each block. Token side: tc[((g·nb + b)·8 + m)·8 + 2l + e]
+  ;; (int16) = t(8g + l, 16b + 2m + e) + 4096·(t(8g + 4 + l, 16b + 2m + e) − 6) for l < 4,
+  ;; t = 2|q| of the token's element; ts[(g·nb + b)·8 + l] = the scale of token 8g + l's
+  ;; block b (float32; 0 for padding tokens, NaN for a NaN block).
+  ;; For each (token p, row h), each block's D = Σ_j wc·t (an int32 lane of dot products: the
+  ;; low 12 bits are token 8g + l's sum (≤ 16·144 < 4096), the rest token 8g + 4 + l's minus
+  ;; 6·Σ wc, which ws restores), then acc = fl32(acc + D·(ts·sw)) in block order (D·ts·sw is
+  ;; exact: 12 + 4 + 4 significant bits), and out[p·ostride + h] = fl32(fl32(acc·0.25)·scale)
+  ;; (ostride in bytes). Two rows and 8 tokens at a time (rows even), all token groups for
+  ;; each pair of rows (the token side, ~1 KB per token, stays in the L1 cache).
+  (func (export "absprod") (param $wc i32) (param $ws i32) (param $tc i32) (param $ts i32) (param $rows i32)
+      (param $nb i32) (param $npg i32) (param $out i32) (param $ostride i32) (param $scale f32)
+    (local $g i32) (local $h i32) (local $b i32) (local $tp i32) (local $sp i32) (local $s0p i32) (local $s1p i32)
+    (local $w0 i32) (local $w1 i32) (local $o i32) (local $rowB i32)
+    (local $t v128) (local $d0 v128) (local $d1 v128) (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
+    (local $lo v128) (local $hi v128) (local $x v128)
+    (local.set $rowB (i32.shl (local.get $nb) (i32.const 5)))
+    (local.set $h (i32.const 0))
+    (block $rowsDone
+      (loop $rowPairs
+        (br_if $rowsDone (i32.ge_u (local.get $h) (local.get $rows)))
+        (local.set $g (i32.const 0))
+        (block $groupsDone
+          (loop $groups
+            (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $npg)))
+            (local.set $a00 (v128.const i32x4 0 0 0 0))
+            (local.set $a01 (v128.const i32x4 0 0 0 0))
+            (local.set $a10 (v128.const i32x4 0 0 0 0))
+            (local.set $a11 (v128.const i32x4 0 0 0 0))
+            (local.set $w0 (i32.add (local.get $wc) (i32.mul (local.get $h) (local.get $rowB))))
+            (local.set $w1 (i32.add (local.get $w0) (local.get $rowB)))
+            (local.set $s0p (i32.add (local.get $ws) (i32.mul (local.get $h) (i32.shl (local.get $nb) (i32.const 3)))))
+            (local.set $s1p (i32.add (local.get $s0p) (i32.shl (local.get $nb) (i32.const 3))))
+            (local.set $tp (i32.add (local.get $tc) (i32.mul (local.get $g) (i32.shl (local.get $nb) (i32.const 7)))))
+            (local.set $sp (i32.add (local.get $ts) (i32.mul (local.get $g) (i32.shl (local.get $nb) (i32.const 5)))))
+            (local.set $b (local.get $nb))
+            (loop $blocks
+              (local.set $d0 (v128.const i32x4 0 0 0 0))
+              (local.set $d1 (v128.const i32x4 0 0 0 0))
+          (local.set $t (v128.load offset=0 (local.get $tp)))
+          (local.set $d0 (i32x4.add (local.get $d0) (i32x4.dot_i16x8_s (v128.load32_splat offset=0 (local.get $w0)) (local.get $t))))
+          (local.set $d1 (i32x4.add (local.get $d1) (i32x4.dot_i16x8_s (v128.load32_splat offset=0 (local.get $w1)) (local.get $t))))
+          (local.set $t (v128.load offset=16 (local.get $tp)))
+          (local.set $d0 (i32x4.add (local.get $d0) (i32x4.dot_i16x8_s (v128.load32_splat offset=4 (local.get $w0)) (local.get $t))))
+          (local.set $d1 (i32x4.add (local.get $d1) (i32x4.dot_i16x8_s (v128.load32_splat offset=4 (local.get $w1)) (local.get $t))))
+          (local.set $t (v128.load offset=32 (local.get $tp)))
+          (local.set $d0 (i32x4.add (local.get $d0) (i32x4.dot_i16x8_s (v128.load32_splat offset=8 (local.get $w0)) (local.get $t))))
+          (local.set $d1 (i32x4.add (local.get $d1) (i32x4.dot_i16x8_s (v128.load32_splat offset=8 (local.get $w1)) (local.get $t))))
+          (local.set $t (v128.load offset=48 (local.get $tp)))
+          (local.set $d0 (i32x4.add (local.get $d0) (i32x4.dot_i16x8_s (v128.load32_splat offset=12 (local.get $w0)) (local.get $t))))
+          (local.set $d1 (i32x4.add (local.get $d1) (i32x4.dot_i16x8_s (v128.load32_splat offset=12 (local.get $w1)) (local.get $t))))
+          (local.set $t (v128.load offset=64 (local.get $tp)))
+          (local.set $d0 (i32x4.add (local.get $d0) (i32x4.dot_i16x8_s (v128.load32_splat offset=16 (local.get $w0)) (local.get $t))))
+          (local.set $d1 (i32x4.add (local.get $d1) (i32x4.dot_i16x8_s (v128.load32_splat offset=16 (local.get $w1)) (local.get $t))))
+          (local.set $t (v128.load offset=80 (local.get $tp)))
+          (local.set $d0 (i32x4.add (local.get $d0) (i32x4.dot_i16x8_s (v128.load32_splat offset=20 (local.get $w0)) (local.get $t))))
+          (local.set $d1 (i32x4.add (local.get $d1) (i32x4.dot_i16x8_s (v128.load32_splat offset=20 (local.get $w1)) (local.get $t))))
+          (local.set $t (v128.load offset=96 (local.get $tp)))
+          (local.set $d0 (i32x4.add (local.get $d0) (i32x4.dot_i16x8_s (v128.load32_splat offset=24 (local.get $w0)) (local.get $t))))
+          (local.set $d1 (i32x4.add (local.get $d1) (i32x4.dot_i16x8_s (v128.load32_splat offset=24 (local.get $w1)) (local.get $t))))
+          (local.set $t (v128.load offset=112 (local.get $tp)))
+          (local.set $d0 (i32x4.add (local.get $d0) (i32x4.dot_i16x8_s (v128.load32_splat offset=28 (local.get $w0)) (local.get $t))))
+          (local.set $d1 (i32x4.add (local.get $d1) (i32x4.dot_i16x8_s (v128.load32_splat offset=28 (local.get $w1)) (local.get $t))))
+              (local.set $lo (v128.load (local.get $sp)))
+              (local.set $hi (v128.load offset=16 (local.get $sp)))
+              (local.set $x (f32x4.splat (f32.load (local.get $s0p))))
+              (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul
+                (f32x4.convert_i32x4_s (v128.and (local.get $d0) (v128.const i32x4 4095 4095 4095 4095)))
+                (f32x4.mul (local.get $lo) (local.get $x)))))
+              (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul
+                (f32x4.convert_i32x4_s (i32x4.add (i32x4.shr_s (local.get $d0) (i32.const 12)) (v128.load32_splat offset=4 (local.get $s0p))))
+                (f32x4.mul (local.get $hi) (local.get $x)))))
+              (local.set $x (f32x4.splat (f32.load (local.get $s1p))))
+              (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul
+                (f32x4.convert_i32x4_s (v128.and (local.get $d1) (v128.const i32x4 4095 4095 4095 4095)))
+                (f32x4.mul (local.get $lo) (local.get $x)))))
+              (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul
+                (f32x4.convert_i32x4_s (i32x4.add (i32x4.shr_s (local.get $d1) (i32.const 12)) (v128.load32_splat offset=4 (local.get $s1p))))
+                (f32x4.mul (local.get $hi) (local.get $x)))))
+              (local.set $w0 (i32.add (local.get $w0) (i32.const 32)))
+              (local.set $w1 (i32.add (local.get $w1) (i32.const 32)))
+              (local.set $s0p (i32.add (local.get $s0p) (i32.const 8)))
+              (local.set $s1p (i32.add (local.get $s1p) (i32.const 8)))
+              (local.set $tp (i32.add (local.get $tp) (i32.const 128)))
+              (local.set $sp (i32.add (local.get $sp) (i32.const 32)))
+              (local.set $b (i32.sub (local.get $b) (i32.const 1)))
+              (br_if $blocks (local.get $b)))
+            ;; out rows 8g .. 8g+7, columns h and h+1
+            (local.set $o (i32.add (local.get $out)
+              (i32.add (i32.mul (i32.shl (local.get $g) (i32.const 3)) (local.get $ostride)) (i32.shl (local.get $h) (i32.const 2)))))
+        (f32.store offset=0 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 0 (local.get $a00)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=0 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 1 (local.get $a00)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=0 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 2 (local.get $a00)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=0 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 3 (local.get $a00)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=0 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 0 (local.get $a01)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=0 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 1 (local.get $a01)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=0 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 2 (local.get $a01)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=0 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 3 (local.get $a01)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (local.set $o (i32.sub (local.get $o) (i32.shl (local.get $ostride) (i32.const 3))))
+        (f32.store offset=4 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 0 (local.get $a10)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=4 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 1 (local.get $a10)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=4 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 2 (local.get $a10)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=4 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 3 (local.get $a10)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=4 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 0 (local.get $a11)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=4 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 1 (local.get $a11)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=4 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 2 (local.get $a11)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (f32.store offset=4 (local.get $o) (f32.mul (f32.mul (f32x4.extract_lane 3 (local.get $a11)) (f32.const 0.25)) (local.get $scale)))
+        (local.set $o (i32.add (local.get $o) (local.get $ostride)))
+        (local.set $o (i32.sub (local.get $o) (i32.shl (local.get $ostride) (i32.const 3))))
+            (local.set $g (i32.add (local.get $g) (i32.const 1)))
+            (br $groups)))
+        (local.set $h (i32.add (local.get $h) (i32.const 2)))
+        (br $rowPairs))))
+
+
+  ;; abstok(ahat, n, R, sa, nb, b0, tc, ts) → the number of elements that are not an e2m1
+  ;; value times their block scale (0 unless the re-quantization and its scales disagree):
+  ;; the token side of absprod (fp4AbsProduct.ts's layout) for one FC1 chunk, n tokens × R
+  ;; elements chunk-major at ahat (float32), block scales sa[p·R/16 + q] (float32), blocks
+  ;; b0 .. b0 + R/16 − 1 of nb. tc must hold EMPTY_TOKEN_CODE and ts 0 where not written.
+  (global $bad (mut i32) (i32.const 0))
+  (func $codes8 (param $p i32) (param $s f32) (result v128)
+    (local $sv v128) (local $c0 v128) (local $c1 v128) (local $i0 v128) (local $i1 v128) (local $n v128)
+    (if (i32.eqz (f32.gt (local.get $s) (f32.const 0)))
+      (then (return (v128.const i32x4 0 0 0 0))))
+    (local.set $sv (f32x4.splat (local.get $s)))
+    (local.set $c0 (f32x4.abs (v128.load (local.get $p))))
+    (local.set $c1 (f32x4.abs (v128.load offset=16 (local.get $p))))
+    (local.set $c0 (f32x4.div (f32x4.add (local.get $c0) (local.get $c0)) (local.get $sv)))
+    (local.set $c1 (f32x4.div (f32x4.add (local.get $c1) (local.get $c1)) (local.get $sv)))
+    (local.set $i0 (i32x4.trunc_sat_f32x4_s (local.get $c0)))
+    (local.set $i1 (i32x4.trunc_sat_f32x4_s (local.get $c1)))
+    (local.set $n (i16x8.narrow_i32x4_s (local.get $i0) (local.get $i1)))
+    ;; bad lanes: not integral (or NaN), or not one of 0 1 2 3 4 6 8 12
+    (if (i32.or
+          (v128.any_true (v128.or
+            (f32x4.ne (f32x4.convert_i32x4_s (local.get $i0)) (local.get $c0))
+            (f32x4.ne (f32x4.convert_i32x4_s (local.get $i1)) (local.get $c1))))
+          (v128.any_true (i8x16.eq (i8x16.swizzle (v128.const i8x16 1 1 1 1 1 0 1 0 1 0 0 0 1 0 0 0)
+            (i8x16.narrow_i16x8_u (local.get $n) (local.get $n))) (v128.const i32x4 0 0 0 0))))
+      (then (global.set $bad (i32.add (global.get $bad) (i32.const 1)))))
+    (local.get $n))
+  (func (export "abstok") (param $ahat i32) (param $n i32) (param $R i32) (param $sa i32) (param $nb i32)
+    (param $b0 i32) (param $tc i32) (param $ts i32) (result i32)
+    (local $plo i32) (local $phi i32) (local $bpr i32) (local $q i32) (local $blk i32) (local $o i32)
+    (local $slo f32) (local $shi f32) (local $v0 v128) (local $v1 v128) (local $h0 v128) (local $h1 v128)
+    (global.set $bad (i32.const 0))
+    (local.set $bpr (i32.shr_u (local.get $R) (i32.const 4)))
+    (local.set $plo (i32.const 0))
+    (block $done
+      (loop $pairs
+        (br_if $done (i32.ge_u (local.get $plo) (local.get $n)))
+        (local.set $phi (i32.add (local.get $plo) (i32.const 4)))
+        (local.set $q (i32.const 0))
+        (block $blocksDone
+          (loop $blocks
+            (br_if $blocksDone (i32.ge_u (local.get $q) (local.get $bpr)))
+            ;; blk: index of (group, block) = (p >> 3)·nb + b0 + q
+            (local.set $blk (i32.add (i32.mul (i32.shr_u (local.get $plo) (i32.const 3)) (local.get $nb))
+              (i32.add (local.get $b0) (local.get $q))))
+            (local.set $slo (f32.load (i32.add (local.get $sa)
+              (i32.shl (i32.add (i32.mul (local.get $plo) (local.get $bpr)) (local.get $q)) (i32.const 2)))))
+            (local.set $o (i32.add (local.get $ahat)
+              (i32.shl (i32.add (i32.mul (local.get $plo) (local.get $R)) (i32.shl (local.get $q) (i32.const 4))) (i32.const 2))))
+            (local.set $v0 (call $codes8 (local.get $o) (local.get $slo)))
+            (local.set $v1 (call $codes8 (i32.add (local.get $o) (i32.const 32)) (local.get $slo)))
+            (f32.store (i32.add (local.get $ts) (i32.shl (i32.add (i32.shl (local.get $blk) (i32.const 3)) (i32.and (local.get $plo) (i32.const 3))) (i32.const 2)))
+              (local.get $slo))
+            (local.set $h0 (v128.const i32x4 0 0 0 0))
+            (local.set $h1 (v128.const i32x4 0 0 0 0))
+            (if (i32.lt_u (local.get $phi) (local.get $n))
+              (then
+                (local.set $shi (f32.load (i32.add (local.get $sa)
+                  (i32.shl (i32.add (i32.mul (local.get $phi) (local.get $bpr)) (local.get $q)) (i32.const 2)))))
+                (local.set $o (i32.add (local.get $ahat)
+                  (i32.shl (i32.add (i32.mul (local.get $phi) (local.get $R)) (i32.shl (local.get $q) (i32.const 4))) (i32.const 2))))
+                (local.set $h0 (call $codes8 (local.get $o) (local.get $shi)))
+                (local.set $h1 (call $codes8 (i32.add (local.get $o) (i32.const 32)) (local.get $shi)))
+                (f32.store offset=16 (i32.add (local.get $ts) (i32.shl (i32.add (i32.shl (local.get $blk) (i32.const 3)) (i32.and (local.get $plo) (i32.const 3))) (i32.const 2)))
+                  (local.get $shi))))
+            ;; lo + 4096·(hi − 6), int16; element pair m of the block → slot (blk·8 + m)·8 + 2l
+            (local.set $v0 (i16x8.add (local.get $v0) (i16x8.shl (i16x8.sub (local.get $h0) (v128.const i16x8 6 6 6 6 6 6 6 6)) (i32.const 12))))
+            (local.set $v1 (i16x8.add (local.get $v1) (i16x8.shl (i16x8.sub (local.get $h1) (v128.const i16x8 6 6 6 6 6 6 6 6)) (i32.const 12))))
+            (local.set $o (i32.add (local.get $tc) (i32.add (i32.shl (local.get $blk) (i32.const 7)) (i32.shl (i32.and (local.get $plo) (i32.const 3)) (i32.const 2)))))
+            (v128.store32_lane offset=0 0 (local.get $o) (local.get $v0))
+            (v128.store32_lane offset=16 1 (local.get $o) (local.get $v0))
+            (v128.store32_lane offset=32 2 (local.get $o) (local.get $v0))
+            (v128.store32_lane offset=48 3 (local.get $o) (local.get $v0))
+            (v128.store32_lane offset=64 0 (local.get $o) (local.get $v1))
+            (v128.store32_lane offset=80 1 (local.get $o) (local.get $v1))
+            (v128.store32_lane offset=96 2 (local.get $o) (local.get $v1))
+            (v128.store32_lane offset=112 3 (local.get $o) (local.get $v1))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $blocks)))
+        ;; next low token: 8g + l + 1, or the next group's first
+        (local.set $plo (i32.add (local.get $plo) (select (i32.const 5) (i32.const 1) (i32.eq (i32.and (local.get $plo) (i32.const 7)) (i32.const 3)))))
+        (br $pairs)))
+    (global.get $bad))
 )
