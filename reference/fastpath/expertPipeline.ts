@@ -173,9 +173,9 @@ export class ExpertPipeline {
     const sc = this.scratch;
     const full = job.analysis === 'full';
     const R = chunkRows(I, 4 * H, 2); // R up rows and R gate rows
-    const R2 = chunkRows(H, 4 * I, 2); // W2 rows per FC2 chunk (with |W2| when absAccum is a GEMM)
-    // absAccum by exact integer block products (fp4AbsProduct.ts) where the engine has them.
-    const fp4Abs = full && job.weightFormat === 'nvfp4' && job.fc2Format === 'nvfp4' && R2 % 2 === 0 ? engine.kernels.fp4Abs : null;
+    // absAccum by exact integer block products (fp4AbsProduct.ts) where the engine has them
+    // (row chunks of even length: H even).
+    const fp4Abs = full && job.weightFormat === 'nvfp4' && job.fc2Format === 'nvfp4' && H % 2 === 0 ? engine.kernels.fp4Abs : null;
     sc.ensure(n * I, 2 * R, H, n * R, n);
     let t = performance.now();
 
@@ -262,6 +262,7 @@ export class ExpertPipeline {
       dv.fill(0);
       for (let f = 0; f < fragile.length; f++) dv[fragile.i[f]! * n + fragile.p[f]!] = fragile.d[f]!;
     }
+    const R2 = chunkRows(H, 4 * I, absGemm ? 2 : 1); // W2 rows per FC2 chunk (and |W2| rows for the GEMM)
     const w2c = engine.alloc(R2, I);
     const aw2c = absGemm ? engine.alloc(R2, I) : null;
     const p2 = (l * H * I) / 2;
