@@ -24,9 +24,11 @@ interface AnalysisExports {
   transpose(src: number, rows: number, cols: number, dst: number, dst2: number, scale: number, mode: number): void;
   epilogue(c: number, n: number, R: number, pre: number, a: number, gate: number, sig: number, lin: number, ep: number, clamped: number): void;
   nanscan(p: number, len: number, nvfp4: number): number;
-  abswts(packed: number, scales: number, nb: number, tab: number, wc: number, ws: number): void;
   abstok(ahat: number, n: number, R: number, sa: number, nb: number, b0: number, tc: number, ts: number): number;
-  absprod(wc: number, ws: number, tc: number, ts: number, rows: number, nb: number, npg: number, out: number, ostride: number, scale: number): void;
+  absprod(
+    packed: number, scales: number, tab: number, scratch: number, tc: number, ts: number, rows: number, nb: number, npg: number,
+    out: number, ostride: number, scale: number,
+  ): void;
 }
 
 /** Byte address of a heap matrix's storage. */
@@ -164,7 +166,7 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
 }
 
 /**
- * fp4AbsProduct.ts's product with the `abstok`, `abswts` and `absprod` kernels. The token
+ * fp4AbsProduct.ts's product with the `abstok` and `absprod` kernels. The token
  * side reads the block scales the requant kernel just computed for the same slice
  * (requantScales: their heap address; it throws for any other slice).
  */
@@ -176,8 +178,7 @@ function wasmFp4AbsProduct(
   const tcBuf = new HeapBuffer(heap);
   const tsBuf = new HeapBuffer(heap);
   const bytesBuf = new HeapBuffer(heap);
-  const wcBuf = new HeapBuffer(heap);
-  const wsBuf = new HeapBuffer(heap);
+  const wBuf = new HeapBuffer(heap);
   let n = 0;
   let nb = 0;
   let covered = -1; // elements of I recorded for the current expert (-1: none)
@@ -221,13 +222,11 @@ function wasmFp4AbsProduct(
       const nPacked = rows * nb * 8;
       const nScales = rows * nb;
       const b = bytesBuf.ensure(nPacked + nScales);
-      const wc = wcBuf.ensure(rows * nb * 32);
-      const ws = wsBuf.ensure(rows * nb * 8);
+      const scratch = wBuf.ensure(80 * nb);
       const u8 = heap.HEAPU8;
       u8.set(packed.subarray(packedOffset, packedOffset + nPacked), b);
       u8.set(scales.subarray(scalesOffset, scalesOffset + nScales), b + nPacked);
-      k.abswts(b, b + nPacked, rows * nb, tab, wc, ws);
-      k.absprod(wc, ws, tcBuf.ptr, tsBuf.ptr, rows, nb, outRows(n) / 8, ptr(out), 4 * rows, scale);
+      k.absprod(b, b + nPacked, tab, scratch, tcBuf.ptr, tsBuf.ptr, rows, nb, outRows(n) / 8, ptr(out), 4 * rows, scale);
     },
   };
 }

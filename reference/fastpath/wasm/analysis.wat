@@ -664,11 +664,11 @@
         (br $bytes)))
     (i32.const -1))
 
-  ;; abswts(packed, scales, nBlocks, tab, wc, ws): the weight side of absprod, for nBlocks
+  ;; $abswts(packed, scales, nBlocks, tab, wc, ws): absprod's weight side, for nBlocks
   ;; blocks of 16 NVFP4 elements (8 packed bytes each, low nibble first; one e4m3 scale byte
   ;; each): wc[16·b + j] = 2·|q_j| as int16 (0, 1, 2, 3, 4, 6, 8 or 12); ws[b] = (the scale
   ;; magnitude |tab[scale byte]| as float32, 6·Σ_j wc[16·b + j] as int32).
-  (func (export "abswts") (param $packed i32) (param $scales i32) (param $nb i32) (param $tab i32)
+  (func $abswts (param $packed i32) (param $scales i32) (param $nb i32) (param $tab i32)
     (param $wc i32) (param $ws i32)
     (local $v v128) (local $lo v128) (local $hi v128) (local $s v128) (local $end i32)
     (local.set $end (i32.add (local.get $scales) (local.get $nb)))
@@ -697,8 +697,10 @@
         (local.set $ws (i32.add (local.get $ws) (i32.const 8)))
         (br $blocks))))
 
-  ;; absprod(wc, ws, tc, ts, rows, nb, npg, out, ostride, scale): |W|·|Â|ᵀ of NVFP4 weights
-  ;; (abswts's wc, ws: rows × nb blocks) and NVFP4 token rows (npg groups of 8 tokens), with
+  ;; absprod(packed, scales, tab, scratch, tc, ts, rows, nb, npg, out, ostride, scale): |W|·|Â|ᵀ
+  ;; of NVFP4 weights (rows × nb blocks: packed codes, e4m3 scale bytes, tab the e4m3 values as
+  ;; float32; each pair of rows decoded by $abswts into scratch, 80·nb bytes, where it stays in
+  ;; the L1 cache for all token groups) and NVFP4 token rows (npg groups of 8 tokens), with
   ;; exact integer products inside each block. Token side: tc[((g·nb + b)·8 + m)·8 + 2l + e]
   ;; (int16) = t(8g + l, 16b + 2m + e) + 4096·(t(8g + 4 + l, 16b + 2m + e) − 6) for l < 4,
   ;; t = 2|q| of the token's element; ts[(g·nb + b)·8 + l] = the scale of token 8g + l's
@@ -709,8 +711,10 @@
   ;; exact: 12 + 4 + 4 significant bits), and out[p·ostride + h] = fl32(fl32(acc·0.25)·scale)
   ;; (ostride in bytes). Two rows and 8 tokens at a time (rows even), all token groups for
   ;; each pair of rows (the token side, ~1 KB per token, stays in the L1 cache).
-  (func (export "absprod") (param $wc i32) (param $ws i32) (param $tc i32) (param $ts i32) (param $rows i32)
+  (func (export "absprod") (param $packed i32) (param $scales i32) (param $tab i32) (param $wc i32)
+      (param $tc i32) (param $ts i32) (param $rows i32)
       (param $nb i32) (param $npg i32) (param $out i32) (param $ostride i32) (param $scale f32)
+    (local $ws i32)
     (local $g i32) (local $h i32) (local $b i32) (local $tp i32) (local $sp i32) (local $s0p i32) (local $s1p i32)
     (local $w0 i32) (local $w1 i32) (local $o i32) (local $rowB i32) (local $m i32)
     (local $t v128) (local $d0 v128) (local $d1 v128) (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
@@ -720,6 +724,11 @@
     (block $rowsDone
       (loop $rowPairs
         (br_if $rowsDone (i32.ge_u (local.get $h) (local.get $rows)))
+        ;; rows h and h + 1: codes at wc (64·nb bytes), (scale, 6·Σ) at ws = wc + 64·nb
+        (local.set $ws (i32.add (local.get $wc) (i32.shl (local.get $nb) (i32.const 6))))
+        (call $abswts (i32.add (local.get $packed) (i32.mul (local.get $h) (i32.shl (local.get $nb) (i32.const 3))))
+          (i32.add (local.get $scales) (i32.mul (local.get $h) (local.get $nb)))
+          (i32.shl (local.get $nb) (i32.const 1)) (local.get $tab) (local.get $wc) (local.get $ws))
         (local.set $g (i32.const 0))
         (block $groupsDone
           (loop $groups
@@ -728,9 +737,9 @@
             (local.set $a01 (v128.const i32x4 0 0 0 0))
             (local.set $a10 (v128.const i32x4 0 0 0 0))
             (local.set $a11 (v128.const i32x4 0 0 0 0))
-            (local.set $w0 (i32.add (local.get $wc) (i32.mul (local.get $h) (local.get $rowB))))
+            (local.set $w0 (local.get $wc))
             (local.set $w1 (i32.add (local.get $w0) (local.get $rowB)))
-            (local.set $s0p (i32.add (local.get $ws) (i32.mul (local.get $h) (i32.shl (local.get $nb) (i32.const 3)))))
+            (local.set $s0p (local.get $ws))
             (local.set $s1p (i32.add (local.get $s0p) (i32.shl (local.get $nb) (i32.const 3))))
             (local.set $tp (i32.add (local.get $tc) (i32.mul (local.get $g) (i32.shl (local.get $nb) (i32.const 7)))))
             (local.set $sp (i32.add (local.get $ts) (i32.mul (local.get $g) (i32.shl (local.get $nb) (i32.const 5)))))
