@@ -8,7 +8,7 @@
  * outputs only). Runs are interleaved (full, output, GEMM, ...); ratios are medians of the
  * per-iteration ratios.
  *
- * Options: --T=512 --config=qwen3-30b-a3b --runs=3 --threads=N
+ * Options: --T=512 --config=qwen3-30b-a3b --runs=5 --threads=N (default: all cores)
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { configProblem } from './configs.js';
@@ -31,7 +31,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const config = arg('config', 'qwen3-30b-a3b');
   const T = Number(arg('T', '512'));
-  const runs = Number(arg('runs', '3'));
+  const runs = Number(arg('runs', '5'));
   const threads = Number(arg('threads', String(availableParallelism())));
   const p = configProblem(config, T);
   const { H, I, topK: k } = p;
