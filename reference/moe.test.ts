@@ -16,6 +16,7 @@ import type { Expected } from './expected.js';
 import type { ActivationConfig, Problem, QuantMode, RoutingConfig } from './problem.js';
 import { weightBlock } from './problem.js';
 import { configProblem } from './configs.js';
+import { runFast } from './fastpath/runFast.js';
 
 const PRECISIONS = ['float64', 'float32'] as const;
 const U = 2 ** -24;
@@ -397,6 +398,43 @@ test('NaN weight scales are found by the fast path\'s worker scan (any task, fc1
     await t.throwsAsync(runReference(withNan([], [7]), { precision, fc1RelativeError: -1 }), { message: /^case\.fc2\.scales\[7\]/ }, precision);
   }
   await t.notThrowsAsync(runReference(c, { precision: 'float32' }));
+});
+
+test('float32: absAccum by block products equals the |W2|·|Â|ᵀ GEMM within γ(I); every other result bit for bit', async (t) => {
+  const problems = [
+    configProblem('qwen3-30b-a3b', 24, { E: 8, localExperts: 8, H: 256, I: 512 }),
+    configProblem('deepseek-v3', 9, {
+      E: 16, localExperts: 16, H: 128, I: 64, topK: 4, routing: { method: 'deepseek_v3', nGroup: 4, topkGroup: 2, routedScalingFactor: 2.5 },
+    }),
+    { ...configProblem('llama4-maverick', 11, { E: 8, localExperts: 4, localOffset: 4, H: 96, I: 48 }), quantMode: 'nvfp4' as const },
+  ];
+  for (const [i, problem] of problems.entries()) {
+    const c = generateCase({ problem: { ...problem, quantMode: 'nvfp4' }, seed: 21 + i, logitFamily: 'normal', scaleFamily: 'decades' });
+    const opts = { precision: 'float32' as const, fc1RelativeError: 1e-5 };
+    const phases: Record<string, number>[] = [];
+    const blocks = await runFast(c, opts, (info) => phases.push(info.stats.phases));
+    process.env.MOE_REFERENCE_ABSACCUM = 'gemm';
+    let gemm: Expected;
+    try {
+      gemm = await runFast(c, opts, (info) => phases.push(info.stats.phases));
+    } finally {
+      delete process.env.MOE_REFERENCE_ABSACCUM;
+    }
+    t.true((phases[0]!.absAccum ?? 0) > 0 && phases[1]!.absAccum === undefined, `${problem.name}: the block products ran, then the GEMM alone`);
+    for (const key of ['outputF32', 'flipAllowance', 'fragileTokens', 'outputBf16'] as const) {
+      t.deepEqual(Buffer.from(blocks[key].buffer, blocks[key].byteOffset, blocks[key].byteLength),
+        Buffer.from(gemm[key].buffer, gemm[key].byteOffset, gemm[key].byteLength), `${problem.name} ${key}`);
+    }
+    // Each is within γ(I) of the exact sum per slot (then the same finalize): 2·γ(I + k + 2) apart at most.
+    // (Often equal: sums of these short products are frequently exact in float32.)
+    const n = problem.I + problem.topK + 2;
+    const rel = (2 * n * 2 ** -24) / (1 - n * 2 ** -24);
+    for (let j = 0; j < blocks.absAccum.length; j++) {
+      const a = blocks.absAccum[j]!;
+      const b = gemm.absAccum[j]!;
+      if (!(Math.abs(a - b) <= rel * Math.max(a, b) + 2 ** -140)) t.fail(`${problem.name}: absAccum[${j}]: blocks ${a}, gemm ${b} (relative bound ${rel})`);
+    }
+  }
 });
 
 test('float32: the JS finalize (slot rows in plain shared memory) equals the WebAssembly finalize bit for bit', async (t) => {

@@ -175,7 +175,8 @@ export class ExpertPipeline {
     const R = chunkRows(I, 4 * H, 2); // R up rows and R gate rows
     // absAccum by exact integer block products (fp4AbsProduct.ts) where the engine has them
     // (row chunks of even length: H even).
-    const fp4Abs = full && job.weightFormat === 'nvfp4' && job.fc2Format === 'nvfp4' && H % 2 === 0 ? engine.kernels.fp4Abs : null;
+    const fp4Abs = full && job.absAccum === 'blocks' && job.weightFormat === 'nvfp4' && job.fc2Format === 'nvfp4' && H % 2 === 0
+      ? engine.kernels.fp4Abs : null;
     sc.ensure(n * I, 2 * R, H, n * R, n);
     let t = performance.now();
 

@@ -193,6 +193,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     finalizeWeights: prep!.finalizeWeights,
     rho: prep!.rho,
     analysis: prep!.analysis,
+    absAccum: (process.env.MOE_REFERENCE_ABSACCUM === 'gemm' ? 'gemm' : 'blocks') as 'blocks' | 'gemm',
     fc1Packed: sharedCached(c.fc1.packed),
     fc1Scales: sharedCached(c.fc1.scales),
     fc2Packed: sharedCached(c.fc2.packed),
