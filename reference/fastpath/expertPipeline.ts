@@ -146,6 +146,7 @@ export class ExpertPipeline {
   runMoe(job: MoeJob): JobStats {
     const stats = emptyStats();
     const t0 = performance.now();
+    stats.start = performance.timeOrigin + t0;
     for (;;) {
       const idx = Atomics.add(job.queue, 0, 1);
       if (idx >= job.order.length) break;
@@ -157,6 +158,7 @@ export class ExpertPipeline {
     while (runNanScaleScanTask(job.scans, job.scanBytes, Atomics.add(job.scanQueue, 0, 1), this.engine));
     if (job.scans.length > 0) lap(stats, 'NaN scale scan', ts);
     stats.ms = performance.now() - t0;
+    stats.end = performance.timeOrigin + t0 + stats.ms;
     return stats;
   }
 

@@ -153,12 +153,15 @@ export interface JobStats {
   exactRadii: number;
   experts: number;
   ms: number;
+  /** When this worker started and ended the job: performance.timeOrigin + now(), comparable across threads. */
+  start: number;
+  end: number;
   /** Milliseconds per pipeline phase (summed over this worker's experts). */
   phases: Record<string, number>;
 }
 
 export function emptyStats(): JobStats {
-  return { elements: 0, fragileElements: 0, fragileBlocks: 0, denseFlipExperts: 0, exactRadii: 0, experts: 0, ms: 0, phases: {} };
+  return { elements: 0, fragileElements: 0, fragileBlocks: 0, denseFlipExperts: 0, exactRadii: 0, experts: 0, ms: 0, start: 0, end: 0, phases: {} };
 }
 
 export type WorkerReply =

@@ -113,6 +113,11 @@ export interface FastRunInfo {
   readonly chunks: number;
   /** Wall milliseconds of the main thread's steps (workers run during 'experts' and 'finalize'). */
   readonly main: Record<string, number>;
+  /**
+   * The experts job per worker (last token chunk): when it started and ended, in ms after
+   * the main thread dispatched it, and how many experts it ran.
+   */
+  readonly workers: { readonly start: number; readonly end: number; readonly experts: number }[];
 }
 
 /** The float32 fast path. `info` (optional) receives the workers' statistics. */
@@ -210,6 +215,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   };
   const total = emptyStats();
   let chunks = 0;
+  let workers: FastRunInfo['workers'] = [];
   const scans = [c.fc1.scales, c.fc2.scales].map((a) => ({
     scales: sharedCached(a), nvfp4: p.quantMode === 'nvfp4', first: new Int32Array(new SharedArrayBuffer(4)).fill(NO_NAN_SCALE),
   }));
@@ -235,7 +241,9 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
       queue: new Int32Array(new SharedArrayBuffer(4)),
     };
     lap('plan');
+    const dispatched = performance.timeOrigin + performance.now();
     const stats = await pool.runAll(job);
+    workers = stats.map((s) => ({ start: s.start - dispatched, end: s.end - dispatched, experts: s.experts }));
     lap('experts');
     if (t0 === 0) {
       for (const [name, w, scan] of [['case.fc1', c.fc1, scans[0]!], ['case.fc2', c.fc2, scans[1]!]] as const) {
@@ -273,6 +281,6 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     elements: total.elements, fragileElements: total.fragileElements, fragileBlocks: total.fragileBlocks,
   }, { precision: 'float32', backend: pool.info.name, threads: pool.info.threads }, { outputBf16: outputBf16.slice(), analysis: prep!.analysis });
   lap('result');
-  info?.({ stats: total, chunks, main });
+  info?.({ stats: total, chunks, main, workers });
   return ex;
 }
