@@ -6,10 +6,12 @@
  *   R gate rows of W1 decoded into engine memory (SIMD dequantizer), C = W1c · Xᵀ
  *   ([2R,H]·[H,n], GEMM), epilogue (float32, epilogue.ts), re-quantization
  *   (requantizeInPlace), fragility (errorWindow.ts: Cauchy–Schwarz radius bounds, exact
- *   Σ|W1·x̂| only for candidates, read from the chunk still in cache);
- *   FC2, chunk by chunk of W2 rows: W2c and |W2c| decoded, C2 = W2c · Âᵀ and
- *   |W2c| · |Â|ᵀ (GEMMs), y = fl(C2 · out2Scale) and absY scattered to the (token, slot)
- *   rows, the flip allowance of the fragile elements added from |W2c|.
+ *   Σ|W1·x̂| only for candidates, read from the chunk still in cache), and for NVFP4 the
+ *   token side of absAccum's block products (fp4AbsProduct.ts);
+ *   FC2, chunk by chunk of W2 rows: W2c decoded, C2 = W2c · Âᵀ (GEMM), absY by the block
+ *   products (other formats: |W2c| decoded too and |W2c| · |Â|ᵀ by GEMM),
+ *   y = fl(C2 · out2Scale) and absY scattered to the (token, slot) rows, the flip allowance
+ *   of the fragile elements added from |W2c|.
  *
  * Decoding a few rows at a time keeps the float32 weights (4x the packed bytes) out of
  * main memory: they are written and read while in cache.
@@ -116,7 +118,7 @@ function lap(stats: JobStats, name: string, t: number): number {
   return now;
 }
 
-/** Flip allowance of a few fragile elements, fed |W2| row chunks (see ExpertPipeline.sparseFlips). */
+/** Flip allowance of a few fragile elements, fed W2 row chunks (see ExpertPipeline.sparseFlips). */
 interface SparseFlips {
   rows(w: EngineMatrix, rowOffset: number, h0: number, h1: number): void;
 }
@@ -380,7 +382,7 @@ export class ExpertPipeline {
 
   /**
    * Few fragile elements: flipY[row(p), h] = Σ_{fragile (p,i)} |W2[h,i]|·Δ·|out2Scale| (the
-   * rows were zero-filled; float64 sums in entry order, rounded once), fed |W2| row chunks
+   * rows were zero-filled; float64 sums in entry order, rounded once), fed W2 row chunks
    * as they are decoded (rows h0..h1-1 at row h - rowOffset of w).
    */
   private sparseFlips(job: MoeJob, r0: number, nP: number, ao2s: number): SparseFlips {
