@@ -73,6 +73,7 @@ async function main(): Promise<void> {
   const outMs: number[] = [];
   const gemmMs: number[] = [];
   const pairRatio: number[] = [];
+  const rss: number[] = [];
   const outRatio: number[] = [];
   for (let r = 0; r < runs; r++) {
     let runInfo: FastRunInfo | undefined;
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
     outMs.push(oms);
     gemmMs.push(await gemmRun());
     pairRatio.push(gemmMs[r]! / ms);
+    rss.push(process.memoryUsage().rss / 2 ** 20);
     outRatio.push(gemmMs[r]! / oms);
   }
 
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
   row('ratio FULL-analysis reference / plain GEMM', `${(100 * median(pairRatio)).toFixed(1)} % (median of interleaved pairs; best/best ${((100 * gemmBest) / refBest).toFixed(1)} %) (target >= 60 %)`);
   row(`ratio OUTPUT-ONLY reference / plain GEMM`, `${(100 * median(outRatio)).toFixed(1)} % (median of interleaved pairs; best/best ${((100 * gemmBest) / outBest).toFixed(1)} %) (no absAccum/fragility: cannot judge a kernel)`);
   row('load average (1 min) at the end', loadavg()[0]!.toFixed(2));
+  row('resident memory after each iteration (MiB)', rss.map((x) => x.toFixed(0)).join(', '));
   if (info !== undefined) {
     const s = info.stats;
     row('FC2-input elements re-quantized', String(s.elements));
