@@ -184,8 +184,13 @@ function wasmFp4AbsProduct(
   let covered = -1; // elements of I recorded for the current expert (-1: none)
   return {
     tokens(a, ahat, off, nTok, R, i0, I) {
-      if (R % 16 !== 0 || I % 16 !== 0 || i0 % 16 !== 0) {
-        throw new Error(`fp4AbsProduct.tokens: R (${R}), I (${I}) and i0 (${i0}) must be multiples of 16`);
+      if (R % 16 !== 0 || I % 16 !== 0 || i0 % 16 !== 0 || R <= 0 || i0 + R > I) {
+        throw new Error(`fp4AbsProduct.tokens: R (${R}), I (${I}) and i0 (${i0}) must be multiples of 16 with 0 < R and i0 + R <= I`);
+      }
+      for (const [name, m] of [['a', a], ['ahat', ahat]] as const) {
+        if (off < 0 || off + nTok * R > m.rows * m.cols) {
+          throw new Error(`fp4AbsProduct.tokens: ${name} holds ${m.rows * m.cols} values, the chunk needs [${off}, ${off + nTok * R})`);
+        }
       }
       if (i0 === 0) {
         n = nTok;
