@@ -159,6 +159,7 @@ test.serial('fp4Abs refuses a token chunk that was not re-quantized just before,
   const out = e.alloc(outRows(n), 4);
   const w = weights(rng(8), 4, I);
   t.throws(() => abs.product(w.packed, 0, w.scales, 0, 3, out, 1), { message: /rows must be even/ });
+  t.throws(() => abs.product(w.packed, 8, w.scales, 0, 4, out, 1), { message: /need packed\[8, 72\) of 64 bytes/ });
   t.throws(() => abs.tokens(aM, ahatM, 0, n, R, 32, I), { message: /i0 \+ R <= I/ });
   t.throws(() => abs.tokens(aM, ahatM, n * I - 8, n, R, 0, I), { message: /a holds 96 values, the chunk needs \[88, 136\)/ });
   e.kernels.requant('nvfp4', aM, ahatM, 0, n * R);

@@ -226,6 +226,9 @@ function wasmFp4AbsProduct(
       }
       const nPacked = rows * nb * 8;
       const nScales = rows * nb;
+      if (packedOffset < 0 || packedOffset + nPacked > packed.length || scalesOffset < 0 || scalesOffset + nScales > scales.length) {
+        throw new Error(`fp4AbsProduct.product: ${rows} rows of I = ${16 * nb} need packed[${packedOffset}, ${packedOffset + nPacked}) of ${packed.length} bytes and scales[${scalesOffset}, ${scalesOffset + nScales}) of ${scales.length}`);
+      }
       const b = bytesBuf.ensure(nPacked + nScales);
       const scratch = wBuf.ensure(80 * nb);
       const u8 = heap.HEAPU8;
