@@ -129,8 +129,8 @@ async function main(): Promise<void> {
     row('token chunks', String(info.chunks));
     const phases = Object.entries(s.phases).sort((u, v) => v[1] - u[1]);
     const w = info.workers;
-    const span = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
-    row('full: experts job per worker (ms after dispatch)', `start ${span(w.map((x) => x.start))}, end ${span(w.map((x) => x.end))}, experts ${span(w.map((x) => x.experts)).replace(/\.0/g, '')}`);
+    const span = (xs: number[], digits = 1) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+    row('full: experts job per worker (ms after dispatch)', `start ${span(w.map((x) => x.start))}, end ${span(w.map((x) => x.end))}, experts ${span(w.map((x) => x.experts), 0)}`);
     row('full: main thread (wall)', Object.entries(info.main).map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ') + ' ms');
     row('full: worker time by phase (all workers)', phases.map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ') + ' ms');
   }

@@ -223,7 +223,7 @@ export class ExpertPipeline {
       engine.kernels.requant(job.fc2Format, sc.a, sc.ahat, i0 * n, R * n);
       t = lap(stats, 'requant', t);
       if (fp4Abs !== null) {
-        fp4Abs.tokens(sc.a, sc.ahat, i0 * n, n, R, i0, I);
+        fp4Abs.tokens(sc.ahat, i0 * n, n, R, i0, I);
         t = lap(stats, 'absAccum', t);
       }
       if (full) {

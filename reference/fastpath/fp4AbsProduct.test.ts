@@ -9,6 +9,8 @@ import test from 'ava';
 import { loadMatrixEngine } from '../backend.js';
 import { E2M1_VALUES } from '../formats/e2m1.js';
 import { E4M3_VALUES } from '../formats/e4m3.js';
+import { requantBlockScale } from '../quant/requantize.js';
+import { streamRng } from '../rng.js';
 import { runs } from '../../properties/runs.js';
 import {
   EMPTY_TOKEN_CODE, fp4AbsProductJs, outRows, packTokenChunk, tokenCodeLength, tokenScaleLength, type Fp4AbsProduct,
@@ -21,8 +23,8 @@ const f32 = Math.fround;
 const U = 2 ** -24;
 
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const r = streamRng(seed, 'fp4AbsProduct.test');
+  return () => r.unit();
 }
 
 /** FC2 input of n tokens × I, chunk-major in chunks of R (chunk i0 at i0·n + p·R + r). */
@@ -71,7 +73,7 @@ async function tokensOf(a: Float32Array, n: number, I: number, R: number): Promi
   aM.view().set(a);
   for (let i0 = 0; i0 < I; i0 += R) {
     e.kernels.requant('nvfp4', aM, ahatM, i0 * n, n * R);
-    abs.tokens(aM, ahatM, i0 * n, n, R, i0, I);
+    abs.tokens(ahatM, i0 * n, n, R, i0, I);
   }
   return { e, abs, aM, ahatM };
 }
@@ -98,21 +100,21 @@ testProp.serial('fp4Abs: WebAssembly equals the JS twin bit for bit and the exac
   abs.product(w.packed, 0, w.scales, 0, rows, out, scale);
   const got = Float32Array.from(out.view().subarray(0, outRows(n) * rows));
 
-  // The twin, from the same â and the amax rule.
+  // The twin, from the same â and the block scales by requantize.ts's rule on a's amax.
   const ahat = Float32Array.from(ahatM.view().subarray(0, n * I));
   const tc = new Int16Array(tokenCodeLength(n, nb)).fill(EMPTY_TOKEN_CODE);
   const ts = new Float32Array(tokenScaleLength(n, nb));
   for (let i0 = 0; i0 < I; i0 += R) {
-    const amax = new Float32Array((n * R) / 16);
-    for (let q = 0; q < amax.length; q++) {
+    const blockScales = new Float32Array((n * R) / 16);
+    for (let q = 0; q < blockScales.length; q++) {
       let m = 0;
       for (let j = 0; j < 16; j++) {
         const v = Math.abs(a[i0 * n + 16 * q + j]!);
         m = v > m || v !== v ? v : m;
       }
-      amax[q] = m;
+      blockScales[q] = requantBlockScale('nvfp4', m);
     }
-    packTokenChunk(ahat, i0 * n, n, R, i0, nb, amax, tc, ts);
+    packTokenChunk(ahat, i0 * n, n, R, i0, nb, blockScales, tc, ts);
   }
   const want = new Float32Array(outRows(n) * rows);
   fp4AbsProductJs(w.packed, 0, w.scales, 0, rows, nb, tc, ts, n, want, scale);
@@ -143,8 +145,8 @@ test('packTokenChunk refuses an FC2 input that is not e2m1 values times the bloc
   const R = 16;
   const ahat = new Float32Array(n * R).fill(1.5);
   ahat[R + 5] = 1.7; // token 1, element 5
-  const amax = new Float32Array([6, 6]); // scale e4m3(6/6) = 1
-  const err = t.throws(() => packTokenChunk(ahat, 0, n, R, 0, 1, amax, new Int16Array(tokenCodeLength(n, 1)), new Float32Array(tokenScaleLength(n, 1))));
+  const blockScales = new Float32Array([1, 1]);
+  const err = t.throws(() => packTokenChunk(ahat, 0, n, R, 0, 1, blockScales, new Int16Array(tokenCodeLength(n, 1)), new Float32Array(tokenScaleLength(n, 1))));
   t.regex(err.message, /token 1, i 5\) = 1\.7/);
   t.regex(err.message, /block scale 1/);
 });
@@ -160,20 +162,20 @@ test.serial('fp4Abs refuses a token chunk that was not re-quantized just before,
   const w = weights(rng(8), 4, I);
   t.throws(() => abs.product(w.packed, 0, w.scales, 0, 3, out, 1), { message: /rows must be even/ });
   t.throws(() => abs.product(w.packed, 8, w.scales, 0, 4, out, 1), { message: /need packed\[8, 72\) of 64 bytes/ });
-  t.throws(() => abs.tokens(aM, ahatM, 0, n, R, 32, I), { message: /i0 \+ R <= I/ });
-  t.throws(() => abs.tokens(aM, ahatM, n * I - 8, n, R, 0, I), { message: /a holds 96 values, the chunk needs \[88, 136\)/ });
+  t.throws(() => abs.tokens(ahatM, 0, n, R, 32, I), { message: /i0 \+ R <= I/ });
+  t.throws(() => abs.tokens(ahatM, n * I - 8, n, R, 0, I), { message: /ahat holds 96 values, the chunk needs \[88, 136\)/ });
   e.kernels.requant('nvfp4', aM, ahatM, 0, n * R);
-  abs.tokens(aM, ahatM, 0, n, R, 0, I); // a new expert: only the first half recorded
+  abs.tokens(ahatM, 0, n, R, 0, I); // a new expert: only the first half recorded
   e.kernels.requant('nvfp4', aM, ahatM, 0, n * R);
-  t.throws(() => abs.tokens(aM, ahatM, n * R, n, R, R, I), { message: /must follow requant\(nvfp4\) of the same slice/ });
+  t.throws(() => abs.tokens(ahatM, n * R, n, R, R, I), { message: /must follow requant\(nvfp4\) of the same slice/ });
   t.throws(() => abs.product(w.packed, 0, w.scales, 0, 4, out, 1), { message: /covers 16 of I = 32/ });
   e.kernels.requant('nvfp4', aM, ahatM, 0, n * R);
-  t.throws(() => abs.tokens(aM, ahatM, 0, n, R, 16, 48), { message: /does not continue the expert's \(n 3, I 32, next i0 16\)/ });
+  t.throws(() => abs.tokens(ahatM, 0, n, R, 16, 48), { message: /does not continue the expert's \(n 3, I 32, next i0 16\)/ });
   // A forged â (not the re-quantization of a) is an internal error, not a wrong bound.
   const a = aM.view();
   for (let i = 0; i < n * R; i++) a[i] = 1;
   e.kernels.requant('nvfp4', aM, ahatM, 0, n * R);
   ahatM.view()[4] = 0.3;
-  t.throws(() => abs.tokens(aM, ahatM, 0, n, R, 0, I), { message: /token 0, i 4\) = 0\.3/ });
+  t.throws(() => abs.tokens(ahatM, 0, n, R, 0, I), { message: /token 0, i 4\) = 0\.3/ });
   [aM, ahatM, out].forEach((m) => m.dispose());
 });

@@ -14,8 +14,8 @@
  * costs about half as much (the WebAssembly kernel multiplies int16 codes, two tokens per
  * lane: `absprod` in wasm/analysis.wat).
  *
- * Token side: the block scale of Â is requantize.ts's rule on the block's amax before
- * re-quantization (requantBlockScale), and each |â| must be 2|q|/2 times it exactly; a value
+ * Token side: the block scale of Â is the one its re-quantization used (requantize.ts's rule
+ * on the block's amax, requantBlockScale), and each |â| must be 2|q|/2 times it exactly; a value
  * that is not is an internal error (thrown), never a silently wrong bound.
  *
  * Layouts (shared by the WebAssembly kernel and the JS twin below), nb = I/16 blocks, tokens
@@ -25,17 +25,17 @@
  *  - ts (float32): ts[(g·nb + b)·8 + l] = sa(8g + l, b) (0 for padding, NaN for a NaN block).
  */
 import { E4M3_VALUES } from '../formats/e4m3.js';
-import { requantBlockCode } from '../quant/requantize.js';
 import type { EngineMatrix } from './matrixEngine.js';
 
 export interface Fp4AbsProduct {
   /**
    * Records the token side of one FC1 chunk of an expert: elements i0 .. i0 + R − 1 of its
-   * n tokens, chunk-major at off + p·R + r in a (FC2's input before re-quantization) and
-   * ahat (after NVFP4 re-quantization). Call for every chunk (i0 = 0 first) before product().
-   * R a multiple of 16; I the expert's full FC2-input width. May grow the heap.
+   * n tokens, chunk-major at off + p·R + r in ahat, FC2's input just re-quantized to NVFP4 by
+   * this kernel object's requant (whose block scales it reads). Call for every chunk (i0 = 0
+   * first) before product(). R a multiple of 16; I the expert's full FC2-input width. May
+   * grow the heap.
    */
-  tokens(a: EngineMatrix, ahat: EngineMatrix, off: number, n: number, R: number, i0: number, I: number): void;
+  tokens(ahat: EngineMatrix, off: number, n: number, R: number, i0: number, I: number): void;
   /**
    * out[p·rows + h] = fl32(fl32(acc/4)·scale) for the recorded tokens p < n and the `rows`
    * NVFP4 weight rows h of width I at packed[packedOffset..] (low nibble first) with e4m3
@@ -68,10 +68,11 @@ export const EMPTY_TOKEN_CODE = -6 * 4096;
 
 /**
  * Packs one chunk's token side into tc/ts (which start as EMPTY_TOKEN_CODE / 0 for the
- * expert). amax[q] = max |a| of the chunk's q-th block (chunk-major, (p·R + r)/16).
+ * expert). scales[q] = the block scale the re-quantization used for the chunk's q-th block
+ * (chunk-major, (p·R + r)/16; requantBlockScale, NaN for a NaN block).
  */
 export function packTokenChunk(
-  ahat: Float32Array, off: number, n: number, R: number, i0: number, nb: number, amax: Float32Array,
+  ahat: Float32Array, off: number, n: number, R: number, i0: number, nb: number, scales: Float32Array,
   tc: Int16Array, ts: Float32Array,
 ): void {
   const bpr = R / 16; // blocks per token row of the chunk
@@ -82,8 +83,7 @@ export function packTokenChunk(
     const high = l >= 4;
     const lane = 2 * (l & 3);
     for (let q = 0; q < bpr; q++) {
-      const code = requantBlockCode('nvfp4', amax[p * bpr + q]!);
-      const sa = code < 0 ? NaN : E4M3_VALUES[code]!;
+      const sa = scales[p * bpr + q]!;
       const b = b0 + q;
       ts[(g * nb + b) * 8 + l] = sa;
       if (!(sa > 0)) continue; // NaN block (scale NaN) or zero block (all +0): codes stay 0

@@ -183,14 +183,12 @@ function wasmFp4AbsProduct(
   let nb = 0;
   let covered = -1; // elements of I recorded for the current expert (-1: none)
   return {
-    tokens(a, ahat, off, nTok, R, i0, I) {
+    tokens(ahat, off, nTok, R, i0, I) {
       if (R % 16 !== 0 || I % 16 !== 0 || i0 % 16 !== 0 || R <= 0 || i0 + R > I) {
         throw new Error(`fp4AbsProduct.tokens: R (${R}), I (${I}) and i0 (${i0}) must be multiples of 16 with 0 < R and i0 + R <= I`);
       }
-      for (const [name, m] of [['a', a], ['ahat', ahat]] as const) {
-        if (off < 0 || off + nTok * R > m.rows * m.cols) {
-          throw new Error(`fp4AbsProduct.tokens: ${name} holds ${m.rows * m.cols} values, the chunk needs [${off}, ${off + nTok * R})`);
-        }
+      if (off < 0 || off + nTok * R > ahat.rows * ahat.cols) {
+        throw new Error(`fp4AbsProduct.tokens: ahat holds ${ahat.rows * ahat.cols} values, the chunk needs [${off}, ${off + nTok * R})`);
       }
       if (i0 === 0) {
         n = nTok;
@@ -206,14 +204,9 @@ function wasmFp4AbsProduct(
       const sa = requantScales(off, nTok * R);
       const bad = k.abstok(ptr(ahat) + 4 * off, nTok, R, sa, nb, i0 / 16, tcBuf.ptr, tsBuf.ptr);
       if (bad !== 0) {
-        // The JS packer names the first element that is not an e2m1 value times its scale.
-        const blocks = (nTok * R) / 16;
-        const amax = new Float32Array(blocks);
-        const av = a.view();
-        for (let q = 0; q < blocks; q++) {
-          for (let j = 0; j < 16; j++) amax[q] = Math.max(amax[q]!, Math.abs(av[off + 16 * q + j]!));
-        }
-        packTokenChunk(ahat.view(), off, nTok, R, i0, nb, amax, new Int16Array(tokenCodeLength(n, nb)), new Float32Array(tokenScaleLength(n, nb)));
+        // The JS packer, on the same scales, names the first element that is not an e2m1 value times its scale.
+        packTokenChunk(ahat.view(), off, nTok, R, i0, nb, new Float32Array(heap.HEAPU8.buffer, sa, (nTok * R) / 16),
+          new Int16Array(tokenCodeLength(n, nb)), new Float32Array(tokenScaleLength(n, nb)));
         throw new Error(`fp4AbsProduct.tokens: ${bad} groups of 8 elements of FC2's input are not e2m1 values times their block scale (internal error)`);
       }
       covered += R;

@@ -69,7 +69,7 @@
   (func (export "requant") (param $src i32) (param $dst i32) (param $nb i32) (param $B i32) (param $scales i32) (param $mx i32)
     (local $s f32) (local $sv v128) (local $inv v128) (local $e i32) (local $end i32)
     (local $v v128) (local $mag v128) (local $big v128) (local $r v128) (local $small v128) (local $sign v128)
-    (local $one v128) (local $magic v128) (local $rnd v128) (local $keep v128) (local $sat v128) (local $sh i32) (local $lim v128)
+    (local $one v128) (local $magic v128) (local $rnd v128) (local $keep v128) (local $sat v128) (local $sh i32)
     (if (local.get $mx)
       (then
         (local.set $one (v128.const i32x4 0x3c800000 0x3c800000 0x3c800000 0x3c800000))
@@ -145,8 +145,8 @@
     (param $rad i32) (param $flags i32)
     (local $p i32) (local $r0 i32) (local $r i32) (local $j i32) (local $e i32) (local $b i32) (local $c i32) (local $flag i32)
     (local $rho f64) (local $ags f64) (local $aus f64) (local $alpha f64) (local $abc f64) (local $halfAlpha f64)
-    (local $w f64) (local $xn f64) (local $g f64) (local $s f64) (local $l f64) (local $silu f64) (local $v f64) (local $m f64)
-    (local $dG f64) (local $dU f64) (local $slope f64) (local $rb f64) (local $hiB f64) (local $loB f64) (local $t f64)
+    (local $w f64) (local $xn f64) (local $v f64) (local $m f64)
+    (local $rb f64) (local $hiB f64) (local $loB f64) (local $t f64)
     (local $inv f64) (local $rr f64) (local $y f32) (local $bits i32)
     (local $gf v128) (local $sf v128) (local $gV v128) (local $sV v128) (local $lV v128) (local $vV v128) (local $siluV v128)
     (local $dGV v128) (local $dUV v128) (local $slopeV v128) (local $rbV v128) (local $tV v128) (local $hiV v128) (local $loV v128)
@@ -642,7 +642,7 @@
   ;; nanscan(p, len, nvfp4): index of the first NaN scale byte in [p, p + len) (e4m3:
   ;; S.1111.111 when nvfp4 != 0; ue8m0: 0xff), or -1. Sixteen bytes per test.
   (func (export "nanscan") (param $p i32) (param $len i32) (param $nvfp4 i32) (result i32)
-    (local $i i32) (local $mask v128) (local $want v128) (local $b i32) (local $m i32) (local $w i32)
+    (local $i i32) (local $mask v128) (local $want v128) (local $m i32)
     (if (local.get $nvfp4)
       (then (local.set $mask (i8x16.splat (i32.const 0x7f))) (local.set $want (i8x16.splat (i32.const 0x7f))) (local.set $m (i32.const 0x7f)))
       (else (local.set $mask (i8x16.splat (i32.const 0xff))) (local.set $want (i8x16.splat (i32.const 0xff))) (local.set $m (i32.const 0xff))))
