@@ -5,6 +5,7 @@
 //   MOE_CUDA (cudaName, call, tactic), MOE_UNAVAILABLE, MOE_INTERNAL.
 #include <napi.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -43,6 +44,9 @@ std::string quoted(const std::string& utf8) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += char(c);
+    } else if (c < 0x20 && std::strchr("\b\f\n\r\t", c) != nullptr && c != 0) {
+      out += '\\';
+      out += "bfnrt"[std::strchr("\b\f\n\r\t", c) - "\b\f\n\r\t"];
     } else if (c < 0x20) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
@@ -61,6 +65,38 @@ std::string quoted(const std::string& utf8) {
   return out;
 }
 
+// A finite double as JavaScript's String(d) writes it (ECMAScript Number::toString): the
+// shortest digits that read back exactly, fixed notation for exponents in [-7, 21), else
+// d.ddde±n. -0 is "0", as in JavaScript.
+std::string jsNumber(double d) {
+  if (d == 0) return "0";
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string sci(buf, r.ptr);  // [-]d[.ddd]e[+-]xx
+  std::string sign;
+  if (sci[0] == '-') {
+    sign = "-";
+    sci.erase(0, 1);
+  }
+  const size_t e = sci.find('e');
+  std::string digits = sci.substr(0, e);
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  const int k = int(digits.size());
+  const int n = std::stoi(sci.substr(e + 1)) + 1;  // the decimal point sits after n digits
+  std::string out;
+  if (k <= n && n <= 21) {
+    out = digits + std::string(size_t(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out = digits.substr(0, size_t(n)) + "." + digits.substr(size_t(n));
+  } else if (-6 < n && n <= 0) {
+    out = "0." + std::string(size_t(-n), '0') + digits;
+  } else {
+    out = digits.substr(0, 1) + (k > 1 ? "." + digits.substr(1) : "") + "e" + (n - 1 >= 0 ? "+" : "-") +
+          std::to_string(std::abs(n - 1));
+  }
+  return sign + out;
+}
+
 std::string describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
@@ -69,9 +105,7 @@ std::string describe(const Napi::Value& v) {
     const double d = v.As<Napi::Number>().DoubleValue();
     if (std::isnan(d)) return "NaN";
     if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, d);
-    return std::string(buf, r.ptr);
+    return jsNumber(d);
   }
   if (v.IsString()) return quoted(v.As<Napi::String>().Utf8Value());
   if (v.IsTypedArray()) {
@@ -269,7 +303,10 @@ ProblemArgs parseProblem(const Napi::Value& value) {
 
 TensorArg parseTensor(const Napi::Value& v, const char* key) {
   TensorArg t;
-  if (v.IsUndefined() || v.IsNull()) return t;
+  if (v.IsUndefined() || v.IsNull()) {
+    t.typeName = v.IsUndefined() ? "undefined" : "null";  // Absent, but the message says which
+    return t;
+  }
   if (!v.IsTypedArray()) {
     t.type = ElemType::Other;
     t.typeName = describe(v);

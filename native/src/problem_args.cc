@@ -83,9 +83,9 @@ void validateProblem(const ProblemArgs& p) {
     requireInt(p.topkGroup >= 1 && p.topkGroup <= p.nGroup, "routing.topkGroup",
                "an integer in [1, nGroup=" + str(p.nGroup) + "]", p.topkGroup);
     if (!std::isfinite(p.routedScalingFactor)) {
-      std::ostringstream os;
-      os << p.routedScalingFactor;
-      throw BadArgument("routing.routedScalingFactor", "a finite number", os.str());
+      // As JavaScript writes it (not C++'s "nan"/"inf").
+      throw BadArgument("routing.routedScalingFactor", "a finite number",
+                        std::isnan(p.routedScalingFactor) ? "NaN" : p.routedScalingFactor > 0 ? "Infinity" : "-Infinity");
     }
     if (p.nGroup > 1) {
       requireInt(p.nGroup <= 8, "routing.nGroup", "<= 8 (deepseek_v3 grouped routing)", p.nGroup);
@@ -119,7 +119,7 @@ void requireTensor(const TensorArg& t, const char* name, ElemType type, int64_t 
   if (t.type != type) {
     // typeName already describes the value in full ("Int32Array(6)", "Array(3)", "object"):
     // only our own element types get "(length)" appended here.
-    std::string actual = t.type == ElemType::Absent ? std::string("null")
+    std::string actual = t.type == ElemType::Absent ? (t.typeName.empty() ? std::string("null") : t.typeName)
                          : t.type == ElemType::Other ? (t.typeName.empty() ? std::string("a value of another type") : t.typeName)
                                                      : std::string(elemTypeName(t.type)) + "(" + str(t.length) + ")";
     throw BadArgument(name, std::string(elemTypeName(type)) + (type == ElemType::Absent ? "" : " " + shape), actual);
