@@ -31,11 +31,22 @@ function shared<T extends Typed>(a: T): T {
   return out;
 }
 
-/** Shared copies of a case's large arrays (weights, hidden states), reused while the case lives. */
+/**
+ * Shared copies of a case's large arrays (weights, hidden states), reused from run to run
+ * while the array object lives: the copy (and its page faults) is paid once per case. A hit
+ * is used only after checking byte for byte (Buffer.equals: native memcmp, about a third
+ * of a fresh copy's cost) that the array still holds what was copied, so a case edited in
+ * place gives the answer of its new contents, never the old one. A changed array gets a new
+ * copy (never rewritten in place: a worker may still hold the old one).
+ */
 const sharedWeights = new WeakMap<Typed, Typed>();
-function sharedCached<T extends Typed>(a: T): T {
+function bytesOf(a: Typed): Buffer {
+  return Buffer.from(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength);
+}
+export function sharedCached<T extends Typed>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
   let s = sharedWeights.get(a) as T | undefined;
-  if (s === undefined) {
+  if (s === undefined || s.byteLength !== a.byteLength || !bytesOf(s).equals(bytesOf(a))) {
     s = shared(a);
     sharedWeights.set(a, s);
   }
