@@ -8,6 +8,8 @@ import { BadArgumentError, describeValue } from './errors.js';
 import { defaultFc1RelativeError } from './errorWindow.js';
 import type { RoutingResult } from './expected.js';
 import { routeCase, routingMethod } from './routing/registry.js';
+import { defaultThreads } from './backend.js';
+import { checkReferenceFits } from './resourceEstimate.js';
 
 export interface ReferenceOptions {
   /** 'float32' (default): the tfjs fast path; 'float64': the plain-JS oracle (small problems). */
@@ -67,5 +69,7 @@ export function checkReferenceOptions(c: Case, opts: ReferenceOptions): { rho: n
     throw new BadArgumentError('opts.fc1RelativeError', 'a finite number >= 0', describeValue(rho));
   }
   if (opts.forcedIds !== undefined) checkForcedIds(p, opts.forcedIds);
+  // Before any worker starts or any scratch is allocated (resourceEstimate.ts).
+  checkReferenceFits(p, opts.precision ?? 'float32', opts.threads ?? defaultThreads());
   return { rho, analysis };
 }

@@ -5,6 +5,7 @@
  */
 import { LOGIT_FAMILIES, SCALE_FAMILIES, type CaseSpec } from '../case.js';
 import { BadArgumentError } from '../errors.js';
+import { checkGenerationFits } from '../resourceEstimate.js';
 import { BIAS_DTYPES, LOGITS_DTYPES, QUANT_MODES, ROUTING_METHODS, hiddenFormat, weightBlock, type Problem } from '../problem.js';
 
 function int(name: string, v: unknown, lo: number, hi: number): void {
@@ -58,11 +59,16 @@ export function validateProblemShape(p: Problem, prefix = 'problem'): void {
   }
 }
 
-/** Validate a whole CaseSpec (problem, seed, families). */
+/**
+ * Validate a whole CaseSpec (problem, seed, families), then refuse it when its case cannot
+ * be generated in the memory available now (reference/resourceEstimate.ts).
+ */
 export function validateCaseSpec(spec: CaseSpec): void {
   if (spec === null || typeof spec !== 'object') throw new BadArgumentError('spec', 'a CaseSpec object', String(spec));
   validateProblemShape(spec.problem, 'spec.problem');
   int('spec.seed', spec.seed, 0, 2 ** 32 - 1);
   oneOf('spec.logitFamily', spec.logitFamily, LOGIT_FAMILIES);
   oneOf('spec.scaleFamily', spec.scaleFamily, SCALE_FAMILIES);
+  // Last: every field is well formed; now whether its arrays fit (estimate vs. memory now).
+  checkGenerationFits(spec.problem, 'spec.problem');
 }
