@@ -18,6 +18,9 @@ if (useDist) {
   if (!f.fresh) {
     process.stderr.write(`moe-harness: running the TypeScript sources: ${f.reason}\n`);
     useDist = false;
+    // The campaign's children must not run that stale dist/ either (harness/childEntry.ts
+    // honours MOE_HARNESS_CHILD; an explicit choice of the caller is kept).
+    process.env.MOE_HARNESS_CHILD ||= 'source';
   }
 }
 let cli;
