@@ -7,10 +7,12 @@
  * covered by native/gpu.test.ts's input digests on a GPU host.
  */
 import test from 'ava';
-import { nativeBindingForTests, nativeStatus } from './index.js';
+import { defaultTactic, inputsDigest, nativeBindingForTests, nativeStatus, prepare, release, runMoe } from './index.js';
 import { rawCase } from './rawArgs.js';
-import { tinyCase } from './testing.js';
+import { GPU_REQUIRED, probeGpu, tinyCase } from './testing.js';
 import type { RawBinding } from './addon.js';
+
+const probe = await probeGpu(); // before any test is declared (ava needs them synchronous)
 
 function binding(t: { log(s: string): void; fail(s: string): void; pass(): void }): RawBinding | null {
   const s = nativeStatus();
@@ -104,3 +106,33 @@ test('copiedInputsDigest refuses a bad delay, naming it', async (t) => {
     t.is((err as { argument?: unknown }).argument, 'delayMs', String(d));
   }
 });
+
+// On a GPU: what the device holds after prepare() must be what was passed, even when every
+// buffer is written over (or detached) the moment prepare() returns, before it resolves.
+if (!probe.ok) {
+  const msg = `no CUDA device (${probe.why}): the GPU half of the prepare-copy test is SKIPPED`;
+  console.warn(`[moe-harness] WARNING: ${msg}`);
+  if (GPU_REQUIRED) test('prepare copies before it resolves, on the GPU (MOE_HARNESS_REQUIRE_GPU=1)', (t) => t.fail(msg));
+  else test.skip(`prepare copies before it resolves, on the GPU: ${msg}`, () => {});
+} else {
+  test.serial(`on ${probe.device.name}: buffers overwritten or transferred right after prepare() leave the device copy intact`, async (t) => {
+    const c = tinyCase();
+    const pristine = await prepare(tinyCase());
+    const tactic = defaultTactic(c.spec.problem);
+    const h = prepare(c); // not awaited: the caller keeps going
+    if (c.hidden.format === 'nvfp4') c.hidden.packed.fill(0x77);
+    c.fc1.packed.fill(0x11);
+    structuredClone(c.fc2.packed.buffer, { transfer: [c.fc2.packed.buffer as ArrayBuffer] });
+    (c.logits as Float32Array).fill(-1);
+    const handle = await h;
+    try {
+      t.is(await inputsDigest(handle), await inputsDigest(pristine), 'the device holds the bytes passed to prepare()');
+      const a = await runMoe(handle, { tactic });
+      const b = await runMoe(pristine, { tactic });
+      t.deepEqual(a.output, b.output);
+    } finally {
+      release(handle);
+      release(pristine);
+    }
+  });
+}
