@@ -10,7 +10,7 @@ import { generateCase, validateCaseSpec } from './generate.js';
 import type { Problem } from './problem.js';
 import { runReference, shutdownReference } from './moe.js';
 import {
-  caseArrayBytes, checkGenerationFits, checkReferenceFits, formatBytes, generationBytes, maxReferenceThreads, memoryBudget,
+  caseArrayBytes, checkGenerationFits, checkReferenceFits, checkReferenceThreads, formatBytes, generationBytes, maxReferenceThreads, memoryBudget,
   referenceBytes, WORKER_BYTES,
 } from './resourceEstimate.js';
 
@@ -92,11 +92,24 @@ test('runReference(c, {threads: 400}) is refused before any worker starts (the t
   t.is(maxReferenceThreads(64), 256);
 });
 
-test('the reference estimate counts every worker; a budget too small for the threads is refused naming both', (t) => {
+test('the reference estimate counts every new worker; a budget too small for the threads is refused naming both', (t) => {
   const one = referenceBytes(small, 'float32', 1);
   t.is(referenceBytes(small, 'float32', 9) - one, 8 * WORKER_BYTES);
-  const e = t.throws(() => checkReferenceFits(small, 'float32', 16, { bytes: 256 * 2 ** 20, source: 'test' }, 8));
+  const budget = { bytes: 256 * 2 ** 20, source: 'test' };
+  const e = t.throws(() => checkReferenceFits(small, 'float32', 16, undefined, budget));
   t.regex(e!.message, /at most 256 MiB \(test\), got an estimated [\d.]+ MiB for the float32 reference .*16 threads × 48\.0 MiB/);
-  t.notThrows(() => checkReferenceFits(small, 'float32', 2, { bytes: 256 * 2 ** 20, source: 'test' }, 8));
-  t.notThrows(() => checkReferenceFits(deepseek, 'float32', 16, { bytes: 64 * GiB, source: 'test' }, 16));
+  t.notThrows(() => checkReferenceFits(small, 'float32', 16, { copies: 0, scratch: 0, workers: 16 }, budget), 'a live pool of 16 is reused');
+  t.notThrows(() => checkReferenceFits(small, 'float32', 2, undefined, budget));
+  t.notThrows(() => checkReferenceFits(deepseek, 'float32', 16, undefined, { bytes: 64 * GiB, source: 'test' }));
+  t.throws(() => checkReferenceThreads(65, 16), { message: /^opts\.threads: expected at most 64 \(max\(16, 4 × 16 cores\)/ });
+  t.notThrows(() => checkReferenceThreads(64, 16));
+});
+
+test('a second run of a big case is not refused for the copies its first run still holds', (t) => {
+  const w = caseArrayBytes(deepseek);
+  const copies = w['fc1.packed']! + w['fc1.scales']! + w['fc2.packed']! + w['fc2.scales']! + w['hidden.packed']! + w['hidden.scales']!;
+  const first = referenceBytes(deepseek, 'float32', 16);
+  const second = referenceBytes(deepseek, 'float32', 16, { copies, scratch: 0, workers: 16 });
+  t.is(first - second, copies + 16 * WORKER_BYTES);
+  t.true(second < GiB, formatBytes(second));
 });

@@ -16,10 +16,13 @@
  *                   T·H + T·H/32, bf16 2·T·H) + fc1 El·2I·H·(1/2 + 1/sf) + fc2 El·H·I·(1/2 + 1/sf)
  *                   + 6 per-expert float32 vectors
  *   generation      case arrays + 8·T·E (float32 logits and an int32 index before rounding)
- *   float32 run     its shared copies of hidden, fc1, fc2 (= their bytes) + decoded hidden 4·T·H
- *                   + per-slot scratch 3·4·chunk·k·H (chunk·k·H ≤ 32 Mi floats, runFast.ts)
- *                   + token sums and outputs 3·4·T·H + 2·T·H, and the Expected built from
- *                   them 14·T·H + routing 16·T·k, + threads × WORKER_BYTES
+ *   float32 run     its shared copies of hidden, fc1, fc2 (= their bytes) + scratch: decoded
+ *                   hidden 4·T·H, per-slot 3·4·chunk·k·H (chunk·k·H ≤ 32 Mi floats, runFast.ts),
+ *                   token sums and outputs 3·4·T·H + 2·T·H; + the Expected built from them
+ *                   18·T·H + routing 16·T·k, + threads × WORKER_BYTES. What a run finds
+ *                   already allocated (copies of the same case, kept scratch, a live pool of
+ *                   the same size: HeldMemory) is subtracted, so a second run of a big case
+ *                   is not refused for memory its first run still holds.
  *   float64 run     the oracle's [T, k, H] float32 slot arrays 12·T·k·H + decoded hidden
  *                   4·T·H + outputs 14·T·H + 16·T·k
  * Each typed array must also fit Node's limit on one array, buffer.constants.MAX_LENGTH bytes.
@@ -107,15 +110,28 @@ export function generationBytes(p: Problem): number {
   return sum(caseArrayBytes(p)) + 8 * p.T * p.E;
 }
 
-/** Bytes runReference allocates (first run of a case) for the problem. */
-export function referenceBytes(p: Problem, precision: 'float32' | 'float64', threads: number): number {
+/**
+ * What a float32 run finds already allocated and reuses: shared copies of this case's
+ * arrays (bytes), the fast path's kept scratch (bytes), and live workers of the same count.
+ */
+export interface HeldMemory {
+  readonly copies: number;
+  readonly scratch: number;
+  readonly workers: number;
+}
+export const NOTHING_HELD: HeldMemory = { copies: 0, scratch: 0, workers: 0 };
+
+/** Bytes runReference will newly allocate for the problem (less what `held` it reuses). */
+export function referenceBytes(p: Problem, precision: 'float32' | 'float64', threads: number, held: HeldMemory = NOTHING_HELD): number {
   const { T, H, topK: k } = p;
-  const outputs = 14 * T * H + 16 * T * k + 4 * T * H;
-  if (precision === 'float64') return 12 * T * k * H + outputs;
+  const expected = 14 * T * H + 16 * T * k + 4 * T * H;
+  if (precision === 'float64') return 12 * T * k * H + expected;
   const a = caseArrayBytes(p);
   const copies = sum(a) - a.logits! - (a.bias ?? 0) - a['per-expert vectors']!;
   const chunkT = Math.max(1, Math.min(T, Math.floor(SLOT_FLOATS / (k * H))));
-  return copies + 3 * 4 * chunkT * k * H + 3 * 4 * T * H + 2 * T * H + outputs + threads * WORKER_BYTES;
+  const scratch = 4 * T * H + 3 * 4 * chunkT * k * H + 3 * 4 * T * H + 2 * T * H + 8 * T;
+  return Math.max(0, copies - held.copies) + Math.max(0, scratch - held.scratch) + expected +
+    Math.max(0, threads - held.workers) * WORKER_BYTES;
 }
 
 /** "1.23 GiB" style. */
@@ -150,14 +166,18 @@ export function checkGenerationFits(p: Problem, argument: string, budget: Memory
   }
 }
 
-/** Refuse a reference run that cannot fit: too many threads, or its estimate beyond the budget. */
-export function checkReferenceFits(p: Problem, precision: 'float32' | 'float64', threads: number,
-  budget: MemoryBudget = memoryBudget(), cores: number = availableParallelism()): void {
+/** Refuse more fast-path workers than max(16, 4 × cores) (see the file comment). */
+export function checkReferenceThreads(threads: number, cores: number = availableParallelism()): void {
   const most = maxReferenceThreads(cores);
-  if (precision === 'float32' && threads > most) {
+  if (threads > most) {
     throw new BadArgumentError('opts.threads', `at most ${most} (max(16, 4 × ${cores} cores): more workers only time-share the cores)`, String(threads));
   }
-  const need = referenceBytes(p, precision, precision === 'float32' ? threads : 0);
+}
+
+/** Refuse a reference run whose new allocations (estimate less `held`) exceed the budget. */
+export function checkReferenceFits(p: Problem, precision: 'float32' | 'float64', threads: number,
+  held: HeldMemory = NOTHING_HELD, budget: MemoryBudget = memoryBudget()): void {
+  const need = referenceBytes(p, precision, precision === 'float32' ? threads : 0, held);
   if (need > budget.bytes) {
     throw new BadArgumentError(precision === 'float32' ? 'opts.threads / case size' : 'case size (float64 oracle)',
       `a run that fits in the memory available: at most ${formatBytes(budget.bytes)} (${budget.source})`,

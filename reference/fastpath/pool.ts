@@ -152,6 +152,13 @@ export class WorkerPool {
 }
 
 let current: { threads: number; pool: Promise<WorkerPool> } | null = null;
+/** The started pool's thread count and its workers (for memory estimates). */
+let live: { threads: number; workers: number } | null = null;
+
+/** Workers already running for a pool of `threads` (a run of that size starts none). */
+export function liveWorkers(threads: number): number {
+  return live !== null && live.threads === threads ? live.workers : 0;
+}
 
 /** The shared pool with `threads` workers (restarted when the count changes). */
 export async function workerPool(threads = defaultThreads()): Promise<WorkerPool> {
@@ -163,6 +170,7 @@ export async function workerPool(threads = defaultThreads()): Promise<WorkerPool
   if (current === null) {
     const pool = WorkerPool.start(threads);
     current = { threads, pool };
+    pool.then((p) => { if (current?.pool === pool) live = { threads, workers: p.size }; }, () => undefined);
     pool.catch(() => { if (current?.pool === pool) current = null; });
   }
   return current.pool;
@@ -173,6 +181,7 @@ export async function shutdownWorkerPool(): Promise<void> {
   if (current === null) return;
   const { pool } = current;
   current = null;
+  live = null;
   try {
     await (await pool).terminate();
   } catch {
