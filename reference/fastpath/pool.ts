@@ -25,6 +25,7 @@ export function workerLaunch(moduleUrl: string = import.meta.url): WorkerLaunch 
   const here = fileURLToPath(moduleUrl);
   if (here.endsWith('.js')) return { from: 'compiled', path: join(dirname(here), 'worker.js') };
   // The ESM entry of tsx's API (its CommonJS one cannot register the ESM hooks in a worker).
+  // import.meta.resolve is synchronous from Node 20.6 (package.json engines).
   return { from: 'source', path: join(dirname(here), 'worker.ts'), tsxApi: fileURLToPath(import.meta.resolve('tsx/esm/api')) };
 }
 
