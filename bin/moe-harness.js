@@ -1,32 +1,27 @@
 #!/usr/bin/env node
-// The npx entry: runs the compiled CLI (dist/harness/cli.js, from `npm run build:ts`) when
-// present and not older than the TypeScript sources, else the sources through tsx.
-// MOE_HARNESS_FROM_SOURCE=1 forces the sources.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// The npx entry. Runs the compiled CLI (dist/harness/cli.js) only when dist/ is exactly the
+// current sources (bin/distFreshness.cjs: a content digest recorded by `npm run build:ts`),
+// else the TypeScript sources through tsx, which is what a fresh `npm ci` checkout does:
+// nothing needs compiling first. MOE_HARNESS_FROM_SOURCE=1 forces the sources.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist', 'harness', 'cli.js');
+const { distFreshness } = createRequire(import.meta.url)('./distFreshness.cjs');
 
-function newestSource() {
-  let newest = 0;
-  for (const dir of ['harness', 'reference', 'native', 'properties']) {
-    const abs = join(root, dir);
-    if (!existsSync(abs)) continue;
-    for (const e of readdirSync(abs, { recursive: true, withFileTypes: true })) {
-      if (e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) {
-        newest = Math.max(newest, statSync(join(e.parentPath ?? e.path, e.name)).mtimeMs);
-      }
-    }
+let useDist = process.env.MOE_HARNESS_FROM_SOURCE !== '1' && existsSync(dist);
+if (useDist) {
+  const f = distFreshness(root);
+  if (!f.fresh) {
+    process.stderr.write(`moe-harness: running the TypeScript sources: ${f.reason}\n`);
+    useDist = false;
+    // The campaign's children must not run that stale dist/ either (harness/childEntry.ts
+    // honours MOE_HARNESS_CHILD; an explicit choice of the caller is kept).
+    process.env.MOE_HARNESS_CHILD ||= 'source';
   }
-  return newest;
-}
-
-let useDist = existsSync(dist) && process.env.MOE_HARNESS_FROM_SOURCE !== '1';
-if (useDist && statSync(dist).mtimeMs < newestSource()) {
-  process.stderr.write('moe-harness: dist/ is older than the sources; running the TypeScript sources (npm run build:ts refreshes dist/)\n');
-  useDist = false;
 }
 let cli;
 if (useDist) {

@@ -50,6 +50,12 @@ export interface RawBinding {
   run(handle: unknown, options: unknown): Promise<{ output: Uint16Array; ids: Int32Array; weights: Float32Array; ms: number }>;
   digest(handle: unknown): Promise<string>;
   release(handle: unknown): void;
+  /**
+   * Test probe of prepare's host copy (binding.cc CopiedInputsDigest): parses, validates and
+   * copies the case like prepare, then hashes the copy in a worker thread after delayMs.
+   * Absent from addons built before it existed.
+   */
+  copiedInputsDigest?(c: unknown, delayMs?: unknown): Promise<string>;
 }
 
 export type LoadResult = { ok: true; binding: RawBinding; path: string } | { ok: false; reason: string };

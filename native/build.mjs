@@ -6,6 +6,9 @@
 //   node native/build.mjs --force    clean build directory first
 //   node native/build.mjs --cpu      CPU-only variant even when nvcc exists
 //
+// A build directory whose CMakeCache.txt names another source or build directory (a copied
+// or moved checkout) is removed first and rebuilt from scratch (buildCache.mjs).
+//
 // nvcc is looked up in $CUDACXX, $CUDA_HOME/bin, $CUDA_PATH/bin, /usr/local/cuda/bin and
 // PATH. Where nvcc exists, any configure or compile failure exits non-zero (CI turns red).
 // Where it does not, a CPU-only addon is built that loads and reports builtWithCuda=false.
@@ -16,6 +19,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { staleCacheReason } from './buildCache.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const buildDir = path.join(here, 'build');
@@ -63,6 +67,11 @@ async function main() {
     return;
   }
   if (args.has('--force') && existsSync(buildDir)) rmSync(buildDir, { recursive: true, force: true });
+  const foreign = staleCacheReason(buildDir, here);
+  if (foreign !== null) {
+    log(`${foreign}: removing ${buildDir} and building from scratch`);
+    rmSync(buildDir, { recursive: true, force: true });
+  }
 
   const cMakeOptions = {
     MOE_CUDA: nvcc ? 'ON' : 'OFF',

@@ -18,9 +18,9 @@ export type { ReferenceOptions } from './referenceOptions.js';
 export { defaultFc1RelativeError } from './errorWindow.js';
 
 /**
- * The reference output of a case (see Expected). A Case's tensors must not be modified in
- * place between calls: the fast path caches its shared-memory copy of the weight arrays
- * per array object (pass new arrays to change weights).
+ * The reference output of a case (see Expected), always of the case's current contents:
+ * the fast path reuses its shared-memory copy of an array only after checking it byte for
+ * byte against the array (runFast.ts sharedCached), so editing a case in place is safe.
  */
 export async function runReference(c: Case, opts: ReferenceOptions = {}): Promise<Expected> {
   if (opts?.precision === 'float64') {

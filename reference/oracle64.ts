@@ -19,6 +19,7 @@ import { dequantizeExpertWeights, dequantizeHidden } from './generate.js';
 import { requantizeInPlace } from './quant/requantize.js';
 import { fc2InputFormat } from './problem.js';
 import { prepareReference, type ReferenceOptions } from './referenceOptions.js';
+import { checkReferenceFits } from './resourceEstimate.js';
 import { planSlots } from './slotPlan.js';
 import { expectedFrom } from './expectedFrom.js';
 
@@ -29,6 +30,7 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
   checkCase(c);
   const prep = prepareReference(c, opts);
   const p = c.spec.problem;
+  checkReferenceFits(p, 'float64', 0); // before the [T, k, H] arrays (resourceEstimate.ts)
   const { T, H, I, topK: k } = p;
   const fmt = fc2InputFormat(p.quantMode);
   const { routing, rho, finalizeWeights } = prep;

@@ -8,6 +8,8 @@ import { BadArgumentError, describeValue } from './errors.js';
 import { defaultFc1RelativeError } from './errorWindow.js';
 import type { RoutingResult } from './expected.js';
 import { routeCase, routingMethod } from './routing/registry.js';
+import { defaultThreads } from './backend.js';
+import { checkReferenceThreads } from './resourceEstimate.js';
 
 export interface ReferenceOptions {
   /** 'float32' (default): the tfjs fast path; 'float64': the plain-JS oracle (small problems). */
@@ -67,5 +69,8 @@ export function checkReferenceOptions(c: Case, opts: ReferenceOptions): { rho: n
     throw new BadArgumentError('opts.fc1RelativeError', 'a finite number >= 0', describeValue(rho));
   }
   if (opts.forcedIds !== undefined) checkForcedIds(p, opts.forcedIds);
+  // Before any worker starts (resourceEstimate.ts); the memory estimate is the caller's
+  // (runFast.ts, oracle64.ts), which knows what it already holds.
+  if ((opts.precision ?? 'float32') === 'float32') checkReferenceThreads(opts.threads ?? defaultThreads());
   return { rho, analysis };
 }

@@ -5,12 +5,16 @@
 //   MOE_CUDA (cudaName, call, tactic), MOE_UNAVAILABLE, MOE_INTERNAL.
 #include <napi.h>
 
+#include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "engine.h"
 #include "errors.h"
@@ -27,6 +31,72 @@ struct HandleBox {
   std::shared_ptr<Prepared> prepared;
 };
 
+// The actual value, for an error message: what JavaScript would show, without running any
+// of the caller's code (no getters, no toString). Numbers in the shortest form that reads
+// back exactly; strings quoted and escaped, cut at 60 code points with their full length;
+// arrays and buffers by kind and length, exactly once.
+std::string quoted(const std::string& utf8) {
+  std::string out = "\"";
+  size_t points = 0, i = 0;
+  for (; i < utf8.size() && points < 60; ++points) {
+    const unsigned char c = static_cast<unsigned char>(utf8[i]);
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : 4;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else if (c < 0x20 && std::strchr("\b\f\n\r\t", c) != nullptr && c != 0) {
+      out += '\\';
+      out += "bfnrt"[std::strchr("\b\f\n\r\t", c) - "\b\f\n\r\t"];
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out.append(utf8, i, len);
+    }
+    i += len;
+  }
+  out += "\"";
+  if (i < utf8.size()) {
+    size_t total = points;
+    for (size_t j = i; j < utf8.size(); ++j) total += (static_cast<unsigned char>(utf8[j]) & 0xc0) != 0x80;
+    out += "... (" + std::to_string(total) + " characters)";
+  }
+  return out;
+}
+
+// A finite double as JavaScript's String(d) writes it (ECMAScript Number::toString): the
+// shortest digits that read back exactly, fixed notation for exponents in [-7, 21), else
+// d.ddde±n. -0 is "0", as in JavaScript.
+std::string jsNumber(double d) {
+  if (d == 0) return "0";
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string sci(buf, r.ptr);  // [-]d[.ddd]e[+-]xx
+  std::string sign;
+  if (sci[0] == '-') {
+    sign = "-";
+    sci.erase(0, 1);
+  }
+  const size_t e = sci.find('e');
+  std::string digits = sci.substr(0, e);
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  const int k = int(digits.size());
+  const int n = std::stoi(sci.substr(e + 1)) + 1;  // the decimal point sits after n digits
+  std::string out;
+  if (k <= n && n <= 21) {
+    out = digits + std::string(size_t(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out = digits.substr(0, size_t(n)) + "." + digits.substr(size_t(n));
+  } else if (-6 < n && n <= 0) {
+    out = "0." + std::string(size_t(-n), '0') + digits;
+  } else {
+    out = digits.substr(0, 1) + (k > 1 ? "." + digits.substr(1) : "") + "e" + (n - 1 >= 0 ? "+" : "-") +
+          std::to_string(std::abs(n - 1));
+  }
+  return sign + out;
+}
+
 std::string describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
@@ -35,11 +105,9 @@ std::string describe(const Napi::Value& v) {
     const double d = v.As<Napi::Number>().DoubleValue();
     if (std::isnan(d)) return "NaN";
     if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", d);
-    return buf;
+    return jsNumber(d);
   }
-  if (v.IsString()) return "\"" + v.As<Napi::String>().Utf8Value().substr(0, 60) + "\"";
+  if (v.IsString()) return quoted(v.As<Napi::String>().Utf8Value());
   if (v.IsTypedArray()) {
     Napi::TypedArray ta = v.As<Napi::TypedArray>();
     const char* name = "TypedArray";
@@ -59,11 +127,24 @@ std::string describe(const Napi::Value& v) {
     }
     return std::string(name) + "(" + std::to_string(ta.ElementLength()) + ")";
   }
+  if (v.IsDataView()) return "DataView(" + std::to_string(v.As<Napi::DataView>().ByteLength()) + " bytes)";
+  if (v.IsArrayBuffer()) return "ArrayBuffer(" + std::to_string(v.As<Napi::ArrayBuffer>().ByteLength()) + " bytes)";
   if (v.IsArray()) return "Array(" + std::to_string(v.As<Napi::Array>().Length()) + ")";
   if (v.IsFunction()) return "function";
+  if (v.IsPromise()) return "a Promise";
   if (v.IsExternal()) return "external";
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(v.Env(), v, &type) == napi_ok) {
+    if (type == napi_symbol) return "symbol";
+    if (type == napi_bigint) {
+      int64_t i = 0;
+      bool lossless = false;
+      if (napi_get_value_bigint_int64(v.Env(), v, &i, &lossless) == napi_ok && lossless) return std::to_string(i) + "n";
+      return "a BigInt beyond 64 bits";
+    }
+  }
   if (v.IsObject()) return "object";
-  return "a value";
+  return "a value of unknown type";
 }
 
 Napi::Value errorValue(Napi::Env env, std::exception_ptr ep) {
@@ -220,10 +301,12 @@ ProblemArgs parseProblem(const Napi::Value& value) {
   return p;
 }
 
-TensorArg parseTensor(const Napi::Object& o, const char* key) {
+TensorArg parseTensor(const Napi::Value& v, const char* key) {
   TensorArg t;
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return t;
+  if (v.IsUndefined() || v.IsNull()) {
+    t.typeName = v.IsUndefined() ? "undefined" : "null";  // Absent, but the message says which
+    return t;
+  }
   if (!v.IsTypedArray()) {
     t.type = ElemType::Other;
     t.typeName = describe(v);
@@ -252,24 +335,23 @@ TensorArg parseTensor(const Napi::Object& o, const char* key) {
   return t;
 }
 
+// Every property is read (which may run the caller's getters) BEFORE any tensor's data
+// pointer and length are taken: no JavaScript runs between taking them, validating them and
+// copying the bytes (ownedCopy), so a getter cannot shrink or detach a buffer already seen.
 CaseArgs parseCase(const Napi::Value& value) {
   const Napi::Object o = requireObject(value, "case");
   CaseArgs c;
   c.problem = parseProblem(o.Get("problem"));
-  c.logits = parseTensor(o, "logits");
-  c.bias = parseTensor(o, "bias");
-  c.hidden = parseTensor(o, "hidden");
-  c.hiddenScales = parseTensor(o, "hiddenScales");
-  c.fc1Packed = parseTensor(o, "fc1Packed");
-  c.fc1Scales = parseTensor(o, "fc1Scales");
-  c.fc2Packed = parseTensor(o, "fc2Packed");
-  c.fc2Scales = parseTensor(o, "fc2Scales");
-  c.out1Scale = parseTensor(o, "out1Scale");
-  c.out1GateScale = parseTensor(o, "out1GateScale");
-  c.out2Scale = parseTensor(o, "out2Scale");
-  c.swigluAlpha = parseTensor(o, "swigluAlpha");
-  c.swigluBeta = parseTensor(o, "swigluBeta");
-  c.swigluLimit = parseTensor(o, "swigluLimit");
+  static const char* const kKeys[14] = {"logits", "bias", "hidden", "hiddenScales", "fc1Packed", "fc1Scales", "fc2Packed",
+                                        "fc2Scales", "out1Scale", "out1GateScale", "out2Scale", "swigluAlpha", "swigluBeta",
+                                        "swigluLimit"};
+  TensorArg* const slots[14] = {&c.logits, &c.bias, &c.hidden, &c.hiddenScales, &c.fc1Packed, &c.fc1Scales, &c.fc2Packed,
+                                &c.fc2Scales, &c.out1Scale, &c.out1GateScale, &c.out2Scale, &c.swigluAlpha, &c.swigluBeta,
+                                &c.swigluLimit};
+  std::vector<Napi::Value> values;
+  values.reserve(14);
+  for (const char* key : kKeys) values.push_back(o.Get(key));
+  for (size_t i = 0; i < 14; ++i) *slots[i] = parseTensor(values[i], kKeys[i]);
   return c;
 }
 
@@ -411,9 +493,12 @@ Napi::Value Prepare(const Napi::CallbackInfo& info) {
   return guarded(env, [&]() -> Napi::Value {
     const CaseArgs c = parseCase(info[0]);
     validateCase(c);
+    // Copied here, on the calling thread, before the promise exists: the worker reads only
+    // these bytes, whatever the caller does to its buffers afterwards.
+    std::shared_ptr<const OwnedCase> owned = ownedCopy(c);
     auto slot = std::make_shared<std::shared_ptr<Prepared>>();
     auto* w = new PromiseWorker(
-        env, [c, slot]() { *slot = std::shared_ptr<Prepared>(prepareCase(c).release()); },
+        env, [owned, slot]() { *slot = std::shared_ptr<Prepared>(prepareCase(owned->args).release()); },
         [slot](Napi::Env e) -> Napi::Value {
           Napi::Object h = Napi::Object::New(e);
           auto* box = new HandleBox{*slot};
@@ -421,7 +506,37 @@ Napi::Value Prepare(const Napi::CallbackInfo& info) {
           h.TypeTag(&kHandleTag);
           return h;
         });
-    w->KeepAlive(info[0]);
+    Napi::Promise promise = w->Promise();
+    w->Queue();
+    return promise;
+  });
+}
+
+// Test probe of prepare's copy: the same parse, validation and copy as prepare, then a
+// worker thread that waits `delayMs` (0..10000) and hashes the bytes it was handed
+// (hostDigest). Needs no GPU; lets a CPU test change the caller's buffers while the worker
+// waits and show that what the worker reads is what was passed.
+Napi::Value CopiedInputsDigest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const CaseArgs c = parseCase(info[0]);
+    validateCase(c);
+    std::shared_ptr<const OwnedCase> owned = ownedCopy(c);
+    int64_t delay = 0;
+    if (!info[1].IsUndefined()) {
+      if (!info[1].IsNumber()) throw BadArgument("delayMs", "an integer in [0, 10000]", describe(info[1]));
+      const double d = info[1].As<Napi::Number>().DoubleValue();
+      if (!(d >= 0 && d <= 10000) || std::floor(d) != d) throw BadArgument("delayMs", "an integer in [0, 10000]", describe(info[1]));
+      delay = int64_t(d);
+    }
+    auto result = std::make_shared<std::string>();
+    auto* w = new PromiseWorker(
+        env,
+        [owned, delay, result]() {
+          std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+          *result = hostDigest(owned->args);
+        },
+        [result](Napi::Env e) -> Napi::Value { return Napi::String::New(e, *result); });
     Napi::Promise promise = w->Promise();
     w->Queue();
     return promise;
@@ -509,6 +624,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("run", Napi::Function::New(env, Run, "run"));
   exports.Set("digest", Napi::Function::New(env, Digest, "digest"));
   exports.Set("release", Napi::Function::New(env, Release, "release"));
+  exports.Set("copiedInputsDigest", Napi::Function::New(env, CopiedInputsDigest, "copiedInputsDigest"));
   return exports;
 }
 

@@ -1,6 +1,8 @@
 #include "problem_args.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "errors.h"
@@ -81,9 +83,9 @@ void validateProblem(const ProblemArgs& p) {
     requireInt(p.topkGroup >= 1 && p.topkGroup <= p.nGroup, "routing.topkGroup",
                "an integer in [1, nGroup=" + str(p.nGroup) + "]", p.topkGroup);
     if (!std::isfinite(p.routedScalingFactor)) {
-      std::ostringstream os;
-      os << p.routedScalingFactor;
-      throw BadArgument("routing.routedScalingFactor", "a finite number", os.str());
+      // As JavaScript writes it (not C++'s "nan"/"inf").
+      throw BadArgument("routing.routedScalingFactor", "a finite number",
+                        std::isnan(p.routedScalingFactor) ? "NaN" : p.routedScalingFactor > 0 ? "Infinity" : "-Infinity");
     }
     if (p.nGroup > 1) {
       requireInt(p.nGroup <= 8, "routing.nGroup", "<= 8 (deepseek_v3 grouped routing)", p.nGroup);
@@ -115,10 +117,11 @@ namespace {
 
 void requireTensor(const TensorArg& t, const char* name, ElemType type, int64_t length, const std::string& shape) {
   if (t.type != type) {
-    std::string actual = t.type == ElemType::Absent ? std::string("null")
-                         : t.type == ElemType::Other ? (t.typeName.empty() ? std::string("another type") : t.typeName)
-                                                     : std::string(elemTypeName(t.type));
-    if (t.type != ElemType::Absent) actual += "(" + str(t.length) + ")";
+    // typeName already describes the value in full ("Int32Array(6)", "Array(3)", "object"):
+    // only our own element types get "(length)" appended here.
+    std::string actual = t.type == ElemType::Absent ? (t.typeName.empty() ? std::string("null") : t.typeName)
+                         : t.type == ElemType::Other ? (t.typeName.empty() ? std::string("a value of another type") : t.typeName)
+                                                     : std::string(elemTypeName(t.type)) + "(" + str(t.length) + ")";
     throw BadArgument(name, std::string(elemTypeName(type)) + (type == ElemType::Absent ? "" : " " + shape), actual);
   }
   if (type != ElemType::Absent && t.length != length) {
@@ -175,6 +178,52 @@ void validateCase(const CaseArgs& c) {
     requireTensor(c.swigluBeta, "swiglu.beta", ElemType::Absent, 0, "");
     requireTensor(c.swigluLimit, "swiglu.limit", ElemType::Absent, 0, "");
   }
+}
+
+namespace {
+
+size_t elementBytes(ElemType t) { return t == ElemType::U8 ? 1 : t == ElemType::U16 ? 2 : t == ElemType::F32 ? 4 : 0; }
+
+template <class F>
+void forEachTensor(CaseArgs& c, F&& f) {
+  for (TensorArg* t : {&c.logits, &c.bias, &c.hidden, &c.hiddenScales, &c.fc1Packed, &c.fc1Scales, &c.fc2Packed,
+                       &c.fc2Scales, &c.out1Scale, &c.out1GateScale, &c.out2Scale, &c.swigluAlpha, &c.swigluBeta,
+                       &c.swigluLimit})
+    f(*t);
+}
+
+}  // namespace
+
+std::shared_ptr<const OwnedCase> ownedCopy(const CaseArgs& c) {
+  auto owned = std::make_shared<OwnedCase>();
+  owned->args = c;
+  owned->storage.reserve(14);
+  forEachTensor(owned->args, [&](TensorArg& t) {
+    const size_t n = size_t(t.length) * elementBytes(t.type);
+    if (t.data == nullptr || n == 0) return;
+    owned->storage.emplace_back(n);
+    std::memcpy(owned->storage.back().data(), t.data, n);
+    t.data = owned->storage.back().data();
+  });
+  return owned;
+}
+
+std::string hostDigest(const CaseArgs& c) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](uint8_t b) {
+    h ^= b;
+    h *= 0x100000001b3ull;
+  };
+  CaseArgs copy = c;
+  forEachTensor(copy, [&](TensorArg& t) {
+    const uint64_t n = uint64_t(t.length) * elementBytes(t.type);
+    for (int i = 0; i < 8; ++i) mix(uint8_t(n >> (8 * i)));
+    const uint8_t* p = static_cast<const uint8_t*>(t.data);
+    if (p != nullptr) for (uint64_t i = 0; i < n; ++i) mix(p[i]);
+  });
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 std::string describeProblem(const ProblemArgs& p) {

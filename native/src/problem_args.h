@@ -3,6 +3,7 @@
 // the name tables exported here (enumNames), so the two sides cannot disagree.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,19 @@ struct CaseArgs {
   TensorArg out1Scale, out1GateScale, out2Scale;
   TensorArg swigluAlpha, swigluBeta, swigluLimit;
 };
+
+// A CaseArgs whose tensors point into buffers this object owns: prepare() copies every
+// input here synchronously, before its promise exists, so that a caller who resizes,
+// transfers or overwrites a buffer afterwards cannot change (or free) what the worker
+// thread reads. Built by ownedCopy(); never mutated afterwards.
+struct OwnedCase {
+  CaseArgs args;
+  std::vector<std::vector<uint8_t>> storage;
+};
+// Copy every present tensor of `c` (already validated) into an OwnedCase.
+std::shared_ptr<const OwnedCase> ownedCopy(const CaseArgs& c);
+// 64-bit FNV-1a over every tensor's byte length and bytes, in CaseArgs order.
+std::string hostDigest(const CaseArgs& c);
 
 // Throw BadArgument / Unsupported unless the problem is well formed and supported.
 void validateProblem(const ProblemArgs& p);

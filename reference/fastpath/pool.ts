@@ -2,31 +2,42 @@
  * The fast path's worker threads: one matrix engine each, started once and kept (idle
  * workers are unref'd so they never keep the process alive; shutdownWorkerPool ends them).
  *
- * Workers run COMPILED JS. Running compiled (dist/reference/fastpath/pool.js) the worker is
- * the sibling worker.js; running from source under tsx (reference/fastpath/pool.ts) it is
- * dist/reference/fastpath/worker.js of the same project, built by `npm run build:ts`.
+ * Which code a worker runs follows where this file runs, so the two can never disagree:
+ *   - compiled (dist/reference/fastpath/pool.js): the sibling dist/…/worker.js;
+ *   - from source under tsx (reference/fastpath/pool.ts: ava, `npx moe-harness` without a
+ *     fresh dist/): reference/fastpath/worker.ts itself, through tsx registered inside the
+ *     worker (tsx compiles each file from its current content), so an edit anywhere in the
+ *     worker's import graph takes effect at once and dist/ is never consulted.
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defaultThreads, tfjsNodeStatus, type BackendInfo } from '../backend.js';
 import type { Job, JobStats, WorkerReply } from './protocol.js';
 
-/** Path of the compiled worker; throws with "run npm run build:ts first" when missing. */
-export function compiledWorkerPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return join(dirname(here), 'worker.js');
-  const root = resolve(dirname(here), '..', '..');
-  const path = join(root, 'dist', 'reference', 'fastpath', 'worker.js');
-  if (!existsSync(path)) {
-    throw new Error(`the fast path's compiled worker ${path} is missing: run npm run build:ts first`);
-  }
-  const src = join(dirname(here), 'expertPipeline.ts');
-  if (existsSync(src) && statSync(src).mtimeMs > statSync(join(dirname(path), 'expertPipeline.js')).mtimeMs) {
-    process.emitWarning(`${path} is older than its source: run npm run build:ts to refresh it`);
-  }
-  return path;
+/** How a worker is started: a compiled file, or a TypeScript file run through tsx. */
+export type WorkerLaunch =
+  | { readonly from: 'compiled'; readonly path: string }
+  | { readonly from: 'source'; readonly path: string; readonly tsxApi: string };
+
+/** The worker matching this module: compiled beside compiled, TypeScript beside TypeScript. */
+export function workerLaunch(moduleUrl: string = import.meta.url): WorkerLaunch {
+  const here = fileURLToPath(moduleUrl);
+  if (here.endsWith('.js')) return { from: 'compiled', path: join(dirname(here), 'worker.js') };
+  // The ESM entry of tsx's API (its CommonJS one cannot register the ESM hooks in a worker).
+  // import.meta.resolve is synchronous from Node 20.6 (package.json engines).
+  return { from: 'source', path: join(dirname(here), 'worker.ts'), tsxApi: fileURLToPath(import.meta.resolve('tsx/esm/api')) };
+}
+
+/**
+ * Start a worker thread on `launch`. From source, a two-line bootstrap registers tsx in the
+ * new thread and imports the TypeScript entry (a failure there is the Worker's 'error').
+ */
+export function startWorker(launch: WorkerLaunch): Worker {
+  if (launch.from === 'compiled') return new Worker(launch.path);
+  const bootstrap = `import(${JSON.stringify(pathToFileURL(launch.tsxApi).href)})` +
+    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(launch.path).href)}); })`;
+  return new Worker(bootstrap, { eval: true });
 }
 
 interface Pending {
@@ -61,11 +72,11 @@ export class WorkerPool {
   }
 
   static async start(threads: number): Promise<WorkerPool> {
-    const path = compiledWorkerPath();
+    const launch = workerLaunch();
     const node = tfjsNodeStatus();
     // tfjs-node parallelizes inside TensorFlow and is not worker-safe: one worker then.
     const count = node.available ? 1 : threads;
-    const workers = Array.from({ length: count }, () => new Worker(path));
+    const workers = Array.from({ length: count }, () => startWorker(launch));
     try {
       const ready = await Promise.all(workers.map((w) => new Promise<WorkerReply>((res, rej) => {
         // Remove exactly these listeners afterwards (removeAllListeners would also drop
@@ -142,6 +153,13 @@ export class WorkerPool {
 }
 
 let current: { threads: number; pool: Promise<WorkerPool> } | null = null;
+/** The started pool's thread count and its workers (for memory estimates). */
+let live: { threads: number; workers: number } | null = null;
+
+/** Workers already running for a pool of `threads` (a run of that size starts none). */
+export function liveWorkers(threads: number): number {
+  return live !== null && live.threads === threads ? live.workers : 0;
+}
 
 /** The shared pool with `threads` workers (restarted when the count changes). */
 export async function workerPool(threads = defaultThreads()): Promise<WorkerPool> {
@@ -153,6 +171,7 @@ export async function workerPool(threads = defaultThreads()): Promise<WorkerPool
   if (current === null) {
     const pool = WorkerPool.start(threads);
     current = { threads, pool };
+    pool.then((p) => { if (current?.pool === pool) live = { threads, workers: p.size }; }, () => undefined);
     pool.catch(() => { if (current?.pool === pool) current = null; });
   }
   return current.pool;
@@ -163,6 +182,7 @@ export async function shutdownWorkerPool(): Promise<void> {
   if (current === null) return;
   const { pool } = current;
   current = null;
+  live = null;
   try {
     await (await pool).terminate();
   } catch {

@@ -13,7 +13,8 @@ import { checkReferenceOptions, prepareReference, type ReferenceOptions } from '
 import { planSlots } from '../slotPlan.js';
 import { defaultThreads } from '../backend.js';
 import { NO_NAN_SCALE } from './nanScaleScan.js';
-import { workerPool } from './pool.js';
+import { liveWorkers, workerPool } from './pool.js';
+import { checkReferenceFits, type HeldMemory } from '../resourceEstimate.js';
 import { Wasm, type SharedWasmMemory } from './wasmRuntime.js';
 import { emptyStats, type JobStats, type MoeJob } from './protocol.js';
 
@@ -31,11 +32,22 @@ function shared<T extends Typed>(a: T): T {
   return out;
 }
 
-/** Shared copies of a case's large arrays (weights, hidden states), reused while the case lives. */
+/**
+ * Shared copies of a case's large arrays (weights, hidden states), reused from run to run
+ * while the array object lives: the copy (and its page faults) is paid once per case. A hit
+ * is used only after checking byte for byte (Buffer.equals: native memcmp, about a third
+ * of a fresh copy's cost) that the array still holds what was copied, so a case edited in
+ * place gives the answer of its new contents, never the old one. A changed array gets a new
+ * copy (never rewritten in place: a worker may still hold the old one).
+ */
 const sharedWeights = new WeakMap<Typed, Typed>();
-function sharedCached<T extends Typed>(a: T): T {
+function bytesOf(a: Typed): Buffer {
+  return Buffer.from(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength);
+}
+export function sharedCached<T extends Typed>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
   let s = sharedWeights.get(a) as T | undefined;
-  if (s === undefined) {
+  if (s === undefined || s.byteLength !== a.byteLength || !bytesOf(s).equals(bytesOf(a))) {
     s = shared(a);
     sharedWeights.set(a, s);
   }
@@ -92,6 +104,20 @@ function sharedSlotArrays(lengths: number[]): { memory: SharedWasmMemory | null;
   return { memory: slotMemory, views: lengths.map((n, i) => new Float32Array(buf, offsets[i]!, n)) };
 }
 
+/** What a run of `c` would reuse instead of allocating (resourceEstimate.ts HeldMemory). */
+function heldFor(c: Case, threads: number): HeldMemory {
+  let copies = 0;
+  const h = c.hidden;
+  const arrays: Typed[] = [c.fc1.packed, c.fc1.scales, c.fc2.packed, c.fc2.scales,
+    ...(h.format === 'nvfp4' ? [h.packed, h.scales] : h.format === 'mxfp8' ? [h.data, h.scales] : [h.data])];
+  for (const a of arrays) {
+    if (a.buffer instanceof SharedArrayBuffer || sharedWeights.get(a)?.byteLength === a.byteLength) copies += a.byteLength;
+  }
+  let scratchBytes = slotMemory?.buffer.byteLength ?? 0;
+  for (const b of scratch.values()) scratchBytes += b.byteLength;
+  return { copies, scratch: scratchBytes, workers: liveWorkers(threads) };
+}
+
 /** Drop the fast path's shared scratch (it is kept between runs to avoid page faults). */
 export function releaseFastPathScratch(): void {
   scratch.clear();
@@ -143,8 +169,11 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     scanNanScalesHere(c); // checkCase's order: a NaN weight scale before a bad option
     throw e;
   }
+  // Memory before anything is allocated: the estimate less what this run reuses.
+  const threads = opts.threads ?? defaultThreads();
+  checkReferenceFits(c.spec.problem, 'float32', threads, heldFor(c, threads));
   lap('check');
-  const pool = await workerPool(opts.threads ?? defaultThreads());
+  const pool = await workerPool(threads);
   lap('pool');
   const p = c.spec.problem;
   const { T, H, I, topK: k } = p;

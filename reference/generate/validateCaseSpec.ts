@@ -4,18 +4,19 @@
  * method's own limits (e.g. DeepSeek-V3 group limits) are the routing registry's.
  */
 import { LOGIT_FAMILIES, SCALE_FAMILIES, type CaseSpec } from '../case.js';
-import { BadArgumentError } from '../errors.js';
+import { BadArgumentError, describeValue } from '../errors.js';
+import { checkGenerationFits } from '../resourceEstimate.js';
 import { BIAS_DTYPES, LOGITS_DTYPES, QUANT_MODES, ROUTING_METHODS, hiddenFormat, weightBlock, type Problem } from '../problem.js';
 
 function int(name: string, v: unknown, lo: number, hi: number): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw new BadArgumentError(name, `an integer in [${lo}, ${hi}]`, String(v));
+    throw new BadArgumentError(name, `an integer in [${lo}, ${hi}]`, describeValue(v));
   }
 }
 
 function oneOf(name: string, v: unknown, allowed: readonly string[]): void {
   if (typeof v !== 'string' || !allowed.includes(v)) {
-    throw new BadArgumentError(name, `one of ${allowed.join(', ')}`, JSON.stringify(v));
+    throw new BadArgumentError(name, `one of ${allowed.join(', ')}`, describeValue(v));
   }
 }
 
@@ -25,7 +26,7 @@ function multiple(name: string, v: number, block: number, why: string): void {
 
 /** Validate the problem fields generation relies on. */
 export function validateProblemShape(p: Problem, prefix = 'problem'): void {
-  if (p === null || typeof p !== 'object') throw new BadArgumentError(prefix, 'a Problem object', String(p));
+  if (p === null || typeof p !== 'object') throw new BadArgumentError(prefix, 'a Problem object', describeValue(p));
   const MAX = 2 ** 31 - 1;
   int(`${prefix}.T`, p.T, 1, MAX);
   int(`${prefix}.H`, p.H, 1, MAX);
@@ -38,7 +39,7 @@ export function validateProblemShape(p: Problem, prefix = 'problem'): void {
   oneOf(`${prefix}.logitsDtype`, p.logitsDtype, LOGITS_DTYPES);
   oneOf(`${prefix}.biasDtype`, p.biasDtype, BIAS_DTYPES);
   if (p.routing === null || typeof p.routing !== 'object') {
-    throw new BadArgumentError(`${prefix}.routing`, 'a RoutingConfig object', String(p.routing));
+    throw new BadArgumentError(`${prefix}.routing`, 'a RoutingConfig object', describeValue(p.routing));
   }
   oneOf(`${prefix}.routing.method`, p.routing.method, ROUTING_METHODS);
   const wb = weightBlock(p.quantMode);
@@ -49,20 +50,25 @@ export function validateProblemShape(p: Problem, prefix = 'problem'): void {
   multiple(`${prefix}.H`, p.H, hBlock, `FC1 weight block ${wb}${hf !== 'bf16' ? `, ${hf} hidden-state block` : ''}`);
   multiple(`${prefix}.I`, p.I, hBlock, `FC2 weight block ${wb}${hf !== 'bf16' ? `, ${hf} FC2-input block` : ''}`);
   const act = p.activation;
-  if (act === null || typeof act !== 'object') throw new BadArgumentError(`${prefix}.activation`, 'an ActivationConfig', String(act));
+  if (act === null || typeof act !== 'object') throw new BadArgumentError(`${prefix}.activation`, 'an ActivationConfig', describeValue(act));
   oneOf(`${prefix}.activation.kind`, act.kind, ['swiglu', 'swiglu_clamped']);
   if (act.kind === 'swiglu_clamped') {
-    if (!Number.isFinite(act.alpha)) throw new BadArgumentError(`${prefix}.activation.alpha`, 'a finite number', String(act.alpha));
-    if (!Number.isFinite(act.beta)) throw new BadArgumentError(`${prefix}.activation.beta`, 'a finite number', String(act.beta));
-    if (!(act.limit > 0)) throw new BadArgumentError(`${prefix}.activation.limit`, 'a number > 0 (Infinity allowed)', String(act.limit));
+    if (!Number.isFinite(act.alpha)) throw new BadArgumentError(`${prefix}.activation.alpha`, 'a finite number', describeValue(act.alpha));
+    if (!Number.isFinite(act.beta)) throw new BadArgumentError(`${prefix}.activation.beta`, 'a finite number', describeValue(act.beta));
+    if (!(act.limit > 0)) throw new BadArgumentError(`${prefix}.activation.limit`, 'a number > 0 (Infinity allowed)', describeValue(act.limit));
   }
 }
 
-/** Validate a whole CaseSpec (problem, seed, families). */
+/**
+ * Validate a whole CaseSpec (problem, seed, families), then refuse it when its case cannot
+ * be generated in the memory available now (reference/resourceEstimate.ts).
+ */
 export function validateCaseSpec(spec: CaseSpec): void {
-  if (spec === null || typeof spec !== 'object') throw new BadArgumentError('spec', 'a CaseSpec object', String(spec));
+  if (spec === null || typeof spec !== 'object') throw new BadArgumentError('spec', 'a CaseSpec object', describeValue(spec));
   validateProblemShape(spec.problem, 'spec.problem');
   int('spec.seed', spec.seed, 0, 2 ** 32 - 1);
   oneOf('spec.logitFamily', spec.logitFamily, LOGIT_FAMILIES);
   oneOf('spec.scaleFamily', spec.scaleFamily, SCALE_FAMILIES);
+  // Last: every field is well formed; now whether its arrays fit (estimate vs. memory now).
+  checkGenerationFits(spec.problem, 'spec.problem');
 }

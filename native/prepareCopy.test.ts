@@ -1,0 +1,138 @@
+/**
+ * prepare() copies every host buffer before its promise exists: whatever the caller does to
+ * its buffers afterwards (resize a resizable ArrayBuffer to nothing, transfer it away, write
+ * over it), the worker thread reads the bytes that were passed. Shown on CPU through the
+ * addon's copiedInputsDigest probe, which runs prepare's own parse → validate → copy and
+ * hashes the copy in a worker thread after a delay; the GPU path (the upload itself) is
+ * covered by native/gpu.test.ts's input digests on a GPU host.
+ */
+import test from 'ava';
+import { defaultTactic, inputsDigest, nativeBindingForTests, nativeStatus, prepare, release, runMoe } from './index.js';
+import { rawCase } from './rawArgs.js';
+import { GPU_REQUIRED, probeGpu, tinyCase } from './testing.js';
+import type { RawBinding } from './addon.js';
+
+const probe = await probeGpu(); // before any test is declared (ava needs them synchronous)
+
+function binding(t: { log(s: string): void; fail(s: string): void; pass(): void }): RawBinding | null {
+  const s = nativeStatus();
+  if (!s.loaded) {
+    t.log(`SKIP (loud): the native addon is not built: ${s.reason}`);
+    if (process.env.MOE_HARNESS_REQUIRE_GPU === '1') t.fail('MOE_HARNESS_REQUIRE_GPU=1 and the addon is not built');
+    else t.pass();
+    return null;
+  }
+  const raw = nativeBindingForTests();
+  if (raw.copiedInputsDigest === undefined) {
+    t.fail('the addon has no copiedInputsDigest: rebuild it (node native/build.mjs)');
+    return null;
+  }
+  return raw;
+}
+
+/** A copy of `a` whose storage is a resizable ArrayBuffer (the view tracks its length). */
+function onResizable<T extends Uint8Array | Float32Array>(a: T): T {
+  // ES2024 resizable buffers (Node 20 has them; the project's lib setting is ES2022).
+  const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
+  const buf = new Resizable(a.byteLength, { maxByteLength: a.byteLength * 2 });
+  const v = new (a.constructor as new (b: ArrayBuffer) => T)(buf);
+  v.set(a);
+  return v;
+}
+
+test('buffers resized to nothing, transferred away or overwritten after the call: the worker still reads what was passed', async (t) => {
+  const raw = binding(t);
+  if (raw === null) return;
+  const enums = raw.enums();
+  const c = tinyCase();
+  const pristine = await raw.copiedInputsDigest!(rawCase(enums, c), 0);
+
+  const args = rawCase(enums, c) as unknown as Record<string, unknown>;
+  const logits = onResizable(c.logits as Float32Array);
+  const fc1 = new Uint8Array(c.fc1.packed);
+  const fc2 = new Uint8Array(c.fc2.packed);
+  Object.assign(args, { logits, fc1Packed: fc1, fc2Packed: fc2 });
+  const pending = raw.copiedInputsDigest!(args, 300); // the worker reads 300 ms from now
+
+  (logits.buffer as ArrayBuffer & { resize(n: number): void }).resize(0);
+  t.is(logits.length, 0, 'the resizable buffer shrank under the view');
+  structuredClone(fc1.buffer, { transfer: [fc1.buffer] });
+  t.is(fc1.byteLength, 0, 'the transferred buffer is detached');
+  fc2.fill(0xff);
+
+  t.is(await pending, pristine, 'the worker hashed exactly the bytes passed to the call');
+});
+
+test('a getter that shrinks an earlier tensor cannot slip past validation (all properties are read first)', async (t) => {
+  const raw = binding(t);
+  if (raw === null) return;
+  const enums = raw.enums();
+  const c = tinyCase();
+  const args = rawCase(enums, c) as unknown as Record<string, unknown>;
+  const logits = onResizable(c.logits as Float32Array);
+  args.logits = logits;
+  Object.defineProperty(args, 'swigluLimit', {
+    enumerable: true,
+    get() {
+      (logits.buffer as ArrayBuffer & { resize(n: number): void }).resize(0);
+      return null;
+    },
+  });
+  const err = await t.throwsAsync(async () => raw.copiedInputsDigest!(args, 0));
+  t.is((err as { code?: unknown }).code, 'MOE_BAD_ARGUMENT');
+  t.is((err as { argument?: unknown }).argument, 'logits');
+  t.is((err as { actual?: unknown }).actual, 'Float32Array(0)', err?.message);
+});
+
+test('prepare refuses a view whose resizable buffer has already shrunk, naming the length', async (t) => {
+  const raw = binding(t);
+  if (raw === null) return;
+  const c = tinyCase();
+  const args = rawCase(raw.enums(), c) as unknown as Record<string, unknown>;
+  const logits = onResizable(c.logits as Float32Array);
+  (logits.buffer as ArrayBuffer & { resize(n: number): void }).resize(4);
+  args.logits = logits;
+  const err = await t.throwsAsync(async () => raw.prepare(args));
+  t.is((err as { argument?: unknown }).argument, 'logits');
+  t.is((err as { actual?: unknown }).actual, 'Float32Array(1)');
+});
+
+test('copiedInputsDigest refuses a bad delay, naming it', async (t) => {
+  const raw = binding(t);
+  if (raw === null) return;
+  const args = rawCase(raw.enums(), tinyCase());
+  for (const d of [-1, 1.5, 20000, 'x']) {
+    const err = await t.throwsAsync(async () => raw.copiedInputsDigest!(args, d));
+    t.is((err as { argument?: unknown }).argument, 'delayMs', String(d));
+  }
+});
+
+// On a GPU: what the device holds after prepare() must be what was passed, even when every
+// buffer is written over (or detached) the moment prepare() returns, before it resolves.
+if (!probe.ok) {
+  const msg = `no CUDA device (${probe.why}): the GPU half of the prepare-copy test is SKIPPED`;
+  console.warn(`[moe-harness] WARNING: ${msg}`);
+  if (GPU_REQUIRED) test('prepare copies before it resolves, on the GPU (MOE_HARNESS_REQUIRE_GPU=1)', (t) => t.fail(msg));
+  else test.skip(`prepare copies before it resolves, on the GPU: ${msg}`, () => {});
+} else {
+  test.serial(`on ${probe.device.name}: buffers overwritten or transferred right after prepare() leave the device copy intact`, async (t) => {
+    const c = tinyCase();
+    const pristine = await prepare(tinyCase());
+    const tactic = defaultTactic(c.spec.problem);
+    const h = prepare(c); // not awaited: the caller keeps going
+    if (c.hidden.format === 'nvfp4') c.hidden.packed.fill(0x77);
+    c.fc1.packed.fill(0x11);
+    structuredClone(c.fc2.packed.buffer, { transfer: [c.fc2.packed.buffer as ArrayBuffer] });
+    (c.logits as Float32Array).fill(-1);
+    const handle = await h;
+    try {
+      t.is(await inputsDigest(handle), await inputsDigest(pristine), 'the device holds the bytes passed to prepare()');
+      const a = await runMoe(handle, { tactic });
+      const b = await runMoe(pristine, { tactic });
+      t.deepEqual(a.output, b.output);
+    } finally {
+      release(handle);
+      release(pristine);
+    }
+  });
+}
