@@ -12,7 +12,7 @@ const GRAMMAR = /^\S+=.+, reference .+ \(.+; tactic 8\/0; seed \d+\)$/;
 
 function input(f: Fixture, o1: Observed, o2: Observed = o1, over: Partial<CompareInput> = {}): CompareInput {
   return {
-    routingInput: f.input, reference: f.expected, referenceForIds: null, runs: [o1, o2], poison: POISON,
+    reference: f.expected, referenceForIds: null, runs: [o1, o2], poison: POISON,
     digests: ['d', 'd'], model: f.model, context: { tactic: '8/0', seed: f.c.spec.seed }, ...over,
   };
 }

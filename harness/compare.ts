@@ -4,20 +4,24 @@
  * Order of judgement per output element (run 1; run 2 only for determinism):
  *   1. poison        — held poison pattern 1 in run 1 and pattern 2 in run 2: never written;
  *   2. nondeterministic — run 1 and run 2 differ bitwise (the value is still judged);
- *   3. nonfinite     — NaN or ±Inf: rejected outright, no bound applies;
+ *   3. nonfinite     — NaN: rejected outright; ±Inf: correct only where the reference's value
+ *                      overflows bf16 in the same direction within its bound
+ *                      (errorModel.ts infinityIsCorrect), else rejected;
  *   4. value         — |out - ref| against bound[t,h] (errorModel.ts), where ref is the
  *                      reference recomputed with the kernel's own (valid) expert choice;
  *                      beyond the bound but within bound + flipAllowance[t,h] in a fragile
  *                      row: flip_explained (counted apart, rows budgeted); else beyond_bound.
- * Routing: ids judged by routingJudge (valid top-k, exact-tie order), weights against the
- * reference's weights for the kernel's choice; ids/weights must also agree between runs.
+ * Routing: ids judged by routingJudge (valid top-k, exact-tie order) from the reference's
+ * routing evidence, weights against the reference's weights for the kernel's choice;
+ * ids/weights must also agree between runs.
+ * Pure: it reads only its input (never calls back into reference/). judge.ts wraps it with
+ * the one recomputation of the reference for the kernel's ids.
  * Rows whose ids are unusable (out of range, duplicated) are counted under routing and
  * their output is not judged against a value.
  */
 import type { Expected } from '../reference/expected.js';
 import { bf16ToF32 } from '../reference/formats/bf16.js';
-import type { RoutingInput } from '../reference/routing/types.js';
-import { elementBound, flipRowBudget, type ErrorModel } from './errorModel.js';
+import { elementBound, flipRowBudget, infinityIsCorrect, type ErrorModel } from './errorModel.js';
 import type { Observed } from './kernels/kernel.js';
 import { judgeSelection, judgeWeights } from './routingJudge.js';
 import {
@@ -26,7 +30,6 @@ import {
 } from './verdict.js';
 
 export interface CompareInput {
-  readonly routingInput: RoutingInput;
   /** The reference for the case (its own routing). */
   readonly reference: Expected;
   /**
@@ -98,7 +101,7 @@ export function compare(input: CompareInput): Verdict {
   }
 
   // Routing: ids, exact ties, determinism, weights.
-  const sel = judgeSelection(input.routingInput, reference, run1.ids, model);
+  const sel = judgeSelection(reference, run1.ids, model);
   const routingRows = new Uint8Array(sel.wrongRows);
   sel.findings.forEach(keep);
   const expected = input.referenceForIds ?? reference;
@@ -139,8 +142,12 @@ export function compare(input: CompareInput): Verdict {
       }
       const out = bf16ToF32(o1);
       if (isNonFiniteBf16(o1)) {
+        if (judgeValue && infinityIsCorrect(model, out, expected.outputF32[i]!, expected.absAccum[i]!)) {
+          histogram[0]!++; // the same infinity the reference's value rounds to
+          continue;
+        }
         counts.nonfinite++;
-        keep({ kind: 'nonfinite', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(out)} (${hex(o1)})`, reference: fmtNum(expected.outputF32[i]!), detail: 'non-finite output' });
+        keep({ kind: 'nonfinite', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(out)} (${hex(o1)})`, reference: fmtNum(expected.outputF32[i]!), detail: Number.isNaN(out) ? 'non-finite output' : 'non-finite output: the reference does not overflow bf16 this way within its bound' });
         continue;
       }
       if (!judgeValue) continue;
@@ -220,4 +227,14 @@ export function malformedVerdict(message: string, context: FindingContext): Verd
 /** The verdict of a case the kernel does not support (no tactic, or prepare refused it). */
 export function notSupportedVerdict(message: string, context: FindingContext): Verdict {
   return { disposition: 'not_supported', tactic: context.tactic, counts: zeroCounts(), worst: null, findings: [], lines: [`case not supported: ${message.replace(/\s+/g, ' ').trim()} (tactic ${context.tactic}; seed ${context.seed})`], histogram: new Array<number>(RATIO_BIN_LABELS.length).fill(0) };
+}
+
+/**
+ * The verdict of a (case, tactic) the harness could not judge: an exception inside judging
+ * (a harness bug, or the reference failing for the kernel's ids). Disposition 'error': not
+ * the kernel's fault, and never counted as incorrect.
+ */
+export function errorVerdict(message: string, context: FindingContext): Verdict {
+  const f: Finding = { kind: 'harness_error', where: 'judge', observed: 'no verdict', reference: 'a verdict', detail: `harness error: ${message.replace(/\s+/g, ' ').trim()}` };
+  return { disposition: 'error', tactic: context.tactic, counts: zeroCounts(), worst: null, findings: [f], lines: [formatFinding(f, context)], histogram: new Array<number>(RATIO_BIN_LABELS.length).fill(0) };
 }

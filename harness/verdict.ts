@@ -10,7 +10,7 @@
  */
 
 /** What became of one (case, tactic). Never a boolean. */
-export const DISPOSITIONS = ['passed', 'incorrect', 'crashed', 'not_supported'] as const;
+export const DISPOSITIONS = ['passed', 'incorrect', 'crashed', 'not_supported', 'error'] as const;
 export type Disposition = (typeof DISPOSITIONS)[number];
 
 /** Kinds of discrepancy that are counted (elements, rows or whole runs). */
@@ -26,7 +26,7 @@ export const DISCREPANCY_KINDS = [
 export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
 
 /** Findings that are not element counts: a crash, an enumerated tactic refusing the problem, the flip budget exceeded, results of the wrong shape or type. */
-export type FindingKind = DiscrepancyKind | 'crash' | 'refused' | 'flip_budget' | 'malformed';
+export type FindingKind = DiscrepancyKind | 'crash' | 'refused' | 'flip_budget' | 'malformed' | 'harness_error';
 
 export interface Finding {
   readonly kind: FindingKind;

@@ -191,7 +191,9 @@ class CudaPrepared final : public Prepared {
     if (o.fault != 0 && !MOE_FAULTS_BUILD) {
       throw BadArgument("fault", "no fault (this addon was built without MOE_FAULTS)", std::to_string(o.fault));
     }
-    if (o.fault < 0 || o.fault > 12) throw BadArgument("fault", "a fault code in [0, 12]", std::to_string(o.fault));
+    if (o.fault < 0 || o.fault > kFaultLast) {
+      throw BadArgument("fault", "a fault code in [0, " + std::to_string(int(kFaultLast)) + "]", std::to_string(o.fault));
+    }
     check(cudaSetDevice(0), "cudaSetDevice", tl);
     const ConfigInfo& ci = configInfo(o.tactic.config);
     const int BT = o.tactic.tileTokens;
