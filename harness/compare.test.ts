@@ -226,3 +226,42 @@ test('results of the wrong shape or type are rejected with a message', (t) => {
   t.throws(() => compare(input(base, { ...o, output: o.output.subarray(1) })), { message: /output has \d+ elements, expected \d+/ });
   t.throws(() => compare(input(base, { ...o, weights: new Float64Array(o.weights) as unknown as Float32Array })), { message: /weights is Float64Array, expected Float32Array/ });
 });
+
+/** base with element i's reference value and absAccum replaced (everything else as computed). */
+function withReference(i: number, ref: number, absAccum: number): Fixture {
+  const outputF32 = Float32Array.from(base.expected.outputF32);
+  const abs = Float32Array.from(base.expected.absAccum);
+  outputF32[i] = ref;
+  abs[i] = absAccum;
+  return { ...base, expected: { ...base.expected, outputF32, absAccum: abs } };
+}
+
+test('overflow: an infinite output where the reference overflows bf16 the same way is correct; every other non-finite value is rejected', (t) => {
+  const i = 7;
+  const POS_INF = 0x7f80;
+  const NEG_INF = 0xff80;
+  const judgeOut = (f: Fixture, bits: number) => {
+    const o = perfectObserved(f.expected);
+    o.output[i] = bits;
+    return compare(input(f, o));
+  };
+  // The reference's float32 value is beyond the threshold (3.5e38 > 3.396e38) or itself overflowed.
+  for (const [ref, abs] of [[3.5e38, 1e36], [Infinity, Infinity]] as const) {
+    const f = withReference(i, ref, abs);
+    const v = judgeOut(f, POS_INF);
+    t.is(v.disposition, 'passed', `ref ${ref}: ${v.lines.join(' | ')}`);
+    t.is(v.counts.nonfinite, 0);
+    // The opposite infinity and NaN stay wrong.
+    t.is(judgeOut(f, NEG_INF).counts.nonfinite, 1);
+    t.is(judgeOut(f, 0x7fc0).counts.nonfinite, 1);
+  }
+  // A finite reference inside the threshold by more than its bound: Inf is wrong.
+  const inside = withReference(i, 1e38, 1e36);
+  const v = judgeOut(inside, POS_INF);
+  t.is(v.counts.nonfinite, 1);
+  t.regex(v.lines[0]!, /^out\[t=0,h=7\]=Inf \(0x7f80\), reference 1e\+38 \(non-finite output: the reference does not overflow bf16 this way within its bound/);
+  // A negative reference beyond the threshold accepts -Inf only.
+  const neg = withReference(i, -3.5e38, 1e36);
+  t.is(judgeOut(neg, NEG_INF).disposition, 'passed');
+  t.is(judgeOut(neg, POS_INF).counts.nonfinite, 1);
+});
