@@ -9,6 +9,7 @@ import { EmulatedKernel } from '../harness/kernels/emulated.js';
 import { f32ToBf16 } from '../reference/formats/bf16.js';
 import { bitDifferences, describeElementDifference } from './diffTensors.js';
 import { decodeExpected, decodeInputs, encodeExpected } from './goldenFiles.js';
+import { flipsIn } from './flipSearch.js';
 import { judgeGoldenOnKernel } from './judgeGolden.js';
 import { GOLDENS_DIR, manifestEntry, readManifest } from './manifest.js';
 import { goldenReference } from './produce.js';
@@ -73,3 +74,17 @@ test('the group-ties golden holds exact group ties, and the group fault fails on
   t.true(j.failures.length > 0);
   t.regex(j.failures[0]!, /exact group tie/);
 });
+
+for (const name of ['flip-bf16', 'flip-bf16-llama4']) {
+  test(`${name}: a real re-quantization flip (fragile FC2 inputs that valid FC1 orders flip), judged from stored data`, async (t) => {
+    const e = manifestEntry(readManifest(), name);
+    const stored = decodeExpected(e.name, e.spec, readFileSync(join(GOLDENS_DIR, e.files.expected.path)));
+    t.true(stored.requant.fragileElements > 0);
+    t.true(stored.flipAllowance.some((v) => v > 0));
+    const c = decodeInputs(e.name, e.spec, readFileSync(join(GOLDENS_DIR, e.files.inputs.path)));
+    const flips = flipsIn(c);
+    t.true(Object.values(flips).some((n) => n > 0), `no valid order flips an FC2 input: ${JSON.stringify(flips)}`);
+    t.log(`flips per FC1 order: ${JSON.stringify(flips)}; fragile elements ${stored.requant.fragileElements}`);
+    t.deepEqual((await judgeGoldenOnKernel(new EmulatedKernel(), { case: c, expected: stored })).failures, []);
+  });
+}
