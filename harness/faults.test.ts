@@ -26,7 +26,7 @@ function nativeEnum(): Map<string, number> {
 
 test('every catalog fault has the same code in the native enum, and the native enum has no other fault', (t) => {
   const native = nativeEnum();
-  for (const f of FAULT_NAMES) t.is(native.get(f), FAULTS[f].code, `${f}: native code ${native.get(f)}, catalog ${FAULTS[f].code}`);
+  for (const f of FAULT_NAMES) t.is(native.get(f), FAULTS[f].code as number, `${f}: native code ${native.get(f)}, catalog ${FAULTS[f].code}`);
   t.deepEqual([...native.keys()].sort(), [...FAULT_NAMES].sort());
   t.is(new Set(FAULT_NAMES.map((f) => FAULTS[f].code)).size, FAULT_NAMES.length, 'codes are distinct');
 });
@@ -34,7 +34,8 @@ test('every catalog fault has the same code in the native enum, and the native e
 test('the native range check is [0, kFaultLast] with kFaultLast the largest catalog code', (t) => {
   const last = /kFaultLast = kFault(\w+),/.exec(read('common.cuh'));
   t.truthy(last, 'kFaultLast defined in common.cuh');
-  t.is(FAULTS[snake(last![1]!) as keyof typeof FAULTS]?.code, MAX_FAULT_CODE);
+  const lastCode: number | undefined = FAULTS[snake(last![1]!) as keyof typeof FAULTS]?.code;
+  t.is(lastCode, MAX_FAULT_CODE);
   t.regex(read('engine.cu'), /o\.fault < 0 \|\| o\.fault > kFaultLast/);
 });
 

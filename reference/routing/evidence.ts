@@ -19,8 +19,7 @@
  * agree while other members differ, are near ties: either choice is accepted.)
  */
 import { BadArgumentError } from '../errors.js';
-import { sanitizeLogit } from './float32.js';
-import type { RoutingInput, TokenScores } from './types.js';
+import type { GroupScores, RoutingInput, TokenScores } from './types.js';
 
 export interface GroupEvidence {
   readonly count: number;
@@ -52,8 +51,10 @@ export class EvidenceBuilder {
   private readonly logitBits: Uint32Array;
   private readonly biasClass: Int32Array;
   private readonly keys: Float64Array;
-  private readonly firstOfKey = new Map<number, number>();
-  private readonly firstOfGroup = new Map<string, number>();
+  /** Hash table of first occurrences (size a power of two >= 2E), valid where stampOf == stamp. */
+  private readonly slotOf: Int32Array;
+  private readonly stampOf: Int32Array;
+  private stamp = 0;
 
   constructor(private readonly input: RoutingInput) {
     const { T, E, logits, bias } = input;
@@ -63,6 +64,10 @@ export class EvidenceBuilder {
     this.logitBits = new Uint32Array(logits.buffer, logits.byteOffset, logits.length);
     this.biasClass = new Int32Array(E);
     this.keys = new Float64Array(E);
+    let size = 1;
+    while (size < 2 * E) size *= 2;
+    this.slotOf = new Int32Array(size);
+    this.stampOf = new Int32Array(size);
     if (bias !== null) {
       const bits = new Uint32Array(bias.buffer, bias.byteOffset, bias.length);
       const first = new Map<number, number>();
@@ -77,37 +82,76 @@ export class EvidenceBuilder {
 
   /** Record token t's scores (before masking) and tie classes. */
   add(t: number, ts: TokenScores): void {
-    const { T, E, logits } = this.input;
+    const { E, logits } = this.input;
     const row = t * E;
     this.scores.set(ts.scores, row);
-    this.firstOfKey.clear();
+    const keys = this.keys;
+    const cls = this.tieClass.subarray(row, row + E);
+    // First occurrences by (logit bits, bias class): an open-addressing table stamped per row.
+    const stamp = ++this.stamp;
+    const grouped = ts.groups !== null;
+    const { slotOf, stampOf, logitBits, biasClass } = this;
+    const mask = slotOf.length - 1;
     for (let e = 0; e < E; e++) {
-      if (sanitizeLogit(logits[row + e]!) === -Infinity) {
-        this.tieClass[row + e] = -1;
-        this.keys[e] = -1;
+      const x = logits[row + e]!;
+      if (!(x === x && x !== Infinity && x !== -Infinity)) { // masked (sanitizeLogit: -inf)
+        if (grouped) keys[e] = -1;
+        cls[e] = -1;
         continue;
       }
-      const key = this.logitBits[row + e]! * MAX_E + this.biasClass[e]!;
-      this.keys[e] = key;
-      const f = this.firstOfKey.get(key);
-      if (f === undefined) this.firstOfKey.set(key, e);
-      this.tieClass[row + e] = f ?? e;
+      const bits = logitBits[row + e]!;
+      const bc = biasClass[e]!;
+      if (grouped) keys[e] = bits * MAX_E + bc;
+      let h = (Math.imul(bits ^ Math.imul(bc, 0x9e3779b1), 0x85ebca6b) >>> 0) & mask;
+      for (;;) {
+        if (stampOf[h] !== stamp) {
+          stampOf[h] = stamp;
+          slotOf[h] = e;
+          cls[e] = e;
+          break;
+        }
+        const f = slotOf[h]!;
+        if (logitBits[row + f] === bits && biasClass[f] === bc) {
+          cls[e] = f;
+          break;
+        }
+        h = (h + 1) & mask;
+      }
     }
-    const g = ts.groups;
-    if (g === null) return;
+    if (ts.groups !== null) this.addGroups(t, ts.groups);
+  }
+
+  /**
+   * Group tie classes of token t: identical input multisets imply equal group scores (the
+   * score is a function of the multiset), so only groups whose scores are equal are compared,
+   * by their sorted keys.
+   */
+  private addGroups(t: number, g: GroupScores): void {
+    const T = this.input.T;
     this.groups ??= {
       count: g.count, size: g.size, keep: g.keep,
       scores: new Float32Array(T * g.count), tieClass: new Int32Array(T * g.count),
     };
     const ge = this.groups;
     ge.scores.set(g.scores, t * g.count);
-    this.firstOfGroup.clear();
+    const cls = ge.tieClass.subarray(t * g.count, (t + 1) * g.count);
     for (let gi = 0; gi < g.count; gi++) {
-      const members = Array.from(this.keys.subarray(gi * g.size, (gi + 1) * g.size)).sort((a, b) => a - b).join(',');
-      const f = this.firstOfGroup.get(members);
-      if (f === undefined) this.firstOfGroup.set(members, gi);
-      ge.tieClass[t * g.count + gi] = f ?? gi;
+      cls[gi] = gi;
+      for (let lower = 0; lower < gi; lower++) {
+        if (cls[lower] !== lower || !Object.is(g.scores[lower], g.scores[gi])) continue;
+        if (this.sameMultiset(lower, gi, g.size)) {
+          cls[gi] = lower;
+          break;
+        }
+      }
     }
+  }
+
+  private sameMultiset(a: number, b: number, size: number): boolean {
+    const ka = Float64Array.from(this.keys.subarray(a * size, (a + 1) * size)).sort();
+    const kb = Float64Array.from(this.keys.subarray(b * size, (b + 1) * size)).sort();
+    for (let i = 0; i < size; i++) if (ka[i] !== kb[i]) return false;
+    return true;
   }
 
   finish(): RoutingEvidence {
