@@ -62,19 +62,20 @@ function sameBits(a: Int32Array | Float32Array, b: Int32Array | Float32Array): n
 
 const typeName = (v: unknown): string => (v as { constructor?: { name?: string } } | null)?.constructor?.name ?? typeof v;
 
-function checkShapes(input: CompareInput): void {
-  const p = input.reference.problem;
-  for (const [r, run] of input.runs.entries()) {
-    const want: Array<[string, ArrayLike<number>, number]> = [
-      ['output', run.output, p.T * p.H], ['ids', run.ids, p.T * p.topK], ['weights', run.weights, p.T * p.topK],
+/** What is wrong with the runs' shapes or types (the kernel's fault), or null. */
+export function malformedResults(reference: Expected, runs: readonly [Observed, Observed]): string | null {
+  const p = reference.problem;
+  for (const [r, run] of runs.entries()) {
+    const want: Array<[string, unknown, string, number]> = [
+      ['output', run.output, 'Uint16Array', p.T * p.H], ['ids', run.ids, 'Int32Array', p.T * p.topK], ['weights', run.weights, 'Float32Array', p.T * p.topK],
     ];
-    for (const [name, arr, n] of want) {
-      if (arr.length !== n) throw new Error(`run ${r + 1}: ${name} has ${arr.length} elements, expected ${n}`);
+    for (const [name, arr, type, n] of want) {
+      if (typeName(arr) !== type) return `run ${r + 1}: ${name} is ${typeName(arr)}, expected ${type}`;
+      const len = (arr as ArrayLike<number>).length;
+      if (len !== n) return `run ${r + 1}: ${name} has ${len} elements, expected ${n}`;
     }
-    if (!(run.output instanceof Uint16Array)) throw new Error(`run ${r + 1}: output is ${typeName(run.output)}, expected Uint16Array (bf16 bits)`);
-    if (!(run.ids instanceof Int32Array)) throw new Error(`run ${r + 1}: ids is ${typeName(run.ids)}, expected Int32Array`);
-    if (!(run.weights instanceof Float32Array)) throw new Error(`run ${r + 1}: weights is ${typeName(run.weights)}, expected Float32Array`);
   }
+  return null;
 }
 
 export function compare(input: CompareInput): Verdict {
@@ -83,7 +84,8 @@ export function compare(input: CompareInput): Verdict {
       throw new Error(`compare: ${name} was computed with ReferenceOptions.analysis 'output' (outputs only, no absAccum/flipAllowance/fragileTokens): it cannot judge a kernel; run the reference with analysis 'full' (the default)`);
     }
   }
-  checkShapes(input);
+  const malformed = malformedResults(input.reference, input.runs);
+  if (malformed !== null) throw new Error(malformed);
   const { reference, model, context } = input;
   const p = reference.problem;
   const { T, H, topK: k } = p;

@@ -17,7 +17,7 @@
  * disposition 'error', never 'incorrect'.
  */
 import type { Expected } from '../reference/expected.js';
-import { compare, errorVerdict, malformedVerdict } from './compare.js';
+import { compare, errorVerdict, malformedResults, malformedVerdict } from './compare.js';
 import type { ErrorModel } from './errorModel.js';
 import type { Observed } from './kernels/kernel.js';
 import { forcedIdsFor, unusableRows } from './routingJudge.js';
@@ -37,24 +37,6 @@ export interface JudgeInput {
   readonly model: ErrorModel;
   readonly context: FindingContext;
   readonly referenceForIds: ReferenceForIds;
-}
-
-const typeName = (v: unknown): string => (v as { constructor?: { name?: string } } | null)?.constructor?.name ?? typeof v;
-
-/** What is wrong with the runs' shapes or types, or null. */
-export function malformedResults(expected: Expected, runs: readonly [Observed, Observed]): string | null {
-  const p = expected.problem;
-  for (const [r, run] of runs.entries()) {
-    const want: Array<[string, unknown, string, number]> = [
-      ['output', run.output, 'Uint16Array', p.T * p.H], ['ids', run.ids, 'Int32Array', p.T * p.topK], ['weights', run.weights, 'Float32Array', p.T * p.topK],
-    ];
-    for (const [name, arr, type, n] of want) {
-      if (typeName(arr) !== type) return `run ${r + 1}: ${name} is ${typeName(arr)}, expected ${type}`;
-      const len = (arr as ArrayLike<number>).length;
-      if (len !== n) return `run ${r + 1}: ${name} has ${len} elements, expected ${n}`;
-    }
-  }
-  return null;
 }
 
 export async function judge(input: JudgeInput): Promise<Verdict> {

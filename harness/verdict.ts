@@ -106,6 +106,7 @@ export function formatFinding(f: Finding, ctx: FindingContext): string {
 
 /** The disposition the counts and findings imply (crash/refusal decided by the caller). */
 export function dispositionOf(counts: Readonly<Record<DiscrepancyKind, number>>, findings: readonly Finding[]): Disposition {
+  if (findings.some((f) => f.kind === 'harness_error')) return 'error';
   if (findings.some((f) => f.kind === 'crash')) return 'crashed';
   const bad = DISCREPANCY_KINDS.some((k) => k !== 'flip_explained' && counts[k] > 0) ||
     findings.some((f) => f.kind === 'refused' || f.kind === 'flip_budget' || f.kind === 'malformed');
