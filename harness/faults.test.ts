@@ -37,6 +37,11 @@ test('the native range check is [0, kFaultLast] with kFaultLast the largest cata
   const lastCode: number | undefined = FAULTS[snake(last![1]!) as keyof typeof FAULTS]?.code;
   t.is(lastCode, MAX_FAULT_CODE);
   t.regex(read('engine.cu'), /o\.fault < 0 \|\| o\.fault > kFaultLast/);
+  // The binding's own check (CPU builds included) uses engine.h's kLastFaultCode.
+  const src = (f: string): string => readFileSync(join(NATIVE, '..', f), 'utf8');
+  t.is(Number(/constexpr int kLastFaultCode = (\d+);/.exec(src('engine.h'))?.[1]), MAX_FAULT_CODE);
+  t.regex(src('binding.cc'), /fault < 0 \|\| fault > kLastFaultCode/);
+  t.regex(read('engine.cu'), /static_assert\(int\(kFaultLast\) == kLastFaultCode/);
 });
 
 test('every catalog fault is switched somewhere in the native kernels', (t) => {

@@ -19,6 +19,8 @@
 
 namespace moe {
 
+static_assert(int(kFaultLast) == kLastFaultCode, "common.cuh kFaultLast and engine.h kLastFaultCode must agree (harness/faults.ts)");
+
 namespace {
 
 void check(cudaError_t e, const char* call, const std::string& tactic = "") {
