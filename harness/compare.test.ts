@@ -265,3 +265,20 @@ test('overflow: an infinite output where the reference overflows bf16 the same w
   t.is(judgeOut(neg, NEG_INF).disposition, 'passed');
   t.is(judgeOut(neg, POS_INF).counts.nonfinite, 1);
 });
+
+test('where the reference itself is NaN (its float32 arithmetic met Inf − Inf) the element is counted apart as overflow_undefined, whatever the output', (t) => {
+  const i = 9;
+  const f = withReference(i, NaN, Infinity);
+  for (const bits of [0x7fc0, 0x7f80, 0xff80, base.expected.outputBf16[i]!]) {
+    const o = perfectObserved(f.expected);
+    o.output[i] = bits;
+    const v = compare(input(f, o));
+    t.is(v.disposition, 'passed');
+    t.is(v.counts.overflow_undefined, 1);
+    t.is(v.counts.nonfinite + v.counts.beyond_bound, 0);
+  }
+  // A NaN output where the reference is finite stays wrong.
+  const o = perfectObserved(base.expected);
+  o.output[i] = 0x7fc0;
+  t.is(compare(input(base, o)).counts.nonfinite, 1);
+});

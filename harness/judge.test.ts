@@ -94,3 +94,18 @@ test('issue 12.2: huge topk logits with decades scales (outputs overflowing to I
   const r = await runCampaign(cases, { kernel: { kind: 'emulated' }, isolation: 'inline' });
   t.deepEqual(r.records.filter((x) => x.disposition !== 'passed').map((x) => `${x.problem} ${x.tactic}: ${x.verdict.lines[0]}`), []);
 });
+
+test('a reference that is NaN (slot terms overflowing float32 in both directions) is counted apart, not blamed on a correct kernel', async (t) => {
+  // Found by the 10,000-case huge × decades run (mix seed 2, case 481).
+  const spec = {
+    problem: {
+      T: 13, H: 64, I: 128, E: 8, topK: 3, localOffset: 0, localExperts: 8, routing: { method: 'topk' as const },
+      logitsDtype: 'float32' as const, biasDtype: 'none' as const, quantMode: 'nvfp4' as const, activation: { kind: 'swiglu' as const },
+    },
+    seed: 1580701088, logitFamily: 'huge' as const, scaleFamily: 'decades' as const,
+  };
+  const r = await runCampaign([{ spec }], { kernel: { kind: 'emulated' }, isolation: 'inline' });
+  t.true(r.records.length > 0);
+  t.deepEqual(r.records.filter((x) => x.disposition !== 'passed').map((x) => `${x.tactic}: ${x.verdict.lines[0]}`), []);
+  t.true(r.records.every((x) => x.verdict.counts.overflow_undefined > 0));
+});
