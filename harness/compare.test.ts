@@ -282,3 +282,21 @@ test('where the reference itself is NaN (its float32 arithmetic met Inf − Inf)
   o.output[i] = 0x7fc0;
   t.is(compare(input(base, o)).counts.nonfinite, 1);
 });
+
+test('a reference that overflowed float32 (±Inf, absAccum Inf) cannot judge a finite output of the same sign: counted apart; the other sign fails', (t) => {
+  const i = 10;
+  const f = withReference(i, -Infinity, Infinity);
+  const judgeOut = (bits: number) => {
+    const o = perfectObserved(f.expected);
+    o.output[i] = bits;
+    return compare(input(f, o));
+  };
+  const saturated = judgeOut(0xff46); // -2.63e38: a truncating accumulator stayed finite
+  t.is(saturated.disposition, 'passed');
+  t.is(saturated.counts.overflow_undefined, 1);
+  t.is(judgeOut(0x7f46).counts.beyond_bound, 1, 'opposite sign');
+  t.is(judgeOut(0xff80).counts.overflow_undefined + judgeOut(0xff80).counts.nonfinite, 0, 'the same infinity: judged correct');
+  t.is(judgeOut(0x7fc0).counts.nonfinite, 1, 'NaN');
+  // With a finite absAccum the reference's infinity still judges a finite output (beyond bound).
+  t.is(compare(input(withReference(i, -Infinity, 1), perfectObserved(withReference(i, -Infinity, 1).expected))).counts.beyond_bound, 1);
+});

@@ -5,7 +5,9 @@
  *   1. poison        — held poison pattern 1 in run 1 and pattern 2 in run 2: never written;
  *   2. nondeterministic — run 1 and run 2 differ bitwise (the value is still judged);
  *   3. overflow_undefined — the reference's own value is NaN (its float32 arithmetic met
- *                      Inf − Inf): undefined by the contract, counted apart, not judged;
+ *                      Inf − Inf), or it overflowed to ±Inf with an infinite absAccum and
+ *                      the output is finite of the same sign (errorModel.ts beyondFloat32):
+ *                      undefined by the contract, counted apart, not judged;
  *      nonfinite     — NaN: rejected outright; ±Inf: correct only where the reference's value
  *                      overflows bf16 in the same direction within its bound
  *                      (errorModel.ts infinityIsCorrect), else rejected;
@@ -23,7 +25,7 @@
  */
 import type { Expected } from '../reference/expected.js';
 import { bf16ToF32 } from '../reference/formats/bf16.js';
-import { elementBound, flipRowBudget, infinityIsCorrect, type ErrorModel } from './errorModel.js';
+import { beyondFloat32, elementBound, flipRowBudget, infinityIsCorrect, type ErrorModel } from './errorModel.js';
 import type { Observed } from './kernels/kernel.js';
 import { judgeSelection, judgeWeights } from './routingJudge.js';
 import {
@@ -163,6 +165,10 @@ export function compare(input: CompareInput): Verdict {
       }
       if (!judgeValue) continue;
       const ref = expected.outputF32[i]!;
+      if (beyondFloat32(ref, expected.absAccum[i]!, out)) {
+        counts.overflow_undefined++;
+        continue;
+      }
       const bound = elementBound(model, expected.absAccum[i]!, out);
       const diff = Math.abs(out - ref);
       const ratio = Number.isFinite(ref) ? diff / bound : (out === ref ? 0 : Infinity);

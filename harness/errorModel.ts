@@ -150,6 +150,20 @@ export function infinityIsCorrect(model: ErrorModel, out: number, ref: number, a
   return Math.abs(ref) + reach >= BF16_OVERFLOW_THRESHOLD;
 }
 
+/**
+ * Whether a finite output `out` faces a reference that left float32's range: ref = ±Inf
+ * (the reference's own float32 slot products or partial sums overflowed) with absAccum =
+ * Inf (the magnitudes summed exceed float32's range, so the bound is infinite). The exact
+ * value then lies somewhere beyond the reach of float32 bookkeeping: a correct kernel that
+ * saturates (a truncating MMA never rounds up to Inf) or sums in another order can stay
+ * finite, and nothing bounds how far from the overflow it may land. Such an element cannot
+ * be judged; the caller counts it apart (overflow_undefined). A finite output of the
+ * OPPOSITE sign is not covered (it stays beyond_bound), nor is a NaN output.
+ */
+export function beyondFloat32(ref: number, absAccum: number, out: number): boolean {
+  return (ref === Infinity || ref === -Infinity) && absAccum === Infinity && Number.isFinite(out) && Math.sign(out) === Math.sign(ref);
+}
+
 /** Rows allowed to hold flip-explained elements. */
 export function flipRowBudget(model: ErrorModel, T: number): number {
   return Math.ceil(model.flipRowFraction * T);

@@ -109,3 +109,17 @@ test('a reference that is NaN (slot terms overflowing float32 in both directions
   t.deepEqual(r.records.filter((x) => x.disposition !== 'passed').map((x) => `${x.tactic}: ${x.verdict.lines[0]}`), []);
   t.true(r.records.every((x) => x.verdict.counts.overflow_undefined > 0));
 });
+
+test('a reference that overflowed to -Inf while a truncating tactic stayed finite is counted apart, not blamed on a correct kernel', async (t) => {
+  // Found by the 10,000-case huge × decades run (mix seed 3, case 641: tactics x/2 gave -2.63e38).
+  const spec = {
+    problem: {
+      T: 64, H: 64, I: 128, E: 8, topK: 3, localOffset: 0, localExperts: 8, routing: { method: 'topk' as const },
+      logitsDtype: 'float32' as const, biasDtype: 'none' as const, quantMode: 'nvfp4' as const, activation: { kind: 'swiglu' as const },
+    },
+    seed: 811779229, logitFamily: 'huge' as const, scaleFamily: 'decades' as const,
+  };
+  const r = await runCampaign([{ spec }], { kernel: { kind: 'emulated' }, isolation: 'inline' });
+  t.deepEqual(r.records.filter((x) => x.disposition !== 'passed').map((x) => `${x.tactic}: ${x.verdict.lines[0]}`), []);
+  t.true(r.records.some((x) => x.verdict.counts.overflow_undefined > 0));
+});
