@@ -56,6 +56,18 @@ const EDGES: GoldenCaseDef[] = [
     { T: 8, E: 16, topK: 4, localExperts: 16 }, 'ties'),
   def('ties-dsv3', 'exact ties in deepseek_v3 group selection (many near-equal groups)', 2003,
     { ...DSV3, T: 6, E: 32, routing: { method: 'deepseek_v3', nGroup: 8, topkGroup: 4, routedScalingFactor: 2.5 }, topK: 8, localExperts: 32, H: 64 }, 'ties'),
+  def('group-ties', 'deepseek_v3 groups with identical inputs: exact group ties, the lower group index must be kept', 2020,
+    { ...DSV3, T: 6 }, 'group_ties'),
+  {
+    name: 'flip-bf16',
+    why: 'a real re-quantization flip: fragile FC2 inputs, and valid float32 FC1 orders (sequential, reverse, 16-term MMA) flip some (goldens/flipSearch.ts)',
+    spec: { problem: flipCaseProblem('mxfp4_bf16'), seed: 4, logitFamily: 'normal', scaleFamily: 'normal' },
+  },
+  {
+    name: 'flip-bf16-llama4',
+    why: 'a real re-quantization flip with llama4 (weight applied before FC1): valid float32 FC1 orders flip fragile FC2 inputs (goldens/flipSearch.ts)',
+    spec: { problem: flipCaseProblem('mxfp4_bf16', 'llama4'), seed: 1, logitFamily: 'normal', scaleFamily: 'normal' },
+  },
   def('all-negative', 'every logit negative (FlashInfer #2822: 0% accuracy with renormalize)', 2004,
     { T: 6, E: 16, topK: 4, localExperts: 16 }, 'all_negative'),
   def('dsv3-tiny-sigmoid', 'sigmoid ~1e-8 with large biases: weights from the unbiased s, 1e-20 epsilon (#3803, #3875)', 2005,
@@ -89,6 +101,15 @@ const EDGES: GoldenCaseDef[] = [
     spec: { problem: configProblem('deepseek-lite', 24, { localOffset: 33, localExperts: 1 }), seed: 3002, logitFamily: 'normal', scaleFamily: 'normal' },
   },
 ];
+
+/**
+ * The shape of the flip cases (flipSearch.ts): bf16 activations (mxfp4_bf16) and a long FC1
+ * (H = 1024) make FC1 sums inexact in float32, so the accumulation order matters; a short
+ * FC2 (I = 32) makes one flipped FC2 input visible beyond the accumulation bound.
+ */
+export function flipCaseProblem(quantMode: QuantMode, method: 'renormalize' | 'llama4' = 'renormalize'): Problem {
+  return { ...BASE, T: 32, H: 1024, I: 256, E: 4, topK: method === 'llama4' ? 1 : 2, localExperts: 4, quantMode, routing: { method } };
+}
 
 export const GOLDEN_CASES: readonly GoldenCaseDef[] = [...MATRIX, ...EDGES];
 

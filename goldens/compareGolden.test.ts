@@ -28,7 +28,10 @@ const DIMS = { H: 2, topK: 2, E: 3 };
 
 function stored(): StoredExpected {
   return {
-    routing: { ids: new Int32Array([0, 2]), weights: new Float32Array([0.75, 0.25]), selectionScores: new Float32Array([3, -Infinity, 1]) },
+    routing: {
+      ids: new Int32Array([0, 2]), weights: new Float32Array([0.75, 0.25]), selectionScores: new Float32Array([3, -Infinity, 1]),
+      evidence: { scores: new Float32Array([3, -Infinity, 1]), expertTieClass: new Int32Array([0, -1, 2]), groups: null },
+    },
     outputF32: new Float32Array([1, -2]),
     outputBf16: new Uint16Array([0x3f80, 0xc000]),
     absAccum: new Float32Array([4, 4]),

@@ -86,3 +86,54 @@ export function describeDiff(d: TensorDiff): string {
   const max = d.maxAbsDiff === undefined ? '' : `, max |diff| ${d.maxAbsDiff.toPrecision(3)}`;
   return `${d.name}: changed ${d.changedElements}/${d.elements} elements (${d.changedBytes} bytes)${max}`;
 }
+
+/** One element whose bytes differ between a stored and a recomputed tensor. */
+export interface ElementDifference {
+  readonly tensor: string;
+  /** Flat element index (-1: the tensor is absent or reshaped on one side). */
+  readonly index: number;
+  /** Row (first dimension) of the element. */
+  readonly row: number;
+  readonly stored: string;
+  readonly recomputed: string;
+}
+
+const describeElement = (t: Tensor, i: number): string => {
+  const v = numberAt(t, i, new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  const size = DTYPE_SIZES[t.dtype];
+  const hex = Array.from(t.data.subarray(i * size, (i + 1) * size)).reverse().map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${v ?? '?'} (0x${hex})`;
+};
+
+/**
+ * Bit-for-bit comparison of every tensor of `stored` with `recomputed`: the first
+ * `limit` differing elements (both files' tensor sets must match too).
+ */
+export function bitDifferences(stored: SafetensorsFile, recomputed: SafetensorsFile, limit = 10): ElementDifference[] {
+  const out: ElementDifference[] = [];
+  const names = new Set([...stored.tensors.keys(), ...recomputed.tensors.keys()]);
+  for (const name of names) {
+    const a = stored.tensors.get(name);
+    const b = recomputed.tensors.get(name);
+    if (!a || !b || diffTensor(name, a, b).status === 'reshaped') {
+      const shape = (t: Tensor | undefined): string => (t ? `${t.dtype}[${t.shape.join(', ')}]` : 'absent');
+      out.push({ tensor: name, index: -1, row: -1, stored: shape(a), recomputed: shape(b) });
+      continue;
+    }
+    const size = DTYPE_SIZES[a.dtype];
+    const n = a.data.byteLength / size;
+    const rowLen = a.shape.slice(1).reduce((x, y) => x * y, 1);
+    for (let i = 0; i < n && out.length < limit; i++) {
+      let differs = false;
+      for (let j = 0; j < size; j++) if (a.data[i * size + j] !== b.data[i * size + j]) differs = true;
+      if (differs) out.push({ tensor: name, index: i, row: Math.floor(i / rowLen), stored: describeElement(a, i), recomputed: describeElement(b, i) });
+    }
+  }
+  return out.slice(0, limit);
+}
+
+/** "case c: tensor output element 17 (row 0): stored …, recomputed …". */
+export function describeElementDifference(caseName: string, d: ElementDifference): string {
+  if (d.index < 0) return `case ${caseName}: tensor ${d.tensor}: stored ${d.stored}, recomputed ${d.recomputed}`;
+  return `case ${caseName}: tensor ${d.tensor} element ${d.index} (row ${d.row}): stored ${d.stored}, recomputed ${d.recomputed}`;
+}

@@ -51,9 +51,9 @@ if (unavailable !== null && !REQUIRE_GPU) {
 
   for (const entry of manifest.cases) {
     test.serial(`${entry.name}: every valid native tactic passes`, async (t) => {
-      const { case: c } = loadGoldenCase(entry);
-      const p = c.spec.problem;
-      const j = await judgeGoldenOnKernel(new NativeKernel(), c);
+      const golden = loadGoldenCase(entry);
+      const p = golden.case.spec.problem;
+      const j = await judgeGoldenOnKernel(new NativeKernel(), golden);
       if (j.tactics.length === 0) {
         unsupported.push(entry.name);
         t.log(`NOT SUPPORTED by the native kernel (no valid tactic): ${describeProblem(p)}`);

@@ -9,7 +9,7 @@ import { judgeGoldenOnKernel } from './judgeGolden.js';
 import { manifestEntry, readManifest } from './manifest.js';
 
 const manifest = readManifest();
-const golden = (name: string) => loadGoldenCase(manifestEntry(manifest, name)).case;
+const golden = (name: string) => loadGoldenCase(manifestEntry(manifest, name));
 
 for (const e of manifest.cases) {
   test(`${e.name}: the emulated kernel passes every tactic`, async (t) => {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorModel } from '../harness/errorModel.js';
 import type { Case } from '../reference/case.js';
 import type { Expected } from '../reference/expected.js';
 import { generateCase } from '../reference/generate.js';
@@ -35,9 +36,13 @@ export function referenceVersion(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-/** Run the reference the way goldens are made (and re-checked). */
+/**
+ * Run the reference the way goldens are made (and re-checked): with the harness's FC1
+ * error window (ErrorModel.fc1RelativeError), so that the stored fragility analysis is the
+ * one the judge uses when it judges a kernel against the stored golden.
+ */
 export function goldenReference(c: Case, precision: GoldenPrecision = GOLDEN_PRECISION): Promise<Expected> {
-  return runReference(c, { precision });
+  return runReference(c, { precision, fc1RelativeError: errorModel(c.spec.problem).fc1RelativeError });
 }
 
 export async function produceGolden(def: GoldenCaseDef, precision: GoldenPrecision = GOLDEN_PRECISION): Promise<ProducedGolden> {

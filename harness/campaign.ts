@@ -10,16 +10,15 @@ import type { CaseSpec } from '../reference/case.js';
 import type { Expected } from '../reference/expected.js';
 import { generateCase } from '../reference/generate.js';
 import { describeProblem, type Problem } from '../reference/problem.js';
-import { routingInputFromCase } from '../reference/routing/routingInput.js';
 import { POISON, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
 import { ChildRunner } from './childRunner.js';
-import { compare, crashVerdict, malformedVerdict, notSupportedVerdict, refusedVerdict } from './compare.js';
+import { crashVerdict, notSupportedVerdict, refusedVerdict } from './compare.js';
 import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.js';
 import { InlineRunner } from './inlineRunner.js';
+import { judge } from './judge.js';
 import { createKernel, kernelLabel, type KernelChoice } from './kernels/select.js';
 import { referenceFor, type ReferenceCache, type ReferencePrecision } from './referenceFor.js';
 import { replayCommand, type CaseOrigin } from './replayCommand.js';
-import { forcedIdsFor, unusableRows } from './routingJudge.js';
 import type { Disposition, FindingContext, Verdict } from './verdict.js';
 
 export interface CampaignCase {
@@ -156,7 +155,6 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
   } catch (e) {
     throw new Error(`reference failed for case ${index} (${describeProblem(p)}, seed ${spec.seed}): ${(e as Error).message}`, { cause: e });
   }
-  const input = routingInputFromCase(c);
   const out: CaseRecord[] = [];
   for (const o of outcome.outcomes) {
     out.push(await judgeOutcome(o));
@@ -168,21 +166,10 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
     const wall = tacticWall.get(label);
     if (o.kind === 'crashed') return record(label, crashVerdict(o.message, ctx(label)), wall);
     if (o.kind === 'refused') return record(label, refusedVerdict(o.message, ctx(label)), wall);
-    const ids = o.runs[0].ids;
-    let referenceForIds = null;
-    if (ids instanceof Int32Array && ids.length === p.T * p.topK) {
-      const forced = forcedIdsFor(expected.routing.ids, ids, unusableRows(ids, p.T, p.topK, p.E), p.topK);
-      if (forced !== null) {
-        referenceForIds = await referenceFor(c, model, { precision, forcedIds: forced, cache });
-      }
-    }
-    let verdict: Verdict;
-    try {
-      verdict = compare({ routingInput: input, reference: expected, referenceForIds, runs: o.runs, poison: POISON, digests: o.digests, model, context: ctx(label) });
-    } catch (e) {
-      // Wrong shapes or types from the kernel: incorrect, never a harness crash.
-      verdict = malformedVerdict((e as Error).message, ctx(label));
-    }
+    const verdict = await judge({
+      expected, runs: o.runs, poison: POISON, digests: o.digests, model, context: ctx(label),
+      referenceForIds: (forcedIds) => referenceFor(c, model, { precision, forcedIds, cache }),
+    });
     const kernelMs = o.runs[0].ms !== undefined && o.runs[1].ms !== undefined ? o.runs[0].ms + o.runs[1].ms : wall;
     return record(label, verdict, kernelMs);
   }

@@ -60,6 +60,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'deepseek-flat', methods: ['deepseek_v3'], quant: 'nvfp4', logits: ['all_negative', 'neg_inf', 'huge', 'tiny_sigmoid', 'normal'], E: 12, topK: 3, bias: 'bfloat16', minT: 10 },
   { name: 'llama4', methods: ['llama4'], quant: 'nvfp4', logits: ['normal', 'all_negative'], E: 8, topK: 1 },
   { name: 'mx-bf16', methods: ['renormalize_naive', 'renormalize'], quant: 'mxfp4_bf16', logits: ['normal', 'ties'], E: 8, topK: 2, logitsDtype: 'bfloat16' },
+  { name: 'deepseek-group-ties', methods: ['deepseek_v3'], quant: 'nvfp4', logits: ['group_ties'], E: 16, topK: 4, groups: { nGroup: 4, topkGroup: 2 }, bias: 'float32' },
   { name: 'default-slice', methods: ['default'], quant: 'nvfp4', logits: ['normal', 'huge'], E: 16, topK: 4, slices: [[2, 12], [0, 10]], logitsDtype: 'bfloat16' },
 ];
 

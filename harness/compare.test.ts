@@ -12,7 +12,7 @@ const GRAMMAR = /^\S+=.+, reference .+ \(.+; tactic 8\/0; seed \d+\)$/;
 
 function input(f: Fixture, o1: Observed, o2: Observed = o1, over: Partial<CompareInput> = {}): CompareInput {
   return {
-    routingInput: f.input, reference: f.expected, referenceForIds: null, runs: [o1, o2], poison: POISON,
+    reference: f.expected, referenceForIds: null, runs: [o1, o2], poison: POISON,
     digests: ['d', 'd'], model: f.model, context: { tactic: '8/0', seed: f.c.spec.seed }, ...over,
   };
 }
@@ -225,4 +225,78 @@ test('results of the wrong shape or type are rejected with a message', (t) => {
   const o = perfectObserved(base.expected);
   t.throws(() => compare(input(base, { ...o, output: o.output.subarray(1) })), { message: /output has \d+ elements, expected \d+/ });
   t.throws(() => compare(input(base, { ...o, weights: new Float64Array(o.weights) as unknown as Float32Array })), { message: /weights is Float64Array, expected Float32Array/ });
+});
+
+/** base with element i's reference value and absAccum replaced (everything else as computed). */
+function withReference(i: number, ref: number, absAccum: number): Fixture {
+  const outputF32 = Float32Array.from(base.expected.outputF32);
+  const abs = Float32Array.from(base.expected.absAccum);
+  outputF32[i] = ref;
+  abs[i] = absAccum;
+  return { ...base, expected: { ...base.expected, outputF32, absAccum: abs } };
+}
+
+test('overflow: an infinite output where the reference overflows bf16 the same way is correct; every other non-finite value is rejected', (t) => {
+  const i = 7;
+  const POS_INF = 0x7f80;
+  const NEG_INF = 0xff80;
+  const judgeOut = (f: Fixture, bits: number) => {
+    const o = perfectObserved(f.expected);
+    o.output[i] = bits;
+    return compare(input(f, o));
+  };
+  // The reference's float32 value is beyond the threshold (3.5e38 > 3.396e38) or itself overflowed.
+  for (const [ref, abs] of [[3.5e38, 1e36], [Infinity, Infinity]] as const) {
+    const f = withReference(i, ref, abs);
+    const v = judgeOut(f, POS_INF);
+    t.is(v.disposition, 'passed', `ref ${ref}: ${v.lines.join(' | ')}`);
+    t.is(v.counts.nonfinite, 0);
+    // The opposite infinity and NaN stay wrong.
+    t.is(judgeOut(f, NEG_INF).counts.nonfinite, 1);
+    t.is(judgeOut(f, 0x7fc0).counts.nonfinite, 1);
+  }
+  // A finite reference inside the threshold by more than its bound: Inf is wrong.
+  const inside = withReference(i, 1e38, 1e36);
+  const v = judgeOut(inside, POS_INF);
+  t.is(v.counts.nonfinite, 1);
+  t.regex(v.lines[0]!, /^out\[t=0,h=7\]=Inf \(0x7f80\), reference 1e\+38 \(non-finite output: the reference does not overflow bf16 this way within its bound/);
+  // A negative reference beyond the threshold accepts -Inf only.
+  const neg = withReference(i, -3.5e38, 1e36);
+  t.is(judgeOut(neg, NEG_INF).disposition, 'passed');
+  t.is(judgeOut(neg, POS_INF).counts.nonfinite, 1);
+});
+
+test('where the reference itself is NaN (its float32 arithmetic met Inf − Inf) the element is counted apart as overflow_undefined, whatever the output', (t) => {
+  const i = 9;
+  const f = withReference(i, NaN, Infinity);
+  for (const bits of [0x7fc0, 0x7f80, 0xff80, base.expected.outputBf16[i]!]) {
+    const o = perfectObserved(f.expected);
+    o.output[i] = bits;
+    const v = compare(input(f, o));
+    t.is(v.disposition, 'passed');
+    t.is(v.counts.overflow_undefined, 1);
+    t.is(v.counts.nonfinite + v.counts.beyond_bound, 0);
+  }
+  // A NaN output where the reference is finite stays wrong.
+  const o = perfectObserved(base.expected);
+  o.output[i] = 0x7fc0;
+  t.is(compare(input(base, o)).counts.nonfinite, 1);
+});
+
+test('a reference that overflowed float32 (±Inf, absAccum Inf) cannot judge a finite output of the same sign: counted apart; the other sign fails', (t) => {
+  const i = 10;
+  const f = withReference(i, -Infinity, Infinity);
+  const judgeOut = (bits: number) => {
+    const o = perfectObserved(f.expected);
+    o.output[i] = bits;
+    return compare(input(f, o));
+  };
+  const saturated = judgeOut(0xff46); // -2.63e38: a truncating accumulator stayed finite
+  t.is(saturated.disposition, 'passed');
+  t.is(saturated.counts.overflow_undefined, 1);
+  t.is(judgeOut(0x7f46).counts.beyond_bound, 1, 'opposite sign');
+  t.is(judgeOut(0xff80).counts.overflow_undefined + judgeOut(0xff80).counts.nonfinite, 0, 'the same infinity: judged correct');
+  t.is(judgeOut(0x7fc0).counts.nonfinite, 1, 'NaN');
+  // With a finite absAccum the reference's infinity still judges a finite output (beyond bound).
+  t.is(compare(input(withReference(i, -Infinity, 1), perfectObserved(withReference(i, -Infinity, 1).expected))).counts.beyond_bound, 1);
 });

@@ -4,20 +4,28 @@
  * Order of judgement per output element (run 1; run 2 only for determinism):
  *   1. poison        — held poison pattern 1 in run 1 and pattern 2 in run 2: never written;
  *   2. nondeterministic — run 1 and run 2 differ bitwise (the value is still judged);
- *   3. nonfinite     — NaN or ±Inf: rejected outright, no bound applies;
+ *   3. overflow_undefined — the reference's own value is NaN (its float32 arithmetic met
+ *                      Inf − Inf), or it overflowed to ±Inf with an infinite absAccum and
+ *                      the output is finite of the same sign (errorModel.ts beyondFloat32):
+ *                      undefined by the contract, counted apart, not judged;
+ *      nonfinite     — NaN: rejected outright; ±Inf: correct only where the reference's value
+ *                      overflows bf16 in the same direction within its bound
+ *                      (errorModel.ts infinityIsCorrect), else rejected;
  *   4. value         — |out - ref| against bound[t,h] (errorModel.ts), where ref is the
  *                      reference recomputed with the kernel's own (valid) expert choice;
  *                      beyond the bound but within bound + flipAllowance[t,h] in a fragile
  *                      row: flip_explained (counted apart, rows budgeted); else beyond_bound.
- * Routing: ids judged by routingJudge (valid top-k, exact-tie order), weights against the
- * reference's weights for the kernel's choice; ids/weights must also agree between runs.
+ * Routing: ids judged by routingJudge (valid top-k, exact-tie order) from the reference's
+ * routing evidence, weights against the reference's weights for the kernel's choice;
+ * ids/weights must also agree between runs.
+ * Pure: it reads only its input (never calls back into reference/). judge.ts wraps it with
+ * the one recomputation of the reference for the kernel's ids.
  * Rows whose ids are unusable (out of range, duplicated) are counted under routing and
  * their output is not judged against a value.
  */
 import type { Expected } from '../reference/expected.js';
 import { bf16ToF32 } from '../reference/formats/bf16.js';
-import type { RoutingInput } from '../reference/routing/types.js';
-import { elementBound, flipRowBudget, type ErrorModel } from './errorModel.js';
+import { beyondFloat32, elementBound, flipRowBudget, infinityIsCorrect, type ErrorModel } from './errorModel.js';
 import type { Observed } from './kernels/kernel.js';
 import { judgeSelection, judgeWeights } from './routingJudge.js';
 import {
@@ -26,7 +34,6 @@ import {
 } from './verdict.js';
 
 export interface CompareInput {
-  readonly routingInput: RoutingInput;
   /** The reference for the case (its own routing). */
   readonly reference: Expected;
   /**
@@ -59,19 +66,20 @@ function sameBits(a: Int32Array | Float32Array, b: Int32Array | Float32Array): n
 
 const typeName = (v: unknown): string => (v as { constructor?: { name?: string } } | null)?.constructor?.name ?? typeof v;
 
-function checkShapes(input: CompareInput): void {
-  const p = input.reference.problem;
-  for (const [r, run] of input.runs.entries()) {
-    const want: Array<[string, ArrayLike<number>, number]> = [
-      ['output', run.output, p.T * p.H], ['ids', run.ids, p.T * p.topK], ['weights', run.weights, p.T * p.topK],
+/** What is wrong with the runs' shapes or types (the kernel's fault), or null. */
+export function malformedResults(reference: Expected, runs: readonly [Observed, Observed]): string | null {
+  const p = reference.problem;
+  for (const [r, run] of runs.entries()) {
+    const want: Array<[string, unknown, string, number]> = [
+      ['output', run.output, 'Uint16Array', p.T * p.H], ['ids', run.ids, 'Int32Array', p.T * p.topK], ['weights', run.weights, 'Float32Array', p.T * p.topK],
     ];
-    for (const [name, arr, n] of want) {
-      if (arr.length !== n) throw new Error(`run ${r + 1}: ${name} has ${arr.length} elements, expected ${n}`);
+    for (const [name, arr, type, n] of want) {
+      if (typeName(arr) !== type) return `run ${r + 1}: ${name} is ${typeName(arr)}, expected ${type}`;
+      const len = (arr as ArrayLike<number>).length;
+      if (len !== n) return `run ${r + 1}: ${name} has ${len} elements, expected ${n}`;
     }
-    if (!(run.output instanceof Uint16Array)) throw new Error(`run ${r + 1}: output is ${typeName(run.output)}, expected Uint16Array (bf16 bits)`);
-    if (!(run.ids instanceof Int32Array)) throw new Error(`run ${r + 1}: ids is ${typeName(run.ids)}, expected Int32Array`);
-    if (!(run.weights instanceof Float32Array)) throw new Error(`run ${r + 1}: weights is ${typeName(run.weights)}, expected Float32Array`);
   }
+  return null;
 }
 
 export function compare(input: CompareInput): Verdict {
@@ -80,7 +88,8 @@ export function compare(input: CompareInput): Verdict {
       throw new Error(`compare: ${name} was computed with ReferenceOptions.analysis 'output' (outputs only, no absAccum/flipAllowance/fragileTokens): it cannot judge a kernel; run the reference with analysis 'full' (the default)`);
     }
   }
-  checkShapes(input);
+  const malformed = malformedResults(input.reference, input.runs);
+  if (malformed !== null) throw new Error(malformed);
   const { reference, model, context } = input;
   const p = reference.problem;
   const { T, H, topK: k } = p;
@@ -98,7 +107,7 @@ export function compare(input: CompareInput): Verdict {
   }
 
   // Routing: ids, exact ties, determinism, weights.
-  const sel = judgeSelection(input.routingInput, reference, run1.ids, model);
+  const sel = judgeSelection(reference, run1.ids, model);
   const routingRows = new Uint8Array(sel.wrongRows);
   sel.findings.forEach(keep);
   const expected = input.referenceForIds ?? reference;
@@ -138,13 +147,28 @@ export function compare(input: CompareInput): Verdict {
         keep({ kind: 'nondeterministic', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(bf16ToF32(o2))} (${hex(o2)}) in run 2`, reference: `${fmtNum(bf16ToF32(o1))} (${hex(o1)}) in run 1`, detail: 'output differs between two runs on identical inputs' });
       }
       const out = bf16ToF32(o1);
+      if (judgeValue && Number.isNaN(expected.outputF32[i])) {
+        // The reference's own float32 arithmetic met Inf − Inf (slot terms beyond float32's
+        // range in both directions): the contract leaves this element undefined; any output
+        // is as good as the reference's, so it is counted apart, never passed as judged.
+        counts.overflow_undefined++;
+        continue;
+      }
       if (isNonFiniteBf16(o1)) {
+        if (judgeValue && infinityIsCorrect(model, out, expected.outputF32[i]!, expected.absAccum[i]!)) {
+          histogram[0]!++; // the same infinity the reference's value rounds to
+          continue;
+        }
         counts.nonfinite++;
-        keep({ kind: 'nonfinite', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(out)} (${hex(o1)})`, reference: fmtNum(expected.outputF32[i]!), detail: 'non-finite output' });
+        keep({ kind: 'nonfinite', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(out)} (${hex(o1)})`, reference: fmtNum(expected.outputF32[i]!), detail: Number.isNaN(out) ? 'non-finite output' : 'non-finite output: the reference does not overflow bf16 this way within its bound' });
         continue;
       }
       if (!judgeValue) continue;
       const ref = expected.outputF32[i]!;
+      if (beyondFloat32(ref, expected.absAccum[i]!, out)) {
+        counts.overflow_undefined++;
+        continue;
+      }
       const bound = elementBound(model, expected.absAccum[i]!, out);
       const diff = Math.abs(out - ref);
       const ratio = Number.isFinite(ref) ? diff / bound : (out === ref ? 0 : Infinity);
@@ -220,4 +244,14 @@ export function malformedVerdict(message: string, context: FindingContext): Verd
 /** The verdict of a case the kernel does not support (no tactic, or prepare refused it). */
 export function notSupportedVerdict(message: string, context: FindingContext): Verdict {
   return { disposition: 'not_supported', tactic: context.tactic, counts: zeroCounts(), worst: null, findings: [], lines: [`case not supported: ${message.replace(/\s+/g, ' ').trim()} (tactic ${context.tactic}; seed ${context.seed})`], histogram: new Array<number>(RATIO_BIN_LABELS.length).fill(0) };
+}
+
+/**
+ * The verdict of a (case, tactic) the harness could not judge: an exception inside judging
+ * (a harness bug, or the reference failing for the kernel's ids). Disposition 'error': not
+ * the kernel's fault, and never counted as incorrect.
+ */
+export function errorVerdict(message: string, context: FindingContext): Verdict {
+  const f: Finding = { kind: 'harness_error', where: 'judge', observed: 'no verdict', reference: 'a verdict', detail: `harness error: ${message.replace(/\s+/g, ' ').trim()}` };
+  return { disposition: 'error', tactic: context.tactic, counts: zeroCounts(), worst: null, findings: [f], lines: [formatFinding(f, context)], histogram: new Array<number>(RATIO_BIN_LABELS.length).fill(0) };
 }

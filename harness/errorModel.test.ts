@@ -1,6 +1,7 @@
 import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
-import { elementBound, errorModel, flipRowBudget, gamma, U, ulpBf16 } from './errorModel.js';
+import { f32ToBf16 } from '../reference/formats/bf16.js';
+import { BF16_OVERFLOW_THRESHOLD, elementBound, errorModel, flipRowBudget, gamma, infinityIsCorrect, U, ulpBf16 } from './errorModel.js';
 import { scheduleOf, scheduledDot } from './kernels/emulatedTactics.js';
 import { smallProblem } from './testing.js';
 
@@ -51,3 +52,32 @@ testProp('float32 accumulation orders stay within γ(n-1)·Σ|terms| (RNE) or 2�
   const bound = config === 2 ? 2 * gamma(n + 16) : gamma(n);
   t.true(Math.abs(got - exact) <= bound * abs + 2 ** -140, `n=${n} config=${config}: ${got} vs ${exact}`);
 }, { numRuns: 200 });
+
+test('BF16_OVERFLOW_THRESHOLD is the smallest magnitude that rounds to infinity in bf16', (t) => {
+  const below = (x: number): number => { const f = new Float32Array([x]); new Uint32Array(f.buffer)[0]! -= 1; return f[0]!; };
+  t.is(Math.fround(BF16_OVERFLOW_THRESHOLD), BF16_OVERFLOW_THRESHOLD, 'a float32 value');
+  t.is(f32ToBf16(BF16_OVERFLOW_THRESHOLD), 0x7f80);
+  t.is(f32ToBf16(-BF16_OVERFLOW_THRESHOLD), 0xff80);
+  t.is(f32ToBf16(below(BF16_OVERFLOW_THRESHOLD)), 0x7f7f, 'the float32 just below rounds to the largest finite bf16');
+});
+
+test('infinityIsCorrect: the same infinity within reach of the threshold, or a reference that overflowed; nothing else', (t) => {
+  const m = errorModel(smallProblem());
+  const X = BF16_OVERFLOW_THRESHOLD;
+  t.true(infinityIsCorrect(m, Infinity, 3.5e38, 1e30));
+  t.true(infinityIsCorrect(m, -Infinity, -3.5e38, 1e30));
+  t.true(infinityIsCorrect(m, Infinity, Infinity, Infinity), 'the reference\'s own float32 arithmetic overflowed the same way');
+  t.false(infinityIsCorrect(m, -Infinity, Infinity, Infinity), 'opposite sign');
+  t.false(infinityIsCorrect(m, -Infinity, 3.5e38, 1e30), 'opposite sign');
+  t.false(infinityIsCorrect(m, Infinity, 1e38, 1e38), 'finite reference inside the threshold by more than its reach');
+  t.false(infinityIsCorrect(m, NaN, Infinity, Infinity), 'NaN is never correct');
+  t.false(infinityIsCorrect(m, Infinity, NaN, 1), 'nor is Inf where the reference is NaN');
+  t.false(infinityIsCorrect(m, Infinity, 0, 0));
+  // Just inside: correct exactly when the reach carries the reference across X.
+  const inside = X * (1 - 2 ** -20);
+  const reachFor = (absAccum: number): number => m.accumulationFactor * absAccum + m.absoluteFloor;
+  const need = (X - inside) / m.accumulationFactor;
+  t.true(reachFor(need * 1.01) >= X - inside);
+  t.true(infinityIsCorrect(m, Infinity, inside, need * 1.01));
+  t.false(infinityIsCorrect(m, Infinity, inside, need * 0.99));
+});

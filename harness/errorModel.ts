@@ -115,6 +115,55 @@ export function elementBound(model: ErrorModel, absAccum: number, out: number): 
   return model.accumulationFactor * absAccum + 0.5 * ulpBf16(out) + model.absoluteFloor;
 }
 
+/**
+ * The bf16 overflow threshold X = (2 − 2^-8)·2^127: the smallest magnitude that rounds to
+ * infinity in bf16 (round to nearest even). It is the midpoint between the largest finite
+ * bf16, (2 − 2^-7)·2^127 (mantissa 0x7f, odd), and 2^128, so the tie goes to the even
+ * neighbour: infinity. Every float32 K with |K| >= X has bf16(K) = ±Inf, every |K| < X a
+ * finite bf16.
+ */
+export const BF16_OVERFLOW_THRESHOLD = (2 - 2 ** -8) * 2 ** 127;
+
+/**
+ * Whether an infinite bf16 output `out` (±Inf) is a correct result, given the reference's
+ * float32 value `ref` (before its bf16 rounding) and absAccum at that element.
+ *
+ * Derivation: a correct kernel's float32 result K (before its own bf16 rounding) lies
+ * within reach = accumulationFactor·absAccum + absoluteFloor of ref (the bound of
+ * elementBound without its ½-ulp term, which belongs to the final rounding). bf16(K) is
+ * +Inf exactly when K >= X. So +Inf is a correct output iff ref > 0 and ref + reach >= X
+ * (some admissible K rounds to +Inf), and likewise −Inf with the signs mirrored. When the
+ * reference's own float32 arithmetic overflowed to the same infinity (ref = ±Inf: a slot
+ * product or a finalize partial sum passed float32's largest value, (2 − 2^-24)·2^127 > X),
+ * the same float32 computation with errors within the bound overflows too, or lands at or
+ * beyond X: the same infinity is correct. Every other non-finite output is rejected: NaN
+ * always (ref NaN included), an infinity of the other sign, and an infinity where the
+ * reference lies inside the threshold by more than its reach.
+ * (A stricter reading, "ref − reach >= X", would call a correct kernel wrong whenever ref
+ * lies within reach of X and the kernel's rounding carries it across: a false alarm.)
+ */
+export function infinityIsCorrect(model: ErrorModel, out: number, ref: number, absAccum: number): boolean {
+  if (out !== Infinity && out !== -Infinity) return false;
+  if (Number.isNaN(ref) || ref === 0 || Math.sign(ref) !== Math.sign(out)) return false;
+  if (!Number.isFinite(ref)) return true;
+  const reach = model.accumulationFactor * absAccum + model.absoluteFloor;
+  return Math.abs(ref) + reach >= BF16_OVERFLOW_THRESHOLD;
+}
+
+/**
+ * Whether a finite output `out` faces a reference that left float32's range: ref = ±Inf
+ * (the reference's own float32 slot products or partial sums overflowed) with absAccum =
+ * Inf (the magnitudes summed exceed float32's range, so the bound is infinite). The exact
+ * value then lies somewhere beyond the reach of float32 bookkeeping: a correct kernel that
+ * saturates (a truncating MMA never rounds up to Inf) or sums in another order can stay
+ * finite, and nothing bounds how far from the overflow it may land. Such an element cannot
+ * be judged; the caller counts it apart (overflow_undefined). A finite output of the
+ * OPPOSITE sign is not covered (it stays beyond_bound), nor is a NaN output.
+ */
+export function beyondFloat32(ref: number, absAccum: number, out: number): boolean {
+  return (ref === Infinity || ref === -Infinity) && absAccum === Infinity && Number.isFinite(out) && Math.sign(out) === Math.sign(ref);
+}
+
 /** Rows allowed to hold flip-explained elements. */
 export function flipRowBudget(model: ErrorModel, T: number): number {
   return Math.ceil(model.flipRowFraction * T);

@@ -59,8 +59,8 @@ export function formatTable(rows: readonly TacticSummary[]): string {
 }
 
 /** Totals over records: dispositions. */
-export function totals(records: readonly CaseRecord[]): Record<'passed' | 'incorrect' | 'crashed' | 'not_supported', number> {
-  const t = { passed: 0, incorrect: 0, crashed: 0, not_supported: 0 };
+export function totals(records: readonly CaseRecord[]): Record<'passed' | 'incorrect' | 'crashed' | 'not_supported' | 'error', number> {
+  const t = { passed: 0, incorrect: 0, crashed: 0, not_supported: 0, error: 0 };
   for (const r of records) t[r.disposition]++;
   return t;
 }

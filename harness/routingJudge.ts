@@ -1,22 +1,23 @@
 /**
- * Judging a kernel's routing (SPEC §3): ids, exact-tie order and weights.
+ * Judging a kernel's routing (SPEC §3): ids, exact-tie order and weights, from the
+ * reference's Expected alone (routing.evidence: scores, group scores, tie classes); no
+ * score is computed here.
  *
  * - Ids: distinct, in [0, E), and a valid top-k under the reference's float32 scores,
  *   allowing only choices among scores tied within the kernel's precision
- *   (checkSelection with ErrorModel.scoreTolerance).
- * - Exact ties: when two experts have bit-identical routing inputs (logit, and bias when
- *   the method reads one), every arithmetic gives them the same score, so the SPEC's rule
- *   "on an exact tie the lower expert index wins" is decidable and enforced: choosing the
- *   higher index while leaving the lower one out is wrong. (Distinct inputs whose float32
+ *   (checkSelectionWith with ErrorModel.scoreTolerance).
+ * - Exact ties: experts with bit-identical routing inputs (logit, and bias when the method
+ *   reads one) get the same score in every arithmetic, so "on an exact tie the lower
+ *   expert index wins" is decidable and enforced: choosing the higher index while leaving
+ *   the lower one out is wrong. Across deepseek_v3 groups the same holds when the two
+ *   groups tie exactly (identical input multisets): the lower group must then be kept
+ *   whenever the higher one is, so its expert was eligible. (Distinct inputs whose float32
  *   scores happen to round equal are near-ties: either choice is accepted.)
  * - Weights: each chosen expert's weight within weightRelative·|w| + weightAbsolute of the
  *   reference's weight for the kernel's own choice.
  */
 import type { Expected } from '../reference/expected.js';
-import { checkSelection } from '../reference/routing/checkSelection.js';
-import { sanitizeLogit } from '../reference/routing/float32.js';
-import { routingMethod } from '../reference/routing/registry.js';
-import type { RoutingInput } from '../reference/routing/types.js';
+import { checkSelectionWith } from '../reference/routing/checkSelection.js';
 import type { ErrorModel } from './errorModel.js';
 import { fmtNum, type Finding } from './verdict.js';
 
@@ -31,28 +32,26 @@ export interface SelectionJudgement {
 
 const idsText = (ids: Int32Array, t: number, k: number): string => `[${Array.from(ids.subarray(t * k, (t + 1) * k)).join(',')}]`;
 
-/** Same raw routing inputs for experts a and b of token t (so every arithmetic ties them). */
-function identicalInputs(input: RoutingInput, t: number, a: number, b: number): boolean {
-  const la = sanitizeLogit(input.logits[t * input.E + a]!);
-  const lb = sanitizeLogit(input.logits[t * input.E + b]!);
-  if (!Number.isFinite(la) || !Object.is(la, lb)) return false;
-  return input.bias === null || Object.is(input.bias[a], input.bias[b]);
-}
-
 /** The first exact-tie violation of token t, or null. */
-function exactTieViolation(input: RoutingInput, ids: Int32Array, t: number): string | null {
-  const k = input.topK;
+export function exactTieViolation(reference: Expected, ids: Int32Array, t: number): string | null {
+  const { E, topK: k } = reference.problem;
+  const ev = reference.routing.evidence;
+  const cls = ev.expertTieClass.subarray(t * E, (t + 1) * E);
+  const g = ev.groups;
   const chosen = new Set(Array.from(ids.subarray(t * k, (t + 1) * k)));
-  const method = routingMethod(input.config.method);
-  const groups = method.tokenScores(input, t).groups;
   for (const a of chosen) {
-    for (let b = 0; b < a; b++) {
-      if (chosen.has(b)) continue;
-      if (groups !== null && Math.floor(a / groups.size) !== Math.floor(b / groups.size)) continue;
-      if (identicalInputs(input, t, a, b)) {
-        return `expert ${a} chosen over expert ${b} with identical inputs (logit ${fmtNum(input.logits[t * input.E + a]!)}` +
-          `${input.bias !== null ? `, bias ${fmtNum(input.bias[a]!)}` : ''}): an exact tie, the lower index must win`;
-      }
+    const c = cls[a]!;
+    if (c < 0) continue;
+    for (let b = c; b < a; b++) {
+      if (chosen.has(b) || cls[b] !== c) continue;
+      const score = `score ${fmtNum(ev.scores[t * E + a]!)}`;
+      if (g === null) return `expert ${a} chosen over expert ${b} with identical inputs (${score}): an exact tie, the lower index must win`;
+      const ga = Math.floor(a / g.size);
+      const gb = Math.floor(b / g.size);
+      if (ga === gb) return `expert ${a} chosen over expert ${b} with identical inputs (${score}): an exact tie, the lower index must win`;
+      if (g.tieClass[t * g.count + ga] !== g.tieClass[t * g.count + gb]) continue; // group gb may rightly be dropped
+      return `expert ${a} (group ${ga}) chosen over expert ${b} (group ${gb}) with identical inputs (${score}), in groups with identical inputs: ` +
+        `an exact group tie, the lower group must be kept and the lower index must win`;
     }
   }
   return null;
@@ -71,15 +70,15 @@ export function unusableRows(ids: Int32Array, T: number, k: number, E: number): 
   return rows;
 }
 
-export function judgeSelection(input: RoutingInput, reference: Expected, ids: Int32Array, model: ErrorModel): SelectionJudgement {
-  const { T, E, topK: k } = input;
+export function judgeSelection(reference: Expected, ids: Int32Array, model: ErrorModel): SelectionJudgement {
+  const { T, E, topK: k } = reference.problem;
   const findings: Finding[] = [];
   const unforceable = unusableRows(ids, T, k, E);
   const wrongRows = new Uint8Array(T);
-  const verdicts = checkSelection(input, ids, model.scoreTolerance);
+  const verdicts = checkSelectionWith(reference.routing.evidence, { T, E, topK: k }, ids, model.scoreTolerance);
   for (const v of verdicts) {
     let why = v.ok ? null : (v.reason ?? 'not a valid top-k');
-    if (why === null && !unforceable[v.t]) why = exactTieViolation(input, ids, v.t);
+    if (why === null && !unforceable[v.t]) why = exactTieViolation(reference, ids, v.t);
     if (why === null) continue;
     wrongRows[v.t] = 1;
     findings.push({

@@ -10,7 +10,7 @@
  */
 
 /** What became of one (case, tactic). Never a boolean. */
-export const DISPOSITIONS = ['passed', 'incorrect', 'crashed', 'not_supported'] as const;
+export const DISPOSITIONS = ['passed', 'incorrect', 'crashed', 'not_supported', 'error'] as const;
 export type Disposition = (typeof DISPOSITIONS)[number];
 
 /** Kinds of discrepancy that are counted (elements, rows or whole runs). */
@@ -22,11 +22,12 @@ export const DISCREPANCY_KINDS = [
   'routing',          // a token's ids are not a valid top-k, or its weights are wrong
   'beyond_bound',     // |out - reference| > bound + flipAllowance
   'flip_explained',   // bound < |out - reference| <= bound + flipAllowance (counted apart)
+  'overflow_undefined', // the reference's own float32 value is NaN (Inf − Inf): not judgeable (counted apart)
 ] as const;
 export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
 
 /** Findings that are not element counts: a crash, an enumerated tactic refusing the problem, the flip budget exceeded, results of the wrong shape or type. */
-export type FindingKind = DiscrepancyKind | 'crash' | 'refused' | 'flip_budget' | 'malformed';
+export type FindingKind = DiscrepancyKind | 'crash' | 'refused' | 'flip_budget' | 'malformed' | 'harness_error';
 
 export interface Finding {
   readonly kind: FindingKind;
@@ -104,10 +105,14 @@ export function formatFinding(f: Finding, ctx: FindingContext): string {
   return `${f.where}=${f.observed}, reference ${f.reference} (${f.detail}; tactic ${ctx.tactic}; seed ${ctx.seed}${origin})`;
 }
 
+/** Kinds that are counted but are not failures: explained flips, elements the contract leaves undefined. */
+export const COUNTED_APART: readonly DiscrepancyKind[] = ['flip_explained', 'overflow_undefined'];
+
 /** The disposition the counts and findings imply (crash/refusal decided by the caller). */
 export function dispositionOf(counts: Readonly<Record<DiscrepancyKind, number>>, findings: readonly Finding[]): Disposition {
+  if (findings.some((f) => f.kind === 'harness_error')) return 'error';
   if (findings.some((f) => f.kind === 'crash')) return 'crashed';
-  const bad = DISCREPANCY_KINDS.some((k) => k !== 'flip_explained' && counts[k] > 0) ||
+  const bad = DISCREPANCY_KINDS.some((k) => !COUNTED_APART.includes(k) && counts[k] > 0) ||
     findings.some((f) => f.kind === 'refused' || f.kind === 'flip_budget' || f.kind === 'malformed');
   return bad ? 'incorrect' : 'passed';
 }

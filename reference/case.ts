@@ -14,6 +14,7 @@ export const LOGIT_FAMILIES = [
   'tiny_sigmoid',  // very negative logits (sigmoid ~1e-8) with large biases (deepseek_v3)
   'neg_inf',       // some entries -inf (never a whole row when a method cannot cope: see generate.ts)
   'uniform',       // every logit of a row equal
+  'group_ties',    // blocks of experts (deepseek_v3 groups) that copy each other: exact group ties
 ] as const;
 export type LogitFamily = (typeof LOGIT_FAMILIES)[number];
 

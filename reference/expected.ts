@@ -3,6 +3,7 @@
  * comparator needs to explain a difference without recomputing the MoE.
  */
 import type { Problem } from './problem.js';
+import type { RoutingEvidence } from './routing/evidence.js';
 
 export interface RoutingResult {
   /** Chosen expert ids [T, k], best first (ties: lower index first). */
@@ -17,6 +18,12 @@ export interface RoutingResult {
    * for ineligible experts). The comparator uses it to accept ties.
    */
   readonly selectionScores: Float32Array;
+  /**
+   * What the judge needs to accept another valid choice without recomputing any score:
+   * scores before group masking, group scores, exact-tie classes of experts and groups
+   * (routing/evidence.ts). Always the reference's own (also under forced ids).
+   */
+  readonly evidence: RoutingEvidence;
 }
 
 export interface Expected {

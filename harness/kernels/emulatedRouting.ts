@@ -1,12 +1,15 @@
 /**
  * Routing as the emulated kernel does it: the reference's routing methods, plus the
- * routing faults of the catalog (ties_high_index, deepseek_bf16_logits, missing_epsilon).
+ * routing faults of the catalog (ties_high_index, group_ties_high_index, deepseek_bf16_logits,
+ * missing_epsilon).
  */
 import type { RoutingResult } from '../../reference/expected.js';
 import { roundBf16 } from '../../reference/formats/bf16.js';
 import { deepseekParams } from '../../reference/routing/deepseekV3.js';
 import { f32, sigmoidF32 } from '../../reference/routing/float32.js';
+import { maskToGroups } from '../../reference/routing/groups.js';
 import { routingMethod } from '../../reference/routing/registry.js';
+import { selectTopK } from '../../reference/routing/selectTopK.js';
 import type { RoutingInput } from '../../reference/routing/types.js';
 import type { FaultName } from '../faults.js';
 
@@ -36,6 +39,28 @@ function weightsWithoutEpsilon(input: RoutingInput, ids: Int32Array): Float32Arr
   return out;
 }
 
+/**
+ * Grouped deepseek_v3 whose group selection lets the higher group index win exact group
+ * ties (experts are then chosen within the kept groups as usual). Null when the method
+ * does not group this problem.
+ */
+function groupTiesHighIndex(input: RoutingInput): Int32Array | null {
+  const method = routingMethod(input.config.method);
+  const { T, E, topK: k } = input;
+  const ids = new Int32Array(T * k);
+  for (let t = 0; t < T; t++) {
+    const ts = method.tokenScores(input, t);
+    const g = ts.groups;
+    if (g === null) return null;
+    const reversed = Float32Array.from(g.scores).reverse();
+    const kept = new Int32Array(g.keep);
+    selectTopK(reversed, 0, g.count, g.keep, kept, 0);
+    const masked = maskToGroups(ts.scores, g.size, kept.map((r) => g.count - 1 - r));
+    selectTopK(masked, 0, E, k, ids, t * k);
+  }
+  return ids;
+}
+
 /** The emulated kernel's routing of `input` under `fault`. */
 export function emulatedRouting(input: RoutingInput, fault: FaultName | undefined): RoutingResult {
   const method = routingMethod(input.config.method);
@@ -47,7 +72,11 @@ export function emulatedRouting(input: RoutingInput, fault: FaultName | undefine
     const { T, E } = input;
     const selectionScores = new Float32Array(T * E);
     for (let t = 0; t < T; t++) for (let e = 0; e < E; e++) selectionScores[t * E + e] = r.selectionScores[t * E + (E - 1 - e)]!;
-    return { ids, weights: method.weightsFor(input, ids), selectionScores };
+    return { ...r, ids, weights: method.weightsFor(input, ids), selectionScores };
+  }
+  if (fault === 'group_ties_high_index') {
+    const ids = groupTiesHighIndex(input);
+    if (ids !== null) return { ...method.route(input), ids, weights: method.weightsFor(input, ids) };
   }
   if (fault === 'deepseek_bf16_logits' && deepseekLike) {
     const rounded = { ...input, logits: input.logits.map(roundBf16) };

@@ -556,7 +556,9 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     if (fault != 0 && !buildInfo().faultsBuild) {
       throw BadArgument("options.fault", "0 (this addon was built without MOE_FAULTS; use the faults build)", std::to_string(fault));
     }
-    if (fault < 0 || fault > 12) throw BadArgument("options.fault", "a fault code in [0, 12]", std::to_string(fault));
+    if (fault < 0 || fault > kLastFaultCode) {
+      throw BadArgument("options.fault", "a fault code in [0, " + std::to_string(kLastFaultCode) + "]", std::to_string(fault));
+    }
     ro.fault = int(fault);
     std::shared_ptr<Prepared> prepared = requireHandle(info[0]);
     requireValidTactic(prepared->problem(), ro.tactic);

@@ -27,6 +27,11 @@ struct DeviceInfo {
 // Throws CudaFailure without a usable device, Unavailable without CUDA.
 DeviceInfo deviceInfo();
 
+// The largest fault code of harness/faults.ts (MAX_FAULT_CODE); run options accept
+// [0, kLastFaultCode]. harness/faults.test.ts checks it against the catalog, and
+// cuda/engine.cu against the kernels' enum (kFaultLast).
+constexpr int kLastFaultCode = 13;
+
 struct RunOptions {
   Tactic tactic;
   uint16_t poison = 0x7fc1;

@@ -47,6 +47,35 @@ function negInfRow(rng: Rng, row: Float32Array, p: Problem): void {
   }
 }
 
+/**
+ * The block size of the `group_ties` family: the deepseek_v3 group size when the problem
+ * groups its experts, else E/2 when E is even (copies then make exact expert ties), else E.
+ */
+export function tieBlockSize(p: Problem): number {
+  const r = p.routing;
+  const nGroup = routingMethod(r.method).configFields.includes('nGroup') ? (r.nGroup ?? 1) : 1;
+  if (nGroup > 1 && p.E % nGroup === 0) return p.E / nGroup;
+  return p.E % 2 === 0 ? p.E / 2 : p.E;
+}
+
+/**
+ * One row of the `group_ties` family: block 0 drawn from N(0, σ²); each later block copies
+ * a random earlier block with probability 1/2, else is drawn afresh. With a bias that
+ * repeats with the same period (generateBias), copied blocks are groups with identical
+ * input multisets: exact group ties, which the SPEC breaks toward the lower group index.
+ */
+function groupTiesRow(rng: Rng, row: Float32Array, size: number, sigma: number): void {
+  const blocks = row.length / size;
+  for (let b = 0; b < blocks; b++) {
+    if (b > 0 && rng.below(2) === 0) {
+      const from = rng.below(b);
+      row.copyWithin(b * size, from * size, (from + 1) * size);
+      continue;
+    }
+    for (let i = b * size; i < (b + 1) * size; i++) row[i] = sigma * rng.normal();
+  }
+}
+
 /** Logits [T, E] as float32 values. */
 export function generateLogits(seed: number, p: Problem, family: LogitFamily): Float32Array {
   const { T, E } = p;
@@ -87,6 +116,11 @@ export function generateLogits(seed: number, p: Problem, family: LogitFamily): F
     case 'uniform':
       for (let t = 0; t < T; t++) out.fill(Math.fround(sigma * rng.normal()), t * E, (t + 1) * E);
       break;
+    case 'group_ties': {
+      const size = tieBlockSize(p);
+      for (let t = 0; t < T; t++) groupTiesRow(rng, out.subarray(t * E, (t + 1) * E), size, sigma);
+      break;
+    }
   }
   if (family === 'neg_inf') {
     for (let t = 0; t < T; t++) negInfRow(rng.derive(t), out.subarray(t * E, (t + 1) * E), p);
@@ -108,6 +142,12 @@ export function generateBias(seed: number, p: Problem, family: LogitFamily): Flo
     case 'uniform':
       out.fill(Math.fround(0.1 * rng.normal()));
       break;
+    case 'group_ties': { // periodic over the blocks, so that copied blocks tie exactly
+      const size = tieBlockSize(p);
+      for (let e = 0; e < size; e++) out[e] = 0.1 * rng.normal();
+      for (let e = size; e < p.E; e++) out[e] = out[e % size]!;
+      break;
+    }
     default:
       for (let e = 0; e < p.E; e++) out[e] = 0.1 * rng.normal();
   }

@@ -88,3 +88,22 @@ test('bad ids length or tolerance throws BadArgumentError', (t) => {
   t.throws(() => checkSelection(input, new Int32Array(3), loose), { instanceOf: BadArgumentError, message: /ids: expected Int32Array of length T·k = 1·2 = 2/ });
   t.throws(() => checkSelection(input, new Int32Array(2), { relative: -1, absolute: 0 }), { instanceOf: BadArgumentError });
 });
+
+test('deepseek_v3: groups with identical inputs tie exactly; leaving out the lower one is rejected, a near tie is not', (t) => {
+  // Groups of 2 over E = 6, keep 1. g0 and g1 hold identical (logit, bias) pairs: an exact
+  // group tie, the lower group (g0) must be kept. g2 differs from g1 by one float32 ulp
+  // of a bias: a near tie only.
+  const config = ds(3, 1);
+  const l = [0.5, -0.25, 0.5, -0.25, 0.5, -0.25];
+  const b = [0.125, 0, 0.125, 0, Math.fround(0.125 + 2 ** -26), 0];
+  const input = routingInput(config, 6, 1, l, b);
+  const ev = routingMethod('deepseek_v3').route(input).evidence;
+  t.deepEqual(Array.from(ev.groups!.tieClass), [0, 0, 2]);
+  t.deepEqual(Array.from(ev.expertTieClass), [0, 1, 0, 1, 4, 1]);
+  const judge = (ids: number[]) => checkSelection(input, Int32Array.from(ids), loose)[0]!;
+  t.true(judge([0]).ok);
+  const wrong = judge([2]);
+  t.false(wrong.ok, 'g1 kept while g0, tied with it exactly, was left out');
+  t.regex(wrong.reason!, /kept groups \[1\] leave out a lower group with inputs identical to a kept one \(exact group tie/);
+  t.true(judge([4]).ok, 'g2 is only near-tied with g0: either choice is valid');
+});

@@ -14,9 +14,15 @@
  * there must be a set K of topkGroup groups containing them that is a valid top set of
  * group scores under the same tolerance, within which the expert choice is valid. So a
  * near-tied group choice is accepted, and the experts are judged within the groups the
- * kernel must have kept.
+ * kernel must have kept. A kept set must also respect EXACT group ties (groups with
+ * identical inputs, evidence.ts): keeping a group while leaving out a lower-index group
+ * tied with it exactly breaks SPEC §3's "lower index wins", so such sets are not candidates.
+ *
+ * The judgement reads only the reference's RoutingEvidence (checkSelectionWith); it never
+ * computes a score. checkSelection(input, ...) is the convenience that routes first.
  */
 import { BadArgumentError, describeValue } from '../errors.js';
+import type { GroupEvidence, RoutingEvidence } from './evidence.js';
 import { maskToGroups } from './groups.js';
 import { routingMethod } from './registry.js';
 import type { RoutingInput } from './types.js';
@@ -80,15 +86,33 @@ function supersets(n: number, size: number, required: readonly number[]): number
   return out;
 }
 
-export function checkSelection(input: RoutingInput, ids: Int32Array, tol: SelectionTolerance): TokenSelectionVerdict[] {
-  const method = routingMethod(input.config.method);
-  method.validateInput(input);
-  const { T, E, topK: k } = input;
+/** Whether kept set K keeps, with every group, each lower group tied with it exactly. */
+function respectsExactGroupTies(g: GroupEvidence, t: number, kept: readonly number[]): boolean {
+  const cls = g.tieClass.subarray(t * g.count, (t + 1) * g.count);
+  for (const k of kept) {
+    for (let lower = cls[k]!; lower < k; lower++) if (cls[lower] === cls[k] && !kept.includes(lower)) return false;
+  }
+  return true;
+}
+
+/** Shape of a selection to judge: T tokens of k ids among E experts. */
+export interface SelectionShape {
+  readonly T: number;
+  readonly E: number;
+  readonly topK: number;
+}
+
+/** checkSelection on the reference's evidence (pure: no score is computed here). */
+export function checkSelectionWith(ev: RoutingEvidence, shape: SelectionShape, ids: Int32Array, tol: SelectionTolerance): TokenSelectionVerdict[] {
+  const { T, E, topK: k } = shape;
   if (!(ids instanceof Int32Array) || ids.length !== T * k) {
     throw new BadArgumentError('ids', `Int32Array of length T·k = ${T}·${k} = ${T * k}`, describeValue(ids));
   }
   if (!(tol.relative >= 0) || !(tol.absolute >= 0)) {
     throw new BadArgumentError('tol', 'relative >= 0 and absolute >= 0', `relative ${tol.relative}, absolute ${tol.absolute}`);
+  }
+  if (ev.scores.length !== T * E) {
+    throw new BadArgumentError('evidence.scores', `Float32Array of length T·E = ${T}·${E} = ${T * E}`, describeValue(ev.scores));
   }
   const verdicts: TokenSelectionVerdict[] = [];
   for (let t = 0; t < T; t++) {
@@ -104,13 +128,14 @@ export function checkSelection(input: RoutingInput, ids: Int32Array, tol: Select
       verdicts.push({ t, ok: false, reason: `${prefix}: expert ${chosen[dup]} chosen twice` });
       continue;
     }
-    const ts = method.tokenScores(input, t);
-    const g = ts.groups;
+    const scores = ev.scores.subarray(t * E, (t + 1) * E);
+    const g = ev.groups;
     if (g === null) {
-      const why = judgeTopSet(ts.scores, chosen, tol, 'expert');
+      const why = judgeTopSet(scores, chosen, tol, 'expert');
       verdicts.push(why === null ? { t, ok: true } : { t, ok: false, reason: `${prefix}: ${why}` });
       continue;
     }
+    const groupScores = g.scores.subarray(t * g.count, (t + 1) * g.count);
     const touched = [...new Set(chosen.map((id) => Math.floor(id / g.size)))].sort((x, y) => x - y);
     if (touched.length > g.keep) {
       verdicts.push({ t, ok: false, reason: `${prefix}: experts from ${touched.length} groups [${touched.join(', ')}], at most topkGroup=${g.keep} allowed` });
@@ -120,12 +145,16 @@ export function checkSelection(input: RoutingInput, ids: Int32Array, tol: Select
     let expertWhy: string | null = null;
     let ok = false;
     for (const kept of supersets(g.count, g.keep, touched)) {
-      const gw = judgeTopSet(g.scores, kept, tol, 'group');
-      if (gw !== null) {
-        groupWhy ??= `kept groups [${kept.join(', ')}] (group scores [${Array.from(g.scores, fmt).join(', ')}]): ${gw}`;
+      if (!respectsExactGroupTies(g, t, kept)) {
+        groupWhy ??= `kept groups [${kept.join(', ')}] leave out a lower group with inputs identical to a kept one (exact group tie: the lower group index must win)`;
         continue;
       }
-      const ew = judgeTopSet(maskToGroups(ts.scores, g.size, kept), chosen, tol, 'expert');
+      const gw = judgeTopSet(groupScores, kept, tol, 'group');
+      if (gw !== null) {
+        groupWhy ??= `kept groups [${kept.join(', ')}] (group scores [${Array.from(groupScores, fmt).join(', ')}]): ${gw}`;
+        continue;
+      }
+      const ew = judgeTopSet(maskToGroups(scores, g.size, kept), chosen, tol, 'expert');
       if (ew === null) {
         ok = true;
         break;
@@ -135,4 +164,15 @@ export function checkSelection(input: RoutingInput, ids: Int32Array, tol: Select
     verdicts.push(ok ? { t, ok } : { t, ok, reason: `${prefix}: ${expertWhy ?? groupWhy ?? 'no valid group set'}` });
   }
   return verdicts;
+}
+
+/** Route `input` with its method, then judge `ids` on that routing's evidence. */
+export function checkSelection(input: RoutingInput, ids: Int32Array, tol: SelectionTolerance): TokenSelectionVerdict[] {
+  const method = routingMethod(input.config.method);
+  method.validateInput(input);
+  const { T, E, topK } = input;
+  if (!(ids instanceof Int32Array) || ids.length !== T * topK) {
+    throw new BadArgumentError('ids', `Int32Array of length T·k = ${T}·${topK} = ${T * topK}`, describeValue(ids));
+  }
+  return checkSelectionWith(method.route(input).evidence, { T, E, topK }, ids, tol);
 }

@@ -6,6 +6,7 @@
 import { BadArgumentError, describeValue } from '../errors.js';
 import type { RoutingResult } from '../expected.js';
 import { BIAS_DTYPES, LOGITS_DTYPES, type Problem, type RoutingConfig, type RoutingMethodName } from '../problem.js';
+import { EvidenceBuilder } from './evidence.js';
 import { applyGroupMask } from './groups.js';
 import { selectTopK } from './selectTopK.js';
 import type { RoutingInput, RoutingMethod, RoutingShape, TokenScores, WeightPlacement } from './types.js';
@@ -114,13 +115,15 @@ export function defineMethod(spec: MethodSpec): RoutingMethod {
       const { T, E, topK } = input;
       const ids = new Int32Array(T * topK);
       const selectionScores = new Float32Array(T * E);
+      const evidence = new EvidenceBuilder(input);
       for (let t = 0; t < T; t++) {
         const ts = spec.tokenScores(input, t);
+        evidence.add(t, ts);
         const row = applyGroupMask(ts.scores, ts.groups);
         selectionScores.set(row, t * E);
         selectTopK(row, 0, E, topK, ids, t * topK);
       }
-      return { ids, weights: weights(input, ids), selectionScores };
+      return { ids, weights: weights(input, ids), selectionScores, evidence: evidence.finish() };
     },
     weightsFor(input: RoutingInput, ids: Int32Array): Float32Array {
       validateInput(spec, input);

@@ -41,7 +41,7 @@ export function routingMethods(): readonly RoutingMethod[] {
 /**
  * Route a case with its problem's method (bf16 logits/bias decoded exactly to float32).
  * With `forcedIds` [T,k] the ids are taken as given (e.g. a kernel's valid tie choice) and
- * the weights are the method's weights for them; selectionScores stay the reference's.
+ * the weights are the method's weights for them; selectionScores and evidence stay the reference's.
  */
 export function routeCase(c: Case, opts: { forcedIds?: Int32Array } = {}): RoutingResult {
   const method = routingMethod(c.spec.problem.routing.method);
@@ -49,5 +49,5 @@ export function routeCase(c: Case, opts: { forcedIds?: Int32Array } = {}): Routi
   const input = routingInputFromCase(c);
   const routed = method.route(input);
   if (opts.forcedIds === undefined) return routed;
-  return { ids: opts.forcedIds, weights: method.weightsFor(input, opts.forcedIds), selectionScores: routed.selectionScores };
+  return { ...routed, ids: opts.forcedIds, weights: method.weightsFor(input, opts.forcedIds) };
 }

@@ -11,8 +11,9 @@
 
 namespace moe {
 
-// Fault codes (harness/faults.ts). Only the faults build compiles the faulty paths in:
-// elsewhere FAULT(x) is the constant false and the compiler removes the branch.
+// Fault codes: harness/faults.ts is the catalog; harness/faults.test.ts checks this enum
+// (names and values) and kFaultLast against it. Only the faults build compiles the faulty
+// paths in: elsewhere FAULT(x) is the constant false and the compiler removes the branch.
 enum FaultCode : int {
   kFaultNone = 0,
   kFaultDroppedLastPartialTile = 1,
@@ -27,6 +28,8 @@ enum FaultCode : int {
   kFaultMxExponentRoundDown = 10,
   kFaultTacticSkipsLastKBlock = 11,
   kFaultExpertScaleIgnored = 12,
+  kFaultGroupTiesHighIndex = 13,
+  kFaultLast = kFaultGroupTiesHighIndex,  // the range check is [0, kFaultLast]
 };
 #define FAULT(fault, code) (MOE_FAULTS_BUILD && (fault) == (code))
 

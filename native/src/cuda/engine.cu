@@ -19,6 +19,8 @@
 
 namespace moe {
 
+static_assert(int(kFaultLast) == kLastFaultCode, "common.cuh kFaultLast and engine.h kLastFaultCode must agree (harness/faults.ts)");
+
 namespace {
 
 void check(cudaError_t e, const char* call, const std::string& tactic = "") {
@@ -191,7 +193,9 @@ class CudaPrepared final : public Prepared {
     if (o.fault != 0 && !MOE_FAULTS_BUILD) {
       throw BadArgument("fault", "no fault (this addon was built without MOE_FAULTS)", std::to_string(o.fault));
     }
-    if (o.fault < 0 || o.fault > 12) throw BadArgument("fault", "a fault code in [0, 12]", std::to_string(o.fault));
+    if (o.fault < 0 || o.fault > kFaultLast) {
+      throw BadArgument("fault", "a fault code in [0, " + std::to_string(int(kFaultLast)) + "]", std::to_string(o.fault));
+    }
     check(cudaSetDevice(0), "cudaSetDevice", tl);
     const ConfigInfo& ci = configInfo(o.tactic.config);
     const int BT = o.tactic.tileTokens;

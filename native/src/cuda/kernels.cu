@@ -100,15 +100,16 @@ __global__ void __launch_bounds__(32 * kRoutingWarps) routingKernel(const Routin
         }
         gscore = rankKey(__fadd_rn(first, second));
       }
-      // Keep the topkGroup best groups (ties: lower group index), mask the others.
+      // Keep the topkGroup best groups (ties: lower group index; the fault: higher), mask the others.
+      const bool groupHighWins = FAULT(p.fault, kFaultGroupTiesHighIndex);
       uint32_t keptMask = 0;
       for (int r = 0; r < p.topkGroup; ++r) {
         float bv = -INFINITY;
-        int bi = 0x7fffffff;
+        int bi = groupHighWins ? -1 : 0x7fffffff;
         for (int gi = 0; gi < p.nGroup; ++gi) {
           const float v = __shfl_sync(0xffffffffu, gscore, gi);
           if ((keptMask >> gi) & 1u) continue;
-          if (v > bv || (v == bv && gi < bi)) {
+          if (v > bv || (v == bv && (groupHighWins ? gi > bi : gi < bi))) {
             bv = v;
             bi = gi;
           }
