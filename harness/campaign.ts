@@ -6,14 +6,15 @@
  * child process), the reference runs once while the kernel runs, and is recomputed with
  * the kernel's ids only when a tactic chose another (valid or not) expert set.
  */
-import type { CaseSpec } from '../reference/case.js';
+import type { Case, CaseSpec } from '../reference/case.js';
 import type { Expected } from '../reference/expected.js';
 import { generateCase } from '../reference/generate.js';
 import { describeProblem, type Problem } from '../reference/problem.js';
 import { routingInputFromCase } from '../reference/routing/routingInput.js';
-import { POISON, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
+import { describeError, POISON, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
 import { ChildRunner } from './childRunner.js';
 import { compare, crashVerdict, malformedVerdict, notSupportedVerdict, refusedVerdict } from './compare.js';
+import { errorVerdict } from './errorVerdict.js';
 import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.js';
 import { InlineRunner } from './inlineRunner.js';
 import { createKernel, kernelLabel, type KernelChoice } from './kernels/select.js';
@@ -42,6 +43,13 @@ export interface CampaignOptions {
   readonly timeoutMs?: number;
   readonly errorModel?: (p: Problem) => ErrorModel;
   readonly onEvent?: (e: CampaignEvent) => void;
+  /** Stops the campaign between or during tactics (SIGINT/SIGTERM); the result says `interrupted`. */
+  readonly signal?: AbortSignal;
+  /**
+   * A resumed campaign (resume.ts): per case index, 'case' when the case is complete, or
+   * the tactic labels it already has (not run again).
+   */
+  readonly resumeFrom?: ReadonlyMap<number, 'case' | ReadonlySet<string>>;
 }
 
 export interface CaseRecord {
@@ -64,6 +72,8 @@ export interface CampaignResult {
   readonly elapsedMs: number;
   /** Child processes started (1 + restarts), 0 inline. */
   readonly childStarts: number;
+  /** Set when the signal stopped the campaign: the case in flight (its finished tactics are in records). */
+  readonly interrupted?: { readonly caseIndex: number; readonly problem: string };
 }
 
 export type CampaignEvent =
@@ -80,13 +90,24 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
   const started = performance.now();
   const runner = await makeRunner(opts.kernel, opts.isolation ?? 'child', opts.timeoutMs);
   const records: CaseRecord[] = [];
+  let interrupted: CampaignResult['interrupted'];
   try {
     for (const [index, cc] of cases.entries()) {
       const total = cases.length;
+      const done = opts.resumeFrom?.get(index);
+      if (done === 'case') continue;
+      if (opts.signal?.aborted) {
+        interrupted = { caseIndex: index, problem: describeProblem(cc.spec.problem) };
+        break;
+      }
       opts.onEvent?.({ type: 'case_start', index, total, problem: describeProblem(cc.spec.problem) });
-      for (const r of await runOneCase(index, cc, runner, opts)) {
+      const run = await streamOneCase(index, cc, runner, opts, (r) => {
         records.push(r);
         opts.onEvent?.({ type: 'record', index, total, record: r });
+      }, done);
+      if (run.interrupted) {
+        interrupted = { caseIndex: index, problem: describeProblem(cc.spec.problem) };
+        break;
       }
       opts.onEvent?.({ type: 'case_done', index, total });
     }
@@ -96,6 +117,7 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
   return {
     kernel: kernelLabel(opts.kernel), cases: cases.length, records,
     elapsedMs: performance.now() - started, childStarts: runner instanceof ChildRunner ? runner.starts : 0,
+    ...(interrupted ? { interrupted } : {}),
   };
 }
 
@@ -122,15 +144,22 @@ export async function openCampaignSession(opts: CampaignOptions): Promise<Campai
 
 /** Run and judge one case on a runner: one record per tactic (or one '*' record). */
 export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRunner, opts: CampaignOptions): Promise<CaseRecord[]> {
+  const out: CaseRecord[] = [];
+  await streamOneCase(index, cc, runner, opts, (r) => out.push(r));
+  return out;
+}
+
+/**
+ * Run and judge one case, handing each record to `emit` as soon as it is judged (a tactic's
+ * record while the next tactic runs). `done`: tactic labels a resumed campaign already has.
+ * A failure to generate the case or to compute its reference is the case's (or each
+ * tactic's) disposition 'error', never an exception that ends the campaign.
+ */
+export async function streamOneCase(
+  index: number, cc: CampaignCase, runner: CaseRunner, opts: CampaignOptions, emit: (r: CaseRecord) => void, done?: ReadonlySet<string>,
+): Promise<{ readonly interrupted: boolean }> {
   const { spec, origin } = cc;
   const p = spec.problem;
-  const c = generateCase(spec);
-  const model = (opts.errorModel ?? defaultErrorModel)(p);
-  const precision = opts.referencePrecision ?? 'float32';
-  // Without a shared cache, one per case: tactics choosing the same other ids share a reference.
-  const cache: ReferenceCache = opts.referenceCache ?? new Map();
-  const reference = referenceFor(c, model, { precision, cache });
-  reference.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
   const ctx = (tactic: string): FindingContext => ({
     tactic, seed: spec.seed,
     ...(origin?.fcSeed !== undefined ? { fcSeed: origin.fcSeed } : {}),
@@ -141,39 +170,65 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
     disposition: verdict.disposition, verdict, replay: replayCommand(spec, tactic, opts.kernel, origin),
     ...(ms !== undefined ? { ms } : {}),
   });
+  const where = `case ${index} (${describeProblem(p)}, seed ${spec.seed})`;
+  let c: Case;
+  try {
+    c = generateCase(spec);
+  } catch (e) {
+    emit(record('*', errorVerdict(`generating ${where}: ${describeError(e)}`, ctx('*'))));
+    return { interrupted: false };
+  }
+  const model = (opts.errorModel ?? defaultErrorModel)(p);
+  const precision = opts.referencePrecision ?? 'float32';
+  // Without a shared cache, one per case: tactics choosing the same other ids share a reference.
+  const cache: ReferenceCache = opts.referenceCache ?? new Map();
+  const safeReference = (forcedIds?: Int32Array): Promise<Expected> => {
+    try {
+      return referenceFor(c, model, { precision, cache, ...(forcedIds ? { forcedIds } : {}) });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+  const reference = safeReference();
+  reference.catch(() => undefined); // awaited while judging; avoid an unhandled rejection meanwhile
+  let input: ReturnType<typeof routingInputFromCase> | null = null;
   const tacticWall = new Map<string, number>();
   let last = performance.now();
+  // Judged one at a time, in the order the tactics finish, while later tactics run.
+  let judging: Promise<void> = Promise.resolve();
   const outcome: CaseOutcome = await runner.runCase(c, opts.tactics, (o) => {
     const now = performance.now();
     tacticWall.set(o.tactic.label, now - last);
     last = now;
-  });
-  if (outcome.kind === 'not_supported') return [record('*', notSupportedVerdict(outcome.message, ctx('*')))];
-  if (outcome.kind === 'prepare_crashed') return [record('*', crashVerdict(`prepare: ${outcome.message}`, ctx('*')))];
-  let expected: Expected;
-  try {
-    expected = await reference;
-  } catch (e) {
-    throw new Error(`reference failed for case ${index} (${describeProblem(p)}, seed ${spec.seed}): ${(e as Error).message}`, { cause: e });
-  }
-  const input = routingInputFromCase(c);
-  const out: CaseRecord[] = [];
-  for (const o of outcome.outcomes) {
-    out.push(await judgeOutcome(o));
-  }
-  return out;
+    judging = judging.then(async () => emit(await judgeOutcome(o)));
+  }, { ...(done ? { skip: done } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  await judging;
+  if (outcome.kind === 'not_supported') emit(record('*', notSupportedVerdict(outcome.message, ctx('*'))));
+  else if (outcome.kind === 'prepare_crashed') emit(record('*', crashVerdict(outcome.message, ctx('*'))));
+  return { interrupted: outcome.kind === 'ran' && outcome.interrupted === true };
 
   async function judgeOutcome(o: TacticOutcome): Promise<CaseRecord> {
     const label = o.tactic.label;
     const wall = tacticWall.get(label);
     if (o.kind === 'crashed') return record(label, crashVerdict(o.message, ctx(label)), wall);
     if (o.kind === 'refused') return record(label, refusedVerdict(o.message, ctx(label)), wall);
+    let expected: Expected;
+    try {
+      expected = await reference;
+    } catch (e) {
+      return record(label, errorVerdict(`reference of ${where}: ${describeError(e)}`, ctx(label)), wall);
+    }
+    input ??= routingInputFromCase(c);
     const ids = o.runs[0].ids;
     let referenceForIds = null;
     if (ids instanceof Int32Array && ids.length === p.T * p.topK) {
       const forced = forcedIdsFor(expected.routing.ids, ids, unusableRows(ids, p.T, p.topK, p.E), p.topK);
       if (forced !== null) {
-        referenceForIds = await referenceFor(c, model, { precision, forcedIds: forced, cache });
+        try {
+          referenceForIds = await safeReference(forced);
+        } catch (e) {
+          return record(label, errorVerdict(`reference of ${where} for the kernel's expert ids: ${describeError(e)}`, ctx(label)), wall);
+        }
       }
     }
     let verdict: Verdict;
