@@ -30,6 +30,7 @@ import { RecordJournal } from './recordJournal.js';
 import { formatTable, summarize, totals, writeReport } from './report.js';
 import { bindingOptions, loadResumeState, readInvocation, resumeOptions, writeInvocation, type Invocation, type ResumeState } from './resume.js';
 import { matchesTactic, parseTacticFilter } from './tacticFilter.js';
+import type { Disposition } from './verdict.js';
 
 const GENERATORS = ['mix', 'property'] as const;
 type Generator = (typeof GENERATORS)[number];
@@ -265,11 +266,13 @@ function configCases(o: Parsed['options'], runs: number, seed: number): Campaign
 }
 
 /** The exit code of finished records (EXIT_CODES): a kernel failure first, then a harness error. */
-function exitCode(records: readonly CaseRecord[]): number {
-  const t = totals(records);
-  if (t.incorrect > 0 || t.crashed > 0) return 1;
-  if (t.error > 0) return 70;
-  return t.not_supported > 0 ? 3 : 0;
+export function exitCodeOf(records: ReadonlyArray<Pick<CaseRecord, 'disposition'>>): number {
+  const t: Record<string, number> = {};
+  for (const r of records) t[r.disposition] = (t[r.disposition] ?? 0) + 1;
+  const n = (d: Disposition): number => t[d] ?? 0;
+  if (n('incorrect') > 0 || n('crashed') > 0) return 1;
+  if (n('error') > 0) return 70;
+  return n('not_supported') > 0 ? 3 : 0;
 }
 
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
@@ -443,7 +446,7 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     io.out(`\nPARTIAL: interrupted by ${sig}${result.interrupted ? ` during case ${result.interrupted.caseIndex}` : ''}; ${records.length} records kept. Continue with:\n  ${resumeCommand}`);
     return SIGNAL_EXIT[sig] ?? 130;
   }
-  return exitCode(records);
+  return exitCodeOf(records);
 }
 
 function packageVersion(): string {
@@ -546,7 +549,7 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
   });
   io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
   if (cx?.error !== undefined) return 70;
-  return exitCode(result.records);
+  return exitCodeOf(result.records);
 }
 
 async function replay(argv: readonly string[], io: Io): Promise<number> {
@@ -572,7 +575,7 @@ async function replay(argv: readonly string[], io: Io): Promise<number> {
     io.out(`tactic ${r.tactic}: ${r.disposition}${w ? ` (worst ${w.ratio.toPrecision(3)}× bound at out[t=${w.t},h=${w.h}])` : ''}`);
     for (const l of r.verdict.lines) io.out(`  ${l}`);
   }
-  return exitCode(result.records);
+  return exitCodeOf(result.records);
 }
 
 /**
