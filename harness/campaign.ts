@@ -172,13 +172,19 @@ export async function streamOneCase(
   });
   const where = `case ${index} (${describeProblem(p)}, seed ${spec.seed})`;
   let c: Case;
+  let model: ErrorModel;
   try {
     c = generateCase(spec);
   } catch (e) {
     emit(record('*', errorVerdict(`generating ${where}: ${describeError(e)}`, ctx('*'))));
     return { interrupted: false };
   }
-  const model = (opts.errorModel ?? defaultErrorModel)(p);
+  try {
+    model = (opts.errorModel ?? defaultErrorModel)(p);
+  } catch (e) {
+    emit(record('*', errorVerdict(`error model of ${where}: ${describeError(e)}`, ctx('*'))));
+    return { interrupted: false };
+  }
   const precision = opts.referencePrecision ?? 'float32';
   // Without a shared cache, one per case: tactics choosing the same other ids share a reference.
   const cache: ReferenceCache = opts.referenceCache ?? new Map();
