@@ -207,6 +207,7 @@ export async function streamOneCase(
     tacticWall.set(o.tactic.label, now - last);
     last = now;
     judging = judging.then(async () => emit(await judgeOutcome(o)));
+    judging.catch(() => undefined); // rethrown by the await below, not an unhandled rejection meanwhile
   }, { ...(done ? { skip: done } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   await judging;
   if (outcome.kind === 'not_supported') emit(record('*', notSupportedVerdict(outcome.message, ctx('*'))));

@@ -164,6 +164,8 @@ export class ChildRunner implements CaseRunner {
       const child = await this.ready();
       if (typeof child === 'string') return tactics === null ? { kind: 'prepare_crashed', message: child } : crashRest(child);
       if (tactics !== null && attempt > tactics.length + 2) return crashRest('the child process kept dying between tactics');
+      // An abort while the child was starting has already fired: look before listening.
+      if (signal?.aborted) return ran(true);
       const onAbort = (): void => child.interrupt();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
