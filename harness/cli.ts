@@ -315,7 +315,7 @@ function prepareReportDir(dir: string, option: string): string {
 }
 
 /** SIGINT/SIGTERM stop the campaign (the abort signal); a second one exits at once (records are already on disk). */
-function interruptHandlers(io: Io): { signal: AbortSignal; received: () => string | null; remove: () => void } {
+function interruptHandlers(io: Io, stopNow?: (sig: NodeJS.Signals) => never): { signal: AbortSignal; received: () => string | null; remove: () => void } {
   const ac = new AbortController();
   let received: string | null = null;
   const handler = (sig: NodeJS.Signals): void => {
@@ -324,6 +324,7 @@ function interruptHandlers(io: Io): { signal: AbortSignal; received: () => strin
       process.exit(SIGNAL_EXIT[sig] ?? 130);
     }
     received = sig;
+    if (stopNow !== undefined) stopNow(sig);
     io.err(`moe-harness: ${sig}: stopping; writing the report of what finished (${sig} again to exit at once)`);
     ac.abort();
   };
@@ -380,73 +381,81 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
   }
   await checkTacticFilter(tactics, choice, cases.map((c) => c.spec.problem));
   const isolation = (o.isolation as Isolation | undefined) ?? 'child';
-  // The report folder, the invocation and the journal exist before the first case runs.
-  let dir: string;
-  let resumed: ResumeState | null = null;
-  let journal: RecordJournal;
-  if (resumeDir !== undefined) {
-    dir = resolve(resumeDir);
-    resumed = loadResumeState(dir);
-    journal = new RecordJournal(dir, 'append');
-  } else {
-    dir = prepareReportDir((o.report as string | undefined) ?? defaultReportDir(choice), '--report');
-    writeInvocation(dir, { command: 'check', options: bindingOptions(o, OPTIONS), seed, kernel: kernelLabel(choice), version: packageVersion() });
-    journal = new RecordJournal(dir, 'new');
-  }
-  const skipped = resumed ? [...resumed.done.values()].filter((d) => d === 'case').length : 0;
-  io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases, seed ${seed}, isolation ${isolation}` +
-    `${resumed ? `; resuming ${dir}: ${skipped} cases and ${resumed.records.length} records done` : ''}`);
-  const progress = new Progress(cases.length, process.stderr, !o.quiet);
-  const stats = { passed: 0, failed: 0 };
+  // From here a signal stops the campaign cleanly (even before its first case).
   const interrupt = interruptHandlers(io);
-  let result: CampaignResult;
   try {
-    result = await runCampaign(cases, {
-      kernel: choice, isolation, ...(tactics ? { tactics } : {}),
-      referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
-      ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
-      signal: interrupt.signal,
-      ...(resumed ? { resumeFrom: resumed.done } : {}),
-      onEvent: (e) => {
-        if (e.type === 'record') {
-          journal.record(e.record);
-          if (e.record.disposition === 'passed') stats.passed++;
-          else stats.failed++;
-        }
-        if (e.type === 'case_start') progress.update(e.index, e.problem, stats);
-        if (e.type === 'case_done') {
-          journal.caseDone(e.index);
-          progress.update(e.index + 1, '', stats);
-        }
-      },
-    });
+    return await runCheck();
   } finally {
     interrupt.remove();
-    journal.close();
   }
-  progress.finish();
-  const records = [...(resumed?.records ?? []), ...result.records].sort((a, b) => a.caseIndex - b.caseIndex);
-  const all: CampaignResult = { ...result, records };
-  const sig = result.interrupted !== undefined ? interrupt.received() ?? 'SIGINT' : null;
-  io.out(formatTable(summarize(records)));
-  const t = totals(records);
-  io.out(`\n${result.kernel}: ${result.cases} cases, ${records.length} (case, tactic) records: passed ${t.passed}, incorrect ${t.incorrect}, ` +
-    `crashed ${t.crashed}, not supported ${t.not_supported}, error ${t.error} (${(result.elapsedMs / 1000).toFixed(1)} s)`);
-  printFindings(records, io);
-  const resumeCommand = `npx moe-harness check --resume ${dir}`;
-  const paths = writeReport(all, dir, {
-    command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),
-    ...(sig !== null ? {
-      partial: true,
-      interrupted: { signal: sig, ...(result.interrupted ? { case: result.interrupted.caseIndex, problem: result.interrupted.problem } : {}), resume: resumeCommand },
-    } : {}),
-  });
-  io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
-  if (sig !== null) {
-    io.out(`\nPARTIAL: interrupted by ${sig}${result.interrupted ? ` during case ${result.interrupted.caseIndex}` : ''}; ${records.length} records kept. Continue with:\n  ${resumeCommand}`);
-    return SIGNAL_EXIT[sig] ?? 130;
+
+  async function runCheck(): Promise<number> {
+    // The report folder, the invocation and the journal exist before the first case runs.
+    let dir: string;
+    let resumed: ResumeState | null = null;
+    let journal: RecordJournal;
+    if (resumeDir !== undefined) {
+      dir = resolve(resumeDir);
+      resumed = loadResumeState(dir);
+      journal = new RecordJournal(dir, 'append');
+    } else {
+      dir = prepareReportDir((o.report as string | undefined) ?? defaultReportDir(choice), '--report');
+      writeInvocation(dir, { command: 'check', options: bindingOptions(o, OPTIONS), seed, kernel: kernelLabel(choice), version: packageVersion() });
+      journal = new RecordJournal(dir, 'new');
+    }
+    const skipped = resumed ? [...resumed.done.values()].filter((d) => d === 'case').length : 0;
+    io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases, seed ${seed}, isolation ${isolation}` +
+      `${resumed ? `; resuming ${dir}: ${skipped} cases and ${resumed.records.length} records done` : ''}`);
+    const progress = new Progress(cases.length, process.stderr, !o.quiet);
+    const stats = { passed: 0, failed: 0 };
+    let result: CampaignResult;
+    try {
+      result = await runCampaign(cases, {
+        kernel: choice, isolation, ...(tactics ? { tactics } : {}),
+        referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
+        ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
+        signal: interrupt.signal,
+        ...(resumed ? { resumeFrom: resumed.done } : {}),
+        onEvent: (e) => {
+          if (e.type === 'record') {
+            journal.record(e.record);
+            if (e.record.disposition === 'passed') stats.passed++;
+            else stats.failed++;
+          }
+          if (e.type === 'case_start') progress.update(e.index, e.problem, stats);
+          if (e.type === 'case_done') {
+            journal.caseDone(e.index);
+            progress.update(e.index + 1, '', stats);
+          }
+        },
+      });
+    } finally {
+      journal.close();
+    }
+    progress.finish();
+    const records = [...(resumed?.records ?? []), ...result.records].sort((a, b) => a.caseIndex - b.caseIndex);
+    const all: CampaignResult = { ...result, records };
+    const sig = result.interrupted !== undefined ? interrupt.received() ?? 'SIGINT' : null;
+    io.out(formatTable(summarize(records)));
+    const t = totals(records);
+    io.out(`\n${result.kernel}: ${result.cases} cases, ${records.length} (case, tactic) records: passed ${t.passed}, incorrect ${t.incorrect}, ` +
+      `crashed ${t.crashed}, not supported ${t.not_supported}, error ${t.error} (${(result.elapsedMs / 1000).toFixed(1)} s)`);
+    printFindings(records, io);
+    const resumeCommand = `npx moe-harness check --resume ${dir}`;
+    const paths = writeReport(all, dir, {
+      command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),
+      ...(sig !== null ? {
+        partial: true,
+        interrupted: { signal: sig, ...(result.interrupted ? { case: result.interrupted.caseIndex, problem: result.interrupted.problem } : {}), resume: resumeCommand },
+      } : {}),
+    });
+    io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
+    if (sig !== null) {
+      io.out(`\nPARTIAL: interrupted by ${sig}${result.interrupted ? ` during case ${result.interrupted.caseIndex}` : ''}; ${records.length} records kept. Continue with:\n  ${resumeCommand}`);
+      return SIGNAL_EXIT[sig] ?? 130;
+    }
+    return exitCodeOf(records);
   }
-  return exitCodeOf(records);
 }
 
 function packageVersion(): string {
@@ -488,37 +497,64 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
   const dir = prepareReportDir((o.report as string | undefined) ?? defaultReportDir(choice), '--report');
   const isolation = (o.isolation as Isolation | undefined) ?? 'child';
   io.err(`moe-harness check: kernel ${kernelLabel(choice)}, fast-check property, ${path !== undefined ? `path "${path}"` : `${runs} runs`}, seed ${seed}, isolation ${isolation}`);
+  writeInvocation(dir, { command: 'check', options: bindingOptions(o, OPTIONS), seed, kernel: kernelLabel(choice), version: packageVersion() });
+  const journal = new RecordJournal(dir, 'new');
   const progress = new Progress(runs, process.stderr, !o.quiet && path === undefined);
   const stats = { passed: 0, failed: 0 };
   let shrinking = false;
-  const result = await runPropertyCampaign({
-    kernel: choice, runs, seed, ...(path !== undefined ? { path } : {}), isolation,
-    size: (o.size as MixSize | undefined) ?? 'small',
-    ...(o.routing ? { methods: o.routing as RoutingMethodName[] } : {}),
-    ...(o.quant ? { quantModes: o.quant as QuantMode[] } : {}),
-    ...(o.logits ? { logitFamilies: o.logits as LogitFamily[] } : {}),
-    ...(o.scales ? { scaleFamilies: o.scales as ScaleFamily[] } : {}),
-    ...(Ts ? { T: Ts[0]! } : {}),
-    ...(tactics ? { tacticFilter: tactics } : {}),
-    referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
-    ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
-    replayArgs,
-    onEvent: (e) => {
-      if (e.type === 'case' && e.phase === 'run') progress.update(e.index, e.problem, stats);
-      if (e.type === 'case' && e.phase === 'shrink' && !shrinking) {
-        shrinking = true;
-        progress.finish();
-        if (!o.quiet) io.err('moe-harness: a case failed; shrinking it…');
-      }
-      if (e.type === 'judged' && e.phase === 'run') {
-        for (const r of e.records) {
-          if (r.disposition === 'passed') stats.passed++;
-          else stats.failed++;
-        }
-        progress.update(e.index + 1, '', stats);
-      }
-    },
+  const judged: CaseRecord[] = [];
+  const started = performance.now();
+  // fast-check cannot be stopped between cases: on SIGINT/SIGTERM the report of the cases
+  // judged so far is written, marked partial, and the process exits (the child follows).
+  const interrupt = interruptHandlers(io, (sig) => {
+    progress.finish();
+    journal.close();
+    const rest = argv.filter((w, i) => !w.startsWith('--report') && argv[i - 1] !== '--report');
+    if (o.seed === undefined) rest.push('--seed', String(seed));
+    const again = `npx moe-harness check ${rest.map(shellWord).join(' ')} --report NEW_DIR   # not resumable: the same --seed draws the same cases`;
+    const paths = writeReport({ kernel: kernelLabel(choice), cases: new Set(judged.map((r) => r.caseIndex)).size, records: judged, elapsedMs: performance.now() - started, childStarts: 0 }, dir, {
+      command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),
+      partial: true, interrupted: { signal: sig, resume: again },
+    });
+    io.out(`\nPARTIAL: interrupted by ${sig}; ${judged.length} records of the property campaign kept in ${paths.json}`);
+    process.exit(SIGNAL_EXIT[sig] ?? 130);
   });
+  let result;
+  try {
+    result = await runPropertyCampaign({
+      kernel: choice, runs, seed, ...(path !== undefined ? { path } : {}), isolation,
+      size: (o.size as MixSize | undefined) ?? 'small',
+      ...(o.routing ? { methods: o.routing as RoutingMethodName[] } : {}),
+      ...(o.quant ? { quantModes: o.quant as QuantMode[] } : {}),
+      ...(o.logits ? { logitFamilies: o.logits as LogitFamily[] } : {}),
+      ...(o.scales ? { scaleFamilies: o.scales as ScaleFamily[] } : {}),
+      ...(Ts ? { T: Ts[0]! } : {}),
+      ...(tactics ? { tacticFilter: tactics } : {}),
+      referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
+      ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
+      replayArgs,
+      onEvent: (e) => {
+        if (e.type === 'case' && e.phase === 'run') progress.update(e.index, e.problem, stats);
+        if (e.type === 'case' && e.phase === 'shrink' && !shrinking) {
+          shrinking = true;
+          progress.finish();
+          if (!o.quiet) io.err('moe-harness: a case failed; shrinking it…');
+        }
+        if (e.type === 'judged' && e.phase === 'run') {
+          for (const r of e.records) {
+            judged.push(r);
+            journal.record(r);
+            if (r.disposition === 'passed') stats.passed++;
+            else stats.failed++;
+          }
+          progress.update(e.index + 1, '', stats);
+        }
+      },
+    });
+  } finally {
+    interrupt.remove();
+    journal.close();
+  }
   if (!shrinking) progress.finish();
   io.out(formatTable(summarize(result.records)));
   const t = totals(result.records);

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import seedrandom from 'seedrandom';
-import { baseline, drillArgs, interruptAndResume, recordKeys, type DrillSignal, type DrillTarget } from './interruptDrill.js';
+import { baseline, drillArgs, interruptAndResume, interruptOnce, recordKeys, type DrillSignal, type DrillTarget } from './interruptDrill.js';
 
 const SEED = Number(process.env.MOE_HARNESS_SEED ?? 1);
 
@@ -34,4 +34,14 @@ test('interrupted at random points (SIGINT to the process, to its group, SIGTERM
     t.is(r.duplicates, 0, `${what}: no (case, tactic) pair twice`);
     t.deepEqual(r.union, want, what);
   }
+});
+
+test('a property campaign interrupted by SIGINT keeps every judged record in a partial report and exits 130', async (t) => {
+  const args = ['check', '--generator', 'property', '--kernel', 'emulated', '--runs', '500', '--seed', String(SEED), '--quiet'];
+  const r = await interruptOnce({ args, signal: 'SIGINT', target: 'process', afterLines: 8 });
+  t.is(r.exit, 130);
+  t.true(r.report.partial);
+  t.true(r.report.records.length >= 8, `${r.report.records.length} records`);
+  t.is(r.report.records.length, r.journalRecords, 'the report holds what the journal holds');
+  t.regex(JSON.stringify((r.report as unknown as { interrupted: unknown }).interrupted), /"signal":"SIGINT".*--seed \d+ .*--report NEW_DIR/);
 });

@@ -77,7 +77,8 @@ export async function baseline(args: readonly string[]): Promise<ReportRecords> 
   return JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportRecords;
 }
 
-export async function interruptAndResume(opts: DrillOptions): Promise<DrillResult> {
+/** Run `opts.args` into a new report folder and signal it after `opts.afterLines` journal lines. */
+export async function interruptOnce(opts: DrillOptions): Promise<{ readonly exit: number | null; readonly dir: string; readonly report: ReportRecords; readonly journalRecords: number }> {
   const dir = join(mkdtempSync(join(tmpdir(), 'moe-drill-')), 'report');
   let timer: NodeJS.Timeout | undefined;
   const run = cli([...opts.args, '--report', dir], (pid) => {
@@ -97,12 +98,18 @@ export async function interruptAndResume(opts: DrillOptions): Promise<DrillResul
   const first = await run;
   clearTimeout(timer);
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportRecords;
+  const journalRecords = readFileSync(join(dir, JOURNAL_FILE), 'utf8').split('\n').filter((l) => l.startsWith('{"type":"record"')).length;
+  return { exit: first.code, dir, report, journalRecords };
+}
+
+export async function interruptAndResume(opts: DrillOptions): Promise<DrillResult> {
+  const { exit, dir, report } = await interruptOnce(opts);
   const resumed = await cli(['check', '--resume', dir, '--quiet']);
   const after = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ReportRecords;
   const union = recordKeys(after);
   const pairs = after.records.map((x) => `${x.caseIndex} ${x.tactic}`);
   return {
-    interruptedExit: first.code, resumedExit: resumed.code, partial: report.partial === true, keptRecords: report.records.length,
+    interruptedExit: exit, resumedExit: resumed.code, partial: report.partial === true, keptRecords: report.records.length,
     union, duplicates: pairs.length - new Set(pairs).size, dir,
   };
 }
