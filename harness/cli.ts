@@ -20,7 +20,7 @@ import { runCampaign, type CampaignCase, type CampaignResult, type CaseRecord, t
 import { caseMix, MIX_SIZES, type MixSize } from './caseMix.js';
 import { projectRoot } from './childEntry.js';
 import { MAX_TIMER_MS } from './childRunner.js';
-import { optionsHelp, parseArgs, type OptionTable, type Parsed, type ParsedValue } from './cliArgs.js';
+import { optionsHelp, parseArgs, type OptionTable, type Parsed } from './cliArgs.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
 import { makeTactic, type Tactic } from './kernels/kernel.js';

@@ -92,7 +92,9 @@ export function loadResumeState(dir: string): ResumeState {
   for (const r of j.records) {
     const d = done.get(r.caseIndex);
     if (d === 'case') continue;
-    (d ?? done.set(r.caseIndex, new Set()).get(r.caseIndex) as Set<string>).add(r.tactic);
+    // A '*' record is the whole case (not supported, or no verdict), even without its case_done line.
+    if (r.tactic === '*') done.set(r.caseIndex, 'case');
+    else (d ?? done.set(r.caseIndex, new Set()).get(r.caseIndex) as Set<string>).add(r.tactic);
   }
   return { records: j.records, done };
 }
