@@ -5,7 +5,7 @@
  * pairs, same dispositions, none twice. Used by interruptDrill.test.ts, and as a script for
  * the figures of docs/cli.md:
  *
- *   npx tsx harness/interruptDrill.ts [repetitions=20] [seed=1]
+ *   npx tsx harness/interruptDrill.ts [repetitions=20] [seed=1] [emulated|native]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
@@ -114,17 +114,20 @@ export async function interruptAndResume(opts: DrillOptions): Promise<DrillResul
   };
 }
 
-const DEFAULT_ARGS = ['check', '--kernel', 'emulated', '--fault', 'tactic_skips_last_k_block', '--runs', '6', '--quiet'] as const;
-
-/** The drill's campaign: 6 cases of the small mix, child isolation, a fault that fails some tactics only. */
-export function drillArgs(seed: number): string[] {
-  return [...DEFAULT_ARGS, '--seed', String(seed)];
+/**
+ * The drill's campaign: 6 cases of the small mix, child isolation; on the emulated kernel
+ * with a fault that fails some tactics only (mixed dispositions), on native as it is.
+ */
+export function drillArgs(seed: number, kernel: 'emulated' | 'native' = 'emulated'): string[] {
+  return ['check', '--kernel', kernel, ...(kernel === 'emulated' ? ['--fault', 'tactic_skips_last_k_block'] : []), '--runs', '6', '--quiet', '--seed', String(seed)];
 }
 
 async function mainScript(): Promise<void> {
   const reps = Number(process.argv[2] ?? 20);
   const seed = Number(process.argv[3] ?? 1);
-  const args = drillArgs(seed);
+  const kernel = process.argv[4] ?? 'emulated';
+  if (kernel !== 'emulated' && kernel !== 'native') throw new Error(`kernel: expected emulated or native, got ${kernel}`);
+  const args = drillArgs(seed, kernel);
   const base = await baseline(args);
   const want = recordKeys(base);
   const rng = seedrandom(`drill:${seed}`);
