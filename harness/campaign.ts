@@ -6,13 +6,13 @@
  * child process), the reference runs once while the kernel runs, and is recomputed with
  * the kernel's ids only when a tactic chose another (valid or not) expert set.
  */
-import type { CaseSpec } from '../reference/case.js';
+import type { Case, CaseSpec } from '../reference/case.js';
 import type { Expected } from '../reference/expected.js';
 import { generateCase } from '../reference/generate.js';
 import { describeProblem, type Problem } from '../reference/problem.js';
-import { POISON, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
+import { describeError, POISON, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
 import { ChildRunner } from './childRunner.js';
-import { crashVerdict, notSupportedVerdict, refusedVerdict } from './compare.js';
+import { crashVerdict, errorVerdict, notSupportedVerdict, refusedVerdict } from './compare.js';
 import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.js';
 import { InlineRunner } from './inlineRunner.js';
 import { judge } from './judge.js';
@@ -41,6 +41,13 @@ export interface CampaignOptions {
   readonly timeoutMs?: number;
   readonly errorModel?: (p: Problem) => ErrorModel;
   readonly onEvent?: (e: CampaignEvent) => void;
+  /** Stops the campaign between or during tactics (SIGINT/SIGTERM); the result says `interrupted`. */
+  readonly signal?: AbortSignal;
+  /**
+   * A resumed campaign (resume.ts): per case index, 'case' when the case is complete, or
+   * the tactic labels it already has (not run again).
+   */
+  readonly resumeFrom?: ReadonlyMap<number, 'case' | ReadonlySet<string>>;
 }
 
 export interface CaseRecord {
@@ -63,6 +70,8 @@ export interface CampaignResult {
   readonly elapsedMs: number;
   /** Child processes started (1 + restarts), 0 inline. */
   readonly childStarts: number;
+  /** Set when the signal stopped the campaign: the case in flight (its finished tactics are in records). */
+  readonly interrupted?: { readonly caseIndex: number; readonly problem: string };
 }
 
 export type CampaignEvent =
@@ -79,13 +88,24 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
   const started = performance.now();
   const runner = await makeRunner(opts.kernel, opts.isolation ?? 'child', opts.timeoutMs);
   const records: CaseRecord[] = [];
+  let interrupted: CampaignResult['interrupted'];
   try {
     for (const [index, cc] of cases.entries()) {
       const total = cases.length;
+      const done = opts.resumeFrom?.get(index);
+      if (done === 'case') continue;
+      if (opts.signal?.aborted) {
+        interrupted = { caseIndex: index, problem: describeProblem(cc.spec.problem) };
+        break;
+      }
       opts.onEvent?.({ type: 'case_start', index, total, problem: describeProblem(cc.spec.problem) });
-      for (const r of await runOneCase(index, cc, runner, opts)) {
+      const run = await streamOneCase(index, cc, runner, opts, (r) => {
         records.push(r);
         opts.onEvent?.({ type: 'record', index, total, record: r });
+      }, done);
+      if (run.interrupted) {
+        interrupted = { caseIndex: index, problem: describeProblem(cc.spec.problem) };
+        break;
       }
       opts.onEvent?.({ type: 'case_done', index, total });
     }
@@ -95,6 +115,7 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
   return {
     kernel: kernelLabel(opts.kernel), cases: cases.length, records,
     elapsedMs: performance.now() - started, childStarts: runner instanceof ChildRunner ? runner.starts : 0,
+    ...(interrupted ? { interrupted } : {}),
   };
 }
 
@@ -121,15 +142,22 @@ export async function openCampaignSession(opts: CampaignOptions): Promise<Campai
 
 /** Run and judge one case on a runner: one record per tactic (or one '*' record). */
 export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRunner, opts: CampaignOptions): Promise<CaseRecord[]> {
+  const out: CaseRecord[] = [];
+  await streamOneCase(index, cc, runner, opts, (r) => out.push(r));
+  return out;
+}
+
+/**
+ * Run and judge one case, handing each record to `emit` as soon as it is judged (a tactic's
+ * record while the next tactic runs). `done`: tactic labels a resumed campaign already has.
+ * A failure to generate the case or to compute its reference is the case's (or each
+ * tactic's) disposition 'error', never an exception that ends the campaign.
+ */
+export async function streamOneCase(
+  index: number, cc: CampaignCase, runner: CaseRunner, opts: CampaignOptions, emit: (r: CaseRecord) => void, done?: ReadonlySet<string>,
+): Promise<{ readonly interrupted: boolean }> {
   const { spec, origin } = cc;
   const p = spec.problem;
-  const c = generateCase(spec);
-  const model = (opts.errorModel ?? defaultErrorModel)(p);
-  const precision = opts.referencePrecision ?? 'float32';
-  // Without a shared cache, one per case: tactics choosing the same other ids share a reference.
-  const cache: ReferenceCache = opts.referenceCache ?? new Map();
-  const reference = referenceFor(c, model, { precision, cache });
-  reference.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
   const ctx = (tactic: string): FindingContext => ({
     tactic, seed: spec.seed,
     ...(origin?.fcSeed !== undefined ? { fcSeed: origin.fcSeed } : {}),
@@ -140,35 +168,63 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
     disposition: verdict.disposition, verdict, replay: replayCommand(spec, tactic, opts.kernel, origin),
     ...(ms !== undefined ? { ms } : {}),
   });
+  const where = `case ${index} (${describeProblem(p)}, seed ${spec.seed})`;
+  let c: Case;
+  let model: ErrorModel;
+  try {
+    c = generateCase(spec);
+  } catch (e) {
+    emit(record('*', errorVerdict(`generating ${where}: ${describeError(e)}`, ctx('*'))));
+    return { interrupted: false };
+  }
+  try {
+    model = (opts.errorModel ?? defaultErrorModel)(p);
+  } catch (e) {
+    emit(record('*', errorVerdict(`error model of ${where}: ${describeError(e)}`, ctx('*'))));
+    return { interrupted: false };
+  }
+  const precision = opts.referencePrecision ?? 'float32';
+  // Without a shared cache, one per case: tactics choosing the same other ids share a reference.
+  const cache: ReferenceCache = opts.referenceCache ?? new Map();
+  const safeReference = (forcedIds?: Int32Array): Promise<Expected> => {
+    try {
+      return referenceFor(c, model, { precision, cache, ...(forcedIds ? { forcedIds } : {}) });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+  const reference = safeReference();
+  reference.catch(() => undefined); // awaited while judging; avoid an unhandled rejection meanwhile
   const tacticWall = new Map<string, number>();
   let last = performance.now();
+  // Judged one at a time, in the order the tactics finish, while later tactics run.
+  let judging: Promise<void> = Promise.resolve();
   const outcome: CaseOutcome = await runner.runCase(c, opts.tactics, (o) => {
     const now = performance.now();
     tacticWall.set(o.tactic.label, now - last);
     last = now;
-  });
-  if (outcome.kind === 'not_supported') return [record('*', notSupportedVerdict(outcome.message, ctx('*')))];
-  if (outcome.kind === 'prepare_crashed') return [record('*', crashVerdict(`prepare: ${outcome.message}`, ctx('*')))];
-  let expected: Expected;
-  try {
-    expected = await reference;
-  } catch (e) {
-    throw new Error(`reference failed for case ${index} (${describeProblem(p)}, seed ${spec.seed}): ${(e as Error).message}`, { cause: e });
-  }
-  const out: CaseRecord[] = [];
-  for (const o of outcome.outcomes) {
-    out.push(await judgeOutcome(o));
-  }
-  return out;
+    judging = judging.then(async () => emit(await judgeOutcome(o)));
+    judging.catch(() => undefined); // rethrown by the await below, not an unhandled rejection meanwhile
+  }, { ...(done ? { skip: done } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  await judging;
+  if (outcome.kind === 'not_supported') emit(record('*', notSupportedVerdict(outcome.message, ctx('*'))));
+  else if (outcome.kind === 'prepare_crashed') emit(record('*', crashVerdict(outcome.message, ctx('*'))));
+  return { interrupted: outcome.kind === 'ran' && outcome.interrupted === true };
 
   async function judgeOutcome(o: TacticOutcome): Promise<CaseRecord> {
     const label = o.tactic.label;
     const wall = tacticWall.get(label);
     if (o.kind === 'crashed') return record(label, crashVerdict(o.message, ctx(label)), wall);
     if (o.kind === 'refused') return record(label, refusedVerdict(o.message, ctx(label)), wall);
+    let expected: Expected;
+    try {
+      expected = await reference;
+    } catch (e) {
+      return record(label, errorVerdict(`reference of ${where}: ${describeError(e)}`, ctx(label)), wall);
+    }
     const verdict = await judge({
       expected, runs: o.runs, poison: POISON, digests: o.digests, model, context: ctx(label),
-      referenceForIds: (forcedIds) => referenceFor(c, model, { precision, forcedIds, cache }),
+      referenceForIds: (forcedIds) => safeReference(forcedIds),
     });
     const kernelMs = o.runs[0].ms !== undefined && o.runs[1].ms !== undefined ? o.runs[0].ms + o.runs[1].ms : wall;
     return record(label, verdict, kernelMs);

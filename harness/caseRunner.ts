@@ -5,6 +5,7 @@
  * after a crash.
  */
 import type { Case } from '../reference/case.js';
+import type { Problem } from '../reference/problem.js';
 import type { KernelUnderTest, Observed, Tactic } from './kernels/kernel.js';
 import { matchesTactic } from './tacticFilter.js';
 
@@ -16,14 +17,26 @@ export type TacticOutcome =
   | { readonly kind: 'crashed'; readonly tactic: Tactic; readonly message: string }
   | { readonly kind: 'refused'; readonly tactic: Tactic; readonly message: string };
 
+/**
+ * What became of a case on a runner. 'prepare_crashed' only when the tactics could not even
+ * be enumerated (a death or an error later is attributed to each tactic not yet done).
+ * 'ran' with `interrupted` when the campaign's signal stopped it: `outcomes` holds what finished.
+ */
 export type CaseOutcome =
   | { readonly kind: 'not_supported'; readonly message: string }
   | { readonly kind: 'prepare_crashed'; readonly message: string }
-  | { readonly kind: 'ran'; readonly tactics: readonly Tactic[]; readonly outcomes: readonly TacticOutcome[] };
+  | { readonly kind: 'ran'; readonly tactics: readonly Tactic[]; readonly outcomes: readonly TacticOutcome[]; readonly interrupted?: boolean };
+
+export interface RunCaseOptions {
+  /** Tactic labels already done (a resumed campaign): not run again. */
+  readonly skip?: ReadonlySet<string>;
+  /** Stop between (inline) or during (child) tactics; the outcome says `interrupted`. */
+  readonly signal?: AbortSignal;
+}
 
 export interface CaseRunner {
   /** Run the case's selected tactics; `onTactic` sees each outcome as it arrives. */
-  runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void): Promise<CaseOutcome>;
+  runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts?: RunCaseOptions): Promise<CaseOutcome>;
   close(): Promise<void>;
 }
 
@@ -43,9 +56,9 @@ export const isRefusal = (e: unknown): boolean => isUnsupported(e) ||
 /** A CUDA fault poisons the process's context: the process must be restarted. */
 export const isFatal = (e: unknown): boolean => e instanceof Error && e.name === 'CudaError';
 
-/** The kernel's tactics for the case, filtered. */
-export function selectedTactics(kernel: KernelUnderTest, c: Case, filter: readonly string[] | undefined): Tactic[] {
-  return kernel.tactics(c.spec.problem).filter((t) => matchesTactic(t.label, filter));
+/** The kernel's tactics for the problem, filtered (needs only the problem, not the case's data). */
+export function selectedTactics(kernel: KernelUnderTest, p: Problem, filter: readonly string[] | undefined): Tactic[] {
+  return kernel.tactics(p).filter((t) => matchesTactic(t.label, filter));
 }
 
 /** Run one tactic twice (poison 1, poison 2) with digests around; errors become outcomes. */

@@ -1,6 +1,7 @@
 /**
- * The child process that runs tactics (forked by childRunner.ts). It regenerates each
- * case from its CaseSpec, runs the requested tactics, and streams outcomes back. After a
+ * The child process that runs tactics (forked by childRunner.ts). It enumerates each case's
+ * tactics, regenerates the case from its CaseSpec, prepares it, runs the requested tactics,
+ * and streams each phase and outcome back. After a
  * CUDA fault (CudaError) it reports and exits: the CUDA context is poisoned, and the
  * parent starts a fresh child for the remaining tactics.
  */
@@ -8,7 +9,7 @@ import { generateCase } from '../reference/generate.js';
 import { describeError, executeTactic, isUnsupported, selectedTactics } from './caseRunner.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
 import type { KernelUnderTest } from './kernels/kernel.js';
-import { createKernel } from './kernels/select.js';
+import { createKernel, type ChildCrashPhase, type KernelChoice } from './kernels/select.js';
 
 if (process.send === undefined) {
   console.error('harness/child: must be started by the campaign (no IPC channel)');
@@ -19,16 +20,26 @@ const send = (m: ChildMessage): Promise<void> =>
   new Promise((resolve) => { process.send!(m, undefined, {}, () => resolve()); });
 
 let kernel: KernelUnderTest | null = null;
+let choice: KernelChoice | null = null;
 let queue: Promise<void> = Promise.resolve();
 
+/** Test hook (KernelChoice.crashPhase): die in `phase` as a crashing process would. */
+function crashHook(phase: ChildCrashPhase, attempt: number): void {
+  if (choice?.crashPhase === phase && (choice.crashAttempts === undefined || attempt < choice.crashAttempts)) process.exit(134);
+}
+
+/**
+ * One case, in phases the parent is told about: tactics (from the problem alone), then
+ * regenerate (the case's data from its spec), prepare, and each tactic. A process death is
+ * attributed by the parent to the phase it last heard of.
+ */
 async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<void> {
   const k = kernel!;
-  const c = generateCase(m.spec);
   let tactics;
   try {
-    tactics = selectedTactics(k, c, m.filter);
+    tactics = selectedTactics(k, m.spec.problem, m.filter);
   } catch (e) {
-    await send(isUnsupported(e) ? { type: 'not_supported', id: m.id, message: describeError(e) } : { type: 'prepare_crashed', id: m.id, message: describeError(e) });
+    await send(isUnsupported(e) ? { type: 'not_supported', id: m.id, message: describeError(e) } : { type: 'prepare_crashed', id: m.id, message: `enumerating tactics: ${describeError(e)}` });
     return;
   }
   await send({ type: 'tactics', id: m.id, tactics });
@@ -36,11 +47,22 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
     await send({ type: 'case_done', id: m.id });
     return;
   }
+  await send({ type: 'phase', id: m.id, phase: 'regenerate' });
+  crashHook('regenerate', m.attempt);
+  let c;
+  try {
+    c = generateCase(m.spec);
+  } catch (e) {
+    await send({ type: 'prepare_crashed', id: m.id, message: `regenerate: ${describeError(e)}` });
+    return;
+  }
+  await send({ type: 'phase', id: m.id, phase: 'prepare' });
+  crashHook('prepare', m.attempt);
   let handle: unknown;
   try {
     handle = await k.prepare(c);
   } catch (e) {
-    await send(isUnsupported(e) ? { type: 'not_supported', id: m.id, message: describeError(e) } : { type: 'prepare_crashed', id: m.id, message: describeError(e) });
+    await send(isUnsupported(e) ? { type: 'not_supported', id: m.id, message: describeError(e) } : { type: 'prepare_crashed', id: m.id, message: `prepare: ${describeError(e)}` });
     if (!isUnsupported(e)) process.exit(70);
     return;
   }
@@ -61,6 +83,7 @@ process.on('message', (raw: unknown) => {
     if (m.type === 'exit') process.exit(0);
     if (m.type === 'init') {
       try {
+        choice = m.kernel;
         kernel = await createKernel(m.kernel);
         await send({ type: 'ready', kernel: kernel.name });
       } catch (e) {

@@ -1,13 +1,14 @@
 /**
  * How to start the child process: compiled JS (dist/harness/child.js, built by
- * `npm run build:ts`) when present and not older than the sources, else the TypeScript
+ * `npm run build:ts`) when its recorded source digest matches the sources, else the TypeScript
  * source through tsx (`node --import tsx harness/child.ts`). MOE_HARNESS_CHILD=dist|source
  * forces one.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { distFreshness } from './distFreshness.js';
 import { BadArgumentError } from '../reference/errors.js';
 
 export interface ChildCommand {
@@ -25,17 +26,6 @@ export function projectRoot(): string {
     dir = up;
   }
   return dir;
-}
-
-function newestTs(dir: string): number {
-  let newest = 0;
-  if (!existsSync(dir)) return newest;
-  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) {
-      newest = Math.max(newest, statSync(join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).mtimeMs);
-    }
-  }
-  return newest;
 }
 
 export function childCommand(): ChildCommand {
@@ -56,9 +46,7 @@ export function childCommand(): ChildCommand {
     if (!existsSync(dist)) throw new BadArgumentError('dist/harness/child.js', 'present (run `npm run build:ts`)', 'missing');
     return { script: dist, execArgv: [], from: 'dist' };
   }
-  if (existsSync(dist)) {
-    const srcNewest = Math.max(...['harness', 'reference', 'native'].map((d) => newestTs(join(root, d))));
-    if (statSync(dist).mtimeMs >= srcNewest) return { script: dist, execArgv: [], from: 'dist' };
-  }
+  // Running from source: the compiled child only when its recorded source digest still matches.
+  if (existsSync(dist) && distFreshness(root).fresh) return { script: dist, execArgv: [], from: 'dist' };
   return tsx();
 }

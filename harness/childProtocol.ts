@@ -9,15 +9,22 @@ import type { Tactic } from './kernels/kernel.js';
 
 export type ParentMessage =
   | { readonly type: 'init'; readonly kernel: KernelChoice }
-  /** Run `spec` (regenerated in the child); only tactics matching `filter` and not in `skip`. */
-  | { readonly type: 'case'; readonly id: number; readonly spec: CaseSpec; readonly filter: readonly string[] | undefined; readonly skip: readonly string[] }
+  /**
+   * Run `spec` (regenerated in the child); only tactics matching `filter` and not in `skip`.
+   * `attempt`: how many children ran this case before (0 the first time; test hooks use it).
+   */
+  | { readonly type: 'case'; readonly id: number; readonly spec: CaseSpec; readonly filter: readonly string[] | undefined; readonly skip: readonly string[]; readonly attempt: number }
   | { readonly type: 'exit' };
 
 export type ChildMessage =
   | { readonly type: 'ready'; readonly kernel: string }
   | { readonly type: 'init_failed'; readonly message: string }
+  /** The case's selected tactics, enumerated from its problem before anything else. */
   | { readonly type: 'tactics'; readonly id: number; readonly tactics: readonly Tactic[] }
+  /** The child enters a phase of the case: a death from here on is attributed to it. */
+  | { readonly type: 'phase'; readonly id: number; readonly phase: 'regenerate' | 'prepare' }
   | { readonly type: 'not_supported'; readonly id: number; readonly message: string }
+  /** Enumerating (no tactics known yet), regenerating or preparing threw (not a death). */
   | { readonly type: 'prepare_crashed'; readonly id: number; readonly message: string }
   | { readonly type: 'tactic_start'; readonly id: number; readonly label: string }
   | { readonly type: 'tactic_done'; readonly id: number; readonly outcome: TacticOutcome; readonly fatal: boolean }

@@ -4,21 +4,29 @@
  * dies takes only the tactic it was running with it. That tactic is reported crashed
  * (with the child's last stderr lines) and the case goes on with the others in a fresh
  * child. A tactic (or prepare) that runs longer than the timeout is killed and crashed.
+ * A death before the tactics (while regenerating the case's data or preparing it) is
+ * retried once in a fresh child; a second one is attributed to that phase in a crashed
+ * record for each tactic of the case. A campaign's abort signal kills the child and
+ * returns what finished, marked interrupted (never a crash).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { BadArgumentError } from '../reference/errors.js';
 import type { Case } from '../reference/case.js';
-import type { CaseOutcome, CaseRunner, TacticOutcome } from './caseRunner.js';
+import type { CaseOutcome, CaseRunner, RunCaseOptions, TacticOutcome } from './caseRunner.js';
 import { childCommand } from './childEntry.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
 import type { Tactic } from './kernels/kernel.js';
 import { kernelLabel, type KernelChoice } from './kernels/select.js';
+
+/** The longest delay setTimeout honours: 2^31 - 1 ms (about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface ChildRunnerOptions {
   /** Longest a tactic (two runs) or a prepare may take before the child is killed (default 300 s). */
   readonly timeoutMs?: number;
 }
 
-type Event = { kind: 'message'; m: ChildMessage } | { kind: 'exit'; code: number | null; signal: string | null } | { kind: 'timeout' };
+type Event = { kind: 'message'; m: ChildMessage } | { kind: 'exit'; code: number | null; signal: string | null } | { kind: 'timeout' } | { kind: 'interrupt' };
 
 /** A started child with a queue of events. */
 class Child {
@@ -70,6 +78,11 @@ class Child {
     });
   }
 
+  /** Wake the waiting runner with an interrupt event (the campaign was stopped). */
+  interrupt(): void {
+    this.push({ kind: 'interrupt' });
+  }
+
   send(m: ParentMessage): void {
     if (!this.exited && this.proc.connected) this.proc.send(m);
   }
@@ -99,6 +112,10 @@ export class ChildRunner implements CaseRunner {
 
   constructor(private readonly kernel: KernelChoice, opts: ChildRunnerOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 300_000;
+    // setTimeout holds a signed 32-bit count of ms: a longer delay fires after 1 ms.
+    if (!Number.isInteger(this.timeoutMs) || this.timeoutMs < 1 || this.timeoutMs > MAX_TIMER_MS) {
+      throw new BadArgumentError('timeoutMs', `an integer in [1, ${MAX_TIMER_MS}] (setTimeout's largest delay)`, String(this.timeoutMs));
+    }
   }
 
   /** A ready child (started and initialized), or an error message. */
@@ -124,71 +141,101 @@ export class ChildRunner implements CaseRunner {
     }
   }
 
-  async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void): Promise<CaseOutcome> {
+  async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts: RunCaseOptions = {}): Promise<CaseOutcome> {
     const outcomes: TacticOutcome[] = [];
     let tactics: readonly Tactic[] | null = null;
-    const done = new Set<string>();
+    const done = new Set<string>(opts.skip ?? []);
     const record = (o: TacticOutcome): void => {
       outcomes.push(o);
       onTactic?.(o);
       done.add(o.tactic.label);
     };
+    const ran = (interrupted = false): CaseOutcome => ({ kind: 'ran', tactics: tactics ?? [], outcomes, ...(interrupted ? { interrupted } : {}) });
     /** Every tactic not yet done, crashed with `message` (when the case cannot go on). */
     const crashRest = (message: string): CaseOutcome => {
       for (const t of tactics ?? []) if (!done.has(t.label)) record({ kind: 'crashed', tactic: t, message });
-      return { kind: 'ran', tactics: tactics ?? [], outcomes };
+      return ran();
     };
+    /** Deaths per phase before the tactics (regenerate, prepare, …): each is retried once in a fresh child. */
+    const phaseDeaths = new Map<string, string[]>();
+    const signal = opts.signal;
     for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) return ran(true);
       const child = await this.ready();
       if (typeof child === 'string') return tactics === null ? { kind: 'prepare_crashed', message: child } : crashRest(child);
-      if (tactics !== null && attempt > tactics.length + 1) return crashRest('the child process kept dying between tactics');
-      const id = this.nextId++;
-      child.send({ type: 'case', id, spec: c.spec, filter, skip: [...done] });
-      /** What the child is doing: enumerating, preparing, a tactic label, or between tactics. */
-      let phase = 'enumerating tactics';
-      for (;;) {
-        const e = await child.next(this.timeoutMs);
-        if (e.kind !== 'message') {
-          child.kill();
-          this.child = null;
-          const msg = deathMessage(e, child);
-          const tactic = tactics?.find((t) => t.label === phase);
-          if (tactic !== undefined) record({ kind: 'crashed', tactic, message: msg });
-          else if (tactics === null || outcomes.length === 0) {
-            if (phase !== 'between tactics') return { kind: 'prepare_crashed', message: `${phase}: ${msg}` };
-          } else if (phase === 'preparing') return crashRest(`prepare in a restarted child: ${msg}`);
-          break; // restart for the remaining tactics
-        }
-        const m = e.m;
-        if (!('id' in m) || m.id !== id) continue;
-        if (m.type === 'tactics') {
-          tactics ??= m.tactics;
-          if (m.tactics.length === 0) {
-            return { kind: 'not_supported', message: `kernel ${kernelLabel(this.kernel)} enumerates no tactic${filter ? ` matching ${filter.join(',')}` : ''} for this problem` };
-          }
-          phase = 'preparing';
-        } else if (m.type === 'not_supported') {
-          return { kind: 'not_supported', message: m.message };
-        } else if (m.type === 'prepare_crashed') {
-          child.kill();
-          this.child = null;
-          return outcomes.length === 0 ? { kind: 'prepare_crashed', message: m.message } : crashRest(`prepare in a restarted child: ${m.message}`);
-        } else if (m.type === 'tactic_start') {
-          phase = m.label;
-        } else if (m.type === 'tactic_done') {
-          record(m.outcome);
-          phase = 'between tactics';
-          if (m.fatal) {
-            await child.next(5_000); // its exit
+      if (tactics !== null && attempt > tactics.length + 2) return crashRest('the child process kept dying between tactics');
+      // An abort while the child was starting has already fired: look before listening.
+      if (signal?.aborted) return ran(true);
+      const onAbort = (): void => child.interrupt();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const id = this.nextId++;
+        child.send({ type: 'case', id, spec: c.spec, filter, skip: [...done], attempt });
+        /** What the child is doing: enumerating tactics, regenerate, prepare, a tactic label, or between tactics. */
+        let phase = 'enumerating tactics';
+        for (;;) {
+          const e = await child.next(this.timeoutMs);
+          if (e.kind === 'interrupt' || (e.kind !== 'message' && signal?.aborted)) {
+            // Stopped by the campaign (SIGINT/SIGTERM): the tactic in flight is not a crash.
             child.kill();
             this.child = null;
-            break;
+            return ran(true);
           }
-        } else if (m.type === 'case_done') {
-          return { kind: 'ran', tactics: tactics ?? [], outcomes };
+          if (e.kind !== 'message') {
+            child.kill();
+            this.child = null;
+            const msg = deathMessage(e, child);
+            const tactic = tactics?.find((t) => t.label === phase);
+            if (tactic !== undefined) {
+              record({ kind: 'crashed', tactic, message: msg });
+              break; // restart for the remaining tactics
+            }
+            if (phase === 'between tactics') break;
+            // A death before the tactics: retry the case once in a fresh child, then attribute it.
+            const deaths = phaseDeaths.get(phase) ?? [];
+            deaths.push(msg);
+            phaseDeaths.set(phase, deaths);
+            if (deaths.length < 2) break;
+            const why = `child process died while ${phase === 'enumerating tactics' ? phase : `${phase} (the case's ${phase === 'regenerate' ? 'data from its spec' : 'kernel layout'})`}, ` +
+              `in ${deaths.length} children: ${deaths.join('; ')}`;
+            return tactics === null ? { kind: 'prepare_crashed', message: why } : crashRest(`${phase}: ${why}`);
+          }
+          const m = e.m;
+          if (!('id' in m) || m.id !== id) continue;
+          if (m.type === 'tactics') {
+            tactics ??= m.tactics;
+            if (m.tactics.length === 0) {
+              return { kind: 'not_supported', message: `kernel ${kernelLabel(this.kernel)} enumerates no tactic${filter ? ` matching ${filter.join(',')}` : ''} for this problem` };
+            }
+            if (tactics.every((t) => done.has(t.label))) return ran();
+          } else if (m.type === 'phase') {
+            phase = m.phase;
+          } else if (m.type === 'not_supported') {
+            return { kind: 'not_supported', message: m.message };
+          } else if (m.type === 'prepare_crashed') {
+            // An error (not a death) before the tactics: deterministic, so not retried.
+            child.kill();
+            this.child = null;
+            return tactics === null ? { kind: 'prepare_crashed', message: m.message } : crashRest(m.message);
+          } else if (m.type === 'tactic_start') {
+            phase = m.label;
+          } else if (m.type === 'tactic_done') {
+            record(m.outcome);
+            phase = 'between tactics';
+            if (m.fatal) {
+              await child.next(5_000); // its exit
+              child.kill();
+              this.child = null;
+              break;
+            }
+          } else if (m.type === 'case_done') {
+            return ran();
+          }
         }
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
       }
-      if (tactics !== null && tactics.every((t) => done.has(t.label))) return { kind: 'ran', tactics, outcomes };
+      if (tactics !== null && tactics.every((t) => done.has(t.label))) return ran();
     }
   }
 

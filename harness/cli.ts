@@ -1,13 +1,13 @@
 /**
- * moe-harness command line:
+ * moe-harness command line (docs/cli.md is its manual):
  *   moe-harness check    [options]   run a campaign, print a table per tactic, write a report
  *   moe-harness replay   --case JSON [--tactic L|all] [--kernel K]   judge one case
  *   moe-harness tactics  --config NAME --T n | --case JSON [--kernel K]   list a kernel's tactics
- * Exit codes: 0 everything passed; 1 something incorrect or crashed; 3 only "not supported"
- * records besides passes; 2 bad arguments.
+ * Every option is declared once, in OPTIONS (one entry: its type, help, the commands that
+ * take it); exit codes are listed once, in EXIT_CODES.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import seedrandom from 'seedrandom';
 import { LOGIT_FAMILIES, SCALE_FAMILIES, type CaseSpec, type LogitFamily, type ScaleFamily } from '../reference/case.js';
@@ -16,61 +16,70 @@ import { BadArgumentError } from '../reference/errors.js';
 import { validateCaseSpec } from '../reference/generate.js';
 import { QUANT_MODES, ROUTING_METHODS, describeProblem, weightBlock, type Problem, type QuantMode, type RoutingMethodName } from '../reference/problem.js';
 import { routingMethod } from '../reference/routing/registry.js';
-import { runCampaign, type CampaignCase, type CampaignResult, type Isolation } from './campaign.js';
+import { runCampaign, type CampaignCase, type CampaignResult, type CaseRecord, type Isolation } from './campaign.js';
 import { caseMix, MIX_SIZES, type MixSize } from './caseMix.js';
-import { optionsHelp, parseArgs, type OptionSpec, type Parsed } from './cliArgs.js';
+import { projectRoot } from './childEntry.js';
+import { MAX_TIMER_MS } from './childRunner.js';
+import { optionsHelp, parseArgs, type OptionTable, type Parsed } from './cliArgs.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
+import { makeTactic, type Tactic } from './kernels/kernel.js';
 import { createKernel, KERNEL_KINDS, kernelLabel, type KernelChoice, type KernelKind } from './kernels/select.js';
 import { Progress } from './progress.js';
+import { RecordJournal } from './recordJournal.js';
 import { formatTable, summarize, totals, writeReport } from './report.js';
-import { parseTacticFilter } from './tacticFilter.js';
+import { bindingOptions, loadResumeState, readInvocation, resumeOptions, writeInvocation, type Invocation, type ResumeState } from './resume.js';
+import { matchesTactic, parseTacticFilter } from './tacticFilter.js';
+import type { Disposition } from './verdict.js';
 
 const GENERATORS = ['mix', 'property'] as const;
 type Generator = (typeof GENERATORS)[number];
 
-const COMMON: Record<string, OptionSpec> = {
-  kernel: { kind: 'string', choices: KERNEL_KINDS, help: 'kernel under test (default native; emulated, with a notice, when no CUDA device is present)' },
-  fault: { kind: 'string', choices: FAULT_NAMES, help: 'switch on one fault of harness/faults.ts (emulated kernel, or the native faults build)' },
-  tactic: { kind: 'string', help: 'tactic filter: labels "tileTokens/config", either side may be *, comma-separated, or all (default all)' },
-  reference: { kind: 'string', choices: ['float32', 'float64'], help: 'reference precision (default float32, the fast path)' },
-  isolation: { kind: 'string', choices: ['child', 'inline'], help: 'run tactics in a child process restarted after crashes (default), or in this process' },
-  timeout: { kind: 'int', min: 1, help: 'seconds a tactic may run before it is killed and reported crashed (child isolation; default 300)' },
-  help: { kind: 'flag', help: 'this help' },
+const ALL = ['check', 'replay', 'tactics'] as const;
+const RUNS = ['check', 'replay'] as const;
+
+/** Every option of every command, declared once. Adding an option is one entry here. */
+export const OPTIONS: OptionTable = {
+  kernel: { kind: 'string', commands: ALL, choices: KERNEL_KINDS, help: 'kernel under test (default native; emulated, with a notice, when no CUDA device is present)' },
+  fault: { kind: 'string', commands: ALL, choices: FAULT_NAMES, help: 'switch on one fault of harness/faults.ts (emulated kernel, or the native faults build)' },
+  tactic: { kind: 'string', commands: RUNS, help: 'tactic filter: labels "tileTokens/config", either side may be *, comma-separated, or all (default all); each pattern must match the kernel\'s table' },
+  reference: { kind: 'string', commands: RUNS, choices: ['float32', 'float64'], help: 'reference precision (default float32, the fast path)' },
+  isolation: { kind: 'string', commands: RUNS, choices: ['child', 'inline'], help: 'run tactics in a child process restarted after crashes (default), or in this process' },
+  timeout: { kind: 'int', commands: RUNS, min: 1, max: Math.floor(MAX_TIMER_MS / 1000), help: 'seconds a tactic may run before it is killed and reported crashed (child isolation; default 300; at most setTimeout\'s 2^31-1 ms)' },
+  config: { kind: 'string', commands: ['check', 'tactics'], choices: CONFIG_NAMES, help: 'a named SPEC §6 configuration instead of the random case mix' },
+  T: { kind: 'intlist', commands: ['check', 'tactics'], min: 1, help: 'token counts, comma-separated (check --config: default 1,37; else they replace the mix\'s; tactics: one)' },
+  H: { kind: 'int', commands: ['check'], min: 1, help: 'hidden size for every case of the mix' },
+  I: { kind: 'int', commands: ['check'], min: 1, help: 'intermediate size for every case of the mix' },
+  'local-experts': { kind: 'int', commands: ['check', 'tactics'], min: 1, help: 'with --config: experts this call owns (an expert-parallel slice; default all)' },
+  'local-offset': { kind: 'int', commands: ['check', 'tactics'], min: 0, help: 'with --config: first expert this call owns (default 0)' },
+  routing: { kind: 'list', commands: ['check'], choices: ROUTING_METHODS, help: 'routing methods of the mix, comma-separated' },
+  quant: { kind: 'list', commands: ['check'], choices: QUANT_MODES, help: 'quant modes of the mix, comma-separated' },
+  logits: { kind: 'list', commands: ['check'], choices: LOGIT_FAMILIES, help: 'logit families, comma-separated' },
+  scales: { kind: 'list', commands: ['check'], choices: SCALE_FAMILIES, help: 'scale families, comma-separated' },
+  size: { kind: 'string', commands: ['check'], choices: MIX_SIZES, help: 'shape class of the mix (default small)' },
+  runs: { kind: 'int', commands: ['check'], min: 1, help: 'number of cases (default 24, 2 with --config, 100 with --generator property)' },
+  seed: { kind: 'int', commands: ['check'], min: 0, help: 'seed of the case mix, or the fast-check seed (default env MOE_HARNESS_SEED, else 1)' },
+  generator: { kind: 'string', commands: ['check'], choices: GENERATORS, help: 'where cases come from: the scenario mix (default), or a fast-check property that shrinks a failure to a small case' },
+  path: { kind: 'string', commands: ['check'], help: 'with --generator property: the fast-check path to replay (with the same --seed), e.g. "3:0:1"' },
+  report: { kind: 'string', commands: ['check'], resume: 'free', help: 'report folder, new or empty (default reports/<kernel>-<time>); checked before anything runs' },
+  resume: { kind: 'string', commands: ['check'], resume: 'free', help: 'continue the interrupted campaign of this report folder: same options (stored there), finished (case, tactic) pairs not run again' },
+  quiet: { kind: 'flag', commands: ['check'], resume: 'free', help: 'no progress bar' },
+  case: { kind: 'string', commands: ['replay', 'tactics'], help: 'the CaseSpec as JSON, or @file holding it' },
+  help: { kind: 'flag', commands: ALL, short: 'h', resume: 'free', help: 'this help' },
 };
 
-const CHECK: Record<string, OptionSpec> = {
-  ...COMMON,
-  config: { kind: 'string', choices: CONFIG_NAMES, help: 'a named SPEC §6 configuration instead of the random case mix' },
-  T: { kind: 'intlist', min: 1, help: 'token counts, comma-separated (with --config default 1,37; else they replace the mix\'s)' },
-  H: { kind: 'int', min: 1, help: 'hidden size for every case of the mix' },
-  I: { kind: 'int', min: 1, help: 'intermediate size for every case of the mix' },
-  'local-experts': { kind: 'int', min: 1, help: 'with --config: experts this call owns (an expert-parallel slice; default all)' },
-  'local-offset': { kind: 'int', min: 0, help: 'with --config: first expert this call owns (default 0)' },
-  routing: { kind: 'list', choices: ROUTING_METHODS, help: 'routing methods of the mix, comma-separated' },
-  quant: { kind: 'list', choices: QUANT_MODES, help: 'quant modes of the mix, comma-separated' },
-  logits: { kind: 'list', choices: LOGIT_FAMILIES, help: 'logit families, comma-separated' },
-  scales: { kind: 'list', choices: SCALE_FAMILIES, help: 'scale families, comma-separated' },
-  size: { kind: 'string', choices: MIX_SIZES, help: 'shape class of the mix (default small)' },
-  runs: { kind: 'int', min: 1, help: 'number of cases (default 24, 2 with --config, 100 with --generator property)' },
-  seed: { kind: 'int', min: 0, help: 'seed of the case mix, or the fast-check seed (default env MOE_HARNESS_SEED, else 1)' },
-  generator: { kind: 'string', choices: GENERATORS, help: 'where cases come from: the scenario mix (default), or a fast-check property that shrinks a failure to a small case' },
-  path: { kind: 'string', help: 'with --generator property: the fast-check path to replay (with the same --seed), e.g. "3:0:1"' },
-  report: { kind: 'string', help: 'report folder (default reports/<kernel>-<time>)' },
-  quiet: { kind: 'flag', help: 'no progress bar' },
-};
+/** Every exit code, in the help and in docs/cli.md. */
+export const EXIT_CODES: ReadonlyArray<readonly [number, string]> = [
+  [0, 'every record passed'],
+  [1, 'a record incorrect or crashed (the kernel failed)'],
+  [2, 'bad arguments or environment (a message names the option, the expected and the actual value); nothing ran'],
+  [3, 'only "not supported" records besides passes'],
+  [70, 'the harness could not judge: "error" records (generation or reference failed) and nothing incorrect or crashed, or an internal error'],
+  [130, 'interrupted by SIGINT: the report of what finished is written, marked partial; --resume DIR continues'],
+  [143, 'interrupted by SIGTERM: as 130'],
+];
 
-const REPLAY: Record<string, OptionSpec> = {
-  ...COMMON,
-  case: { kind: 'string', help: 'the CaseSpec as JSON, or @file holding it' },
-};
-
-const TACTICS: Record<string, OptionSpec> = {
-  kernel: COMMON.kernel!, fault: COMMON.fault!, help: COMMON.help!,
-  config: CHECK.config!, T: { kind: 'int', min: 1, help: 'token count (with --config)' },
-  'local-experts': CHECK['local-experts']!, 'local-offset': CHECK['local-offset']!,
-  case: REPLAY.case!,
-};
+const exitCodesHelp = (): string => `exit codes:\n${EXIT_CODES.map(([c, m]) => `  ${String(c).padStart(3)}  ${m}`).join('\n')}`;
 
 const USAGE = `moe-harness: validate a fused FP4 block-scale MoE kernel, every tactic, against a CPU reference
 
@@ -78,8 +87,10 @@ usage:
   moe-harness check   [options]                    run a campaign (random case mix, --generator property, or --config)
   moe-harness replay  --case JSON [options]        judge one case (all tactics, or --tactic L)
   moe-harness tactics --config NAME --T n          list a kernel's tactics for a problem (or --case JSON)
+  moe-harness COMMAND --help                       a command's options
+  moe-harness --version
 
-exit codes: 0 all passed · 1 something incorrect or crashed · 2 bad arguments · 3 only not-supported besides passes`;
+${exitCodesHelp()}`;
 
 interface Io {
   readonly out: (s: string) => void;
@@ -95,7 +106,10 @@ function envInt(name: string, fallback: number): number {
   return Number(v);
 }
 
-/** The kernel to use: native when a CUDA device is usable; a default native falls back to emulated with a notice. */
+/**
+ * The kernel to use: native when a CUDA device is usable; a default native falls back to
+ * emulated with a notice, except under MOE_HARNESS_REQUIRE_GPU=1 (every fallback a failure).
+ */
 async function chooseKernel(o: Parsed['options'], io: Io): Promise<{ choice: KernelChoice; notice?: string }> {
   const explicit = o.kernel as KernelKind | undefined;
   const fault = o.fault as FaultName | undefined;
@@ -104,6 +118,10 @@ async function chooseKernel(o: Parsed['options'], io: Io): Promise<{ choice: Ker
   const gpu = await gpuAvailability();
   if (!gpu.available) {
     if (explicit === 'native') throw new BadArgumentError('--kernel', 'emulated, or native on a machine with a usable CUDA device', `native (${gpu.detail})`);
+    if (requireGpu()) {
+      throw new BadArgumentError('MOE_HARNESS_REQUIRE_GPU', 'a usable CUDA device for the native kernel (unset it, or pass --kernel emulated, to run the emulated kernel)',
+        `1, but there is none (${gpu.detail})`);
+    }
     const notice = `NOTICE: no usable CUDA device (${gpu.detail}); running the EMULATED kernel instead. ` +
       'These results say nothing about the native kernel. Pass --kernel emulated to silence this notice.';
     io.err(notice);
@@ -115,16 +133,94 @@ async function chooseKernel(o: Parsed['options'], io: Io): Promise<{ choice: Ker
   return { choice: { kind: 'native', ...(fault ? { fault } : {}) } };
 }
 
+function requireGpu(): boolean {
+  const v = process.env.MOE_HARNESS_REQUIRE_GPU;
+  if (v === undefined || v === '' || v === '0') return false;
+  if (v !== '1') throw new BadArgumentError('MOE_HARNESS_REQUIRE_GPU', '1, 0 or unset', JSON.stringify(v));
+  return true;
+}
+
+/**
+ * A kernel's tactic enumeration, without running anything. The native kernel's table comes
+ * from the addon and needs no CUDA device, only the addon loaded (native/index.ts).
+ */
+async function tacticEnumeration(choice: KernelChoice): Promise<{ name: string; tactics: (p: Problem) => Tactic[] }> {
+  if (choice.kind === 'native') {
+    const native = await import('../native/index.js');
+    if (choice.fault !== undefined) native.selectNativeVariant('faults');
+    const s = native.nativeStatus();
+    if (!s.loaded) throw new BadArgumentError('--kernel', 'emulated, or native with the addon built (npm run build:native)', `native (${s.reason ?? 'addon not loaded'})`);
+    return { name: kernelLabel(choice), tactics: (p) => native.validTactics(p).map((t) => makeTactic(t.tileTokens, t.config)) };
+  }
+  const k = await createKernel(choice);
+  return { name: k.name, tactics: (p) => k.tactics(p) };
+}
+
+/**
+ * Refuse a tactic filter before anything runs: each pattern must match a tactic the kernel
+ * enumerates for at least one of the problems, else it would only produce "not supported".
+ */
+async function checkTacticFilter(patterns: readonly string[] | undefined, choice: KernelChoice, problems: readonly Problem[]): Promise<void> {
+  if (patterns === undefined || problems.length === 0) return;
+  const { name, tactics } = await tacticEnumeration(choice);
+  const labels = new Set<string>();
+  for (const p of problems) {
+    try {
+      for (const t of tactics(p)) labels.add(t.label);
+    } catch {
+      // A problem the kernel refuses outright is judged (not supported) when it runs.
+    }
+  }
+  const sorted = [...labels].sort((a, b) => Number(a.split('/')[0]) - Number(b.split('/')[0]) || Number(a.split('/')[1]) - Number(b.split('/')[1]));
+  for (const pat of patterns) {
+    if (!sorted.some((l) => matchesTactic(l, [pat]))) {
+      throw new BadArgumentError('--tactic', `patterns matching tactics ${name} enumerates for ${problems.length === 1 ? 'this problem' : `these ${problems.length} problems`}: ${sorted.join(' ') || '(none)'}`,
+        JSON.stringify(pat));
+    }
+  }
+}
+
+/** CaseSpec fields and the option that sets each (spec validation errors name the option). */
+const SPEC_FIELD_OPTIONS: Readonly<Record<string, string>> = {
+  T: '--T', H: '--H', I: '--I', localExperts: '--local-experts', localOffset: '--local-offset', routing: '--routing', quantMode: '--quant',
+};
+
+/** Run `build`, turning a spec validation error ("spec.problem.H: …") into one naming the option that set the field. */
+function namingOptions<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (!(e instanceof BadArgumentError)) throw e;
+    const m = /^spec\.problem\.(\w+)/.exec(e.argument);
+    const option = m ? SPEC_FIELD_OPTIONS[m[1]!] : undefined;
+    if (option === undefined) throw e;
+    throw new BadArgumentError(option, e.expected, e.actual, `checked as ${e.argument}`);
+  }
+}
+
 function readCaseSpec(text: string): CaseSpec {
-  const raw = text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text;
+  let raw = text;
+  if (text.startsWith('@')) {
+    const file = text.slice(1);
+    try {
+      raw = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new BadArgumentError('--case', 'a CaseSpec as JSON, or @FILE naming a readable file', `${JSON.stringify(text)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
   let spec: CaseSpec;
   try {
     spec = JSON.parse(raw) as CaseSpec;
   } catch (e) {
     throw new BadArgumentError('--case', 'a CaseSpec as JSON (or @file)', `${raw.slice(0, 60)}… (${(e as Error).message})`);
   }
-  validateCaseSpec(spec);
-  routingMethod(spec.problem.routing.method).validate(spec.problem);
+  try {
+    validateCaseSpec(spec);
+    routingMethod(spec.problem.routing.method).validate(spec.problem);
+  } catch (e) {
+    if (e instanceof BadArgumentError) throw new BadArgumentError(`--case ${e.argument}`, e.expected, e.actual);
+    throw e;
+  }
   return spec;
 }
 
@@ -169,14 +265,20 @@ function configCases(o: Parsed['options'], runs: number, seed: number): Campaign
   return out;
 }
 
-function exitCode(result: CampaignResult): number {
-  const t = totals(result.records);
-  if (t.incorrect > 0 || t.crashed > 0) return 1;
-  return t.not_supported > 0 ? 3 : 0;
+/** The exit code of finished records (EXIT_CODES): a kernel failure first, then a harness error. */
+export function exitCodeOf(records: ReadonlyArray<Pick<CaseRecord, 'disposition'>>): number {
+  const t: Record<string, number> = {};
+  for (const r of records) t[r.disposition] = (t[r.disposition] ?? 0) + 1;
+  const n = (d: Disposition): number => t[d] ?? 0;
+  if (n('incorrect') > 0 || n('crashed') > 0) return 1;
+  if (n('error') > 0) return 70;
+  return n('not_supported') > 0 ? 3 : 0;
 }
 
-function printFindings(result: CampaignResult, io: Io, max = 8): void {
-  const bad = result.records.filter((r) => r.disposition !== 'passed');
+const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+function printFindings(records: readonly CaseRecord[], io: Io, max = 8): void {
+  const bad = records.filter((r) => r.disposition !== 'passed');
   for (const r of bad.slice(0, max)) {
     io.out(`\n${r.disposition.toUpperCase()}: case ${r.caseIndex} (${r.problem}) tactic ${r.tactic}`);
     for (const l of r.verdict.lines.slice(0, 4)) io.out(`  ${l}`);
@@ -185,19 +287,85 @@ function printFindings(result: CampaignResult, io: Io, max = 8): void {
   if (bad.length > max) io.out(`\n… and ${bad.length - max} more records not passed (see the report)`);
 }
 
+const defaultReportDir = (choice: KernelChoice): string =>
+  join('reports', `${kernelLabel(choice).replace(/[^a-z0-9_-]+/gi, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+
+/**
+ * Make sure the report folder can take the report before anything runs: it must be new or
+ * empty (an existing file, or a folder holding files, is refused: --resume continues one),
+ * creatable and writable. Returns its absolute path, created.
+ */
+function prepareReportDir(dir: string, option: string): string {
+  const abs = resolve(dir);
+  if (existsSync(abs)) {
+    if (!statSync(abs).isDirectory()) throw new BadArgumentError(option, 'a new or empty folder for the report', `${JSON.stringify(dir)}, an existing file`);
+    const entries = readdirSync(abs);
+    if (entries.length > 0) {
+      throw new BadArgumentError(option, 'a new or empty folder for the report (or --resume DIR to continue an interrupted run there)',
+        `${JSON.stringify(dir)}, a folder holding ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}`);
+    }
+  }
+  try {
+    mkdirSync(abs, { recursive: true });
+    accessSync(abs, fsConstants.W_OK);
+  } catch (e) {
+    throw new BadArgumentError(option, 'a folder that can be created and written', `${JSON.stringify(dir)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return abs;
+}
+
+/** SIGINT/SIGTERM stop the campaign (the abort signal); a second one exits at once (records are already on disk). */
+function interruptHandlers(io: Io, stopNow?: (sig: NodeJS.Signals) => never): { signal: AbortSignal; received: () => string | null; remove: () => void } {
+  const ac = new AbortController();
+  let received: string | null = null;
+  const handler = (sig: NodeJS.Signals): void => {
+    if (received !== null) {
+      io.err(`moe-harness: ${sig} again: exiting now; the records written so far are in records.jsonl`);
+      process.exit(SIGNAL_EXIT[sig] ?? 130);
+    }
+    received = sig;
+    if (stopNow !== undefined) stopNow(sig);
+    io.err(`moe-harness: ${sig}: stopping; writing the report of what finished (${sig} again to exit at once)`);
+    ac.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: ac.signal, received: () => received,
+    remove: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
 async function check(argv: readonly string[], io: Io): Promise<number> {
-  const { options: o } = parseArgs(argv, CHECK);
+  let { options: o } = parseArgs(argv, OPTIONS, 'check');
   if (o.help) {
-    io.out(`usage: moe-harness check [options]\n\n${optionsHelp(CHECK)}`);
+    io.out(`usage: moe-harness check [options]\n\n${optionsHelp(OPTIONS, 'check')}\n\n${exitCodesHelp()}`);
     return 0;
   }
+  let stored: Invocation | null = null;
+  const resumeDir = o.resume as string | undefined;
+  if (resumeDir !== undefined) {
+    if (o.report !== undefined && resolve(o.report as string) !== resolve(resumeDir)) {
+      throw new BadArgumentError('--report', `no --report with --resume (the report goes to ${resumeDir})`, JSON.stringify(o.report));
+    }
+    stored = readInvocation(resumeDir);
+    if (stored.command !== 'check') throw new BadArgumentError('--resume', 'the folder of a `moe-harness check` run', `${resumeDir} of \`${stored.command}\``);
+    const envSeed = o.seed === undefined && process.env.MOE_HARNESS_SEED ? envInt('MOE_HARNESS_SEED', stored.seed) : undefined;
+    o = resumeOptions(stored, o, OPTIONS, envSeed);
+  }
   const generator = (o.generator as Generator | undefined) ?? 'mix';
-  if (generator === 'property') return checkProperty(argv, o, io);
+  if (generator === 'property') {
+    if (resumeDir !== undefined) throw new BadArgumentError('--resume', 'a campaign of the case mix or --config (a property campaign is not resumable: rerun it with the same --seed)', '--generator property');
+    return checkProperty(argv, o, io);
+  }
   if (o.path !== undefined) throw new BadArgumentError('--path', 'only with --generator property', `--path ${JSON.stringify(o.path)} with --generator mix`);
   const runs = (o.runs as number | undefined) ?? (o.config ? 2 : 24);
-  const seed = (o.seed as number | undefined) ?? envInt('MOE_HARNESS_SEED', 1);
+  const seed = stored?.seed ?? (o.seed as number | undefined) ?? envInt('MOE_HARNESS_SEED', 1);
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
-  const cases: CampaignCase[] = o.config
+  const cases: CampaignCase[] = namingOptions(() => (o.config
     ? configCases(o, runs, seed)
     : caseMix({
       runs, seed, size: (o.size as MixSize | undefined) ?? 'small',
@@ -206,41 +374,108 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
       ...(o.logits ? { logitFamilies: o.logits as LogitFamily[] } : {}),
       ...(o.scales ? { scaleFamilies: o.scales as ScaleFamily[] } : {}),
       ...(o.T ? { T: o.T as number[] } : {}), ...(o.H ? { H: o.H as number } : {}), ...(o.I ? { I: o.I as number } : {}),
-    }).map((spec) => ({ spec }));
+    }).map((spec) => ({ spec }))));
   const { choice, notice } = await chooseKernel(o, io);
+  if (stored !== null && kernelLabel(choice) !== stored.kernel) {
+    throw new BadArgumentError('--kernel', `the kernel of the run being resumed (${stored.kernel})`, `${kernelLabel(choice)}${notice ? ' (the fallback: no usable CUDA device)' : ''}`);
+  }
+  await checkTacticFilter(tactics, choice, cases.map((c) => c.spec.problem));
   const isolation = (o.isolation as Isolation | undefined) ?? 'child';
-  io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases, seed ${seed}, isolation ${isolation}`);
-  const progress = new Progress(cases.length, process.stderr, !o.quiet);
-  const stats = { passed: 0, failed: 0 };
-  const result = await runCampaign(cases, {
-    kernel: choice, isolation, ...(tactics ? { tactics } : {}),
-    referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
-    ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
-    onEvent: (e) => {
-      if (e.type === 'record') {
-        if (e.record.disposition === 'passed') stats.passed++;
-        else stats.failed++;
-      }
-      if (e.type === 'case_start') progress.update(e.index, e.problem, stats);
-      if (e.type === 'case_done') progress.update(e.index + 1, '', stats);
-    },
-  });
-  progress.finish();
-  io.out(formatTable(summarize(result.records)));
-  const t = totals(result.records);
-  io.out(`\n${result.kernel}: ${result.cases} cases, ${result.records.length} (case, tactic) records: passed ${t.passed}, incorrect ${t.incorrect}, ` +
-    `crashed ${t.crashed}, not supported ${t.not_supported} (${(result.elapsedMs / 1000).toFixed(1)} s)`);
-  printFindings(result, io);
-  const dir = (o.report as string | undefined) ?? join('reports', `${kernelLabel(choice).replace(/[^a-z0-9_-]+/gi, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const paths = writeReport(result, dir, { command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}) });
-  io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
-  return exitCode(result);
+  // From here a signal stops the campaign cleanly (even before its first case).
+  const interrupt = interruptHandlers(io);
+  try {
+    return await runCheck();
+  } finally {
+    interrupt.remove();
+  }
+
+  async function runCheck(): Promise<number> {
+    // The report folder, the invocation and the journal exist before the first case runs.
+    let dir: string;
+    let resumed: ResumeState | null = null;
+    let journal: RecordJournal;
+    if (resumeDir !== undefined) {
+      dir = resolve(resumeDir);
+      resumed = loadResumeState(dir);
+      journal = new RecordJournal(dir, 'append');
+    } else {
+      dir = prepareReportDir((o.report as string | undefined) ?? defaultReportDir(choice), '--report');
+      writeInvocation(dir, { command: 'check', options: bindingOptions(o, OPTIONS), seed, kernel: kernelLabel(choice), version: packageVersion() });
+      journal = new RecordJournal(dir, 'new');
+    }
+    const skipped = resumed ? [...resumed.done.values()].filter((d) => d === 'case').length : 0;
+    io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases, seed ${seed}, isolation ${isolation}` +
+      `${resumed ? `; resuming ${dir}: ${skipped} cases and ${resumed.records.length} records done` : ''}`);
+    const progress = new Progress(cases.length, process.stderr, !o.quiet);
+    const stats = { passed: 0, failed: 0 };
+    let result: CampaignResult;
+    try {
+      result = await runCampaign(cases, {
+        kernel: choice, isolation, ...(tactics ? { tactics } : {}),
+        referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
+        ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
+        signal: interrupt.signal,
+        ...(resumed ? { resumeFrom: resumed.done } : {}),
+        onEvent: (e) => {
+          if (e.type === 'record') {
+            journal.record(e.record);
+            if (e.record.disposition === 'passed') stats.passed++;
+            else stats.failed++;
+          }
+          if (e.type === 'case_start') progress.update(e.index, e.problem, stats);
+          if (e.type === 'case_done') {
+            journal.caseDone(e.index);
+            progress.update(e.index + 1, '', stats);
+          }
+        },
+      });
+    } finally {
+      journal.close();
+    }
+    progress.finish();
+    const records = [...(resumed?.records ?? []), ...result.records].sort((a, b) => a.caseIndex - b.caseIndex);
+    const all: CampaignResult = { ...result, records };
+    const sig = result.interrupted !== undefined ? interrupt.received() ?? 'SIGINT' : null;
+    io.out(formatTable(summarize(records)));
+    const t = totals(records);
+    io.out(`\n${result.kernel}: ${result.cases} cases, ${records.length} (case, tactic) records: passed ${t.passed}, incorrect ${t.incorrect}, ` +
+      `crashed ${t.crashed}, not supported ${t.not_supported}, error ${t.error} (${(result.elapsedMs / 1000).toFixed(1)} s)`);
+    printFindings(records, io);
+    const resumeCommand = `npx moe-harness check --resume ${dir}`;
+    const paths = writeReport(all, dir, {
+      command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),
+      ...(sig !== null ? {
+        partial: true,
+        interrupted: { signal: sig, ...(result.interrupted ? { case: result.interrupted.caseIndex, problem: result.interrupted.problem } : {}), resume: resumeCommand },
+      } : {}),
+    });
+    io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
+    if (sig !== null) {
+      io.out(`\nPARTIAL: interrupted by ${sig}${result.interrupted ? ` during case ${result.interrupted.caseIndex}` : ''}; ${records.length} records kept. Continue with:\n  ${resumeCommand}`);
+      return SIGNAL_EXIT[sig] ?? 130;
+    }
+    return exitCodeOf(records);
+  }
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Options that shape a property campaign's cases, in the order a replay command repeats them. */
 const PROPERTY_ARGS = ['size', 'routing', 'quant', 'logits', 'scales', 'T', 'tactic', 'reference'] as const;
 
 const shellWord = (w: string): string => (/^[\w,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`);
+
+/** Problems like those a property campaign draws (the case mix with its options), to check --tactic against. */
+function propertyProblems(o: Parsed['options'], seed: number): Problem[] {
+  return caseMix({
+    runs: 48, seed, size: (o.size as MixSize | undefined) ?? 'small',
+    ...(o.routing ? { routing: o.routing as RoutingMethodName[] } : {}),
+    ...(o.quant ? { quant: o.quant as QuantMode[] } : {}),
+    ...(o.T ? { T: o.T as number[] } : {}),
+  }).map((s) => s.problem);
+}
 
 async function checkProperty(argv: readonly string[], o: Parsed['options'], io: Io): Promise<number> {
   for (const name of ['config', 'H', 'I', 'local-experts', 'local-offset'] as const) {
@@ -258,39 +493,68 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
     .map((k) => `--${k} ${shellWord(Array.isArray(o[k]) ? (o[k] as Array<string | number>).join(',') : String(o[k]))}`).join(' ');
   const { runPropertyCampaign } = await import('./propertyCampaign.js');
   const { choice, notice } = await chooseKernel(o, io);
+  await checkTacticFilter(tactics, choice, propertyProblems(o, seed));
+  const dir = prepareReportDir((o.report as string | undefined) ?? defaultReportDir(choice), '--report');
   const isolation = (o.isolation as Isolation | undefined) ?? 'child';
   io.err(`moe-harness check: kernel ${kernelLabel(choice)}, fast-check property, ${path !== undefined ? `path "${path}"` : `${runs} runs`}, seed ${seed}, isolation ${isolation}`);
+  writeInvocation(dir, { command: 'check', options: bindingOptions(o, OPTIONS), seed, kernel: kernelLabel(choice), version: packageVersion() });
+  const journal = new RecordJournal(dir, 'new');
   const progress = new Progress(runs, process.stderr, !o.quiet && path === undefined);
   const stats = { passed: 0, failed: 0 };
   let shrinking = false;
-  const result = await runPropertyCampaign({
-    kernel: choice, runs, seed, ...(path !== undefined ? { path } : {}), isolation,
-    size: (o.size as MixSize | undefined) ?? 'small',
-    ...(o.routing ? { methods: o.routing as RoutingMethodName[] } : {}),
-    ...(o.quant ? { quantModes: o.quant as QuantMode[] } : {}),
-    ...(o.logits ? { logitFamilies: o.logits as LogitFamily[] } : {}),
-    ...(o.scales ? { scaleFamilies: o.scales as ScaleFamily[] } : {}),
-    ...(Ts ? { T: Ts[0]! } : {}),
-    ...(tactics ? { tacticFilter: tactics } : {}),
-    referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
-    ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
-    replayArgs,
-    onEvent: (e) => {
-      if (e.type === 'case' && e.phase === 'run') progress.update(e.index, e.problem, stats);
-      if (e.type === 'case' && e.phase === 'shrink' && !shrinking) {
-        shrinking = true;
-        progress.finish();
-        if (!o.quiet) io.err('moe-harness: a case failed; shrinking it…');
-      }
-      if (e.type === 'judged' && e.phase === 'run') {
-        for (const r of e.records) {
-          if (r.disposition === 'passed') stats.passed++;
-          else stats.failed++;
-        }
-        progress.update(e.index + 1, '', stats);
-      }
-    },
+  const judged: CaseRecord[] = [];
+  const started = performance.now();
+  // fast-check cannot be stopped between cases: on SIGINT/SIGTERM the report of the cases
+  // judged so far is written, marked partial, and the process exits (the child follows).
+  const interrupt = interruptHandlers(io, (sig) => {
+    progress.finish();
+    journal.close();
+    const rest = argv.filter((w, i) => !w.startsWith('--report') && argv[i - 1] !== '--report');
+    if (o.seed === undefined) rest.push('--seed', String(seed));
+    const again = `npx moe-harness check ${rest.map(shellWord).join(' ')} --report NEW_DIR   # not resumable: the same --seed draws the same cases`;
+    const paths = writeReport({ kernel: kernelLabel(choice), cases: new Set(judged.map((r) => r.caseIndex)).size, records: judged, elapsedMs: performance.now() - started, childStarts: 0 }, dir, {
+      command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),
+      partial: true, interrupted: { signal: sig, resume: again },
+    });
+    io.out(`\nPARTIAL: interrupted by ${sig}; ${judged.length} records of the property campaign kept in ${paths.json}`);
+    process.exit(SIGNAL_EXIT[sig] ?? 130);
   });
+  let result;
+  try {
+    result = await runPropertyCampaign({
+      kernel: choice, runs, seed, ...(path !== undefined ? { path } : {}), isolation,
+      size: (o.size as MixSize | undefined) ?? 'small',
+      ...(o.routing ? { methods: o.routing as RoutingMethodName[] } : {}),
+      ...(o.quant ? { quantModes: o.quant as QuantMode[] } : {}),
+      ...(o.logits ? { logitFamilies: o.logits as LogitFamily[] } : {}),
+      ...(o.scales ? { scaleFamilies: o.scales as ScaleFamily[] } : {}),
+      ...(Ts ? { T: Ts[0]! } : {}),
+      ...(tactics ? { tacticFilter: tactics } : {}),
+      referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
+      ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
+      replayArgs,
+      onEvent: (e) => {
+        if (e.type === 'case' && e.phase === 'run') progress.update(e.index, e.problem, stats);
+        if (e.type === 'case' && e.phase === 'shrink' && !shrinking) {
+          shrinking = true;
+          progress.finish();
+          if (!o.quiet) io.err('moe-harness: a case failed; shrinking it…');
+        }
+        if (e.type === 'judged' && e.phase === 'run') {
+          for (const r of e.records) {
+            judged.push(r);
+            journal.record(r);
+            if (r.disposition === 'passed') stats.passed++;
+            else stats.failed++;
+          }
+          progress.update(e.index + 1, '', stats);
+        }
+      },
+    });
+  } finally {
+    interrupt.remove();
+    journal.close();
+  }
   if (!shrinking) progress.finish();
   io.out(formatTable(summarize(result.records)));
   const t = totals(result.records);
@@ -310,7 +574,6 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
     if (cx.findings.length > 4) io.out(`  … and ${cx.findings.length - 4} more tactics not passed`);
     io.out(`replay: ${cx.replay}`);
   }
-  const dir = (o.report as string | undefined) ?? join('reports', `${kernelLabel(choice).replace(/[^a-z0-9_-]+/gi, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const paths = writeReport(result, dir, {
     command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),
     ...(cx ? {
@@ -322,19 +585,20 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
   });
   io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
   if (cx?.error !== undefined) return 70;
-  return exitCode(result);
+  return exitCodeOf(result.records);
 }
 
 async function replay(argv: readonly string[], io: Io): Promise<number> {
-  const { options: o } = parseArgs(argv, REPLAY);
+  const { options: o } = parseArgs(argv, OPTIONS, 'replay');
   if (o.help) {
-    io.out(`usage: moe-harness replay --case JSON [options]\n\n${optionsHelp(REPLAY)}`);
+    io.out(`usage: moe-harness replay --case JSON [options]\n\n${optionsHelp(OPTIONS, 'replay')}\n\n${exitCodesHelp()}`);
     return 0;
   }
   if (o.case === undefined) throw new BadArgumentError('--case', 'a CaseSpec as JSON (or @file)', 'nothing');
   const spec = readCaseSpec(o.case as string);
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
   const { choice } = await chooseKernel(o, io);
+  await checkTacticFilter(tactics, choice, [spec.problem]);
   const isolation = (o.isolation as Isolation | undefined) ?? (choice.kind === 'native' ? 'child' : 'inline');
   io.err(`moe-harness replay: ${describeProblem(spec.problem)} seed ${spec.seed} on ${kernelLabel(choice)}`);
   const result = await runCampaign([{ spec }], {
@@ -347,41 +611,82 @@ async function replay(argv: readonly string[], io: Io): Promise<number> {
     io.out(`tactic ${r.tactic}: ${r.disposition}${w ? ` (worst ${w.ratio.toPrecision(3)}× bound at out[t=${w.t},h=${w.h}])` : ''}`);
     for (const l of r.verdict.lines) io.out(`  ${l}`);
   }
-  return exitCode(result);
+  return exitCodeOf(result.records);
 }
 
+/**
+ * List a kernel's tactics. The native kernel's table is the addon's and needs no CUDA
+ * device: without one it is still shown (and said so); the emulated kernel only when asked.
+ */
 async function tacticsCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { options: o } = parseArgs(argv, TACTICS);
+  const { options: o } = parseArgs(argv, OPTIONS, 'tactics');
   if (o.help) {
-    io.out(`usage: moe-harness tactics --config NAME --T n [options]\n\n${optionsHelp(TACTICS)}`);
+    io.out(`usage: moe-harness tactics --config NAME --T n [options]\n\n${optionsHelp(OPTIONS, 'tactics')}\n\n${exitCodesHelp()}`);
     return 0;
   }
+  const Ts = o.T as number[] | undefined;
+  if (Ts !== undefined && Ts.length !== 1) throw new BadArgumentError('--T', 'one token count with tactics', Ts.join(','));
   let problem: Problem;
   if (o.case !== undefined) problem = readCaseSpec(o.case as string).problem;
-  else if (o.config !== undefined) problem = configProblemFrom(o, (o.T as number | undefined) ?? 1, false);
+  else if (o.config !== undefined) problem = namingOptions(() => configProblemFrom(o, Ts?.[0] ?? 1, false));
   else throw new BadArgumentError('--config or --case', 'a named configuration (with --T) or a CaseSpec', 'neither');
-  const { choice } = await chooseKernel(o, io);
-  const kernel = await createKernel(choice);
-  const list = kernel.tactics(problem);
-  io.out(`${kernel.name} · ${describeProblem(problem)}: ${list.length} tactics`);
+  const kind = (o.kernel as KernelKind | undefined) ?? 'native';
+  const fault = o.fault as FaultName | undefined;
+  const choice: KernelChoice = { kind, ...(fault ? { fault } : {}) };
+  let table: Awaited<ReturnType<typeof tacticEnumeration>>;
+  try {
+    table = await tacticEnumeration(choice);
+  } catch (e) {
+    // The addon is not even built: the emulated kernel's table, with a notice (unless native was asked for).
+    if (o.kernel !== undefined || requireGpu() || !(e instanceof BadArgumentError)) throw e;
+    io.err(`NOTICE: ${e.actual}; listing the EMULATED kernel's tactics instead. Pass --kernel emulated to silence this notice.`);
+    table = await tacticEnumeration({ kind: 'emulated', ...(fault ? { fault } : {}) });
+  }
+  const list = table.tactics(problem);
+  io.out(`${table.name} · ${describeProblem(problem)}: ${list.length} tactics`);
   for (const t of list) io.out(`  ${t.label}`);
+  if (choice.kind === 'native' && table.name.startsWith('native')) {
+    const gpu = await gpuAvailability();
+    if (!gpu.available) io.err(`note: no usable CUDA device (${gpu.detail}); this is the native kernel's tactic table, which needs none (nothing was run)`);
+  }
   return list.length > 0 ? 0 : 3;
 }
+
+interface Command {
+  readonly run: (argv: readonly string[], io: Io) => Promise<number>;
+}
+
+/** The commands, by name. */
+const COMMANDS: Readonly<Record<string, Command>> = {
+  check: { run: check },
+  replay: { run: replay },
+  tactics: { run: tacticsCommand },
+};
+
+/** Top-level words that are not commands. */
+const TOP_LEVEL: Readonly<Record<string, (io: Io) => number>> = {
+  help: (io) => (io.out(USAGE), 0),
+  '--help': (io) => (io.out(USAGE), 0),
+  '-h': (io) => (io.out(USAGE), 0),
+  '--version': (io) => (io.out(`moe-harness ${packageVersion()}`), 0),
+};
 
 /** Run the CLI; returns the exit code (never exits by itself). */
 export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    switch (command) {
-      case 'check': return await check(rest, io);
-      case 'replay': return await replay(rest, io);
-      case 'tactics': return await tacticsCommand(rest, io);
-      case undefined: case 'help': case '--help': case '-h':
-        io.out(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new BadArgumentError('command', 'check, replay, tactics or help', JSON.stringify(command));
+    if (command === undefined) {
+      io.err(USAGE);
+      return 2;
     }
+    const top = TOP_LEVEL[command];
+    if (top !== undefined) {
+      if (rest.length > 0) throw new BadArgumentError('argument', `nothing after ${command}`, JSON.stringify(rest.join(' ')));
+      return top(io);
+    }
+    const cmd = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (cmd === undefined) throw new BadArgumentError('command', `${Object.keys(COMMANDS).join(', ')}, help or --version`, JSON.stringify(command));
+    return await cmd.run(rest, io);
   } catch (e) {
     if (e instanceof BadArgumentError) {
       io.err(`moe-harness: ${e.message}`);
@@ -403,7 +708,7 @@ function invokedDirectly(): boolean {
 
 if (invokedDirectly()) {
   main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-    console.error(e);
+    console.error(`moe-harness: internal error (exit 70): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     process.exit(70);
   });
 }

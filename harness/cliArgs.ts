@@ -1,31 +1,63 @@
 /**
- * Command-line parsing for moe-harness: `--name value` or `--name=value`, typed and
- * validated; every error names the option, what was expected and what was given
- * (BadArgumentError).
+ * Command-line parsing for moe-harness. Tokenizing is node:util `parseArgs` in strict mode
+ * (unknown options, stray positional words, a missing value, a value given to a flag: all
+ * refused); this file adds the typed value checks. Every error is a BadArgumentError that
+ * names the option, what was expected and what was given.
+ *
+ * Options are declared once, in one table (OptionTable: name → OptionSpec, each listing
+ * the commands that accept it); `parseArgs(argv, table, command)` parses one command's
+ * arguments and `optionsHelp(table, command)` prints its help.
  */
+import { parseArgs as nodeParseArgs } from 'node:util';
 import { BadArgumentError } from '../reference/errors.js';
 
 export type OptionKind = 'string' | 'int' | 'flag' | 'list' | 'intlist' | 'number';
 
+/**
+ * What `--resume DIR` does with an option: 'must_match' (it shapes the records: a resume
+ * given another value is refused, naming the option), 'free' (it may differ, e.g. --quiet).
+ */
+export type ResumeRule = 'must_match' | 'free';
+
 export interface OptionSpec {
   readonly kind: OptionKind;
   readonly help: string;
+  /** Commands that accept the option. */
+  readonly commands: readonly string[];
   /** Allowed values (string, list). */
   readonly choices?: readonly string[];
+  /** Bounds of int, intlist and number values (inclusive). */
   readonly min?: number;
+  readonly max?: number;
+  /** A one-letter alias, e.g. 'h' for -h. */
+  readonly short?: string;
+  /** Default 'must_match'. */
+  readonly resume?: ResumeRule;
 }
+
+export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
 export type ParsedValue = string | number | boolean | string[] | number[];
 
 export interface Parsed {
   readonly options: Record<string, ParsedValue>;
-  readonly positionals: string[];
 }
 
-function parseInt10(opt: string, text: string, min: number | undefined): number {
+function bounds(spec: OptionSpec): string {
+  if (spec.min !== undefined && spec.max !== undefined) return ` in [${spec.min}, ${spec.max}]`;
+  if (spec.min !== undefined) return ` >= ${spec.min}`;
+  if (spec.max !== undefined) return ` <= ${spec.max}`;
+  return '';
+}
+
+function inBounds(v: number, spec: OptionSpec): boolean {
+  return (spec.min === undefined || v >= spec.min) && (spec.max === undefined || v <= spec.max);
+}
+
+function parseInt10(opt: string, spec: OptionSpec, text: string): number {
   const v = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(v) || (min !== undefined && v < min)) {
-    throw new BadArgumentError(`--${opt}`, `an integer${min !== undefined ? ` >= ${min}` : ''}`, JSON.stringify(text));
+  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(v) || !inBounds(v, spec)) {
+    throw new BadArgumentError(`--${opt}`, `an integer${bounds(spec)}`, JSON.stringify(text));
   }
   return v;
 }
@@ -33,16 +65,16 @@ function parseInt10(opt: string, text: string, min: number | undefined): number 
 function convert(opt: string, spec: OptionSpec, text: string): ParsedValue {
   switch (spec.kind) {
     case 'int':
-      return parseInt10(opt, text, spec.min);
+      return parseInt10(opt, spec, text);
     case 'number': {
       const v = Number(text);
-      if (text.trim() === '' || !Number.isFinite(v) || (spec.min !== undefined && v < spec.min)) {
-        throw new BadArgumentError(`--${opt}`, `a number${spec.min !== undefined ? ` >= ${spec.min}` : ''}`, JSON.stringify(text));
+      if (text.trim() === '' || !Number.isFinite(v) || !inBounds(v, spec)) {
+        throw new BadArgumentError(`--${opt}`, `a number${bounds(spec)}`, JSON.stringify(text));
       }
       return v;
     }
     case 'intlist':
-      return text.split(',').map((s) => parseInt10(opt, s, spec.min));
+      return text.split(',').map((s) => parseInt10(opt, spec, s));
     case 'list': {
       const items = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       if (items.length === 0) throw new BadArgumentError(`--${opt}`, 'a comma-separated list', JSON.stringify(text));
@@ -57,42 +89,68 @@ function convert(opt: string, spec: OptionSpec, text: string): ParsedValue {
       if (spec.choices && !spec.choices.includes(text)) throw new BadArgumentError(`--${opt}`, `one of ${spec.choices.join(', ')}`, JSON.stringify(text));
       return text;
     case 'flag':
-      if (text !== 'true' && text !== 'false') throw new BadArgumentError(`--${opt}`, 'no value (a flag), or =true / =false', JSON.stringify(text));
-      return text === 'true';
+      return true;
   }
 }
 
-export function parseArgs(argv: readonly string[], specs: Readonly<Record<string, OptionSpec>>): Parsed {
+/** The options of `table` that `command` accepts. */
+export function commandOptions(table: OptionTable, command: string): Array<[string, OptionSpec]> {
+  return Object.entries(table).filter(([, s]) => s.commands.includes(command));
+}
+
+/** node:util parseArgs's errors as BadArgumentError naming the option. */
+function translate(e: unknown, names: readonly string[], command: string): never {
+  const err = e as { code?: string; message?: string };
+  const msg = String(err.message ?? e);
+  const quoted = /'([^']*)'/.exec(msg)?.[1] ?? '';
+  const option = quoted.replace(/ <value>$/, '').replace(/^-\w, /, '');
+  const known = `one of ${names.map((n) => `--${n}`).join(', ')}`;
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      throw new BadArgumentError('option', `${known} (options of ${command})`, JSON.stringify(quoted));
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      throw new BadArgumentError('argument', `only --options after "${command}" (no positional words)`, JSON.stringify(quoted));
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/does not take an argument/.test(msg)) throw new BadArgumentError(option, 'no value (a flag)', msg);
+      if (/ambiguous/.test(msg)) throw new BadArgumentError(option, `a value (write ${option}=VALUE for a value starting with a dash)`, 'another option or a dash-word');
+      throw new BadArgumentError(option, 'a value', 'nothing');
+    default:
+      throw e;
+  }
+}
+
+/** Parse `command`'s arguments against the table: strict, typed, each option at most once. */
+export function parseArgs(argv: readonly string[], table: OptionTable, command: string): Parsed {
+  const accepted = commandOptions(table, command);
+  const config: Record<string, { type: 'string' | 'boolean'; multiple: true; short?: string }> = {};
+  for (const [name, s] of accepted) {
+    config[name] = { type: s.kind === 'flag' ? 'boolean' : 'string', multiple: true, ...(s.short ? { short: s.short } : {}) };
+  }
+  let values: Record<string, Array<string | boolean> | undefined>;
+  try {
+    values = nodeParseArgs({ args: [...argv], options: config, strict: true, allowPositionals: false }).values as typeof values;
+  } catch (e) {
+    translate(e, accepted.map(([n]) => n), command);
+  }
   const options: Record<string, ParsedValue> = {};
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) {
-      positionals.push(a);
-      continue;
+  for (const [name, s] of accepted) {
+    const v = values[name];
+    if (v === undefined) continue;
+    if (v.length > 1 && s.kind !== 'flag') {
+      throw new BadArgumentError(`--${name}`, 'at most once (lists are comma-separated)', `${v.length} times: ${v.map((x) => JSON.stringify(x)).join(', ')}`);
     }
-    const eq = a.indexOf('=');
-    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-    const spec = specs[name];
-    if (spec === undefined) {
-      throw new BadArgumentError('option', `one of ${Object.keys(specs).map((k) => `--${k}`).join(', ')}`, JSON.stringify(a));
-    }
-    let text: string;
-    if (eq >= 0) text = a.slice(eq + 1);
-    else if (spec.kind === 'flag') text = 'true';
-    else {
-      const next = argv[i + 1];
-      if (next === undefined) throw new BadArgumentError(`--${name}`, `a value (${spec.help})`, 'nothing');
-      text = next;
-      i++;
-    }
-    options[name] = convert(name, spec, text);
+    options[name] = convert(name, s, String(v[v.length - 1]));
   }
-  return { options, positionals };
+  return { options };
 }
 
-/** Help text for a set of options. */
-export function optionsHelp(specs: Readonly<Record<string, OptionSpec>>): string {
-  const w = Math.max(...Object.keys(specs).map((k) => k.length)) + 4;
-  return Object.entries(specs).map(([k, s]) => `  --${k.padEnd(w - 2)}${s.help}${s.choices && s.kind !== 'flag' ? ` (${s.choices.join(' | ')})` : ''}`).join('\n');
+/** Help text for one command's options. */
+export function optionsHelp(table: OptionTable, command: string): string {
+  const rows = commandOptions(table, command);
+  const w = Math.max(...rows.map(([k]) => k.length)) + 4;
+  return rows.map(([k, s]) => {
+    const name = `${s.short ? `-${s.short}, ` : ''}--${k}`;
+    const range = (s.kind === 'int' || s.kind === 'intlist' || s.kind === 'number') && s.max !== undefined ? ` [${s.min ?? '-∞'}, ${s.max}]` : '';
+    return `  ${name.padEnd(w + 4)}${s.help}${s.choices && s.kind !== 'flag' ? ` (${s.choices.join(' | ')})` : ''}${range}`;
+  }).join('\n');
 }

@@ -3,29 +3,42 @@
  * here would poison the process, so native campaigns use childRunner.ts.
  */
 import type { Case } from '../reference/case.js';
-import { describeError, executeTactic, isUnsupported, selectedTactics, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
+import {
+  describeError, executeTactic, isUnsupported, selectedTactics, type CaseOutcome, type CaseRunner, type RunCaseOptions, type TacticOutcome,
+} from './caseRunner.js';
 import type { KernelUnderTest } from './kernels/kernel.js';
 
 export class InlineRunner implements CaseRunner {
   constructor(private readonly kernel: KernelUnderTest) {}
 
-  async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void): Promise<CaseOutcome> {
+  async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts: RunCaseOptions = {}): Promise<CaseOutcome> {
     let tactics;
     try {
-      tactics = selectedTactics(this.kernel, c, filter);
+      tactics = selectedTactics(this.kernel, c.spec.problem, filter);
     } catch (e) {
       return isUnsupported(e) ? { kind: 'not_supported', message: describeError(e) } : { kind: 'prepare_crashed', message: describeError(e) };
     }
     if (tactics.length === 0) return { kind: 'not_supported', message: `kernel ${this.kernel.name} enumerates no tactic${filter ? ` matching ${filter.join(',')}` : ''} for this problem` };
+    const todo = tactics.filter((t) => !opts.skip?.has(t.label));
+    const outcomes: TacticOutcome[] = [];
+    if (todo.length === 0) return { kind: 'ran', tactics, outcomes };
+    if (opts.signal?.aborted) return { kind: 'ran', tactics, outcomes, interrupted: true };
     let handle: unknown;
     try {
       handle = await this.kernel.prepare(c);
     } catch (e) {
-      return isUnsupported(e) ? { kind: 'not_supported', message: describeError(e) } : { kind: 'prepare_crashed', message: describeError(e) };
+      if (isUnsupported(e)) return { kind: 'not_supported', message: describeError(e) };
+      // Attributed to each tactic: the case's per-tactic records are kept.
+      for (const t of todo) {
+        const o: TacticOutcome = { kind: 'crashed', tactic: t, message: `prepare: ${describeError(e)}` };
+        outcomes.push(o);
+        onTactic?.(o);
+      }
+      return { kind: 'ran', tactics, outcomes };
     }
-    const outcomes: TacticOutcome[] = [];
     try {
-      for (const t of tactics) {
+      for (const t of todo) {
+        if (opts.signal?.aborted) return { kind: 'ran', tactics, outcomes, interrupted: true };
         const { fatal: _fatal, ...o } = await executeTactic(this.kernel, handle, t);
         outcomes.push(o);
         onTactic?.(o);

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CampaignResult, CaseRecord } from './campaign.js';
-import { DISCREPANCY_KINDS, RATIO_BIN_LABELS, describeCounts, fmtNum, type DiscrepancyKind } from './verdict.js';
+import { DISCREPANCY_KINDS, RATIO_BIN_LABELS, describeCounts, fmtNum, type DiscrepancyKind, type Disposition } from './verdict.js';
 
 export interface TacticSummary {
   readonly tactic: string;
@@ -59,8 +59,8 @@ export function formatTable(rows: readonly TacticSummary[]): string {
 }
 
 /** Totals over records: dispositions. */
-export function totals(records: readonly CaseRecord[]): Record<'passed' | 'incorrect' | 'crashed' | 'not_supported' | 'error', number> {
-  const t = { passed: 0, incorrect: 0, crashed: 0, not_supported: 0, error: 0 };
+export function totals(records: readonly CaseRecord[]): Record<Disposition, number> {
+  const t: Record<Disposition, number> = { passed: 0, incorrect: 0, crashed: 0, not_supported: 0, error: 0 };
   for (const r of records) t[r.disposition]++;
   return t;
 }
@@ -92,6 +92,9 @@ export interface ReportMeta {
   readonly command?: string;
   readonly seed?: number;
   readonly notice?: string;
+  /** The campaign was interrupted (SIGINT/SIGTERM): the records are what finished (cli.ts, --resume). */
+  readonly partial?: boolean;
+  readonly interrupted?: { readonly signal: string; readonly case?: number; readonly problem?: string; readonly resume: string };
   /** A property campaign's shrunk counterexample (check --generator property). */
   readonly counterexample?: {
     readonly problem: string;

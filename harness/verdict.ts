@@ -9,7 +9,11 @@
  * e.g. `out[t=3,h=17]=0.512, reference 0.498 (bound 0.004; tactic 32/2; seed 91; fc-seed 7; path "3:0")`.
  */
 
-/** What became of one (case, tactic). Never a boolean. */
+/**
+ * What became of one (case, tactic). Never a boolean. 'error': the harness could not produce
+ * a verdict (the case's generation or reference failed, or a harness bug while judging); not
+ * the kernel's fault, and never a pass.
+ */
 export const DISPOSITIONS = ['passed', 'incorrect', 'crashed', 'not_supported', 'error'] as const;
 export type Disposition = (typeof DISPOSITIONS)[number];
 

@@ -15,7 +15,14 @@ export interface KernelChoice {
   readonly fault?: FaultName;
   /** Test hook of the emulated kernel (see EmulatedOptions.crashTactic). */
   readonly crashTactic?: string;
+  /** Test hook of the child process (child.ts): it dies (exit 134) in this phase of a case. */
+  readonly crashPhase?: ChildCrashPhase;
+  /** With crashPhase: die only in the first N children that run the case (default: every one). */
+  readonly crashAttempts?: number;
 }
+
+/** Phases of a case in the child process before its tactics run (test hooks, death attribution). */
+export type ChildCrashPhase = 'regenerate' | 'prepare';
 
 export function checkKernelChoice(choice: KernelChoice): void {
   if (!(KERNEL_KINDS as readonly string[]).includes(choice.kind)) {
