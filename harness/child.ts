@@ -19,6 +19,7 @@ const send = (m: ChildMessage): Promise<void> =>
   new Promise((resolve) => { process.send!(m, undefined, {}, () => resolve()); });
 
 let kernel: KernelUnderTest | null = null;
+let repeats: number | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<void> {
@@ -47,7 +48,7 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
   for (const t of tactics) {
     if (m.skip.includes(t.label)) continue;
     await send({ type: 'tactic_start', id: m.id, label: t.label });
-    const { fatal, ...outcome } = await executeTactic(k, handle, t);
+    const { fatal, ...outcome } = await executeTactic(k, handle, t, repeats);
     await send({ type: 'tactic_done', id: m.id, outcome, fatal: fatal === true });
     if (fatal) process.exit(70);
   }
@@ -62,6 +63,7 @@ process.on('message', (raw: unknown) => {
     if (m.type === 'init') {
       try {
         kernel = await createKernel(m.kernel);
+        repeats = m.repeats;
         await send({ type: 'ready', kernel: kernel.name });
       } catch (e) {
         await send({ type: 'init_failed', message: describeError(e) });

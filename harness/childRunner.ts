@@ -7,15 +7,17 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Case } from '../reference/case.js';
-import type { CaseOutcome, CaseRunner, TacticOutcome } from './caseRunner.js';
+import { DEFAULT_REPEATS, checkRepeats, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
 import { childCommand } from './childEntry.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
 import type { Tactic } from './kernels/kernel.js';
 import { kernelLabel, type KernelChoice } from './kernels/select.js';
 
 export interface ChildRunnerOptions {
-  /** Longest a tactic (two runs) or a prepare may take before the child is killed (default 300 s). */
+  /** Longest a tactic (all its runs) or a prepare may take before the child is killed (default 300 s). */
   readonly timeoutMs?: number;
+  /** Runs of each tactic on identical inputs (>= 2; default 2). */
+  readonly repeats?: number;
 }
 
 type Event = { kind: 'message'; m: ChildMessage } | { kind: 'exit'; code: number | null; signal: string | null } | { kind: 'timeout' };
@@ -94,11 +96,14 @@ export class ChildRunner implements CaseRunner {
   private child: Child | null = null;
   private nextId = 1;
   private readonly timeoutMs: number;
+  private readonly repeats: number;
   /** Children started so far (1 + restarts). */
   starts = 0;
 
   constructor(private readonly kernel: KernelChoice, opts: ChildRunnerOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 300_000;
+    this.repeats = opts.repeats ?? DEFAULT_REPEATS;
+    checkRepeats(this.repeats);
   }
 
   /** A ready child (started and initialized), or an error message. */
@@ -106,7 +111,7 @@ export class ChildRunner implements CaseRunner {
     if (this.child && !this.child.exited) return this.child;
     const child = new Child();
     this.starts++;
-    child.send({ type: 'init', kernel: this.kernel });
+    child.send({ type: 'init', kernel: this.kernel, repeats: this.repeats });
     for (;;) {
       const e = await child.next(120_000);
       if (e.kind === 'message' && e.m.type === 'ready') {

@@ -3,11 +3,14 @@
  * here would poison the process, so native campaigns use childRunner.ts.
  */
 import type { Case } from '../reference/case.js';
-import { describeError, executeTactic, isUnsupported, selectedTactics, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
+import { DEFAULT_REPEATS, checkRepeats, describeError, executeTactic, isUnsupported, selectedTactics, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
 import type { KernelUnderTest } from './kernels/kernel.js';
 
 export class InlineRunner implements CaseRunner {
-  constructor(private readonly kernel: KernelUnderTest) {}
+  /** `repeats`: runs of each tactic on identical inputs (>= 2). */
+  constructor(private readonly kernel: KernelUnderTest, private readonly repeats = DEFAULT_REPEATS) {
+    checkRepeats(repeats);
+  }
 
   async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void): Promise<CaseOutcome> {
     let tactics;
@@ -26,7 +29,7 @@ export class InlineRunner implements CaseRunner {
     const outcomes: TacticOutcome[] = [];
     try {
       for (const t of tactics) {
-        const { fatal: _fatal, ...o } = await executeTactic(this.kernel, handle, t);
+        const { fatal: _fatal, ...o } = await executeTactic(this.kernel, handle, t, this.repeats);
         outcomes.push(o);
         onTactic?.(o);
       }
