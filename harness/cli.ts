@@ -18,6 +18,7 @@ import { QUANT_MODES, ROUTING_METHODS, describeProblem, weightBlock, type Proble
 import { routingMethod } from '../reference/routing/registry.js';
 import { runCampaign, type CampaignCase, type CampaignResult, type Isolation } from './campaign.js';
 import { caseMix, MIX_SIZES, type MixSize } from './caseMix.js';
+import { DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, DEFAULT_RUN_SHAPING_OPTIONS, coverageLine, planDefaultRun, type DefaultRunPlan } from './defaultRun.js';
 import { optionsHelp, parseArgs, type OptionSpec, type Parsed } from './cliArgs.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
@@ -58,6 +59,8 @@ const CHECK: Record<string, OptionSpec> = {
   path: { kind: 'string', help: 'with --generator property: the fast-check path to replay (with the same --seed), e.g. "3:0:1"' },
   report: { kind: 'string', help: 'report folder (default reports/<kernel>-<time>)' },
   quiet: { kind: 'flag', help: 'no progress bar' },
+  budget: { kind: 'number', min: 0, help: `time budget of the default run in seconds (default ${DEFAULT_BUDGET_S}); only without --runs, --config and the mix options (docs/default-run.md)` },
+  repeats: { kind: 'int', min: 2, help: `runs of every tactic on identical inputs, compared bit for bit (default ${DEFAULT_RUN_REPEATS}; not with --generator property)` },
 };
 
 const REPLAY: Record<string, OptionSpec> = {
@@ -197,7 +200,14 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
   const runs = (o.runs as number | undefined) ?? (o.config ? 2 : 24);
   const seed = (o.seed as number | undefined) ?? envInt('MOE_HARNESS_SEED', 1);
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
-  const cases: CampaignCase[] = o.config
+  const repeats = (o.repeats as number | undefined) ?? DEFAULT_RUN_REPEATS;
+  // The default run: no option that shapes the cases (defaultRun.ts); --budget only there.
+  const shaping = DEFAULT_RUN_SHAPING_OPTIONS.filter((k) => o[k] !== undefined);
+  if (o.budget !== undefined && shaping.length > 0) {
+    throw new BadArgumentError('--budget', 'only for the default run (without ' + DEFAULT_RUN_SHAPING_OPTIONS.map((k) => `--${k}`).join(', ') + ')', `--budget with --${shaping[0]}`);
+  }
+  if (o.budget !== undefined && !((o.budget as number) > 0)) throw new BadArgumentError('--budget', 'seconds > 0', String(o.budget));
+  const shaped: CampaignCase[] | null = shaping.length === 0 ? null : o.config
     ? configCases(o, runs, seed)
     : caseMix({
       runs, seed, size: (o.size as MixSize | undefined) ?? 'small',
@@ -208,12 +218,17 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
       ...(o.T ? { T: o.T as number[] } : {}), ...(o.H ? { H: o.H as number } : {}), ...(o.I ? { I: o.I as number } : {}),
     }).map((spec) => ({ spec }));
   const { choice, notice } = await chooseKernel(o, io);
+  const plan: DefaultRunPlan | null = shaped === null
+    ? planDefaultRun({ seed, budgetS: (o.budget as number | undefined) ?? DEFAULT_BUDGET_S, kernel: choice.kind, repeats })
+    : null;
+  const cases: CampaignCase[] = shaped ?? plan!.cases.map((c) => ({ spec: c.spec }));
   const isolation = (o.isolation as Isolation | undefined) ?? 'child';
   io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases, seed ${seed}, isolation ${isolation}`);
+  if (plan) io.err(coverageLine(plan));
   const progress = new Progress(cases.length, process.stderr, !o.quiet);
   const stats = { passed: 0, failed: 0 };
   const result = await runCampaign(cases, {
-    kernel: choice, isolation, ...(tactics ? { tactics } : {}),
+    kernel: choice, isolation, ...(tactics ? { tactics } : {}), repeats,
     referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
     ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
     onEvent: (e) => {
@@ -229,7 +244,8 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
   io.out(formatTable(summarize(result.records)));
   const t = totals(result.records);
   io.out(`\n${result.kernel}: ${result.cases} cases, ${result.records.length} (case, tactic) records: passed ${t.passed}, incorrect ${t.incorrect}, ` +
-    `crashed ${t.crashed}, not supported ${t.not_supported} (${(result.elapsedMs / 1000).toFixed(1)} s)`);
+    `crashed ${t.crashed}, not supported ${t.not_supported} (${(result.elapsedMs / 1000).toFixed(1)} s` +
+    `${plan ? `; the plan estimated ${(plan.estimateMs / 1000).toFixed(1)} s of a ${plan.options.budgetS} s budget` : ''})`);
   printFindings(result, io);
   const dir = (o.report as string | undefined) ?? join('reports', `${kernelLabel(choice).replace(/[^a-z0-9_-]+/gi, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const paths = writeReport(result, dir, { command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}) });
@@ -243,6 +259,9 @@ const PROPERTY_ARGS = ['size', 'routing', 'quant', 'logits', 'scales', 'T', 'tac
 const shellWord = (w: string): string => (/^[\w,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`);
 
 async function checkProperty(argv: readonly string[], o: Parsed['options'], io: Io): Promise<number> {
+  for (const name of ['budget', 'repeats'] as const) {
+    if (o[name] !== undefined) throw new BadArgumentError(`--${name}`, 'no such option with --generator property (it runs each tactic twice; use --generator mix)', `--${name} ${String(o[name])}`);
+  }
   for (const name of ['config', 'H', 'I', 'local-experts', 'local-offset'] as const) {
     if (o[name] !== undefined) {
       throw new BadArgumentError(`--${name}`, 'no such option with --generator property (it draws its own shapes; use --generator mix)', `--${name} ${String(o[name])}`);
