@@ -1,0 +1,225 @@
+/**
+ * The default run: what its plan covers, that it keeps its budget, the CLI around it, and
+ * its kill rate against the whole fault catalog on the emulated kernel (docs/default-run.md).
+ *
+ * Kill rate: each fault is its own default invocation (the plan of `moe-harness check
+ * --kernel emulated --fault F` at the default budget and seed, 3 runs per tactic). A fault
+ * is killed when some record of its invocation is not passed; since that is decided by the
+ * first such record, each invocation stops there (the verdict is the same as running the
+ * whole plan). The correct kernel must pass every case up to the last one that killed a
+ * fault, so no kill is a false alarm.
+ */
+import test from 'ava';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LOGIT_FAMILIES, SCALE_FAMILIES } from '../reference/case.js';
+import { generateCase } from '../reference/generate.js';
+import { QUANT_MODES, ROUTING_METHODS, weightBlock, type Problem } from '../reference/problem.js';
+import { routingMethod } from '../reference/routing/registry.js';
+import { routingInputFromCase } from '../reference/routing/routingInput.js';
+import { openCampaignSession, type CaseRecord } from './campaign.js';
+import { caseCostModel, estimateCaseMs, weightElements } from './caseCost.js';
+import { main } from './cli.js';
+import { coverageLine, DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, planDefaultRun, type PlannedCase } from './defaultRun.js';
+import { FAULT_NAMES, type FaultName } from './faults.js';
+import { emulatedTactics } from './kernels/emulatedTactics.js';
+import type { ReferenceCache } from './referenceFor.js';
+
+const SEED = Number(process.env.MOE_HARNESS_SEED ?? 1);
+const nativePlan = planDefaultRun({ seed: SEED, budgetS: DEFAULT_BUDGET_S, kernel: 'native' });
+const emulatedPlan = planDefaultRun({ seed: SEED, budgetS: DEFAULT_BUDGET_S, kernel: 'emulated' });
+
+function io(): { out: string[]; err: string[]; io: { out: (s: string) => void; err: (s: string) => void } } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (s) => out.push(s), err: (s) => err.push(s) } };
+}
+
+test('the plan is deterministic from its seed, budget and kernel kind, and keeps its budget', (t) => {
+  t.deepEqual(planDefaultRun({ seed: SEED, budgetS: DEFAULT_BUDGET_S, kernel: 'native' }), nativePlan);
+  t.notDeepEqual(planDefaultRun({ seed: SEED + 1, budgetS: DEFAULT_BUDGET_S, kernel: 'native' }).cases.map((c) => c.spec), nativePlan.cases.map((c) => c.spec));
+  for (const plan of [nativePlan, emulatedPlan]) {
+    t.is(plan.options.repeats, DEFAULT_RUN_REPEATS);
+    t.true(DEFAULT_RUN_REPEATS >= 3);
+    t.true(plan.estimateMs <= DEFAULT_BUDGET_S * 1000);
+    const model = caseCostModel(plan.options.kernel);
+    const sum = plan.cases.reduce((a, c) => a + c.estimateMs, model.constants.startupMs);
+    t.true(Math.abs(sum - plan.estimateMs) < 1e-6);
+    for (const c of plan.cases) t.is(c.estimateMs, estimateCaseMs(model, c.spec.problem, 3));
+  }
+  // A larger budget keeps every case of a smaller one (same order) and adds to it.
+  const big = planDefaultRun({ seed: SEED, budgetS: 3 * DEFAULT_BUDGET_S, kernel: 'emulated' });
+  const bigSpecs = big.cases.map((c) => JSON.stringify(c.spec));
+  const covered = emulatedPlan.cases.filter((c) => c.section !== 'extra').map((c) => JSON.stringify(c.spec));
+  t.true(covered.every((s) => bigSpecs.includes(s)));
+  t.true(big.cases.length > emulatedPlan.cases.length);
+});
+
+test('the default plan covers every method × logit family, every quant × scale pair, E >= 128, a full SPEC §6 configuration, medium shapes on every tactic', (t) => {
+  const cases = nativePlan.cases;
+  for (const m of ROUTING_METHODS) {
+    for (const l of LOGIT_FAMILIES) t.true(cases.some((c) => c.spec.problem.routing.method === m && c.spec.logitFamily === l), `${m} × ${l}`);
+  }
+  for (const q of QUANT_MODES) {
+    for (const s of SCALE_FAMILIES) t.true(cases.some((c) => c.spec.problem.quantMode === q && c.spec.scaleFamily === s), `${q} × ${s}`);
+  }
+  // deepseek_v3 grouped and flat with every family; fp32 and bf16 logits for every method.
+  for (const l of LOGIT_FAMILIES) {
+    t.true(cases.some((c) => c.spec.problem.routing.method === 'deepseek_v3' && (c.spec.problem.routing.nGroup ?? 1) > 1 && c.spec.logitFamily === l), `deepseek_v3 grouped × ${l}`);
+    t.true(cases.some((c) => c.spec.problem.routing.method === 'deepseek_v3' && c.spec.problem.routing.nGroup === 1 && c.spec.logitFamily === l), `deepseek_v3 flat × ${l}`);
+  }
+  for (const m of ROUTING_METHODS) {
+    for (const d of ['float32', 'bfloat16'] as const) t.true(cases.some((c) => c.spec.problem.routing.method === m && c.spec.problem.logitsDtype === d), `${m} ${d} logits`);
+  }
+  t.true(cases.some((c) => c.spec.problem.routing.method === 'renormalize' && c.spec.logitFamily === 'huge'), 'huge logits under renormalize');
+  // More than 64 local experts: at least one case with >= 128, grouped deepseek_v3 at 256.
+  const many = cases.filter((c) => c.spec.problem.localExperts >= 128);
+  t.true(many.length >= 3);
+  t.true(many.some((c) => c.spec.problem.E === 256 && c.spec.problem.routing.nGroup === 8));
+  t.true(many.some((c) => c.spec.problem.localOffset > 0));
+  // A SPEC §6 configuration at full expert count, small T, weights far below 4 GiB.
+  const full = cases.filter((c) => c.section === 'spec_config');
+  t.is(full.length, 1);
+  const p = full[0]!.spec.problem;
+  t.is(p.name, 'qwen3-30b-a3b');
+  t.is(p.localExperts, p.E);
+  t.is(p.E, 128);
+  t.true(p.T <= 16);
+  t.true(weightElements(p) * (0.5 + 1 / weightBlock(p.quantMode)) < 2 ** 30);
+  // Medium shapes on which every tactic is enumerated: all 14 of the emulated kernel, and the
+  // native rules (config 1: I >= 64, H >= 128; config 2: I >= 512; tile 128 useful: T > 64).
+  const medium = cases.filter((c) => c.section === 'medium_tactics');
+  t.true(medium.length >= 3);
+  t.deepEqual(new Set(medium.map((c) => c.spec.problem.quantMode)), new Set(QUANT_MODES));
+  for (const c of medium) {
+    const q = c.spec.problem;
+    t.is(emulatedTactics(q).length, 14, `every emulated tactic on ${q.T}/${q.H}/${q.I}`);
+    t.true(q.I >= 512 && q.H >= 128 && q.T > 128);
+  }
+  t.true(cases.filter((c) => c.section === 'fault_scenarios').length >= 9);
+  t.true(cases.filter((c) => c.section === 'extra').length > 0);
+  t.is(nativePlan.skipped.length, 0);
+});
+
+/** Whether some token of the case has an exact tie between groups at the keep boundary. */
+function exactGroupTieAtBoundary(c: PlannedCase): boolean {
+  const cs = generateCase(c.spec);
+  const method = routingMethod(c.spec.problem.routing.method);
+  const input = routingInputFromCase(cs);
+  for (let tok = 0; tok < c.spec.problem.T; tok++) {
+    const g = method.tokenScores(input, tok).groups;
+    if (g === null) return false;
+    const s = Array.from(g.scores).sort((a, b) => b - a);
+    if (s[g.keep - 1] === s[g.keep]) return true;
+  }
+  return false;
+}
+
+test('the plan holds deepseek_v3 rows with exact ties between groups at the keep boundary (small and 256 experts)', (t) => {
+  const grouped = nativePlan.cases.filter((c) => c.spec.problem.routing.method === 'deepseek_v3' && (c.spec.problem.routing.nGroup ?? 1) > 1
+    && c.spec.logitFamily === 'ties' && c.section !== 'medium_tactics');
+  const tied = grouped.filter(exactGroupTieAtBoundary);
+  t.true(tied.some((c) => c.spec.problem.E <= 16), 'a small grouped case');
+  t.true(tied.some((c) => c.spec.problem.E === 256), 'the 256-expert case');
+});
+
+test('a small budget keeps coverage first and names what it skipped; a bad budget names --budget', (t) => {
+  const plan = planDefaultRun({ seed: SEED, budgetS: 5, kernel: 'emulated' });
+  t.true(plan.estimateMs <= 5000);
+  t.true(plan.cases.slice(0, 9).every((c) => c.section === 'fault_scenarios'));
+  t.true(plan.skipped.length > 0);
+  const line = coverageLine(plan);
+  t.regex(line, /^default run: \d+ cases, est\. [\d.]+ s of a 5 s budget \(emulated cost model\), each tactic run 3× on identical inputs — fault scenarios 9, /);
+  t.regex(line, /SKIPPED \(over budget\): .*SPEC §6 qwen3-30b-a3b/);
+  t.throws(() => planDefaultRun({ seed: SEED, budgetS: 0, kernel: 'emulated' }), { message: /^--budget: expected seconds > 0, got 0/ });
+  t.throws(() => planDefaultRun({ seed: SEED, budgetS: 5, kernel: 'emulated', repeats: 1 }), { message: /^repeats: expected an integer >= 2, got 1/ });
+  t.regex(coverageLine(nativePlan), /routing × logits 42\/42 \(6 methods\), quant × scales 15\/15, E ≥ 128 local: 5 \(max 256 local\), medium on every tactic: 3, SPEC §6 full: qwen3-30b-a3b E=128 T=8, extra random \d+$/);
+});
+
+test('check: the default run prints its coverage line; --runs n is still exactly n mix cases; --budget only for the default run', async (t) => {
+  const a = io();
+  t.is(await main(['check', '--kernel', 'emulated', '--budget', '2', '--isolation', 'inline', '--quiet', '--report', mkdtempSync(join(tmpdir(), 'moe-dr-'))], a.io), 0, a.out.join('\n'));
+  t.regex(a.err.join('\n'), /^default run: \d+ cases, est\. [\d.]+ s of a 2 s budget \(emulated cost model\), each tactic run 3× on identical inputs — /m);
+  t.regex(a.out.join('\n'), /; the plan estimated [\d.]+ s of a 2 s budget\)/);
+  const b = io();
+  t.is(await main(['check', '--kernel', 'emulated', '--runs', '2', '--isolation', 'inline', '--quiet', '--report', mkdtempSync(join(tmpdir(), 'moe-dr-'))], b.io), 0);
+  t.regex(b.err.join('\n'), /kernel emulated, 2 cases, seed 1/);
+  t.notRegex(b.err.join('\n'), /default run:/);
+  const bad: Array<[string[], RegExp]> = [
+    [['check', '--kernel', 'emulated', '--budget', '5', '--runs', '2'], /--budget: expected only for the default run \(without --runs, .*\), got --budget with --runs/],
+    [['check', '--kernel', 'emulated', '--budget', '0'], /--budget: expected seconds > 0, got 0/],
+    [['check', '--kernel', 'emulated', '--budget', 'soon'], /--budget: expected a number >= 0, got "soon"/],
+    [['check', '--kernel', 'emulated', '--repeats', '1'], /--repeats: expected an integer >= 2, got "1"/],
+    [['check', '--kernel', 'emulated', '--generator', 'property', '--repeats', '3'], /--repeats: expected no such option with --generator property/],
+  ];
+  for (const [argv, re] of bad) {
+    const c = io();
+    t.is(await main(argv, c.io), 2, argv.join(' '));
+    t.regex(c.err.join('\n'), re, argv.join(' '));
+  }
+});
+
+interface Kill {
+  readonly fault: FaultName;
+  /** Index of the first case with a record not passed, or -1. */
+  readonly index: number;
+  readonly record?: CaseRecord;
+}
+
+test(`kill rate of one default invocation per fault on the emulated kernel: every fault of the catalog (seed ${SEED})`, async (t) => {
+  const cases = emulatedPlan.cases;
+  const cache: ReferenceCache = new Map();
+  const kills: Kill[] = [];
+  for (const fault of FAULT_NAMES) {
+    const session = await openCampaignSession({ kernel: { kind: 'emulated', fault }, isolation: 'inline', referenceCache: cache, repeats: emulatedPlan.options.repeats });
+    let kill: Kill = { fault, index: -1 };
+    try {
+      for (const [i, c] of cases.entries()) {
+        const bad = (await session.run({ spec: c.spec })).find((r) => r.disposition !== 'passed');
+        if (bad) {
+          kill = { fault, index: i, record: bad };
+          break;
+        }
+      }
+    } finally {
+      await session.close();
+    }
+    kills.push(kill);
+  }
+  // No kill is a false alarm: the correct kernel passes every case up to the last kill.
+  const last = Math.max(...kills.map((k) => k.index));
+  const good = await openCampaignSession({ kernel: { kind: 'emulated' }, isolation: 'inline', referenceCache: cache, repeats: emulatedPlan.options.repeats });
+  try {
+    for (const c of cases.slice(0, last + 1)) {
+      const bad = (await good.run({ spec: c.spec })).filter((r) => r.disposition !== 'passed');
+      t.deepEqual(bad.map((r) => `${r.problem} ${r.tactic}: ${r.verdict.lines[0]}`), []);
+    }
+  } finally {
+    await good.close();
+  }
+  const killed = kills.filter((k) => k.index >= 0);
+  t.log(`kill rate ${killed.length}/${kills.length} (${cases.length} planned cases, ${DEFAULT_BUDGET_S} s budget, repeats ${emulatedPlan.options.repeats}):`);
+  for (const k of kills) {
+    t.log(k.index < 0 ? `  ${k.fault}: SURVIVED` : `  ${k.fault}: killed by case ${k.index} (${cases[k.index]!.section}: ${cases[k.index]!.why}), tactic ${k.record!.tactic}: ${k.record!.verdict.findings[0]?.kind}`);
+  }
+  t.deepEqual(kills.filter((k) => k.index < 0).map((k) => k.fault), [], 'faults that survived the default run');
+});
+
+test('the cost model: estimates grow with weights, MACs and repeats; native counts every tactic', (t) => {
+  const base: Problem = {
+    T: 64, H: 256, I: 512, E: 32, topK: 4, localOffset: 0, localExperts: 32, routing: { method: 'renormalize' },
+    logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4', activation: { kind: 'swiglu' },
+  };
+  for (const kind of ['native', 'emulated'] as const) {
+    const m = caseCostModel(kind);
+    const e = (p: Partial<Problem>, r = 3): number => estimateCaseMs(m, { ...base, ...p }, r);
+    t.true(e({}) > 0);
+    t.true(e({ E: 64, localExperts: 64 }) > e({}));
+    t.true(e({ T: 128 }) > e({}));
+    t.true(e({}, 4) > e({}, 2));
+    t.true(m.source.length > 0);
+  }
+  t.is(caseCostModel('native').tactics(base), 15);
+  t.is(caseCostModel('emulated').tactics(base), emulatedTactics(base).length);
+});
