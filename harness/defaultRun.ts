@@ -269,7 +269,13 @@ export function coverageLine(plan: DefaultRunPlan): string {
     `SPEC §6 full: ${spec.length > 0 ? spec.join(', ') : 'none'}`,
     `extra random ${count('extra')}`,
   ];
-  const skip = skipped.length > 0 ? `; SKIPPED (over budget): ${skipped.map((s) => `${s.why} (est. ${fmtS(s.estimateMs)})`).join('; ')}` : '';
+  // Skipped coverage, per section: the count, and the first two cases by name.
+  const skip = skipped.length === 0 ? '' : `; SKIPPED (over budget): ${PLAN_SECTIONS.map((s) => {
+    const xs = skipped.filter((x) => x.section === s);
+    if (xs.length === 0) return null;
+    const named = xs.slice(0, 2).map((x) => `${x.why} (est. ${fmtS(x.estimateMs)})`).join('; ');
+    return `${s} ${xs.length}: ${named}${xs.length > 2 ? `; … ${xs.length - 2} more` : ''}`;
+  }).filter((x) => x !== null).join(' | ')}`;
   return `default run: ${cases.length} cases, est. ${fmtS(plan.estimateMs)} of a ${o.budgetS} s budget (${o.kernel} cost model), `
     + `each tactic run ${o.repeats}× on identical inputs — ${parts.join(', ')}${skip}`;
 }
