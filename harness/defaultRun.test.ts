@@ -18,7 +18,11 @@ import { generateCase } from '../reference/generate.js';
 import { QUANT_MODES, ROUTING_METHODS, weightBlock, type Problem } from '../reference/problem.js';
 import { routingMethod } from '../reference/routing/registry.js';
 import { routingInputFromCase } from '../reference/routing/routingInput.js';
-import { openCampaignSession, type CaseRecord } from './campaign.js';
+import { openCampaignSession, runOneCase, type CaseRecord } from './campaign.js';
+import { POISON } from './caseRunner.js';
+import { InlineRunner } from './inlineRunner.js';
+import { EmulatedKernel, type EmulatedHandle } from './kernels/emulated.js';
+import type { KernelUnderTest, Observed, RunOptions, Tactic } from './kernels/kernel.js';
 import { caseCostModel, estimateCaseMs, weightElements } from './caseCost.js';
 import { main } from './cli.js';
 import { coverageLine, DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, planDefaultRun, type PlannedCase } from './defaultRun.js';
@@ -222,4 +226,42 @@ test('the cost model: estimates grow with weights, MACs and repeats; native coun
   }
   t.is(caseCostModel('native').tactics(base), 15);
   t.is(caseCostModel('emulated').tactics(base), emulatedTactics(base).length);
+});
+
+/** The emulated kernel, except that the third run of every tactic flips one output bit (a rare race). */
+class ThirdRunFlips implements KernelUnderTest<EmulatedHandle> {
+  readonly inner = new EmulatedKernel();
+  readonly name = 'emulated+third-run-flips';
+  readonly poisons = new Map<string, number[]>();
+  tactics(p: Problem): Tactic[] { return this.inner.tactics(p); }
+  prepare(c: Parameters<EmulatedKernel['prepare']>[0]): Promise<EmulatedHandle> { return this.inner.prepare(c); }
+  async run(h: EmulatedHandle, t: Tactic, o: RunOptions): Promise<Observed> {
+    const seen = this.poisons.get(t.label) ?? this.poisons.set(t.label, []).get(t.label)!;
+    seen.push(o.poison);
+    const r = await this.inner.run(h, t, o);
+    if (seen.length % 3 !== 0) return r;
+    const output = r.output.slice();
+    output[0] = output[0]! ^ 1;
+    return { ...r, output };
+  }
+  inputsDigest(h: EmulatedHandle): Promise<string> { return this.inner.inputsDigest(h); }
+  release(h: EmulatedHandle): void { this.inner.release(h); }
+}
+
+test('repeats: every tactic runs n times with alternating poison; a difference in the third run only is caught with 3 runs, missed with 2', async (t) => {
+  const spec = nativePlan.cases[0]!.spec;
+  const judge = async (repeats: number): Promise<{ records: CaseRecord[]; kernel: ThirdRunFlips }> => {
+    const kernel = new ThirdRunFlips();
+    const runner = new InlineRunner(kernel as KernelUnderTest, repeats);
+    const records = await runOneCase(0, { spec }, runner, { kernel: { kind: 'emulated' }, repeats });
+    return { records, kernel };
+  };
+  const two = await judge(2);
+  t.true(two.records.every((r) => r.disposition === 'passed'));
+  const three = await judge(3);
+  t.true(three.records.length > 0 && three.records.every((r) => r.disposition === 'incorrect'));
+  t.true(three.records.every((r) => r.verdict.counts.nondeterministic === 1));
+  t.regex(three.records[0]!.verdict.lines[0]!, /^out\[t=0,h=0\]=.* in run 3, reference .* in run 1 \(output differs between runs on identical inputs \(3 runs\)/);
+  for (const seen of three.kernel.poisons.values()) t.deepEqual(seen, [POISON[0], POISON[1], POISON[0]]);
+  t.throws(() => new InlineRunner(new EmulatedKernel() as KernelUnderTest, 1), { message: /^repeats: expected an integer >= 2/ });
 });
