@@ -13,12 +13,13 @@ import test from 'ava';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOGIT_FAMILIES, SCALE_FAMILIES } from '../reference/case.js';
+import { LOGIT_FAMILIES, SCALE_FAMILIES, type Case, type Fp4Weights } from '../reference/case.js';
 import { generateCase } from '../reference/generate.js';
 import { QUANT_MODES, ROUTING_METHODS, weightBlock, type Problem } from '../reference/problem.js';
 import { routingMethod } from '../reference/routing/registry.js';
 import { routingInputFromCase } from '../reference/routing/routingInput.js';
 import { openCampaignSession, runOneCase, type CaseRecord } from './campaign.js';
+import { caseMix } from './caseMix.js';
 import { POISON } from './caseRunner.js';
 import { InlineRunner } from './inlineRunner.js';
 import { EmulatedKernel, type EmulatedHandle } from './kernels/emulated.js';
@@ -265,3 +266,109 @@ test('repeats: every tactic runs n times with alternating poison; a difference i
   for (const seen of three.kernel.poisons.values()) t.deepEqual(seen, [POISON[0], POISON[1], POISON[0]]);
   t.throws(() => new InlineRunner(new EmulatedKernel() as KernelUnderTest, 1), { message: /^repeats: expected an integer >= 2/ });
 });
+
+/**
+ * Latent bugs the old default run (24 small cases of the scenario mix, E <= 16, T <= 64,
+ * 2 runs per tactic) cannot see, as wrappers around the emulated kernel. Each is the
+ * identity wherever its trigger does not hold.
+ */
+type Wrap = (c: Case) => Case;
+class LatentBug implements KernelUnderTest<EmulatedHandle> {
+  readonly inner = new EmulatedKernel();
+  private readonly runsOf = new Map<string, number>();
+  constructor(readonly name: string, private readonly wrapCase: Wrap, private readonly wrapRun: (h: EmulatedHandle, t: Tactic, run: number, r: Observed) => Observed) {}
+  tactics(p: Problem): Tactic[] { return this.inner.tactics(p); }
+  prepare(c: Case): Promise<EmulatedHandle> { return this.inner.prepare(this.wrapCase(c)); }
+  async run(h: EmulatedHandle, t: Tactic, o: RunOptions): Promise<Observed> {
+    const run = this.runsOf.get(t.label) ?? 0;
+    this.runsOf.set(t.label, run + 1);
+    return this.wrapRun(h, t, run, await this.inner.run(h, t, o));
+  }
+  inputsDigest(h: EmulatedHandle): Promise<string> { return this.inner.inputsDigest(h); }
+  release(h: EmulatedHandle): void { this.inner.release(h); }
+}
+
+/** Local experts >= 64 read the tables (weights, scales, scalars) of expert l mod 64: a 64-entry expert table. */
+function expertTableOf64(c: Case): Case {
+  const p = c.spec.problem;
+  const El = p.localExperts;
+  if (El <= 64) return c;
+  const remap = (w: Fp4Weights, rows: number, cols: number): Fp4Weights => {
+    const sf = weightBlock(p.quantMode);
+    const packed = w.packed.slice();
+    const scales = w.scales.slice();
+    const globalScale = w.globalScale.slice();
+    const pn = (rows * cols) / 2;
+    const sn = (rows * cols) / sf;
+    for (let l = 64; l < El; l++) {
+      packed.copyWithin(l * pn, (l % 64) * pn, (l % 64 + 1) * pn);
+      scales.copyWithin(l * sn, (l % 64) * sn, (l % 64 + 1) * sn);
+      globalScale[l] = globalScale[l % 64]!;
+    }
+    return { packed, scales, globalScale };
+  };
+  const per = (a: Float32Array): Float32Array => Float32Array.from(a, (v, l) => (l >= 64 ? a[l % 64]! : v));
+  return {
+    ...c, fc1: remap(c.fc1, 2 * p.I, p.H), fc2: remap(c.fc2, p.H, p.I),
+    out1Scale: per(c.out1Scale), out1GateScale: per(c.out1GateScale), out2Scale: per(c.out2Scale),
+    swiglu: c.swiglu ? { alpha: per(c.swiglu.alpha), beta: per(c.swiglu.beta), limit: per(c.swiglu.limit) } : null,
+  };
+}
+
+/** renormalize's softmax over the chosen logits without subtracting the max: exp overflows past |x| > 88. */
+function softmaxWithoutMax(h: EmulatedHandle, _t: Tactic, _run: number, r: Observed): Observed {
+  const p = h.c.spec.problem;
+  if (p.routing.method !== 'renormalize') return r;
+  const { T, E, topK: k, H } = p;
+  const logits = h.input.logits;
+  const output = r.output.slice();
+  const weights = r.weights.slice();
+  for (let t = 0; t < T; t++) {
+    const ex: number[] = [];
+    for (let j = 0; j < k; j++) ex.push(Math.fround(Math.exp(logits[t * E + r.ids[t * k + j]!]!)));
+    const sum = ex.reduce((a, b) => Math.fround(a + b), 0);
+    if (Number.isFinite(sum) && sum > 0) continue; // the naive softmax works on this row
+    for (let j = 0; j < k; j++) weights[t * k + j] = Math.fround(ex[j]! / sum);
+    output.fill(0x7fc0, t * H, (t + 1) * H);
+  }
+  return { ...r, output, weights };
+}
+
+/** A race among the CTAs of a large token tile: with T > 64 and tileTokens >= 64, every third run flips one output bit. */
+function raceOnLargeTiles(h: EmulatedHandle, t: Tactic, run: number, r: Observed): Observed {
+  if (h.c.spec.problem.T <= 64 || t.tileTokens < 64 || run % 3 !== 2) return r;
+  const output = r.output.slice();
+  output[h.c.spec.problem.H * 64] = output[h.c.spec.problem.H * 64]! ^ 1;
+  return { ...r, output };
+}
+
+const LATENT: ReadonlyArray<{ name: string; make: () => LatentBug; triggers: (p: Problem) => boolean }> = [
+  { name: 'more than 64 local experts', make: () => new LatentBug('expert-table-64', expertTableOf64, (_h, _t, _r, r) => r), triggers: (p) => p.localExperts > 64 },
+  { name: 'huge logits under renormalize', make: () => new LatentBug('softmax-without-max', (c) => c, softmaxWithoutMax), triggers: (p) => p.routing.method === 'renormalize' },
+  { name: 'a race on medium shapes, once in three runs', make: () => new LatentBug('race-large-tiles', (c) => c, raceOnLargeTiles), triggers: (p) => p.T > 64 },
+];
+
+for (const bug of LATENT) {
+  test(`the default run kills a bug the old 24-case default missed: ${bug.name}`, async (t) => {
+    const judge = async (spec: PlannedCase['spec'], repeats: number): Promise<CaseRecord[]> =>
+      runOneCase(0, { spec }, new InlineRunner(bug.make() as KernelUnderTest, repeats), { kernel: { kind: 'emulated' }, repeats });
+    // The old default: `check` before the default run (24 cases of the mix, seed 1, 2 runs per tactic).
+    for (const spec of caseMix({ runs: 24, seed: 1 })) {
+      const bad = (await judge(spec, 2)).filter((r) => r.disposition !== 'passed');
+      t.deepEqual(bad.map((r) => `${r.problem} ${r.tactic}`), [], 'the old default run passes it');
+    }
+    // The default run, in plan order, until the first kill (cases that cannot trigger the bug pass by construction).
+    const plan = emulatedPlan.cases;
+    let kill: { index: number; record: CaseRecord } | null = null;
+    for (const [i, c] of plan.entries()) {
+      if (!bug.triggers(c.spec.problem)) continue;
+      const bad = (await judge(c.spec, emulatedPlan.options.repeats)).find((r) => r.disposition !== 'passed');
+      if (bad) {
+        kill = { index: i, record: bad };
+        break;
+      }
+    }
+    t.not(kill, null, 'the default run kills it');
+    t.log(`killed by case ${kill!.index} (${plan[kill!.index]!.section}: ${plan[kill!.index]!.why}), tactic ${kill!.record.tactic}: ${kill!.record.verdict.lines[0]}`);
+  });
+}
