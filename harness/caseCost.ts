@@ -21,6 +21,7 @@
  * from the measured wall times.
  */
 import type { Problem } from '../reference/problem.js';
+import type { ReferencePrecision } from './referenceFor.js';
 import { emulatedTactics } from './kernels/emulatedTactics.js';
 import type { KernelKind } from './kernels/select.js';
 
@@ -31,8 +32,9 @@ export interface CostConstants {
   readonly fixedMs: number;
   /** ns per weight element (El·3·H·I), all passes over the weights together. */
   readonly nsPerWeight: number;
-  /** ns per multiply-add of the reference's MoE. */
+  /** ns per multiply-add of the reference's MoE: the float32 fast path (worker threads) and the float64 oracle (one thread). */
   readonly nsPerReferenceMac: number;
+  readonly nsPerReference64Mac: number;
   /** ns per multiply-add of the kernel's arithmetic, per distinct accumulation schedule. */
   readonly nsPerKernelMac: number;
   /** ms per tactic (launch, digests of the small tensors, bookkeeping). */
@@ -65,9 +67,10 @@ const COST_MODELS: Readonly<Record<KernelKind, CaseCostModel>> = {
     name: 'emulated',
     source: 'measured on the 2-core CI VM (AMD EPYC, shared with other jobs): generation 2-3 ns and emulated prepare 12-19 ns '
       + 'per weight element, emulated arithmetic 2.7-2.9 ns per multiply-add per accumulation schedule (NVFP4, quiet machine; '
-      + 'MX modes and a loaded machine are slower, hence 35 ns and 4.5 ns), fast-path reference 8-60 GFLOP/s by size',
+      + 'MX modes and a loaded machine are slower, hence 35 ns and 4.5 ns), fast-path reference 0.24 ns per multiply-add on a medium '
+      + 'shape (quiet; 1.2 ns under load 25), the float64 oracle 7.8 ns (under load)',
     constants: {
-      startupMs: 1500, fixedMs: 40, nsPerWeight: 35, nsPerReferenceMac: 0.1, nsPerKernelMac: 4.5,
+      startupMs: 1500, fixedMs: 40, nsPerWeight: 35, nsPerReferenceMac: 0.3, nsPerReference64Mac: 8, nsPerKernelMac: 4.5,
       msPerTactic: 2, nsPerOutputRun: 40, nsPerWeightPerTactic: 1.2,
     },
     tactics: (p) => emulatedTactics(p).length,
@@ -78,9 +81,10 @@ const COST_MODELS: Readonly<Record<KernelKind, CaseCostModel>> = {
     name: 'native',
     source: 'the 16-core H100/H200 hosts of ci/device-runs and issue 13: about 15-16 ns per weight element all passes included '
       + '(DeepSeek-V3 with 128 local experts at T=256, 15 tactics: 86.6 s; Qwen3-235B T=256: 39 s), the fast-path reference '
-      + 'at about 230 GFLOP/s, the 24-case small default run in under 2 s (about 80 ms a case)',
+      + 'at about 230 GFLOP/s on large shapes (0.05 ns per multiply-add taken for medium ones), the float64 oracle on one thread, '
+      + 'the 24-case small default run in under 2 s (about 80 ms a case)',
     constants: {
-      startupMs: 4000, fixedMs: 80, nsPerWeight: 16, nsPerReferenceMac: 0.01, nsPerKernelMac: 0,
+      startupMs: 4000, fixedMs: 80, nsPerWeight: 16, nsPerReferenceMac: 0.05, nsPerReference64Mac: 5, nsPerKernelMac: 0,
       msPerTactic: 3, nsPerOutputRun: 15, nsPerWeightPerTactic: 0,
     },
     // Upper bound: 5 tile sizes × 3 configs (native/src/tactics.h); the exact enumeration needs the addon.
@@ -94,13 +98,14 @@ export function caseCostModel(kind: KernelKind): CaseCostModel {
   return COST_MODELS[kind];
 }
 
-/** Estimated wall time (ms) of one case whose every tactic runs `repeats` times. */
-export function estimateCaseMs(model: CaseCostModel, p: Problem, repeats: number): number {
+/** Estimated wall time (ms) of one case whose every tactic runs `repeats` times, judged against a reference of `precision`. */
+export function estimateCaseMs(model: CaseCostModel, p: Problem, repeats: number, precision: ReferencePrecision = 'float32'): number {
   const c = model.constants;
+  const perRefMac = precision === 'float64' ? c.nsPerReference64Mac : c.nsPerReferenceMac;
   const w = weightElements(p);
   const macs = moeMacs(p);
   const tactics = model.tactics(p);
   return c.fixedMs
-    + (w * c.nsPerWeight + macs * c.nsPerReferenceMac + macs * c.nsPerKernelMac * model.schedules(p)) / 1e6
+    + (w * c.nsPerWeight + macs * perRefMac + macs * c.nsPerKernelMac * model.schedules(p)) / 1e6
     + tactics * (c.msPerTactic + (p.T * p.H * c.nsPerOutputRun * repeats + w * c.nsPerWeightPerTactic) / 1e6);
 }

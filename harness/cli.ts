@@ -219,7 +219,10 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     }).map((spec) => ({ spec }));
   const { choice, notice } = await chooseKernel(o, io);
   const plan: DefaultRunPlan | null = shaped === null
-    ? planDefaultRun({ seed, budgetS: (o.budget as number | undefined) ?? DEFAULT_BUDGET_S, kernel: choice.kind, repeats })
+    ? planDefaultRun({
+      seed, budgetS: (o.budget as number | undefined) ?? DEFAULT_BUDGET_S, kernel: choice.kind, repeats,
+      referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
+    })
     : null;
   const cases: CampaignCase[] = shaped ?? plan!.cases.map((c) => ({ spec: c.spec }));
   const isolation = (o.isolation as Isolation | undefined) ?? 'child';

@@ -52,6 +52,7 @@ test('the plan is deterministic from its seed, budget and kernel kind, and keeps
     const sum = plan.cases.reduce((a, c) => a + c.estimateMs, model.constants.startupMs);
     t.true(Math.abs(sum - plan.estimateMs) < 1e-6);
     for (const c of plan.cases) t.is(c.estimateMs, estimateCaseMs(model, c.spec.problem, 3));
+    t.is(plan.options.referencePrecision, 'float32');
   }
   // A larger budget keeps every case of a smaller one (same order) and adds to it.
   const big = planDefaultRun({ seed: SEED, budgetS: 3 * DEFAULT_BUDGET_S, kernel: 'emulated' });
@@ -138,6 +139,9 @@ test('a small budget keeps coverage first and names what it skipped; a bad budge
   t.regex(line, /^default run: \d+ cases, est\. [\d.]+ s of a 5 s budget \(emulated cost model\), each tactic run 3× on identical inputs — fault scenarios 9, /);
   t.regex(line, /SKIPPED \(over budget\): .*SPEC §6 qwen3-30b-a3b/);
   t.throws(() => planDefaultRun({ seed: SEED, budgetS: 0, kernel: 'emulated' }), { message: /^--budget: expected seconds > 0, got 0/ });
+  const f64 = planDefaultRun({ seed: SEED, budgetS: DEFAULT_BUDGET_S, kernel: 'native', referencePrecision: 'float64' });
+  t.true(f64.estimateMs <= DEFAULT_BUDGET_S * 1000);
+  t.regex(coverageLine(f64), /\(native cost model, float64 reference\)/);
   t.throws(() => planDefaultRun({ seed: SEED, budgetS: 5, kernel: 'emulated', repeats: 1 }), { message: /^repeats: expected an integer >= 2, got 1/ });
   t.regex(coverageLine(nativePlan), /routing × logits 42\/42 \(6 methods\), quant × scales 15\/15, E ≥ 128 local: 5 \(max 256 local\), medium on every tactic: 3, SPEC §6 full: qwen3-30b-a3b E=128 T=8, extra random \d+$/);
 });
@@ -223,6 +227,7 @@ test('the cost model: estimates grow with weights, MACs and repeats; native coun
     t.true(e({ E: 64, localExperts: 64 }) > e({}));
     t.true(e({ T: 128 }) > e({}));
     t.true(e({}, 4) > e({}, 2));
+    t.true(estimateCaseMs(m, base, 3, 'float64') > estimateCaseMs(m, base, 3, 'float32'));
     t.true(m.source.length > 0);
   }
   t.is(caseCostModel('native').tactics(base), 15);

@@ -32,6 +32,7 @@ import { routingMethod } from '../reference/routing/registry.js';
 import { caseCostModel, estimateCaseMs } from './caseCost.js';
 import { caseMix, SCENARIOS } from './caseMix.js';
 import type { KernelKind } from './kernels/select.js';
+import type { ReferencePrecision } from './referenceFor.js';
 
 /** The default budget of the default run, seconds (target: at most this on a GPU host). */
 export const DEFAULT_BUDGET_S = 60;
@@ -58,6 +59,8 @@ export interface DefaultRunOptions {
   readonly kernel: KernelKind;
   /** Runs of each tactic (>= 2; default DEFAULT_RUN_REPEATS). */
   readonly repeats?: number;
+  /** The reference the run judges against (default float32; float64 is the slower oracle). */
+  readonly referencePrecision?: ReferencePrecision;
 }
 
 export interface DefaultRunPlan {
@@ -200,7 +203,9 @@ function check(o: DefaultRunOptions): Required<DefaultRunOptions> {
   const repeats = o.repeats ?? DEFAULT_RUN_REPEATS;
   if (!Number.isInteger(repeats) || repeats < 2) throw new BadArgumentError('repeats', 'an integer >= 2', String(repeats));
   caseCostModel(o.kernel);
-  return { seed: o.seed, budgetS: o.budgetS, kernel: o.kernel, repeats };
+  const referencePrecision = o.referencePrecision ?? 'float32';
+  if (referencePrecision !== 'float32' && referencePrecision !== 'float64') throw new BadArgumentError('--reference', 'float32 or float64', String(referencePrecision));
+  return { seed: o.seed, budgetS: o.budgetS, kernel: o.kernel, repeats, referencePrecision };
 }
 
 /** Candidates for the extra section: random mix cases, small and medium alternating. */
@@ -225,7 +230,7 @@ export function planDefaultRun(opts: DefaultRunOptions): DefaultRunPlan {
   const estimate = (d: Draft): PlannedCase => {
     routingMethod(d.spec.problem.routing.method).validate(d.spec.problem);
     validateCaseSpec(d.spec);
-    return { ...d, estimateMs: estimateCaseMs(model, d.spec.problem, o.repeats) };
+    return { ...d, estimateMs: estimateCaseMs(model, d.spec.problem, o.repeats, o.referencePrecision) };
   };
   for (const d of coverage) {
     const pc = estimate(d);
@@ -276,6 +281,7 @@ export function coverageLine(plan: DefaultRunPlan): string {
     const named = xs.slice(0, 2).map((x) => `${x.why} (est. ${fmtS(x.estimateMs)})`).join('; ');
     return `${s} ${xs.length}: ${named}${xs.length > 2 ? `; … ${xs.length - 2} more` : ''}`;
   }).filter((x) => x !== null).join(' | ')}`;
-  return `default run: ${cases.length} cases, est. ${fmtS(plan.estimateMs)} of a ${o.budgetS} s budget (${o.kernel} cost model), `
+  return `default run: ${cases.length} cases, est. ${fmtS(plan.estimateMs)} of a ${o.budgetS} s budget (${o.kernel} cost model`
+    + `${o.referencePrecision === 'float64' ? ', float64 reference' : ''}), `
     + `each tactic run ${o.repeats}× on identical inputs — ${parts.join(', ')}${skip}`;
 }
