@@ -66,6 +66,7 @@ const CHECK: Record<string, OptionSpec> = {
 const REPLAY: Record<string, OptionSpec> = {
   ...COMMON,
   case: { kind: 'string', help: 'the CaseSpec as JSON, or @file holding it' },
+  repeats: { kind: 'int', min: 2, help: `runs of every tactic on identical inputs, compared bit for bit (default ${DEFAULT_RUN_REPEATS})` },
 };
 
 const TACTICS: Record<string, OptionSpec> = {
@@ -360,7 +361,7 @@ async function replay(argv: readonly string[], io: Io): Promise<number> {
   const isolation = (o.isolation as Isolation | undefined) ?? (choice.kind === 'native' ? 'child' : 'inline');
   io.err(`moe-harness replay: ${describeProblem(spec.problem)} seed ${spec.seed} on ${kernelLabel(choice)}`);
   const result = await runCampaign([{ spec }], {
-    kernel: choice, isolation, ...(tactics ? { tactics } : {}),
+    kernel: choice, isolation, ...(tactics ? { tactics } : {}), repeats: (o.repeats as number | undefined) ?? DEFAULT_RUN_REPEATS,
     referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
     ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
   });

@@ -161,6 +161,7 @@ test('check: the default run prints its coverage line; --runs n is still exactly
     [['check', '--kernel', 'emulated', '--budget', 'soon'], /--budget: expected a number >= 0, got "soon"/],
     [['check', '--kernel', 'emulated', '--repeats', '1'], /--repeats: expected an integer >= 2, got "1"/],
     [['check', '--kernel', 'emulated', '--generator', 'property', '--repeats', '3'], /--repeats: expected no such option with --generator property/],
+    [['replay', '--case', '{}', '--repeats', '1'], /--repeats: expected an integer >= 2, got "1"/],
   ];
   for (const [argv, re] of bad) {
     const c = io();
