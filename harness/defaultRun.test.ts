@@ -19,7 +19,7 @@ import { QUANT_MODES, ROUTING_METHODS, weightBlock, type Problem } from '../refe
 import { routingMethod } from '../reference/routing/registry.js';
 import { routingInputFromCase } from '../reference/routing/routingInput.js';
 import { openCampaignSession, runOneCase, type CaseRecord } from './campaign.js';
-import { caseMix } from './caseMix.js';
+import { caseMix, SCENARIOS } from './caseMix.js';
 import { POISON } from './caseRunner.js';
 import { InlineRunner } from './inlineRunner.js';
 import { EmulatedKernel, type EmulatedHandle } from './kernels/emulated.js';
@@ -103,7 +103,7 @@ test('the default plan covers every method × logit family, every quant × scale
     t.is(emulatedTactics(q).length, 14, `every emulated tactic on ${q.T}/${q.H}/${q.I}`);
     t.true(q.I >= 512 && q.H >= 128 && q.T > 128);
   }
-  t.true(cases.filter((c) => c.section === 'fault_scenarios').length >= 9);
+  t.is(cases.filter((c) => c.section === 'fault_scenarios').length, SCENARIOS.length);
   t.true(cases.filter((c) => c.section === 'extra').length > 0);
   t.is(nativePlan.skipped.length, 0);
 });
@@ -133,17 +133,19 @@ test('the plan holds deepseek_v3 rows with exact ties between groups at the keep
 test('a small budget keeps coverage first and names what it skipped; a bad budget names --budget', (t) => {
   const plan = planDefaultRun({ seed: SEED, budgetS: 5, kernel: 'emulated' });
   t.true(plan.estimateMs <= 5000);
-  t.true(plan.cases.slice(0, 9).every((c) => c.section === 'fault_scenarios'));
+  t.true(plan.cases.slice(0, SCENARIOS.length).every((c) => c.section === 'fault_scenarios'));
   t.true(plan.skipped.length > 0);
   const line = coverageLine(plan);
-  t.regex(line, /^default run: \d+ cases, est\. [\d.]+ s of a 5 s budget \(emulated cost model\), each tactic run 3× on identical inputs — fault scenarios 9, /);
+  t.regex(line, /^default run: \d+ cases, est\. [\d.]+ s of a 5 s budget \(emulated cost model\), each tactic run 3× on identical inputs — fault scenarios \d+, /);
   t.regex(line, /SKIPPED \(over budget\): .*SPEC §6 qwen3-30b-a3b/);
   t.throws(() => planDefaultRun({ seed: SEED, budgetS: 0, kernel: 'emulated' }), { message: /^--budget: expected seconds > 0, got 0/ });
   const f64 = planDefaultRun({ seed: SEED, budgetS: DEFAULT_BUDGET_S, kernel: 'native', referencePrecision: 'float64' });
   t.true(f64.estimateMs <= DEFAULT_BUDGET_S * 1000);
   t.regex(coverageLine(f64), /\(native cost model, float64 reference\)/);
   t.throws(() => planDefaultRun({ seed: SEED, budgetS: 5, kernel: 'emulated', repeats: 1 }), { message: /^repeats: expected an integer >= 2, got 1/ });
-  t.regex(coverageLine(nativePlan), /routing × logits 42\/42 \(6 methods\), quant × scales 15\/15, E ≥ 128 local: 5 \(max 256 local\), medium on every tactic: 3, SPEC §6 full: qwen3-30b-a3b E=128 T=8, extra random \d+$/);
+  const nML = ROUTING_METHODS.length * LOGIT_FAMILIES.length;
+  t.regex(coverageLine(nativePlan), new RegExp(`routing × logits ${nML}/${nML} \\(6 methods\\), `));
+  t.regex(coverageLine(nativePlan), /quant × scales 15\/15, E ≥ 128 local: 5 \(max 256 local\), medium on every tactic: 3, SPEC §6 full: qwen3-30b-a3b E=128 T=8, extra random \d+$/);
 });
 
 test('check: the default run prints its coverage line; --runs n is still exactly n mix cases; --budget only for the default run', async (t) => {
