@@ -1,5 +1,5 @@
 /**
- * A campaign: cases × every valid tactic of a kernel, each tactic forced and run twice,
+ * A campaign: cases × every valid tactic of a kernel, each tactic forced and run `repeats` times (default 2),
  * judged against the reference (SPEC §5), aggregated into records per (case, tactic).
  *
  * Per case: the case is generated once here (and regenerated from its CaseSpec inside the
@@ -39,6 +39,8 @@ export interface CampaignOptions {
   readonly referenceCache?: ReferenceCache;
   /** Child isolation: longest a tactic may run (ms). */
   readonly timeoutMs?: number;
+  /** Runs of each tactic on identical inputs, compared bit for bit (>= 2; default 2). */
+  readonly repeats?: number;
   readonly errorModel?: (p: Problem) => ErrorModel;
   readonly onEvent?: (e: CampaignEvent) => void;
   /** Stops the campaign between or during tactics (SIGINT/SIGTERM); the result says `interrupted`. */
@@ -59,7 +61,7 @@ export interface CaseRecord {
   readonly disposition: Disposition;
   readonly verdict: Verdict;
   readonly replay: string;
-  /** Kernel time of the two runs when measured, else wall time of the tactic (ms). */
+  /** Kernel time of all runs when measured, else wall time of the tactic (ms). */
   readonly ms?: number;
 }
 
@@ -79,14 +81,14 @@ export type CampaignEvent =
   | { readonly type: 'record'; readonly index: number; readonly total: number; readonly record: CaseRecord }
   | { readonly type: 'case_done'; readonly index: number; readonly total: number };
 
-export async function makeRunner(kernel: KernelChoice, isolation: Isolation, timeoutMs?: number): Promise<CaseRunner> {
-  if (isolation === 'inline') return new InlineRunner(await createKernel(kernel));
-  return new ChildRunner(kernel, timeoutMs !== undefined ? { timeoutMs } : {});
+export async function makeRunner(kernel: KernelChoice, isolation: Isolation, timeoutMs?: number, repeats?: number): Promise<CaseRunner> {
+  if (isolation === 'inline') return new InlineRunner(await createKernel(kernel), repeats);
+  return new ChildRunner(kernel, { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(repeats !== undefined ? { repeats } : {}) });
 }
 
 export async function runCampaign(cases: readonly CampaignCase[], opts: CampaignOptions): Promise<CampaignResult> {
   const started = performance.now();
-  const runner = await makeRunner(opts.kernel, opts.isolation ?? 'child', opts.timeoutMs);
+  const runner = await makeRunner(opts.kernel, opts.isolation ?? 'child', opts.timeoutMs, opts.repeats);
   const records: CaseRecord[] = [];
   let interrupted: CampaignResult['interrupted'];
   try {
@@ -131,7 +133,7 @@ export interface CampaignSession {
 }
 
 export async function openCampaignSession(opts: CampaignOptions): Promise<CampaignSession> {
-  const runner = await makeRunner(opts.kernel, opts.isolation ?? 'child', opts.timeoutMs);
+  const runner = await makeRunner(opts.kernel, opts.isolation ?? 'child', opts.timeoutMs, opts.repeats);
   let index = 0;
   return {
     run: (cc) => runOneCase(index++, cc, runner, opts),
@@ -226,7 +228,7 @@ export async function streamOneCase(
       expected, runs: o.runs, poison: POISON, digests: o.digests, model, context: ctx(label),
       referenceForIds: (forcedIds) => safeReference(forcedIds),
     });
-    const kernelMs = o.runs[0].ms !== undefined && o.runs[1].ms !== undefined ? o.runs[0].ms + o.runs[1].ms : wall;
+    const kernelMs = o.runs.every((r) => r.ms !== undefined) ? o.runs.reduce((a, r) => a + r.ms!, 0) : wall;
     return record(label, verdict, kernelMs);
   }
 }

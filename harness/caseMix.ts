@@ -1,5 +1,6 @@
 /**
- * The default case mix of a campaign: deterministic from a seed, cycling through
+ * The scenario mix: the cases of `check --runs n` (and the first section of the default
+ * run, harness/defaultRun.ts, one cycle of it). Deterministic from a seed, cycling through
  * scenarios chosen so that every fault of harness/faults.ts is exercised (deepseek cases
  * for the deepseek faults, expert-parallel slices for the offset fault, exact ties for
  * the tie fault, MXFP8 for the MX fault, token counts that are not multiples of the tile

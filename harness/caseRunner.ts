@@ -1,19 +1,29 @@
 /**
- * Running one case on a kernel: every selected tactic forced, twice, with two poison
- * patterns, inputs digested before and after (SPEC §5). The same code runs in-process
+ * Running one case on a kernel: every selected tactic forced, `repeats` times (default 2)
+ * with the two poison patterns alternating, inputs digested before and after (SPEC §5). The same code runs in-process
  * (inlineRunner.ts) and inside the child process (child.ts) that childRunner.ts restarts
  * after a crash.
  */
 import type { Case } from '../reference/case.js';
 import type { Problem } from '../reference/problem.js';
+import { BadArgumentError } from '../reference/errors.js';
 import type { KernelUnderTest, Observed, Tactic } from './kernels/kernel.js';
 import { matchesTactic } from './tacticFilter.js';
 
 /** Output poison patterns of run 1 and run 2: two different bf16 NaN payloads. */
 export const POISON: readonly [number, number] = [0x7fa5, 0xffc3];
 
+/** Runs of each tactic on identical inputs unless a campaign asks for more (at least 2). */
+export const DEFAULT_REPEATS = 2;
+
+/** Throws BadArgumentError unless `repeats` is an integer >= 2 (two poison patterns need two runs). */
+export function checkRepeats(repeats: number): void {
+  if (!Number.isInteger(repeats) || repeats < 2) throw new BadArgumentError('repeats', 'an integer >= 2 (runs of each tactic on identical inputs)', String(repeats));
+}
+
 export type TacticOutcome =
-  | { readonly kind: 'ran'; readonly tactic: Tactic; readonly runs: readonly [Observed, Observed]; readonly digests: readonly [string, string] }
+  /** runs: `repeats` runs (>= 2), run r poisoned with POISON[r % 2]. */
+  | { readonly kind: 'ran'; readonly tactic: Tactic; readonly runs: readonly [Observed, Observed, ...Observed[]]; readonly digests: readonly [string, string] }
   | { readonly kind: 'crashed'; readonly tactic: Tactic; readonly message: string }
   | { readonly kind: 'refused'; readonly tactic: Tactic; readonly message: string };
 
@@ -61,14 +71,17 @@ export function selectedTactics(kernel: KernelUnderTest, p: Problem, filter: rea
   return kernel.tactics(p).filter((t) => matchesTactic(t.label, filter));
 }
 
-/** Run one tactic twice (poison 1, poison 2) with digests around; errors become outcomes. */
-export async function executeTactic(kernel: KernelUnderTest, handle: unknown, tactic: Tactic): Promise<TacticOutcome & { fatal?: boolean }> {
+/** Run one tactic `repeats` times (poison 1, poison 2, poison 1, …) with digests around; errors become outcomes. */
+export async function executeTactic(kernel: KernelUnderTest, handle: unknown, tactic: Tactic, repeats = DEFAULT_REPEATS): Promise<TacticOutcome & { fatal?: boolean }> {
+  checkRepeats(repeats);
   try {
     const before = await kernel.inputsDigest(handle);
     const r1 = await kernel.run(handle, tactic, { poison: POISON[0] });
     const r2 = await kernel.run(handle, tactic, { poison: POISON[1] });
+    const more: Observed[] = [];
+    for (let r = 2; r < repeats; r++) more.push(await kernel.run(handle, tactic, { poison: POISON[r % 2]! }));
     const after = await kernel.inputsDigest(handle);
-    return { kind: 'ran', tactic, runs: [r1, r2], digests: [before, after] };
+    return { kind: 'ran', tactic, runs: [r1, r2, ...more], digests: [before, after] };
   } catch (e) {
     if (isRefusal(e)) return { kind: 'refused', tactic, message: describeError(e) };
     return { kind: 'crashed', tactic, message: describeError(e), fatal: isFatal(e) };

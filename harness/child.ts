@@ -21,6 +21,7 @@ const send = (m: ChildMessage): Promise<void> =>
 
 let kernel: KernelUnderTest | null = null;
 let choice: KernelChoice | null = null;
+let repeats: number | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 /** Test hook (KernelChoice.crashPhase): die in `phase` as a crashing process would. */
@@ -69,7 +70,7 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
   for (const t of tactics) {
     if (m.skip.includes(t.label)) continue;
     await send({ type: 'tactic_start', id: m.id, label: t.label });
-    const { fatal, ...outcome } = await executeTactic(k, handle, t);
+    const { fatal, ...outcome } = await executeTactic(k, handle, t, repeats);
     await send({ type: 'tactic_done', id: m.id, outcome, fatal: fatal === true });
     if (fatal) process.exit(70);
   }
@@ -85,6 +86,7 @@ process.on('message', (raw: unknown) => {
       try {
         choice = m.kernel;
         kernel = await createKernel(m.kernel);
+        repeats = m.repeats;
         await send({ type: 'ready', kernel: kernel.name });
       } catch (e) {
         await send({ type: 'init_failed', message: describeError(e) });

@@ -8,7 +8,8 @@ import type { TacticOutcome } from './caseRunner.js';
 import type { Tactic } from './kernels/kernel.js';
 
 export type ParentMessage =
-  | { readonly type: 'init'; readonly kernel: KernelChoice }
+  /** repeats: runs of each tactic on identical inputs (default 2). */
+  | { readonly type: 'init'; readonly kernel: KernelChoice; readonly repeats?: number }
   /**
    * Run `spec` (regenerated in the child); only tactics matching `filter` and not in `skip`.
    * `attempt`: how many children ran this case before (0 the first time; test hooks use it).

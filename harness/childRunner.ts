@@ -12,7 +12,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { BadArgumentError } from '../reference/errors.js';
 import type { Case } from '../reference/case.js';
-import type { CaseOutcome, CaseRunner, RunCaseOptions, TacticOutcome } from './caseRunner.js';
+import { DEFAULT_REPEATS, checkRepeats, type CaseOutcome, type CaseRunner, type RunCaseOptions, type TacticOutcome } from './caseRunner.js';
 import { childCommand } from './childEntry.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
 import type { Tactic } from './kernels/kernel.js';
@@ -22,8 +22,10 @@ import { kernelLabel, type KernelChoice } from './kernels/select.js';
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface ChildRunnerOptions {
-  /** Longest a tactic (two runs) or a prepare may take before the child is killed (default 300 s). */
+  /** Longest a tactic (all its runs) or a prepare may take before the child is killed (default 300 s). */
   readonly timeoutMs?: number;
+  /** Runs of each tactic on identical inputs (>= 2; default 2). */
+  readonly repeats?: number;
 }
 
 type Event = { kind: 'message'; m: ChildMessage } | { kind: 'exit'; code: number | null; signal: string | null } | { kind: 'timeout' } | { kind: 'interrupt' };
@@ -107,6 +109,7 @@ export class ChildRunner implements CaseRunner {
   private child: Child | null = null;
   private nextId = 1;
   private readonly timeoutMs: number;
+  private readonly repeats: number;
   /** Children started so far (1 + restarts). */
   starts = 0;
 
@@ -116,6 +119,8 @@ export class ChildRunner implements CaseRunner {
     if (!Number.isInteger(this.timeoutMs) || this.timeoutMs < 1 || this.timeoutMs > MAX_TIMER_MS) {
       throw new BadArgumentError('timeoutMs', `an integer in [1, ${MAX_TIMER_MS}] (setTimeout's largest delay)`, String(this.timeoutMs));
     }
+    this.repeats = opts.repeats ?? DEFAULT_REPEATS;
+    checkRepeats(this.repeats);
   }
 
   /** A ready child (started and initialized), or an error message. */
@@ -123,7 +128,7 @@ export class ChildRunner implements CaseRunner {
     if (this.child && !this.child.exited) return this.child;
     const child = new Child();
     this.starts++;
-    child.send({ type: 'init', kernel: this.kernel });
+    child.send({ type: 'init', kernel: this.kernel, repeats: this.repeats });
     for (;;) {
       const e = await child.next(120_000);
       if (e.kind === 'message' && e.m.type === 'ready') {

@@ -21,6 +21,7 @@ import { caseMix, MIX_SIZES, type MixSize } from './caseMix.js';
 import { projectRoot } from './childEntry.js';
 import { MAX_TIMER_MS } from './childRunner.js';
 import { optionsHelp, parseArgs, type OptionTable, type Parsed } from './cliArgs.js';
+import { DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, DEFAULT_RUN_SHAPING_OPTIONS, coverageLine, planDefaultRun, type DefaultRunPlan } from './defaultRun.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
 import { makeTactic, type Tactic } from './kernels/kernel.js';
@@ -65,6 +66,8 @@ export const OPTIONS: OptionTable = {
   resume: { kind: 'string', commands: ['check'], resume: 'free', help: 'continue the interrupted campaign of this report folder: same options (stored there), finished (case, tactic) pairs not run again' },
   quiet: { kind: 'flag', commands: ['check'], resume: 'free', help: 'no progress bar' },
   case: { kind: 'string', commands: ['replay', 'tactics'], help: 'the CaseSpec as JSON, or @file holding it' },
+  budget: { kind: 'number', commands: ['check'], min: 0, help: `time budget of the default run in seconds (default ${DEFAULT_BUDGET_S}); only without --runs, --config and the mix options (docs/default-run.md)` },
+  repeats: { kind: 'int', commands: RUNS, min: 2, help: `runs of every tactic on identical inputs, compared bit for bit (default ${DEFAULT_RUN_REPEATS}; not with --generator property)` },
   help: { kind: 'flag', commands: ALL, short: 'h', resume: 'free', help: 'this help' },
 };
 
@@ -365,7 +368,14 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
   const runs = (o.runs as number | undefined) ?? (o.config ? 2 : 24);
   const seed = stored?.seed ?? (o.seed as number | undefined) ?? envInt('MOE_HARNESS_SEED', 1);
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
-  const cases: CampaignCase[] = namingOptions(() => (o.config
+  const repeats = (o.repeats as number | undefined) ?? DEFAULT_RUN_REPEATS;
+  // The default run: no option that shapes the cases (defaultRun.ts); --budget only there.
+  const shaping = DEFAULT_RUN_SHAPING_OPTIONS.filter((k) => o[k] !== undefined);
+  if (o.budget !== undefined && shaping.length > 0) {
+    throw new BadArgumentError('--budget', 'only for the default run (without ' + DEFAULT_RUN_SHAPING_OPTIONS.map((k) => `--${k}`).join(', ') + ')', `--budget with --${shaping[0]}`);
+  }
+  if (o.budget !== undefined && !((o.budget as number) > 0)) throw new BadArgumentError('--budget', 'seconds > 0', String(o.budget));
+  const shaped: CampaignCase[] | null = shaping.length === 0 ? null : namingOptions(() => (o.config
     ? configCases(o, runs, seed)
     : caseMix({
       runs, seed, size: (o.size as MixSize | undefined) ?? 'small',
@@ -376,6 +386,13 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
       ...(o.T ? { T: o.T as number[] } : {}), ...(o.H ? { H: o.H as number } : {}), ...(o.I ? { I: o.I as number } : {}),
     }).map((spec) => ({ spec }))));
   const { choice, notice } = await chooseKernel(o, io);
+  const plan: DefaultRunPlan | null = shaped === null
+    ? planDefaultRun({
+      seed, budgetS: (o.budget as number | undefined) ?? DEFAULT_BUDGET_S, kernel: choice.kind, repeats,
+      referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
+    })
+    : null;
+  const cases: CampaignCase[] = shaped ?? plan!.cases.map((c) => ({ spec: c.spec }));
   if (stored !== null && kernelLabel(choice) !== stored.kernel) {
     throw new BadArgumentError('--kernel', `the kernel of the run being resumed (${stored.kernel})`, `${kernelLabel(choice)}${notice ? ' (the fallback: no usable CUDA device)' : ''}`);
   }
@@ -406,12 +423,13 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     const skipped = resumed ? [...resumed.done.values()].filter((d) => d === 'case').length : 0;
     io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases, seed ${seed}, isolation ${isolation}` +
       `${resumed ? `; resuming ${dir}: ${skipped} cases and ${resumed.records.length} records done` : ''}`);
+    if (plan) io.err(coverageLine(plan));
     const progress = new Progress(cases.length, process.stderr, !o.quiet);
     const stats = { passed: 0, failed: 0 };
     let result: CampaignResult;
     try {
       result = await runCampaign(cases, {
-        kernel: choice, isolation, ...(tactics ? { tactics } : {}),
+        kernel: choice, isolation, ...(tactics ? { tactics } : {}), repeats,
         referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
         ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
         signal: interrupt.signal,
@@ -439,7 +457,8 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     io.out(formatTable(summarize(records)));
     const t = totals(records);
     io.out(`\n${result.kernel}: ${result.cases} cases, ${records.length} (case, tactic) records: passed ${t.passed}, incorrect ${t.incorrect}, ` +
-      `crashed ${t.crashed}, not supported ${t.not_supported}, error ${t.error} (${(result.elapsedMs / 1000).toFixed(1)} s)`);
+      `crashed ${t.crashed}, not supported ${t.not_supported}, error ${t.error} (${(result.elapsedMs / 1000).toFixed(1)} s` +
+      `${plan ? `; the plan estimated ${(plan.estimateMs / 1000).toFixed(1)} s of a ${plan.options.budgetS} s budget` : ''})`);
     printFindings(records, io);
     const resumeCommand = `npx moe-harness check --resume ${dir}`;
     const paths = writeReport(all, dir, {
@@ -478,6 +497,9 @@ function propertyProblems(o: Parsed['options'], seed: number): Problem[] {
 }
 
 async function checkProperty(argv: readonly string[], o: Parsed['options'], io: Io): Promise<number> {
+  for (const name of ['budget', 'repeats'] as const) {
+    if (o[name] !== undefined) throw new BadArgumentError(`--${name}`, 'no such option with --generator property (it runs each tactic twice; use --generator mix)', `--${name} ${String(o[name])}`);
+  }
   for (const name of ['config', 'H', 'I', 'local-experts', 'local-offset'] as const) {
     if (o[name] !== undefined) {
       throw new BadArgumentError(`--${name}`, 'no such option with --generator property (it draws its own shapes; use --generator mix)', `--${name} ${String(o[name])}`);
@@ -602,7 +624,7 @@ async function replay(argv: readonly string[], io: Io): Promise<number> {
   const isolation = (o.isolation as Isolation | undefined) ?? (choice.kind === 'native' ? 'child' : 'inline');
   io.err(`moe-harness replay: ${describeProblem(spec.problem)} seed ${spec.seed} on ${kernelLabel(choice)}`);
   const result = await runCampaign([{ spec }], {
-    kernel: choice, isolation, ...(tactics ? { tactics } : {}),
+    kernel: choice, isolation, ...(tactics ? { tactics } : {}), repeats: (o.repeats as number | undefined) ?? DEFAULT_RUN_REPEATS,
     referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
     ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
   });

@@ -97,6 +97,22 @@ test('two runs that differ bitwise are nondeterministic, even within the bound',
   t.is(compare(input(base, o1, { ...o1, weights: w })).counts.nondeterministic, 1);
 });
 
+test('a third run that differs from run 1 (runs 1 and 2 equal) is nondeterministic and named', (t) => {
+  const o1 = perfectObserved(base.expected);
+  const o3 = perfectObserved(base.expected);
+  t.is(compare(input(base, o1, o1, { runs: [o1, o1, o3] })).disposition, 'passed');
+  o3.output[7] = o3.output[7]! ^ 1;
+  const v = compare(input(base, o1, o1, { runs: [o1, o1, o1, o3] }));
+  t.is(v.counts.nondeterministic, 1);
+  t.is(v.disposition, 'incorrect');
+  t.regex(v.lines.find((l) => l.startsWith('out[t=0,h=7]'))!, /in run 4, reference .* in run 1 \(output differs between runs on identical inputs \(4 runs\)/);
+  const ids = Int32Array.from(o1.ids);
+  [ids[0], ids[1]] = [ids[1]!, ids[0]!];
+  const r = compare(input(base, o1, o1, { runs: [o1, o1, { ...o1, ids }] }));
+  t.true(r.counts.nondeterministic >= 1);
+  t.true(r.lines.some((l) => /^ids\/weights\[t=0\]=run 3 ids/.test(l)));
+});
+
 test('changed inputs are reported', (t) => {
   const v = compare(input(base, perfectObserved(base.expected), undefined, { digests: ['aaaa', 'bbbb'] }));
   t.is(v.counts.inputs_modified, 1);

@@ -1,9 +1,10 @@
 /**
- * The comparator: judges one tactic's two runs against the reference (SPEC §5).
+ * The comparator: judges one tactic's runs (two or more on identical inputs) against the
+ * reference (SPEC §5).
  *
- * Order of judgement per output element (run 1; run 2 only for determinism):
+ * Order of judgement per output element (run 1; the other runs only for determinism):
  *   1. poison        — held poison pattern 1 in run 1 and pattern 2 in run 2: never written;
- *   2. nondeterministic — run 1 and run 2 differ bitwise (the value is still judged);
+ *   2. nondeterministic — some run differs bitwise from run 1 (the value is still judged);
  *   3. overflow_undefined — the reference's own value is NaN (its float32 arithmetic met
  *                      Inf − Inf), or it overflowed to ±Inf with an infinite absAccum and
  *                      the output is finite of the same sign (errorModel.ts beyondFloat32):
@@ -41,8 +42,8 @@ export interface CompareInput {
    * when the kernel chose the reference's expert set in every usable row.
    */
   readonly referenceForIds: Expected | null;
-  /** Two runs of the same tactic on the same inputs, poisoned with poison[0] and poison[1]. */
-  readonly runs: readonly [Observed, Observed];
+  /** Two or more runs of the same tactic on the same inputs, run r poisoned with poison[r % 2]. */
+  readonly runs: readonly [Observed, Observed, ...Observed[]];
   readonly poison: readonly [number, number];
   /** Inputs digest before the first run and after the second. */
   readonly digests: readonly [string, string];
@@ -67,7 +68,7 @@ function sameBits(a: Int32Array | Float32Array, b: Int32Array | Float32Array): n
 const typeName = (v: unknown): string => (v as { constructor?: { name?: string } } | null)?.constructor?.name ?? typeof v;
 
 /** What is wrong with the runs' shapes or types (the kernel's fault), or null. */
-export function malformedResults(reference: Expected, runs: readonly [Observed, Observed]): string | null {
+export function malformedResults(reference: Expected, runs: readonly [Observed, Observed, ...Observed[]]): string | null {
   const p = reference.problem;
   for (const [r, run] of runs.entries()) {
     const want: Array<[string, unknown, string, number]> = [
@@ -94,6 +95,7 @@ export function compare(input: CompareInput): Verdict {
   const p = reference.problem;
   const { T, H, topK: k } = p;
   const [run1, run2] = input.runs;
+  const later = input.runs.slice(1);
   const counts = zeroCounts();
   const findings: Finding[] = [];
   const keep = (f: Finding): void => {
@@ -114,11 +116,18 @@ export function compare(input: CompareInput): Verdict {
   const w = judgeWeights(run1.ids, run1.weights, expected, sel.unforceable, model);
   w.findings.forEach(keep);
   w.wrongRows.forEach((v, t) => { if (v) routingRows[t] = 1; });
-  const idsDiff = sameBits(run1.ids, run2.ids);
-  const wDiff = sameBits(run1.weights, run2.weights);
-  const ndRows = new Set([...idsDiff, ...wDiff].map((i) => Math.floor(i / k)));
+  // Rows whose ids or weights differ from run 1 in some later run (the first such run named).
+  const ndRun = new Map<number, number>();
+  for (const [j, run] of later.entries()) {
+    for (const i of [...sameBits(run1.ids, run.ids), ...sameBits(run1.weights, run.weights)]) {
+      const t = Math.floor(i / k);
+      if (!ndRun.has(t)) ndRun.set(t, j + 2);
+    }
+  }
+  const ndRows = new Set(ndRun.keys());
   for (const t of [...ndRows].sort((a, b) => a - b)) {
-    keep({ kind: 'nondeterministic', where: `ids/weights[t=${t}]`, observed: `run 2 ids [${Array.from(run2.ids.subarray(t * k, (t + 1) * k)).join(',')}]`, reference: `run 1 ids [${Array.from(run1.ids.subarray(t * k, (t + 1) * k)).join(',')}]`, detail: 'routing differs between two runs on identical inputs' });
+    const r = ndRun.get(t)!;
+    keep({ kind: 'nondeterministic', where: `ids/weights[t=${t}]`, observed: `run ${r} ids [${Array.from(input.runs[r - 1]!.ids.subarray(t * k, (t + 1) * k)).join(',')}]`, reference: `run 1 ids [${Array.from(run1.ids.subarray(t * k, (t + 1) * k)).join(',')}]`, detail: `routing differs between runs on identical inputs (${input.runs.length} runs)` });
   }
   counts.routing = routingRows.reduce((a, b) => a + b, 0);
 
@@ -142,9 +151,12 @@ export function compare(input: CompareInput): Verdict {
         poisonRows.set(t, (poisonRows.get(t) ?? 0) + 1);
         continue;
       }
-      if (o1 !== o2) {
+      let r = o1 !== o2 ? 2 : 0; // the first run (1-based) that differs from run 1, or 0
+      for (let j = 2; r === 0 && j < input.runs.length; j++) if (input.runs[j]!.output[i] !== o1) r = j + 1;
+      if (r !== 0) {
+        const oj = input.runs[r - 1]!.output[i]!;
         nondet++;
-        keep({ kind: 'nondeterministic', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(bf16ToF32(o2))} (${hex(o2)}) in run 2`, reference: `${fmtNum(bf16ToF32(o1))} (${hex(o1)}) in run 1`, detail: 'output differs between two runs on identical inputs' });
+        keep({ kind: 'nondeterministic', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(bf16ToF32(oj))} (${hex(oj)}) in run ${r}`, reference: `${fmtNum(bf16ToF32(o1))} (${hex(o1)}) in run 1`, detail: `output differs between runs on identical inputs (${input.runs.length} runs)` });
       }
       const out = bf16ToF32(o1);
       if (judgeValue && Number.isNaN(expected.outputF32[i])) {

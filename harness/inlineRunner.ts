@@ -4,12 +4,15 @@
  */
 import type { Case } from '../reference/case.js';
 import {
-  describeError, executeTactic, isUnsupported, selectedTactics, type CaseOutcome, type CaseRunner, type RunCaseOptions, type TacticOutcome,
+  DEFAULT_REPEATS, checkRepeats, describeError, executeTactic, isUnsupported, selectedTactics, type CaseOutcome, type CaseRunner, type RunCaseOptions, type TacticOutcome,
 } from './caseRunner.js';
 import type { KernelUnderTest } from './kernels/kernel.js';
 
 export class InlineRunner implements CaseRunner {
-  constructor(private readonly kernel: KernelUnderTest) {}
+  /** `repeats`: runs of each tactic on identical inputs (>= 2). */
+  constructor(private readonly kernel: KernelUnderTest, private readonly repeats = DEFAULT_REPEATS) {
+    checkRepeats(repeats);
+  }
 
   async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts: RunCaseOptions = {}): Promise<CaseOutcome> {
     let tactics;
@@ -39,7 +42,7 @@ export class InlineRunner implements CaseRunner {
     try {
       for (const t of todo) {
         if (opts.signal?.aborted) return { kind: 'ran', tactics, outcomes, interrupted: true };
-        const { fatal: _fatal, ...o } = await executeTactic(this.kernel, handle, t);
+        const { fatal: _fatal, ...o } = await executeTactic(this.kernel, handle, t, this.repeats);
         outcomes.push(o);
         onTactic?.(o);
       }

@@ -30,7 +30,7 @@ export interface JudgeInput {
   /** The reference for the case, with the full analysis (ReferenceOptions.analysis 'full'). */
   readonly expected: Expected;
   /** Two runs of the same tactic on the same inputs, poisoned with poison[0] and poison[1]. */
-  readonly runs: readonly [Observed, Observed];
+  readonly runs: readonly [Observed, Observed, ...Observed[]];
   readonly poison: readonly [number, number];
   /** Inputs digest before the first run and after the second. */
   readonly digests: readonly [string, string];
