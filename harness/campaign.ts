@@ -176,13 +176,13 @@ export async function streamOneCase(
   try {
     c = generateCase(spec);
   } catch (e) {
-    emit(record('*', errorVerdict(`generating ${where}: ${describeError(e)}`, ctx('*'))));
+    emit(record('*', errorVerdict(`generating ${where}: ${describeError(e)}`, ctx('*'), 'generate')));
     return { interrupted: false };
   }
   try {
     model = (opts.errorModel ?? defaultErrorModel)(p);
   } catch (e) {
-    emit(record('*', errorVerdict(`error model of ${where}: ${describeError(e)}`, ctx('*'))));
+    emit(record('*', errorVerdict(`error model of ${where}: ${describeError(e)}`, ctx('*'), 'error model')));
     return { interrupted: false };
   }
   const precision = opts.referencePrecision ?? 'float32';
@@ -222,7 +222,7 @@ export async function streamOneCase(
     try {
       expected = await reference;
     } catch (e) {
-      return record(label, errorVerdict(`reference of ${where}: ${describeError(e)}`, ctx(label)), wall);
+      return record(label, errorVerdict(`reference of ${where}: ${describeError(e)}`, ctx(label), 'reference'), wall);
     }
     const verdict = await judge({
       expected, runs: o.runs, poison: POISON, digests: o.digests, model, context: ctx(label),

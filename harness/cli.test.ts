@@ -137,7 +137,7 @@ test('bad input of every kind is exit 2 naming the option, and nothing runs', as
   const missing = join(tmp(), 'missing.json');
   const cases: Array<[string[], RegExp]> = [
     [['replay', '--case', `@${missing}`], /--case: expected a CaseSpec as JSON, or @FILE naming a readable file, got ".*missing\.json" \(ENOENT\)/],
-    [['check', '--kernel', 'emulated', '--tactic', '7/9'], /--tactic: expected patterns matching tactics emulated enumerates for these 24 problems: 8\/0 .*, got "7\/9"/],
+    [['check', '--kernel', 'emulated', '--tactic', '7/9'], /--tactic: expected patterns matching tactics emulated enumerates for these \d+ problems: 8\/0 .*, got "7\/9"/],
     [['check', '--kernel', 'emulated', '--tactic', '8/0,7/*'], /--tactic: expected patterns matching tactics .*got "7\/\*"/],
     [['replay', '--kernel', 'emulated', '--case', JSON.stringify(caseMix({ runs: 1, seed: 3 })[0]!), '--tactic', '*/9'], /--tactic: expected patterns matching tactics emulated enumerates for this problem: .*got "\*\/9"/],
     [['check', 'stray'], /argument: expected only --options after "check" \(no positional words\), got "stray"/],

@@ -259,11 +259,12 @@ export function notSupportedVerdict(message: string, context: FindingContext): V
 }
 
 /**
- * The verdict of a (case, tactic) the harness could not judge: an exception inside judging
- * (a harness bug, or the reference failing for the kernel's ids). Disposition 'error': not
+ * The verdict of a (case, tactic) the harness could not judge: the case's generation, its error
+ * model or its reference failed (`phase`), or an exception inside judging (a harness bug, or the
+ * reference failing for the kernel's ids). Disposition 'error': not
  * the kernel's fault, and never counted as incorrect.
  */
-export function errorVerdict(message: string, context: FindingContext): Verdict {
-  const f: Finding = { kind: 'harness_error', where: 'judge', observed: 'no verdict', reference: 'a verdict', detail: `harness error: ${message.replace(/\s+/g, ' ').trim()}` };
+export function errorVerdict(message: string, context: FindingContext, phase: 'generate' | 'error model' | 'reference' | 'judge' = 'judge'): Verdict {
+  const f: Finding = { kind: 'harness_error', where: phase, observed: 'no verdict', reference: 'a verdict', detail: `harness error: ${message.replace(/\s+/g, ' ').trim()}` };
   return { disposition: 'error', tactic: context.tactic, counts: zeroCounts(), worst: null, findings: [f], lines: [formatFinding(f, context)], histogram: new Array<number>(RATIO_BIN_LABELS.length).fill(0) };
 }
