@@ -16,6 +16,7 @@ import { ChildRunner } from './childRunner.js';
 import { compare, crashVerdict, malformedVerdict, notSupportedVerdict, refusedVerdict } from './compare.js';
 import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.js';
 import { InlineRunner } from './inlineRunner.js';
+import { errorMapOf, type ErrorMap } from './report/errorMap.js';
 import { createKernel, kernelLabel, type KernelChoice } from './kernels/select.js';
 import { referenceFor, type ReferenceCache, type ReferencePrecision } from './referenceFor.js';
 import { replayCommand, type CaseOrigin } from './replayCommand.js';
@@ -55,6 +56,8 @@ export interface CaseRecord {
   readonly replay: string;
   /** Kernel time of the two runs when measured, else wall time of the tactic (ms). */
   readonly ms?: number;
+  /** Where the errors sit (incorrect records with well-formed results only): report/errorMap.ts. */
+  readonly errorMap?: ErrorMap;
 }
 
 export interface CampaignResult {
@@ -184,6 +187,10 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
       verdict = malformedVerdict((e as Error).message, ctx(label));
     }
     const kernelMs = o.runs[0].ms !== undefined && o.runs[1].ms !== undefined ? o.runs[0].ms + o.runs[1].ms : wall;
-    return record(label, verdict, kernelMs);
+    const rec = record(label, verdict, kernelMs);
+    // Report: where the errors sit, while the kernel's output is at hand (report/errorMap.ts).
+    if (verdict.disposition !== 'incorrect' || verdict.findings.some((f) => f.kind === 'malformed')) return rec;
+    const unjudged = unusableRows(o.runs[0].ids, p.T, p.topK, p.E);
+    return { ...rec, errorMap: errorMapOf({ expected: referenceForIds ?? expected, runs: o.runs, poison: POISON, model, unjudged }) };
   }
 }
