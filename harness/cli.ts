@@ -23,7 +23,7 @@ import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
 import { createKernel, KERNEL_KINDS, kernelLabel, type KernelChoice, type KernelKind } from './kernels/select.js';
 import { Progress } from './progress.js';
-import { formatTable, summarize, totals, writeReport } from './report.js';
+import { formatTable, formatTerminalReport, summarize, totals, writeReport } from './report.js';
 import { parseTacticFilter } from './tacticFilter.js';
 
 const GENERATORS = ['mix', 'property'] as const;
@@ -175,16 +175,6 @@ function exitCode(result: CampaignResult): number {
   return t.not_supported > 0 ? 3 : 0;
 }
 
-function printFindings(result: CampaignResult, io: Io, max = 8): void {
-  const bad = result.records.filter((r) => r.disposition !== 'passed');
-  for (const r of bad.slice(0, max)) {
-    io.out(`\n${r.disposition.toUpperCase()}: case ${r.caseIndex} (${r.problem}) tactic ${r.tactic}`);
-    for (const l of r.verdict.lines.slice(0, 4)) io.out(`  ${l}`);
-    io.out(`  replay: ${r.replay}`);
-  }
-  if (bad.length > max) io.out(`\n… and ${bad.length - max} more records not passed (see the report)`);
-}
-
 async function check(argv: readonly string[], io: Io): Promise<number> {
   const { options: o } = parseArgs(argv, CHECK);
   if (o.help) {
@@ -226,11 +216,7 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     },
   });
   progress.finish();
-  io.out(formatTable(summarize(result.records)));
-  const t = totals(result.records);
-  io.out(`\n${result.kernel}: ${result.cases} cases, ${result.records.length} (case, tactic) records: passed ${t.passed}, incorrect ${t.incorrect}, ` +
-    `crashed ${t.crashed}, not supported ${t.not_supported} (${(result.elapsedMs / 1000).toFixed(1)} s)`);
-  printFindings(result, io);
+  io.out(formatTerminalReport(result));
   const dir = (o.report as string | undefined) ?? join('reports', `${kernelLabel(choice).replace(/[^a-z0-9_-]+/gi, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const paths = writeReport(result, dir, { command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}) });
   io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
