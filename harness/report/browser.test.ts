@@ -20,7 +20,8 @@ import { caseMix } from '../caseMix.js';
 import type { ReferenceCache } from '../referenceFor.js';
 import { writeReport } from '../report.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium; MOE_HARNESS_CHROMIUM names another executable (or a missing one, to see the skip). */
+const CHROMIUM = process.env.MOE_HARNESS_CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -41,9 +42,6 @@ async function withPage<T>(file: string, body: (page: Page, requests: string[]) 
   try {
     // launchPersistentContext: the fresh profile folder is Chromium's --user-data-dir.
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: VIEWPORT, offline: true });
-    // tsx (esbuild keepNames) wraps named functions of the page.evaluate callbacks in
-    // __name(fn, "name"); give the page that helper (the report itself has no script).
-    await context.addInitScript({ content: 'globalThis.__name = (f) => f;' });
     const page = context.pages()[0] ?? await context.newPage();
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
@@ -67,6 +65,47 @@ async function reports(): Promise<{ failing: string; passing: string; failingCas
   };
 }
 
+// What the test reads from the page: browser-side expressions (strings: this file is typed
+// for Node, without the DOM library, and tsx must not rewrite code that runs in the page).
+interface FailingDom {
+  caseCount: string; rows: number; tacticColumns: number; badCells: number; okCells: number; links: string[]; dangling: string[];
+  groups: number; fullGroups: number; diagnosis: string; groupTactics: number[];
+  images: Array<{ complete: boolean; natural: number; cols: number; shown: number }>; worstRows: number; scripts: number;
+}
+const FAILING_DOM = `(() => {
+  const q = (s) => Array.from(document.querySelectorAll(s));
+  const links = q('#matrix a').map((a) => a.getAttribute('href') || '');
+  return {
+    caseCount: document.querySelector('#case-count')?.textContent ?? '',
+    rows: q('#matrix tr[data-case]').length,
+    tacticColumns: q('#matrix tr:first-child th').length - 2,
+    badCells: q('#matrix td.bad').length,
+    okCells: q('#matrix td.ok').length,
+    links, dangling: links.filter((h) => !h.startsWith('#') || document.getElementById(h.slice(1)) === null),
+    groups: q('section.group, p.gline').length,
+    fullGroups: q('section.group[data-form="full"]').length,
+    diagnosis: document.querySelector('#diagnosis')?.textContent ?? '',
+    groupTactics: q('section.group').map((s) => (s.getAttribute('data-tactics') || '').split(' ').length),
+    images: q('section.group img').map((i) => ({ complete: i.complete, natural: i.naturalWidth, cols: Number(i.dataset.cols ?? i.naturalWidth), shown: i.getBoundingClientRect().width })),
+    worstRows: q('table.worst tr.el').length,
+    scripts: q('script').length,
+  };
+})()`;
+
+interface PassingDom {
+  caseCount: string; rows: number; ok: number; bad: number; none: boolean; groups: number; diagnosisOk: boolean; charts: number[];
+}
+const PASSING_DOM = `({
+  caseCount: document.querySelector('#case-count')?.textContent ?? '',
+  rows: document.querySelectorAll('#matrix tr[data-case]').length,
+  ok: document.querySelectorAll('#matrix td.ok').length,
+  bad: document.querySelectorAll('#matrix td.bad, #matrix td.crash').length,
+  none: document.querySelector('#no-findings') !== null,
+  groups: document.querySelectorAll('section.group').length,
+  diagnosisOk: document.querySelector('#diagnosis')?.classList.contains('ok') ?? false,
+  charts: Array.from(document.querySelectorAll('svg')).map((s) => s.getBoundingClientRect().width),
+})`;
+
 const title = 'the report page renders in headless Chromium: a failing and a passing report (DOM and screenshot)';
 
 if (!have && !mustRun) {
@@ -82,30 +121,11 @@ if (!have && !mustRun) {
     const { failing, passing, failingCases, dir } = await reports();
     try {
       const bad = await withPage(failing, async (page, requests) => {
-        const dom = await page.evaluate(() => {
-          const q = (s: string): Element[] => Array.from(document.querySelectorAll(s));
-          const links = q('#matrix a').map((a) => (a as HTMLAnchorElement).getAttribute('href') ?? '');
-          const imgs = q('section.group img') as HTMLImageElement[];
-          return {
-            caseCount: document.querySelector('#case-count')?.textContent ?? '',
-            rows: q('#matrix tr[data-case]').length,
-            tacticColumns: q('#matrix tr:first-child th').length - 2,
-            badCells: q('#matrix td.bad').length,
-            okCells: q('#matrix td.ok').length,
-            links, dangling: links.filter((h) => !h.startsWith('#') || document.getElementById(h.slice(1)) === null),
-            groups: q('section.group, p.gline').length,
-            fullGroups: q('section.group[data-form="full"]').length,
-            diagnosis: document.querySelector('#diagnosis')?.textContent ?? '',
-            groupTactics: q('section.group').map((s) => (s.getAttribute('data-tactics') ?? '').split(' ').length),
-            images: imgs.map((i) => ({ complete: i.complete, natural: i.naturalWidth, cols: Number(i.dataset.cols ?? i.naturalWidth), shown: i.getBoundingClientRect().width })),
-            worstRows: q('table.worst tr.el').length,
-            scripts: q('script').length,
-          };
-        });
+        const dom = await page.evaluate<FailingDom>(FAILING_DOM);
         // Follow a failing cell's link: the page scrolls to its finding group.
         await page.click('#matrix td.bad a');
-        const hash = await page.evaluate(() => location.hash);
-        const target = await page.evaluate((h) => document.getElementById(h.slice(1))?.getBoundingClientRect().top ?? NaN, hash);
+        const hash = await page.evaluate<string>('location.hash');
+        const target = await page.evaluate<number>(`document.getElementById(${JSON.stringify(hash.slice(1))})?.getBoundingClientRect().top ?? NaN`);
         const shot = pngSize(await page.screenshot({ fullPage: true }));
         return { dom, hash, target, shot, requests };
       });
@@ -134,16 +154,7 @@ if (!have && !mustRun) {
       t.true(bad.shot.height > 3 * VIEWPORT.height, `failing page ${bad.shot.height} px tall`);
 
       const good = await withPage(passing, async (page, requests) => {
-        const dom = await page.evaluate(() => ({
-          caseCount: document.querySelector('#case-count')?.textContent ?? '',
-          rows: document.querySelectorAll('#matrix tr[data-case]').length,
-          ok: document.querySelectorAll('#matrix td.ok').length,
-          bad: document.querySelectorAll('#matrix td.bad, #matrix td.crash').length,
-          none: document.querySelector('#no-findings') !== null,
-          groups: document.querySelectorAll('section.group').length,
-          diagnosisOk: document.querySelector('#diagnosis')?.classList.contains('ok') ?? false,
-          charts: Array.from(document.querySelectorAll('svg')).map((s) => s.getBoundingClientRect().width),
-        }));
+        const dom = await page.evaluate<PassingDom>(PASSING_DOM);
         return { dom, shot: pngSize(await page.screenshot({ fullPage: true })), requests };
       });
       t.is(good.dom.caseCount, '1 case');
