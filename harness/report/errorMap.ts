@@ -24,6 +24,7 @@ import { bf16ToF32 } from '../../reference/formats/bf16.js';
 import { elementBound, type ErrorModel } from '../errorModel.js';
 import type { Observed } from '../kernels/kernel.js';
 import { fmtNum } from '../verdict.js';
+import { isLocalExpert } from '../../reference/slotPlan.js';
 
 /** Levels of one element (index = level). Pooling keeps the highest level of a cell. */
 export const ERROR_LEVELS = [
@@ -81,6 +82,12 @@ export interface ErrorMap {
   readonly experts: readonly ExpertRow[];
   /** Experts left out of `experts` (beyond MAX_EXPERT_ROWS). */
   readonly expertsOmitted: number;
+  /**
+   * Experts the errors follow (followingExperts), empty when they follow none: every judged
+   * token with an element beyond its bound is routed to one of them, every token routed to
+   * them has one, and they are fewer than half of the experts that received tokens.
+   */
+  readonly follows: readonly number[];
   readonly worst: readonly WorstEntry[];
 }
 
@@ -133,6 +140,7 @@ export function errorMapOf(input: ErrorMapInput): ErrorMap {
   const tokenBad = new Uint8Array(cols);
   const expertTokens = new Map<number, number>();
   const expertBad = new Map<number, Uint32Array>();
+  const badTokens: number[] = []; // judged tokens with an element beyond the bound
   const worst: Array<{ key: number; t: number; h: number; cls: ElementClass; out: number; ref: number; bound: number; ratio: number }> = [];
   const [p1, p2] = input.poison;
   for (let t = 0; t < T; t++) {
@@ -177,6 +185,7 @@ export function errorMapOf(input: ErrorMapInput): ErrorMap {
       }
     }
     if (!judged) continue;
+    if (tokenBad.includes(1)) badTokens.push(t);
     for (let j = 0; j < k; j++) {
       const e = run1.ids[t * k + j]!;
       expertTokens.set(e, (expertTokens.get(e) ?? 0) + 1);
@@ -196,12 +205,55 @@ export function errorMapOf(input: ErrorMapInput): ErrorMap {
     T, H, tokensPerCell, hiddenPerCell, rows, cols,
     cells: Array.from(grid, (l) => l.toString(36)).join(''),
     classes, experts: kept, expertsOmitted: experts.length - kept.length,
+    follows: followingExperts(run1.ids, k, badTokens, unjudged, (e) => isLocalExpert(expected.problem, e)),
     worst: worst.map((w) => ({
       t: w.t, h: w.h, class: w.cls, observed: fmtNum(w.out), reference: fmtNum(w.ref), bound: w.bound,
       ratio: Number.isFinite(w.ratio) ? w.ratio : null,
       ids: Array.from(run1.ids.subarray(w.t * k, (w.t + 1) * k)), weights: Array.from(run1.weights.subarray(w.t * k, (w.t + 1) * k)),
     })),
   };
+}
+
+/**
+ * The experts the errors follow, among the local experts: candidates are experts all of whose judged tokens are bad;
+ * taken greedily, most tokens first, each only if it has a bad token no expert taken
+ * before has (an expert whose few tokens all share a broken expert is not blamed). The
+ * set stands when it covers every bad token and holds fewer than half of the experts, and
+ * only when some judged token is good (when every token is wrong, nothing points at experts).
+ */
+export function followingExperts(
+  ids: Int32Array, k: number, badTokens: readonly number[], unjudged: Uint8Array, local: (e: number) => boolean,
+): number[] {
+  const T = unjudged.length;
+  const bad = new Uint8Array(T);
+  for (const t of badTokens) bad[t] = 1;
+  // Local experts only (the others contribute nothing), and tokens routed to one of them.
+  const tokensOf = new Map<number, number[]>();
+  let judged = 0;
+  for (let t = 0; t < T; t++) {
+    if (unjudged[t] === 1) continue;
+    let any = false;
+    for (let j = 0; j < k; j++) {
+      const e = ids[t * k + j]!;
+      if (!local(e)) continue;
+      any = true;
+      (tokensOf.get(e) ?? tokensOf.set(e, []).get(e)!).push(t);
+    }
+    if (any) judged++;
+    else if (bad[t] === 1) return []; // a token with no local expert is wrong: not an expert's doing
+  }
+  // Blame needs evidence both ways: some bad token, and some good one.
+  if (badTokens.length === 0 || badTokens.length === judged) return [];
+  const candidates = [...tokensOf].filter(([, ts]) => ts.every((t) => bad[t] === 1)).sort((a, b) => b[1].length - a[1].length || a[0] - b[0]);
+  const covered = new Uint8Array(T);
+  const taken: number[] = [];
+  for (const [e, ts] of candidates) {
+    if (!ts.some((t) => covered[t] === 0)) continue;
+    taken.push(e);
+    for (const t of ts) covered[t] = 1;
+  }
+  if (!badTokens.every((t) => covered[t] === 1) || 2 * taken.length >= tokensOf.size) return [];
+  return taken.sort((a, b) => a - b);
 }
 
 /** The level of a grid cell (ERROR_LEVELS index). */
