@@ -31,8 +31,9 @@ export function formatTerminalReport(result: CampaignResult, maxGroups = TERMINA
   out.push('', summaryLine(result), `diagnosis: ${grouping.runDiagnosis}`);
   for (const g of grouping.groups.slice(0, maxGroups)) {
     const r = g.records[0]!;
-    const tactics = g.tactics.length > 1 ? `${g.tactics.length} tactics (${g.tactics.join(' ')})` : `tactic ${g.tactics[0]}`;
-    out.push('', `[${g.number}] ${g.disposition.toUpperCase()}: case ${g.caseIndex} (${g.problem}) on ${tactics}`);
+    // "INCORRECT: case 0 (problem) tactic 8/0" as before grouping, then the other tactics of the group.
+    const more = g.tactics.length > 1 ? ` + ${g.tactics.length - 1} more with identical findings (${g.tactics.slice(1).join(' ')})` : '';
+    out.push('', `[${g.number}] ${g.disposition.toUpperCase()}: case ${g.caseIndex} (${g.problem}) tactic ${g.tactics[0]}${more}`);
     out.push(`    ${g.diagnosis}`);
     const worst = r.verdict.worst;
     out.push(`    ${describeCounts(r.verdict.counts)}${worst && worst.ratio > 1 ? `; worst ${fmtNum(worst.ratio)}× bound at out[t=${worst.t},h=${worst.h}]` : ''}`);
