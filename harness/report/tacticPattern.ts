@@ -87,7 +87,8 @@ export function tacticPattern(failing: readonly string[], ran: readonly string[]
   const tiling = 'look at the token tiling (partial tiles, row tables, tile-size-dependent indexing)';
   if (sameSet(F, select((x) => tiles.includes(x.tile)))) {
     const words = tileWords(tiles, ranTiles);
-    return keyed('tile', `only ${words}${tileKey ? ` (${tileKey})` : ''}, every config: ${tiling}`, `only ${tileKey ?? words}, every config: ${tiling}`);
+    const every = uniqSorted(ranP.map((x) => x.config)).length > 1 ? ', every config' : '';
+    return keyed('tile', `only ${words}${tileKey ? ` (${tileKey})` : ''}${every}: ${tiling}`, `only ${tileKey ?? words}${every}: ${tiling}`);
   }
   if (F.length === 1) {
     const f = failP[0]!;
