@@ -7,7 +7,7 @@
  *
  * Each group carries its case's tactic pattern (tacticPattern.ts over the case's failing
  * tactics among those that ran), and the run as a whole gets one line summing the patterns
- * of its failing cases.
+ * of its failing cases, with what the failing cases' shapes share (shapePattern.ts).
  */
 import type { CaseRecord } from '../campaign.js';
 import { configTraitsOf } from './configTraits.js';
@@ -15,6 +15,7 @@ import { tacticOrder } from './tacticOrder.js';
 import { tacticPattern, type PatternKind, type TacticPattern } from './tacticPattern.js';
 import { plural } from './plural.js';
 import { expertHint } from './expertHint.js';
+import { shapePattern } from './shapePattern.js';
 
 export interface FindingGroup {
   /** 1-based, in display order; the terminal matrix names groups by it. */
@@ -101,7 +102,9 @@ export function groupFindings(records: readonly CaseRecord[], kernel: string): G
   else {
     const parts = [...patterns.entries()].sort((a, b) => b[1].cases.length - a[1].cases.length)
       .map(([key, p]) => `${p.cases.length === caseCount ? 'every case' : `${plural(p.cases.length, 'case')} (${p.cases.slice(0, 8).join(', ')}${p.cases.length > 8 ? ', …' : ''})`}: ${key}`);
-    runDiagnosis = `${failingCases} of ${plural(caseCount, 'case')} not passed — ${parts.join('; ')}`;
+    const specs = new Map([...byCase].map(([i, rs]) => [i, rs[0]!.spec]));
+    const shapes = shapePattern(specs, new Set([...patterns.values()].flatMap((p) => p.cases)));
+    runDiagnosis = `${failingCases} of ${plural(caseCount, 'case')} not passed — ${parts.join('; ')}${shapes.length ? `. Shapes: ${shapes.map((x) => x.text).join('; ')}` : ''}`;
   }
   return { groups, groupOf, runDiagnosis };
 }

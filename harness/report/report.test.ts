@@ -88,6 +88,12 @@ test.serial('a fault of one tactic: "only the largest tileTokens of the case wit
   t.regex(g.runDiagnosis, /^\d+ of 8 cases not passed — (every case|\d+ cases? \([\d, ]+\)): only the largest tileTokens of the case with config 0 \(K tiles of 64, sequential\)/);
 });
 
+test.serial('a fault of one quant mode: the run diagnosis names the shape', async (t) => {
+  const r = await campaign('mx_exponent_round_down');
+  const g = groupFindings(r.records, r.kernel);
+  t.regex(g.runDiagnosis, /Shapes: every failing case has quant mxfp4_mxfp8, and every case with it fails \(\d+ cases; the other \d+ cases pass\)/);
+});
+
 test.serial('a fault of one expert: the group names the expert', async (t) => {
   const r = await campaign('expert_scale_ignored', 8);
   const g = groupFindings(r.records, r.kernel);
