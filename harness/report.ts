@@ -96,13 +96,26 @@ export interface ReportMeta {
   };
 }
 
-/** Write report.json and report.html into `dir`; returns their paths. */
+/**
+ * Write report.json and report.html into `dir`; returns their paths. In report.json a
+ * record whose error map equals an earlier record's (tactics that computed the same wrong
+ * output) holds `errorMapSameAs: <index of that record>` instead of a copy.
+ */
 export function writeReport(result: CampaignResult, dir: string, meta: ReportMeta = {}): { json: string; html: string } {
   const out = resolve(dir);
   mkdirSync(out, { recursive: true });
   const summary = summarize(result.records);
   const tot = totals(result.records);
   const grouping = groupFindings(result.records, result.kernel);
+  const seen = new Map<string, number>();
+  const errorMapField = (r: CaseRecord, i: number): object => {
+    if (!r.errorMap) return {};
+    const text = JSON.stringify(r.errorMap);
+    const first = seen.get(text);
+    if (first !== undefined) return { errorMapSameAs: first };
+    seen.set(text, i);
+    return { errorMap: r.errorMap };
+  };
   const json = join(out, 'report.json');
   writeFileSync(json, JSON.stringify({
     kernel: result.kernel, cases: result.cases, elapsedMs: result.elapsedMs, childStarts: result.childStarts,
@@ -111,10 +124,10 @@ export function writeReport(result: CampaignResult, dir: string, meta: ReportMet
     groups: grouping.groups.map((g) => ({
       group: g.number, caseIndex: g.caseIndex, problem: g.problem, disposition: g.disposition, tactics: g.tactics, pattern: g.pattern.kind, diagnosis: g.diagnosis,
     })),
-    records: result.records.map((r) => ({
+    records: result.records.map((r, i) => ({
       caseIndex: r.caseIndex, problem: r.problem, spec: r.spec, origin: r.origin, tactic: r.tactic, disposition: r.disposition,
       counts: r.verdict.counts, worst: r.verdict.worst, findings: r.verdict.lines, replay: r.replay, ms: r.ms,
-      ...(r.errorMap ? { errorMap: r.errorMap } : {}),
+      ...errorMapField(r, i),
     })),
   }, null, 1));
   const html = join(out, 'report.html');

@@ -35,7 +35,7 @@ type BlockForm = 'full' | 'compact' | 'line';
 const CSS = `body{font-family:system-ui,sans-serif;margin:2em;max-width:1300px;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
 td:first-child,td.problem,td.l{text-align:left}.bad{background:#f6d0cc}
-pre{background:#f4f4f4;padding:6px;overflow-x:auto;white-space:pre-wrap}.cmd{background:#eef}svg{margin:4px}
+pre{background:#f4f4f4;padding:6px;overflow-x:auto;white-space:pre-wrap}.cmd{background:#eef;word-break:break-all}svg{margin:4px}
 .diagnosis{font-size:1.1em;border-left:4px solid #c62828;padding:4px 10px;background:#fff4f2}.diagnosis.ok{border-color:#2f8a2f;background:#f2fbf0}
 .matrix td,.matrix th{font-size:12px;padding:1px 4px;text-align:center}.matrix td.problem{text-align:left;white-space:nowrap}
 .matrix a{color:inherit;text-decoration:none;display:block}.matrix .ok{background:#e3f4dc}.matrix .bad{background:#f4b4ab}

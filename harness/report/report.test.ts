@@ -121,6 +121,20 @@ test.serial('the terminal report: table, matrix, one block per group, counts tha
   t.regex(text, /^#0 +x1 /m);
 });
 
+test.serial('report.json keeps every error map once: identical maps point at the first', async (t) => {
+  const r = await campaign('gate_up_swapped');
+  const { json } = written(r);
+  const recs = json.records as Array<{ errorMap?: unknown; errorMapSameAs?: number; disposition: string }>;
+  const incorrect = recs.filter((x) => x.disposition === 'incorrect');
+  t.true(incorrect.every((x) => (x.errorMap === undefined) !== (x.errorMapSameAs === undefined)));
+  for (const [i, x] of recs.entries()) {
+    if (x.errorMapSameAs === undefined) continue;
+    t.true(x.errorMapSameAs < i);
+    t.deepEqual(r.records[i]!.errorMap, recs[x.errorMapSameAs]!.errorMap);
+  }
+  t.true(incorrect.filter((x) => x.errorMap).length < incorrect.length, 'tactics with the same wrong output share one map');
+});
+
 test.serial('one case: "1 case" on the terminal and the page', async (t) => {
   const r = await campaign(null, 1);
   const text = formatTerminalReport(r);
