@@ -21,6 +21,7 @@ import { describeCounts, fmtNum, RATIO_BIN_LABELS } from '../verdict.js';
 import type { FindingGroup, Grouping } from './findingGroups.js';
 import { expertMapHtml, heatLegendHtml, heatMapHtml } from './heatMap.js';
 import { esc } from './html.js';
+import { errorWhere } from './errorWhere.js';
 import { buildMatrix, matrixHtml } from './matrix.js';
 import { plural } from './plural.js';
 import { histogramSvg } from './histogram.js';
@@ -75,7 +76,8 @@ function groupBlock(g: FindingGroup, index: number, cases: Map<number, Case | st
   if (form === 'line') return `<p class="gline" ${attrs}>${title} — ${esc(g.diagnosis)}</p>`;
   const lines = form === 'full' ? r.verdict.lines : r.verdict.lines.slice(0, 1);
   const pictures = form === 'full' && r.errorMap
-    ? heatMapHtml(r.errorMap, `|out − ref| / bound, tactic ${r.tactic}`) + expertMapHtml(r.errorMap) + worstElementsHtml(r, caseSource(cases, r, index))
+    ? `<p class="where">${esc(errorWhere(r.errorMap) ?? 'no element beyond the bound')}</p>` +
+      heatMapHtml(r.errorMap, `|out − ref| / bound, tactic ${r.tactic}`) + expertMapHtml(r.errorMap) + worstElementsHtml(r, caseSource(cases, r, index))
     : '';
   return `<section class="group" ${attrs}><h3>${title}</h3>` +
     `<p class="gdiag"><b>${esc(g.diagnosis)}</b></p><p>${esc(g.problem)} · ${esc(describeCounts(r.verdict.counts))}</p>` +

@@ -2,7 +2,8 @@
  * What `moe-harness check` prints after a campaign: the per-tactic table (with its "all"
  * row), the case × tactic matrix when the run is small, one summary line, the run's
  * diagnosis, and the finding groups — one block per distinct finding, naming every tactic
- * it holds for, with its diagnosis, its first finding lines and one replay command.
+ * it holds for, with its diagnosis, where the errors sit (the heat map in words), its
+ * first finding lines and one replay command.
  */
 import type { CampaignResult } from '../campaign.js';
 import { describeCounts, fmtNum } from '../verdict.js';
@@ -10,6 +11,7 @@ import { formatTable, summarize, totals } from '../report.js';
 import { groupFindings } from './findingGroups.js';
 import { buildMatrix, matrixText } from './matrix.js';
 import { plural } from './plural.js';
+import { errorWhere } from './errorWhere.js';
 
 /** Finding groups printed in full; the rest are counted (all are in the report). */
 export const TERMINAL_GROUPS = 8;
@@ -37,6 +39,8 @@ export function formatTerminalReport(result: CampaignResult, maxGroups = TERMINA
     out.push(`    ${g.diagnosis}`);
     const worst = r.verdict.worst;
     out.push(`    ${describeCounts(r.verdict.counts)}${worst && worst.ratio > 1 ? `; worst ${fmtNum(worst.ratio)}× bound at out[t=${worst.t},h=${worst.h}]` : ''}`);
+    const where = r.errorMap ? errorWhere(r.errorMap) : null;
+    if (where !== null) out.push(`    ${where}`);
     for (const l of r.verdict.lines.slice(0, TERMINAL_LINES)) out.push(`    ${l}`);
     if (r.verdict.lines.length > TERMINAL_LINES) out.push(`    … ${plural(r.verdict.lines.length - TERMINAL_LINES, 'more finding line')}`);
     out.push(`    replay: ${r.replay}`);
