@@ -15,7 +15,9 @@ import { ChildRunner } from './childRunner.js';
 import { crashVerdict, errorVerdict, notSupportedVerdict, refusedVerdict } from './compare.js';
 import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.js';
 import { InlineRunner } from './inlineRunner.js';
-import { judge } from './judge.js';
+import { judgeWithReference } from './judge.js';
+import { errorMapOf, type ErrorMap } from './report/errorMap.js';
+import { unusableRows } from './routingJudge.js';
 import { createKernel, kernelLabel, type KernelChoice } from './kernels/select.js';
 import { referenceFor, type ReferenceCache, type ReferencePrecision } from './referenceFor.js';
 import { replayCommand, type CaseOrigin } from './replayCommand.js';
@@ -63,6 +65,8 @@ export interface CaseRecord {
   readonly replay: string;
   /** Kernel time of all runs when measured, else wall time of the tactic (ms). */
   readonly ms?: number;
+  /** Where the errors sit (incorrect records with well-formed results only): report/errorMap.ts. */
+  readonly errorMap?: ErrorMap;
 }
 
 export interface CampaignResult {
@@ -224,11 +228,15 @@ export async function streamOneCase(
     } catch (e) {
       return record(label, errorVerdict(`reference of ${where}: ${describeError(e)}`, ctx(label), 'reference'), wall);
     }
-    const verdict = await judge({
+    const { verdict, judgedAgainst } = await judgeWithReference({
       expected, runs: o.runs, poison: POISON, digests: o.digests, model, context: ctx(label),
       referenceForIds: (forcedIds) => safeReference(forcedIds),
     });
     const kernelMs = o.runs.every((r) => r.ms !== undefined) ? o.runs.reduce((a, r) => a + r.ms!, 0) : wall;
-    return record(label, verdict, kernelMs);
+    const rec = record(label, verdict, kernelMs);
+    // Report: where the errors sit, while the kernel's output is at hand (report/errorMap.ts).
+    if (verdict.disposition !== 'incorrect' || judgedAgainst === null) return rec;
+    const unjudged = unusableRows(o.runs[0].ids, p.T, p.topK, p.E);
+    return { ...rec, errorMap: errorMapOf({ expected: judgedAgainst, runs: o.runs, poison: POISON, model, unjudged }) };
   }
 }

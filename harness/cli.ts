@@ -28,7 +28,7 @@ import { makeTactic, type Tactic } from './kernels/kernel.js';
 import { createKernel, KERNEL_KINDS, kernelLabel, type KernelChoice, type KernelKind } from './kernels/select.js';
 import { Progress } from './progress.js';
 import { RecordJournal } from './recordJournal.js';
-import { formatTable, summarize, totals, writeReport } from './report.js';
+import { formatTable, formatTerminalReport, summarize, totals, writeReport } from './report.js';
 import { bindingOptions, loadResumeState, readInvocation, resumeOptions, writeInvocation, type Invocation, type ResumeState } from './resume.js';
 import { matchesTactic, parseTacticFilter } from './tacticFilter.js';
 import type { Disposition } from './verdict.js';
@@ -454,12 +454,8 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     const records = [...(resumed?.records ?? []), ...result.records].sort((a, b) => a.caseIndex - b.caseIndex);
     const all: CampaignResult = { ...result, records };
     const sig = result.interrupted !== undefined ? interrupt.received() ?? 'SIGINT' : null;
-    io.out(formatTable(summarize(records)));
-    const t = totals(records);
-    io.out(`\n${result.kernel}: ${result.cases} cases, ${records.length} (case, tactic) records: passed ${t.passed}, incorrect ${t.incorrect}, ` +
-      `crashed ${t.crashed}, not supported ${t.not_supported}, error ${t.error} (${(result.elapsedMs / 1000).toFixed(1)} s` +
-      `${plan ? `; the plan estimated ${(plan.estimateMs / 1000).toFixed(1)} s of a ${plan.options.budgetS} s budget` : ''})`);
-    printFindings(records, io);
+    io.out(formatTerminalReport(all));
+    if (plan) io.out(`the default run's plan estimated ${(plan.estimateMs / 1000).toFixed(1)} s of a ${plan.options.budgetS} s budget; it took ${(result.elapsedMs / 1000).toFixed(1)} s`);
     const resumeCommand = `npx moe-harness check --resume ${dir}`;
     const paths = writeReport(all, dir, {
       command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),

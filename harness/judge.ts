@@ -39,19 +39,32 @@ export interface JudgeInput {
   readonly referenceForIds: ReferenceForIds;
 }
 
+/** A verdict and the reference it was judged against (the recomputed one when the kernel chose other ids). */
+export interface Judgement {
+  readonly verdict: Verdict;
+  /** null when the results were malformed or judging failed. */
+  readonly judgedAgainst: Expected | null;
+}
+
 export async function judge(input: JudgeInput): Promise<Verdict> {
+  return (await judgeWithReference(input)).verdict;
+}
+
+/** judge(), also returning the reference the output was judged against (the report's error maps use it). */
+export async function judgeWithReference(input: JudgeInput): Promise<Judgement> {
   const { expected, runs, context } = input;
   const malformed = malformedResults(expected, runs);
-  if (malformed !== null) return malformedVerdict(malformed, context);
+  if (malformed !== null) return { verdict: malformedVerdict(malformed, context), judgedAgainst: null };
   try {
     const p = expected.problem;
     const ids = runs[0].ids;
     const forced = forcedIdsFor(expected.routing.ids, ids, unusableRows(ids, p.T, p.topK, p.E), p.topK);
     const referenceForIds = forced === null ? null : await input.referenceForIds(forced);
-    return compare({
+    const verdict = compare({
       reference: expected, referenceForIds, runs, poison: input.poison, digests: input.digests, model: input.model, context,
     });
+    return { verdict, judgedAgainst: referenceForIds ?? expected };
   } catch (e) {
-    return errorVerdict(e instanceof Error ? e.message : String(e), context);
+    return { verdict: errorVerdict(e instanceof Error ? e.message : String(e), context), judgedAgainst: null };
   }
 }

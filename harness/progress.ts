@@ -1,6 +1,13 @@
 /**
  * A progress bar on stderr: redrawn in place on a TTY, a line every ~10% otherwise.
+ * One unit per count: "cases 3/24 · records 20 passed · 0 not passed · 4s" — cases done
+ * out of the run's cases (never records), then the (case, tactic) records judged so far.
  */
+/** The progress text (without bar or label). */
+export function progressText(done: number, total: number, stats: { passed: number; failed: number }, secs: number): string {
+  return `cases ${done}/${total} · records ${stats.passed} passed · ${stats.failed} not passed · ${secs.toFixed(0)}s`;
+}
+
 export class Progress {
   private readonly tty: boolean;
   private lastPct = -1;
@@ -13,8 +20,7 @@ export class Progress {
   update(done: number, label: string, stats: { passed: number; failed: number }): void {
     if (!this.enabled) return;
     const frac = this.total === 0 ? 1 : done / this.total;
-    const secs = ((performance.now() - this.started) / 1000).toFixed(0);
-    const text = `${done}/${this.total} cases · ${stats.passed} passed · ${stats.failed} not passed · ${secs}s`;
+    const text = progressText(done, this.total, stats, (performance.now() - this.started) / 1000);
     if (this.tty) {
       const width = 24;
       const fill = Math.round(frac * width);
