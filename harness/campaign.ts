@@ -19,6 +19,7 @@ import { InlineRunner } from './inlineRunner.js';
 import { createKernel, kernelLabel, type KernelChoice } from './kernels/select.js';
 import { referenceFor, type ReferenceCache, type ReferencePrecision } from './referenceFor.js';
 import { replayCommand, type CaseOrigin } from './replayCommand.js';
+import { tacticEchoMismatch, tacticEchoVerdict } from './tacticEcho.js';
 import { forcedIdsFor, unusableRows } from './routingJudge.js';
 import type { Disposition, FindingContext, Verdict } from './verdict.js';
 
@@ -168,6 +169,8 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
     const wall = tacticWall.get(label);
     if (o.kind === 'crashed') return record(label, crashVerdict(o.message, ctx(label)), wall);
     if (o.kind === 'refused') return record(label, refusedVerdict(o.message, ctx(label)), wall);
+    const echo = tacticEchoMismatch(o.runs, label);
+    if (echo !== null) return record(label, tacticEchoVerdict(echo, ctx(label)), wall);
     const ids = o.runs[0].ids;
     let referenceForIds = null;
     if (ids instanceof Int32Array && ids.length === p.T * p.topK) {

@@ -21,7 +21,7 @@ import { caseMix, MIX_SIZES, type MixSize } from './caseMix.js';
 import { optionsHelp, parseArgs, type OptionSpec, type Parsed } from './cliArgs.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
-import { createKernel, KERNEL_KINDS, kernelLabel, type KernelChoice, type KernelKind } from './kernels/select.js';
+import { checkKernelChoice, createKernel, KERNEL_KINDS, kernelLabel, parseKernelArgument, type KernelChoice, type KernelKind } from './kernels/select.js';
 import { Progress } from './progress.js';
 import { formatTable, summarize, totals, writeReport } from './report.js';
 import { parseTacticFilter } from './tacticFilter.js';
@@ -30,7 +30,7 @@ const GENERATORS = ['mix', 'property'] as const;
 type Generator = (typeof GENERATORS)[number];
 
 const COMMON: Record<string, OptionSpec> = {
-  kernel: { kind: 'string', choices: KERNEL_KINDS, help: 'kernel under test (default native; emulated, with a notice, when no CUDA device is present)' },
+  kernel: { kind: 'string', help: `kernel under test: ${KERNEL_KINDS.filter((k) => k !== 'lib').join(', ')} or lib:PATH (a shared library behind the C ABI, docs/c-abi.md; child isolation) (default native; emulated, with a notice, when no CUDA device is present)` },
   fault: { kind: 'string', choices: FAULT_NAMES, help: 'switch on one fault of harness/faults.ts (emulated kernel, or the native faults build)' },
   tactic: { kind: 'string', help: 'tactic filter: labels "tileTokens/config", either side may be *, comma-separated, or all (default all)' },
   reference: { kind: 'string', choices: ['float32', 'float64'], help: 'reference precision (default float32, the fast path)' },
@@ -97,8 +97,15 @@ function envInt(name: string, fallback: number): number {
 
 /** The kernel to use: native when a CUDA device is usable; a default native falls back to emulated with a notice. */
 async function chooseKernel(o: Parsed['options'], io: Io): Promise<{ choice: KernelChoice; notice?: string }> {
-  const explicit = o.kernel as KernelKind | undefined;
   const fault = o.fault as FaultName | undefined;
+  const parsed = o.kernel !== undefined ? parseKernelArgument(o.kernel as string) : undefined;
+  if (parsed?.kind === 'lib') {
+    if (fault) throw new BadArgumentError('--fault', 'no --fault with --kernel lib:PATH (a library has its own faults)', fault);
+    if (o.isolation === 'inline') throw new BadArgumentError('--isolation', "child with --kernel lib:PATH (a library is loaded only in a child process)", 'inline');
+    checkKernelChoice(parsed);
+    return { choice: parsed };
+  }
+  const explicit = parsed?.kind as KernelKind | undefined;
   const kind = explicit ?? 'native';
   if (kind === 'emulated') return { choice: { kind, ...(fault ? { fault } : {}) } };
   const gpu = await gpuAvailability();
@@ -335,7 +342,7 @@ async function replay(argv: readonly string[], io: Io): Promise<number> {
   const spec = readCaseSpec(o.case as string);
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
   const { choice } = await chooseKernel(o, io);
-  const isolation = (o.isolation as Isolation | undefined) ?? (choice.kind === 'native' ? 'child' : 'inline');
+  const isolation = (o.isolation as Isolation | undefined) ?? (choice.kind === 'emulated' ? 'inline' : 'child');
   io.err(`moe-harness replay: ${describeProblem(spec.problem)} seed ${spec.seed} on ${kernelLabel(choice)}`);
   const result = await runCampaign([{ spec }], {
     kernel: choice, isolation, ...(tactics ? { tactics } : {}),
