@@ -16,6 +16,7 @@ import { smallProblem } from '../testing.js';
 import type { FindingKind } from '../verdict.js';
 import { abiCase } from './libCase.js';
 import { abiLibraryPath, nativeReleaseDir } from './libHost.js';
+import { runDoor } from './libDoors.js';
 import { createKernel, kernelLabel, type KernelChoice } from './select.js';
 import { generateCase } from '../../reference/generate.js';
 
@@ -175,5 +176,27 @@ if (!BUILT) {
   test('the replay command of a lib: record carries the library and its environment', async (t) => {
     const r = await runCampaign([{ spec: CASES[0]! }], { kernel: mode('gate_up_swapped'), tactics: ['8/0'], referencePrecision: 'float64' });
     t.regex(r.records[0]!.replay, /^MOE_ABI_TESTLIB_MODE=gate_up_swapped npx moe-harness replay --case '.*' --tactic 8\/0 --kernel lib:\/\S+libmoe_abi_cpu\.so$/);
+  });
+
+  test('runDoor (the doors comparer of the GPU suite) on the CPU library: digests, echo, determinism, times', async (t) => {
+    const specs = [CASES[0]!, CASES[3]!];
+    const [a, b] = [await runDoor('abi', specs, { library: CPU_LIB, repeats: 3 }), await runDoor('abi', specs, { library: CPU_LIB })];
+    t.is(a.error, undefined);
+    t.is(a.records.length, 8);
+    for (const r of a.records) {
+      t.is(r.executed, r.tactic);
+      t.true(r.deterministic);
+      t.is(r.wallMs.length, 3);
+      t.is(r.kernelMs.length, 3);
+      t.regex(r.digest, /^[0-9a-f]{64}$/);
+    }
+    // Same bytes in another process; config 0 and 1 (another float32 order) may differ.
+    t.deepEqual(b.records.map((r) => r.digest), a.records.map((r) => r.digest));
+    // Our engine behind the ABI loads in a child anywhere; without a GPU its prepare says why.
+    const viaAbi = await runDoor('abi', specs.slice(0, 1), { library: abiLibraryPath('native') });
+    t.is(viaAbi.error, undefined);
+    const why = viaAbi.cases[0]!.error;
+    t.log(`libmoe_abi_native.so here: ${why ?? `${viaAbi.records.length} records`}`);
+    if (why !== undefined) t.regex(why, /libmoe_abi_native\.so: prepare( returned MOE_STATUS_DEVICE_ERROR|: expected a problem the library supports, got device:)/);
   });
 }
