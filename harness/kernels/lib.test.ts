@@ -199,4 +199,16 @@ if (!BUILT) {
     t.log(`libmoe_abi_native.so here: ${why ?? `${viaAbi.records.length} records`}`);
     if (why !== undefined) t.regex(why, /libmoe_abi_native\.so: prepare( returned MOE_STATUS_DEVICE_ERROR|: expected a problem the library supports, got device:)/);
   });
+
+  test('the minimal example library of docs/c-abi.md passes its problems and declines the others', async (t) => {
+    const example = abiLibraryPath('example');
+    const mine = [
+      spec({ T: 5, quantMode: 'mxfp4_bf16' }, 11),
+      spec({ T: 3, E: 12, localOffset: 2, localExperts: 7, topK: 3, quantMode: 'mxfp4_bf16' }, 12),
+      { ...spec({ T: 6, quantMode: 'mxfp4_bf16' }, 13), logitFamily: 'all_negative' as const },
+    ];
+    const r = await runCampaign([...mine, CASES[0]!].map((s) => ({ spec: s })), { kernel: { kind: 'lib', library: example }, referencePrecision: 'float64' });
+    t.deepEqual(r.records.map((x) => `${x.tactic} ${x.disposition}`), ['1/0 passed', '1/0 passed', '1/0 passed', '* not_supported']);
+    t.regex(r.records[3]!.verdict.lines[0]!, /quant mode of lib:.*libmoe_abi_example\.so: expected one of mxfp4_bf16, got nvfp4/);
+  });
 }
