@@ -19,6 +19,8 @@ import { abiLibraryPath, nativeReleaseDir } from './libHost.js';
 import { runDoor } from './libDoors.js';
 import { createKernel, kernelLabel, type KernelChoice } from './select.js';
 import { generateCase } from '../../reference/generate.js';
+import { runs } from '../../properties/runs.js';
+import { caseMix } from '../caseMix.js';
 
 const CPU_LIB = abiLibraryPath('cpu');
 const BUILT = existsSync(CPU_LIB) && existsSync(`${nativeReleaseDir()}/moe_abi_host.node`);
@@ -100,6 +102,15 @@ if (!BUILT) {
     t.is(r.kernel, kernelLabel(lib()));
     const worst = Math.max(...r.records.map((x) => x.verdict.worst?.ratio ?? 0));
     t.log(`${r.records.length} records passed; worst/bound ${worst.toFixed(3)}`);
+  });
+
+  const MIX = runs(60);
+  test(`no false alarm on the correct CPU library over ${MIX} cases of the default small mix (every scenario)`, async (t) => {
+    const r = await runCampaign(caseMix({ runs: MIX, seed: 77 }).map((s) => ({ spec: s })), { kernel: lib(), referencePrecision: 'float64' });
+    const bad = r.records.filter((x) => x.disposition !== 'passed');
+    t.deepEqual(bad.map((x) => `${x.problem} ${x.tactic} ${x.disposition}: ${x.verdict.lines[0]}\n  ${x.replay}`), []);
+    const worst = Math.max(...r.records.map((x) => x.verdict.worst?.ratio ?? 0));
+    t.log(`${r.records.length} records over ${MIX} cases passed; worst/bound ${worst.toFixed(3)}; ${(r.elapsedMs / 1000).toFixed(0)} s`);
   });
 
   const one = [{ spec: CASES[0]! }, { spec: CASES[2]! }];

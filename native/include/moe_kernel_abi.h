@@ -10,7 +10,7 @@
  * against. The harness loads a library only inside a child process (never in its main
  * process), checks the version, then calls the table from ONE thread at a time.
  *
- * Semantics of the problem and of every tensor: /shared/SPEC.md §1–§5 of moe-harness
+ * Semantics of the problem and of every tensor: SPEC §1–§5 of moe-harness and docs/c-abi.md
  * (canonical, unshuffled layout; FP4 packed two per byte, element 2j in the low nibble;
  * linear block-scale layout; FC1 rows 0..I-1 = up, I..2I-1 = gate).
  *

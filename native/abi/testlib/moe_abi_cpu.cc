@@ -295,10 +295,12 @@ std::vector<int> topK(const std::vector<float>& v, int k, const std::vector<char
 
 float sigmoidF(float x) { return float(1.0 / (1.0 + std::exp(-double(x)))); }
 
+// Softmax with the row max subtracted first; a row with no finite entry gives zeros.
 std::vector<float> softmax(const std::vector<float>& x) {
   float m = -std::numeric_limits<float>::infinity();
   for (float v : x) m = std::max(m, v);
-  std::vector<float> e(x.size());
+  std::vector<float> e(x.size(), 0.f);
+  if (!(m > -std::numeric_limits<float>::infinity())) return e;
   float sum = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     e[i] = std::exp(x[i] - m);
@@ -312,32 +314,46 @@ void route(const Prepared& pr, int64_t t, int32_t* ids, float* w) {
   const MoeProblem& p = pr.problem;
   const int E = int(p.E), k = int(p.top_k);
   std::vector<float> logit(static_cast<size_t>(E));
-  for (int e = 0; e < E; ++e) logit[size_t(e)] = tensorF32(pr.tensors.logits, t * E + e);
+  // README "Masked and invalid logits": -inf masks its expert; NaN and +inf are treated as -inf.
+  // A masked expert ranks below every finite score and has weight 0 when chosen.
+  const float NEG = -std::numeric_limits<float>::infinity();
+  std::vector<char> masked(static_cast<size_t>(E), 0);
+  for (int e = 0; e < E; ++e) {
+    float x = tensorF32(pr.tensors.logits, t * E + e);
+    if (!(x > NEG && x < -NEG)) {
+      x = NEG;
+      masked[size_t(e)] = 1;
+    }
+    logit[size_t(e)] = x;
+  }
   std::vector<int> chosen;
   std::vector<float> weight(static_cast<size_t>(k));
   const std::string& m = pr.routing;
   if (m == "default" || m == "renormalize_naive") {
     const std::vector<float> prob = softmax(logit);
-    chosen = topK(prob, k, nullptr);
+    std::vector<float> rank = prob;
+    for (int e = 0; e < E; ++e) if (masked[size_t(e)]) rank[size_t(e)] = NEG;
+    chosen = topK(rank, k, nullptr);
     float sum = 0;
     for (int j = 0; j < k; ++j) sum += prob[size_t(chosen[size_t(j)])];
     for (int j = 0; j < k; ++j) {
       const float pj = prob[size_t(chosen[size_t(j)])];
-      weight[size_t(j)] = m == "default" ? pj : pj / sum;
+      weight[size_t(j)] = m == "default" || sum == 0 ? pj : pj / sum;
     }
   } else if (m == "renormalize" || m == "topk" || m == "llama4") {
     chosen = topK(logit, k, nullptr);
     std::vector<float> sel(static_cast<size_t>(k));
     for (int j = 0; j < k; ++j) sel[size_t(j)] = logit[size_t(chosen[size_t(j)])];
     if (m == "renormalize") weight = softmax(sel);
-    else if (m == "topk") weight = sel;
+    else if (m == "topk") for (int j = 0; j < k; ++j) weight[size_t(j)] = masked[size_t(chosen[size_t(j)])] ? 0.f : sel[size_t(j)];
     else for (int j = 0; j < k; ++j) weight[size_t(j)] = sigmoidF(sel[size_t(j)]);
   } else {  // deepseek_v3
     std::vector<float> s(static_cast<size_t>(E)), b(static_cast<size_t>(E));
     for (int e = 0; e < E; ++e) {
       s[size_t(e)] = sigmoidF(logit[size_t(e)]);
       const float bias = pr.tensors.bias.dtype == MOE_DTYPE_NONE ? 0.f : tensorF32(pr.tensors.bias, e);
-      b[size_t(e)] = s[size_t(e)] + bias;
+      b[size_t(e)] = masked[size_t(e)] ? NEG : s[size_t(e)] + bias;
+      if (std::isnan(b[size_t(e)])) b[size_t(e)] = NEG;
     }
     std::vector<char> eligible(static_cast<size_t>(E), 1);
     const int G = int(p.n_group);
