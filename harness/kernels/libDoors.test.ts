@@ -3,7 +3,10 @@
  * provider) against the same kernel through the direct addon, on the same cases:
  *   1. bit-identical output, ids and weights for every (case, tactic), the same tactic
  *      lists, and every ABI run echoing its forced tactic;
- *   2. the same disposition (and worst/bound) per (case, tactic) from the campaign.
+ *   2. the same disposition (and worst/bound) per (case, tactic) from the campaign;
+ *   3. a catalog fault (gate_up_swapped) caught through the C ABI door, on
+ *      libmoe_abi_native_faults.so (node native/build.mjs --faults; absent: skipped loudly,
+ *      a failure under MOE_HARNESS_REQUIRE_GPU=1).
  * Cases: gpuRandomCases(50 × MOE_HARNESS_RUNS, MOE_HARNESS_SEED); MOE_HARNESS_RUNS=20 gives
  * the 1,000 cases of issue 10. Without a usable CUDA device every test here SKIPS loudly;
  * with MOE_HARNESS_REQUIRE_GPU=1 it FAILS instead.
@@ -15,6 +18,7 @@ import { runCampaign } from '../campaign.js';
 import { gpuAvailability } from '../gpuAvailability.js';
 import { gpuRandomCases } from '../gpuPlan.js';
 import type { ReferenceCache } from '../referenceFor.js';
+import { FAULTS } from '../faults.js';
 import { abiLibraryPath } from './libHost.js';
 import { runDoor } from './libDoors.js';
 
@@ -33,6 +37,7 @@ if (missing !== null) {
     console.warn(`\n${bar}\n!! moe-harness C ABI GPU suite SKIPPED: ${missing}.\n!! Our kernel was NOT judged through the C ABI. Set MOE_HARNESS_REQUIRE_GPU=1 on GPU runners.\n${bar}\n`);
     test.skip(`GPU: C ABI door vs direct addon, bit-identical outputs — SKIPPED, ${missing}`, () => undefined);
     test.skip(`GPU: C ABI door vs direct addon, equal dispositions — SKIPPED, ${missing}`, () => undefined);
+    test.skip(`GPU: a catalog fault caught through the C ABI door — SKIPPED, ${missing}`, () => undefined);
   }
 } else {
   const cases = gpuRandomCases(N, SEED);
@@ -90,4 +95,28 @@ if (missing !== null) {
       `C ABI: ${abi.records.length} records (${count(abi, 'passed')} passed) in ${(abi.elapsedMs / 1000).toFixed(0)} s`);
     t.deepEqual(problems.slice(0, 20), []);
   });
+
+  const FAULTS_LIB = abiLibraryPath('nativeFaults');
+  const faultTitle = `GPU (${gpu.detail}): gate_up_swapped caught through the C ABI door (libmoe_abi_native_faults.so)`;
+  if (!existsSync(FAULTS_LIB)) {
+    const why = `${FAULTS_LIB} is not built (node native/build.mjs --faults)`;
+    if (REQUIRE) test(faultTitle, (t) => t.fail(`${why}, but MOE_HARNESS_REQUIRE_GPU=1`));
+    else {
+      console.warn(`!! C ABI fault test SKIPPED: ${why}`);
+      test.skip(`${faultTitle} — SKIPPED, ${why}`, () => undefined);
+    }
+  } else {
+    test.serial(faultTitle, async (t) => {
+      const kernel = { kind: 'lib' as const, library: FAULTS_LIB, environment: { MOE_ABI_NATIVE_FAULT: String(FAULTS.gate_up_swapped.code) } };
+      const r = await runCampaign(cases.slice(0, 5), { kernel, isolation: 'child' });
+      const bad = r.records.filter((x) => x.disposition === 'incorrect');
+      t.true(bad.length > 0, `no record incorrect among ${r.records.length}`);
+      t.true(bad.some((x) => x.verdict.findings.some((f) => f.kind === 'beyond_bound')));
+      t.regex(bad[0]!.replay, /^MOE_ABI_NATIVE_FAULT=2 npx moe-harness replay .* --kernel lib:\S+libmoe_abi_native_faults\.so$/);
+      t.log(`${bad.length}/${r.records.length} records incorrect; e.g. ${bad[0]!.verdict.lines[0]}`);
+      // Without the variable the faults library is our correct kernel.
+      const clean = await runCampaign(cases.slice(0, 5), { kernel: { kind: 'lib', library: FAULTS_LIB }, isolation: 'child' });
+      t.deepEqual(clean.records.filter((x) => x.disposition === 'incorrect' || x.disposition === 'crashed').map((x) => x.verdict.lines[0]), []);
+    });
+  }
 }

@@ -75,6 +75,8 @@ export const ABI_LIBRARIES = {
   cpu: 'libmoe_abi_cpu.so',
   /** Our CUDA engine behind the ABI: native/abi/native. */
   native: 'libmoe_abi_native.so',
+  /** The same over the engine's faults build (node native/build.mjs --faults); MOE_ABI_NATIVE_FAULT=<code>. */
+  nativeFaults: 'libmoe_abi_native_faults.so',
   /** The minimal example of docs/c-abi.md (plain C, mxfp4_bf16 + renormalize): native/abi/example. */
   example: 'libmoe_abi_example.so',
 } as const;

@@ -3,11 +3,17 @@
 // through the C ABI door exactly as it judges it through the direct addon
 // (harness/kernels/libDoors.gpu.test.ts: same dispositions, bit-identical outputs).
 //
+// Faults: libmoe_abi_native_faults.so (the same file linked with the engine's faults build,
+// node native/build.mjs --faults) runs the fault of harness/faults.ts whose code is in the
+// environment variable MOE_ABI_NATIVE_FAULT (read at every run; unset or 0: none). The
+// release library refuses the variable rather than ignore it.
+//
 // Tactics: the engine's one table (native/src/tactics.h), every (tileTokens, config) pair
 // listed, can_implement = tacticInvalidReason. Errors: BadArgument -> BAD_ARGUMENT,
 // Unsupported -> UNSUPPORTED, CudaFailure -> DEVICE_ERROR, Unavailable (built without CUDA)
 // -> UNSUPPORTED with the build's reason.
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -99,6 +105,19 @@ moe::Tactic engineTactic(const MoeTactic& t) {
   e.tileTokens = t.tile_tokens;
   e.config = t.config;
   return e;
+}
+
+// The fault code asked for by MOE_ABI_NATIVE_FAULT (0: none).
+int requestedFault() {
+  const char* env = std::getenv("MOE_ABI_NATIVE_FAULT");
+  if (!env || !*env || std::strcmp(env, "0") == 0) return 0;
+  char* end = nullptr;
+  const long code = std::strtol(env, &end, 10);
+  if (*end != 0 || code < 1 || code > 12) badArgument("MOE_ABI_NATIVE_FAULT", "a fault code of harness/faults.ts in [1, 12] (or unset)", std::string("\"") + env + "\"");
+  if (!moe::buildInfo().faultsBuild) {
+    badArgument("MOE_ABI_NATIVE_FAULT", "unset with libmoe_abi_native.so (faults need libmoe_abi_native_faults.so: node native/build.mjs --faults)", env);
+  }
+  return int(code);
 }
 
 struct Prepared {
@@ -216,6 +235,7 @@ MoeStatus run(MoePrepared* handle, const MoeRunArgs* args, MoeRunResult* result)
     moe::RunOptions ro;
     ro.tactic = engineTactic(args->tactic);
     ro.poison = args->poison;
+    ro.fault = requestedFault();
     moe::requireValidTactic(pr.engine->problem(), ro.tactic);
     pr.engine->run(ro, pr.out);
     const size_t n = size_t(pr.T * pr.H), nk = size_t(pr.T * pr.k);
