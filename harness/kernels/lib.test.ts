@@ -221,5 +221,13 @@ if (!BUILT) {
     const r = await runCampaign([...mine, CASES[0]!].map((s) => ({ spec: s })), { kernel: { kind: 'lib', library: example }, referencePrecision: 'float64' });
     t.deepEqual(r.records.map((x) => `${x.tactic} ${x.disposition}`), ['1/0 passed', '1/0 passed', '1/0 passed', '* not_supported']);
     t.regex(r.records[3]!.verdict.lines[0]!, /quant mode of lib:.*libmoe_abi_example\.so: expected one of mxfp4_bf16, got nvfp4/);
+    // Shapes and data families of the default mix, made into the example's problems.
+    const mix = caseMix({ runs: runs(40), seed: 5 }).map((s): CaseSpec => ({
+      ...s, problem: { ...s.problem, quantMode: 'mxfp4_bf16', routing: { method: 'renormalize' }, activation: { kind: 'swiglu' }, logitsDtype: 'float32', biasDtype: 'none' },
+    }));
+    const m = await runCampaign(mix.map((s) => ({ spec: s })), { kernel: { kind: 'lib', library: example }, referencePrecision: 'float64' });
+    t.deepEqual(m.records.filter((x) => x.disposition !== 'passed' && x.disposition !== 'not_supported').map((x) => `${x.problem}: ${x.verdict.lines[0]}`), []);
+    t.log(`example over ${mix.length} mix cases: ${m.records.filter((x) => x.disposition === 'passed').length} passed`);
+    t.true(m.records.every((x) => x.disposition === 'passed'));
   });
 }

@@ -116,10 +116,12 @@ static MoeStatus run(MoePrepared* handle, const MoeRunArgs* args, MoeRunResult* 
   float* acc = malloc(sizeof(float) * (size_t)H);
   float* a = malloc(sizeof(float) * (size_t)I);
   float* x = malloc(sizeof(float) * (size_t)H);
-  if (!acc || !a || !x) return free(acc), free(a), free(x), fail(MOE_STATUS_OUT_OF_MEMORY, "run: malloc failed");
+  float* row = malloc(sizeof(float) * (size_t)E);
+  if (!acc || !a || !x || !row) return free(acc), free(a), free(x), free(row), fail(MOE_STATUS_OUT_OF_MEMORY, "run: malloc failed");
   for (long t = 0; t < T; ++t) {
-    const float* row = logits + t * E;
-    /* renormalize: top-k of the logits (lower index on ties), softmax over the k chosen */
+    /* renormalize: top-k of the logits (lower index on ties), softmax over the k chosen.
+       NaN and +inf logits count as -inf (masked); a masked expert that is chosen gets weight 0. */
+    for (long e = 0; e < E; ++e) row[e] = (logits[t * E + e] > -INFINITY && logits[t * E + e] < INFINITY) ? logits[t * E + e] : -INFINITY;
     for (long j = 0; j < k; ++j) {
       long best = -1;
       for (long e = 0; e < E; ++e) {
@@ -130,8 +132,8 @@ static MoeStatus run(MoePrepared* handle, const MoeRunArgs* args, MoeRunResult* 
       ids[t * k + j] = (int32_t)best;
     }
     float m = row[ids[t * k]], sum = 0.f;
-    for (long j = 0; j < k; ++j) sum += weights[t * k + j] = expf(row[ids[t * k + j]] - m);
-    for (long j = 0; j < k; ++j) weights[t * k + j] = weights[t * k + j] / sum;
+    for (long j = 0; j < k; ++j) sum += weights[t * k + j] = m == -INFINITY ? 0.f : expf(row[ids[t * k + j]] - m);
+    for (long j = 0; j < k; ++j) weights[t * k + j] = m == -INFINITY ? 0.f : weights[t * k + j] / sum;
     for (long h = 0; h < H; ++h) x[h] = bf16_value(((const uint16_t*)c->hidden.data)[t * H + h]), acc[h] = 0.f;
     for (long j = 0; j < k; ++j) {
       long l = ids[t * k + j] - p->local_offset;
@@ -152,7 +154,7 @@ static MoeStatus run(MoePrepared* handle, const MoeRunArgs* args, MoeRunResult* 
     }
     for (long h = 0; h < H; ++h) out[t * H + h] = to_bf16(acc[h]);
   }
-  free(acc), free(a), free(x);
+  free(acc), free(a), free(x), free(row);
   result->executed = args->tactic; /* the tactic actually executed */
   result->kernel_ms = -1;          /* not measured */
   return MOE_STATUS_OK;
