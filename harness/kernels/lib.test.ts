@@ -158,6 +158,13 @@ if (!BUILT) {
     t.true(r.childStarts >= 8);
   });
 
+  test('a library that never returns is killed by the timeout: crashed, and the campaign goes on', async (t) => {
+    const r = await runCampaign(one, { kernel: mode('hang'), tactics: ['8/0'], timeoutMs: 3000, referencePrecision: 'float64' });
+    t.is(r.records.length, 2);
+    t.true(r.records.every((x) => x.disposition === 'crashed'));
+    t.regex(r.records[0]!.verdict.lines[0]!, /child process died \(timeout\)/);
+  });
+
   test('a library that writes its inputs is incorrect (inputs_modified)', async (t) => {
     const r = await runCampaign(one, { kernel: mode('write_inputs'), referencePrecision: 'float64' });
     t.true(r.records.every((x) => x.disposition === 'incorrect'));

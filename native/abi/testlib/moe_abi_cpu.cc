@@ -19,6 +19,7 @@
 //   gate_up_swapped    FC1's up and gate halves swapped (a value bug)
 //   refuse_run         run refuses every tactic with MOE_STATUS_UNSUPPORTED
 //   prepare_error      prepare returns MOE_STATUS_INTERNAL
+//   hang               run never returns (the campaign's timeout kills the child)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -28,6 +29,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../abi_support.h"
@@ -39,7 +41,7 @@ namespace {
 
 // ------------------------------------------------------------------ mode
 
-enum class Mode { Correct, WrongAbi, LieTactic, NoEcho, RunError, DeviceError, Crash, WriteInputs, GateUpSwapped, RefuseRun, PrepareError };
+enum class Mode { Correct, WrongAbi, LieTactic, NoEcho, RunError, DeviceError, Crash, WriteInputs, GateUpSwapped, RefuseRun, PrepareError, Hang };
 
 struct ModeName {
   const char* name;
@@ -49,7 +51,7 @@ const ModeName kModes[] = {
     {"correct", Mode::Correct}, {"wrong_abi", Mode::WrongAbi}, {"lie_tactic", Mode::LieTactic},
     {"no_echo", Mode::NoEcho}, {"run_error", Mode::RunError}, {"device_error", Mode::DeviceError},
     {"crash", Mode::Crash}, {"write_inputs", Mode::WriteInputs}, {"gate_up_swapped", Mode::GateUpSwapped},
-    {"refuse_run", Mode::RefuseRun}, {"prepare_error", Mode::PrepareError},
+    {"refuse_run", Mode::RefuseRun}, {"prepare_error", Mode::PrepareError}, {"hang", Mode::Hang},
 };
 
 Mode g_mode = Mode::Correct;
@@ -566,6 +568,8 @@ MoeStatus run(MoePrepared* handle, const MoeRunArgs* args, MoeRunResult* result)
         *nowhere = 1;  // SIGSEGV: the host's child process dies
         break;
       }
+      case Mode::Hang:
+        for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
       case Mode::WriteInputs: {
         // A bug on purpose: writes through the const input pointer.
         if (pr.tensors.logits.dtype == MOE_DTYPE_F32) static_cast<float*>(const_cast<void*>(pr.tensors.logits.data))[0] += 1.f;
