@@ -121,6 +121,17 @@ if (!BUILT) {
     t.regex(r.records[0]!.verdict.lines[0]!, /libmoe_abi_cpu\.so: ABI version: expected major 1 .*got 99\.0/);
   });
 
+  test('a file that is not a library, or a library without moe_kernel_api, is refused naming the file', async (t) => {
+    const notElf = await runCampaign([one[0]!], { kernel: { kind: 'lib', library: 'package.json' }, referencePrecision: 'float64' });
+    t.regex(notElf.records[0]!.verdict.lines[0]!, /C ABI library \S*package\.json: dlopen failed/);
+    const libm = '/lib/x86_64-linux-gnu/libm.so.6';
+    if (existsSync(libm)) {
+      const r = await runCampaign([one[0]!], { kernel: { kind: 'lib', library: libm }, referencePrecision: 'float64' });
+      t.is(r.records[0]!.disposition, 'crashed');
+      t.regex(r.records[0]!.verdict.lines[0]!, /libm\.so\.6: does not export moe_kernel_api/);
+    }
+  });
+
   test('a run that executes another tactic than the forced one is incorrect (tactic echo)', async (t) => {
     const r = await runCampaign(one, { kernel: mode('lie_tactic'), referencePrecision: 'float64' });
     const lied = r.records.filter((x) => x.tactic.endsWith('/1') || x.tactic.endsWith('/0'));
