@@ -368,11 +368,32 @@ async function tacticsCommand(argv: readonly string[], io: Io): Promise<number> 
   else if (o.config !== undefined) problem = configProblemFrom(o, (o.T as number | undefined) ?? 1, false);
   else throw new BadArgumentError('--config or --case', 'a named configuration (with --T) or a CaseSpec', 'neither');
   const { choice } = await chooseKernel(o, io);
+  if (choice.kind === 'lib') return libTactics(choice, problem, io);
   const kernel = await createKernel(choice);
   const list = kernel.tactics(problem);
   io.out(`${kernel.name} · ${describeProblem(problem)}: ${list.length} tactics`);
   for (const t of list) io.out(`  ${t.label}`);
   return list.length > 0 ? 0 : 3;
+}
+
+/** `tactics --kernel lib:PATH`: asked in a child process (a library is never loaded here). */
+async function libTactics(choice: KernelChoice, problem: Problem, io: Io): Promise<number> {
+  const { probeLibrary } = await import('./kernels/libProbe.js');
+  const r = await probeLibrary(choice, problem);
+  if (!r.ok) {
+    io.err(`moe-harness tactics: ${kernelLabel(choice)}: ${r.error}`);
+    return 1;
+  }
+  const d = r.description;
+  io.out(`${kernelLabel(choice)}: ${d.name} (${d.version}) on ${d.device}, C ABI ${d.abi}`);
+  if (r.unsupported !== undefined) {
+    io.out(`${describeProblem(problem)}: not supported: ${r.unsupported}`);
+    return 3;
+  }
+  io.out(`${describeProblem(problem)}: ${r.runnable!.length} tactics`);
+  for (const t of r.runnable!) io.out(`  ${t.label}`);
+  for (const x of r.refused!) io.out(`  ${x.tactic.label}  cannot run: ${x.reason}`);
+  return r.runnable!.length > 0 ? 0 : 3;
 }
 
 /** Run the CLI; returns the exit code (never exits by itself). */

@@ -92,6 +92,18 @@ if (!BUILT) {
     }
   });
 
+  test('tactics --kernel lib:PATH describes the library and gives the reason of every tactic that cannot run (from a child)', async (t) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['tactics', '--config', 'qwen3-30b-a3b', '--T', '64', '--kernel', `lib:${CPU_LIB}`], { out: (s) => out.push(s), err: (s) => err.push(s) });
+    t.is(code, 3, err.join('\n')); // qwen3-30b-a3b is beyond the test library's size limit
+    t.regex(out.join('\n'), /moe-abi-cpu \(moe-abi-cpu testlib 1 \(mode correct.*\)\) on cpu, C ABI 1\.0[\s\S]*not supported: UnsupportedProblemError: .*T\*k\*3\*H\*I <= 2\^31/);
+    const small = JSON.stringify(CASES[0]);
+    const out2: string[] = [];
+    t.is(await main(['tactics', '--case', small, '--kernel', `lib:${CPU_LIB}`], { out: (s) => out2.push(s), err: () => undefined }), 0);
+    t.regex(out2.join('\n'), /4 tactics\n  8\/0\n  32\/0\n  8\/1\n  32\/1\n  128\/0  cannot run: tile 128 needs T >= 64, T is 9/);
+  });
+
   test(`the correct CPU library passes every tactic of ${CASES.length} cases over every quant mode and routing method`, async (t) => {
     const r = await runCampaign(CASES.map((s) => ({ spec: s })), { kernel: lib(), referencePrecision: 'float64' });
     const bad = r.records.filter((x) => x.disposition !== 'passed');
