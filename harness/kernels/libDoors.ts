@@ -158,11 +158,16 @@ export function runDoor(door: Door, specs: readonly CaseSpec[], opts: DoorOption
   return new Promise((resolve) => {
     let result: DoorRun | null = null;
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 3_600_000);
-    child.on('message', (m) => { result = m as DoorRun; });
-    child.on('exit', (code, signal) => {
+    child.on('message', (m) => {
+      result = m as DoorRun;
       clearTimeout(timer);
-      resolve(result ?? { door, kernel: door, cases: [], records: [], error: `door child died (${signal ?? `exit code ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ')}` });
+      resolve(result);
     });
+    // The answer may arrive after 'exit' (IPC is drained asynchronously): wait a little.
+    child.on('exit', (code, signal) => setTimeout(() => {
+      clearTimeout(timer);
+      if (result === null) resolve({ door, kernel: door, cases: [], records: [], error: `door child died (${signal ?? `exit code ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ')}` });
+    }, 500));
     child.send(req);
   });
 }

@@ -52,11 +52,16 @@ export function probeLibrary(choice: KernelChoice, problem?: Problem, timeoutMs 
   return new Promise((resolve) => {
     let result: LibProbe | null = null;
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('message', (m) => { result = m as LibProbe; });
-    child.on('exit', (code, signal) => {
+    child.on('message', (m) => {
+      result = m as LibProbe;
       clearTimeout(timer);
-      resolve(result ?? { ok: false, error: `the probe process died (${signal ?? `exit code ${code}`}) loading ${choice.library}: ${stderr.trim().split('\n').slice(-3).join(' | ')}` });
+      resolve(result);
     });
+    // The answer may arrive after 'exit' (IPC is drained asynchronously): wait a little.
+    child.on('exit', (code, signal) => setTimeout(() => {
+      clearTimeout(timer);
+      if (result === null) resolve({ ok: false, error: `the probe process died (${signal ?? `exit code ${code}`}) loading ${choice.library}: ${stderr.trim().split('\n').slice(-3).join(' | ')}` });
+    }, 500));
     child.send({ choice, ...(problem !== undefined ? { problem } : {}) } satisfies Request);
   });
 }
