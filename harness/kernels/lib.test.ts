@@ -194,6 +194,15 @@ if (!BUILT) {
     t.true(kinds(r).has('inputs_modified'));
   });
 
+  for (const [m, what] of [['weights_bf16_bits', 'routing weights written as bf16 bits in float32'], ['ids_out_of_range', 'an expert id outside [0, E)']] as const) {
+    test(`a library that returns ${what} is incorrect (routing)`, async (t) => {
+      const r = await runCampaign(one, { kernel: mode(m), referencePrecision: 'float64' });
+      t.true(r.records.every((x) => x.disposition === 'incorrect'));
+      t.true(kinds(r).has('routing'), [...kinds(r)].join(','));
+      t.log(r.records[0]!.verdict.lines[0]);
+    });
+  }
+
   test('a library with swapped gate/up halves is incorrect (beyond_bound)', async (t) => {
     const r = await runCampaign(one, { kernel: mode('gate_up_swapped'), referencePrecision: 'float64' });
     t.true(r.records.every((x) => x.disposition === 'incorrect'));

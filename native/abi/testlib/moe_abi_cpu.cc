@@ -20,6 +20,8 @@
 //   refuse_run         run refuses every tactic with MOE_STATUS_UNSUPPORTED
 //   prepare_error      prepare returns MOE_STATUS_INTERNAL
 //   hang               run never returns (the campaign's timeout kills the child)
+//   weights_bf16_bits  routing weights written as bf16 bits in the float32 buffer (a peer's bug)
+//   ids_out_of_range   the last token's last expert id is E (outside [0, E))
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -41,7 +43,7 @@ namespace {
 
 // ------------------------------------------------------------------ mode
 
-enum class Mode { Correct, WrongAbi, LieTactic, NoEcho, RunError, DeviceError, Crash, WriteInputs, GateUpSwapped, RefuseRun, PrepareError, Hang };
+enum class Mode { Correct, WrongAbi, LieTactic, NoEcho, RunError, DeviceError, Crash, WriteInputs, GateUpSwapped, RefuseRun, PrepareError, Hang, WeightsBf16Bits, IdsOutOfRange };
 
 struct ModeName {
   const char* name;
@@ -52,6 +54,7 @@ const ModeName kModes[] = {
     {"no_echo", Mode::NoEcho}, {"run_error", Mode::RunError}, {"device_error", Mode::DeviceError},
     {"crash", Mode::Crash}, {"write_inputs", Mode::WriteInputs}, {"gate_up_swapped", Mode::GateUpSwapped},
     {"refuse_run", Mode::RefuseRun}, {"prepare_error", Mode::PrepareError}, {"hang", Mode::Hang},
+    {"weights_bf16_bits", Mode::WeightsBf16Bits}, {"ids_out_of_range", Mode::IdsOutOfRange},
 };
 
 Mode g_mode = Mode::Correct;
@@ -582,6 +585,15 @@ MoeStatus run(MoePrepared* handle, const MoeRunArgs* args, MoeRunResult* result)
     const MoeTactic executed = g_mode == Mode::LieTactic ? MoeTactic{args->tactic.tile_tokens, 0} : args->tactic;
     runMoe(pr, executed.config, static_cast<uint16_t*>(args->output.data), static_cast<int32_t*>(args->expert_ids.data),
            static_cast<float*>(args->expert_weights.data));
+    const int64_t nk = p.T * p.top_k;
+    if (g_mode == Mode::WeightsBf16Bits) {
+      float* w = static_cast<float*>(args->expert_weights.data);
+      for (int64_t i = 0; i < nk; ++i) {
+        const uint32_t bits = toBf16(w[i]);
+        std::memcpy(&w[i], &bits, 4);
+      }
+    }
+    if (g_mode == Mode::IdsOutOfRange) static_cast<int32_t*>(args->expert_ids.data)[nk - 1] = int32_t(p.E);
     if (g_mode == Mode::LieTactic && args->tactic.config == 0) {
       result->executed = MoeTactic{args->tactic.tile_tokens, 1};  // says 1 when asked 0: the echo never matches
     } else if (g_mode != Mode::NoEcho) {
