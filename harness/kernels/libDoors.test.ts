@@ -8,8 +8,11 @@
  *      libmoe_abi_native_faults.so (node native/build.mjs --faults; absent: skipped loudly,
  *      a failure under MOE_HARNESS_REQUIRE_GPU=1).
  * Cases: gpuRandomCases(50 × MOE_HARNESS_RUNS, MOE_HARNESS_SEED); MOE_HARNESS_RUNS=20 gives
- * the 1,000 cases of issue 10. Without a usable CUDA device every test here SKIPS loudly;
- * with MOE_HARNESS_REQUIRE_GPU=1 it FAILS instead.
+ * the 1,000 cases of issue 10 (then raise ava's inactivity timeout, e.g. `--timeout=90m`: one
+ * test runs both doors over every case). Without a usable CUDA device every test here SKIPS
+ * loudly; with MOE_HARNESS_REQUIRE_GPU=1 it FAILS instead.
+ *
+ *   MOE_HARNESS_REQUIRE_GPU=1 MOE_HARNESS_RUNS=20 npx ava --timeout=90m harness/kernels/libDoors.test.ts
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
