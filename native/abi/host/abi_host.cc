@@ -401,7 +401,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   result.struct_size = sizeof result;
   result.executed = MoeTactic{-1, -1};
   result.kernel_ms = -1;
-  checkCall(*&env, *pc.lib, "run", pc.lib->api->run(pc.handle, &args, &result));
+  checkCall(env, *pc.lib, "run", pc.lib->api->run(pc.handle, &args, &result));
   Napi::Object r = Napi::Object::New(env);
   r.Set("output", output);
   r.Set("ids", ids);

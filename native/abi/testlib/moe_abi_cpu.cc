@@ -460,8 +460,6 @@ void runMoe(const Prepared& pr, int config, uint16_t* out, int32_t* ids, float* 
 
 // ------------------------------------------------------------------ the ABI functions
 
-const char* const* quantModes() { return kQuantModes; }
-
 MoeStatus describe(MoeKernelDescription* d) {
   return guarded("describe", [&] {
     requireMode();
@@ -470,7 +468,7 @@ MoeStatus describe(MoeKernelDescription* d) {
     d->name = "moe-abi-cpu";
     d->build_id = g_buildId.c_str();
     d->device = "cpu";
-    d->quant_modes = quantModes();
+    d->quant_modes = kQuantModes;
     d->n_quant_modes = 3;
     d->routing_methods = kRoutingMethods;
     d->n_routing_methods = 6;
