@@ -62,7 +62,7 @@ export const weightElements = (p: Problem): number => p.localExperts * 3 * p.H *
 /** Multiply-adds of one MoE over the local slots (the expected local fraction El/E of T·k). */
 export const moeMacs = (p: Problem): number => p.T * p.topK * 3 * p.H * p.I * (p.localExperts / p.E);
 
-const COST_MODELS: Readonly<Record<KernelKind, CaseCostModel>> = {
+const BUILT_IN_MODELS = {
   emulated: {
     name: 'emulated',
     source: 'measured on the 2-core CI VM (AMD EPYC, shared with other jobs): generation 2-3 ns and emulated prepare 12-19 ns '
@@ -91,6 +91,15 @@ const COST_MODELS: Readonly<Record<KernelKind, CaseCostModel>> = {
     tactics: () => 15,
     schedules: () => 0,
   },
+} as const satisfies Readonly<Record<string, CaseCostModel>>;
+
+/**
+ * Kernels built elsewhere (a library behind the C ABI) have no measured costs: the plan takes the
+ * emulated kernel's (a CPU kernel's, so it plans conservatively for a GPU library).
+ */
+const COST_MODELS: Readonly<Record<KernelKind, CaseCostModel>> = {
+  ...BUILT_IN_MODELS,
+  lib: { ...BUILT_IN_MODELS.emulated, name: 'lib', source: `not measured: a library's costs are unknown; the emulated kernel's are taken (${BUILT_IN_MODELS.emulated.source})` },
 };
 
 /** The cost model of a kernel kind. */

@@ -25,7 +25,7 @@ import { DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, DEFAULT_RUN_SHAPING_OPTIONS, cov
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
 import { makeTactic, type Tactic } from './kernels/kernel.js';
-import { createKernel, KERNEL_KINDS, kernelLabel, type KernelChoice, type KernelKind } from './kernels/select.js';
+import { checkKernelChoice, createKernel, KERNEL_KINDS, kernelLabel, parseKernelArgument, type KernelChoice, type KernelKind } from './kernels/select.js';
 import { Progress } from './progress.js';
 import { RecordJournal } from './recordJournal.js';
 import { formatTable, formatTerminalReport, summarize, totals, writeReport } from './report.js';
@@ -41,7 +41,7 @@ const RUNS = ['check', 'replay'] as const;
 
 /** Every option of every command, declared once. Adding an option is one entry here. */
 export const OPTIONS: OptionTable = {
-  kernel: { kind: 'string', commands: ALL, choices: KERNEL_KINDS, help: 'kernel under test (default native; emulated, with a notice, when no CUDA device is present)' },
+  kernel: { kind: 'string', commands: ALL, help: `kernel under test: ${KERNEL_KINDS.filter((k) => k !== 'lib').join(', ')} or lib:PATH (a shared library behind the C ABI, docs/c-abi.md; child isolation) (default native; emulated, with a notice, when no CUDA device is present)` },
   fault: { kind: 'string', commands: ALL, choices: FAULT_NAMES, help: 'switch on one fault of harness/faults.ts (emulated kernel, or the native faults build)' },
   tactic: { kind: 'string', commands: RUNS, help: 'tactic filter: labels "tileTokens/config", either side may be *, comma-separated, or all (default all); each pattern must match the kernel\'s table' },
   reference: { kind: 'string', commands: RUNS, choices: ['float32', 'float64'], help: 'reference precision (default float32, the fast path)' },
@@ -114,8 +114,15 @@ function envInt(name: string, fallback: number): number {
  * emulated with a notice, except under MOE_HARNESS_REQUIRE_GPU=1 (every fallback a failure).
  */
 async function chooseKernel(o: Parsed['options'], io: Io): Promise<{ choice: KernelChoice; notice?: string }> {
-  const explicit = o.kernel as KernelKind | undefined;
   const fault = o.fault as FaultName | undefined;
+  const parsed = o.kernel !== undefined ? parseKernelArgument(o.kernel as string) : undefined;
+  if (parsed?.kind === 'lib') {
+    if (fault) throw new BadArgumentError('--fault', 'no --fault with --kernel lib:PATH (a library has its own faults)', fault);
+    if (o.isolation === 'inline') throw new BadArgumentError('--isolation', "child with --kernel lib:PATH (a library is loaded only in a child process)", 'inline');
+    checkKernelChoice(parsed);
+    return { choice: parsed };
+  }
+  const explicit = parsed?.kind as KernelKind | undefined;
   const kind = explicit ?? 'native';
   if (kind === 'emulated') return { choice: { kind, ...(fault ? { fault } : {}) } };
   const gpu = await gpuAvailability();
@@ -164,7 +171,8 @@ async function tacticEnumeration(choice: KernelChoice): Promise<{ name: string; 
  * enumerates for at least one of the problems, else it would only produce "not supported".
  */
 async function checkTacticFilter(patterns: readonly string[] | undefined, choice: KernelChoice, problems: readonly Problem[]): Promise<void> {
-  if (patterns === undefined || problems.length === 0) return;
+  // A library is loaded only in a child process, never here: its filter is judged as it runs.
+  if (patterns === undefined || problems.length === 0 || choice.kind === 'lib') return;
   const { name, tactics } = await tacticEnumeration(choice);
   const labels = new Set<string>();
   for (const p of problems) {
@@ -617,7 +625,7 @@ async function replay(argv: readonly string[], io: Io): Promise<number> {
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
   const { choice } = await chooseKernel(o, io);
   await checkTacticFilter(tactics, choice, [spec.problem]);
-  const isolation = (o.isolation as Isolation | undefined) ?? (choice.kind === 'native' ? 'child' : 'inline');
+  const isolation = (o.isolation as Isolation | undefined) ?? (choice.kind === 'emulated' ? 'inline' : 'child');
   io.err(`moe-harness replay: ${describeProblem(spec.problem)} seed ${spec.seed} on ${kernelLabel(choice)}`);
   const result = await runCampaign([{ spec }], {
     kernel: choice, isolation, ...(tactics ? { tactics } : {}), repeats: (o.repeats as number | undefined) ?? DEFAULT_RUN_REPEATS,
@@ -648,8 +656,10 @@ async function tacticsCommand(argv: readonly string[], io: Io): Promise<number> 
   if (o.case !== undefined) problem = readCaseSpec(o.case as string).problem;
   else if (o.config !== undefined) problem = namingOptions(() => configProblemFrom(o, Ts?.[0] ?? 1, false));
   else throw new BadArgumentError('--config or --case', 'a named configuration (with --T) or a CaseSpec', 'neither');
-  const kind = (o.kernel as KernelKind | undefined) ?? 'native';
   const fault = o.fault as FaultName | undefined;
+  const parsed = o.kernel !== undefined ? parseKernelArgument(o.kernel as string) : undefined;
+  if (parsed?.kind === 'lib') return libTactics((await chooseKernel(o, io)).choice, problem, io);
+  const kind = parsed?.kind ?? 'native';
   const choice: KernelChoice = { kind, ...(fault ? { fault } : {}) };
   let table: Awaited<ReturnType<typeof tacticEnumeration>>;
   try {
@@ -668,6 +678,26 @@ async function tacticsCommand(argv: readonly string[], io: Io): Promise<number> 
     if (!gpu.available) io.err(`note: no usable CUDA device (${gpu.detail}); this is the native kernel's tactic table, which needs none (nothing was run)`);
   }
   return list.length > 0 ? 0 : 3;
+}
+
+/** `tactics --kernel lib:PATH`: asked in a child process (a library is never loaded here). */
+async function libTactics(choice: KernelChoice, problem: Problem, io: Io): Promise<number> {
+  const { probeLibrary } = await import('./kernels/libProbe.js');
+  const r = await probeLibrary(choice, problem);
+  if (!r.ok) {
+    io.err(`moe-harness tactics: ${kernelLabel(choice)}: ${r.error}`);
+    return 1;
+  }
+  const d = r.description;
+  io.out(`${kernelLabel(choice)}: ${d.name} (${d.version}) on ${d.device}, C ABI ${d.abi}`);
+  if (r.unsupported !== undefined) {
+    io.out(`${describeProblem(problem)}: not supported: ${r.unsupported}`);
+    return 3;
+  }
+  io.out(`${describeProblem(problem)}: ${r.runnable!.length} tactics`);
+  for (const t of r.runnable!) io.out(`  ${t.label}`);
+  for (const x of r.refused!) io.out(`  ${x.tactic.label}  cannot run: ${x.reason}`);
+  return r.runnable!.length > 0 ? 0 : 3;
 }
 
 interface Command {

@@ -5,7 +5,8 @@
  *   judge({ expected, runs, poison, digests, model, context, referenceForIds }) → Verdict
  *
  * 1. The results' shapes and types are checked: wrong ones are the kernel's fault
- *    (malformedVerdict, disposition 'incorrect').
+ *    (malformedVerdict, disposition 'incorrect'); so is a run that did not echo the tactic
+ *    it was forced to run (tacticEcho.ts).
  * 2. Routing is judged from `expected` alone (its routing evidence: scores, group scores,
  *    exact-tie classes; routingJudge.ts). When the kernel chose another expert set in some
  *    usable row (a valid near-tie choice, or a wrong one), the MoE output for the kernel's
@@ -21,6 +22,7 @@ import { compare, errorVerdict, malformedResults, malformedVerdict } from './com
 import type { ErrorModel } from './errorModel.js';
 import type { Observed } from './kernels/kernel.js';
 import { forcedIdsFor, unusableRows } from './routingJudge.js';
+import { tacticEchoMismatch, tacticEchoVerdict } from './tacticEcho.js';
 import type { FindingContext, Verdict } from './verdict.js';
 
 /** The reference recomputed with the given ids [T, k] (the kernel's, in its usable rows). */
@@ -55,6 +57,9 @@ export async function judgeWithReference(input: JudgeInput): Promise<Judgement> 
   const { expected, runs, context } = input;
   const malformed = malformedResults(expected, runs);
   if (malformed !== null) return { verdict: malformedVerdict(malformed, context), judgedAgainst: null };
+  // The tactic echo: a run that executed (or echoed) another tactic than the forced one is incorrect.
+  const echo = tacticEchoMismatch(runs, context.tactic);
+  if (echo !== null) return { verdict: tacticEchoVerdict(echo, context), judgedAgainst: null };
   try {
     const p = expected.problem;
     const ids = runs[0].ids;

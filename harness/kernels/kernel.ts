@@ -23,6 +23,12 @@ export interface Observed {
   readonly weights: Float32Array;
   /** Kernel time in milliseconds when the kernel measures it. */
   readonly ms?: number;
+  /**
+   * The tactic the kernel says it executed ("tileTokens/config", "none" when it said
+   * nothing), from kernels that report it (lib). A run that does not echo the forced
+   * tactic is incorrect (harness/tacticEcho.ts).
+   */
+  readonly executedTactic?: string;
 }
 
 export interface RunOptions {
