@@ -25,6 +25,8 @@ import type { Disposition, FindingContext, Verdict } from './verdict.js';
 export interface CampaignCase {
   readonly spec: CaseSpec;
   readonly origin?: CaseOrigin;
+  /** Index in the unsharded case list (harness/shard.ts); the position in this list when absent. */
+  readonly index?: number;
 }
 
 /** Where tactics run: a child process restarted after crashes (default), or this process. */
@@ -84,7 +86,7 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
     for (const [index, cc] of cases.entries()) {
       const total = cases.length;
       opts.onEvent?.({ type: 'case_start', index, total, problem: describeProblem(cc.spec.problem) });
-      for (const r of await runOneCase(index, cc, runner, opts)) {
+      for (const r of await runOneCase(cc.index ?? index, cc, runner, opts)) {
         records.push(r);
         opts.onEvent?.({ type: 'record', index, total, record: r });
       }

@@ -23,7 +23,11 @@ import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
 import { createKernel, KERNEL_KINDS, kernelLabel, type KernelChoice, type KernelKind } from './kernels/select.js';
 import { Progress } from './progress.js';
-import { formatTable, summarize, totals, writeReport } from './report.js';
+import { formatTable, summarize, totals, writeReport, type ReportMeta } from './report.js';
+import { junitSuite, writeJunit, type JunitSuite } from './junit.js';
+import { mergeReports, readReport } from './merge.js';
+import { listDevices, parseGpus, planGpus, runWorkers, type WorkerOutcome } from './multiGpu.js';
+import { resolveShard, shardItems, shardLabel } from './shard.js';
 import { parseTacticFilter } from './tacticFilter.js';
 
 const GENERATORS = ['mix', 'property'] as const;
@@ -58,6 +62,15 @@ const CHECK: Record<string, OptionSpec> = {
   path: { kind: 'string', help: 'with --generator property: the fast-check path to replay (with the same --seed), e.g. "3:0:1"' },
   report: { kind: 'string', help: 'report folder (default reports/<kernel>-<time>)' },
   quiet: { kind: 'flag', help: 'no progress bar' },
+  junit: { kind: 'string', help: 'also write JUnit XML to this file: one testcase per (case, tactic) (docs/ci.md)' },
+  shard: { kind: 'string', help: 'run shard I/N of the cases, 0-based (case i runs on shard i mod N); default CI_NODE_INDEX/CI_NODE_TOTAL; none: all cases' },
+  gpus: { kind: 'string', help: 'all, or N: one worker process per GPU (CUDA_VISIBLE_DEVICES), cases spread over them, one merged report' },
+};
+
+const MERGE: Record<string, OptionSpec> = {
+  report: { kind: 'string', help: 'folder of the merged report (report.json, report.html)' },
+  junit: CHECK.junit!,
+  help: COMMON.help!,
 };
 
 const REPLAY: Record<string, OptionSpec> = {
@@ -78,6 +91,7 @@ usage:
   moe-harness check   [options]                    run a campaign (random case mix, --generator property, or --config)
   moe-harness replay  --case JSON [options]        judge one case (all tactics, or --tactic L)
   moe-harness tactics --config NAME --T n          list a kernel's tactics for a problem (or --case JSON)
+  moe-harness merge   DIR... --report OUT [--junit FILE]   merge shard reports into one report (and JUnit)
 
 exit codes: 0 all passed · 1 something incorrect or crashed · 2 bad arguments · 3 only not-supported besides passes`;
 
@@ -194,10 +208,11 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
   const generator = (o.generator as Generator | undefined) ?? 'mix';
   if (generator === 'property') return checkProperty(argv, o, io);
   if (o.path !== undefined) throw new BadArgumentError('--path', 'only with --generator property', `--path ${JSON.stringify(o.path)} with --generator mix`);
+  const { shard } = resolveShard(o.shard as string | undefined);
   const runs = (o.runs as number | undefined) ?? (o.config ? 2 : 24);
   const seed = (o.seed as number | undefined) ?? envInt('MOE_HARNESS_SEED', 1);
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
-  const cases: CampaignCase[] = o.config
+  const allCases: CampaignCase[] = o.config
     ? configCases(o, runs, seed)
     : caseMix({
       runs, seed, size: (o.size as MixSize | undefined) ?? 'small',
@@ -207,9 +222,28 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
       ...(o.scales ? { scaleFamilies: o.scales as ScaleFamily[] } : {}),
       ...(o.T ? { T: o.T as number[] } : {}), ...(o.H ? { H: o.H as number } : {}), ...(o.I ? { I: o.I as number } : {}),
     }).map((spec) => ({ spec }));
+  const cases: CampaignCase[] = shardItems(allCases, shard).map(({ item, index }) => ({ ...item, index }));
   const { choice, notice } = await chooseKernel(o, io);
+  const plan = o.gpus !== undefined ? planGpus(parseGpus(o.gpus as string), choice.kind, listDevices()) : null;
   const isolation = (o.isolation as Isolation | undefined) ?? 'child';
-  io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases, seed ${seed}, isolation ${isolation}`);
+  const dir = (o.report as string | undefined) ?? join('reports', `${kernelLabel(choice).replace(/[^a-z0-9_-]+/gi, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const shardMeta = shard ? { shard: { ...shard, casesTotal: allCases.length } } : {};
+  io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases${shard ? ` (shard ${shardLabel(shard)} of ${allCases.length})` : ''}, seed ${seed}, isolation ${isolation}` +
+    `${plan ? `, --gpus ${String(o.gpus)}: ${plan.devices.length > 1 ? `${plan.devices.length} workers` : 'this process'} (${plan.detail})` : ''}`);
+  let result: CampaignResult;
+  let dead: WorkerOutcome[] = [];
+  if (plan && plan.devices.length > 1) {
+    const w = await runWorkers({ argv, plan, parentShard: shard, kernel: choice.kind, reportDir: dir, onLine: (l) => io.err(`moe-harness check: ${l}`) });
+    dead = w.workers.filter((x) => x.failure !== undefined);
+    for (const x of dead) io.err(`moe-harness check: WORKER FAILED: GPU ${x.gpu} (shard ${shardLabel(x.shard)}): ${x.failure}`);
+    result = w.merged?.result ?? { kernel: kernelLabel(choice), cases: 0, records: [], elapsedMs: 0, childStarts: 0 };
+  } else {
+    result = await runInProcess(cases, choice, isolation, o, tactics);
+  }
+  return finishCheck(result, { ...shardMeta, command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}) }, dir, o, io, dead);
+}
+
+async function runInProcess(cases: readonly CampaignCase[], choice: KernelChoice, isolation: Isolation, o: Parsed['options'], tactics: readonly string[] | undefined): Promise<CampaignResult> {
   const progress = new Progress(cases.length, process.stderr, !o.quiet);
   const stats = { passed: 0, failed: 0 };
   const result = await runCampaign(cases, {
@@ -226,15 +260,39 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     },
   });
   progress.finish();
+  return result;
+}
+
+/** Table, findings, report folder and JUnit file of a finished (or merged) campaign; the exit code. */
+function finishCheck(result: CampaignResult, meta: ReportMeta, dir: string, o: Parsed['options'], io: Io, dead: readonly WorkerOutcome[] = []): number {
   io.out(formatTable(summarize(result.records)));
   const t = totals(result.records);
   io.out(`\n${result.kernel}: ${result.cases} cases, ${result.records.length} (case, tactic) records: passed ${t.passed}, incorrect ${t.incorrect}, ` +
     `crashed ${t.crashed}, not supported ${t.not_supported} (${(result.elapsedMs / 1000).toFixed(1)} s)`);
   printFindings(result, io);
-  const dir = (o.report as string | undefined) ?? join('reports', `${kernelLabel(choice).replace(/[^a-z0-9_-]+/gi, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const paths = writeReport(result, dir, { command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}) });
+  for (const x of dead) io.out(`\nWORKER FAILED: GPU ${x.gpu}, shard ${shardLabel(x.shard)}: ${x.failure}; its cases have NO results`);
+  const paths = writeReport(result, dir, meta);
   io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
-  return exitCode(result);
+  if (o.junit !== undefined) {
+    const extra: JunitSuite['extraErrors'] = dead.map((x) => ({
+      classname: `worker GPU ${x.gpu}`, name: `shard ${shardLabel(x.shard)}`, message: `worker failed: ${x.failure}`,
+      text: `the cases of shard ${shardLabel(x.shard)} have no results; see ${x.log}`,
+    }));
+    io.out(`junit:  ${writeJunit(o.junit as string, [junitSuite(result, meta, extra)])}`);
+  }
+  return dead.length > 0 ? 1 : exitCode(result);
+}
+
+async function merge(argv: readonly string[], io: Io): Promise<number> {
+  const { options: o, positionals: dirs } = parseArgs(argv, MERGE);
+  if (o.help) {
+    io.out(`usage: moe-harness merge DIR... --report OUT [--junit FILE]\n\n${optionsHelp(MERGE)}`);
+    return 0;
+  }
+  if (o.report === undefined) throw new BadArgumentError('--report', 'the folder of the merged report', 'nothing');
+  const { result, meta } = mergeReports(dirs.map((d) => readReport(d)), dirs);
+  io.err(`moe-harness merge: ${dirs.length} reports, ${result.cases} cases, ${result.records.length} records`);
+  return finishCheck(result, meta, o.report as string, o, io);
 }
 
 /** Options that shape a property campaign's cases, in the order a replay command repeats them. */
@@ -247,6 +305,9 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
     if (o[name] !== undefined) {
       throw new BadArgumentError(`--${name}`, 'no such option with --generator property (it draws its own shapes; use --generator mix)', `--${name} ${String(o[name])}`);
     }
+  }
+  for (const name of ['shard', 'gpus'] as const) {
+    if (o[name] !== undefined) throw new BadArgumentError(`--${name}`, 'no such option with --generator property (fast-check draws its cases one after another; use --generator mix)', `--${name} ${String(o[name])}`);
   }
   const Ts = o.T as number[] | undefined;
   if (Ts !== undefined && Ts.length !== 1) throw new BadArgumentError('--T', 'one token count with --generator property', Ts.join(','));
@@ -376,11 +437,12 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
       case 'check': return await check(rest, io);
       case 'replay': return await replay(rest, io);
       case 'tactics': return await tacticsCommand(rest, io);
+      case 'merge': return await merge(rest, io);
       case undefined: case 'help': case '--help': case '-h':
         io.out(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new BadArgumentError('command', 'check, replay, tactics or help', JSON.stringify(command));
+        throw new BadArgumentError('command', 'check, replay, tactics, merge or help', JSON.stringify(command));
     }
   } catch (e) {
     if (e instanceof BadArgumentError) {

@@ -92,6 +92,8 @@ export interface ReportMeta {
   readonly command?: string;
   readonly seed?: number;
   readonly notice?: string;
+  /** The shard this report covers (harness/shard.ts), and the unsharded case count. */
+  readonly shard?: { readonly index: number; readonly total: number; readonly casesTotal: number };
   /** A property campaign's shrunk counterexample (check --generator property). */
   readonly counterexample?: {
     readonly problem: string;
@@ -118,6 +120,7 @@ export function writeReport(result: CampaignResult, dir: string, meta: ReportMet
     records: result.records.map((r) => ({
       caseIndex: r.caseIndex, problem: r.problem, spec: r.spec, origin: r.origin, tactic: r.tactic, disposition: r.disposition,
       counts: r.verdict.counts, worst: r.verdict.worst, findings: r.verdict.lines, replay: r.replay, ms: r.ms,
+      histogram: r.verdict.histogram,
     })),
   }, null, 1));
   const bad = result.records.filter((r) => r.disposition !== 'passed');
