@@ -69,6 +69,7 @@ const CHECK: Record<string, OptionSpec> = {
 
 const MERGE: Record<string, OptionSpec> = {
   report: { kind: 'string', help: 'folder of the merged report (report.json, report.html)' },
+  shards: { kind: 'intlist', min: 0, help: 'the shard indices to expect, comma-separated (default every shard of the total): merging part of a sharded campaign' },
   junit: CHECK.junit!,
   help: COMMON.help!,
 };
@@ -290,7 +291,7 @@ async function merge(argv: readonly string[], io: Io): Promise<number> {
     return 0;
   }
   if (o.report === undefined) throw new BadArgumentError('--report', 'the folder of the merged report', 'nothing');
-  const { result, meta } = mergeReports(dirs.map((d) => readReport(d)), dirs);
+  const { result, meta } = mergeReports(dirs.map((d) => readReport(d)), dirs, o.shards ? { shards: o.shards as number[] } : {});
   io.err(`moe-harness merge: ${dirs.length} reports, ${result.cases} cases, ${result.records.length} records`);
   return finishCheck(result, meta, o.report as string, o, io);
 }
