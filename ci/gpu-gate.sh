@@ -30,6 +30,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# Unpacked from a bundle (ci/unbundle.sh): its Node runtime comes first.
+[ -x "$root/.node/bin/node" ] && export PATH="$root/.node/bin:$PATH"
 out=${1:-reports/gpu-gate-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
