@@ -27,7 +27,7 @@ import { formatTable, summarize, totals, writeReport, type ReportMeta } from './
 import { junitSuite, writeJunit, type JunitSuite } from './junit.js';
 import { mergeReports, readReport } from './merge.js';
 import { listDevices, parseGpus, planGpus, runWorkers, type WorkerOutcome } from './multiGpu.js';
-import { resolveShard, shardItems, shardLabel } from './shard.js';
+import { resolveShard, shardFromEnv, shardItems, shardLabel } from './shard.js';
 import { parseTacticFilter } from './tacticFilter.js';
 
 const GENERATORS = ['mix', 'property'] as const;
@@ -310,6 +310,7 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
   for (const name of ['shard', 'gpus'] as const) {
     if (o[name] !== undefined) throw new BadArgumentError(`--${name}`, 'no such option with --generator property (fast-check draws its cases one after another; use --generator mix)', `--${name} ${String(o[name])}`);
   }
+  if (shardFromEnv() !== null) io.err('moe-harness check: NOTICE: CI_NODE_INDEX/CI_NODE_TOTAL are set, but --generator property is not sharded: this runner runs the whole property');
   const Ts = o.T as number[] | undefined;
   if (Ts !== undefined && Ts.length !== 1) throw new BadArgumentError('--T', 'one token count with --generator property', Ts.join(','));
   const runs = (o.runs as number | undefined) ?? 100;

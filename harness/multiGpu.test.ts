@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from './cli.js';
-import { listDevices, parseGpus, planGpus, workerArgv, workerEnv, workerShard } from './multiGpu.js';
+import { listDevices, parseGpus, planGpus, runWorkers, workerArgv, workerEnv, workerShard } from './multiGpu.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'moe-harness-gpus-'));
 
@@ -94,4 +94,13 @@ test.serial('--gpus all over 2 simulated GPUs: two workers, one merged report eq
   } finally {
     delete process.env.MOE_HARNESS_SIMULATED_GPUS;
   }
+});
+
+test('a worker that dies is reported with its exit code and log, never merged as if it had passed', async (t) => {
+  const dir = tmp();
+  // --runs 0 passes through to the workers, which refuse it (exit 2): no report from either.
+  const r = await runWorkers({ argv: ['--runs', '0'], plan: { devices: ['0', '1'], source: 'simulated', detail: 'test' }, parentShard: null, kernel: 'emulated', reportDir: dir });
+  t.is(r.merged, null);
+  t.deepEqual(r.workers.map((w) => w.failure?.replace(dir, 'DIR')), [0, 1].map((g) => `exited with code 2 (log: DIR/gpu-${g}.log)`));
+  t.regex(readFileSync(join(dir, 'gpu-0.log'), 'utf8'), /--runs: expected an integer >= 1, got "0"/);
 });
