@@ -59,7 +59,8 @@ tar -cf - \
   --exclude='node_modules/@tensorflow/*/dist/*.min.js' --exclude='node_modules/@tensorflow/*/dist/*.es2017.js' \
   --exclude='node_modules/@tensorflow/*/dist/*.esm.js' --exclude='node_modules/@tensorflow/*/dist/*.fesm.js' \
   node_modules | xz -T0 -6 > "$out/node_modules.tar.xz"
-tar -cf - dist native/build/Release/moe_native.node native/build/Release/moe_native_faults.node native/build/test/moe_gpu_check \
+extra=(); [ -x native/build/test/moe_gpu_check_faults ] && extra=(native/build/test/moe_gpu_check_faults)
+tar -cf - dist native/build/Release/moe_native.node native/build/Release/moe_native_faults.node native/build/test/moe_gpu_check "${extra[@]}" \
   | xz -T0 -6 > "$out/build.tar.xz"
 git ls-files -z | tar -cf - --null -T - | xz -T0 -6 > "$out/source.tar.xz"
 cp ci/unbundle.sh "$out/unbundle.sh"
