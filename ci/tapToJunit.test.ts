@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,4 +45,13 @@ test('a missing TAP file or an odd output name: exit 1 naming it, nothing writte
   t.is(b.status, 1);
   t.regex(b.stderr, /JUNIT_FILE: expected a file name of letters, digits/);
   t.false(existsSync(join(dir, 'x.xml')));
+});
+
+test('npm\'s own lines and ava\'s warnings around the TAP (as in .ci/run\'s log) are ignored', (t) => {
+  const dir = tmp();
+  const log = join(dir, 'npm-test.log');
+  writeFileSync(log, `\n> moe-harness@0.1.0 test\n> npm run typecheck && npm run build:ts && ava --tap\n\n${readFileSync(join(here, 'fixtures', 'ava-sample.tap'), 'utf8')}\n!! moe-harness GPU suites SKIPPED: no usable CUDA device\n`);
+  const r = spawnSync('bash', [script, log, join(dir, 'junit.xml')], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /<testsuite name="ava" tests="8" skipped="1" failures="2">/);
 });
