@@ -26,6 +26,8 @@ import type { Disposition, FindingContext, Verdict } from './verdict.js';
 export interface CampaignCase {
   readonly spec: CaseSpec;
   readonly origin?: CaseOrigin;
+  /** Index in the unsharded case list (harness/shard.ts); the position in this list when absent. */
+  readonly index?: number;
 }
 
 /** Where tactics run: a child process restarted after crashes (default), or this process. */
@@ -98,14 +100,15 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
   try {
     for (const [index, cc] of cases.entries()) {
       const total = cases.length;
-      const done = opts.resumeFrom?.get(index);
+      // Resume state is keyed by the record's case index (the unsharded one under sharding).
+      const done = opts.resumeFrom?.get(cc.index ?? index);
       if (done === 'case') continue;
       if (opts.signal?.aborted) {
         interrupted = { caseIndex: index, problem: describeProblem(cc.spec.problem) };
         break;
       }
       opts.onEvent?.({ type: 'case_start', index, total, problem: describeProblem(cc.spec.problem) });
-      const run = await streamOneCase(index, cc, runner, opts, (r) => {
+      const run = await streamOneCase(cc.index ?? index, cc, runner, opts, (r) => {
         records.push(r);
         opts.onEvent?.({ type: 'record', index, total, record: r });
       }, done);

@@ -28,10 +28,14 @@ import { makeTactic, type Tactic } from './kernels/kernel.js';
 import { checkKernelChoice, createKernel, KERNEL_KINDS, kernelLabel, parseKernelArgument, type KernelChoice, type KernelKind } from './kernels/select.js';
 import { Progress } from './progress.js';
 import { RecordJournal } from './recordJournal.js';
-import { formatTable, formatTerminalReport, summarize, totals, writeReport } from './report.js';
+import { formatTable, formatTerminalReport, summarize, totals, writeReport, type ReportMeta } from './report.js';
 import { bindingOptions, loadResumeState, readInvocation, resumeOptions, writeInvocation, type Invocation, type ResumeState } from './resume.js';
 import { matchesTactic, parseTacticFilter } from './tacticFilter.js';
 import type { Disposition } from './verdict.js';
+import { junitSuite, writeJunit, type JunitSuite } from './junit.js';
+import { mergeReports, readReport } from './merge.js';
+import { listDevices, parseGpus, planGpus, runWorkers, type WorkerOutcome } from './multiGpu.js';
+import { resolveShard, shardFromEnv, shardItems, shardLabel } from './shard.js';
 
 const GENERATORS = ['mix', 'property'] as const;
 type Generator = (typeof GENERATORS)[number];
@@ -62,13 +66,17 @@ export const OPTIONS: OptionTable = {
   seed: { kind: 'int', commands: ['check'], min: 0, help: 'seed of the case mix, or the fast-check seed (default env MOE_HARNESS_SEED, else 1)' },
   generator: { kind: 'string', commands: ['check'], choices: GENERATORS, help: 'where cases come from: the scenario mix (default), or a fast-check property that shrinks a failure to a small case' },
   path: { kind: 'string', commands: ['check'], help: 'with --generator property: the fast-check path to replay (with the same --seed), e.g. "3:0:1"' },
-  report: { kind: 'string', commands: ['check'], resume: 'free', help: 'report folder, new or empty (default reports/<kernel>-<time>); checked before anything runs' },
+  report: { kind: 'string', commands: ['check', 'merge'], resume: 'free', help: 'report folder, new or empty (default reports/<kernel>-<time>; merge: required); checked before anything runs' },
   resume: { kind: 'string', commands: ['check'], resume: 'free', help: 'continue the interrupted campaign of this report folder: same options (stored there), finished (case, tactic) pairs not run again' },
   quiet: { kind: 'flag', commands: ['check'], resume: 'free', help: 'no progress bar' },
   case: { kind: 'string', commands: ['replay', 'tactics'], help: 'the CaseSpec as JSON, or @file holding it' },
   budget: { kind: 'number', commands: ['check'], min: 0, help: `time budget of the default run in seconds (default ${DEFAULT_BUDGET_S}); only without --runs, --config and the mix options (docs/default-run.md)` },
   repeats: { kind: 'int', commands: RUNS, min: 2, help: `runs of every tactic on identical inputs, compared bit for bit (default ${DEFAULT_RUN_REPEATS}; not with --generator property)` },
-  help: { kind: 'flag', commands: ALL, short: 'h', resume: 'free', help: 'this help' },
+  junit: { kind: 'string', commands: ['check', 'merge'], resume: 'free', help: 'also write JUnit XML to this file: one testcase per (case, tactic) (docs/ci.md)' },
+  shard: { kind: 'string', commands: ['check'], help: 'run shard I/N of the cases, 0-based (case i runs on shard i mod N); default CI_NODE_INDEX/CI_NODE_TOTAL; none: all cases' },
+  gpus: { kind: 'string', commands: ['check'], help: 'all, or N: one worker process per GPU (CUDA_VISIBLE_DEVICES), cases spread over them, one merged report' },
+  shards: { kind: 'intlist', commands: ['merge'], min: 0, help: 'the shard indices to expect, comma-separated (default every shard of the total): merging part of a sharded campaign' },
+  help: { kind: 'flag', commands: [...ALL, 'merge'], short: 'h', resume: 'free', help: 'this help' },
 };
 
 /** Every exit code, in the help and in docs/cli.md. */
@@ -90,6 +98,7 @@ usage:
   moe-harness check   [options]                    run a campaign (random case mix, --generator property, or --config)
   moe-harness replay  --case JSON [options]        judge one case (all tactics, or --tactic L)
   moe-harness tactics --config NAME --T n          list a kernel's tactics for a problem (or --case JSON)
+  moe-harness merge   DIR... --report OUT [--junit FILE]   merge shard reports into one report (and JUnit)
   moe-harness COMMAND --help                       a command's options
   moe-harness --version
 
@@ -288,6 +297,39 @@ export function exitCodeOf(records: ReadonlyArray<Pick<CaseRecord, 'disposition'
 
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
 
+/** --junit: the JUnit file of a finished campaign (extra: workers that died, as errors). */
+function writeJunitIfAsked(result: CampaignResult, meta: ReportMeta, o: Parsed['options'], io: Io, extra: JunitSuite['extraErrors'] = []): void {
+  if (o.junit !== undefined) io.out(`junit:  ${writeJunit(o.junit as string, [junitSuite(result, meta, extra)])}`);
+}
+
+/** Terminal report, report folder and JUnit file of merged results (merge, --gpus); the exit code. */
+function finishMerged(result: CampaignResult, meta: ReportMeta, dir: string, o: Parsed['options'], io: Io, dead: readonly WorkerOutcome[] = []): number {
+  io.out(formatTerminalReport(result));
+  for (const x of dead) io.out(`\nWORKER FAILED: GPU ${x.gpu}, shard ${shardLabel(x.shard)}: ${x.failure}; its cases have NO results`);
+  const paths = writeReport(result, dir, meta);
+  io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
+  writeJunitIfAsked(result, meta, o, io, dead.map((x) => ({
+    classname: `worker GPU ${x.gpu}`, name: `shard ${shardLabel(x.shard)}`, message: `worker failed: ${x.failure}`,
+    text: `the cases of shard ${shardLabel(x.shard)} have no results; see ${x.log}`,
+  })));
+  return dead.length > 0 ? 1 : exitCodeOf(result.records);
+}
+
+/** `merge DIR... --report OUT`: shard reports (report.json) into one report and one JUnit file. */
+async function merge(argv: readonly string[], io: Io): Promise<number> {
+  const { options: o, positionals: dirs } = parseArgs(argv, OPTIONS, 'merge', 'allowed');
+  if (o.help) {
+    io.out(`usage: moe-harness merge DIR... --report OUT [--junit FILE]\n\n${optionsHelp(OPTIONS, 'merge')}\n\n${exitCodesHelp()}`);
+    return 0;
+  }
+  if (o.report === undefined) throw new BadArgumentError('--report', 'the folder of the merged report', 'nothing');
+  if (dirs.length === 0) throw new BadArgumentError('DIR', 'one or more shard report folders', 'none');
+  const out = prepareReportDir(o.report as string, '--report');
+  const { result, meta } = mergeReports(dirs.map((d) => readReport(d)), dirs, o.shards ? { shards: o.shards as number[] } : {});
+  io.err(`moe-harness merge: ${dirs.length} reports, ${result.cases} cases, ${result.records.length} records`);
+  return finishMerged(result, meta, out, o, io);
+}
+
 function printFindings(records: readonly CaseRecord[], io: Io, max = 8): void {
   const bad = records.filter((r) => r.disposition !== 'passed');
   for (const r of bad.slice(0, max)) {
@@ -373,6 +415,7 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     return checkProperty(argv, o, io);
   }
   if (o.path !== undefined) throw new BadArgumentError('--path', 'only with --generator property', `--path ${JSON.stringify(o.path)} with --generator mix`);
+  const { shard } = resolveShard(o.shard as string | undefined);
   const runs = (o.runs as number | undefined) ?? (o.config ? 2 : 24);
   const seed = stored?.seed ?? (o.seed as number | undefined) ?? envInt('MOE_HARNESS_SEED', 1);
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
@@ -400,18 +443,40 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
       referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
     })
     : null;
-  const cases: CampaignCase[] = shaped ?? plan!.cases.map((c) => ({ spec: c.spec }));
+  const allCases: CampaignCase[] = shaped ?? plan!.cases.map((c) => ({ spec: c.spec }));
+  // Sharding (CI_NODE_INDEX/CI_NODE_TOTAL or --shard): case i runs on shard i mod N; records keep i.
+  const cases: CampaignCase[] = shardItems(allCases, shard).map(({ item, index }) => ({ ...item, index }));
+  if (shard && resumeDir !== undefined) throw new BadArgumentError('--resume', 'an unsharded run (resume each shard\'s folder without CI_NODE_* / --shard)', `shard ${shardLabel(shard)}`);
+  const gpuPlan = o.gpus !== undefined ? planGpus(parseGpus(o.gpus as string), choice.kind, listDevices()) : null;
+  const shardMeta: ReportMeta = shard ? { shard: { ...shard, casesTotal: allCases.length } } : {};
   if (stored !== null && kernelLabel(choice) !== stored.kernel) {
     throw new BadArgumentError('--kernel', `the kernel of the run being resumed (${stored.kernel})`, `${kernelLabel(choice)}${notice ? ' (the fallback: no usable CUDA device)' : ''}`);
   }
   await checkTacticFilter(tactics, choice, cases.map((c) => c.spec.problem));
   const isolation = (o.isolation as Isolation | undefined) ?? 'child';
+  if (gpuPlan && gpuPlan.devices.length > 1) {
+    if (resumeDir !== undefined) throw new BadArgumentError('--resume', 'a one-process run (resume each GPU worker\'s folder)', `--gpus ${String(o.gpus)}`);
+    return checkOnGpus();
+  }
   // From here a signal stops the campaign cleanly (even before its first case).
   const interrupt = interruptHandlers(io);
   try {
     return await runCheck();
   } finally {
     interrupt.remove();
+  }
+
+  /** One worker process per GPU (multiGpu.ts), each a sharded `check` of its own; one merged report. */
+  async function checkOnGpus(): Promise<number> {
+    const dir = prepareReportDir((o.report as string | undefined) ?? defaultReportDir(choice), '--report');
+    io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases${shard ? ` (shard ${shardLabel(shard)} of ${allCases.length})` : ''}, seed ${seed}, ` +
+      `--gpus ${String(o.gpus)}: ${gpuPlan!.devices.length} workers (${gpuPlan!.detail})`);
+    const w = await runWorkers({ argv, plan: gpuPlan!, parentShard: shard, kernel: choice.kind, reportDir: dir, onLine: (l) => io.err(`moe-harness check: ${l}`) });
+    const dead = w.workers.filter((x) => x.failure !== undefined);
+    for (const x of dead) io.err(`moe-harness check: WORKER FAILED: GPU ${x.gpu} (shard ${shardLabel(x.shard)}): ${x.failure}`);
+    const result = w.merged?.result ?? { kernel: kernelLabel(choice), cases: 0, records: [], elapsedMs: 0, childStarts: 0 };
+    const meta: ReportMeta = { ...shardMeta, command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}) };
+    return finishMerged(result, meta, dir, o, io, dead);
   }
 
   async function runCheck(): Promise<number> {
@@ -429,7 +494,8 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
       journal = new RecordJournal(dir, 'new');
     }
     const skipped = resumed ? [...resumed.done.values()].filter((d) => d === 'case').length : 0;
-    io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases, seed ${seed}, isolation ${isolation}` +
+    io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases${shard ? ` (shard ${shardLabel(shard)} of ${allCases.length})` : ''}, seed ${seed}, isolation ${isolation}` +
+      `${gpuPlan ? `, --gpus ${String(o.gpus)}: this process (${gpuPlan.detail})` : ''}` +
       `${resumed ? `; resuming ${dir}: ${skipped} cases and ${resumed.records.length} records done` : ''}`);
     if (plan) io.err(coverageLine(plan));
     const progress = new Progress(cases.length, process.stderr, !o.quiet);
@@ -465,14 +531,16 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     io.out(formatTerminalReport(all));
     if (plan) io.out(`the default run's plan estimated ${(plan.estimateMs / 1000).toFixed(1)} s of a ${plan.options.budgetS} s budget; it took ${(result.elapsedMs / 1000).toFixed(1)} s`);
     const resumeCommand = `npx moe-harness check --resume ${dir}`;
-    const paths = writeReport(all, dir, {
-      command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),
+    const meta: ReportMeta = {
+      ...shardMeta, command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),
       ...(sig !== null ? {
         partial: true,
         interrupted: { signal: sig, ...(result.interrupted ? { case: result.interrupted.caseIndex, problem: result.interrupted.problem } : {}), resume: resumeCommand },
       } : {}),
-    });
+    };
+    const paths = writeReport(all, dir, meta);
     io.out(`\nreport: ${paths.html}\n        ${paths.json}`);
+    writeJunitIfAsked(all, meta, o, io);
     if (sig !== null) {
       io.out(`\nPARTIAL: interrupted by ${sig}${result.interrupted ? ` during case ${result.interrupted.caseIndex}` : ''}; ${records.length} records kept. Continue with:\n  ${resumeCommand}`);
       return SIGNAL_EXIT[sig] ?? 130;
@@ -509,6 +577,10 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
       throw new BadArgumentError(`--${name}`, 'no such option with --generator property (it draws its own shapes; use --generator mix)', `--${name} ${String(o[name])}`);
     }
   }
+  for (const name of ['shard', 'gpus'] as const) {
+    if (o[name] !== undefined) throw new BadArgumentError(`--${name}`, 'no such option with --generator property (fast-check draws its cases one after another; use --generator mix)', `--${name} ${String(o[name])}`);
+  }
+  if (shardFromEnv() !== null) io.err('moe-harness check: NOTICE: CI_NODE_INDEX/CI_NODE_TOTAL are set, but --generator property is not sharded: this runner runs the whole property');
   const Ts = o.T as number[] | undefined;
   if (Ts !== undefined && Ts.length !== 1) throw new BadArgumentError('--T', 'one token count with --generator property', Ts.join(','));
   const runs = (o.runs as number | undefined) ?? 100;
@@ -709,6 +781,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   check: { run: check },
   replay: { run: replay },
   tactics: { run: tacticsCommand },
+  merge: { run: merge },
 };
 
 /** Top-level words that are not commands. */

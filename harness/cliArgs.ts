@@ -41,6 +41,8 @@ export type ParsedValue = string | number | boolean | string[] | number[];
 
 export interface Parsed {
   readonly options: Record<string, ParsedValue>;
+  /** Words that are not options (only for commands parsed with positionals 'allowed'). */
+  readonly positionals: readonly string[];
 }
 
 function bounds(spec: OptionSpec): string {
@@ -119,16 +121,22 @@ function translate(e: unknown, names: readonly string[], command: string): never
   }
 }
 
-/** Parse `command`'s arguments against the table: strict, typed, each option at most once. */
-export function parseArgs(argv: readonly string[], table: OptionTable, command: string): Parsed {
+/**
+ * Parse `command`'s arguments against the table: strict, typed, each option at most once.
+ * `positionals: 'allowed'` for a command that takes words (e.g. `merge DIR...`); refused otherwise.
+ */
+export function parseArgs(argv: readonly string[], table: OptionTable, command: string, positionals: 'allowed' | 'refused' = 'refused'): Parsed {
   const accepted = commandOptions(table, command);
   const config: Record<string, { type: 'string' | 'boolean'; multiple: true; short?: string }> = {};
   for (const [name, s] of accepted) {
     config[name] = { type: s.kind === 'flag' ? 'boolean' : 'string', multiple: true, ...(s.short ? { short: s.short } : {}) };
   }
   let values: Record<string, Array<string | boolean> | undefined>;
+  let words: string[] = [];
   try {
-    values = nodeParseArgs({ args: [...argv], options: config, strict: true, allowPositionals: false }).values as typeof values;
+    const r = nodeParseArgs({ args: [...argv], options: config, strict: true, allowPositionals: positionals === 'allowed' });
+    values = r.values as typeof values;
+    words = r.positionals;
   } catch (e) {
     translate(e, accepted.map(([n]) => n), command);
   }
@@ -141,7 +149,7 @@ export function parseArgs(argv: readonly string[], table: OptionTable, command: 
     }
     options[name] = convert(name, s, String(v[v.length - 1]));
   }
-  return { options };
+  return { options, positionals: words };
 }
 
 /** Help text for one command's options. */

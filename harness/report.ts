@@ -87,6 +87,8 @@ export interface ReportMeta {
   /** The campaign was interrupted (SIGINT/SIGTERM): the records are what finished (cli.ts, --resume). */
   readonly partial?: boolean;
   readonly interrupted?: { readonly signal: string; readonly case?: number; readonly problem?: string; readonly resume: string };
+  /** The shard this report covers (harness/shard.ts), and the unsharded case count. */
+  readonly shard?: { readonly index: number; readonly total: number; readonly casesTotal: number };
   /** A property campaign's shrunk counterexample (check --generator property). */
   readonly counterexample?: {
     readonly problem: string;
@@ -131,6 +133,7 @@ export function writeReport(result: CampaignResult, dir: string, meta: ReportMet
       caseIndex: r.caseIndex, problem: r.problem, spec: r.spec, origin: r.origin, tactic: r.tactic, disposition: r.disposition,
       counts: r.verdict.counts, worst: r.verdict.worst, findings: r.verdict.lines, replay: r.replay, ms: r.ms,
       ...errorMapField(r, i),
+      histogram: r.verdict.histogram,
     })),
   }, null, 1));
   const html = join(out, 'report.html');
