@@ -17,6 +17,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { ErrorMap } from './report/errorMap.js';
 import type { CaseSpec } from '../reference/case.js';
 import { BadArgumentError } from '../reference/errors.js';
 import type { CampaignResult, CaseRecord } from './campaign.js';
@@ -38,6 +39,9 @@ export interface ReportRecordJson {
   readonly replay: string;
   readonly ms?: number;
   readonly histogram?: number[];
+  /** Where the errors sit (incorrect records), or the index of an earlier record holding the same map (report.ts). */
+  readonly errorMap?: ErrorMap;
+  readonly errorMapSameAs?: number;
 }
 
 /** report.json: the fields merging reads. */
@@ -68,7 +72,9 @@ export function readReport(dirOrFile: string): ReportJson {
   }
   const bad = r.records.findIndex((x) => !Array.isArray(x.histogram) || x.histogram.length !== RATIO_BIN_LABELS.length);
   if (bad >= 0) throw new BadArgumentError('DIR', `report.json records with a ${RATIO_BIN_LABELS.length}-bin histogram (rerun check with this version)`, `${file}: record ${bad} has none`);
-  return r;
+  // Shared error maps written once (errorMapSameAs) are expanded back into each record.
+  const records = r.records.map((x) => (x.errorMapSameAs !== undefined ? { ...x, errorMap: r.records[x.errorMapSameAs]?.errorMap } : x));
+  return { ...r, records: records as ReportRecordJson[] };
 }
 
 /** A report.json record back as a CaseRecord (the verdict's structured findings are not stored; its lines are). */
@@ -80,6 +86,7 @@ function caseRecordOf(x: ReportRecordJson): CaseRecord {
   return {
     caseIndex: x.caseIndex, spec: x.spec, ...(x.origin ? { origin: x.origin } : {}), problem: x.problem, tactic: x.tactic,
     disposition: x.disposition as Disposition, verdict, replay: x.replay, ...(x.ms !== undefined ? { ms: x.ms } : {}),
+    ...(x.errorMap !== undefined ? { errorMap: x.errorMap } : {}),
   };
 }
 

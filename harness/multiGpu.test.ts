@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from './cli.js';
+import { readReport } from './merge.js';
 import { listDevices, parseGpus, planGpus, runWorkers, workerArgv, workerEnv, workerShard } from './multiGpu.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'moe-harness-gpus-'));
@@ -19,8 +20,9 @@ function capture(): { out: string[]; err: string[]; io: { out: (s: string) => vo
 }
 
 interface Rec { caseIndex: number; tactic: string; disposition: string; ms?: number; [k: string]: unknown }
-const records = (dir: string): Rec[] => (JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { records: Rec[] }).records;
-const noMs = (xs: Rec[]): Array<Omit<Rec, 'ms'>> => xs.map(({ ms: _ms, ...rest }) => rest);
+// Through readReport: error maps shared between records (errorMapSameAs, an index) are expanded.
+const records = (dir: string): Rec[] => readReport(dir).records as unknown as Rec[];
+const noMs = (xs: Rec[]): Array<Omit<Rec, 'ms' | 'errorMapSameAs'>> => xs.map(({ ms: _ms, errorMapSameAs: _same, ...rest }) => rest);
 
 const SMI = 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-a)\nGPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-b)\nGPU 2: NVIDIA H100 80GB HBM3 (UUID: GPU-c)\n';
 
