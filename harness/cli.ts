@@ -330,16 +330,6 @@ async function merge(argv: readonly string[], io: Io): Promise<number> {
   return finishMerged(result, meta, out, o, io);
 }
 
-function printFindings(records: readonly CaseRecord[], io: Io, max = 8): void {
-  const bad = records.filter((r) => r.disposition !== 'passed');
-  for (const r of bad.slice(0, max)) {
-    io.out(`\n${r.disposition.toUpperCase()}: case ${r.caseIndex} (${r.problem}) tactic ${r.tactic}`);
-    for (const l of r.verdict.lines.slice(0, 4)) io.out(`  ${l}`);
-    io.out(`  replay: ${r.replay}`);
-  }
-  if (bad.length > max) io.out(`\n… and ${bad.length - max} more records not passed (see the report)`);
-}
-
 const defaultReportDir = (choice: KernelChoice): string =>
   join('reports', `${kernelLabel(choice).replace(/[^a-z0-9_-]+/gi, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
