@@ -60,6 +60,8 @@ tar -cf - \
   --exclude='node_modules/@tensorflow/*/dist/*.esm.js' --exclude='node_modules/@tensorflow/*/dist/*.fesm.js' \
   node_modules | xz -T0 -6 > "$out/node_modules.tar.xz"
 extra=(); [ -x native/build/test/moe_gpu_check_faults ] && extra=(native/build/test/moe_gpu_check_faults)
+# The C ABI door: its host addon and the libraries (ours over the CUDA kernel, the CPU test library).
+for f in native/build/Release/*.so native/build/Release/moe_abi_host.node; do [ -e "$f" ] && extra+=("$f"); done
 tar -cf - dist native/build/Release/moe_native.node native/build/Release/moe_native_faults.node native/build/test/moe_gpu_check "${extra[@]}" \
   | xz -T0 -6 > "$out/build.tar.xz"
 git ls-files -z | tar -cf - --null -T - | xz -T0 -6 > "$out/source.tar.xz"
