@@ -24,6 +24,7 @@
 #   MOE_GATE_PROCS   campaign processes per GPU, sharing it (default (cores - 2) / GPUs, at least 1)
 #   MOE_GATE_FAULT   a fault of harness/faults.ts forced on in the campaign (native faults build):
 #                    the gate must then go red, naming it; shows the gate can fail
+#   MOE_GATE_KILLRATE_BUDGET  seconds of each default invocation of ci/killrate.sh (default 60)
 #   MOE_GATE_SANITIZERS  tools to run (default "memcheck racecheck initcheck synccheck")
 #   CI_NODE_INDEX / CI_NODE_TOTAL   CI sharding: ava shards the suite files (when it detects CI),
 #                    the campaign runs the cases i ≡ CI_NODE_INDEX (mod CI_NODE_TOTAL)
@@ -90,7 +91,7 @@ declare -A took
 # ---- 1. GPU ava suites
 t0=$(date +%s)
 log "1. GPU ava suites (MOE_HARNESS_REQUIRE_GPU=1)"
-node node_modules/ava/entrypoints/cli.mjs --tap native/gpu.test.ts harness/gpu.test.ts goldens/gpu.test.ts \
+node node_modules/ava/entrypoints/cli.mjs --tap $(ls native/gpu.test.ts native/prepareCopy.test.ts harness/gpu.test.ts goldens/gpu.test.ts harness/kernels/libDoors.test.ts harness/kernels/processGpu.test.ts 2>/dev/null) \
   > "$out/ava-gpu.tap" 2> "$out/ava-gpu.stderr"
 ava_rc=$?
 bash ci/tap-to-junit.sh "$out/ava-gpu.tap" "$out/junit-ava-gpu.xml" ava-gpu || point not_ok "ava GPU suites: JUnit" "ci/tap-to-junit.sh failed"
@@ -156,8 +157,9 @@ fi
 # ---- 3. kill rate of the fault catalog (ci/killrate.sh, when present)
 if [ -f ci/killrate.sh ]; then
   t0=$(date +%s)
-  log "3. ci/killrate.sh"
-  if bash ci/killrate.sh "$out/killrate" > "$out/killrate.log" 2>&1; then point ok "fault catalog kill rate (ci/killrate.sh)"
+  log "3. ci/killrate.sh native (budget ${MOE_GATE_KILLRATE_BUDGET:-60} s per invocation)"
+  # One default invocation per catalog fault (each about its --budget; MOE_GATE_KILLRATE_BUDGET, default 60 s).
+  if bash ci/killrate.sh native "$out/killrate" --budget "${MOE_GATE_KILLRATE_BUDGET:-60}" > "$out/killrate.log" 2>&1; then point ok "fault catalog kill rate (ci/killrate.sh)"
   else point not_ok "fault catalog kill rate (ci/killrate.sh)" "$(tail -n 3 "$out/killrate.log" | tr '\n' ' ') (log $out/killrate.log)"; fi
   took[killrate]=$(( $(date +%s) - t0 ))
 else

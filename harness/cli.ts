@@ -519,7 +519,7 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     const all: CampaignResult = { ...result, records };
     const sig = result.interrupted !== undefined ? interrupt.received() ?? 'SIGINT' : null;
     io.out(formatTerminalReport(all));
-    if (plan) io.out(`the default run's plan estimated ${(plan.estimateMs / 1000).toFixed(1)} s of a ${plan.options.budgetS} s budget; it took ${(result.elapsedMs / 1000).toFixed(1)} s`);
+    if (plan) io.out(`(default run: ${(result.elapsedMs / 1000).toFixed(1)} s; the plan estimated ${(plan.estimateMs / 1000).toFixed(1)} s of a ${plan.options.budgetS} s budget)`);
     const resumeCommand = `npx moe-harness check --resume ${dir}`;
     const meta: ReportMeta = {
       ...shardMeta, command: `moe-harness check ${argv.join(' ')}`, seed, ...(notice ? { notice } : {}),
