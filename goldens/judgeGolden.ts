@@ -7,6 +7,7 @@
 import { executeTactic, POISON } from '../harness/caseRunner.js';
 import { compare } from '../harness/compare.js';
 import { errorModel } from '../harness/errorModel.js';
+import { observedViolations } from '../harness/kernels/observedViolations.js';
 import type { KernelUnderTest } from '../harness/kernels/kernel.js';
 import { forcedIdsFor, judgeSelection } from '../harness/routingJudge.js';
 import type { Case } from '../reference/case.js';
@@ -26,7 +27,7 @@ export interface GoldenJudgement {
  */
 export async function judgeGoldenOnKernel<H>(kernel: KernelUnderTest<H>, c: Case): Promise<GoldenJudgement> {
   const p = c.spec.problem;
-  const tactics = kernel.tactics(p);
+  const tactics = (await kernel.tactics(p)).tactics;
   if (tactics.length === 0) return { tactics: [], failures: [] };
   const model = errorModel(p);
   const routingInput = routingInputFromCase(c);
@@ -42,6 +43,11 @@ export async function judgeGoldenOnKernel<H>(kernel: KernelUnderTest<H>, c: Case
         if (o.fatal) break; // a CUDA fault ends the context: later tactics would only repeat it
         continue;
       }
+      const violations = observedViolations(kernel.name, tactic, o.runs);
+      if (violations.length > 0) {
+        failures.push(`tactic ${tactic.label}: incorrect: ${violations.join('; ')}`);
+        continue;
+      }
       const sel = judgeSelection(routingInput, reference, o.runs[0].ids, model);
       const forced = forcedIdsFor(reference.routing.ids, o.runs[0].ids, sel.unforceable, p.topK);
       const referenceForIds = forced === null ? null : await runReference(c, { ...refOpts, forcedIds: forced });
@@ -52,7 +58,7 @@ export async function judgeGoldenOnKernel<H>(kernel: KernelUnderTest<H>, c: Case
       if (v.disposition !== 'passed') failures.push(`tactic ${tactic.label}: ${v.disposition}\n    ${v.lines.slice(0, 6).join('\n    ')}`);
     }
   } finally {
-    kernel.release(handle);
+    await kernel.release(handle);
   }
   return { tactics: tactics.map((t) => t.label), failures };
 }

@@ -16,7 +16,9 @@ import { ChildRunner } from './childRunner.js';
 import { compare, crashVerdict, malformedVerdict, notSupportedVerdict, refusedVerdict } from './compare.js';
 import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.js';
 import { InlineRunner } from './inlineRunner.js';
-import { createKernel, kernelLabel, type KernelChoice } from './kernels/select.js';
+import { referencePrecisionFor } from '../reference/conventions.js';
+import { observedViolations } from './kernels/observedViolations.js';
+import { createKernel, kernelLabel, runnerIsolation, type KernelChoice } from './kernels/select.js';
 import { referenceFor, type ReferenceCache, type ReferencePrecision } from './referenceFor.js';
 import { replayCommand, type CaseOrigin } from './replayCommand.js';
 import { forcedIdsFor, unusableRows } from './routingJudge.js';
@@ -72,7 +74,7 @@ export type CampaignEvent =
   | { readonly type: 'case_done'; readonly index: number; readonly total: number };
 
 export async function makeRunner(kernel: KernelChoice, isolation: Isolation, timeoutMs?: number): Promise<CaseRunner> {
-  if (isolation === 'inline') return new InlineRunner(await createKernel(kernel));
+  if (runnerIsolation(kernel, isolation) === 'inline') return new InlineRunner(await createKernel(kernel));
   return new ChildRunner(kernel, timeoutMs !== undefined ? { timeoutMs } : {});
 }
 
@@ -126,10 +128,13 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
   const p = spec.problem;
   const c = generateCase(spec);
   const model = (opts.errorModel ?? defaultErrorModel)(p);
-  const precision = opts.referencePrecision ?? 'float32';
+  // The reference computes with the kernel's declared conventions (kernels/conventions.ts); a
+  // convention only the float64 oracle computes selects it.
+  const { conventions } = await runner.describe();
+  const precision = referencePrecisionFor(conventions, opts.referencePrecision ?? 'float32');
   // Without a shared cache, one per case: tactics choosing the same other ids share a reference.
   const cache: ReferenceCache = opts.referenceCache ?? new Map();
-  const reference = referenceFor(c, model, { precision, cache });
+  const reference = referenceFor(c, model, { precision, cache, conventions });
   reference.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
   const ctx = (tactic: string): FindingContext => ({
     tactic, seed: spec.seed,
@@ -168,12 +173,14 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
     const wall = tacticWall.get(label);
     if (o.kind === 'crashed') return record(label, crashVerdict(o.message, ctx(label)), wall);
     if (o.kind === 'refused') return record(label, refusedVerdict(o.message, ctx(label)), wall);
+    const violations = observedViolations(kernelLabel(opts.kernel), o.tactic, o.runs);
+    if (violations.length > 0) return record(label, malformedVerdict(violations.join('; '), ctx(label)), wall);
     const ids = o.runs[0].ids;
     let referenceForIds = null;
     if (ids instanceof Int32Array && ids.length === p.T * p.topK) {
       const forced = forcedIdsFor(expected.routing.ids, ids, unusableRows(ids, p.T, p.topK, p.E), p.topK);
       if (forced !== null) {
-        referenceForIds = await referenceFor(c, model, { precision, forcedIds: forced, cache });
+        referenceForIds = await referenceFor(c, model, { precision, forcedIds: forced, cache, conventions });
       }
     }
     let verdict: Verdict;

@@ -5,7 +5,7 @@
  * after a crash.
  */
 import type { Case } from '../reference/case.js';
-import type { KernelUnderTest, Observed, Tactic } from './kernels/kernel.js';
+import type { Observed, Provider, ProviderDescription, Tactic } from './kernels/provider.js';
 import { matchesTactic } from './tacticFilter.js';
 
 /** Output poison patterns of run 1 and run 2: two different bf16 NaN payloads. */
@@ -22,6 +22,8 @@ export type CaseOutcome =
   | { readonly kind: 'ran'; readonly tactics: readonly Tactic[]; readonly outcomes: readonly TacticOutcome[] };
 
 export interface CaseRunner {
+  /** What the kernel says about itself (starts it when needed); the campaign judges with its conventions. */
+  describe(): Promise<ProviderDescription>;
   /** Run the case's selected tactics; `onTactic` sees each outcome as it arrives. */
   runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void): Promise<CaseOutcome>;
   close(): Promise<void>;
@@ -44,12 +46,12 @@ export const isRefusal = (e: unknown): boolean => isUnsupported(e) ||
 export const isFatal = (e: unknown): boolean => e instanceof Error && e.name === 'CudaError';
 
 /** The kernel's tactics for the case, filtered. */
-export function selectedTactics(kernel: KernelUnderTest, c: Case, filter: readonly string[] | undefined): Tactic[] {
-  return kernel.tactics(c.spec.problem).filter((t) => matchesTactic(t.label, filter));
+export async function selectedTactics(kernel: Provider, c: Case, filter: readonly string[] | undefined): Promise<Tactic[]> {
+  return (await kernel.tactics(c.spec.problem)).tactics.filter((t) => matchesTactic(t.label, filter));
 }
 
 /** Run one tactic twice (poison 1, poison 2) with digests around; errors become outcomes. */
-export async function executeTactic(kernel: KernelUnderTest, handle: unknown, tactic: Tactic): Promise<TacticOutcome & { fatal?: boolean }> {
+export async function executeTactic(kernel: Provider, handle: unknown, tactic: Tactic): Promise<TacticOutcome & { fatal?: boolean }> {
   try {
     const before = await kernel.inputsDigest(handle);
     const r1 = await kernel.run(handle, tactic, { poison: POISON[0] });

@@ -7,7 +7,7 @@
 import { generateCase } from '../reference/generate.js';
 import { describeError, executeTactic, isUnsupported, selectedTactics } from './caseRunner.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
-import type { KernelUnderTest } from './kernels/kernel.js';
+import type { Provider } from './kernels/provider.js';
 import { createKernel } from './kernels/select.js';
 
 if (process.send === undefined) {
@@ -18,7 +18,7 @@ if (process.send === undefined) {
 const send = (m: ChildMessage): Promise<void> =>
   new Promise((resolve) => { process.send!(m, undefined, {}, () => resolve()); });
 
-let kernel: KernelUnderTest | null = null;
+let kernel: Provider | null = null;
 let queue: Promise<void> = Promise.resolve();
 
 async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<void> {
@@ -26,7 +26,7 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
   const c = generateCase(m.spec);
   let tactics;
   try {
-    tactics = selectedTactics(k, c, m.filter);
+    tactics = await selectedTactics(k, c, m.filter);
   } catch (e) {
     await send(isUnsupported(e) ? { type: 'not_supported', id: m.id, message: describeError(e) } : { type: 'prepare_crashed', id: m.id, message: describeError(e) });
     return;
@@ -51,7 +51,7 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
     await send({ type: 'tactic_done', id: m.id, outcome, fatal: fatal === true });
     if (fatal) process.exit(70);
   }
-  k.release(handle);
+  await k.release(handle);
   await send({ type: 'case_done', id: m.id });
 }
 
@@ -62,7 +62,7 @@ process.on('message', (raw: unknown) => {
     if (m.type === 'init') {
       try {
         kernel = await createKernel(m.kernel);
-        await send({ type: 'ready', kernel: kernel.name });
+        await send({ type: 'ready', kernel: kernel.name, description: await kernel.describe() });
       } catch (e) {
         await send({ type: 'init_failed', message: describeError(e) });
         process.exit(3);

@@ -21,7 +21,9 @@ import { caseMix, MIX_SIZES, type MixSize } from './caseMix.js';
 import { optionsHelp, parseArgs, type OptionSpec, type Parsed } from './cliArgs.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
-import { createKernel, KERNEL_KINDS, kernelLabel, type KernelChoice, type KernelKind } from './kernels/select.js';
+import { chooseKernel as chooseProvider } from './kernels/kernelSpec.js';
+import { formatKernelListing, listKernels } from './kernels/listKernels.js';
+import { createKernel, kernelLabel, type KernelChoice } from './kernels/select.js';
 import { Progress } from './progress.js';
 import { formatTable, summarize, totals, writeReport } from './report.js';
 import { parseTacticFilter } from './tacticFilter.js';
@@ -30,7 +32,8 @@ const GENERATORS = ['mix', 'property'] as const;
 type Generator = (typeof GENERATORS)[number];
 
 const COMMON: Record<string, OptionSpec> = {
-  kernel: { kind: 'string', choices: KERNEL_KINDS, help: 'kernel under test (default native; emulated, with a notice, when no CUDA device is present)' },
+  kernel: { kind: 'string', help: 'kernel under test: native | emulated | cmd:"COMMAND" (default native; emulated, with a notice, when no CUDA device is present; see moe-harness kernels)' },
+  'kernel-config': { kind: 'string', help: 'kernel under test from a JSON file: name, kind, command or path, conventions, env (docs/providers.md)' },
   fault: { kind: 'string', choices: FAULT_NAMES, help: 'switch on one fault of harness/faults.ts (emulated kernel, or the native faults build)' },
   tactic: { kind: 'string', help: 'tactic filter: labels "tileTokens/config", either side may be *, comma-separated, or all (default all)' },
   reference: { kind: 'string', choices: ['float32', 'float64'], help: 'reference precision (default float32, the fast path)' },
@@ -66,7 +69,7 @@ const REPLAY: Record<string, OptionSpec> = {
 };
 
 const TACTICS: Record<string, OptionSpec> = {
-  kernel: COMMON.kernel!, fault: COMMON.fault!, help: COMMON.help!,
+  kernel: COMMON.kernel!, 'kernel-config': COMMON['kernel-config']!, fault: COMMON.fault!, help: COMMON.help!,
   config: CHECK.config!, T: { kind: 'int', min: 1, help: 'token count (with --config)' },
   'local-experts': CHECK['local-experts']!, 'local-offset': CHECK['local-offset']!,
   case: REPLAY.case!,
@@ -78,6 +81,7 @@ usage:
   moe-harness check   [options]                    run a campaign (random case mix, --generator property, or --config)
   moe-harness replay  --case JSON [options]        judge one case (all tactics, or --tactic L)
   moe-harness tactics --config NAME --T n          list a kernel's tactics for a problem (or --case JSON)
+  moe-harness kernels                              list the kernel kinds available here, and why any is not
 
 exit codes: 0 all passed · 1 something incorrect or crashed · 2 bad arguments · 3 only not-supported besides passes`;
 
@@ -97,22 +101,13 @@ function envInt(name: string, fallback: number): number {
 
 /** The kernel to use: native when a CUDA device is usable; a default native falls back to emulated with a notice. */
 async function chooseKernel(o: Parsed['options'], io: Io): Promise<{ choice: KernelChoice; notice?: string }> {
-  const explicit = o.kernel as KernelKind | undefined;
-  const fault = o.fault as FaultName | undefined;
-  const kind = explicit ?? 'native';
-  if (kind === 'emulated') return { choice: { kind, ...(fault ? { fault } : {}) } };
-  const gpu = await gpuAvailability();
-  if (!gpu.available) {
-    if (explicit === 'native') throw new BadArgumentError('--kernel', 'emulated, or native on a machine with a usable CUDA device', `native (${gpu.detail})`);
-    const notice = `NOTICE: no usable CUDA device (${gpu.detail}); running the EMULATED kernel instead. ` +
-      'These results say nothing about the native kernel. Pass --kernel emulated to silence this notice.';
-    io.err(notice);
-    return { choice: { kind: 'emulated', ...(fault ? { fault } : {}) }, notice };
-  }
-  if (fault && !gpu.faultsBuild) {
-    throw new BadArgumentError('--fault', 'the native faults build (node native/build.mjs --faults), or --kernel emulated', `${fault} without a faults build`);
-  }
-  return { choice: { kind: 'native', ...(fault ? { fault } : {}) } };
+  const r = await chooseProvider({
+    ...(o.kernel !== undefined ? { kernel: o.kernel as string } : {}),
+    ...(o['kernel-config'] !== undefined ? { kernelConfig: o['kernel-config'] as string } : {}),
+    ...(o.fault !== undefined ? { fault: o.fault as FaultName } : {}),
+  });
+  if (r.notice !== undefined) io.err(r.notice);
+  return r;
 }
 
 function readCaseSpec(text: string): CaseSpec {
@@ -362,10 +357,16 @@ async function tacticsCommand(argv: readonly string[], io: Io): Promise<number> 
   else throw new BadArgumentError('--config or --case', 'a named configuration (with --T) or a CaseSpec', 'neither');
   const { choice } = await chooseKernel(o, io);
   const kernel = await createKernel(choice);
-  const list = kernel.tactics(problem);
-  io.out(`${kernel.name} · ${describeProblem(problem)}: ${list.length} tactics`);
-  for (const t of list) io.out(`  ${t.label}`);
-  return list.length > 0 ? 0 : 3;
+  try {
+    const { tactics: list, unavailable } = await kernel.tactics(problem);
+    io.out(`${kernel.name} · ${describeProblem(problem)}: ${list.length} tactics`);
+    for (const t of list) io.out(`  ${t.label}`);
+    if (unavailable.length > 0) io.out(`not runnable for this problem: ${unavailable.length}`);
+    for (const u of unavailable) io.out(`  ${u.label}: ${u.reason}`);
+    return list.length > 0 ? 0 : 3;
+  } finally {
+    await kernel.close();
+  }
 }
 
 /** Run the CLI; returns the exit code (never exits by itself). */
@@ -376,11 +377,14 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
       case 'check': return await check(rest, io);
       case 'replay': return await replay(rest, io);
       case 'tactics': return await tacticsCommand(rest, io);
+      case 'kernels':
+        for (const line of formatKernelListing(await listKernels())) io.out(line);
+        return 0;
       case undefined: case 'help': case '--help': case '-h':
         io.out(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new BadArgumentError('command', 'check, replay, tactics or help', JSON.stringify(command));
+        throw new BadArgumentError('command', 'check, replay, tactics, kernels or help', JSON.stringify(command));
     }
   } catch (e) {
     if (e instanceof BadArgumentError) {

@@ -4,15 +4,19 @@
  */
 import type { Case } from '../reference/case.js';
 import { describeError, executeTactic, isUnsupported, selectedTactics, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
-import type { KernelUnderTest } from './kernels/kernel.js';
+import type { Provider, ProviderDescription } from './kernels/provider.js';
 
 export class InlineRunner implements CaseRunner {
-  constructor(private readonly kernel: KernelUnderTest) {}
+  constructor(private readonly kernel: Provider) {}
+
+  describe(): Promise<ProviderDescription> {
+    return this.kernel.describe();
+  }
 
   async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void): Promise<CaseOutcome> {
     let tactics;
     try {
-      tactics = selectedTactics(this.kernel, c, filter);
+      tactics = await selectedTactics(this.kernel, c, filter);
     } catch (e) {
       return isUnsupported(e) ? { kind: 'not_supported', message: describeError(e) } : { kind: 'prepare_crashed', message: describeError(e) };
     }
@@ -31,10 +35,12 @@ export class InlineRunner implements CaseRunner {
         onTactic?.(o);
       }
     } finally {
-      this.kernel.release(handle);
+      await this.kernel.release(handle);
     }
     return { kind: 'ran', tactics, outcomes };
   }
 
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    return this.kernel.close();
+  }
 }

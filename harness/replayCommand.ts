@@ -1,6 +1,6 @@
 /** The one-line command that replays one case for one tactic (or all). */
 import type { CaseSpec } from '../reference/case.js';
-import type { KernelChoice } from './kernels/select.js';
+import { kernelArgs, type KernelChoice } from './kernels/select.js';
 
 /** Provenance of a case that came from a fast-check property. */
 export interface CaseOrigin {
@@ -10,7 +10,6 @@ export interface CaseOrigin {
 
 export function replayCommand(spec: CaseSpec, tactic: string, kernel: KernelChoice, origin?: CaseOrigin): string {
   const json = JSON.stringify(spec).replace(/'/g, "'\\''");
-  const fault = kernel.fault ? ` --fault ${kernel.fault}` : '';
   const fc = origin?.fcSeed !== undefined ? `  # fast-check seed ${origin.fcSeed}${origin.fcPath !== undefined ? ` path "${origin.fcPath}"` : ''}` : '';
-  return `npx moe-harness replay --case '${json}' --tactic ${tactic === '*' ? 'all' : tactic} --kernel ${kernel.kind}${fault}${fc}`;
+  return `npx moe-harness replay --case '${json}' --tactic ${tactic === '*' ? 'all' : tactic} ${kernelArgs(kernel)}${fc}`;
 }

@@ -36,5 +36,5 @@ export function fixture(spec: Omit<Partial<CaseSpec>, 'problem'> & { problem?: P
 
 /** What a perfect kernel returns: the reference's bf16 output, ids and weights (copies). */
 export function perfectObserved(e: Expected): Observed {
-  return { output: Uint16Array.from(e.outputBf16), ids: Int32Array.from(e.routing.ids), weights: Float32Array.from(e.routing.weights) };
+  return { output: Uint16Array.from(e.outputBf16), ids: Int32Array.from(e.routing.ids), weights: Float32Array.from(e.routing.weights), executedTactic: 'test' };
 }

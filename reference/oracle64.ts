@@ -21,6 +21,7 @@ import { fc2InputFormat } from './problem.js';
 import { prepareReference, type ReferenceOptions } from './referenceOptions.js';
 import { planSlots } from './slotPlan.js';
 import { expectedFrom } from './expectedFrom.js';
+import { fc1Activation, fc1ActivationRadius } from './fc1ActivationConvention.js';
 
 const fl = Math.fround;
 
@@ -32,6 +33,7 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
   const { T, H, I, topK: k } = p;
   const fmt = fc2InputFormat(p.quantMode);
   const { routing, rho, finalizeWeights } = prep;
+  const fc1Conv = prep.conventions.fc1Activation;
   const x = dequantizeHidden(c);
   const plan = planSlots(p, routing.ids);
   const y = new Float32Array(T * k * H);
@@ -77,8 +79,8 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
           absG += Math.abs(pg);
         }
         const v = swigluElement(fl(accU), fl(accG), preWeight, ep, parts);
-        a[i] = v;
-        radius[i] = windowRadius(rho, absU, absG, preWeight, ep, parts, v);
+        a[i] = fc1Activation(fc1Conv, v);
+        radius[i] = fc1ActivationRadius(fc1Conv, v, windowRadius(rho, absU, absG, preWeight, ep, parts, v));
       }
       ahat.set(a);
       requantizeInPlace(fmt, ahat, 0, I);
