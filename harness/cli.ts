@@ -361,8 +361,8 @@ async function tacticsCommand(argv: readonly string[], io: Io): Promise<number> 
     const { tactics: list, unavailable } = await kernel.tactics(problem);
     io.out(`${kernel.name} · ${describeProblem(problem)}: ${list.length} tactics`);
     for (const t of list) io.out(`  ${t.label}`);
-    if (unavailable.length > 0) io.out(`not runnable for this problem: ${unavailable.length}`);
-    for (const u of unavailable) io.out(`  ${u.label}: ${u.reason}`);
+    if (unavailable.length > 0) io.err(`not runnable for this problem: ${unavailable.length}`);
+    for (const u of unavailable) io.err(`  ${u.label}: ${u.reason}`);
     return list.length > 0 ? 0 : 3;
   } finally {
     await kernel.close();

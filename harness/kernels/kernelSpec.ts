@@ -21,6 +21,9 @@ import { FAULT_NAMES, type FaultName } from '../faults.js';
 import { gpuAvailability } from '../gpuAvailability.js';
 import { checkKernelChoice, KERNEL_KINDS, needsGpu, PROVIDER_KINDS, type KernelChoice } from './select.js';
 
+/** The kind the CLI's default falls back to (with a notice) when no CUDA device is usable. */
+export const FALLBACK_KIND = 'emulated';
+
 const CONFIG_KEYS = ['name', 'kind', 'command', 'path', 'conventions', 'env', 'timeoutS'] as const;
 
 /** "native", "emulated", "cmd:COMMAND", "lib:PATH" → KernelChoice (checked). */
@@ -120,10 +123,13 @@ export async function chooseKernel(req: KernelRequest): Promise<{ choice: Kernel
   if (!needsGpu(choice)) return { choice };
   const gpu = await gpuAvailability();
   if (!gpu.available) {
-    if (explicit !== undefined) throw new BadArgumentError('--kernel', 'a kernel this machine can run (see moe-harness kernels)', `${choice.kind} (${gpu.detail})`);
+    if (explicit !== undefined) {
+      throw new BadArgumentError('--kernel', `${FALLBACK_KIND}, or ${choice.kind} on a machine with a usable CUDA device`, `${choice.kind} (${gpu.detail})`,
+        'moe-harness kernels lists what runs here');
+    }
     const notice = `NOTICE: no usable CUDA device (${gpu.detail}); running the EMULATED kernel instead. ` +
       'These results say nothing about the native kernel. Pass --kernel emulated to silence this notice.';
-    return { choice: { kind: 'emulated', ...(req.fault ? { fault: req.fault } : {}) }, notice };
+    return { choice: { kind: FALLBACK_KIND, ...(req.fault ? { fault: req.fault } : {}) }, notice };
   }
   if (req.fault && choice.kind === 'native' && !gpu.faultsBuild) {
     throw new BadArgumentError('--fault', 'the native faults build (node native/build.mjs --faults), or --kernel emulated', `${req.fault} without a faults build`);
