@@ -62,7 +62,7 @@ class Misbehaving(Adapter):
                     f.seek(-1, os.SEEK_END)
                     b = f.read(1)
                     f.seek(-1, os.SEEK_END)
-                    f.write(bytes([b[0] ^ 0xFF]))
+                    f.write(bytes([(b[0] + 1) % 256]))  # a lasting change (not undone by the second run)
             if self.mode == "garbage":
                 server[0].out.write(b"this is not a protocol message\n")
             if self.mode == "unwritten":
