@@ -14,13 +14,15 @@ import { BadArgumentError, describeValue } from './errors.js';
 
 /** Per point, the default (SPEC §4) first, then the known alternatives. */
 export const CONVENTION_POINTS = {
+  /** FC1's accumulators (up and gate, before the out1 scales): float32, or rounded to bf16 (a GEMM with bf16 output, e.g. torch._grouped_mm). */
+  fc1Output: ['float32', 'bf16'],
   /** FC1's activation before FC2-input quantization: float32 quantized directly, or rounded to bf16 first (FlashInfer's reference). */
   fc1Activation: ['float32', 'bf16'],
   /** Routing weight in finalize: float32, or rounded to bf16 before it multiplies. */
   routingWeights: ['float32', 'bf16'],
   /** The k-slot sum of finalize: float32 in slot order, or accumulated in bf16 (each partial sum rounded). */
   slotSum: ['float32', 'bf16'],
-  /** FC2's per-slot output before finalize: float32, or rounded to bf16 (written to memory as bf16). */
+  /** FC2's per-slot accumulator: float32, or rounded to bf16 before out2Scale multiplies it (a GEMM with bf16 output). */
   fc2Output: ['float32', 'bf16'],
   /** MX block-scale exponent: rounded up (SPEC §2), or the OCP floor rule. */
   mxScale: ['round_up', 'ocp_floor'],
@@ -31,15 +33,16 @@ export type Conventions = { readonly [P in ConventionPoint]: (typeof CONVENTION_
 
 /** The default contract (SPEC §4): every point at its first value. */
 export const DEFAULT_CONVENTIONS: Conventions = Object.freeze({
-  fc1Activation: 'float32', routingWeights: 'float32', slotSum: 'float32', fc2Output: 'float32', mxScale: 'round_up',
+  fc1Output: 'float32', fc1Activation: 'float32', routingWeights: 'float32', slotSum: 'float32', fc2Output: 'float32', mxScale: 'round_up',
 });
 
 /** What the reference computes, per point and value: which precisions implement it. */
 export const REFERENCE_SUPPORT: { readonly [P in ConventionPoint]: Readonly<Record<Conventions[P], readonly ('float32' | 'float64')[]>> } = {
+  fc1Output: { float32: ['float32', 'float64'], bf16: ['float64'] },
   fc1Activation: { float32: ['float32', 'float64'], bf16: ['float64'] },
   routingWeights: { float32: ['float32', 'float64'], bf16: [] },
   slotSum: { float32: ['float32', 'float64'], bf16: [] },
-  fc2Output: { float32: ['float32', 'float64'], bf16: [] },
+  fc2Output: { float32: ['float32', 'float64'], bf16: ['float64'] },
   mxScale: { round_up: ['float32', 'float64'], ocp_floor: [] },
 };
 

@@ -2,8 +2,9 @@
 
 Tactics differ in accumulation order (numpy BLAS float32, float64 rounded once, four K
 chunks added in order with the k slots summed in reverse). `--fc1-activation bf16` rounds
-FC1's activation to bf16 before FC2-input quantization (FlashInfer's reference) and
-declares that convention.
+FC1's activation to bf16 before FC2-input quantization (FlashInfer's reference);
+`--fc1-output bf16` / `--fc2-output bf16` round the GEMM accumulators to bf16 (a GEMM with
+bf16 output, as torch_adapter.py's); each declares its convention.
 
   node dist/harness/cli.js check --kernel cmd:"python3 adapters/python/numpy_adapter.py"
 """
@@ -24,9 +25,8 @@ class NumpyAdapter(Adapter):
     name = "numpy-moe"
     version = f"numpy-{np.__version__}"
 
-    def __init__(self, fc1_activation):
-        self.fc1_activation = fc1_activation
-        self.conventions = {"fc1Activation": fc1_activation}
+    def __init__(self, conventions):
+        self.conventions = conventions
 
     def tactics(self, problem):
         return list(TACTICS)
@@ -39,11 +39,15 @@ class NumpyAdapter(Adapter):
             raise BadTactic(f"tactic: expected one of {', '.join(TACTICS)}, got {tactic!r}")
         inputs, p = state
         order, slots = TACTICS[tactic]
-        out, ids, w = moe(inputs, p, order=order, fc1_activation=self.fc1_activation, slot_order=slots)
+        c = self.conventions
+        out, ids, w = moe(inputs, p, order=order, slot_order=slots, fc1_output=c["fc1Output"],
+                          fc1_activation=c["fc1Activation"], fc2_output=c["fc2Output"])
         return RunResult(out, ids, w, executed_tactic=tactic)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--fc1-activation", choices=["float32", "bf16"], default="float32")
-    serve(NumpyAdapter(ap.parse_args().fc1_activation))
+    for flag in ("fc1-output", "fc1-activation", "fc2-output"):
+        ap.add_argument(f"--{flag}", choices=["float32", "bf16"], default="float32")
+    a = ap.parse_args()
+    serve(NumpyAdapter({"fc1Output": a.fc1_output, "fc1Activation": a.fc1_activation, "fc2Output": a.fc2_output}))

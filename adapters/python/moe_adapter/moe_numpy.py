@@ -84,8 +84,12 @@ def epilogue(acc_up, acc_gate, l, inputs, clamped):
     return ((gate * sig).astype(F32) * lin).astype(F32)
 
 
-def moe(inputs, p, order="blas", fc1_activation="float32", slot_order="forward"):
-    """Returns (output bf16 bits [T, H], ids int32 [T, k], weights float32 [T, k])."""
+def moe(inputs, p, order="blas", fc1_activation="float32", slot_order="forward", fc1_output="float32",
+        fc2_output="float32"):
+    """Returns (output bf16 bits [T, H], ids int32 [T, k], weights float32 [T, k]).
+
+    fc1_output / fc1_activation / fc2_output: the declared conventions (reference/conventions.ts):
+    'bf16' rounds FC1's accumulators, FC1's activation, or FC2's accumulators to bf16."""
     T, H, I, k = p["T"], p["H"], p["I"], p["topK"]
     off, El = p["localOffset"], p["localExperts"]
     method = p["routing"]["method"]
@@ -104,6 +108,8 @@ def moe(inputs, p, order="blas", fc1_activation="float32", slot_order="forward")
             continue
         xs = x[rows // k]
         acc = matmul_f32(xs, w1[l], order)
+        if fc1_output == "bf16":
+            acc = fm.round_bf16(acc)
         au, ag = acc[:, :I], acc[:, I:]
         if before_fc1:
             w = weights.reshape(-1)[rows][:, None].astype(F32)
@@ -114,6 +120,8 @@ def moe(inputs, p, order="blas", fc1_activation="float32", slot_order="forward")
             a = fm.round_bf16(a)
         ahat = fm.requant(fmt, a)
         acc2 = matmul_f32(ahat, w2[l], order)
+        if fc2_output == "bf16":
+            acc2 = fm.round_bf16(acc2)
         y[rows] = (acc2 * F32(inputs["out2_scale"].array[l])).astype(F32)
     y = y.reshape(T, k, H)
     out = np.zeros((T, H), dtype=F32)
