@@ -31,7 +31,7 @@ class Tensor:
     def __init__(self, dtype, array):
         if dtype not in DTYPES:
             raise ValueError(f"dtype: expected one of {sorted(DTYPES)}, got {dtype!r}")
-        array = np.ascontiguousarray(array)
+        array = np.require(array, requirements="C")  # keeps 0-d scalars 0-d (ascontiguousarray would not)
         if array.dtype.itemsize != DTYPES[dtype].itemsize:
             raise ValueError(f"array for {dtype}: expected itemsize {DTYPES[dtype].itemsize}, got {array.dtype}")
         self.dtype = dtype
@@ -74,7 +74,7 @@ def dumps(tensors, metadata=None):
     items = []
     for name, t in tensors.items():
         if not isinstance(t, Tensor):
-            arr = np.ascontiguousarray(t)
+            arr = np.require(t, requirements="C")
             t = Tensor(_NAME_OF[arr.dtype.name], arr)
         items.append((name, t))
     # largest element first, then by name: every tensor starts aligned to its element size
