@@ -129,3 +129,22 @@ if (!py.numpy) {
     t.regex((e as Error).message, /adapter cmd:definitely-not-a-command-moe died \(exit code 127\) during the handshake.*not found/);
   });
 }
+
+// The Node adapter needs no Python: our emulated kernel through door 2.
+const NODE_ADAPTER = 'node --import tsx harness/kernels/nodeAdapter.ts';
+
+test('door 2 with the Node adapter: the emulated kernel through the protocol gets the dispositions and worst/bound ratios it gets direct', async (t) => {
+  const cases = [{ spec: spec('nvfp4', 41) }, { spec: spec('mxfp4_mxfp8', 42) }, { spec: spec('mxfp4_bf16', 43, { routing: { method: 'llama4' }, topK: 1 }) }];
+  const direct = await runCampaign(cases, { kernel: { kind: 'emulated' }, isolation: 'inline' });
+  const door = await runCampaign(cases, { kernel: { kind: 'cmd', command: `${NODE_ADAPTER} --kernel emulated`, timeoutS: 60 } });
+  const key = (r: CampaignResult): string[] => r.records.map((x) => `${x.caseIndex} ${x.tactic} ${x.disposition} ${x.verdict.worst?.ratio ?? '-'}`);
+  t.true(direct.records.length > 3);
+  t.deepEqual(key(door), key(direct));
+  t.true(door.records.every((x) => x.disposition === 'passed'));
+});
+
+test('door 2 with the Node adapter: a catalog fault (gate_up_swapped) is caught through the protocol', async (t) => {
+  const r = await runCampaign([{ spec: spec('nvfp4', 44) }], { kernel: { kind: 'cmd', command: `${NODE_ADAPTER} --kernel emulated --fault gate_up_swapped`, timeoutS: 60 } });
+  t.true(r.records.length > 0);
+  t.true(r.records.every((x) => x.disposition === 'incorrect'), lines(r));
+});

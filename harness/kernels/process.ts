@@ -131,7 +131,7 @@ export class ProcessProvider implements Provider<ProcessHandle> {
     const dir = join(this.sessionDir, `case-${++this.cases}`);
     mkdirSync(dir, { recursive: true });
     const inputsPath = join(dir, 'inputs.safetensors');
-    writeFileSync(inputsPath, writeSafetensors(caseToTensors(c), { problem: JSON.stringify(c.spec.problem), protocol: '1' }));
+    writeFileSync(inputsPath, writeSafetensors(caseToTensors(c), { problem: JSON.stringify(c.spec.problem), case_spec: JSON.stringify(c.spec), protocol: '1' }));
     const h: ProcessHandle = { dir, inputsPath, problem: c.spec.problem, adapterHandle: '', generation: -1, runs: 0 };
     try {
       await this.prepared(h);
