@@ -11,7 +11,7 @@
  * digest is the file's own bytes, so an adapter that writes its inputs is caught.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caseToTensors } from '../../goldens/caseTensors.js';
@@ -33,6 +33,30 @@ export interface ProcessHandle {
   adapterHandle: string;
   generation: number;
   runs: number;
+  /** The inputs file's digest and the file status it was taken at (see inputsDigest). */
+  digest: string;
+  stamp: string;
+}
+
+/**
+ * How inputsDigest checks the inputs file: 'stat' (default) re-hashes it only when its size,
+ * mtime or ctime changed since the last hash (every write(2) to the file changes them; a write
+ * through a shared mapping of a tmpfs file may not), 'full' re-hashes it on every check (about
+ * 1 s per GiB, twice per tactic). Env MOE_HARNESS_PROCESS_DIGEST=full selects 'full'.
+ */
+export type InputsDigestMode = 'stat' | 'full';
+
+function digestMode(): InputsDigestMode {
+  return process.env.MOE_HARNESS_PROCESS_DIGEST === 'full' ? 'full' : 'stat';
+}
+
+function fileStamp(path: string): string {
+  const s = statSync(path, { bigint: true });
+  return `${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+}
+
+function hashBytes(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex').slice(0, 16);
 }
 
 /** Default longest wait for one answer (a run of every tactic on a large case may be slow on CPU). */
@@ -131,8 +155,11 @@ export class ProcessProvider implements Provider<ProcessHandle> {
     const dir = join(this.sessionDir, `case-${++this.cases}`);
     mkdirSync(dir, { recursive: true });
     const inputsPath = join(dir, 'inputs.safetensors');
-    writeFileSync(inputsPath, writeSafetensors(caseToTensors(c), { problem: JSON.stringify(c.spec.problem), case_spec: JSON.stringify(c.spec), protocol: '1' }));
-    const h: ProcessHandle = { dir, inputsPath, problem: c.spec.problem, adapterHandle: '', generation: -1, runs: 0 };
+    const bytes = writeSafetensors(caseToTensors(c), { problem: JSON.stringify(c.spec.problem), case_spec: JSON.stringify(c.spec), protocol: '1' });
+    writeFileSync(inputsPath, bytes);
+    const h: ProcessHandle = {
+      dir, inputsPath, problem: c.spec.problem, adapterHandle: '', generation: -1, runs: 0, digest: hashBytes(bytes), stamp: fileStamp(inputsPath),
+    };
     try {
       await this.prepared(h);
     } catch (e) {
@@ -197,7 +224,12 @@ export class ProcessProvider implements Provider<ProcessHandle> {
   }
 
   async inputsDigest(h: ProcessHandle): Promise<string> {
-    return createHash('sha256').update(readFileSync(h.inputsPath)).digest('hex').slice(0, 16);
+    const stamp = fileStamp(h.inputsPath);
+    if (digestMode() === 'full' || stamp !== h.stamp) {
+      h.digest = hashBytes(readFileSync(h.inputsPath));
+      h.stamp = stamp;
+    }
+    return h.digest;
   }
 
   async release(h: ProcessHandle): Promise<void> {

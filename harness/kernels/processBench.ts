@@ -1,0 +1,77 @@
+/**
+ * processBench: what door 2 (the process protocol) costs against driving the same kernel
+ * directly, per (case, tactic) and relative to a campaign's wall time. The door side runs the
+ * same provider behind nodeAdapter.ts, so the only difference is the door: spawn, the inputs
+ * file written once per case on shared memory, one request/answer pair and one output file per
+ * run. A benchmark (prints a table), not a test.
+ *
+ *   node --import tsx harness/kernels/processBench.ts                         # mid-size, emulated, CPU
+ *   node dist/harness/kernels/processBench.js --config qwen3-235b-a22b --T 256 --kernel native --cases 3
+ *
+ * Two measurements per side, each over the same cases:
+ *   campaign  the whole campaign (reference included), as `moe-harness check` runs it;
+ *   kernel    the campaign again with the references already cached: the kernel side alone.
+ */
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { CampaignCase } from '../campaign.js';
+import { runCampaign } from '../campaign.js';
+import type { ReferenceCache } from '../referenceFor.js';
+import { configProblem } from '../../reference/configs.js';
+import { shutdownReference } from '../../reference/moe.js';
+import type { Problem } from '../../reference/problem.js';
+import { parseKernelSpec } from './kernelSpec.js';
+import { kernelLabel, type KernelChoice } from './select.js';
+
+const MID: Problem = {
+  T: 64, H: 1024, I: 512, E: 32, topK: 4, localOffset: 0, localExperts: 32, routing: { method: 'renormalize' },
+  logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4', activation: { kind: 'swiglu' },
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string' }, T: { type: 'string', default: '64' }, kernel: { type: 'string', default: 'emulated' },
+      cases: { type: 'string', default: '2' }, tactic: { type: 'string' },
+    },
+  });
+  const T = Number(values.T);
+  const problem = values.config !== undefined ? configProblem(values.config, T) : { ...MID, T };
+  const n = Number(values.cases);
+  const cases: CampaignCase[] = Array.from({ length: n }, (_, i) => ({ spec: { problem, seed: 1000 + i, logitFamily: 'normal', scaleFamily: 'normal' } }));
+  const direct = parseKernelSpec(values.kernel!);
+  const here = fileURLToPath(import.meta.url);
+  const adapter = here.endsWith('.ts') ? `node --import tsx ${here}`.replace('processBench.ts', 'nodeAdapter.ts') : `node ${here.replace('processBench.js', 'nodeAdapter.js')}`;
+  const door: KernelChoice = { kind: 'cmd', command: `${adapter} --kernel ${values.kernel}`, name: `door2(${kernelLabel(direct)})`, timeoutS: 1800 };
+  const tactics = values.tactic !== undefined ? { tactics: values.tactic.split(',') } : {};
+  const rows: string[] = [];
+  const results: Record<string, { wall: number; records: number; passed: number }> = {};
+  const cache: ReferenceCache = new Map();
+  for (const [mode, useCache] of [['campaign', false], ['kernel', true]] as const) {
+    for (const [side, kernel] of [['direct', direct], ['door 2', door]] as const) {
+      const r = await runCampaign(cases, { kernel, ...tactics, ...(useCache ? { referenceCache: cache } : {}) });
+      results[`${mode}/${side}`] = { wall: r.elapsedMs, records: r.records.length, passed: r.records.filter((x) => x.disposition === 'passed').length };
+      console.error(`${mode}/${side}: ${r.elapsedMs.toFixed(0)} ms, ${r.records.length} records, ${results[`${mode}/${side}`]!.passed} passed`);
+    }
+    if (!useCache) {
+      // warm the cache: the references of these cases, computed once
+      await runCampaign(cases, { kernel: direct, ...tactics, referenceCache: cache });
+    }
+  }
+  for (const mode of ['campaign', 'kernel'] as const) {
+    const d = results[`${mode}/direct`]!;
+    const p = results[`${mode}/door 2`]!;
+    const per = (p.wall - d.wall) / p.records;
+    rows.push(`| ${mode} | ${d.wall.toFixed(0)} | ${p.wall.toFixed(0)} | ${p.records} | ${per.toFixed(1)} | ${(100 * (p.wall / d.wall - 1)).toFixed(1)} % | ${d.passed}/${d.records} · ${p.passed}/${p.records} |`);
+  }
+  console.log(`door 2 overhead · ${kernelLabel(direct)} · T=${problem.T} H=${problem.H} I=${problem.I} E=${problem.E} k=${problem.topK} ${problem.quantMode} · ${n} cases`);
+  console.log('| measured | direct ms | door 2 ms | (case, tactic) records | overhead ms per (case, tactic) | added wall time | passed direct · door |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+  await shutdownReference();
+}
+
+main().catch((e: unknown) => {
+  console.error(`processBench: ${(e as Error).stack ?? String(e)}`);
+  process.exit(1);
+});
