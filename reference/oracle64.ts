@@ -30,7 +30,7 @@ const fl = Math.fround;
 /** Run the float64 oracle (synchronous). */
 export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
   checkCase(c);
-  const prep = prepareReference(c, opts);
+  const prep = prepareReference(c, { ...opts, precision: 'float64' });
   const p = c.spec.problem;
   const { T, H, I, topK: k } = p;
   const fmt = fc2InputFormat(p.quantMode);

@@ -42,7 +42,7 @@ export function parseKernelSpec(spec: string, fault?: FaultName): KernelChoice {
   try {
     checkKernelChoice(choice);
   } catch (e) {
-    if (e instanceof BadArgumentError) throw new BadArgumentError('--kernel', e.expected, e.actual);
+    if (e instanceof BadArgumentError && !e.argument.startsWith('--')) throw new BadArgumentError('--kernel', e.expected, e.actual);
     throw e;
   }
   return choice;
