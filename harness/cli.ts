@@ -23,7 +23,7 @@ import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
 import { chooseKernel as chooseProvider } from './kernels/kernelSpec.js';
 import { formatKernelListing, listKernels } from './kernels/listKernels.js';
-import { createKernel, kernelLabel, type KernelChoice } from './kernels/select.js';
+import { createKernel, kernelLabel, runnerIsolation, type KernelChoice } from './kernels/select.js';
 import { Progress } from './progress.js';
 import { formatTable, summarize, totals, writeReport } from './report.js';
 import { parseTacticFilter } from './tacticFilter.js';
@@ -204,7 +204,7 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     }).map((spec) => ({ spec }));
   const { choice, notice } = await chooseKernel(o, io);
   const isolation = (o.isolation as Isolation | undefined) ?? 'child';
-  io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases, seed ${seed}, isolation ${isolation}`);
+  io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases, seed ${seed}, isolation ${runnerIsolation(choice, isolation)}`);
   const progress = new Progress(cases.length, process.stderr, !o.quiet);
   const stats = { passed: 0, failed: 0 };
   const result = await runCampaign(cases, {
@@ -254,7 +254,7 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
   const { runPropertyCampaign } = await import('./propertyCampaign.js');
   const { choice, notice } = await chooseKernel(o, io);
   const isolation = (o.isolation as Isolation | undefined) ?? 'child';
-  io.err(`moe-harness check: kernel ${kernelLabel(choice)}, fast-check property, ${path !== undefined ? `path "${path}"` : `${runs} runs`}, seed ${seed}, isolation ${isolation}`);
+  io.err(`moe-harness check: kernel ${kernelLabel(choice)}, fast-check property, ${path !== undefined ? `path "${path}"` : `${runs} runs`}, seed ${seed}, isolation ${runnerIsolation(choice, isolation)}`);
   const progress = new Progress(runs, process.stderr, !o.quiet && path === undefined);
   const stats = { passed: 0, failed: 0 };
   let shrinking = false;

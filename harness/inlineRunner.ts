@@ -20,7 +20,11 @@ export class InlineRunner implements CaseRunner {
     } catch (e) {
       return isUnsupported(e) ? { kind: 'not_supported', message: describeError(e) } : { kind: 'prepare_crashed', message: describeError(e) };
     }
-    if (tactics.length === 0) return { kind: 'not_supported', message: `kernel ${this.kernel.name} enumerates no tactic${filter ? ` matching ${filter.join(',')}` : ''} for this problem` };
+    if (tactics.length === 0) {
+      // The provider's own reasons, when it gives some (e.g. a routing method it does not support).
+      const why = (await this.kernel.tactics(c.spec.problem)).unavailable.slice(0, 3).map((u) => `${u.label}: ${u.reason}`).join('; ');
+      return { kind: 'not_supported', message: `kernel ${this.kernel.name} enumerates no tactic${filter ? ` matching ${filter.join(',')}` : ''} for this problem${why ? ` (${why})` : ''}` };
+    }
     let handle: unknown;
     try {
       handle = await this.kernel.prepare(c);

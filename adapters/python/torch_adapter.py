@@ -101,8 +101,31 @@ def requant(fmt, a):
     return q.view_as(a).to(BF16)
 
 
-def route(method, logits, k):
+def route_deepseek(v, k, bias, cfg):
+    """deepseek_v3 (SPEC §3): b = sigmoid + bias, group masking by the two largest b, weights from the unbiased s."""
+    T, E = v.shape
+    ninf = torch.full_like(v, -float("inf"))
+    s = torch.where(v == -float("inf"), torch.zeros_like(v), torch.sigmoid(v))
+    b = torch.where(v == -float("inf"), ninf, s + (bias if bias is not None else 0))
+    b = torch.where(torch.isnan(b), ninf, b)
+    n_group = int(cfg.get("nGroup", 1))
+    if n_group > 1:
+        size = E // n_group
+        top2 = torch.sort(b.view(T, n_group, size), dim=-1, descending=True).values[:, :, :2]
+        gs = (top2[:, :, 0] + top2[:, :, 1]).nan_to_num(nan=-float("inf"))
+        kept = torch.sort(gs, dim=-1, descending=True, stable=True).indices[:, :int(cfg["topkGroup"])]
+        keep = torch.zeros((T, n_group), dtype=torch.bool, device=v.device).scatter_(1, kept, True)
+        b = torch.where(keep.repeat_interleave(size, dim=1), b, ninf)
+    ids = torch.sort(b, dim=-1, descending=True, stable=True).indices[:, :k]
+    chosen = torch.gather(s, 1, ids)
+    w = chosen / (chosen.sum(dim=-1, keepdim=True) + 1e-20) * float(cfg.get("routedScalingFactor", 1.0))
+    return ids.to(torch.int32), w.to(F32)
+
+
+def route(method, logits, k, bias=None, cfg=None):
     v = torch.where(torch.isnan(logits) | (logits == float("inf")), torch.full_like(logits, -float("inf")), logits)
+    if method == "deepseek_v3":
+        return route_deepseek(v, k, bias, cfg or {})
     if method in ("renormalize", "topk", "llama4"):
         score = v
     else:  # default, renormalize_naive: rank by the softmax probabilities
@@ -149,7 +172,7 @@ class TorchAdapter(Adapter):
     name = "torch-moe"
     version = f"torch-{torch.__version__}"
     conventions = {"fc1Output": "bf16", "fc2Output": "bf16"}
-    routing_methods = ("default", "renormalize", "renormalize_naive", "topk", "llama4")
+    routing_methods = ("default", "renormalize", "renormalize_naive", "deepseek_v3", "topk", "llama4")
 
     def __init__(self):
         self.device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu (torch without CUDA)"
@@ -186,6 +209,9 @@ class TorchAdapter(Adapter):
         st["x"] = x
         lg = inputs["logits"]
         st["logits"] = bf16_bits_to_f32(t(lg.array)) if lg.dtype == "BF16" else t(lg.array, F32)
+        if "bias" in inputs:
+            bt = inputs["bias"]
+            st["bias"] = bf16_bits_to_f32(t(bt.array)) if bt.dtype == "BF16" else t(bt.array, F32)
         for name in ("out1_scale", "out1_gate_scale", "out2_scale", "swiglu.alpha", "swiglu.beta", "swiglu.limit"):
             if name in inputs:
                 st[name] = t(inputs[name].array, F32)
@@ -199,7 +225,7 @@ class TorchAdapter(Adapter):
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        ids, w = route(p["routing"]["method"], st["logits"], k)
+        ids, w = route(p["routing"]["method"], st["logits"], k, st.get("bias"), p["routing"])
         rows, experts, counts, offs = group_plan(ids.cpu().numpy(), p["localOffset"], El)
         if rows.size == 0:  # no slot routed to this slice: the output is all zeros
             zeros = np.zeros((T, H), np.uint16)
@@ -268,6 +294,10 @@ def self_check():
     logits = rng.standard_normal((97, 64)).astype(np.float32)
     for method in ("default", "renormalize", "renormalize_naive", "topk", "llama4"):
         same(f"routing ids {method}", route(method, t(logits), 4)[0].cpu().numpy(), np_route(method, logits, 4)[0])
+    bias = rng.standard_normal(64).astype(np.float32)
+    cfg = {"nGroup": 8, "topkGroup": 4, "routedScalingFactor": 2.5}
+    same("routing ids deepseek_v3", route("deepseek_v3", t(logits), 8, t(bias), cfg)[0].cpu().numpy(),
+         np_route("deepseek_v3", logits, 8, bias, cfg)[0])
 
     T, H, I, E, k = 37, 256, 128, 8, 2
     p = {"T": T, "H": H, "I": I, "E": E, "topK": k, "localOffset": 0, "localExperts": E, "quantMode": "mxfp4_bf16",

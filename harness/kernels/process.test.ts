@@ -58,9 +58,6 @@ if (!py.numpy) {
       t.deepEqual(d.conventions, DEFAULT_CONVENTIONS);
       const tl = await k.tactics(CASES[0]!.spec.problem);
       t.deepEqual(tl.tactics.map((x) => x.label), ['blas', 'f64', 'ksplit4-rev']);
-      const unsupported = await k.tactics({ ...CASES[0]!.spec.problem, routing: { method: 'deepseek_v3', nGroup: 1, topkGroup: 1, routedScalingFactor: 2.5 } });
-      t.is(unsupported.tactics.length, 0);
-      t.regex(unsupported.unavailable[0]!.reason, /routing/);
     } finally {
       await k.close();
     }
@@ -88,6 +85,14 @@ if (!py.numpy) {
       t.deepEqual(byDisposition(undeclared), { incorrect: cases.length * 3 }, 'every record fails under the default convention');
     });
   }
+
+  test('a problem outside the quant modes an adapter declares is not supported, with its reason, without asking the adapter', async (t) => {
+    const script = 'import sys; sys.path.insert(0, "adapters/python"); from moe_adapter import Adapter, serve\n' +
+      'class A(Adapter):\n    name = "nvfp4-only"; quant_modes = ("nvfp4",)\n    def tactics(self, p): raise RuntimeError("not asked")\nserve(A())';
+    const r = await runCampaign([{ spec: spec('mxfp4_bf16', 3) }], { kernel: { kind: 'cmd', command: `python3 -c '${script}'`, timeoutS: 30 } });
+    t.deepEqual(r.records.map((x) => x.disposition), ['not_supported']);
+    t.regex(lines(r), /nvfp4-only supports quant modes nvfp4/);
+  });
 
   const ONE = [{ spec: spec('nvfp4', 5) }, { spec: spec('mxfp4_mxfp8', 6) }];
 

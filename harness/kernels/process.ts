@@ -146,7 +146,7 @@ export class ProcessProvider implements Provider<ProcessHandle> {
   async tactics(problem: Problem): Promise<TacticList> {
     const d = await this.describe();
     if (!d.quantModes.includes(problem.quantMode) || !d.routingMethods.includes(problem.routing.method)) {
-      return { tactics: [], unavailable: [{ label: '*', reason: `${this.name} supports quant modes ${d.quantModes.join(', ')} and routing ${d.routingMethods.join(', ')}` }] };
+      return { tactics: [], unavailable: [{ label: '*', reason: `${d.name} supports quant modes ${d.quantModes.join(', ')} and routing ${d.routingMethods.join(', ')}` }] };
     }
     return parseTacticList(this.name, await this.ask('tactics', { problem }, 'tactics'));
   }

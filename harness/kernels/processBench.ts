@@ -11,6 +11,7 @@
  * Two measurements per side, each over the same cases:
  *   campaign  the whole campaign (reference included), as `moe-harness check` runs it;
  *   kernel    the campaign again with the references already cached: the kernel side alone.
+ * --isolation inline runs the direct side in this process (default: a child, as campaigns do).
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     options: {
       config: { type: 'string' }, T: { type: 'string', default: '64' }, kernel: { type: 'string', default: 'emulated' },
       cases: { type: 'string', default: '2' }, tactic: { type: 'string' },
+      isolation: { type: 'string', default: 'child' },
     },
   });
   const T = Number(values.T);
@@ -49,7 +51,10 @@ async function main(): Promise<void> {
   const cache: ReferenceCache = new Map();
   for (const [mode, useCache] of [['campaign', false], ['kernel', true]] as const) {
     for (const [side, kernel] of [['direct', direct], ['door 2', door]] as const) {
-      const r = await runCampaign(cases, { kernel, ...tactics, ...(useCache ? { referenceCache: cache } : {}) });
+      // The direct side as campaigns run it (child isolation), or inline (--isolation inline);
+      // door 2 always drives its adapter process inline.
+      const isolation = values.isolation === 'inline' ? 'inline' as const : 'child' as const;
+      const r = await runCampaign(cases, { kernel, isolation, ...tactics, ...(useCache ? { referenceCache: cache } : {}) });
       results[`${mode}/${side}`] = { wall: r.elapsedMs, records: r.records.length, passed: r.records.filter((x) => x.disposition === 'passed').length };
       console.error(`${mode}/${side}: ${r.elapsedMs.toFixed(0)} ms, ${r.records.length} records, ${results[`${mode}/${side}`]!.passed} passed`);
     }

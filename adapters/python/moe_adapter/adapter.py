@@ -45,7 +45,7 @@ class Adapter:
     version = "0"
     device = "cpu"
     quant_modes = ("nvfp4", "mxfp4_mxfp8", "mxfp4_bf16")
-    routing_methods = ("default", "renormalize", "renormalize_naive", "topk", "llama4")
+    routing_methods = ("default", "renormalize", "renormalize_naive", "deepseek_v3", "topk", "llama4")
     conventions = {}
 
     def describe(self):

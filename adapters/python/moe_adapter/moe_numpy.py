@@ -93,7 +93,11 @@ def moe(inputs, p, order="blas", fc1_activation="float32", slot_order="forward",
     T, H, I, k = p["T"], p["H"], p["I"], p["topK"]
     off, El = p["localOffset"], p["localExperts"]
     method = p["routing"]["method"]
-    ids, weights = route(method, logits_f32(inputs), k)
+    bias = None
+    if "bias" in inputs:
+        bt = inputs["bias"]
+        bias = fm.bf16_bits_to_f32(bt.array) if bt.dtype == "BF16" else bt.array.astype(F32)
+    ids, weights = route(method, logits_f32(inputs), k, bias, p["routing"])
     before_fc1 = method in WEIGHT_BEFORE_FC1
     x = dequant_hidden(inputs, p)
     w1 = dequant_weights(inputs, p, "fc1")

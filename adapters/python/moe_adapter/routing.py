@@ -2,8 +2,7 @@
 
 Each method maps (logits [T, E] float32, bias, problem) to (ids [T, k] int32, weights
 [T, k] float32). Top-k: higher score first, exact ties to the lower expert index; NaN and
-+inf logits are treated as -inf (masked). deepseek_v3 is not implemented here (an adapter
-using this module declares the methods of METHODS only).
++inf logits are treated as -inf (masked).
 """
 import numpy as np
 
@@ -74,6 +73,34 @@ def sigmoid(x):
     return np.where(v == -np.inf, F32(0), s).astype(F32)
 
 
+def _deepseek_v3(logits, k, bias, config):
+    """s = sigmoid(logit), b = s + bias; groups by the sum of their two largest b (nGroup > 1),
+    the topkGroup best kept; top-k of b; weights s / (sum of chosen s + 1e-20) · scale."""
+    T, E = logits.shape
+    v = sanitize(logits)
+    s = sigmoid(v)
+    bias = np.zeros(E, F32) if bias is None else bias.astype(F32)
+    b = np.where(v == -np.inf, F32(-np.inf), (s + bias[None, :]).astype(F32)).astype(F32)
+    b = np.where(np.isnan(b), F32(-np.inf), b)
+    n_group = int(config.get("nGroup", 1))
+    if n_group > 1:
+        size = E // n_group
+        g = np.sort(b.reshape(T, n_group, size), axis=-1)[:, :, ::-1]
+        with np.errstate(invalid="ignore"):
+            gs = (g[:, :, 0] + g[:, :, 1]).astype(F32)
+        kept = topk(np.where(np.isnan(gs), F32(-np.inf), gs), int(config["topkGroup"]))
+        keep = np.zeros((T, n_group), bool)
+        np.put_along_axis(keep, kept.astype(np.int64), True, axis=1)
+        b = np.where(np.repeat(keep, size, axis=1), b, F32(-np.inf))
+    ids = topk(b, k)
+    chosen = np.take_along_axis(s, ids, axis=1)
+    total = np.zeros((T, 1), F32)
+    for j in range(k):
+        total = (total + chosen[:, j:j + 1]).astype(F32)
+    w = (chosen / (total + F32(1e-20)).astype(F32)).astype(F32)
+    return ids, (w * F32(config.get("routedScalingFactor", 1.0))).astype(F32)
+
+
 def _llama4(logits, k):
     ids = topk(sanitize(logits), k)
     return ids, sigmoid(np.take_along_axis(logits, ids, axis=1))
@@ -91,7 +118,10 @@ METHODS = {
 WEIGHT_BEFORE_FC1 = {"llama4"}
 
 
-def route(method, logits, k):
+def route(method, logits, k, bias=None, config=None):
+    """bias: float32 [E] or None; config: the problem's routing object (deepseek_v3's parameters)."""
+    if method == "deepseek_v3":
+        return _deepseek_v3(logits.astype(F32), k, bias, config or {})
     if method not in METHODS:
         raise KeyError(method)
     return METHODS[method](logits.astype(F32), k)

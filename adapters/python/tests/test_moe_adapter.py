@@ -84,6 +84,15 @@ class RoutingAndGroupingTest(unittest.TestCase):
         self.assertEqual(ids[0, 0], 2)
         self.assertEqual(w[0, 1], 0)
 
+    def test_deepseek_groups_mask_experts_and_weights_use_the_unbiased_sigmoid(self):
+        logits = np.zeros((1, 8), np.float32)
+        bias = np.array([0, 0, 5, 5, 0, 0, 0, 1], np.float32)  # group 1 (experts 2, 3) best, then group 3
+        ids, w = route("deepseek_v3", logits, 2, bias, {"nGroup": 4, "topkGroup": 1, "routedScalingFactor": 2.0})
+        self.assertEqual(ids.tolist(), [[2, 3]])
+        self.assertEqual(w.tolist(), [[1.0, 1.0]])  # s = 0.5 each: 0.5 / 1.0 · 2
+        ids, _ = route("deepseek_v3", logits, 3, bias, {"nGroup": 4, "topkGroup": 2, "routedScalingFactor": 1.0})
+        self.assertEqual(ids.tolist(), [[2, 3, 7]])
+
     def test_group_plan_sorts_rows_by_local_expert(self):
         ids = np.array([[3, 1], [1, 9], [2, 3]], np.int32)
         rows, experts, counts, offs = group_plan(ids, 1, 3)  # local experts 1..3
