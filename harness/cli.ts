@@ -20,10 +20,9 @@ import { runCampaign, type CampaignCase, type CampaignResult, type Isolation } f
 import { caseMix, MIX_SIZES, type MixSize } from './caseMix.js';
 import { optionsHelp, parseArgs, type OptionSpec, type Parsed } from './cliArgs.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
-import { gpuAvailability } from './gpuAvailability.js';
 import { chooseKernel as chooseProvider } from './kernels/kernelSpec.js';
 import { formatKernelListing, listKernels } from './kernels/listKernels.js';
-import { createKernel, kernelLabel, runnerIsolation, type KernelChoice } from './kernels/select.js';
+import { createKernel, kernelLabel, oneOffIsolation, runnerIsolation, type KernelChoice } from './kernels/select.js';
 import { Progress } from './progress.js';
 import { formatTable, summarize, totals, writeReport } from './report.js';
 import { parseTacticFilter } from './tacticFilter.js';
@@ -330,7 +329,7 @@ async function replay(argv: readonly string[], io: Io): Promise<number> {
   const spec = readCaseSpec(o.case as string);
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
   const { choice } = await chooseKernel(o, io);
-  const isolation = (o.isolation as Isolation | undefined) ?? (choice.kind === 'native' ? 'child' : 'inline');
+  const isolation = (o.isolation as Isolation | undefined) ?? oneOffIsolation(choice);
   io.err(`moe-harness replay: ${describeProblem(spec.problem)} seed ${spec.seed} on ${kernelLabel(choice)}`);
   const result = await runCampaign([{ spec }], {
     kernel: choice, isolation, ...(tactics ? { tactics } : {}),

@@ -22,7 +22,8 @@ import { configProblem } from '../../reference/configs.js';
 import { shutdownReference } from '../../reference/moe.js';
 import type { Problem } from '../../reference/problem.js';
 import { parseKernelSpec } from './kernelSpec.js';
-import { kernelLabel, type KernelChoice } from './select.js';
+import { createKernel, kernelLabel, type KernelChoice } from './select.js';
+import { generateCase } from '../../reference/generate.js';
 
 const MID: Problem = {
   T: 64, H: 1024, I: 512, E: 32, topK: 4, localOffset: 0, localExperts: 32, routing: { method: 'renormalize' },
@@ -63,6 +64,45 @@ async function main(): Promise<void> {
       await runCampaign(cases, { kernel: direct, ...tactics, referenceCache: cache });
     }
   }
+  // The door's own cost, measured around one case: prepare (inputs file written and read, the
+  // provider's prepare) against the direct prepare, and per run the door's wall time minus the
+  // kernel time the adapter reports (request, answer, output file written, read and checked),
+  // plus the two inputs digests of a tactic.
+  const c = generateCase(cases[0]!.spec);
+  const directK = await createKernel(direct);
+  const doorK = await createKernel(door);
+  await doorK.describe();
+  let t0 = performance.now();
+  const hd = await directK.prepare(c);
+  const prepDirect = performance.now() - t0;
+  t0 = performance.now();
+  const hp = await doorK.prepare(c);
+  const prepDoor = performance.now() - t0;
+  const tl = (await doorK.tactics(problem)).tactics.filter((x) => values.tactic === undefined || values.tactic.split(',').includes(x.label));
+  let runOverhead = 0;
+  let runsDone = 0;
+  let digestMs = 0;
+  for (const tactic of tl) {
+    t0 = performance.now();
+    await doorK.inputsDigest(hp);
+    digestMs += performance.now() - t0;
+    for (const poison of [0x7fa5, 0xffc3]) {
+      t0 = performance.now();
+      const o = await doorK.run(hp, tactic, { poison });
+      runOverhead += performance.now() - t0 - (o.ms ?? 0);
+      runsDone++;
+    }
+    t0 = performance.now();
+    await doorK.inputsDigest(hp);
+    digestMs += performance.now() - t0;
+  }
+  await directK.release(hd);
+  await doorK.release(hp);
+  await directK.close();
+  await doorK.close();
+  const perTactic = (2 * runOverhead) / runsDone + digestMs / tl.length;
+  console.log(`door 2 own cost, one case: prepare ${prepDoor.toFixed(0)} ms (direct ${prepDirect.toFixed(0)} ms); per run ${(runOverhead / runsDone).toFixed(1)} ms beyond the kernel's own time; ` +
+    `inputs digests ${(digestMs / tl.length).toFixed(1)} ms per tactic; per (case, tactic) ${perTactic.toFixed(1)} ms + ${((prepDoor - prepDirect) / tl.length).toFixed(1)} ms of prepare spread over ${tl.length} tactics`);
   for (const mode of ['campaign', 'kernel'] as const) {
     const d = results[`${mode}/direct`]!;
     const p = results[`${mode}/door 2`]!;

@@ -164,6 +164,14 @@ export function runnerIsolation(choice: KernelChoice, requested: 'child' | 'inli
   return entryOf(choice.kind).isolation === 'self' ? 'inline' : requested;
 }
 
+/**
+ * Isolation for a one-off run (replay): a child for kinds whose faults poison the process
+ * (those that need a CUDA device), this process otherwise.
+ */
+export function oneOffIsolation(choice: KernelChoice): 'child' | 'inline' {
+  return entryOf(choice.kind).requires === 'cuda_device' ? 'child' : 'inline';
+}
+
 /** Whether the kind needs a usable CUDA device here ('native'); the CLI falls back with a notice. */
 export function needsGpu(choice: KernelChoice): boolean {
   return entryOf(choice.kind).requires === 'cuda_device';
