@@ -11,12 +11,12 @@ import type { Expected } from '../reference/expected.js';
 import { generateCase } from '../reference/generate.js';
 import { describeProblem, type Problem } from '../reference/problem.js';
 import { routingInputFromCase } from '../reference/routing/routingInput.js';
-import { POISON, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
+import { describeError, POISON, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
 import { ChildRunner } from './childRunner.js';
 import { compare, crashVerdict, malformedVerdict, notSupportedVerdict, refusedVerdict } from './compare.js';
 import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.js';
 import { InlineRunner } from './inlineRunner.js';
-import { referencePrecisionFor } from '../reference/conventions.js';
+import { referencePrecisionFor, type Conventions } from '../reference/conventions.js';
 import { observedViolations } from './kernels/observedViolations.js';
 import { createKernel, kernelLabel, runnerIsolation, type KernelChoice } from './kernels/select.js';
 import { referenceFor, type ReferenceCache, type ReferencePrecision } from './referenceFor.js';
@@ -128,14 +128,6 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
   const p = spec.problem;
   const c = generateCase(spec);
   const model = (opts.errorModel ?? defaultErrorModel)(p);
-  // The reference computes with the kernel's declared conventions (kernels/conventions.ts); a
-  // convention only the float64 oracle computes selects it.
-  const { conventions } = await runner.describe();
-  const precision = referencePrecisionFor(conventions, opts.referencePrecision ?? 'float32');
-  // Without a shared cache, one per case: tactics choosing the same other ids share a reference.
-  const cache: ReferenceCache = opts.referenceCache ?? new Map();
-  const reference = referenceFor(c, model, { precision, cache, conventions });
-  reference.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
   const ctx = (tactic: string): FindingContext => ({
     tactic, seed: spec.seed,
     ...(origin?.fcSeed !== undefined ? { fcSeed: origin.fcSeed } : {}),
@@ -146,6 +138,20 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
     disposition: verdict.disposition, verdict, replay: replayCommand(spec, tactic, opts.kernel, origin),
     ...(ms !== undefined ? { ms } : {}),
   });
+  // The reference computes with the kernel's declared conventions (reference/conventions.ts); a
+  // convention only the float64 oracle computes selects it. A kernel that cannot even describe
+  // itself (its process does not start) crashes the case, not the campaign.
+  let conventions: Conventions;
+  try {
+    conventions = (await runner.describe()).conventions;
+  } catch (e) {
+    return [record('*', crashVerdict(`kernel ${kernelLabel(opts.kernel)} could not start: ${describeError(e)}`, ctx('*')))];
+  }
+  const precision = referencePrecisionFor(conventions, opts.referencePrecision ?? 'float32');
+  // Without a shared cache, one per case: tactics choosing the same other ids share a reference.
+  const cache: ReferenceCache = opts.referenceCache ?? new Map();
+  const reference = referenceFor(c, model, { precision, cache, conventions });
+  reference.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
   const tacticWall = new Map<string, number>();
   let last = performance.now();
   const outcome: CaseOutcome = await runner.runCase(c, opts.tactics, (o) => {
