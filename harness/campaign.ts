@@ -143,7 +143,8 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
   // itself (its process does not start) crashes the case, not the campaign.
   let conventions: Conventions;
   try {
-    conventions = (await runner.describe()).conventions;
+    // A kernel config's conventions replace what the kernel declares (docs/providers.md).
+    conventions = opts.kernel.conventions ?? (await runner.describe()).conventions;
   } catch (e) {
     return [record('*', crashVerdict(`kernel ${kernelLabel(opts.kernel)} could not start: ${describeError(e)}`, ctx('*')))];
   }

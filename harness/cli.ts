@@ -104,6 +104,7 @@ async function chooseKernel(o: Parsed['options'], io: Io): Promise<{ choice: Ker
     ...(o.kernel !== undefined ? { kernel: o.kernel as string } : {}),
     ...(o['kernel-config'] !== undefined ? { kernelConfig: o['kernel-config'] as string } : {}),
     ...(o.fault !== undefined ? { fault: o.fault as FaultName } : {}),
+    ...(o.timeout !== undefined ? { timeoutS: o.timeout as number } : {}),
   });
   if (r.notice !== undefined) io.err(r.notice);
   return r;

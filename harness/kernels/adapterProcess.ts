@@ -22,6 +22,15 @@ export interface AdapterSpawnOptions {
   readonly cwd?: string;
 }
 
+/** Adapters alive in this process: killed when it exits, so no adapter outlives its harness. */
+const LIVE = new Set<AdapterProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => { for (const a of LIVE) a.kill(); });
+}
+
 export class AdapterProcess {
   readonly proc: ChildProcess;
   private readonly toAdapter: Writable;
@@ -47,7 +56,10 @@ export class AdapterProcess {
     this.fromAdapter.on('error', () => undefined);
     this.fromAdapter.on('data', (chunk: Buffer) => this.onData(chunk));
     this.proc.on('error', (e) => this.fail(`could not be started (${e.message})`));
+    installExitHook();
+    LIVE.add(this);
     this.proc.on('exit', (code, signal) => {
+      LIVE.delete(this);
       // Let stderr drain so the message carries the adapter's last words.
       setTimeout(() => this.fail(`died (${signal ? `signal ${signal}` : `exit code ${code}`})`), 50);
     });

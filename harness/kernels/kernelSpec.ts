@@ -105,6 +105,8 @@ export interface KernelRequest {
   /** --kernel-config's path, if given. */
   readonly kernelConfig?: string;
   readonly fault?: FaultName;
+  /** --timeout: seconds one request to an out-of-process kernel may take (unless its config sets timeoutS). */
+  readonly timeoutS?: number;
 }
 
 /**
@@ -119,7 +121,8 @@ export async function chooseKernel(req: KernelRequest): Promise<{ choice: Kernel
   }
   const explicit = req.kernelConfig !== undefined ? readKernelConfig(req.kernelConfig, req.fault)
     : req.kernel !== undefined ? parseKernelSpec(req.kernel, req.fault) : undefined;
-  const choice = explicit ?? { kind: 'native', ...(req.fault ? { fault: req.fault } : {}) };
+  const chosen = explicit ?? { kind: 'native', ...(req.fault ? { fault: req.fault } : {}) };
+  const choice: KernelChoice = req.timeoutS !== undefined && chosen.timeoutS === undefined ? { ...chosen, timeoutS: req.timeoutS } : chosen;
   if (!needsGpu(choice)) return { choice };
   const gpu = await gpuAvailability();
   if (!gpu.available) {

@@ -16,7 +16,11 @@ import type { Case } from '../../reference/case.js';
 import type { Problem, QuantMode, RoutingMethodName } from '../../reference/problem.js';
 import type { Conventions } from '../../reference/conventions.js';
 
-/** One tactic of a kernel's own enumeration; `label` identifies it ("tileTokens/config" for ours). */
+/**
+ * One tactic of a kernel's own enumeration; `label` identifies it ("tileTokens/config" for
+ * ours, any unique string for other kernels). tileTokens and config are our kernels' two
+ * numbers; a kernel that does not describe its tactics that way reports -1 for both.
+ */
 export interface Tactic {
   readonly tileTokens: number;
   readonly config: number;
