@@ -37,8 +37,8 @@ def dev():
 
 def t(a, dtype=None):
     a = np.ascontiguousarray(a)
-    if a.dtype == np.uint16:  # bf16 bits: torch's uint16 supports few ops; int32 holds them exactly
-        a = a.astype(np.int32)
+    if a.dtype == np.uint16:  # bf16 bits: torch's uint16 supports few ops; int16 holds the same bits
+        a = a.view(np.int16)
     x = torch.from_numpy(a).to(dev())
     return x if dtype is None else x.to(dtype)
 
@@ -58,7 +58,8 @@ def dequant_fp4(packed, scales, block, mode):
 
 
 def bf16_bits_to_f32(bits):
-    return (bits.to(torch.int32) << 16).view(F32)
+    """bf16 bits (an int16 tensor, as t() makes them) -> float32, exactly."""
+    return bits.view(BF16).to(F32)
 
 
 def round_e2m1(v):
