@@ -8,6 +8,9 @@
  * MOE_HARNESS_REQUIRE_PYTHON=1) and are SKIPPED loudly otherwise.
  */
 import test from 'ava';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CaseSpec } from '../../reference/case.js';
 import type { QuantMode } from '../../reference/problem.js';
 import { runCampaign, type CampaignResult } from '../campaign.js';
@@ -153,3 +156,16 @@ test('door 2 with the Node adapter: a catalog fault (gate_up_swapped) is caught 
   t.true(r.records.length > 0);
   t.true(r.records.every((x) => x.disposition === 'incorrect'), lines(r));
 });
+
+if (py.numpy) {
+  test('the ten-line adapter of docs/process-protocol.md works as written', async (t) => {
+    const doc = readFileSync('docs/process-protocol.md', 'utf8');
+    const code = /```python\n([\s\S]*?)```/.exec(doc)?.[1];
+    t.truthy(code, 'the page holds a python example');
+    const file = join(mkdtempSync(join(tmpdir(), 'ten-line-')), 'adapter.py');
+    writeFileSync(file, code!);
+    t.true(code!.trim().split('\n').filter((l) => l.trim() !== '').length <= 12);
+    const r = await runCampaign([{ spec: spec('nvfp4', 51) }, { spec: spec('mxfp4_bf16', 52) }], { kernel: { kind: 'cmd', command: `python3 ${file}`, timeoutS: 60 } });
+    t.deepEqual(r.records.map((x) => x.disposition), ['passed', 'passed'], lines(r));
+  });
+}
