@@ -58,10 +58,18 @@ export class AdapterProcess {
     this.proc.on('error', (e) => this.fail(`could not be started (${e.message})`));
     installExitHook();
     LIVE.add(this);
+    let closed = false;
+    this.proc.on('close', () => { closed = true; });
     this.proc.on('exit', (code, signal) => {
       LIVE.delete(this);
-      // Let stderr drain so the message carries the adapter's last words.
-      setTimeout(() => this.fail(`died (${signal ? `signal ${signal}` : `exit code ${code}`})`), 50);
+      // Let stdout/stderr drain ('close') so the message carries the adapter's last words; a
+      // grandchild holding the pipes open must not delay the finding by more than 500 ms.
+      const report = (): void => this.fail(`died (${signal ? `signal ${signal}` : `exit code ${code}`})`);
+      if (closed) report();
+      else {
+        const timer = setTimeout(report, 500);
+        this.proc.once('close', () => { clearTimeout(timer); report(); });
+      }
     });
   }
 

@@ -102,7 +102,7 @@ if (!py.numpy) {
   /** mode → expected disposition of the misbehaving tactic and a pattern its finding matches. */
   const MISBEHAVIOUR: Record<string, [string, RegExp]> = {
     crash: ['crashed', /adapter misbehaving-crash died \(exit code 3\) during run of tactic blas.*crashing on purpose/],
-    hang: ['crashed', /adapter misbehaving-hang did not answer within 3\.0 s \(killed\) during run of tactic blas/],
+    hang: ['crashed', /adapter misbehaving-hang did not answer within 6\.0 s \(killed\) during run of tactic blas/],
     garbage: ['crashed', /adapter misbehaving-garbage wrote a line on fd 4 that is not JSON: "this is not a protocol message"/],
     wrong_dtype: ['incorrect', /adapter misbehaving-wrong_dtype returned output as F32\[\d+, 64\], expected BF16\[\d+, 64\]/],
     wrong_shape: ['incorrect', /adapter misbehaving-wrong_shape returned output as BF16\[\d+, 65\], expected BF16\[\d+, 64\]/],
@@ -114,7 +114,7 @@ if (!py.numpy) {
 
   for (const [mode, [disposition, pattern]] of Object.entries(MISBEHAVIOUR)) {
     test(`misbehaving adapter "${mode}": the blas tactic is ${disposition} with a finding naming the adapter; f64 and the next case still pass`, async (t) => {
-      const r = await runCampaign(ONE, { kernel: { kind: 'cmd', command: `${BAD} ${mode}`, name: `misbehaving-${mode}`, timeoutS: 3 } });
+      const r = await runCampaign(ONE, { kernel: { kind: 'cmd', command: `${BAD} ${mode}`, name: `misbehaving-${mode}`, timeoutS: 6 } });
       const blas = r.records.filter((x) => x.tactic === 'blas');
       const f64 = r.records.filter((x) => x.tactic === 'f64');
       t.deepEqual(blas.map((x) => x.disposition), [disposition, disposition], lines(r));
