@@ -18,6 +18,7 @@ import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.j
 import { InlineRunner } from './inlineRunner.js';
 import { referencePrecisionFor, type Conventions } from '../reference/conventions.js';
 import { observedViolations } from './kernels/observedViolations.js';
+import type { ProviderDescription } from './kernels/provider.js';
 import { createKernel, kernelLabel, runnerIsolation, type KernelChoice } from './kernels/select.js';
 import { referenceFor, type ReferenceCache, type ReferencePrecision } from './referenceFor.js';
 import { replayCommand, type CaseOrigin } from './replayCommand.js';
@@ -66,6 +67,8 @@ export interface CampaignResult {
   readonly elapsedMs: number;
   /** Child processes started (1 + restarts), 0 inline. */
   readonly childStarts: number;
+  /** What the kernel said about itself (name, version, device, conventions), when it started. */
+  readonly description?: ProviderDescription;
 }
 
 export type CampaignEvent =
@@ -82,6 +85,7 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
   const started = performance.now();
   const runner = await makeRunner(opts.kernel, opts.isolation ?? 'child', opts.timeoutMs);
   const records: CaseRecord[] = [];
+  let description: ProviderDescription | undefined;
   try {
     for (const [index, cc] of cases.entries()) {
       const total = cases.length;
@@ -92,12 +96,14 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
       }
       opts.onEvent?.({ type: 'case_done', index, total });
     }
+    if (cases.length > 0) description = await runner.describe().catch(() => undefined);
   } finally {
     await runner.close();
   }
   return {
     kernel: kernelLabel(opts.kernel), cases: cases.length, records,
     elapsedMs: performance.now() - started, childStarts: runner instanceof ChildRunner ? runner.starts : 0,
+    ...(description !== undefined ? { description } : {}),
   };
 }
 

@@ -66,6 +66,8 @@ if (!py.numpy) {
     }
     const r = await run({ kind: 'cmd', command: NUMPY });
     t.deepEqual(byDisposition(r), { passed: CASES.length * 3 }, lines(r));
+    t.is(r.description?.name, 'numpy-moe');
+    t.regex(r.description?.version ?? '', /^numpy-\d/);
   });
 
   // fc1Activation bf16 is a no-op in mxfp4_bf16 mode (FC2's input is bf16 anyway): judged on the others.
