@@ -61,3 +61,16 @@ if (!pythonAvailability().numpy && !REQUIRE) {
     t.regex(c.out.join('\n'), /replay: .*--kernel-config .*k\.json/);
   });
 }
+
+if (pythonAvailability().numpy || REQUIRE) {
+  test('replay of an out-of-process kernel\'s record works with its own tactic label', async (t) => {
+    const spec = {
+      problem: { T: 5, H: 64, I: 64, E: 8, topK: 2, localOffset: 0, localExperts: 8, routing: { method: 'renormalize' }, logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4', activation: { kind: 'swiglu' } },
+      seed: 3, logitFamily: 'normal', scaleFamily: 'normal',
+    };
+    const c = io();
+    const code = await main(['replay', '--case', JSON.stringify(spec), '--tactic', 'ksplit4-rev', '--kernel', 'cmd:python3 adapters/python/numpy_adapter.py'], c.io);
+    t.is(code, 0, c.out.join('\n') + c.err.join('\n'));
+    t.deepEqual(c.out.filter((l) => l.startsWith('tactic ')).map((l) => l.split(':')[0]), ['tactic ksplit4-rev']);
+  });
+}
