@@ -7,8 +7,8 @@
 import { BadArgumentError } from '../reference/errors.js';
 
 const PATTERN = /^(\d+|\*)\/(\d+|\*)$/;
-/** Another kernel's own label: no comma, no blank, no star, not digits alone (a bare "32" is a half-written "32/config"). */
-const LABEL = /^(?=.*\D)[^,\s*]+$/;
+/** Another kernel's own label: holds a letter (so "32" or "32-2" stay typos of "32/2"); no comma, blank or star. */
+const LABEL = /^(?=.*[A-Za-z])[^,\s*]+$/;
 
 /** Parse a comma-separated filter into patterns (BadArgumentError naming the bad one); "all" gives undefined. */
 export function parseTacticFilter(text: string, argument = '--tactic'): string[] | undefined {
