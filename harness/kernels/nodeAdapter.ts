@@ -10,7 +10,7 @@
  * The case is rebuilt from the inputs file's tensors (goldens/caseTensors.ts), never
  * regenerated: the kernel sees exactly the bytes the harness wrote.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { tensorsToCase } from '../../goldens/caseTensors.js';
@@ -18,6 +18,7 @@ import { readSafetensors, tensorOf, writeSafetensors } from '../../goldens/safet
 import type { CaseSpec } from '../../reference/case.js';
 import type { FaultName } from '../faults.js';
 import { parseKernelSpec } from './kernelSpec.js';
+import { readWholeFile } from './largeFiles.js';
 import { PROTOCOL_VERSIONS } from './processProtocol.js';
 import type { Provider, Tactic } from './provider.js';
 import { createKernel } from './select.js';
@@ -45,7 +46,7 @@ export async function serveProvider(kernel: Provider, fds: readonly [number, num
         return { tactics: tl.tactics, unavailable: tl.unavailable };
       }
       case 'prepare': {
-        const file = readSafetensors(readFileSync(r.inputs as string), r.inputs as string);
+        const file = readSafetensors(readWholeFile(r.inputs as string), r.inputs as string);
         const spec = JSON.parse(file.metadata.case_spec ?? JSON.stringify({ problem: r.problem, seed: 0, logitFamily: 'normal', scaleFamily: 'normal' })) as CaseSpec;
         const c = tensorsToCase(spec, file.tensors, r.inputs as string);
         const h = await kernel.prepare(c);

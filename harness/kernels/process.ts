@@ -20,6 +20,7 @@ import type { Case } from '../../reference/case.js';
 import { BadArgumentError, UnsupportedProblemError } from '../../reference/errors.js';
 import type { Problem } from '../../reference/problem.js';
 import { AdapterError } from './adapterError.js';
+import { hashFile } from './largeFiles.js';
 import { AdapterProcess, type AdapterAnswer } from './adapterProcess.js';
 import { OUTPUT_TENSORS, parseDescription, parseTacticList, PROTOCOL_VERSIONS } from './processProtocol.js';
 import type { Observed, Provider, ProviderDescription, RunOptions, Tactic, TacticList } from './provider.js';
@@ -226,7 +227,7 @@ export class ProcessProvider implements Provider<ProcessHandle> {
   async inputsDigest(h: ProcessHandle): Promise<string> {
     const stamp = fileStamp(h.inputsPath);
     if (digestMode() === 'full' || stamp !== h.stamp) {
-      h.digest = hashBytes(readFileSync(h.inputsPath));
+      h.digest = hashFile(h.inputsPath);
       h.stamp = stamp;
     }
     return h.digest;
