@@ -29,7 +29,7 @@ test('moe-harness kernels lists every kind with availability and reasons', async
 
 test('bad kernel options exit 2 naming the option', async (t) => {
   for (const [argv, re] of [
-    [['check', '--kernel', 'gpu'], /--kernel: expected native \| emulated \| cmd:…, got "gpu"/],
+    [['check', '--kernel', 'gpu'], /--kernel: expected native \| emulated \| cmd:COMMAND \| lib:PATH, got "gpu"/],
     [['check', '--kernel-config', '/nonexistent.json'], /--kernel-config: expected a readable JSON file/],
     [['check', '--kernel', 'emulated', '--kernel-config', 'x.json'], /--kernel \/ --kernel-config: expected one of them, got both/],
   ] as const) {

@@ -104,8 +104,9 @@ export class ProcessProvider implements Provider<ProcessHandle> {
   private async live(): Promise<AdapterProcess> {
     if (this.adapter !== null && this.adapter.dead === null) return this.adapter;
     this.adapter?.kill();
+    this.adapter = null;
+    this.description = null;
     const a = new AdapterProcess({ name: this.name, command: this.command, ...(this.choice.env ? { env: this.choice.env } : {}) });
-    this.adapter = a;
     this.generation++;
     this.starts++;
     const hello = await a.request('hello', { protocols: PROTOCOL_VERSIONS }, 'the handshake', Math.max(this.timeoutMs, HANDSHAKE_TIMEOUT_S * 1000));
@@ -117,7 +118,15 @@ export class ProcessProvider implements Provider<ProcessHandle> {
       a.kill();
       throw new AdapterError(this.name, `chose protocol ${JSON.stringify(hello.protocol)}; this harness speaks ${PROTOCOL_VERSIONS.join(', ')}`);
     }
-    const d = parseDescription(this.name, hello.describe);
+    let d: ProviderDescription;
+    try {
+      d = parseDescription(this.name, hello.describe);
+    } catch (e) {
+      a.kill();
+      throw e;
+    }
+    // Only a handshake that succeeded makes the adapter the live one (a refused one is tried again, and refused again).
+    this.adapter = a;
     this.description = {
       ...d, name: this.choice.name ?? d.name,
       // A kernel config's conventions override what the adapter declares (docs/providers.md).
