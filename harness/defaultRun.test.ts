@@ -25,6 +25,7 @@ import { InlineRunner } from './inlineRunner.js';
 import { EmulatedKernel, type EmulatedHandle } from './kernels/emulated.js';
 import type { KernelUnderTest, Observed, RunOptions, Tactic } from './kernels/kernel.js';
 import type { ProviderDescription, TacticList } from './kernels/provider.js';
+import { KERNEL_KINDS } from './kernels/select.js';
 import { caseCostModel, estimateCaseMs, weightElements } from './caseCost.js';
 import { main } from './cli.js';
 import { coverageLine, DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, planDefaultRun, type PlannedCase } from './defaultRun.js';
@@ -153,7 +154,7 @@ test('check: the default run prints its coverage line; --runs n is still exactly
   const a = io();
   t.is(await main(['check', '--kernel', 'emulated', '--budget', '2', '--isolation', 'inline', '--quiet', '--report', mkdtempSync(join(tmpdir(), 'moe-dr-'))], a.io), 0, a.out.join('\n'));
   t.regex(a.err.join('\n'), /^default run: \d+ cases, est\. [\d.]+ s of a 2 s budget \(emulated cost model\), each tactic run 3× on identical inputs — /m);
-  t.regex(a.out.join('\n'), /; the plan estimated [\d.]+ s of a 2 s budget\)/);
+  t.regex(a.out.join('\n'), /^the default run's plan estimated [\d.]+ s of a 2 s budget; it took [\d.]+ s$/m);
   const b = io();
   t.is(await main(['check', '--kernel', 'emulated', '--runs', '2', '--isolation', 'inline', '--quiet', '--report', mkdtempSync(join(tmpdir(), 'moe-dr-'))], b.io), 0);
   t.regex(b.err.join('\n'), /kernel emulated, 2 cases, seed 1/);
@@ -235,6 +236,10 @@ test('the cost model: estimates grow with weights, MACs and repeats; native coun
     t.true(m.source.length > 0);
   }
   t.is(caseCostModel('native').tactics(base), 15);
+  // Every kind of the registry has a cost model (the default run plans for any --kernel); an unknown kind is refused.
+  for (const kind of KERNEL_KINDS) t.true(caseCostModel(kind).source.length > 0, kind);
+  t.regex(caseCostModel('cmd').source, /process door/);
+  t.throws(() => caseCostModel('gpu'), { message: /^kernel: expected a kernel kind with a cost model \(emulated, native, lib, cmd\), got "gpu"/ });
   t.is(caseCostModel('emulated').tactics(base), emulatedTactics(base).length);
 });
 
