@@ -19,6 +19,7 @@ import type { ArbSize, SizeLimits } from '../properties/arbitraries/size.js';
 import { openCampaignSession, type CampaignResult, type CaseRecord, type Isolation } from './campaign.js';
 import { kernelArgs, kernelLabel, type KernelChoice } from './kernels/select.js';
 import type { ReferencePrecision } from './referenceFor.js';
+import { kernelEnvPrefix } from './replayCommand.js';
 
 export interface PropertyCampaignOptions {
   readonly kernel: KernelChoice;
@@ -76,7 +77,7 @@ export interface PropertyCampaignResult extends CampaignResult {
 }
 
 export function propertyReplayCommand(kernel: KernelChoice, fcSeed: number, fcPath: string, extra = ''): string {
-  return `npx moe-harness check --generator property --seed ${fcSeed} --path "${fcPath}" ${kernelArgs(kernel)}` +
+  return `${kernelEnvPrefix(kernel)}npx moe-harness check --generator property --seed ${fcSeed} --path "${fcPath}" ${kernelArgs(kernel)}` +
     `${extra ? ` ${extra}` : ''}`;
 }
 

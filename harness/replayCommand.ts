@@ -8,10 +8,13 @@ export interface CaseOrigin {
   readonly fcPath?: string;
 }
 
+/** A kernel's environment (e.g. a lib:'s MOE_ABI_TESTLIB_MODE) as a command prefix, unless its config file carries it. */
+export function kernelEnvPrefix(kernel: KernelChoice): string {
+  return kernel.configFile !== undefined ? '' : Object.entries(kernel.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `).join('');
+}
+
 export function replayCommand(spec: CaseSpec, tactic: string, kernel: KernelChoice, origin?: CaseOrigin): string {
   const json = JSON.stringify(spec).replace(/'/g, "'\\''");
   const fc = origin?.fcSeed !== undefined ? `  # fast-check seed ${origin.fcSeed}${origin.fcPath !== undefined ? ` path "${origin.fcPath}"` : ''}` : '';
-  // A kernel's environment (e.g. a lib:'s MOE_ABI_TESTLIB_MODE) prefixes the command, unless its config file carries it.
-  const env = kernel.configFile !== undefined ? '' : Object.entries(kernel.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `).join('');
-  return `${env}npx moe-harness replay --case '${json}' --tactic ${tactic === '*' ? 'all' : tactic} ${kernelArgs(kernel)}${fc}`;
+  return `${kernelEnvPrefix(kernel)}npx moe-harness replay --case '${json}' --tactic ${tactic === '*' ? 'all' : tactic} ${kernelArgs(kernel)}${fc}`;
 }

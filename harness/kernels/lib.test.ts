@@ -12,6 +12,7 @@ import type { CaseSpec } from '../../reference/case.js';
 import type { Problem } from '../../reference/problem.js';
 import { runCampaign, type CampaignResult } from '../campaign.js';
 import { main } from '../cli.js';
+import { propertyReplayCommand } from '../propertyCampaign.js';
 import { smallProblem } from '../testing.js';
 import type { FindingKind } from '../verdict.js';
 import { abiCase } from './libCase.js';
@@ -226,6 +227,8 @@ if (!BUILT) {
   test('the replay command of a lib: record carries the library and its environment', async (t) => {
     const r = await runCampaign([{ spec: CASES[0]! }], { kernel: mode('gate_up_swapped'), tactics: ['8/0'], referencePrecision: 'float64' });
     t.regex(r.records[0]!.replay, /^MOE_ABI_TESTLIB_MODE=gate_up_swapped npx moe-harness replay --case '.*' --tactic 8\/0 --kernel lib:\/\S+libmoe_abi_cpu\.so$/);
+    // The property campaign's replay line too (propertyCampaign.ts), through the same prefix.
+    t.regex(propertyReplayCommand(mode('gate_up_swapped'), 7, '0:1'), /^MOE_ABI_TESTLIB_MODE=gate_up_swapped npx moe-harness check --generator property --seed 7 --path "0:1" --kernel lib:\/\S+libmoe_abi_cpu\.so$/);
   });
 
   test('runDoor (the doors comparer of the GPU suite) on the CPU library: digests, echo, determinism, times', async (t) => {
