@@ -87,3 +87,18 @@ test('listKernels: every registry kind, with availability and a reason', async (
   const lines = formatKernelListing(list);
   t.is(lines.length, 2 * list.length);
 });
+
+test('chooseKernel: without a usable CUDA device the default native falls back with a notice, or is refused under fallback refuse (MOE_HARNESS_REQUIRE_GPU=1)', async (t) => {
+  const { gpuAvailability } = await import('../gpuAvailability.js');
+  const gpu = await gpuAvailability();
+  if (gpu.available) {
+    t.is((await chooseKernel({ fallback: 'refuse' })).choice.kind, 'native');
+    return;
+  }
+  const r = await chooseKernel({});
+  t.is(r.choice.kind, 'emulated');
+  t.regex(r.notice ?? '', /^NOTICE: no usable CUDA device/);
+  await t.throwsAsync(chooseKernel({ fallback: 'refuse' }), { message: /^MOE_HARNESS_REQUIRE_GPU: expected a usable CUDA device for the native kernel .*, got 1, but there is none/ });
+  await t.throwsAsync(chooseKernel({ kernel: 'native' }), { message: /^--kernel: expected emulated, or native on a machine with a usable CUDA device/ });
+  t.is((await chooseKernel({ kernel: 'emulated', fallback: 'refuse' })).choice.kind, 'emulated', 'an explicit emulated kernel is no fallback');
+});
