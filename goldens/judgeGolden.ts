@@ -38,7 +38,7 @@ export function storedAsExpected(c: Case, stored: StoredExpected): Expected {
 export async function judgeGoldenOnKernel<H>(kernel: KernelUnderTest<H>, g: { readonly case: Case; readonly expected: StoredExpected }): Promise<GoldenJudgement> {
   const c = g.case;
   const p = c.spec.problem;
-  const tactics = kernel.tactics(p);
+  const tactics = (await kernel.tactics(p)).tactics;
   if (tactics.length === 0) return { tactics: [], failures: [], flipExplained: 0 };
   const model = errorModel(p);
   const expected = storedAsExpected(c, g.expected);
@@ -56,14 +56,14 @@ export async function judgeGoldenOnKernel<H>(kernel: KernelUnderTest<H>, g: { re
         continue;
       }
       const v = await judge({
-        expected, runs: o.runs, poison: POISON, digests: o.digests, model, referenceForIds,
+        kernel: kernel.name, expected, runs: o.runs, poison: POISON, digests: o.digests, model, referenceForIds,
         context: { tactic: tactic.label, seed: c.spec.seed },
       });
       flipExplained += v.counts.flip_explained;
       if (v.disposition !== 'passed') failures.push(`tactic ${tactic.label}: ${v.disposition}\n    ${v.lines.slice(0, 6).join('\n    ')}`);
     }
   } finally {
-    kernel.release(handle);
+    await kernel.release(handle);
   }
   return { tactics: tactics.map((t) => t.label), failures, flipExplained };
 }

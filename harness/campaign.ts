@@ -18,7 +18,9 @@ import { InlineRunner } from './inlineRunner.js';
 import { judgeWithReference } from './judge.js';
 import { errorMapOf, type ErrorMap } from './report/errorMap.js';
 import { unusableRows } from './routingJudge.js';
-import { createKernel, kernelLabel, type KernelChoice } from './kernels/select.js';
+import { referencePrecisionFor, type Conventions } from '../reference/conventions.js';
+import type { ProviderDescription } from './kernels/provider.js';
+import { createKernel, kernelLabel, runnerIsolation, type KernelChoice } from './kernels/select.js';
 import { referenceFor, type ReferenceCache, type ReferencePrecision } from './referenceFor.js';
 import { replayCommand, type CaseOrigin } from './replayCommand.js';
 import type { Disposition, FindingContext, Verdict } from './verdict.js';
@@ -80,6 +82,8 @@ export interface CampaignResult {
   readonly childStarts: number;
   /** Set when the signal stopped the campaign: the case in flight (its finished tactics are in records). */
   readonly interrupted?: { readonly caseIndex: number; readonly problem: string };
+  /** What the kernel said about itself (name, version, device, conventions), when it started. */
+  readonly description?: ProviderDescription;
 }
 
 export type CampaignEvent =
@@ -88,7 +92,7 @@ export type CampaignEvent =
   | { readonly type: 'case_done'; readonly index: number; readonly total: number };
 
 export async function makeRunner(kernel: KernelChoice, isolation: Isolation, timeoutMs?: number, repeats?: number): Promise<CaseRunner> {
-  if (isolation === 'inline') return new InlineRunner(await createKernel(kernel), repeats);
+  if (runnerIsolation(kernel, isolation) === 'inline') return new InlineRunner(await createKernel(kernel), repeats);
   return new ChildRunner(kernel, { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(repeats !== undefined ? { repeats } : {}) });
 }
 
@@ -97,6 +101,7 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
   const runner = await makeRunner(opts.kernel, opts.isolation ?? 'child', opts.timeoutMs, opts.repeats);
   const records: CaseRecord[] = [];
   let interrupted: CampaignResult['interrupted'];
+  let description: ProviderDescription | undefined;
   try {
     for (const [index, cc] of cases.entries()) {
       const total = cases.length;
@@ -112,6 +117,7 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
         records.push(r);
         opts.onEvent?.({ type: 'record', index, total, record: r });
       }, done);
+      description = run.description ?? description;
       if (run.interrupted) {
         interrupted = { caseIndex: index, problem: describeProblem(cc.spec.problem) };
         break;
@@ -125,6 +131,7 @@ export async function runCampaign(cases: readonly CampaignCase[], opts: Campaign
     kernel: kernelLabel(opts.kernel), cases: cases.length, records,
     elapsedMs: performance.now() - started, childStarts: runner instanceof ChildRunner ? runner.starts : 0,
     ...(interrupted ? { interrupted } : {}),
+    ...(description !== undefined ? { description } : {}),
   };
 }
 
@@ -164,7 +171,7 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
  */
 export async function streamOneCase(
   index: number, cc: CampaignCase, runner: CaseRunner, opts: CampaignOptions, emit: (r: CaseRecord) => void, done?: ReadonlySet<string>,
-): Promise<{ readonly interrupted: boolean }> {
+): Promise<{ readonly interrupted: boolean; readonly description?: ProviderDescription }> {
   const { spec, origin } = cc;
   const p = spec.problem;
   const ctx = (tactic: string): FindingContext => ({
@@ -192,12 +199,25 @@ export async function streamOneCase(
     emit(record('*', errorVerdict(`error model of ${where}: ${describeError(e)}`, ctx('*'), 'error model')));
     return { interrupted: false };
   }
-  const precision = opts.referencePrecision ?? 'float32';
+  // The reference computes with the kernel's declared conventions (reference/conventions.ts); a
+  // convention only the float64 oracle computes selects it. A kernel that cannot even describe
+  // itself (its process does not start) crashes the case, not the campaign.
+  let description: ProviderDescription;
+  try {
+    description = await runner.describe();
+  } catch (e) {
+    emit(record('*', crashVerdict(`kernel ${kernelLabel(opts.kernel)} could not start: ${describeError(e)}`, ctx('*'))));
+    return { interrupted: false };
+  }
+  // A kernel config's conventions replace what the kernel declares (docs/providers.md).
+  const conventions: Conventions = opts.kernel.conventions ?? description.conventions;
+  // Conventions no reference precision computes: a BadArgumentError (exit 2); such a kernel is not judged at all.
+  const precision = referencePrecisionFor(conventions, opts.referencePrecision ?? 'float32');
   // Without a shared cache, one per case: tactics choosing the same other ids share a reference.
   const cache: ReferenceCache = opts.referenceCache ?? new Map();
   const safeReference = (forcedIds?: Int32Array): Promise<Expected> => {
     try {
-      return referenceFor(c, model, { precision, cache, ...(forcedIds ? { forcedIds } : {}) });
+      return referenceFor(c, model, { precision, cache, conventions, ...(forcedIds ? { forcedIds } : {}) });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -218,7 +238,7 @@ export async function streamOneCase(
   await judging;
   if (outcome.kind === 'not_supported') emit(record('*', notSupportedVerdict(outcome.message, ctx('*'))));
   else if (outcome.kind === 'prepare_crashed') emit(record('*', crashVerdict(outcome.message, ctx('*'))));
-  return { interrupted: outcome.kind === 'ran' && outcome.interrupted === true };
+  return { interrupted: outcome.kind === 'ran' && outcome.interrupted === true, description };
 
   async function judgeOutcome(o: TacticOutcome): Promise<CaseRecord> {
     const label = o.tactic.label;
@@ -232,7 +252,7 @@ export async function streamOneCase(
       return record(label, errorVerdict(`reference of ${where}: ${describeError(e)}`, ctx(label), 'reference'), wall);
     }
     const { verdict, judgedAgainst } = await judgeWithReference({
-      expected, runs: o.runs, poison: POISON, digests: o.digests, model, context: ctx(label),
+      kernel: kernelLabel(opts.kernel), expected, runs: o.runs, poison: POISON, digests: o.digests, model, context: ctx(label),
       referenceForIds: (forcedIds) => safeReference(forcedIds),
     });
     const kernelMs = o.runs.every((r) => r.ms !== undefined) ? o.runs.reduce((a, r) => a + r.ms!, 0) : wall;

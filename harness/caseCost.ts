@@ -20,6 +20,7 @@
  * docs/default-run.md lists where each constant comes from and how far the estimates were
  * from the measured wall times.
  */
+import { BadArgumentError } from '../reference/errors.js';
 import type { Problem } from '../reference/problem.js';
 import type { ReferencePrecision } from './referenceFor.js';
 import { emulatedTactics } from './kernels/emulatedTactics.js';
@@ -94,17 +95,26 @@ const BUILT_IN_MODELS = {
 } as const satisfies Readonly<Record<string, CaseCostModel>>;
 
 /**
- * Kernels built elsewhere (a library behind the C ABI) have no measured costs: the plan takes the
- * emulated kernel's (a CPU kernel's, so it plans conservatively for a GPU library).
+ * Kernels built elsewhere (a library behind the C ABI, a command behind the process protocol)
+ * have no measured costs: the plan takes the emulated kernel's (a CPU kernel's, so it plans
+ * conservatively for a GPU library or adapter). A cmd: kernel also pays the process door per
+ * run (inputs file, pipes; docs/providers.md measures it), which these constants do not hold:
+ * its plan may overrun the budget by that much.
  */
 const COST_MODELS: Readonly<Record<KernelKind, CaseCostModel>> = {
   ...BUILT_IN_MODELS,
   lib: { ...BUILT_IN_MODELS.emulated, name: 'lib', source: `not measured: a library's costs are unknown; the emulated kernel's are taken (${BUILT_IN_MODELS.emulated.source})` },
+  cmd: {
+    ...BUILT_IN_MODELS.emulated, name: 'cmd',
+    source: `not measured: an adapter's costs are unknown; the emulated kernel's are taken, without the process door's own per-run cost (${BUILT_IN_MODELS.emulated.source})`,
+  },
 };
 
-/** The cost model of a kernel kind. */
+/** The cost model of a kernel kind (every kind of the registry, select.ts, has one). */
 export function caseCostModel(kind: KernelKind): CaseCostModel {
-  return COST_MODELS[kind];
+  const m = Object.hasOwn(COST_MODELS, kind) ? COST_MODELS[kind] : undefined;
+  if (m === undefined) throw new BadArgumentError('kernel', `a kernel kind with a cost model (${Object.keys(COST_MODELS).join(', ')})`, JSON.stringify(kind));
+  return m;
 }
 
 /** Estimated wall time (ms) of one case whose every tactic runs `repeats` times, judged against a reference of `precision`. */

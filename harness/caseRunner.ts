@@ -6,8 +6,8 @@
  */
 import type { Case } from '../reference/case.js';
 import type { Problem } from '../reference/problem.js';
-import { BadArgumentError } from '../reference/errors.js';
-import type { KernelUnderTest, Observed, Tactic } from './kernels/kernel.js';
+import { BadArgumentError, UnsupportedProblemError } from '../reference/errors.js';
+import type { Observed, Provider, ProviderDescription, Tactic } from './kernels/provider.js';
 import { matchesTactic } from './tacticFilter.js';
 
 /** Output poison patterns of run 1 and run 2: two different bf16 NaN payloads. */
@@ -45,6 +45,8 @@ export interface RunCaseOptions {
 }
 
 export interface CaseRunner {
+  /** What the kernel says about itself (starts it when needed); the campaign judges with its conventions. */
+  describe(): Promise<ProviderDescription>;
   /** Run the case's selected tactics; `onTactic` sees each outcome as it arrives. */
   runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts?: RunCaseOptions): Promise<CaseOutcome>;
   close(): Promise<void>;
@@ -66,13 +68,23 @@ export const isRefusal = (e: unknown): boolean => isUnsupported(e) ||
 /** A CUDA fault poisons the process's context: the process must be restarted. */
 export const isFatal = (e: unknown): boolean => e instanceof Error && e.name === 'CudaError';
 
-/** The kernel's tactics for the problem, filtered (needs only the problem, not the case's data). */
-export function selectedTactics(kernel: KernelUnderTest, p: Problem, filter: readonly string[] | undefined): Tactic[] {
-  return kernel.tactics(p).filter((t) => matchesTactic(t.label, filter));
+/**
+ * The kernel's tactics for the problem, filtered (needs only the problem, not the case's data).
+ * None selected: UnsupportedProblemError naming the kernel, the filter and the provider's own
+ * reasons (e.g. a routing method it does not support), so the case is not supported, with why.
+ */
+export async function selectedTactics(kernel: Provider, p: Problem, filter: readonly string[] | undefined): Promise<Tactic[]> {
+  const list = await kernel.tactics(p);
+  const selected = list.tactics.filter((t) => matchesTactic(t.label, filter));
+  if (selected.length > 0) return selected;
+  const why = list.unavailable.slice(0, 3).map((u) => `${u.label}: ${u.reason}`).join('; ');
+  const more = list.unavailable.length > 3 ? `; … ${list.unavailable.length - 3} more` : '';
+  throw new UnsupportedProblemError(`problem for kernel ${kernel.name}`, `a problem it enumerates a tactic for${filter ? ` matching ${filter.join(',')}` : ''}`,
+    list.tactics.length > 0 ? `${list.tactics.length} tactics, none matching` : `no tactic${why ? ` (${why}${more})` : ''}`);
 }
 
 /** Run one tactic `repeats` times (poison 1, poison 2, poison 1, …) with digests around; errors become outcomes. */
-export async function executeTactic(kernel: KernelUnderTest, handle: unknown, tactic: Tactic, repeats = DEFAULT_REPEATS): Promise<TacticOutcome & { fatal?: boolean }> {
+export async function executeTactic(kernel: Provider, handle: unknown, tactic: Tactic, repeats = DEFAULT_REPEATS): Promise<TacticOutcome & { fatal?: boolean }> {
   checkRepeats(repeats);
   try {
     const before = await kernel.inputsDigest(handle);

@@ -8,7 +8,7 @@
 import { generateCase } from '../reference/generate.js';
 import { describeError, executeTactic, isUnsupported, selectedTactics } from './caseRunner.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
-import type { KernelUnderTest } from './kernels/kernel.js';
+import type { Provider } from './kernels/provider.js';
 import { createKernel, type ChildCrashPhase, type KernelChoice } from './kernels/select.js';
 
 if (process.send === undefined) {
@@ -19,7 +19,7 @@ if (process.send === undefined) {
 const send = (m: ChildMessage): Promise<void> =>
   new Promise((resolve) => { process.send!(m, undefined, {}, () => resolve()); });
 
-let kernel: KernelUnderTest | null = null;
+let kernel: Provider | null = null;
 let choice: KernelChoice | null = null;
 let repeats: number | undefined;
 let queue: Promise<void> = Promise.resolve();
@@ -38,7 +38,7 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
   const k = kernel!;
   let tactics;
   try {
-    tactics = selectedTactics(k, m.spec.problem, m.filter);
+    tactics = await selectedTactics(k, m.spec.problem, m.filter);
   } catch (e) {
     await send(isUnsupported(e) ? { type: 'not_supported', id: m.id, message: describeError(e) } : { type: 'prepare_crashed', id: m.id, message: `enumerating tactics: ${describeError(e)}` });
     return;
@@ -74,7 +74,7 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
     await send({ type: 'tactic_done', id: m.id, outcome, fatal: fatal === true });
     if (fatal) process.exit(70);
   }
-  k.release(handle);
+  await k.release(handle);
   await send({ type: 'case_done', id: m.id });
 }
 
@@ -87,7 +87,7 @@ process.on('message', (raw: unknown) => {
         choice = m.kernel;
         kernel = await createKernel(m.kernel);
         repeats = m.repeats;
-        await send({ type: 'ready', kernel: kernel.name });
+        await send({ type: 'ready', kernel: kernel.name, description: await kernel.describe() });
       } catch (e) {
         await send({ type: 'init_failed', message: describeError(e) });
         process.exit(3);

@@ -5,7 +5,7 @@
 import type { CaseSpec } from '../reference/case.js';
 import type { KernelChoice } from './kernels/select.js';
 import type { TacticOutcome } from './caseRunner.js';
-import type { Tactic } from './kernels/kernel.js';
+import type { ProviderDescription, Tactic } from './kernels/provider.js';
 
 export type ParentMessage =
   /** repeats: runs of each tactic on identical inputs (default 2). */
@@ -18,7 +18,7 @@ export type ParentMessage =
   | { readonly type: 'exit' };
 
 export type ChildMessage =
-  | { readonly type: 'ready'; readonly kernel: string }
+  | { readonly type: 'ready'; readonly kernel: string; readonly description: ProviderDescription }
   | { readonly type: 'init_failed'; readonly message: string }
   /** The case's selected tactics, enumerated from its problem before anything else. */
   | { readonly type: 'tactics'; readonly id: number; readonly tactics: readonly Tactic[] }

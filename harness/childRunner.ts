@@ -15,7 +15,7 @@ import type { Case } from '../reference/case.js';
 import { DEFAULT_REPEATS, checkRepeats, type CaseOutcome, type CaseRunner, type RunCaseOptions, type TacticOutcome } from './caseRunner.js';
 import { childCommand } from './childEntry.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
-import type { Tactic } from './kernels/kernel.js';
+import type { ProviderDescription, Tactic } from './kernels/provider.js';
 import { kernelLabel, type KernelChoice } from './kernels/select.js';
 
 /** The longest delay setTimeout honours: 2^31 - 1 ms (about 24.8 days). */
@@ -112,6 +112,7 @@ export class ChildRunner implements CaseRunner {
   private readonly repeats: number;
   /** Children started so far (1 + restarts). */
   starts = 0;
+  private description: ProviderDescription | null = null;
 
   constructor(private readonly kernel: KernelChoice, opts: ChildRunnerOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 300_000;
@@ -133,6 +134,7 @@ export class ChildRunner implements CaseRunner {
       const e = await child.next(120_000);
       if (e.kind === 'message' && e.m.type === 'ready') {
         this.child = child;
+        this.description = e.m.description;
         return child;
       }
       if (e.kind === 'message' && e.m.type === 'init_failed') {
@@ -144,6 +146,14 @@ export class ChildRunner implements CaseRunner {
         return deathMessage(e, child);
       }
     }
+  }
+
+  async describe(): Promise<ProviderDescription> {
+    if (this.description === null) {
+      const child = await this.ready();
+      if (typeof child === 'string') throw new Error(child);
+    }
+    return this.description!;
   }
 
   async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts: RunCaseOptions = {}): Promise<CaseOutcome> {

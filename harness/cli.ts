@@ -24,8 +24,10 @@ import { optionsHelp, parseArgs, type OptionTable, type Parsed } from './cliArgs
 import { DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, DEFAULT_RUN_SHAPING_OPTIONS, coverageLine, planDefaultRun, type DefaultRunPlan } from './defaultRun.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { gpuAvailability } from './gpuAvailability.js';
-import { makeTactic, type Tactic } from './kernels/kernel.js';
-import { checkKernelChoice, createKernel, KERNEL_KINDS, kernelLabel, parseKernelArgument, type KernelChoice, type KernelKind } from './kernels/select.js';
+import { chooseKernel as chooseProvider, requestedKernel } from './kernels/kernelSpec.js';
+import { formatKernelListing, listKernels } from './kernels/listKernels.js';
+import { makeTactic, type Tactic } from './kernels/provider.js';
+import { createKernel, kernelForms, kernelLabel, kindEntry, oneOffIsolation, runnerIsolation, type KernelChoice } from './kernels/select.js';
 import { Progress } from './progress.js';
 import { RecordJournal } from './recordJournal.js';
 import { formatTable, formatTerminalReport, summarize, totals, writeReport, type ReportMeta } from './report.js';
@@ -45,12 +47,13 @@ const RUNS = ['check', 'replay'] as const;
 
 /** Every option of every command, declared once. Adding an option is one entry here. */
 export const OPTIONS: OptionTable = {
-  kernel: { kind: 'string', commands: ALL, help: `kernel under test: ${KERNEL_KINDS.filter((k) => k !== 'lib').join(', ')} or lib:PATH (a shared library behind the C ABI, docs/c-abi.md; child isolation) (default native; emulated, with a notice, when no CUDA device is present)` },
+  kernel: { kind: 'string', commands: ALL, help: `kernel under test: ${kernelForms()} (lib: a shared library behind the C ABI, docs/c-abi.md, child isolation; cmd: a command speaking docs/process-protocol.md) (default native; emulated, with a notice, when no CUDA device is present; see moe-harness kernels)` },
+  'kernel-config': { kind: 'string', commands: ALL, help: 'kernel under test from a JSON file: name, kind, command or library, conventions, env, timeoutS (docs/providers.md); not with --kernel' },
   fault: { kind: 'string', commands: ALL, choices: FAULT_NAMES, help: 'switch on one fault of harness/faults.ts (emulated kernel, or the native faults build)' },
   tactic: { kind: 'string', commands: RUNS, help: 'tactic filter: labels "tileTokens/config", either side may be *, comma-separated, or all (default all); each pattern must match the kernel\'s table' },
   reference: { kind: 'string', commands: RUNS, choices: ['float32', 'float64'], help: 'reference precision (default float32, the fast path)' },
   isolation: { kind: 'string', commands: RUNS, choices: ['child', 'inline'], help: 'run tactics in a child process restarted after crashes (default), or in this process' },
-  timeout: { kind: 'int', commands: RUNS, min: 1, max: Math.floor(MAX_TIMER_MS / 1000), help: 'seconds a tactic may run before it is killed and reported crashed (child isolation; default 300; at most setTimeout\'s 2^31-1 ms)' },
+  timeout: { kind: 'int', commands: RUNS, min: 1, max: Math.floor(MAX_TIMER_MS / 1000), help: 'seconds a tactic may run before it is killed and reported crashed (child isolation, and each request to a cmd: adapter unless its config sets timeoutS; default 300; at most setTimeout\'s 2^31-1 ms)' },
   config: { kind: 'string', commands: ['check', 'tactics'], choices: CONFIG_NAMES, help: 'a named SPEC §6 configuration instead of the random case mix' },
   T: { kind: 'intlist', commands: ['check', 'tactics'], min: 1, help: 'token counts, comma-separated (check --config: default 1,37; else they replace the mix\'s; tactics: one)' },
   H: { kind: 'int', commands: ['check'], min: 1, help: 'hidden size for every case of the mix' },
@@ -76,7 +79,7 @@ export const OPTIONS: OptionTable = {
   shard: { kind: 'string', commands: ['check'], help: 'run shard I/N of the cases, 0-based (case i runs on shard i mod N); default CI_NODE_INDEX/CI_NODE_TOTAL; none: all cases' },
   gpus: { kind: 'string', commands: ['check'], help: 'all, or N: one worker process per GPU (CUDA_VISIBLE_DEVICES), cases spread over them, one merged report' },
   shards: { kind: 'intlist', commands: ['merge'], min: 0, help: 'the shard indices to expect, comma-separated (default every shard of the total): merging part of a sharded campaign' },
-  help: { kind: 'flag', commands: [...ALL, 'merge'], short: 'h', resume: 'free', help: 'this help' },
+  help: { kind: 'flag', commands: [...ALL, 'merge', 'kernels'], short: 'h', resume: 'free', help: 'this help' },
 };
 
 /** Every exit code, in the help and in docs/cli.md. */
@@ -99,6 +102,7 @@ usage:
   moe-harness replay  --case JSON [options]        judge one case (all tactics, or --tactic L)
   moe-harness tactics --config NAME --T n          list a kernel's tactics for a problem (or --case JSON)
   moe-harness merge   DIR... --report OUT [--junit FILE]   merge shard reports into one report (and JUnit)
+  moe-harness kernels                              list the kernel kinds available here, and why any is not
   moe-harness COMMAND --help                       a command's options
   moe-harness --version
 
@@ -123,33 +127,15 @@ function envInt(name: string, fallback: number): number {
  * emulated with a notice, except under MOE_HARNESS_REQUIRE_GPU=1 (every fallback a failure).
  */
 async function chooseKernel(o: Parsed['options'], io: Io): Promise<{ choice: KernelChoice; notice?: string }> {
-  const fault = o.fault as FaultName | undefined;
-  const parsed = o.kernel !== undefined ? parseKernelArgument(o.kernel as string) : undefined;
-  if (parsed?.kind === 'lib') {
-    if (fault) throw new BadArgumentError('--fault', 'no --fault with --kernel lib:PATH (a library has its own faults)', fault);
-    if (o.isolation === 'inline') throw new BadArgumentError('--isolation', "child with --kernel lib:PATH (a library is loaded only in a child process)", 'inline');
-    checkKernelChoice(parsed);
-    return { choice: parsed };
-  }
-  const explicit = parsed?.kind as KernelKind | undefined;
-  const kind = explicit ?? 'native';
-  if (kind === 'emulated') return { choice: { kind, ...(fault ? { fault } : {}) } };
-  const gpu = await gpuAvailability();
-  if (!gpu.available) {
-    if (explicit === 'native') throw new BadArgumentError('--kernel', 'emulated, or native on a machine with a usable CUDA device', `native (${gpu.detail})`);
-    if (requireGpu()) {
-      throw new BadArgumentError('MOE_HARNESS_REQUIRE_GPU', 'a usable CUDA device for the native kernel (unset it, or pass --kernel emulated, to run the emulated kernel)',
-        `1, but there is none (${gpu.detail})`);
-    }
-    const notice = `NOTICE: no usable CUDA device (${gpu.detail}); running the EMULATED kernel instead. ` +
-      'These results say nothing about the native kernel. Pass --kernel emulated to silence this notice.';
-    io.err(notice);
-    return { choice: { kind: 'emulated', ...(fault ? { fault } : {}) }, notice };
-  }
-  if (fault && !gpu.faultsBuild) {
-    throw new BadArgumentError('--fault', 'the native faults build (node native/build.mjs --faults), or --kernel emulated', `${fault} without a faults build`);
-  }
-  return { choice: { kind: 'native', ...(fault ? { fault } : {}) } };
+  const r = await chooseProvider({
+    ...(o.kernel !== undefined ? { kernel: o.kernel as string } : {}),
+    ...(o['kernel-config'] !== undefined ? { kernelConfig: o['kernel-config'] as string } : {}),
+    ...(o.fault !== undefined ? { fault: o.fault as FaultName } : {}),
+    ...(o.timeout !== undefined ? { timeoutS: o.timeout as number } : {}),
+    fallback: requireGpu() ? 'refuse' : 'emulated_with_notice',
+  });
+  if (r.notice !== undefined) io.err(r.notice);
+  return r;
 }
 
 function requireGpu(): boolean {
@@ -163,16 +149,16 @@ function requireGpu(): boolean {
  * A kernel's tactic enumeration, without running anything. The native kernel's table comes
  * from the addon and needs no CUDA device, only the addon loaded (native/index.ts).
  */
-async function tacticEnumeration(choice: KernelChoice): Promise<{ name: string; tactics: (p: Problem) => Tactic[] }> {
+async function tacticEnumeration(choice: KernelChoice): Promise<{ name: string; tactics: (p: Problem) => Promise<Tactic[]>; close: () => Promise<void> }> {
   if (choice.kind === 'native') {
     const native = await import('../native/index.js');
     if (choice.fault !== undefined) native.selectNativeVariant('faults');
     const s = native.nativeStatus();
     if (!s.loaded) throw new BadArgumentError('--kernel', 'emulated, or native with the addon built (npm run build:native)', `native (${s.reason ?? 'addon not loaded'})`);
-    return { name: kernelLabel(choice), tactics: (p) => native.validTactics(p).map((t) => makeTactic(t.tileTokens, t.config)) };
+    return { name: kernelLabel(choice), tactics: async (p) => native.validTactics(p).map((t) => makeTactic(t.tileTokens, t.config)), close: async () => undefined };
   }
   const k = await createKernel(choice);
-  return { name: k.name, tactics: (p) => k.tactics(p) };
+  return { name: k.name, tactics: async (p) => [...(await k.tactics(p)).tactics], close: () => k.close() };
 }
 
 /**
@@ -180,16 +166,21 @@ async function tacticEnumeration(choice: KernelChoice): Promise<{ name: string; 
  * enumerates for at least one of the problems, else it would only produce "not supported".
  */
 async function checkTacticFilter(patterns: readonly string[] | undefined, choice: KernelChoice, problems: readonly Problem[]): Promise<void> {
-  // A library is loaded only in a child process, never here: its filter is judged as it runs.
-  if (patterns === undefined || problems.length === 0 || choice.kind === 'lib') return;
-  const { name, tactics } = await tacticEnumeration(choice);
+  // Only kinds loaded in this process are asked here: a library is loaded only in a child, an
+  // adapter runs in a process of its own (started once, by the campaign): their filters are judged as they run.
+  if (patterns === undefined || problems.length === 0 || kindEntry(choice.kind).isolation !== 'child') return;
+  const { name, tactics, close } = await tacticEnumeration(choice);
   const labels = new Set<string>();
-  for (const p of problems) {
-    try {
-      for (const t of tactics(p)) labels.add(t.label);
-    } catch {
-      // A problem the kernel refuses outright is judged (not supported) when it runs.
+  try {
+    for (const p of problems) {
+      try {
+        for (const t of await tactics(p)) labels.add(t.label);
+      } catch {
+        // A problem the kernel refuses outright is judged (not supported) when it runs.
+      }
     }
+  } finally {
+    await close();
   }
   const sorted = [...labels].sort((a, b) => Number(a.split('/')[0]) - Number(b.split('/')[0]) || Number(a.split('/')[1]) - Number(b.split('/')[1]));
   for (const pat of patterns) {
@@ -443,7 +434,8 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     throw new BadArgumentError('--kernel', `the kernel of the run being resumed (${stored.kernel})`, `${kernelLabel(choice)}${notice ? ' (the fallback: no usable CUDA device)' : ''}`);
   }
   await checkTacticFilter(tactics, choice, cases.map((c) => c.spec.problem));
-  const isolation = (o.isolation as Isolation | undefined) ?? 'child';
+  // The isolation actually used: a cmd: adapter isolates itself (inline), a lib: kernel only ever runs in a child.
+  const isolation = runnerIsolation(choice, (o.isolation as Isolation | undefined) ?? 'child');
   if (gpuPlan && gpuPlan.devices.length > 1) {
     if (resumeDir !== undefined) throw new BadArgumentError('--resume', 'a one-process run (resume each GPU worker\'s folder)', `--gpus ${String(o.gpus)}`);
     return checkOnGpus();
@@ -582,8 +574,8 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
   const { runPropertyCampaign } = await import('./propertyCampaign.js');
   const { choice, notice } = await chooseKernel(o, io);
   await checkTacticFilter(tactics, choice, propertyProblems(o, seed));
+  const isolation = runnerIsolation(choice, (o.isolation as Isolation | undefined) ?? 'child');
   const dir = prepareReportDir((o.report as string | undefined) ?? defaultReportDir(choice), '--report');
-  const isolation = (o.isolation as Isolation | undefined) ?? 'child';
   io.err(`moe-harness check: kernel ${kernelLabel(choice)}, fast-check property, ${path !== undefined ? `path "${path}"` : `${runs} runs`}, seed ${seed}, isolation ${isolation}`);
   writeInvocation(dir, { command: 'check', options: bindingOptions(o, OPTIONS), seed, kernel: kernelLabel(choice), version: packageVersion() });
   const journal = new RecordJournal(dir, 'new');
@@ -687,7 +679,7 @@ async function replay(argv: readonly string[], io: Io): Promise<number> {
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
   const { choice } = await chooseKernel(o, io);
   await checkTacticFilter(tactics, choice, [spec.problem]);
-  const isolation = (o.isolation as Isolation | undefined) ?? (choice.kind === 'emulated' ? 'inline' : 'child');
+  const isolation = runnerIsolation(choice, (o.isolation as Isolation | undefined) ?? oneOffIsolation(choice));
   io.err(`moe-harness replay: ${describeProblem(spec.problem)} seed ${spec.seed} on ${kernelLabel(choice)}`);
   const result = await runCampaign([{ spec }], {
     kernel: choice, isolation, ...(tactics ? { tactics } : {}), repeats: (o.repeats as number | undefined) ?? DEFAULT_RUN_REPEATS,
@@ -719,20 +711,25 @@ async function tacticsCommand(argv: readonly string[], io: Io): Promise<number> 
   else if (o.config !== undefined) problem = namingOptions(() => configProblemFrom(o, Ts?.[0] ?? 1, false));
   else throw new BadArgumentError('--config or --case', 'a named configuration (with --T) or a CaseSpec', 'neither');
   const fault = o.fault as FaultName | undefined;
-  const parsed = o.kernel !== undefined ? parseKernelArgument(o.kernel as string) : undefined;
-  if (parsed?.kind === 'lib') return libTactics((await chooseKernel(o, io)).choice, problem, io);
-  const kind = parsed?.kind ?? 'native';
-  const choice: KernelChoice = { kind, ...(fault ? { fault } : {}) };
+  const requested = requestedKernel({
+    ...(o.kernel !== undefined ? { kernel: o.kernel as string } : {}),
+    ...(o['kernel-config'] !== undefined ? { kernelConfig: o['kernel-config'] as string } : {}),
+    ...(fault !== undefined ? { fault } : {}),
+  });
+  if (requested?.kind === 'lib') return libTactics(requested, problem, io);
+  if (requested !== undefined && requested.kind !== 'native') return providerTactics(requested, problem, io);
+  const choice: KernelChoice = requested ?? { kind: 'native', ...(fault ? { fault } : {}) };
   let table: Awaited<ReturnType<typeof tacticEnumeration>>;
   try {
     table = await tacticEnumeration(choice);
   } catch (e) {
     // The addon is not even built: the emulated kernel's table, with a notice (unless native was asked for).
-    if (o.kernel !== undefined || requireGpu() || !(e instanceof BadArgumentError)) throw e;
+    if (requested !== undefined || requireGpu() || !(e instanceof BadArgumentError)) throw e;
     io.err(`NOTICE: ${e.actual}; listing the EMULATED kernel's tactics instead. Pass --kernel emulated to silence this notice.`);
     table = await tacticEnumeration({ kind: 'emulated', ...(fault ? { fault } : {}) });
   }
-  const list = table.tactics(problem);
+  const list = await table.tactics(problem);
+  await table.close();
   io.out(`${table.name} · ${describeProblem(problem)}: ${list.length} tactics`);
   for (const t of list) io.out(`  ${t.label}`);
   if (choice.kind === 'native' && table.name.startsWith('native')) {
@@ -740,6 +737,36 @@ async function tacticsCommand(argv: readonly string[], io: Io): Promise<number> 
     if (!gpu.available) io.err(`note: no usable CUDA device (${gpu.detail}); this is the native kernel's tactic table, which needs none (nothing was run)`);
   }
   return list.length > 0 ? 0 : 3;
+}
+
+/** `tactics` of a provider loaded here (emulated, a cmd: adapter): its tactics, and why each other it knows cannot run (stderr). */
+async function providerTactics(choice: KernelChoice, problem: Problem, io: Io): Promise<number> {
+  const kernel = await createKernel(choice);
+  try {
+    const { tactics: list, unavailable } = await kernel.tactics(problem);
+    io.out(`${kernel.name} · ${describeProblem(problem)}: ${list.length} tactics`);
+    for (const t of list) io.out(`  ${t.label}`);
+    if (unavailable.length > 0) io.err(`not runnable for this problem: ${unavailable.length}`);
+    for (const u of unavailable) io.err(`  ${u.label}: ${u.reason}`);
+    return list.length > 0 ? 0 : 3;
+  } finally {
+    await kernel.close();
+  }
+}
+
+/** `moe-harness kernels`: every kind of the registry (kernels/select.ts), whether it runs here, and why not. */
+async function kernelsCommand(argv: readonly string[], io: Io): Promise<number> {
+  const { options: o } = parseArgs(argv, OPTIONS, 'kernels');
+  if (o.help) {
+    io.out(`usage: moe-harness kernels
+
+${optionsHelp(OPTIONS, 'kernels')}
+
+${exitCodesHelp()}`);
+    return 0;
+  }
+  for (const line of formatKernelListing(await listKernels())) io.out(line);
+  return 0;
 }
 
 /** `tactics --kernel lib:PATH`: asked in a child process (a library is never loaded here). */
@@ -772,6 +799,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   replay: { run: replay },
   tactics: { run: tacticsCommand },
   merge: { run: merge },
+  kernels: { run: kernelsCommand },
 };
 
 /** Top-level words that are not commands. */

@@ -128,7 +128,7 @@ test('a wrong expert choice is a routing finding; the output is then judged agai
   for (let e = 1; e < E; e++) if (scores[e]! < scores[worst]!) worst = e;
   ids[1] = worst;
   const forced = runOracle64(base.c, { forcedIds: ids, fc1RelativeError: base.model.fc1RelativeError });
-  const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights) };
+  const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights), executedTactic: 'test' };
   const v = compare(input(base, o, o, { referenceForIds: forced }));
   t.is(v.counts.routing, 1);
   t.is(v.counts.beyond_bound, 0);
@@ -179,7 +179,7 @@ test('an exact tie between identical inputs must go to the lower index', (t) => 
           const ids = Int32Array.from(f.expected.routing.ids);
           ids[r * k + j] = b;
           const forced = runOracle64(f.c, { forcedIds: ids, fc1RelativeError: f.model.fc1RelativeError });
-          const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights) };
+          const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights), executedTactic: 'test' };
           const v = compare(input(f, o, o, { referenceForIds: forced }));
           t.is(v.counts.routing, 1);
           t.regex(v.lines[0]!, new RegExp(`expert ${b} chosen over expert ${a} with identical inputs .*the lower index must win`));

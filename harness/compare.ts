@@ -181,7 +181,8 @@ export function compare(input: CompareInput): Verdict {
         counts.overflow_undefined++;
         continue;
       }
-      const bound = elementBound(model, expected.absAccum[i]!, out);
+      // + the bound the reference derived for a declared convention (absent by default).
+      const bound = elementBound(model, expected.absAccum[i]!, out) + (expected.conventionBound?.[i] ?? 0);
       const diff = Math.abs(out - ref);
       const ratio = Number.isFinite(ref) ? diff / bound : (out === ref ? 0 : Infinity);
       if (ratio <= 1) {

@@ -24,6 +24,8 @@ import { POISON } from './caseRunner.js';
 import { InlineRunner } from './inlineRunner.js';
 import { EmulatedKernel, type EmulatedHandle } from './kernels/emulated.js';
 import type { KernelUnderTest, Observed, RunOptions, Tactic } from './kernels/kernel.js';
+import type { ProviderDescription, TacticList } from './kernels/provider.js';
+import { KERNEL_KINDS } from './kernels/select.js';
 import { caseCostModel, estimateCaseMs, weightElements } from './caseCost.js';
 import { main } from './cli.js';
 import { coverageLine, DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, planDefaultRun, type PlannedCase } from './defaultRun.js';
@@ -152,7 +154,7 @@ test('check: the default run prints its coverage line; --runs n is still exactly
   const a = io();
   t.is(await main(['check', '--kernel', 'emulated', '--budget', '2', '--isolation', 'inline', '--quiet', '--report', mkdtempSync(join(tmpdir(), 'moe-dr-'))], a.io), 0, a.out.join('\n'));
   t.regex(a.err.join('\n'), /^default run: \d+ cases, est\. [\d.]+ s of a 2 s budget \(emulated cost model\), each tactic run 3× on identical inputs — /m);
-  t.regex(a.out.join('\n'), /; the plan estimated [\d.]+ s of a 2 s budget\)/);
+  t.regex(a.out.join('\n'), /^the default run's plan estimated [\d.]+ s of a 2 s budget; it took [\d.]+ s$/m);
   const b = io();
   t.is(await main(['check', '--kernel', 'emulated', '--runs', '2', '--isolation', 'inline', '--quiet', '--report', mkdtempSync(join(tmpdir(), 'moe-dr-'))], b.io), 0);
   t.regex(b.err.join('\n'), /kernel emulated, 2 cases, seed 1/);
@@ -234,6 +236,10 @@ test('the cost model: estimates grow with weights, MACs and repeats; native coun
     t.true(m.source.length > 0);
   }
   t.is(caseCostModel('native').tactics(base), 15);
+  // Every kind of the registry has a cost model (the default run plans for any --kernel); an unknown kind is refused.
+  for (const kind of KERNEL_KINDS) t.true(caseCostModel(kind).source.length > 0, kind);
+  t.regex(caseCostModel('cmd').source, /process door/);
+  t.throws(() => caseCostModel('gpu'), { message: /^kernel: expected a kernel kind with a cost model \(emulated, native, lib, cmd\), got "gpu"/ });
   t.is(caseCostModel('emulated').tactics(base), emulatedTactics(base).length);
 });
 
@@ -242,7 +248,8 @@ class ThirdRunFlips implements KernelUnderTest<EmulatedHandle> {
   readonly inner = new EmulatedKernel();
   readonly name = 'emulated+third-run-flips';
   readonly poisons = new Map<string, number[]>();
-  tactics(p: Problem): Tactic[] { return this.inner.tactics(p); }
+  describe(): Promise<ProviderDescription> { return this.inner.describe(); }
+  tactics(p: Problem): Promise<TacticList> { return this.inner.tactics(p); }
   prepare(c: Parameters<EmulatedKernel['prepare']>[0]): Promise<EmulatedHandle> { return this.inner.prepare(c); }
   async run(h: EmulatedHandle, t: Tactic, o: RunOptions): Promise<Observed> {
     const seen = this.poisons.get(t.label) ?? this.poisons.set(t.label, []).get(t.label)!;
@@ -254,7 +261,8 @@ class ThirdRunFlips implements KernelUnderTest<EmulatedHandle> {
     return { ...r, output };
   }
   inputsDigest(h: EmulatedHandle): Promise<string> { return this.inner.inputsDigest(h); }
-  release(h: EmulatedHandle): void { this.inner.release(h); }
+  release(h: EmulatedHandle): Promise<void> { return this.inner.release(h); }
+  close(): Promise<void> { return this.inner.close(); }
 }
 
 test('repeats: every tactic runs n times with alternating poison; a difference in the third run only is caught with 3 runs, missed with 2', async (t) => {
@@ -285,7 +293,8 @@ class LatentBug implements KernelUnderTest<EmulatedHandle> {
   readonly inner = new EmulatedKernel();
   private readonly runsOf = new Map<string, number>();
   constructor(readonly name: string, private readonly wrapCase: Wrap, private readonly wrapRun: (h: EmulatedHandle, t: Tactic, run: number, r: Observed) => Observed) {}
-  tactics(p: Problem): Tactic[] { return this.inner.tactics(p); }
+  describe(): Promise<ProviderDescription> { return this.inner.describe(); }
+  tactics(p: Problem): Promise<TacticList> { return this.inner.tactics(p); }
   prepare(c: Case): Promise<EmulatedHandle> { return this.inner.prepare(this.wrapCase(c)); }
   async run(h: EmulatedHandle, t: Tactic, o: RunOptions): Promise<Observed> {
     const run = this.runsOf.get(t.label) ?? 0;
@@ -293,7 +302,8 @@ class LatentBug implements KernelUnderTest<EmulatedHandle> {
     return this.wrapRun(h, t, run, await this.inner.run(h, t, o));
   }
   inputsDigest(h: EmulatedHandle): Promise<string> { return this.inner.inputsDigest(h); }
-  release(h: EmulatedHandle): void { this.inner.release(h); }
+  release(h: EmulatedHandle): Promise<void> { return this.inner.release(h); }
+  close(): Promise<void> { return this.inner.close(); }
 }
 
 /** Local experts >= 64 read the tables (weights, scales, scalars) of expert l mod 64: a 64-entry expert table. */

@@ -37,6 +37,13 @@
  * a standard deviation <= 0.41·sqrt(H)·u·Σ|terms|, so 4·sqrt(H)·u is about 10σ), plus ρ_w
  * (llama4 multiplies the FC1 accumulators by the weight). The rigorous window 2·γ(H) would
  * mark 5–30% of a large problem's output as "explainable" and blind the comparator there.
+ *
+ * Declared arithmetic conventions (reference/conventions.ts, docs/conventions.md) change what the
+ * reference computes, not this model: a bf16 FC1 output or activation only moves the FC1 window
+ * the reference's fragility analysis uses; a bf16 FC2 output adds the per-element
+ * Expected.conventionBound (Σ_j |w_j|·|out2Scale|·D_j, zero where no slot's accumulation window
+ * holds a bf16 rounding boundary), which the comparator adds to the bound. Under the default
+ * conventions both are absent: nothing here widens for a convention that was not declared.
  */
 import { defaultFc1RelativeError } from '../reference/errorWindow.js';
 import type { Problem } from '../reference/problem.js';

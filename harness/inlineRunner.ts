@@ -6,22 +6,25 @@ import type { Case } from '../reference/case.js';
 import {
   DEFAULT_REPEATS, checkRepeats, describeError, executeTactic, isUnsupported, selectedTactics, type CaseOutcome, type CaseRunner, type RunCaseOptions, type TacticOutcome,
 } from './caseRunner.js';
-import type { KernelUnderTest } from './kernels/kernel.js';
+import type { Provider, ProviderDescription } from './kernels/provider.js';
 
 export class InlineRunner implements CaseRunner {
   /** `repeats`: runs of each tactic on identical inputs (>= 2). */
-  constructor(private readonly kernel: KernelUnderTest, private readonly repeats = DEFAULT_REPEATS) {
+  constructor(private readonly kernel: Provider, private readonly repeats = DEFAULT_REPEATS) {
     checkRepeats(repeats);
+  }
+
+  describe(): Promise<ProviderDescription> {
+    return this.kernel.describe();
   }
 
   async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts: RunCaseOptions = {}): Promise<CaseOutcome> {
     let tactics;
     try {
-      tactics = selectedTactics(this.kernel, c.spec.problem, filter);
+      tactics = await selectedTactics(this.kernel, c.spec.problem, filter);
     } catch (e) {
       return isUnsupported(e) ? { kind: 'not_supported', message: describeError(e) } : { kind: 'prepare_crashed', message: describeError(e) };
     }
-    if (tactics.length === 0) return { kind: 'not_supported', message: `kernel ${this.kernel.name} enumerates no tactic${filter ? ` matching ${filter.join(',')}` : ''} for this problem` };
     const todo = tactics.filter((t) => !opts.skip?.has(t.label));
     const outcomes: TacticOutcome[] = [];
     if (todo.length === 0) return { kind: 'ran', tactics, outcomes };
@@ -47,10 +50,12 @@ export class InlineRunner implements CaseRunner {
         onTactic?.(o);
       }
     } finally {
-      this.kernel.release(handle);
+      await this.kernel.release(handle);
     }
     return { kind: 'ran', tactics, outcomes };
   }
 
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    return this.kernel.close();
+  }
 }

@@ -12,7 +12,7 @@ const base = fixture();
 
 function input(f: Fixture, o: Observed, referenceForIds: ReferenceForIds, over: Partial<JudgeInput> = {}): JudgeInput {
   return {
-    expected: f.expected, runs: [o, o], poison: POISON, digests: ['d', 'd'], model: f.model,
+    kernel: 'test', expected: f.expected, runs: [o, o], poison: POISON, digests: ['d', 'd'], model: f.model,
     context: { tactic: '8/0', seed: f.c.spec.seed }, referenceForIds, ...over,
   };
 }
@@ -33,7 +33,7 @@ test('another expert set triggers exactly one recomputation, with the kernel\'s 
   for (let e = 1; e < E; e++) if (scores[e]! < scores[worst]!) worst = e;
   ids[1] = worst;
   const forced = runOracle64(base.c, { forcedIds: ids, fc1RelativeError: base.model.fc1RelativeError });
-  const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights) };
+  const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights), executedTactic: '8/0' };
   const calls: Int32Array[] = [];
   const v = await judge(input(base, o, (x) => { calls.push(x); return Promise.resolve(forced); }));
   t.is(calls.length, 1);
@@ -76,7 +76,7 @@ test('deepseek_v3: keeping the higher of two groups with identical inputs is a r
     const ref = f.expected.routing.ids;
     if (faulty.ids.every((id, i) => id === ref[i])) continue;
     const forced = runOracle64(f.c, { forcedIds: faulty.ids, fc1RelativeError: f.model.fc1RelativeError });
-    const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids: faulty.ids, weights: Float32Array.from(forced.routing.weights) };
+    const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids: faulty.ids, weights: Float32Array.from(forced.routing.weights), executedTactic: '8/0' };
     const v = await judge(input(f, o, () => Promise.resolve(forced)));
     t.is(v.disposition, 'incorrect');
     t.true(v.counts.routing >= 1);
@@ -122,4 +122,18 @@ test('a reference that overflowed to -Inf while a truncating tactic stayed finit
   const r = await runCampaign([{ spec }], { kernel: { kind: 'emulated' }, isolation: 'inline' });
   t.deepEqual(r.records.filter((x) => x.disposition !== 'passed').map((x) => `${x.tactic}: ${x.verdict.lines[0]}`), []);
   t.true(r.records.some((x) => x.verdict.counts.overflow_undefined > 0));
+});
+
+test('the tactic echo and the provider\'s violations are judged first: incorrect, naming the kernel, never compared', async (t) => {
+  const o = perfectObserved(base.expected);
+  const fellBack = await judge(input(base, o, never, { runs: [o, { ...o, executedTactic: '16/1' }] }));
+  t.is(fellBack.disposition, 'incorrect');
+  t.is(fellBack.findings.length, 1);
+  t.regex(fellBack.lines[0]!, /^tactic=run 2: kernel test was forced to tactic 8\/0 but reports executing "16\/1"/);
+  const silent = await judge(input(base, { ...o, executedTactic: 'none' }, never));
+  t.regex(silent.lines[0]!, /run 1: kernel test was forced to tactic 8\/0 but executed no tactic it would name/);
+  // What the provider saw comes before the shape checks (its arrays may be partial).
+  const seen = await judge(input(base, { ...o, output: new Uint16Array(0), violations: ['adapter x returned output as F32[2, 4], expected BF16[2, 4]'] }, never));
+  t.is(seen.disposition, 'incorrect');
+  t.regex(seen.lines[0]!, /^results=run 1: adapter x returned output as F32/);
 });

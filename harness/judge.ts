@@ -2,11 +2,12 @@
  * The judge: the one way a kernel's results become a Verdict, used by the campaign, the
  * goldens (and the tuner and every kernel provider).
  *
- *   judge({ expected, runs, poison, digests, model, context, referenceForIds }) → Verdict
+ *   judge({ kernel, expected, runs, poison, digests, model, context, referenceForIds }) → Verdict
  *
- * 1. The results' shapes and types are checked: wrong ones are the kernel's fault
- *    (malformedVerdict, disposition 'incorrect'); so is a run that did not echo the tactic
- *    it was forced to run (tacticEcho.ts).
+ * 1. A run that did not echo the tactic it was forced to run, or in which the provider saw a
+ *    contract violation (Observed.violations), is incorrect (kernels/observedViolations.ts);
+ *    then the results' shapes and types are checked: wrong ones are the kernel's fault
+ *    (malformedVerdict, disposition 'incorrect').
  * 2. Routing is judged from `expected` alone (its routing evidence: scores, group scores,
  *    exact-tie classes; routingJudge.ts). When the kernel chose another expert set in some
  *    usable row (a valid near-tie choice, or a wrong one), the MoE output for the kernel's
@@ -22,13 +23,15 @@ import { compare, errorVerdict, malformedResults, malformedVerdict } from './com
 import type { ErrorModel } from './errorModel.js';
 import type { Observed } from './kernels/kernel.js';
 import { forcedIdsFor, unusableRows } from './routingJudge.js';
-import { tacticEchoMismatch, tacticEchoVerdict } from './tacticEcho.js';
+import { runViolations, violationsVerdict } from './kernels/observedViolations.js';
 import type { FindingContext, Verdict } from './verdict.js';
 
 /** The reference recomputed with the given ids [T, k] (the kernel's, in its usable rows). */
 export type ReferenceForIds = (forcedIds: Int32Array) => Promise<Expected>;
 
 export interface JudgeInput {
+  /** The kernel's name (kernelLabel, Provider.name), named by the violation findings. */
+  readonly kernel: string;
   /** The reference for the case, with the full analysis (ReferenceOptions.analysis 'full'). */
   readonly expected: Expected;
   /** Two runs of the same tactic on the same inputs, poisoned with poison[0] and poison[1]. */
@@ -55,11 +58,11 @@ export async function judge(input: JudgeInput): Promise<Verdict> {
 /** judge(), also returning the reference the output was judged against (the report's error maps use it). */
 export async function judgeWithReference(input: JudgeInput): Promise<Judgement> {
   const { expected, runs, context } = input;
+  // The tactic echo and what the provider saw: the arrays of such a run may be empty or partial.
+  const violations = runViolations(input.kernel, context.tactic, runs);
+  if (violations.length > 0) return { verdict: violationsVerdict(violations, context), judgedAgainst: null };
   const malformed = malformedResults(expected, runs);
   if (malformed !== null) return { verdict: malformedVerdict(malformed, context), judgedAgainst: null };
-  // The tactic echo: a run that executed (or echoed) another tactic than the forced one is incorrect.
-  const echo = tacticEchoMismatch(runs, context.tactic);
-  if (echo !== null) return { verdict: tacticEchoVerdict(echo, context), judgedAgainst: null };
   try {
     const p = expected.problem;
     const ids = runs[0].ids;

@@ -17,8 +17,9 @@ import { describeProblem, type QuantMode, type RoutingMethodName } from '../refe
 import { caseSpecArb } from '../properties/arbitraries/caseSpec.js';
 import type { ArbSize, SizeLimits } from '../properties/arbitraries/size.js';
 import { openCampaignSession, type CampaignResult, type CaseRecord, type Isolation } from './campaign.js';
-import { kernelLabel, type KernelChoice } from './kernels/select.js';
+import { kernelArgs, kernelLabel, type KernelChoice } from './kernels/select.js';
 import type { ReferencePrecision } from './referenceFor.js';
+import { kernelEnvPrefix } from './replayCommand.js';
 
 export interface PropertyCampaignOptions {
   readonly kernel: KernelChoice;
@@ -76,8 +77,8 @@ export interface PropertyCampaignResult extends CampaignResult {
 }
 
 export function propertyReplayCommand(kernel: KernelChoice, fcSeed: number, fcPath: string, extra = ''): string {
-  return `npx moe-harness check --generator property --seed ${fcSeed} --path "${fcPath}" --kernel ${kernel.kind}` +
-    `${kernel.fault ? ` --fault ${kernel.fault}` : ''}${extra ? ` ${extra}` : ''}`;
+  return `${kernelEnvPrefix(kernel)}npx moe-harness check --generator property --seed ${fcSeed} --path "${fcPath}" ${kernelArgs(kernel)}` +
+    `${extra ? ` ${extra}` : ''}`;
 }
 
 export async function runPropertyCampaign(opts: PropertyCampaignOptions): Promise<PropertyCampaignResult> {

@@ -34,7 +34,7 @@ export function fixture(spec: Omit<Partial<CaseSpec>, 'problem'> & { problem?: P
   return { c, expected: runOracle64(c, { fc1RelativeError: model.fc1RelativeError }), input: routingInputFromCase(c), model };
 }
 
-/** What a perfect kernel returns: the reference's bf16 output, ids and weights (copies). */
-export function perfectObserved(e: Expected): Observed {
-  return { output: Uint16Array.from(e.outputBf16), ids: Int32Array.from(e.routing.ids), weights: Float32Array.from(e.routing.weights) };
+/** What a perfect kernel returns: the reference's bf16 output, ids and weights (copies), echoing `tactic`. */
+export function perfectObserved(e: Expected, tactic = '8/0'): Observed {
+  return { output: Uint16Array.from(e.outputBf16), ids: Int32Array.from(e.routing.ids), weights: Float32Array.from(e.routing.weights), executedTactic: tactic };
 }

@@ -45,6 +45,13 @@ export interface Expected {
    * summed over such elements. Zero where no fragile element feeds the token.
    */
   readonly flipAllowance: Float32Array;
+  /**
+   * Extra bound [T, H] derived for a declared arithmetic convention that rounds an
+   * intermediate the kernel and the reference may legitimately round apart (fc2Output 'bf16':
+   * Σ_j |w_j|·|out2Scale|·D_j, bf16GemmOutputConvention.ts). Absent under the default
+   * conventions: nothing is ever loosened for a convention that was not declared.
+   */
+  readonly conventionBound?: Float32Array;
   /** Tokens [T] with at least one fragile element: 1, else 0. */
   readonly fragileTokens: Uint8Array;
   /** Counts over all local slots: elements re-quantized, fragile elements, fragile block scales. */

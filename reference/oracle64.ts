@@ -22,18 +22,26 @@ import { prepareReference, type ReferenceOptions } from './referenceOptions.js';
 import { checkReferenceFits } from './resourceEstimate.js';
 import { planSlots } from './slotPlan.js';
 import { expectedFrom } from './expectedFrom.js';
+import { fc1Activation, fc1ActivationRadius } from './fc1ActivationConvention.js';
+import { bf16RoundingSpread, fc2AccumulatorWindow } from './bf16GemmOutputConvention.js';
+import { roundBf16 } from './formats/bf16.js';
 
 const fl = Math.fround;
 
 /** Run the float64 oracle (synchronous). */
 export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
   checkCase(c);
-  const prep = prepareReference(c, opts);
+  const prep = prepareReference(c, { ...opts, precision: 'float64' });
   const p = c.spec.problem;
   checkReferenceFits(p, 'float64', 0); // before the [T, k, H] arrays (resourceEstimate.ts)
   const { T, H, I, topK: k } = p;
   const fmt = fc2InputFormat(p.quantMode);
   const { routing, rho, finalizeWeights } = prep;
+  const fc1Conv = prep.conventions.fc1Activation;
+  const fc1Out = prep.conventions.fc1Output;
+  const fc2Out = prep.conventions.fc2Output;
+  /** Per-slot allowance of a declared bf16 FC2 output (bf16GemmOutputConvention.ts), else null. */
+  const convY = fc2Out === 'bf16' ? new Float32Array(T * k * H) : null;
   const x = dequantizeHidden(c);
   const plan = planSlots(p, routing.ids);
   const y = new Float32Array(T * k * H);
@@ -78,9 +86,21 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
           accG += pg;
           absG += Math.abs(pg);
         }
-        const v = swigluElement(fl(accU), fl(accG), preWeight, ep, parts);
-        a[i] = v;
-        radius[i] = windowRadius(rho, absU, absG, preWeight, ep, parts, v);
+        let r: number;
+        let v: number;
+        if (fc1Out === 'bf16') {
+          // GEMM with bf16 output: both sides round their accumulators; the kernel's rounded
+          // value lies within D of ours (bf16GemmOutputConvention.ts), which replaces ρ·S.
+          const u32 = fl(accU);
+          const g32 = fl(accG);
+          v = swigluElement(roundBf16(u32), roundBf16(g32), preWeight, ep, parts);
+          r = windowRadius(1, bf16RoundingSpread(u32, rho * absU), bf16RoundingSpread(g32, rho * absG), preWeight, ep, parts, v);
+        } else {
+          v = swigluElement(fl(accU), fl(accG), preWeight, ep, parts);
+          r = windowRadius(rho, absU, absG, preWeight, ep, parts, v);
+        }
+        a[i] = fc1Activation(fc1Conv, v);
+        radius[i] = fc1ActivationRadius(fc1Conv, v, r);
       }
       ahat.set(a);
       requantizeInPlace(fmt, ahat, 0, I);
@@ -104,9 +124,18 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
         }
         let flip = 0;
         for (const i of fragile) flip += Math.abs(w2[wo + i]!) * delta[i]!;
-        y[so + h] = fl(fl(acc) * o2s);
+        if (fc2Out === 'bf16') {
+          // GEMM with bf16 output, then out2Scale: the kernel's rounded accumulator lies within
+          // D of ours; D (which covers the accumulation window and the flips) is the allowance.
+          const acc32 = fl(acc);
+          y[so + h] = fl(roundBf16(acc32) * o2s);
+          convY![so + h] = ao2s * bf16RoundingSpread(acc32, fc2AccumulatorWindow(I, abs, flip));
+          flipY[so + h] = ao2s * flip;
+        } else {
+          y[so + h] = fl(fl(acc) * o2s);
+          flipY[so + h] = ao2s * flip;
+        }
         absY[so + h] = ao2s * abs;
-        flipY[so + h] = ao2s * flip;
       }
     }
   }
@@ -116,7 +145,20 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
     flipAllowance: new Float32Array(T * H),
   };
   finalizeTokens(p, routing.ids, routing.weights, finalizeWeights, { y, absY, flipY }, 0, T, out);
-  return expectedFrom(p, routing, out, fragileTokens, { elements, ...counts }, {
+  const ex = expectedFrom(p, routing, out, fragileTokens, { elements, ...counts }, {
     precision: 'float64', backend: 'js-float64', threads: 1,
   });
+  if (convY === null) return ex;
+  // conventionBound[t,h] = Σ_j |w_j|·convY[t,j,h] over local slots (finalize's weights).
+  const conventionBound = new Float32Array(T * H);
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < k; j++) {
+      const row = t * k + j;
+      const l = routing.ids[row]! - p.localOffset;
+      if (l < 0 || l >= p.localExperts) continue;
+      const aw = finalizeWeights ? Math.abs(routing.weights[row]!) : 1;
+      for (let h = 0; h < H; h++) conventionBound[t * H + h] = conventionBound[t * H + h]! + aw * convY[row * H + h]!;
+    }
+  }
+  return { ...ex, conventionBound };
 }

@@ -7,6 +7,7 @@ import { checkForcedIds } from './checkCase.js';
 import { BadArgumentError, describeValue } from './errors.js';
 import { defaultFc1RelativeError } from './errorWindow.js';
 import type { RoutingResult } from './expected.js';
+import { DEFAULT_CONVENTIONS, parseConventions, REFERENCE_SUPPORT, CONVENTION_NAMES, type Conventions } from './conventions.js';
 import { routeCase, routingMethod } from './routing/registry.js';
 import { defaultThreads } from './backend.js';
 import { checkReferenceThreads } from './resourceEstimate.js';
@@ -31,6 +32,12 @@ export interface ReferenceOptions {
    * and Expected.analysis is 'output' (the comparator refuses such an Expected).
    */
   readonly analysis?: 'full' | 'output';
+  /**
+   * The kernel's declared arithmetic conventions (conventions.ts; default: SPEC §4). The
+   * reference computes with them; a convention this precision does not compute is refused
+   * (BadArgumentError naming opts.conventions.<point>), never approximated.
+   */
+  readonly conventions?: Conventions;
 }
 
 export interface PreparedReference {
@@ -39,19 +46,20 @@ export interface PreparedReference {
   /** false when the routing weight multiplies the token before FC1 (llama4): finalize uses 1. */
   readonly finalizeWeights: boolean;
   readonly analysis: 'full' | 'output';
+  readonly conventions: Conventions;
 }
 
 /** Validate the options and route the case (the case itself is checked by checkCase). */
 export function prepareReference(c: Case, opts: ReferenceOptions): PreparedReference {
-  const { rho, analysis } = checkReferenceOptions(c, opts);
+  const { rho, analysis, conventions } = checkReferenceOptions(c, opts);
   const p = c.spec.problem;
   const routing = opts.forcedIds === undefined ? routeCase(c) : routeCase(c, { forcedIds: opts.forcedIds });
   const finalizeWeights = routingMethod(p.routing.method).weightPlacement === 'finalize';
-  return { routing, rho, finalizeWeights, analysis };
+  return { routing, rho, finalizeWeights, analysis, conventions };
 }
 
 /** Validate the options (BadArgumentError naming the option); returns ρ and the analysis. */
-export function checkReferenceOptions(c: Case, opts: ReferenceOptions): { rho: number; analysis: 'full' | 'output' } {
+export function checkReferenceOptions(c: Case, opts: ReferenceOptions): { rho: number; analysis: 'full' | 'output'; conventions: Conventions } {
   if (typeof opts !== 'object' || opts === null) throw new BadArgumentError('opts', 'a ReferenceOptions object', describeValue(opts));
   const p = c.spec.problem;
   if (opts.precision !== undefined && opts.precision !== 'float32' && opts.precision !== 'float64') {
@@ -69,8 +77,17 @@ export function checkReferenceOptions(c: Case, opts: ReferenceOptions): { rho: n
     throw new BadArgumentError('opts.fc1RelativeError', 'a finite number >= 0', describeValue(rho));
   }
   if (opts.forcedIds !== undefined) checkForcedIds(p, opts.forcedIds);
+  const conventions = opts.conventions === undefined ? DEFAULT_CONVENTIONS : parseConventions(opts.conventions, 'opts.conventions');
+  const precision = opts.precision ?? 'float32';
+  for (const point of CONVENTION_NAMES) {
+    const supported = (REFERENCE_SUPPORT[point] as Record<string, readonly string[]>)[conventions[point]]!;
+    if (!supported.includes(precision)) {
+      throw new BadArgumentError(`opts.conventions.${point}`, `a value the ${precision} reference computes`,
+        `${conventions[point]} (computed by: ${supported.length ? supported.join(', ') : 'no reference precision yet'})`);
+    }
+  }
   // Before any worker starts (resourceEstimate.ts); the memory estimate is the caller's
   // (runFast.ts, oracle64.ts), which knows what it already holds.
-  if ((opts.precision ?? 'float32') === 'float32') checkReferenceThreads(opts.threads ?? defaultThreads());
-  return { rho, analysis };
+  if (precision === 'float32') checkReferenceThreads(opts.threads ?? defaultThreads());
+  return { rho, analysis, conventions };
 }

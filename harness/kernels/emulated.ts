@@ -19,7 +19,7 @@ import type { RoutingResult } from '../../reference/expected.js';
 import { roundE4m3F32 } from '../../reference/formats/e4m3.js';
 import { f32ToBf16, roundBf16 } from '../../reference/formats/bf16.js';
 import { floorLog2, pow2 } from '../../reference/formats/float.js';
-import { fc2InputFormat, type Problem } from '../../reference/problem.js';
+import { fc2InputFormat, QUANT_MODES, ROUTING_METHODS, type Problem } from '../../reference/problem.js';
 import { requantizeInPlace } from '../../reference/quant/requantize.js';
 import { routingMethod } from '../../reference/routing/registry.js';
 import { routingInputFromCase } from '../../reference/routing/routingInput.js';
@@ -28,8 +28,12 @@ import { BadArgumentError } from '../../reference/errors.js';
 import { FAULT_NAMES, type FaultName } from '../faults.js';
 import { dequantizeHiddenStates, dequantizeWeights } from './emulatedDequant.js';
 import { emulatedRouting } from './emulatedRouting.js';
-import { emulatedTacticInvalidity, emulatedTactics, scheduleOf, scheduledDot } from './emulatedTactics.js';
-import type { KernelUnderTest, Observed, RunOptions, Tactic } from './kernel.js';
+import { emulatedTacticInvalidity, emulatedTactics, emulatedUnavailableTactics, scheduleOf, scheduledDot } from './emulatedTactics.js';
+import { DEFAULT_CONVENTIONS } from '../../reference/conventions.js';
+import type { Provider, ProviderDescription, Observed, RunOptions, Tactic, TacticList } from './provider.js';
+
+/** Bumped when the emulated kernel's arithmetic changes (its "build id"). */
+export const EMULATED_VERSION = '2';
 
 
 export interface EmulatedOptions {
@@ -69,7 +73,7 @@ function requantMxfp8Floor(v: Float32Array, off: number, len: number): void {
   }
 }
 
-export class EmulatedKernel implements KernelUnderTest<EmulatedHandle> {
+export class EmulatedKernel implements Provider<EmulatedHandle> {
   readonly name: string;
   readonly fault: FaultName | undefined;
   readonly crashTactic: string | undefined;
@@ -83,8 +87,15 @@ export class EmulatedKernel implements KernelUnderTest<EmulatedHandle> {
     this.name = opts.fault ? `emulated+fault:${opts.fault}` : 'emulated';
   }
 
-  tactics(problem: Problem): Tactic[] {
-    return emulatedTactics(problem);
+  async describe(): Promise<ProviderDescription> {
+    return {
+      name: this.name, version: `emulated@${EMULATED_VERSION}`, device: 'cpu', quantModes: QUANT_MODES,
+      routingMethods: ROUTING_METHODS, conventions: DEFAULT_CONVENTIONS,
+    };
+  }
+
+  async tactics(problem: Problem): Promise<TacticList> {
+    return { tactics: emulatedTactics(problem), unavailable: emulatedUnavailableTactics(problem) };
   }
 
   async prepare(c: Case): Promise<EmulatedHandle> {
@@ -236,7 +247,7 @@ export class EmulatedKernel implements KernelUnderTest<EmulatedHandle> {
         output[t * H + hh] = f32ToBf16(sum);
       }
     }
-    return { output, ids: Int32Array.from(h.routing.ids), weights: Float32Array.from(w), ms: performance.now() - started };
+    return { output, ids: Int32Array.from(h.routing.ids), weights: Float32Array.from(w), ms: performance.now() - started, executedTactic: tactic.label };
   }
 
   async inputsDigest(h: EmulatedHandle): Promise<string> {
@@ -256,7 +267,9 @@ export class EmulatedKernel implements KernelUnderTest<EmulatedHandle> {
     return hash.digest('hex').slice(0, 16);
   }
 
-  release(h: EmulatedHandle): void {
+  async release(h: EmulatedHandle): Promise<void> {
     h.slots.clear();
   }
+
+  async close(): Promise<void> {}
 }

@@ -16,7 +16,7 @@
  * which rows the tile-level faults touch.
  */
 import type { Problem } from '../../reference/problem.js';
-import { makeTactic, type Tactic } from './kernel.js';
+import { makeTactic, type Tactic, type UnavailableTactic } from './provider.js';
 
 export const EMULATED_TILE_TOKENS = [8, 16, 32, 64, 128] as const;
 export const EMULATED_CONFIGS = [0, 1, 2] as const;
@@ -29,6 +29,18 @@ export function emulatedTacticInvalidity(p: Problem, tileTokens: number, config:
   if (config === 1 && (p.H % 64 !== 0 || p.I % 64 !== 0)) return `config 1 (split-K) needs H and I multiples of 64, got H=${p.H}, I=${p.I}`;
   if (config === 2 && tileTokens > 64) return `config 2 needs tileTokens <= 64, got ${tileTokens}`;
   return null;
+}
+
+/** Every (tileTokens, config) of the table that cannot run for the problem, with the reason. */
+export function emulatedUnavailableTactics(p: Problem): UnavailableTactic[] {
+  const out: UnavailableTactic[] = [];
+  for (const tt of EMULATED_TILE_TOKENS) {
+    for (const cfg of EMULATED_CONFIGS) {
+      const why = emulatedTacticInvalidity(p, tt, cfg);
+      if (why !== null) out.push({ label: makeTactic(tt, cfg).label, reason: why });
+    }
+  }
+  return out;
 }
 
 export function emulatedTactics(p: Problem): Tactic[] {

@@ -2,7 +2,7 @@
  * The C ABI door on the CPU: the campaign drives libmoe_abi_cpu.so (native/abi/testlib)
  * through the host addon in its child process. The correct library passes on every
  * quant mode and routing method; each misbehaving mode (MOE_ABI_TESTLIB_MODE, set in the
- * child through KernelChoice.environment) produces the finding it must; a library is never
+ * child through KernelChoice.env) produces the finding it must; a library is never
  * loaded in this (main) process. The libraries are built by node native/build.mjs with
  * moe_native (g++ and cmake only, no nvcc): if they are missing the suite FAILS.
  */
@@ -12,6 +12,7 @@ import type { CaseSpec } from '../../reference/case.js';
 import type { Problem } from '../../reference/problem.js';
 import { runCampaign, type CampaignResult } from '../campaign.js';
 import { main } from '../cli.js';
+import { propertyReplayCommand } from '../propertyCampaign.js';
 import { smallProblem } from '../testing.js';
 import type { FindingKind } from '../verdict.js';
 import { abiCase } from './libCase.js';
@@ -44,7 +45,7 @@ const CASES: CaseSpec[] = [
   { ...spec({ T: 6, quantMode: 'mxfp4_mxfp8' }, 10), scaleFamily: 'zero_blocks' },
 ];
 
-const lib = (environment?: Record<string, string>): KernelChoice => ({ kind: 'lib', library: CPU_LIB, ...(environment ? { environment } : {}) });
+const lib = (env?: Record<string, string>): KernelChoice => ({ kind: 'lib', library: CPU_LIB, ...(env ? { env } : {}) });
 const mode = (m: string): KernelChoice => lib({ MOE_ABI_TESTLIB_MODE: m });
 
 function kinds(r: CampaignResult): Set<FindingKind> {
@@ -83,8 +84,8 @@ if (!BUILT) {
     for (const [args, re] of [
       [['check', '--kernel', `lib:${CPU_LIB}`, '--isolation', 'inline', '--runs', '1'], /--isolation: expected child/],
       [['check', '--kernel', 'lib:/nonexistent/libx.so', '--runs', '1'], /--kernel: expected lib:PATH naming an existing shared library/],
-      [['check', '--kernel', `lib:${CPU_LIB}`, '--fault', 'gate_up_swapped', '--runs', '1'], /--fault: expected no --fault/],
-      [['check', '--kernel', 'bogus', '--runs', '1'], /--kernel: expected native, emulated or lib:PATH/],
+      [['check', '--kernel', `lib:${CPU_LIB}`, '--fault', 'gate_up_swapped', '--runs', '1'], /--fault: expected a kernel kind with the fault catalog \(native, emulated\); a lib: kernel has its own faults, got lib/],
+      [['check', '--kernel', 'bogus', '--runs', '1'], /--kernel: expected native \| emulated \| cmd:COMMAND \| lib:PATH, got "bogus"/],
     ] as const) {
       const c = io();
       t.is(await main([...args], c.io), 2, args.join(' '));
@@ -149,7 +150,7 @@ if (!BUILT) {
     const lied = r.records.filter((x) => x.tactic.endsWith('/1') || x.tactic.endsWith('/0'));
     t.true(lied.length > 0 && lied.every((x) => x.disposition === 'incorrect'));
     t.true(kinds(r).has('malformed'));
-    t.regex(r.records.find((x) => x.tactic === '8/1')!.verdict.lines[0]!, /^tactic=run 1 executed 8\/0, run 2 executed 8\/0, reference the forced tactic 8\/1/);
+    t.regex(r.records.find((x) => x.tactic === '8/1')!.verdict.lines[0]!, /^tactic=run 1: kernel lib:\S+libmoe_abi_cpu\.so was forced to tactic 8\/1 but reports executing "8\/0" .*, reference the forced tactic 8\/1/);
   });
 
   test('a run that echoes no tactic is incorrect', async (t) => {
@@ -216,11 +217,9 @@ if (!BUILT) {
     t.regex(r.records[0]!.verdict.lines[0]!, /libmoe_abi_cpu\.so: run.*refuse_run refuses tactic 8\/0/);
   });
 
-  test('a failing prepare is a crashed record for every tactic of the case, naming the library and the call', async (t) => {
+  test('a failing prepare crashes every tactic of the case (caseRunner.ts: known tactics keep their records), naming the library and the call', async (t) => {
     const r = await runCampaign(one, { kernel: mode('prepare_error'), referencePrecision: 'float64' });
-    // Attributed per tactic (the case's per-tactic records are kept: childRunner.ts), never passed.
-    t.true(r.records.length >= 2);
-    t.is(new Set(r.records.map((x) => `${x.caseIndex}:${x.tactic}`)).size, r.records.length);
+    t.is(r.records.length, 8); // 2 cases × 4 tactics of the test library
     t.true(r.records.every((x) => x.disposition === 'crashed' && x.tactic !== '*'));
     t.regex(r.records[0]!.verdict.lines[0]!, /libmoe_abi_cpu\.so: prepare returned MOE_STATUS_INTERNAL/);
   });
@@ -228,6 +227,8 @@ if (!BUILT) {
   test('the replay command of a lib: record carries the library and its environment', async (t) => {
     const r = await runCampaign([{ spec: CASES[0]! }], { kernel: mode('gate_up_swapped'), tactics: ['8/0'], referencePrecision: 'float64' });
     t.regex(r.records[0]!.replay, /^MOE_ABI_TESTLIB_MODE=gate_up_swapped npx moe-harness replay --case '.*' --tactic 8\/0 --kernel lib:\/\S+libmoe_abi_cpu\.so$/);
+    // The property campaign's replay line too (propertyCampaign.ts), through the same prefix.
+    t.regex(propertyReplayCommand(mode('gate_up_swapped'), 7, '0:1'), /^MOE_ABI_TESTLIB_MODE=gate_up_swapped npx moe-harness check --generator property --seed 7 --path "0:1" --kernel lib:\/\S+libmoe_abi_cpu\.so$/);
   });
 
   test('runDoor (the doors comparer of the GPU suite) on the CPU library: digests, echo, determinism, times', async (t) => {

@@ -12,16 +12,19 @@
  *   anything else                 -> LibraryCallError (crashed)
  * A library that kills its process (SIGSEGV, abort) kills only the child: the tactic is
  * crashed and the campaign goes on in a fresh child. Each run returns the tactic the
- * library says it executed (`executedTactic`); harness/tacticEcho.ts makes a mismatch an
- * incorrect verdict.
+ * library says it executed (`executedTactic`, "none" when it names none); the judge
+ * (harness/judge.ts, kernels/observedViolations.ts) makes a mismatch an incorrect verdict.
+ * It implements the Provider interface (provider.ts); describe() gives the library's own
+ * description translated (its declared conventions parsed), libDescription() the raw one.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Case } from '../../reference/case.js';
 import { BadArgumentError, UnsupportedProblemError } from '../../reference/errors.js';
-import type { Problem } from '../../reference/problem.js';
+import { parseConventions } from '../../reference/conventions.js';
+import type { Problem, QuantMode, RoutingMethodName } from '../../reference/problem.js';
 import { CudaError } from '../../native/errors.js';
-import { makeTactic, tacticLabel, type KernelUnderTest, type Observed, type RunOptions, type Tactic } from './kernel.js';
+import { makeTactic, tacticLabel, type Observed, type Provider, type ProviderDescription, type RunOptions, type Tactic, type TacticList } from './provider.js';
 import { abiCase, abiProblem } from './libCase.js';
 import { loadAbiHost, type AbiHost, type AbiLibrary } from './libHost.js';
 
@@ -78,7 +81,12 @@ export function inCampaignChild(): boolean {
   return process.env.MOE_HARNESS_IN_CHILD === '1';
 }
 
-export class LibKernel implements KernelUnderTest<LibHandle> {
+/** "fc1_activation" (the C ABI's spelling) → "fc1Activation" (conventions.ts); camelCase passes unchanged. */
+function conventionPoint(point: string): string {
+  return point.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+export class LibKernel implements Provider<LibHandle> {
   readonly name: string;
   readonly library: string;
   private readonly host: AbiHost;
@@ -107,9 +115,26 @@ export class LibKernel implements KernelUnderTest<LibHandle> {
     };
   }
 
-  /** Name, build id, device, supported quant modes and routing methods, declared conventions. */
-  describe(): LibDescription {
+  /** Name, build id, device, supported quant modes and routing methods, declared conventions, as the library gave them. */
+  libDescription(): LibDescription {
     return this.description;
+  }
+
+  /** The Provider's description; a convention the harness does not know is the library's error (describe call). */
+  async describe(): Promise<ProviderDescription> {
+    const d = this.description;
+    const declared: Record<string, string> = {};
+    for (const [point, value] of Object.entries(d.conventions)) declared[conventionPoint(point)] = value;
+    let conventions;
+    try {
+      conventions = parseConventions(declared, `${this.name}: describe: conventions`);
+    } catch (e) {
+      throw new LibraryCallError(this.library, 'describe', 'an unknown convention', e instanceof Error ? e.message : String(e));
+    }
+    return {
+      name: d.name, version: `${d.version} (C ABI ${d.abi}, ${d.library})`, device: d.device,
+      quantModes: d.quantModes as QuantMode[], routingMethods: d.routingMethods as RoutingMethodName[], conventions,
+    };
   }
 
   /** Translate the host's errors (see the file comment); `call` names the ABI call. */
@@ -157,15 +182,23 @@ export class LibKernel implements KernelUnderTest<LibHandle> {
     return { runnable, refused };
   }
 
-  tactics(problem: Problem): Tactic[] {
-    return this.tacticReport(problem).runnable;
+  /** The runnable tactics, and the refused ones with the library's reasons (a problem it does not support: none, with the reason). */
+  async tactics(problem: Problem): Promise<TacticList> {
+    let report;
+    try {
+      report = this.tacticReport(problem);
+    } catch (e) {
+      if (e instanceof UnsupportedProblemError) return { tactics: [], unavailable: [{ label: '*', reason: e.message }] };
+      throw e;
+    }
+    return { tactics: report.runnable, unavailable: report.refused.map((r) => ({ label: r.tactic.label, reason: r.reason })) };
   }
 
   async prepare(c: Case): Promise<LibHandle> {
     return { raw: this.call('prepare', () => this.host.prepare(this.lib, abiCase(c))), problem: c.spec.problem };
   }
 
-  async run(h: LibHandle, tactic: Tactic, opts: RunOptions): Promise<Observed & { readonly executedTactic: string }> {
+  async run(h: LibHandle, tactic: Tactic, opts: RunOptions): Promise<Observed> {
     const r = this.call('run', () => this.host.run(h.raw, { tileTokens: tactic.tileTokens, config: tactic.config, poison: opts.poison }));
     return {
       output: r.output, ids: r.ids, weights: r.weights,
@@ -178,7 +211,10 @@ export class LibKernel implements KernelUnderTest<LibHandle> {
     return this.call('inputs_digest', () => this.host.digest(h.raw));
   }
 
-  release(h: LibHandle): void {
+  async release(h: LibHandle): Promise<void> {
     this.call('release', () => this.host.release(h.raw));
   }
+
+  /** The library stays loaded until the (child) process ends: the ABI has no unload. */
+  async close(): Promise<void> {}
 }

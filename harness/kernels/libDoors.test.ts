@@ -110,7 +110,7 @@ if (missing !== null) {
     }
   } else {
     test.serial(faultTitle, async (t) => {
-      const kernel = { kind: 'lib' as const, library: FAULTS_LIB, environment: { MOE_ABI_NATIVE_FAULT: String(FAULTS.gate_up_swapped.code) } };
+      const kernel = { kind: 'lib' as const, library: FAULTS_LIB, env: { MOE_ABI_NATIVE_FAULT: String(FAULTS.gate_up_swapped.code) } };
       const r = await runCampaign(cases.slice(0, 5), { kernel, isolation: 'child' });
       const bad = r.records.filter((x) => x.disposition === 'incorrect');
       t.true(bad.length > 0, `no record incorrect among ${r.records.length}`);

@@ -104,7 +104,7 @@ async function serve(req: Request): Promise<DoorRun> {
     let handle: unknown;
     const p0 = performance.now();
     try {
-      const list = kernel.tactics(spec.problem);
+      const list = (await kernel.tactics(spec.problem)).tactics;
       tactics = list.map((t) => t.label);
       handle = await kernel.prepare(c);
     } catch (e) {
@@ -112,7 +112,7 @@ async function serve(req: Request): Promise<DoorRun> {
       continue;
     }
     cases.push({ caseIndex, problem, tactics, prepareMs: performance.now() - p0, generateMs });
-    for (const t of kernel.tactics(spec.problem)) {
+    for (const t of (await kernel.tactics(spec.problem)).tactics) {
       const wallMs: number[] = [];
       const kernelMs: number[] = [];
       let first: Observed | null = null;
@@ -138,7 +138,7 @@ async function serve(req: Request): Promise<DoorRun> {
         }
       }
     }
-    kernel.release(handle);
+    await kernel.release(handle);
   }
   return { door: req.door, kernel: kernel.name, cases, records };
 }

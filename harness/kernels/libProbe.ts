@@ -8,7 +8,7 @@ import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Problem } from '../../reference/problem.js';
-import type { Tactic } from './kernel.js';
+import type { Tactic } from './provider.js';
 import type { LibDescription, RefusedTactic } from './lib.js';
 import type { KernelChoice } from './select.js';
 
@@ -24,11 +24,11 @@ async function serve(req: Request): Promise<LibProbe> {
   const { LibKernel } = await import('./lib.js');
   let k;
   try {
-    k = new LibKernel({ library: req.choice.library!, ...(req.choice.environment ? { environment: req.choice.environment } : {}) });
+    k = new LibKernel({ library: req.choice.library!, ...(req.choice.env ? { environment: req.choice.env } : {}) });
   } catch (e) {
     return { ok: false, error: message(e) };
   }
-  const description = k.describe();
+  const description = k.libDescription();
   if (req.problem === undefined) return { ok: true, description };
   try {
     const r = k.tacticReport(req.problem);

@@ -6,16 +6,19 @@ import type { Case } from '../../reference/case.js';
 import { UnsupportedProblemError } from '../../reference/errors.js';
 import type { Problem } from '../../reference/problem.js';
 import {
-  inputsDigest, nativeStatus, prepare, release, runMoe, selectNativeVariant, validTactics, type NativeHandle,
+  assertValidTactic, deviceInfo, inputsDigest, nativeStatus, prepare, release, runMoe, selectNativeVariant, tacticConfigs, validTactics,
+  type NativeHandle,
 } from '../../native/index.js';
+import { QUANT_MODES, ROUTING_METHODS } from '../../reference/problem.js';
 import type { FaultName } from '../faults.js';
-import { makeTactic, type KernelUnderTest, type Observed, type RunOptions, type Tactic } from './kernel.js';
+import { DEFAULT_CONVENTIONS } from '../../reference/conventions.js';
+import { makeTactic, type Observed, type Provider, type ProviderDescription, type RunOptions, type Tactic, type TacticList, type UnavailableTactic } from './provider.js';
 
 export interface NativeOptions {
   readonly fault?: FaultName;
 }
 
-export class NativeKernel implements KernelUnderTest<NativeHandle> {
+export class NativeKernel implements Provider<NativeHandle> {
   readonly name: string;
   readonly fault: FaultName | undefined;
 
@@ -33,8 +36,40 @@ export class NativeKernel implements KernelUnderTest<NativeHandle> {
     }
   }
 
-  tactics(problem: Problem): Tactic[] {
-    return validTactics(problem).map((t) => makeTactic(t.tileTokens, t.config));
+  async describe(): Promise<ProviderDescription> {
+    const s = nativeStatus();
+    let device: string;
+    try {
+      const d = await deviceInfo();
+      device = `${d.name} (${d.sm})`;
+    } catch (e) {
+      device = `no usable device (${(e as Error).message})`;
+    }
+    return {
+      name: this.name, version: `addon:${s.variant}${s.path ? `@${s.path}` : ''}`, device,
+      quantModes: QUANT_MODES, routingMethods: ROUTING_METHODS, conventions: DEFAULT_CONVENTIONS,
+    };
+  }
+
+  async tactics(problem: Problem): Promise<TacticList> {
+    const tactics = validTactics(problem).map((t) => makeTactic(t.tileTokens, t.config));
+    const valid = new Set(tactics.map((t) => t.label));
+    const unavailable: UnavailableTactic[] = [];
+    const table = tacticConfigs();
+    for (const tileTokens of table.tileTokens) {
+      for (const { config } of table.configs) {
+        const t = makeTactic(tileTokens, config);
+        if (valid.has(t.label)) continue;
+        let reason = 'not enumerated by the addon for this problem';
+        try {
+          assertValidTactic(problem, { tileTokens, config });
+        } catch (e) {
+          reason = (e as Error).message;
+        }
+        unavailable.push({ label: t.label, reason });
+      }
+    }
+    return { tactics, unavailable };
   }
 
   prepare(c: Case): Promise<NativeHandle> {
@@ -47,14 +82,18 @@ export class NativeKernel implements KernelUnderTest<NativeHandle> {
       poison: opts.poison,
       ...(this.fault !== undefined ? { fault: this.fault } : {}),
     });
-    return { output: r.output, ids: r.ids, weights: r.weights, ms: r.ms };
+    // The addon has no fallback: runMoe throws for a tactic it will not run (checkTactic), so
+    // the tactic it executed is the one it was handed.
+    return { output: r.output, ids: r.ids, weights: r.weights, ms: r.ms, executedTactic: tactic.label };
   }
 
   inputsDigest(h: NativeHandle): Promise<string> {
     return inputsDigest(h);
   }
 
-  release(h: NativeHandle): void {
+  async release(h: NativeHandle): Promise<void> {
     release(h);
   }
+
+  async close(): Promise<void> {}
 }

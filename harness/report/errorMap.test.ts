@@ -7,7 +7,7 @@ import { f32ToBf16 } from '../../reference/formats/bf16.js';
 import type { Observed } from '../kernels/kernel.js';
 import { cellLevel, cellSpan, errorMapOf, ERROR_LEVELS, FIRST_BEYOND_LEVEL, followingExperts, levelOf, MAX_COLS, MAX_ROWS, POISON_LEVEL } from './errorMap.js';
 
-const copy = (o: Observed): Observed => ({ output: Uint16Array.from(o.output), ids: Int32Array.from(o.ids), weights: Float32Array.from(o.weights) });
+const copy = (o: Observed): Observed => ({ output: Uint16Array.from(o.output), ids: Int32Array.from(o.ids), weights: Float32Array.from(o.weights), executedTactic: o.executedTactic });
 
 test('levels follow the histogram bins and go on beyond the bound', (t) => {
   t.is(ERROR_LEVELS.length, 15);
