@@ -1,0 +1,211 @@
+/**
+ * The tuner (issue 17): per token bucket, every tactic of the kernel is first VERIFIED on the
+ * bucket's tuning inputs (run twice with two poisons, inputs digested, judged against the
+ * reference by a TuneJudge) and only then TIMED under the noise policy; the fastest verified
+ * tactic wins the bucket. A tactic that fails or crashes goes on the blocklist with its
+ * finding lines and replay command and is never selected, however fast. Every timed tactic
+ * was judged; a timed run that does not echo the forced tactic blocklists it too.
+ *
+ * Crash handling: the tuner drives the provider in this process. A fatal error (CudaError:
+ * the CUDA context is poisoned) closes the provider and starts a fresh one (createProvider)
+ * before the next tactic; kinds that keep their kernel in a process of their own (cmd:)
+ * restart it themselves.
+ */
+import type { Case } from '../../reference/case.js';
+import { describeProblem, type Problem } from '../../reference/problem.js';
+import { describeError, executeTactic, isFatal, isUnsupported, POISON } from '../caseRunner.js';
+import type { Provider, ProviderDescription, Tactic } from '../kernels/provider.js';
+import { createKernel, kernelArgs, shellQuote, type KernelChoice } from '../kernels/select.js';
+import { replayCommand } from '../replayCommand.js';
+import { matchesTactic } from '../tacticFilter.js';
+import { BLOCKED_LINES, type BlockedTactic } from './blocklist.js';
+import { tokenBuckets } from './buckets.js';
+import type { BucketChoice, ProblemEntry } from './cache.js';
+import { defaultTacticOf } from './defaultTactic.js';
+import { detectEnvironment, type TuneEnvironment } from './environment.js';
+import { describeInitializers, tuningCase, type InitializerChoice, type TuningCase } from './initializers.js';
+import type { TuneJudge } from './judge.js';
+import { DEFAULT_NOISE_POLICY, measure, type NoisePolicy, type Timing } from './timing.js';
+
+export interface TuneOptions {
+  readonly kernel: KernelChoice;
+  /** The problem to tune (its T is replaced by each bucket's). */
+  readonly problem: Problem;
+  readonly maxTokens: number;
+  /** Only these buckets (each a power of two <= maxTokens); all when absent. */
+  readonly buckets?: readonly number[];
+  readonly seed: number;
+  readonly initializers?: InitializerChoice;
+  readonly policy?: NoisePolicy;
+  readonly judge: TuneJudge;
+  /** Tactic filter patterns (tacticFilter.ts). */
+  readonly tactics?: readonly string[];
+  /** Start the provider (default createKernel(kernel)); called again after a fatal crash. */
+  readonly createProvider?: () => Promise<Provider>;
+  /** The environment keying the cache (default detectEnvironment(describe())). */
+  readonly environment?: TuneEnvironment;
+  /** A provider that reports no kernel time is an error, not a host-clock fallback (MOE_HARNESS_REQUIRE_GPU=1). */
+  readonly requireKernelClock?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface TacticResult {
+  readonly tactic: string;
+  readonly disposition: 'passed' | BlockedTactic['disposition'];
+  /** Present when it passed verification (and was timed). */
+  readonly timing?: Timing;
+  readonly verifyMs: number;
+}
+
+export interface BucketResult {
+  readonly bucket: number;
+  /** null: no tactic passed verification, or the kernel does not support the bucket (see note). */
+  readonly choice: BucketChoice | null;
+  readonly results: readonly TacticResult[];
+  readonly note?: string;
+}
+
+export interface TuneResult {
+  readonly environment: TuneEnvironment;
+  readonly description: ProviderDescription;
+  readonly entry: ProblemEntry;
+  readonly buckets: readonly BucketResult[];
+  readonly blocklist: readonly BlockedTactic[];
+  readonly elapsedMs: number;
+  /** Time spent verifying (runs + reference + judging) and timing, summed over buckets. */
+  readonly verifyMs: number;
+  readonly timeMs: number;
+}
+
+/** The replay of one tactic on a bucket's tuning inputs: `replay` when the bytes are generateCase(spec)'s, else the tune command itself. */
+export function tuneReplay(tc: TuningCase, tactic: string, kernel: KernelChoice): string {
+  if (tc.replayable) return replayCommand(tc.spec, tactic, kernel);
+  const p = tc.spec.problem;
+  const init = describeInitializers(tc.initializers);
+  return `npx moe-harness tune --problem ${shellQuote(JSON.stringify({ ...p, T: 1 }))} --max-tokens ${p.T} --buckets ${p.T} --seed ${tc.spec.seed} --tactic ${tactic} --init ${init} ${kernelArgs(kernel)}`;
+}
+
+/** A live provider that restarts after a fatal crash. */
+class ProviderSlot {
+  provider: Provider | null = null;
+  constructor(private readonly create: () => Promise<Provider>) {}
+  async get(): Promise<Provider> {
+    return (this.provider ??= await this.create());
+  }
+  async restart(): Promise<void> {
+    const p = this.provider;
+    this.provider = null;
+    await p?.close().catch(() => undefined);
+  }
+}
+
+export async function tune(opts: TuneOptions): Promise<TuneResult> {
+  const started = performance.now();
+  const policy = opts.policy ?? DEFAULT_NOISE_POLICY;
+  const log = opts.log ?? (() => undefined);
+  const buckets = tokenBuckets(opts.maxTokens).filter((b) => opts.buckets === undefined || opts.buckets.includes(b));
+  const slot = new ProviderSlot(opts.createProvider ?? (() => createKernel(opts.kernel)));
+  const blocklist: BlockedTactic[] = [];
+  const results: BucketResult[] = [];
+  let verifyMs = 0;
+  let timeMs = 0;
+  let description: ProviderDescription;
+  let environment: TuneEnvironment;
+  try {
+    description = await (await slot.get()).describe();
+    environment = opts.environment ?? (await detectEnvironment(description));
+    for (const bucket of buckets) {
+      const r = await tuneBucket(bucket);
+      results.push(r);
+      const c = r.choice;
+      log(c ? `bucket ${bucket}: ${c.tactic} ${c.medianMs.toPrecision(4)} ms (default ${c.defaultTactic} ${c.defaultMs === null ? 'failed verification' : `${c.defaultMs.toPrecision(4)} ms`}; ${c.verified} verified)` : `bucket ${bucket}: no choice (${r.note ?? 'no tactic passed verification'})`);
+    }
+  } finally {
+    await slot.provider?.close().catch(() => undefined);
+  }
+  const entry: ProblemEntry = {
+    problem: { ...opts.problem, T: opts.maxTokens }, maxTokens: opts.maxTokens, seed: opts.seed,
+    initializers: describeInitializers(opts.initializers ?? {}),
+    buckets: Object.fromEntries(results.filter((r) => r.choice).map((r) => [String(r.bucket), r.choice!])),
+    blocklist,
+  };
+  return { environment, description, entry, buckets: results, blocklist, elapsedMs: performance.now() - started, verifyMs, timeMs };
+
+  async function tuneBucket(bucket: number): Promise<BucketResult> {
+    const problem: Problem = { ...opts.problem, T: bucket };
+    const tc = tuningCase(problem, opts.seed, opts.initializers);
+    const provider = await slot.get();
+    const { tactics: all } = await provider.tactics(problem);
+    const list = all.filter((t) => matchesTactic(t.label, opts.tactics));
+    const def = await defaultTacticOf(opts.kernel.kind, provider, problem, all);
+    if (list.length === 0) return { bucket, choice: null, results: [], note: `the kernel enumerates no tactic for ${describeProblem(problem)}${opts.tactics ? ' (after the tactic filter)' : ''}` };
+    // The default is always verified and timed too (it is the fallback and the benchmark's baseline).
+    const toRun = def && !list.some((t) => t.label === def.tactic.label) ? [...list, def.tactic] : list;
+    let handle: unknown = await prepareOn(provider, tc.case);
+    if (handle === UNSUPPORTED) return { bucket, choice: null, results: [], note: `the kernel does not support ${describeProblem(problem)}` };
+    const out: TacticResult[] = [];
+    const block = (t: Tactic, disposition: BlockedTactic['disposition'], lines: readonly string[], v: number): void => {
+      const b: BlockedTactic = { tactic: t.label, bucket, disposition, findings: lines.slice(0, BLOCKED_LINES), replay: tuneReplay(tc, t.label, opts.kernel) };
+      blocklist.push(b);
+      out.push({ tactic: t.label, disposition, verifyMs: v });
+      log(`bucket ${bucket}: tactic ${t.label} blocklisted (${disposition}): ${lines[0] ?? ''}`);
+    };
+    for (const t of toRun) {
+      let p = await slot.get();
+      if (handle === null) handle = await prepareOn(p, tc.case); // after a restart
+      const v0 = performance.now();
+      const outcome = await executeTactic(p, handle, t);
+      const judgement = await opts.judge({ case: tc.case, outcome, kernelName: description.name, conventions: opts.kernel.conventions ?? description.conventions });
+      const v = performance.now() - v0;
+      verifyMs += v;
+      if (outcome.fatal) {
+        await slot.restart();
+        handle = null;
+      }
+      if (judgement.disposition !== 'passed') {
+        block(t, judgement.disposition === 'not_supported' ? 'incorrect' : judgement.disposition, judgement.lines, v);
+        continue;
+      }
+      const t0 = performance.now();
+      try {
+        p = await slot.get();
+        const timing = await measure(async () => {
+          const o = await p.run(handle, t, { poison: POISON[0] });
+          if (o.executedTactic !== t.label) throw new Error(`kernel ${description.name} was forced to tactic ${t.label} but reports executing ${JSON.stringify(o.executedTactic)} during timing`);
+          return o.ms;
+        }, policy, opts.requireKernelClock ? { requireKernelClock: true } : {});
+        out.push({ tactic: t.label, disposition: 'passed', timing, verifyMs: v });
+      } catch (e) {
+        if (isFatal(e)) {
+          await slot.restart();
+          handle = null;
+        }
+        block(t, /forced to tactic/.test((e as Error).message) ? 'incorrect' : 'crashed', [`tactic=crashed while timed, reference a completed run (${describeError(e)}; tactic ${t.label}; seed ${opts.seed})`], v);
+      } finally {
+        timeMs += performance.now() - t0;
+      }
+    }
+    if (handle !== null) await (await slot.get()).release(handle).catch(() => undefined);
+    const timed = out.filter((r) => r.timing && list.some((t) => t.label === r.tactic));
+    const best = timed.reduce<TacticResult | null>((a, r) => (a === null || r.timing!.medianMs < a.timing!.medianMs ? r : a), null);
+    if (!best) return { bucket, choice: null, results: out, note: 'no tactic passed verification' };
+    const d = def ? out.find((r) => r.tactic === def.tactic.label) : undefined;
+    const choice: BucketChoice = {
+      tactic: best.tactic, medianMs: best.timing!.medianMs, spread: best.timing!.spread, repeats: best.timing!.repeats,
+      stop: best.timing!.stop, clock: best.timing!.clock,
+      defaultTactic: def?.tactic.label ?? '(none)', defaultMs: d?.timing?.medianMs ?? null, verified: timed.length,
+    };
+    return { bucket, choice, results: out };
+  }
+}
+
+const UNSUPPORTED = Symbol('unsupported');
+
+async function prepareOn(p: Provider, c: Case): Promise<unknown> {
+  try {
+    return await p.prepare(c);
+  } catch (e) {
+    if (isUnsupported(e)) return UNSUPPORTED;
+    throw e;
+  }
+}
