@@ -92,13 +92,13 @@ export interface TuningCase {
 const allZero = (b: ArrayBufferView): boolean => new Uint8Array(b.buffer, b.byteOffset, b.byteLength).every((x) => x === 0);
 
 /** The tuning inputs of one problem (T = the bucket): seeded, per-tensor initializers, checked never silently zero. */
-export function tuningCase(problem: Problem, seed: number, choice: InitializerChoice = {}): TuningCase {
+export function tuningCase(problem: Problem, seed: number, choice: InitializerChoice = {}, registry: Readonly<Record<string, Initializer>> = INITIALIZERS): TuningCase {
   const spec: CaseSpec = { problem, seed, logitFamily: 'normal', scaleFamily: 'normal' };
   const c = generateCase(spec);
   const initializers = Object.fromEntries(TUNE_TENSORS.map((t) => [t, choice[t] ?? 'random'])) as Record<TuneTensor, string>;
   for (const t of TUNE_TENSORS) {
-    const init = INITIALIZERS[initializers[t]];
-    if (init === undefined) throw new BadArgumentError(`initializer of ${t}`, `one of ${INITIALIZER_NAMES.join(', ')}`, JSON.stringify(initializers[t]));
+    const init = Object.prototype.hasOwnProperty.call(registry, initializers[t]) ? registry[initializers[t]] : undefined;
+    if (init === undefined) throw new BadArgumentError(`initializer of ${t}`, `one of ${Object.keys(registry).join(', ')}`, JSON.stringify(initializers[t]));
     init.apply(tensorBuffers(c, t));
   }
   const wantLogits = problem.logitsDtype === 'bfloat16' ? Uint16Array : Float32Array;
@@ -106,7 +106,7 @@ export function tuningCase(problem: Problem, seed: number, choice: InitializerCh
     throw new Error(`tuning logits are ${c.logits.constructor.name}, but the problem declares ${problem.logitsDtype}: logits must be generated in the declared dtype, never cast`);
   }
   for (const t of TUNE_TENSORS) {
-    if (INITIALIZERS[initializers[t]]!.zero) continue;
+    if (registry[initializers[t]]!.zero) continue;
     const zero = tensorBuffers(c, t).filter(allZero);
     if (zero.length > 0) {
       throw new ZeroTensorError(`tuning tensor ${t} of ${problem.name ?? 'the problem'} (T=${problem.T}, seed ${seed}) is all zero under initializer '${initializers[t]}': a tensor is zero only when its initializer is 'zero'; pick another --seed`);

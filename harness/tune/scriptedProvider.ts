@@ -11,7 +11,7 @@ import type { Observed, Provider, ProviderDescription, RunOptions, Tactic, Tacti
 import type { Problem } from '../../reference/problem.js';
 
 export interface Script {
-  /** Kernel ms per tactic label: one number, or a sequence cycled run by run. Unlisted: 1 ms. */
+  /** Kernel ms per tactic label: one number, or a sequence cycled run by run. Unlisted: 10 ms. */
   readonly ms?: Readonly<Record<string, number | readonly number[]>>;
   /** Labels whose output is wrong: element 0 replaced by bf16 1024 (0x4480). */
   readonly wrong?: readonly string[];
@@ -50,7 +50,7 @@ export class ScriptedProvider implements Provider<EmulatedHandle> {
     const r = await this.inner.run(h, t, o);
     const output = Uint16Array.from(r.output);
     if (this.script.wrong?.includes(t.label)) output[0] = 0x4480;
-    const s = this.script.ms?.[t.label] ?? 1;
+    const s = this.script.ms?.[t.label] ?? 10;
     const ms = typeof s === 'number' ? s : s[n % s.length]!;
     const executedTactic = n >= 2 && this.script.lieWhenTimed?.includes(t.label) ? 'other' : r.executedTactic;
     return { ...r, output, executedTactic, ...(this.script.noKernelClock ? { ms: undefined } : { ms }) };
