@@ -56,3 +56,25 @@ test('bad --init text is refused naming the option, expected and actual', (t) =>
   t.throws(() => parseInitializers('activations=zero'), { name: 'BadArgumentError', message: /--init: expected a tensor among logits, bias, hidden, fc1, fc2/ });
   t.throws(() => parseInitializers('hidden'), { name: 'BadArgumentError', message: /TENSOR=INITIALIZER/ });
 });
+
+test('bucket inputs (weights generated once, shared) are byte-identical to generateCase at every T, for each quant mode', (t) => {
+  const problems = [
+    smallProblem(1), smallProblem(5, { quantMode: 'mxfp4_mxfp8' }), smallProblem(3, { quantMode: 'mxfp4_bf16', logitsDtype: 'bfloat16' }),
+    configProblem('deepseek-v3', 6, { E: 16, localOffset: 4, localExperts: 8, H: 256, I: 128, routing: { method: 'deepseek_v3', nGroup: 4, topkGroup: 2, routedScalingFactor: 2.5 } }),
+    configProblem('gpt-oss-120b', 7, { E: 8, localExperts: 8, H: 128, I: 64 }),
+  ];
+  for (const p of problems) {
+    for (const T of [p.T, 2 * p.T + 1]) {
+      const tc = tuningCase({ ...p, T }, 9);
+      t.deepEqual(tc.case, generateCase(tc.spec), `${p.quantMode} T=${T}`);
+    }
+  }
+});
+
+test('a zero weight initializer does not write into the weights shared with the next bucket', (t) => {
+  const z = tuningCase(smallProblem(2), 4, { fc1: 'zero' });
+  t.true(isZero(z.case.fc1.packed));
+  const r = tuningCase(smallProblem(4), 4);
+  t.false(isZero(r.case.fc1.packed));
+  t.deepEqual(r.case, generateCase(r.spec));
+});

@@ -15,8 +15,13 @@
  */
 import type { Case, CaseSpec } from '../../reference/case.js';
 import { BadArgumentError } from '../../reference/errors.js';
-import { generateCase } from '../../reference/generate.js';
+import { generateCase, validateCaseSpec } from '../../reference/generate.js';
+import { f32ArrayToBf16 } from '../../reference/formats/bf16.js';
+import { calibrateFc2InputScale } from '../../reference/generate/calibrate.js';
+import { generateHidden } from '../../reference/generate/hidden.js';
+import { generateBias, generateLogits } from '../../reference/generate/logits.js';
 import type { Problem } from '../../reference/problem.js';
+import { problemSignature } from './cache.js';
 
 export const TUNE_TENSORS = ['logits', 'bias', 'hidden', 'fc1', 'fc2'] as const;
 export type TuneTensor = (typeof TUNE_TENSORS)[number];
@@ -89,13 +94,66 @@ export interface TuningCase {
   readonly replayable: boolean;
 }
 
+/**
+ * generateCase(spec) for the 'normal' families, with the weights (which do not depend on T)
+ * generated once per (problem signature, seed) and shared by every bucket: the tensors are
+ * byte-identical to generateCase's (initializers.test.ts checks it), so a replay rebuilds
+ * them. Only the last weights are kept (one tune at a time).
+ */
+let weightsMemo: { key: string; fc1: Case['fc1']; fc2: Case['fc2']; swiglu: Case['swiglu'] } | null = null;
+
+function generateForBucket(spec: CaseSpec): Case {
+  validateCaseSpec(spec);
+  const p = spec.problem;
+  const { seed } = spec;
+  const key = `${problemSignature(p)}|${seed}`;
+  if (weightsMemo?.key !== key) {
+    weightsMemo = null; // free the previous weights first
+    const w = generateCase({ ...spec, problem: { ...p, T: 1 } });
+    weightsMemo = { key, fc1: w.fc1, fc2: w.fc2, swiglu: w.swiglu };
+  }
+  const { fc1, fc2, swiglu } = weightsMemo;
+  const logitsF32 = generateLogits(seed, p, 'normal');
+  const logits = p.logitsDtype === 'bfloat16' ? f32ArrayToBf16(logitsF32) : logitsF32;
+  let bias: Float32Array | Uint16Array | null = null;
+  if (p.biasDtype !== 'none') {
+    const b = generateBias(seed, p, 'normal');
+    bias = p.biasDtype === 'bfloat16' ? f32ArrayToBf16(b) : b;
+  }
+  const { hidden, sumSquares } = generateHidden(seed, p, 'normal');
+  const El = p.localExperts;
+  const out1Scale = new Float32Array(El).fill(1);
+  const out1GateScale = new Float32Array(El).fill(1);
+  const out2Scale = new Float32Array(El).fill(1);
+  const cScale = calibrateFc2InputScale(seed, p, 'normal', sumSquares);
+  if (hidden.format === 'nvfp4') {
+    const a = hidden.globalScale;
+    for (let l = 0; l < El; l++) {
+      const w1 = fc1.globalScale[l]!;
+      const w2 = fc2.globalScale[l]!;
+      out1GateScale[l] = 1 / (a * w1);
+      out1Scale[l] = cScale / (a * w1);
+      out2Scale[l] = 1 / (cScale * w2);
+    }
+  }
+  // The weights are shared between buckets (tuningCase copies them before an initializer writes them).
+  return { spec, logits, bias, hidden, fc1, fc2, out1Scale, out1GateScale, out2Scale, fc2InputGlobalScale: cScale, swiglu };
+}
+
+const cloneWeights = (w: Case['fc1']): Case['fc1'] => ({ packed: w.packed.slice(), scales: w.scales.slice(), globalScale: w.globalScale.slice() });
+
 const allZero = (b: ArrayBufferView): boolean => new Uint8Array(b.buffer, b.byteOffset, b.byteLength).every((x) => x === 0);
 
 /** The tuning inputs of one problem (T = the bucket): seeded, per-tensor initializers, checked never silently zero. */
 export function tuningCase(problem: Problem, seed: number, choice: InitializerChoice = {}, registry: Readonly<Record<string, Initializer>> = INITIALIZERS): TuningCase {
   const spec: CaseSpec = { problem, seed, logitFamily: 'normal', scaleFamily: 'normal' };
-  const c = generateCase(spec);
   const initializers = Object.fromEntries(TUNE_TENSORS.map((t) => [t, choice[t] ?? 'random'])) as Record<TuneTensor, string>;
+  const shared = generateForBucket(spec);
+  const c: Case = {
+    ...shared,
+    ...(initializers.fc1 !== 'random' ? { fc1: cloneWeights(shared.fc1) } : {}),
+    ...(initializers.fc2 !== 'random' ? { fc2: cloneWeights(shared.fc2) } : {}),
+  };
   for (const t of TUNE_TENSORS) {
     const init = Object.prototype.hasOwnProperty.call(registry, initializers[t]) ? registry[initializers[t]] : undefined;
     if (init === undefined) throw new BadArgumentError(`initializer of ${t}`, `one of ${Object.keys(registry).join(', ')}`, JSON.stringify(initializers[t]));
