@@ -3,6 +3,7 @@
  *   moe-harness check    [options]   run a campaign, print a table per tactic, write a report
  *   moe-harness replay   --case JSON [--tactic L|all] [--kernel K]   judge one case
  *   moe-harness tactics  --config NAME --T n | --case JSON [--kernel K]   list a kernel's tactics
+ *   moe-harness tune     --config NAME | --check CACHE   tune per token bucket, verifying (tuneCommand.ts)
  * Exit codes: 0 everything passed; 1 something incorrect or crashed; 3 only "not supported"
  * records besides passes; 2 bad arguments.
  */
@@ -80,6 +81,7 @@ usage:
   moe-harness check   [options]                    run a campaign (random case mix, --generator property, or --config)
   moe-harness replay  --case JSON [options]        judge one case (all tactics, or --tactic L)
   moe-harness tactics --config NAME --T n          list a kernel's tactics for a problem (or --case JSON)
+  moe-harness tune    --config NAME [--cache FILE]  tune a tactic per token bucket, every timed tactic verified (--check FILE re-verifies)
   moe-harness kernels                              list the kernel kinds available here, and why any is not
 
 exit codes: 0 all passed · 1 something incorrect or crashed · 2 bad arguments · 3 only not-supported besides passes`;
@@ -377,6 +379,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
       case 'check': return await check(rest, io);
       case 'replay': return await replay(rest, io);
       case 'tactics': return await tacticsCommand(rest, io);
+      case 'tune': return await (await import('./tuneCommand.js')).tuneCommand(rest, io);
       case 'kernels':
         for (const line of formatKernelListing(await listKernels())) io.out(line);
         return 0;
@@ -384,7 +387,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         io.out(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new BadArgumentError('command', 'check, replay, tactics, kernels or help', JSON.stringify(command));
+        throw new BadArgumentError('command', 'check, replay, tactics, tune, kernels or help', JSON.stringify(command));
     }
   } catch (e) {
     if (e instanceof BadArgumentError) {
