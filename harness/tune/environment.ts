@@ -10,7 +10,9 @@
  * 'unknown: <why>' — it still keys the cache (a later read that succeeds mismatches loudly).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ProviderDescription } from '../kernels/provider.js';
 
 /** Bumped when the tuner's rules change what a cached choice means (noise policy, buckets). */
@@ -27,8 +29,20 @@ export interface TuneEnvironment {
 
 export const ENVIRONMENT_FIELDS = ['device', 'smCount', 'driver', 'kernel', 'kernelBuild', 'harnessVersion'] as const;
 
+/** The nearest package.json above this file (from the source tree or from dist/). */
+function packageJson(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p) && (JSON.parse(readFileSync(p, 'utf8')) as { name?: string }).name === 'moe-harness') return p;
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`moe-harness: its package.json not found above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
 export function harnessVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packageJson(), 'utf8')) as { version: string };
   return `moe-harness@${pkg.version}/tuner@${TUNER_VERSION}`;
 }
 
