@@ -59,6 +59,8 @@ export const TUNE_OPTIONS: Record<string, OptionSpec> = {
 
 const GIB = 2 ** 30;
 
+const cacheFileNote = (file: unknown): string => (typeof file === 'string' ? ` (${file} left unchanged)` : '');
+
 function problemFrom(o: Record<string, unknown>): Problem {
   if ((o.config === undefined) === (o.problem === undefined)) {
     throw new BadArgumentError('--config / --problem', 'exactly one of them', o.config === undefined ? 'neither' : 'both');
@@ -167,6 +169,11 @@ export async function tuneCommand(argv: readonly string[], io: Io): Promise<numb
   }
   if (r.buckets.some((b) => b.choice?.clock === 'host_wall')) io.err('warning: the kernel reports no kernel time; tactics were timed by the host wall clock around run()');
   for (const b of r.blocklist) for (const l of formatBlocked(b)) io.out(l);
+  if (r.aborted !== undefined) {
+    for (const b of r.blocklist) for (const l of formatBlocked(b)) io.out(l);
+    io.err(`moe-harness tune: ABORTED: ${r.aborted}${cacheFileNote(o.cache)}`);
+    return 1;
+  }
   io.out(`tuned ${r.buckets.length} buckets in ${(r.elapsedMs / 1000).toFixed(1)} s (verification ${(r.verifyMs / 1000).toFixed(1)} s, timing ${(r.timeMs / 1000).toFixed(1)} s); ${r.blocklist.length} tactic(s) blocklisted`);
   if (cacheFile !== undefined) {
     if (existing) {

@@ -75,6 +75,7 @@ async function benchOne(choice: KernelChoice, problem: Problem, maxTokens: numbe
   const seed = 1;
   out(`\n## ${describeProblem({ ...problem, T: maxTokens })} on ${kernelLabel(choice)}`);
   const r = await tune({ kernel: choice, problem, maxTokens, seed, judge: referenceJudge(), log: () => undefined });
+  if (r.aborted !== undefined) out(`TUNE ABORTED: ${r.aborted}`);
   const tuneS = r.elapsedMs / 1000;
   out(`tune: ${r.buckets.length} buckets in ${tuneS.toFixed(1)} s (verification ${(r.verifyMs / 1000).toFixed(1)} s, timing ${(r.timeMs / 1000).toFixed(1)} s) — target < ${TARGET_TUNE_S} s: ${tuneS < TARGET_TUNE_S ? 'met' : `MISSED by ${(tuneS - TARGET_TUNE_S).toFixed(1)} s`}; device ${r.environment.device}, ${r.environment.smCount} SMs, driver ${r.environment.driver}`);
   out('| bucket | tuned | tuned ms (tune) | tuned ms (oracle) | default | default ms (oracle) | oracle-best | best ms | gap | within 3% |');

@@ -17,6 +17,8 @@ export interface Script {
   readonly wrong?: readonly string[];
   /** Labels whose run throws. */
   readonly crash?: readonly string[];
+  /** Labels whose run throws a CudaError (a fatal error: the context is poisoned). */
+  readonly fatal?: readonly string[];
   /** Labels that report executing another tactic while timed (after the two verification runs). */
   readonly lieWhenTimed?: readonly string[];
   readonly fault?: FaultName;
@@ -47,6 +49,11 @@ export class ScriptedProvider implements Provider<EmulatedHandle> {
     this.runsOf.set(t.label, n + 1);
     this.calls.set(t.label, n + 1);
     if (this.script.crash?.includes(t.label)) throw new Error(`scripted crash of tactic ${t.label}`);
+    if (this.script.fatal?.includes(t.label)) {
+      const e = new Error(`scripted illegal address in tactic ${t.label}`);
+      e.name = 'CudaError';
+      throw e;
+    }
     const r = await this.inner.run(h, t, o);
     const output = Uint16Array.from(r.output);
     if (this.script.wrong?.includes(t.label)) output[0] = 0x4480;

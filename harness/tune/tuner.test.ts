@@ -137,3 +137,20 @@ test('zero initializer by name: the tuning still verifies, and the replay is the
   t.is(r.entry.initializers, 'hidden=zero');
   t.regex(r.blocklist[0]!.replay, /^npx moe-harness tune --problem '.*' --max-tokens 4 --buckets 4 --seed 11 --tactic 16\/1 --init hidden=zero --kernel emulated$/);
 });
+
+test('a fatal (CUDA) error: an in-process kernel stops the tune loudly; a self-restarting kind restarts and goes on', async (t) => {
+  const inProcess = await tune(opts({ ms: { '8/2': 1 }, fatal: ['8/1'] }, { maxTokens: 8, buckets: [4, 8] }));
+  t.regex(inProcess.aborted ?? '', /^tactic 8\/1 raised a fatal error \(CudaError: scripted illegal address in tactic 8\/1\): .*poisoned.*tune stopped/);
+  t.deepEqual(inProcess.blocklist.map((b) => [b.tactic, b.disposition]), [['8/1', 'crashed']]);
+  t.deepEqual(inProcess.buckets.map((b) => b.bucket), [4], 'bucket 8 never ran');
+  t.is(inProcess.buckets[0]!.choice, null);
+  let starts = 0;
+  const selfRestarting = await tune({
+    ...opts({}), kernel: { kind: 'cmd', command: 'scripted' }, maxTokens: 8, buckets: [4, 8],
+    createProvider: async () => { starts++; return new ScriptedProvider({ ms: { '8/2': 1 }, fatal: ['8/1'] }); },
+  });
+  t.is(selfRestarting.aborted, undefined);
+  t.deepEqual(selfRestarting.blocklist.map((b) => `${b.tactic}@${b.bucket}`), ['8/1@4', '8/1@8']);
+  t.is(selfRestarting.entry.buckets['8']!.tactic, '8/2');
+  t.is(starts, 3, 'one start plus one restart per fatal error');
+});

@@ -7,15 +7,17 @@
  * was judged; a timed run that does not echo the forced tactic blocklists it too.
  *
  * Crash handling: the tuner drives the provider in this process. A fatal error (CudaError:
- * the CUDA context is poisoned) closes the provider and starts a fresh one (createProvider)
- * before the next tactic; kinds that keep their kernel in a process of their own (cmd:)
- * restart it themselves.
+ * the CUDA context is poisoned) blocklists the tactic; then, for kinds that keep their kernel
+ * in a process of their own (cmd:, isolation 'self'), the provider is closed and a fresh one
+ * started before the next tactic. For in-process kinds (native) the poisoned context cannot be
+ * recovered in this process: the tune STOPS (TuneResult.aborted says why; the command writes
+ * no cache and exits 1) rather than blocklisting every later tactic for a crash not its own.
  */
 import type { Case } from '../../reference/case.js';
 import { describeProblem, type Problem } from '../../reference/problem.js';
 import { describeError, executeTactic, isFatal, isUnsupported, POISON } from '../caseRunner.js';
 import type { Provider, ProviderDescription, Tactic } from '../kernels/provider.js';
-import { createKernel, kernelArgs, shellQuote, type KernelChoice } from '../kernels/select.js';
+import { createKernel, kernelArgs, runnerIsolation, shellQuote, type KernelChoice } from '../kernels/select.js';
 import { replayCommand } from '../replayCommand.js';
 import { matchesTactic } from '../tacticFilter.js';
 import { BLOCKED_LINES, type BlockedTactic } from './blocklist.js';
@@ -75,6 +77,8 @@ export interface TuneResult {
   /** Time spent verifying (runs + reference + judging) and timing, summed over buckets. */
   readonly verifyMs: number;
   readonly timeMs: number;
+  /** Why the tune stopped early (a fatal error in an in-process kernel), when it did. */
+  readonly aborted?: string;
 }
 
 /** The replay of one tactic on a bucket's tuning inputs: `replay` when the bytes are generateCase(spec)'s, else the tune command itself. */
@@ -109,12 +113,15 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const results: BucketResult[] = [];
   let verifyMs = 0;
   let timeMs = 0;
+  let aborted: string | undefined;
+  const restartable = runnerIsolation(opts.kernel, 'child') === 'inline';
   let description: ProviderDescription;
   let environment: TuneEnvironment;
   try {
     description = await (await slot.get()).describe();
     environment = opts.environment ?? (await detectEnvironment(description));
     for (const bucket of buckets) {
+      if (aborted !== undefined) break;
       const r = await tuneBucket(bucket);
       results.push(r);
       const c = r.choice;
@@ -129,7 +136,16 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     buckets: Object.fromEntries(results.filter((r) => r.choice).map((r) => [String(r.bucket), r.choice!])),
     blocklist,
   };
-  return { environment, description, entry, buckets: results, blocklist, elapsedMs: performance.now() - started, verifyMs, timeMs };
+  return { environment, description, entry, buckets: results, blocklist, elapsedMs: performance.now() - started, verifyMs, timeMs, ...(aborted !== undefined ? { aborted } : {}) };
+
+  /** After a fatal error: restart a self-isolated provider (true: go on), or stop the tune (false). */
+  async function afterFatal(t: Tactic, message: string): Promise<boolean> {
+    await slot.restart();
+    if (restartable) return true;
+    aborted = `tactic ${t.label} raised a fatal error (${message}): the kernel's CUDA context in this process is poisoned, so no later tactic can be verified here; the tune stopped and nothing may be cached. Exclude the tactic with --tactic, or fix the kernel`;
+    log(`ABORTED: ${aborted}`);
+    return false;
+  }
 
   async function tuneBucket(bucket: number): Promise<BucketResult> {
     const problem: Problem = { ...opts.problem, T: bucket };
@@ -158,14 +174,13 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       const judgement = await opts.judge({ case: tc.case, outcome, kernelName: description.name, conventions: opts.kernel.conventions ?? description.conventions });
       const v = performance.now() - v0;
       verifyMs += v;
-      if (outcome.fatal) {
-        await slot.restart();
+      if (judgement.disposition !== 'passed') block(t, judgement.disposition === 'not_supported' ? 'incorrect' : judgement.disposition, judgement.lines, v);
+      if (outcome.fatal && !(await afterFatal(t, outcome.kind === 'crashed' ? outcome.message : 'fatal error'))) {
         handle = null;
+        break;
       }
-      if (judgement.disposition !== 'passed') {
-        block(t, judgement.disposition === 'not_supported' ? 'incorrect' : judgement.disposition, judgement.lines, v);
-        continue;
-      }
+      if (outcome.fatal) handle = null;
+      if (judgement.disposition !== 'passed') continue;
       const t0 = performance.now();
       try {
         p = await slot.get();
@@ -176,16 +191,17 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
         }, policy, opts.requireKernelClock ? { requireKernelClock: true } : {});
         out.push({ tactic: t.label, disposition: 'passed', timing, verifyMs: v });
       } catch (e) {
-        if (isFatal(e)) {
-          await slot.restart();
-          handle = null;
-        }
         block(t, /forced to tactic/.test((e as Error).message) ? 'incorrect' : 'crashed', [`tactic=crashed while timed, reference a completed run (${describeError(e)}; tactic ${t.label}; seed ${opts.seed})`], v);
+        if (isFatal(e)) {
+          handle = null;
+          if (!(await afterFatal(t, describeError(e)))) break;
+        }
       } finally {
         timeMs += performance.now() - t0;
       }
     }
     if (handle !== null) await (await slot.get()).release(handle).catch(() => undefined);
+    if (aborted !== undefined) return { bucket, choice: null, results: out, note: aborted };
     const timed = out.filter((r) => r.timing && list.some((t) => t.label === r.tactic));
     const best = timed.reduce<TacticResult | null>((a, r) => (a === null || r.timing!.medianMs < a.timing!.medianMs ? r : a), null);
     if (!best) return { bucket, choice: null, results: out, note: 'no tactic passed verification' };
