@@ -154,3 +154,15 @@ test('a fatal (CUDA) error: an in-process kernel stops the tune loudly; a self-r
   t.is(selfRestarting.entry.buckets['8']!.tactic, '8/2');
   t.is(starts, 3, 'one start plus one restart per fatal error');
 });
+
+test('resolveTactic (library): hit from a tuned cache, miss → default with a warning, other build → refused', async (t) => {
+  const { resolveTactic } = await import('./resolve.js');
+  const r = await tune(opts({ ms: { '16/1': 1 } }, { maxTokens: 8, buckets: [8] }));
+  const cache = withEntry(emptyCache(await (await import('./environment.js')).detectEnvironment(await new ScriptedProvider().describe())), r.entry);
+  const k = new ScriptedProvider();
+  const hit = await resolveTactic(cache, k, 'emulated', smallProblem(6));
+  t.deepEqual([hit.kind, hit.bucket, hit.tactic.label], ['hit', 8, '16/1']);
+  const miss = await resolveTactic(cache, k, 'emulated', smallProblem(3));
+  t.deepEqual([miss.kind, miss.tactic.label], ['miss', '8/0']);
+  await t.throwsAsync(() => resolveTactic(cache, new ScriptedProvider({ version: 'emulated@99' }), 'emulated', smallProblem(6)), { name: 'StaleCacheError', message: /kernelBuild: cached "emulated@2", now "emulated@99"/ });
+});
