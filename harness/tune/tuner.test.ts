@@ -68,6 +68,7 @@ test('a crashing tactic is blocklisted as crashed; one that lies about its tacti
   const r = await tune(o);
   const by = Object.fromEntries(r.blocklist.map((b) => [b.tactic, b.disposition]));
   t.deepEqual(by, { '8/1': 'crashed', '16/2': 'incorrect' });
+  t.regex(r.blocklist.find((b) => b.tactic === '16/2')!.findings[0]!, /^tactic=another tactic executed while timed, reference the forced tactic \(Error: kernel .* was forced to tactic 16\/2 but reports executing "other" during timing; tactic 16\/2; seed 11\)$/);
   t.is(r.entry.buckets['4']!.tactic, '8/2');
 });
 

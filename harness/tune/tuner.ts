@@ -191,7 +191,8 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
         }, policy, opts.requireKernelClock ? { requireKernelClock: true } : {});
         out.push({ tactic: t.label, disposition: 'passed', timing, verifyMs: v });
       } catch (e) {
-        block(t, /forced to tactic/.test((e as Error).message) ? 'incorrect' : 'crashed', [`tactic=crashed while timed, reference a completed run (${describeError(e)}; tactic ${t.label}; seed ${opts.seed})`], v);
+        const lied = /forced to tactic/.test((e as Error).message);
+        block(t, lied ? 'incorrect' : 'crashed', [`tactic=${lied ? 'another tactic executed' : 'crashed'} while timed, reference ${lied ? 'the forced tactic' : 'a completed run'} (${describeError(e)}; tactic ${t.label}; seed ${opts.seed})`], v);
         if (isFatal(e)) {
           handle = null;
           if (!(await afterFatal(t, describeError(e)))) break;
