@@ -28,7 +28,7 @@ test('bad arguments exit 2 naming the option, the expected and the actual value'
     [['check', '--kernel'], /--kernel: expected a value/],
     [['replay', '--case', '{"problem":1}'], /spec\.problem: expected a Problem object/],
     [['tactics', '--config', 'gpt-5'], /--config: expected one of deepseek-v3, .*got "gpt-5"/],
-    [["frobnicate"], /command: expected check, replay, tactics, merge, kernels, help or --version, got "frobnicate"/],
+    [["frobnicate"], /command: expected check, replay, tactics, merge, tune, kernels, help or --version, got "frobnicate"/],
   ];
   for (const [argv, re] of cases) {
     const c = io();

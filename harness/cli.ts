@@ -3,6 +3,7 @@
  *   moe-harness check    [options]   run a campaign, print a table per tactic, write a report
  *   moe-harness replay   --case JSON [--tactic L|all] [--kernel K]   judge one case
  *   moe-harness tactics  --config NAME --T n | --case JSON [--kernel K]   list a kernel's tactics
+ *   moe-harness tune     --config NAME | --check CACHE   tune per token bucket, verifying (tuneCommand.ts)
  * Every option is declared once, in OPTIONS (one entry: its type, help, the commands that
  * take it); exit codes are listed once, in EXIT_CODES.
  */
@@ -23,6 +24,7 @@ import { MAX_TIMER_MS } from './childRunner.js';
 import { optionsHelp, parseArgs, type OptionTable, type Parsed } from './cliArgs.js';
 import { DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, DEFAULT_RUN_SHAPING_OPTIONS, coverageLine, planDefaultRun, type DefaultRunPlan } from './defaultRun.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
+import { DEFAULT_NOISE_POLICY } from './tune/timing.js';
 import { gpuAvailability } from './gpuAvailability.js';
 import { chooseKernel as chooseProvider, requestedKernel } from './kernels/kernelSpec.js';
 import { formatKernelListing, listKernels } from './kernels/listKernels.js';
@@ -44,29 +46,32 @@ type Generator = (typeof GENERATORS)[number];
 
 const ALL = ['check', 'replay', 'tactics'] as const;
 const RUNS = ['check', 'replay'] as const;
+/** Commands that run a kernel: check, replay, tactics, and tune (tuneCommand.ts). */
+const KERNEL_COMMANDS = [...ALL, 'tune'] as const;
+const RUNS_AND_TUNE = [...RUNS, 'tune'] as const;
 
 /** Every option of every command, declared once. Adding an option is one entry here. */
 export const OPTIONS: OptionTable = {
-  kernel: { kind: 'string', commands: ALL, help: `kernel under test: ${kernelForms()} (lib: a shared library behind the C ABI, docs/c-abi.md, child isolation; cmd: a command speaking docs/process-protocol.md) (default native; emulated, with a notice, when no CUDA device is present; see moe-harness kernels)` },
-  'kernel-config': { kind: 'string', commands: ALL, help: 'kernel under test from a JSON file: name, kind, command or library, conventions, env, timeoutS (docs/providers.md); not with --kernel' },
-  fault: { kind: 'string', commands: ALL, choices: FAULT_NAMES, help: 'switch on one fault of harness/faults.ts (emulated kernel, or the native faults build)' },
-  tactic: { kind: 'string', commands: RUNS, help: 'tactic filter: labels "tileTokens/config", either side may be *, comma-separated, or all (default all); each pattern must match the kernel\'s table' },
-  reference: { kind: 'string', commands: RUNS, choices: ['float32', 'float64'], help: 'reference precision (default float32, the fast path)' },
+  kernel: { kind: 'string', commands: KERNEL_COMMANDS, help: `kernel under test: ${kernelForms()} (lib: a shared library behind the C ABI, docs/c-abi.md, child isolation; cmd: a command speaking docs/process-protocol.md) (default native; emulated, with a notice, when no CUDA device is present; see moe-harness kernels)` },
+  'kernel-config': { kind: 'string', commands: KERNEL_COMMANDS, help: 'kernel under test from a JSON file: name, kind, command or library, conventions, env, timeoutS (docs/providers.md); not with --kernel' },
+  fault: { kind: 'string', commands: KERNEL_COMMANDS, choices: FAULT_NAMES, help: 'switch on one fault of harness/faults.ts (emulated kernel, or the native faults build)' },
+  tactic: { kind: 'string', commands: RUNS_AND_TUNE, help: 'tactic filter: labels "tileTokens/config", either side may be *, comma-separated, or all (default all); each pattern must match the kernel\'s table' },
+  reference: { kind: 'string', commands: RUNS_AND_TUNE, choices: ['float32', 'float64'], help: 'reference precision (default float32, the fast path; tune: of the verification)' },
   isolation: { kind: 'string', commands: RUNS, choices: ['child', 'inline'], help: 'run tactics in a child process restarted after crashes (default), or in this process' },
   timeout: { kind: 'int', commands: RUNS, min: 1, max: Math.floor(MAX_TIMER_MS / 1000), help: 'seconds a tactic may run before it is killed and reported crashed (child isolation, and each request to a cmd: adapter unless its config sets timeoutS; default 300; at most setTimeout\'s 2^31-1 ms)' },
-  config: { kind: 'string', commands: ['check', 'tactics'], choices: CONFIG_NAMES, help: 'a named SPEC §6 configuration instead of the random case mix' },
+  config: { kind: 'string', commands: ['check', 'tactics', 'tune'], choices: CONFIG_NAMES, help: 'a named SPEC §6 configuration instead of the random case mix (tune: the configuration to tune)' },
   T: { kind: 'intlist', commands: ['check', 'tactics'], min: 1, help: 'token counts, comma-separated (check --config: default 1,37; else they replace the mix\'s; tactics: one)' },
   H: { kind: 'int', commands: ['check'], min: 1, help: 'hidden size for every case of the mix' },
   I: { kind: 'int', commands: ['check'], min: 1, help: 'intermediate size for every case of the mix' },
-  'local-experts': { kind: 'int', commands: ['check', 'tactics'], min: 1, help: 'with --config: experts this call owns (an expert-parallel slice; default all)' },
-  'local-offset': { kind: 'int', commands: ['check', 'tactics'], min: 0, help: 'with --config: first expert this call owns (default 0)' },
+  'local-experts': { kind: 'int', commands: ['check', 'tactics', 'tune'], min: 1, help: 'with --config: experts this call owns (an expert-parallel slice; default all)' },
+  'local-offset': { kind: 'int', commands: ['check', 'tactics', 'tune'], min: 0, help: 'with --config: first expert this call owns (default 0)' },
   routing: { kind: 'list', commands: ['check'], choices: ROUTING_METHODS, help: 'routing methods of the mix, comma-separated' },
   quant: { kind: 'list', commands: ['check'], choices: QUANT_MODES, help: 'quant modes of the mix, comma-separated' },
   logits: { kind: 'list', commands: ['check'], choices: LOGIT_FAMILIES, help: 'logit families, comma-separated' },
   scales: { kind: 'list', commands: ['check'], choices: SCALE_FAMILIES, help: 'scale families, comma-separated' },
   size: { kind: 'string', commands: ['check'], choices: MIX_SIZES, help: 'shape class of the mix (default small)' },
   runs: { kind: 'int', commands: ['check'], min: 1, help: 'number of cases (default 24, 2 with --config, 100 with --generator property)' },
-  seed: { kind: 'int', commands: ['check'], min: 0, help: 'seed of the case mix, or the fast-check seed (default env MOE_HARNESS_SEED, else 1)' },
+  seed: { kind: 'int', commands: ['check', 'tune'], min: 0, help: 'seed of the case mix, or the fast-check seed (default env MOE_HARNESS_SEED, else 1); tune: seed of the tuning inputs (default 1)' },
   generator: { kind: 'string', commands: ['check'], choices: GENERATORS, help: 'where cases come from: the scenario mix (default), or a fast-check property that shrinks a failure to a small case' },
   path: { kind: 'string', commands: ['check'], help: 'with --generator property: the fast-check path to replay (with the same --seed), e.g. "3:0:1"' },
   report: { kind: 'string', commands: ['check', 'merge'], resume: 'free', help: 'report folder, new or empty (default reports/<kernel>-<time>; merge: required); checked before anything runs' },
@@ -79,7 +84,17 @@ export const OPTIONS: OptionTable = {
   shard: { kind: 'string', commands: ['check'], help: 'run shard I/N of the cases, 0-based (case i runs on shard i mod N); default CI_NODE_INDEX/CI_NODE_TOTAL; none: all cases' },
   gpus: { kind: 'string', commands: ['check'], help: 'all, or N: one worker process per GPU (CUDA_VISIBLE_DEVICES), cases spread over them, one merged report' },
   shards: { kind: 'intlist', commands: ['merge'], min: 0, help: 'the shard indices to expect, comma-separated (default every shard of the total): merging part of a sharded campaign' },
-  help: { kind: 'flag', commands: [...ALL, 'merge', 'kernels'], short: 'h', resume: 'free', help: 'this help' },
+  problem: { kind: 'string', commands: ['tune'], help: 'a Problem as JSON (or @file) to tune instead of --config (its T is ignored)' },
+  'max-tokens': { kind: 'int', commands: ['tune'], min: 1, help: 'largest bucket, a power of two (default 4096); buckets are 1, 2, 4, …, max' },
+  buckets: { kind: 'intlist', commands: ['tune'], min: 1, help: 'tune only these buckets (powers of two <= --max-tokens)' },
+  init: { kind: 'string', commands: ['tune'], help: 'per-tensor initializers TENSOR=NAME,… (tensors logits, bias, hidden, fc1, fc2; names random (default), zero)' },
+  cache: { kind: 'string', commands: ['tune'], help: 'tune cache file to write (merged with the entries already there, same environment only)' },
+  check: { kind: 'string', commands: ['tune'], help: 're-verify every choice of this tune cache file' },
+  warmup: { kind: 'int', commands: ['tune'], min: 0, help: `untimed runs per tactic (default ${DEFAULT_NOISE_POLICY.warmup})` },
+  'min-repeats': { kind: 'int', commands: ['tune'], min: 1, help: `timed runs per tactic at least (default ${DEFAULT_NOISE_POLICY.minRepeats})` },
+  'max-repeats': { kind: 'int', commands: ['tune'], min: 1, help: `timed runs per tactic at most (default ${DEFAULT_NOISE_POLICY.maxRepeats})` },
+  'spread-limit': { kind: 'number', commands: ['tune'], min: 0, help: `largest MAD/median accepted before the cap (default ${DEFAULT_NOISE_POLICY.spreadLimit})` },
+  help: { kind: 'flag', commands: [...ALL, 'merge', 'kernels', 'tune'], short: 'h', resume: 'free', help: 'this help' },
 };
 
 /** Every exit code, in the help and in docs/cli.md. */
@@ -102,6 +117,7 @@ usage:
   moe-harness replay  --case JSON [options]        judge one case (all tactics, or --tactic L)
   moe-harness tactics --config NAME --T n          list a kernel's tactics for a problem (or --case JSON)
   moe-harness merge   DIR... --report OUT [--junit FILE]   merge shard reports into one report (and JUnit)
+  moe-harness tune    --config NAME [--cache FILE]  tune a tactic per token bucket, every timed tactic verified (--check FILE re-verifies)
   moe-harness kernels                              list the kernel kinds available here, and why any is not
   moe-harness COMMAND --help                       a command's options
   moe-harness --version
@@ -138,7 +154,8 @@ async function chooseKernel(o: Parsed['options'], io: Io): Promise<{ choice: Ker
   return r;
 }
 
-function requireGpu(): boolean {
+/** MOE_HARNESS_REQUIRE_GPU: 1 (every skip and fallback a failure), 0 or unset; anything else is a bad argument. */
+export function requireGpu(): boolean {
   const v = process.env.MOE_HARNESS_REQUIRE_GPU;
   if (v === undefined || v === '' || v === '0') return false;
   if (v !== '1') throw new BadArgumentError('MOE_HARNESS_REQUIRE_GPU', '1, 0 or unset', JSON.stringify(v));
@@ -799,6 +816,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   replay: { run: replay },
   tactics: { run: tacticsCommand },
   merge: { run: merge },
+  tune: { run: async (argv, io) => (await import('./tuneCommand.js')).tuneCommand(argv, io) },
   kernels: { run: kernelsCommand },
 };
 

@@ -1,0 +1,74 @@
+import test from 'ava';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from './cli.js';
+import { smallProblem } from './tune/testProblem.js';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (s: string) => out.push(s), err: (s: string) => err.push(s) }, out, err };
+}
+
+const problem = JSON.stringify(smallProblem(1));
+const quick = ['--max-tokens', '4', '--warmup', '1', '--min-repeats', '3', '--max-repeats', '6', '--spread-limit', '0.5'];
+
+test('tune writes a cache, --check re-verifies it, and a stale cache is refused (exit 1)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunecmd-'));
+  const cache = join(dir, 'tune.json');
+  const a = capture();
+  t.is(await main(['tune', '--problem', problem, '--kernel', 'emulated', '--cache', cache, ...quick], a.io), 0, a.err.join('\n'));
+  t.regex(a.out.join('\n'), /tuned 3 buckets in/);
+  const file = JSON.parse(readFileSync(cache, 'utf8'));
+  t.deepEqual(Object.keys(Object.values(file.problems as Record<string, { buckets: object }>)[0]!.buckets), ['1', '2', '4']);
+  t.is(file.environment.kernel, 'emulated');
+  const b = capture();
+  t.is(await main(['tune', '--check', cache, '--kernel', 'emulated'], b.io), 0, b.out.join('\n'));
+  t.regex(b.out.at(-1)!, /3 of 3 cached choices re-verified$/);
+  file.environment.kernelBuild = 'emulated@1';
+  writeFileSync(cache, JSON.stringify(file));
+  const c = capture();
+  t.is(await main(['tune', '--check', cache, '--kernel', 'emulated'], c.io), 1);
+  t.regex(c.err.join('\n'), /REFUSED: .*kernelBuild: cached "emulated@1", now "emulated@2"/);
+});
+
+test('tune of a kernel with a one-tactic fault: exit 1, the tactic blocklisted with finding and replay', async (t) => {
+  const a = capture();
+  t.is(await main(['tune', '--problem', problem, '--kernel', 'emulated', '--fault', 'tactic_skips_last_k_block', '--buckets', '4', ...quick], a.io), 1);
+  const text = a.out.join('\n');
+  t.regex(text, /bucket 4: tactic 16\/0 blocklisted \(incorrect\)/);
+  t.regex(text, /replay: npx moe-harness replay --case .* --tactic 16\/0 --kernel emulated --fault tactic_skips_last_k_block/);
+  t.regex(text, /^ {5}4 {2}(?!16\/0)/m, 'bucket 4 chose another tactic');
+});
+
+test('bad arguments: exit 2 naming the option, expected and actual', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['tune', '--kernel', 'emulated'], /--config \/ --problem: expected exactly one of them, got neither/],
+    [['tune', '--problem', problem, '--kernel', 'emulated', '--max-tokens', '100'], /--max-tokens: expected a power of two in \[1, 1048576\], got 100/],
+    [['tune', '--problem', problem, '--kernel', 'emulated', '--max-tokens', '8', '--buckets', '16'], /--buckets: expected powers of two <= --max-tokens 8, got 16/],
+    [['tune', '--problem', problem, '--kernel', 'emulated', '--init', 'hidden=ones'], /--init: expected an initializer among random, zero, got "ones"/],
+    [['tune', '--config', 'deepseek-v3', '--kernel', 'emulated'], /--local-experts: expected a slice whose weights fit in 4 GiB \(at most 173 experts\), got 256 experts = 5\.9 GiB/],
+    [['tune', '--check', '/nonexistent/tune.json', '--kernel', 'emulated'], /--check: expected a readable JSON tune cache file/],
+  ];
+  for (const [argv, re] of cases) {
+    const c = capture();
+    t.is(await main(argv, c.io), 2, argv.join(' '));
+    t.regex(c.err.join('\n'), re);
+  }
+});
+
+test('tune --help: the tune entries of the one option table and its exit codes, nothing run', async (t) => {
+  const c = capture();
+  t.is(await main(['tune', '--help'], c.io), 0);
+  const text = c.out.join('\n');
+  t.regex(text, /^usage: moe-harness tune --config NAME/);
+  for (const opt of ['--config', '--problem', '--max-tokens', '--buckets', '--seed', '--init', '--cache', '--check', '--kernel', '--kernel-config', '--fault', '--tactic', '--reference', '--warmup', '--min-repeats', '--max-repeats', '--spread-limit', '--local-experts', '--local-offset']) {
+    t.regex(text, new RegExp(`${opt}\\b`), opt);
+  }
+  t.notRegex(text, /--resume|--runs|--case /, 'only tune\'s options');
+  for (const code of [0, 1, 2, 70]) t.regex(text, new RegExp(`^ +${code}  `, 'm'), `exit ${code}`);
+  const bad = capture();
+  t.is(await main(['tune', '--runs', '3'], bad.io), 2);
+  t.regex(bad.err.join('\n'), /option: expected one of .*--max-tokens.* \(options of tune\), got "--runs"/);
+});
