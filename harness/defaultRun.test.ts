@@ -154,7 +154,7 @@ test('check: the default run prints its coverage line; --runs n is still exactly
   const a = io();
   t.is(await main(['check', '--kernel', 'emulated', '--budget', '2', '--isolation', 'inline', '--quiet', '--report', mkdtempSync(join(tmpdir(), 'moe-dr-'))], a.io), 0, a.out.join('\n'));
   t.regex(a.err.join('\n'), /^default run: \d+ cases, est\. [\d.]+ s of a 2 s budget \(emulated cost model\), each tactic run 3× on identical inputs — /m);
-  t.regex(a.out.join('\n'), /^the default run's plan estimated [\d.]+ s of a 2 s budget; it took [\d.]+ s$/m);
+  t.regex(a.out.join('\n'), /^\(default run: [\d.]+ s; the plan estimated [\d.]+ s of a 2 s budget\)$/m);
   const b = io();
   t.is(await main(['check', '--kernel', 'emulated', '--runs', '2', '--isolation', 'inline', '--quiet', '--report', mkdtempSync(join(tmpdir(), 'moe-dr-'))], b.io), 0);
   t.regex(b.err.join('\n'), /kernel emulated, 2 cases, seed 1/);
