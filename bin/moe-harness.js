@@ -31,5 +31,13 @@ if (useDist) {
   register();
   cli = await import(pathToFileURL(join(root, 'harness', 'cli.ts')).href);
 }
-const code = await cli.main(process.argv.slice(2));
+// main() answers every bad argument with exit 2 itself; anything it throws is the harness's own
+// failure: exit 70 (EX_SOFTWARE, as the CLI's exit-code table says), with the error on stderr.
+let code;
+try {
+  code = await cli.main(process.argv.slice(2));
+} catch (e) {
+  process.stderr.write(`moe-harness: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  code = 70;
+}
 process.exit(code);

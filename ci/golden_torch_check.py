@@ -35,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 
 # Weights may differ from the reference by a few float32 ulps: torch's exp/sigmoid and
 # its (pairwise, vectorized) sums round differently from the reference's sequential
-# float32 arithmetic (README contract item 5: "exp may differ by a few ulp").
+# float32 arithmetic (docs/arithmetic.md item 5: "exp may differ by a few ulp").
 WEIGHT_ULPS = 16
 # Scores within this relative distance of the k-th score count as near-ties: a
 # different choice among them is valid (SPEC section 3).

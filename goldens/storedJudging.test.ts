@@ -1,5 +1,5 @@
 /**
- * Goldens are judged from what they store (issue 12.3): a changed stored bit must fail, and
+ * Goldens are judged from what they store: a changed stored bit must fail, and
  * a failure names the case, the tensor and the element.
  */
 import test from 'ava';

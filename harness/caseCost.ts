@@ -80,7 +80,7 @@ const BUILT_IN_MODELS = {
   },
   native: {
     name: 'native',
-    source: 'the 16-core H100/H200 hosts of ci/device-runs and issue 13: about 15-16 ns per weight element all passes included '
+    source: 'the 16-core H100/H200 hosts of ci/device-runs: about 15-16 ns per weight element all passes included '
       + '(DeepSeek-V3 with 128 local experts at T=256, 15 tactics: 86.6 s; Qwen3-235B T=256: 39 s), the fast-path reference '
       + 'at about 230 GFLOP/s on large shapes (0.05 ns per multiply-add taken for medium ones), the float64 oracle on one thread, '
       + 'the 24-case small default run in under 2 s (about 80 ms a case)',

@@ -88,7 +88,7 @@ test('deepseek_v3: keeping the higher of two groups with identical inputs is a r
   t.fail('no group_ties case where the fault changes the choice');
 });
 
-test('issue 12.2: huge topk logits with decades scales (outputs overflowing to Inf) raise no false alarm on the correct kernel', async (t) => {
+test('huge topk logits with decades scales (outputs overflowing to Inf) raise no false alarm on the correct kernel', async (t) => {
   // `moe-harness check --kernel emulated --routing topk --logits huge --scales decades --runs 20`
   const cases = caseMix({ runs: 20, seed: 1, routing: ['topk'], logitFamilies: ['huge'], scaleFamilies: ['decades'] }).map((spec) => ({ spec }));
   const r = await runCampaign(cases, { kernel: { kind: 'emulated' }, isolation: 'inline' });

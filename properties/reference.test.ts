@@ -1,5 +1,5 @@
 /**
- * Properties of the CPU reference (issue 2): routing laws, metamorphic relations of the
+ * Properties of the CPU reference: routing laws, metamorphic relations of the
  * fused MoE (batch invariance, expert-parallel partition, expert relabelling), format
  * and layout round trips, and agreement of the float64 oracle with the float32 fast path.
  *

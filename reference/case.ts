@@ -5,7 +5,7 @@
  */
 import type { Problem } from './problem.js';
 
-/** Families of routing logits the generator produces on purpose (issue 4). */
+/** Families of routing logits the generator produces on purpose. */
 export const LOGIT_FAMILIES = [
   'normal',        // N(0, 1)·scale
   'ties',          // values from a tiny set: many exact ties

@@ -1,6 +1,6 @@
 /**
  * Conventions: the arithmetic a kernel under test declares where it legitimately deviates
- * from the default contract (shared/SPEC.md §7, docs/conventions.md). One enum per point,
+ * from the default contract (docs/semantics.md §7, docs/conventions.md). One enum per point,
  * never a boolean. The reference computes WITH the declared conventions and the error model
  * derives its bound for that computation; nothing widens a bound for a convention that was
  * not declared (an undeclared deviation is a bug).

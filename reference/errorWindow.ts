@@ -1,5 +1,5 @@
 /**
- * Re-quantization fragility (see .helpers/README-moe.md for the derivation).
+ * Re-quantization fragility (see docs/error-model.md for the derivation).
  *
  * A kernel's FC1 accumulators may differ from the reference's by up to ρ·S, where S is
  * the absolute-value sum Σ_h |W1[r,h]·x̂[h]| of the accumulator and ρ the FC1 relative
@@ -78,7 +78,7 @@ export function scaleValue(fmt: Fc2InputFormat, code: number): number {
   return fmt === 'nvfp4' ? E4M3_VALUES[code]! : UE8M0_VALUES[code]!;
 }
 
-/** The block scale (value) README contract item 3 gives a block of FC2's input with this amax. */
+/** The block scale (value) docs/arithmetic.md item 3 gives a block of FC2's input with this amax. */
 export function fc2BlockScale(fmt: Fc2InputFormat, amax: number): number {
   return fmt === 'bf16' ? 1 : scaleValue(fmt, scaleCode(fmt, amax));
 }

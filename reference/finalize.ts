@@ -1,5 +1,5 @@
 /**
- * Finalize (README contract item 4): out_t = Σ_j w_j·y_j in float32 in slot order
+ * Finalize (docs/arithmetic.md item 4): out_t = Σ_j w_j·y_j in float32 in slot order
  * j = 0..k-1, rounded once to bf16 later; non-local slots contribute exactly 0. Also sums
  * the per-slot magnitudes into absAccum and flipAllowance (weighted by |w_j|).
  */

@@ -1,5 +1,5 @@
 /**
- * Deterministic problem generation (issue 2 item 6): from a CaseSpec (problem, seed,
+ * Deterministic problem generation: from a CaseSpec (problem, seed,
  * logit family, scale family) make every input tensor of the fused MoE, bytes exactly as
  * a kernel receives them (SPEC §1). Same spec → same bytes on every machine.
  *
@@ -10,7 +10,7 @@
  * experts are stored (and the zero_expert family's choice, made among local experts).
  *
  * See generate/logits.ts, generate/hidden.ts, generate/weights.ts, generate/calibrate.ts
- * for the families and formulas; .helpers/README-quant.md summarizes them.
+ * for the families and formulas; docs/reference.md summarizes them.
  */
 import type { Case, CaseSpec } from './case.js';
 import { bf16ArrayToF32, f32ArrayToBf16 } from './formats/bf16.js';

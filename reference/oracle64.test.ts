@@ -1,6 +1,6 @@
 /**
  * The float64 oracle and the float32 fast path agree on random small problems, every
- * quant mode and routing method, within the bound derived in .helpers/README-moe.md:
+ * quant mode and routing method, within the bound derived in docs/error-model.md:
  *
  *   |out32 - out64| <= flip64 + γ(I + 2k + 8)·(abs64 + flip64) + 2(I+1)k·2^-149
  *

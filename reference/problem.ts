@@ -1,5 +1,5 @@
 /**
- * Problem: the shape and semantics of one fused MoE call (shared/SPEC.md §1).
+ * Problem: the shape and semantics of one fused MoE call (docs/semantics.md §1).
  * Plain data, JSON-serializable, so a case can be replayed from a report line.
  */
 

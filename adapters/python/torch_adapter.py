@@ -84,7 +84,7 @@ def ue8m0_ceil(amax, element_max):
 
 
 def requant(fmt, a):
-    """FC2 input (float32 [n, I]) fake-quantized, as in shared/SPEC.md §4 step 4; returns bf16 (exact)."""
+    """FC2 input (float32 [n, I]) fake-quantized, as in docs/semantics.md §4 step 4; returns bf16 (exact)."""
     if fmt == "bf16":
         return a.to(BF16)
     block = 16 if fmt == "nvfp4" else 32

@@ -8,7 +8,7 @@
  *      libmoe_abi_native_faults.so (node native/build.mjs --faults; absent: skipped loudly,
  *      a failure under MOE_HARNESS_REQUIRE_GPU=1).
  * Cases: gpuRandomCases(50 × MOE_HARNESS_RUNS, MOE_HARNESS_SEED); MOE_HARNESS_RUNS=20 gives
- * the 1,000 cases of issue 10 (then raise ava's inactivity timeout, e.g. `--timeout=90m`: one
+ * 1,000 cases (then raise ava's inactivity timeout, e.g. `--timeout=90m`: one
  * test runs both doors over every case). Without a usable CUDA device every test here SKIPS
  * loudly; with MOE_HARNESS_REQUIRE_GPU=1 it FAILS instead.
  *

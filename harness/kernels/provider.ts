@@ -1,5 +1,5 @@
 /**
- * Provider: the one interface every kernel under test implements (issue 10). The harness
+ * Provider: the one interface every kernel under test implements. The harness
  * outside harness/kernels/ drives a Provider and never knows which kind it is; the kinds are
  * a registry keyed by name in select.ts:
  *   native    our CUDA addon, direct (native.ts)

@@ -1,5 +1,5 @@
 /**
- * The tuning cache file (JSON) and lookups in it (issue 17).
+ * The tuning cache file (JSON) and lookups in it.
  *
  * Keyed by everything that changes the answer:
  *   - the environment (environment.ts): device name, SM count, driver, kernel name, kernel

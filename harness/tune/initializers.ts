@@ -1,5 +1,5 @@
 /**
- * Tuning inputs from named, per-tensor initializers (issue 17). Every input tensor of the
+ * Tuning inputs from named, per-tensor initializers. Every input tensor of the
  * fused MoE has a name (TUNE_TENSORS) and gets an initializer by name (INITIALIZERS):
  *
  *   random  (default) the seeded generator's values (reference/generate.ts, 'normal'

@@ -1,5 +1,5 @@
 /**
- * Timing one tactic under the noise policy (issue 17). The provider reports its own kernel
+ * Timing one tactic under the noise policy. The provider reports its own kernel
  * time (CUDA events in the addon, the C ABI host, the adapter: Observed.ms); the tuner
  * never times a GPU kernel with the host clock. A provider that reports no time is timed
  * by the host wall clock around run(), and the result says so (clock 'host_wall'); under

@@ -1,5 +1,5 @@
 /**
- * The tuner (issue 17): per token bucket, every tactic of the kernel is first VERIFIED on the
+ * The tuner: per token bucket, every tactic of the kernel is first VERIFIED on the
  * bucket's tuning inputs (run twice with two poisons, inputs digested, judged against the
  * reference by a TuneJudge) and only then TIMED under the noise policy; the fastest verified
  * tactic wins the bucket. A tactic that fails or crashes goes on the blocklist with its

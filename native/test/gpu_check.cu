@@ -387,7 +387,7 @@ void cpuToken(const HostCase& c, int64_t t, const int* ids, const float* w, floa
         a[i] = (gs * (1.0f / (1.0f + std::exp(-gs)))) * us;
       }
     }
-    // Re-quantize FC2's input (README contract item 3).
+    // Re-quantize FC2's input (docs/arithmetic.md item 3).
     const int64_t blk = p.quant == QuantMode::Nvfp4 ? 16 : 32;
     for (int64_t b0 = 0; b0 < I; b0 += blk) {
       float amax = 0.f;

@@ -1,7 +1,7 @@
 /**
  * Fast FP4 weight dequantization for the fast path: one table lookup per packed byte.
  *
- * A weight element is q·s (README contract item 1: no global scale), q an e2m1 value and
+ * A weight element is q·s (docs/arithmetic.md item 1: no global scale), q an e2m1 value and
  * s the block's scale (e4m3 for NVFP4, ue8m0 for MXFP4). There are only 256 scale bytes
  * and 256 packed bytes, so a 65536-entry table holds, for every (scale, byte) pair, the
  * two float32 products side by side; read as one float64 they are copied with a single

@@ -1,5 +1,5 @@
 /**
- * Float32 arithmetic for routing scores (README contract item 5). Every arithmetic step
+ * Float32 arithmetic for routing scores (docs/arithmetic.md item 5). Every arithmetic step
  * is rounded with Math.fround; exp is Math.exp (float64) rounded to float32, which is
  * within half an ulp of the true float32 exp (a kernel's exp may differ by a few ulp).
  *

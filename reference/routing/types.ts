@@ -42,7 +42,7 @@ export interface TokenScores {
   readonly groups: GroupScores | null;
 }
 
-/** Where the MoE applies the routing weight (SPEC §3, README contract item 2). */
+/** Where the MoE applies the routing weight (SPEC §3, docs/arithmetic.md item 2). */
 export type WeightPlacement =
   /** w multiplies the expert's FC2 output in finalize (every method but llama4). */
   | 'finalize'

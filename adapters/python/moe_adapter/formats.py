@@ -1,4 +1,4 @@
-"""Number formats of shared/SPEC.md §2 in numpy: decoding tables, bf16 rounding, and the
+"""Number formats of docs/semantics.md §2 in numpy: decoding tables, bf16 rounding, and the
 FC2-input re-quantizers (NVFP4 blocks of 16 with the global scale already applied, MXFP8
 blocks of 32 with the rounded-up ue8m0 scale, bf16), each rounding to nearest even.
 """

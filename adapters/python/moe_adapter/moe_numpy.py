@@ -1,4 +1,4 @@
-"""A plain CPU fused MoE in numpy following the arithmetic contract (shared/SPEC.md §4,
+"""A plain CPU fused MoE in numpy following the arithmetic contract (docs/semantics.md §4,
 README "Arithmetic contract"), with the accumulation order and the declared FC1-activation
 convention as parameters. Shared by the numpy adapter and the PyTorch adapter's self-check.
 
@@ -63,7 +63,7 @@ def sigmoid_f32(x):
 
 
 def epilogue(acc_up, acc_gate, l, inputs, clamped):
-    """SwiGLU of README contract item 2, float32 at every step; returns a_c [n, I]."""
+    """SwiGLU of docs/arithmetic.md item 2, float32 at every step; returns a_c [n, I]."""
     gs = F32(inputs["out1_gate_scale"].array[l])
     us = F32(inputs["out1_scale"].array[l])
     gate = (acc_gate * gs).astype(F32)

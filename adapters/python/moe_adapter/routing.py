@@ -1,4 +1,4 @@
-"""Routing methods of shared/SPEC.md §3 in numpy float32: a registry keyed by method name.
+"""Routing methods of docs/semantics.md §3 in numpy float32: a registry keyed by method name.
 
 Each method maps (logits [T, E] float32, bias, problem) to (ids [T, k] int32, weights
 [T, k] float32). Top-k: higher score first, exact ties to the lower expert index; NaN and
