@@ -87,21 +87,8 @@ export function generateCase(spec: CaseSpec): Case {
   const fc1 = generateWeights(seed, p, 'fc1', scaleFamily, zeroLocal);
   const fc2 = generateWeights(seed, p, 'fc2', scaleFamily, zeroLocal);
 
-  const El = p.localExperts;
-  const out1Scale = new Float32Array(El).fill(1);
-  const out1GateScale = new Float32Array(El).fill(1);
-  const out2Scale = new Float32Array(El).fill(1);
   const c = calibrateFc2InputScale(seed, p, scaleFamily, sumSquares);
-  if (hidden.format === 'nvfp4') {
-    const a = hidden.globalScale;
-    for (let l = 0; l < El; l++) {
-      const w1 = fc1.globalScale[l]!;
-      const w2 = fc2.globalScale[l]!;
-      out1GateScale[l] = 1 / (a * w1);
-      out1Scale[l] = c / (a * w1);
-      out2Scale[l] = 1 / (c * w2);
-    }
-  }
+  const { out1Scale, out1GateScale, out2Scale } = outputScalars(p.localExperts, hidden.format === 'nvfp4' ? hidden.globalScale : null, fc1.globalScale, fc2.globalScale, c);
 
   return {
     spec, logits, bias, hidden, fc1, fc2, out1Scale, out1GateScale, out2Scale,
@@ -145,4 +132,24 @@ export function dequantizeExpertWeights(c: Case, which: WhichWeights, l: number)
     }
   }
   return out;
+}
+
+/**
+ * The per-expert output scalars (docs/semantics.md §4.3): with NVFP4 activations of global
+ * encode scale `a`, weights of `w1[l]`, `w2[l]` and FC2's input scale `c`:
+ * out1GateScale = 1/(a·w1), out1Scale = c/(a·w1), out2Scale = 1/(c·w2); all 1 in MX and bf16
+ * modes (`a` null).
+ */
+export function outputScalars(El: number, a: number | null, w1: ArrayLike<number>, w2: ArrayLike<number>, c: number): { out1Scale: Float32Array; out1GateScale: Float32Array; out2Scale: Float32Array } {
+  const out1Scale = new Float32Array(El).fill(1);
+  const out1GateScale = new Float32Array(El).fill(1);
+  const out2Scale = new Float32Array(El).fill(1);
+  if (a !== null) {
+    for (let l = 0; l < El; l++) {
+      out1GateScale[l] = 1 / (a * w1[l]!);
+      out1Scale[l] = c / (a * w1[l]!);
+      out2Scale[l] = 1 / (c * w2[l]!);
+    }
+  }
+  return { out1Scale, out1GateScale, out2Scale };
 }

@@ -15,7 +15,7 @@
  */
 import type { Case, CaseSpec } from '../../reference/case.js';
 import { BadArgumentError } from '../../reference/errors.js';
-import { generateCase, validateCaseSpec } from '../../reference/generate.js';
+import { generateCase, outputScalars, validateCaseSpec } from '../../reference/generate.js';
 import { f32ArrayToBf16 } from '../../reference/formats/bf16.js';
 import { calibrateFc2InputScale } from '../../reference/generate/calibrate.js';
 import { generateHidden } from '../../reference/generate/hidden.js';
@@ -121,21 +121,8 @@ function generateForBucket(spec: CaseSpec): Case {
     bias = p.biasDtype === 'bfloat16' ? f32ArrayToBf16(b) : b;
   }
   const { hidden, sumSquares } = generateHidden(seed, p, 'normal');
-  const El = p.localExperts;
-  const out1Scale = new Float32Array(El).fill(1);
-  const out1GateScale = new Float32Array(El).fill(1);
-  const out2Scale = new Float32Array(El).fill(1);
   const cScale = calibrateFc2InputScale(seed, p, 'normal', sumSquares);
-  if (hidden.format === 'nvfp4') {
-    const a = hidden.globalScale;
-    for (let l = 0; l < El; l++) {
-      const w1 = fc1.globalScale[l]!;
-      const w2 = fc2.globalScale[l]!;
-      out1GateScale[l] = 1 / (a * w1);
-      out1Scale[l] = cScale / (a * w1);
-      out2Scale[l] = 1 / (cScale * w2);
-    }
-  }
+  const { out1Scale, out1GateScale, out2Scale } = outputScalars(p.localExperts, hidden.format === 'nvfp4' ? hidden.globalScale : null, fc1.globalScale, fc2.globalScale, cScale);
   // The weights are shared between buckets (tuningCase copies them before an initializer writes them).
   return { spec, logits, bias, hidden, fc1, fc2, out1Scale, out1GateScale, out2Scale, fc2InputGlobalScale: cScale, swiglu };
 }
