@@ -21,7 +21,7 @@
  */
 import type { Expected } from '../../reference/expected.js';
 import { bf16ToF32 } from '../../reference/formats/bf16.js';
-import { elementBound, type ErrorModel } from '../errorModel.js';
+import { beyondFloat32, elementBound, infinityIsCorrect, type ErrorModel } from '../errorModel.js';
 import type { Observed } from '../kernels/kernel.js';
 import { fmtNum } from '../verdict.js';
 import { isLocalExpert } from '../../reference/slotPlan.js';
@@ -152,12 +152,24 @@ export function errorMapOf(input: ErrorMapInput): ErrorMap {
       const o1 = run1.output[i]!;
       const out = bf16ToF32(o1);
       const ref = expected.outputF32[i]!;
-      const bound = elementBound(model, expected.absAccum[i]!, out);
+      // The comparator's bound, with a declared convention's share (compare.ts).
+      const bound = elementBound(model, expected.absAccum[i]!, out) + (expected.conventionBound?.[i] ?? 0);
       let cls: ElementClass;
       let ratio: number;
-      if (o1 === p1 && run2.output[i] === p2) {
+      const poisoned = o1 === p1 && run2.output[i] === p2;
+      // As the comparator: an element the contract leaves undefined (the reference's float32
+      // sum met Inf − Inf, or overflowed beyond float32) is not judged; an infinity the
+      // reference's value also overflows to within its bound is correct.
+      const undefinedHere = judged && !poisoned && (Number.isNaN(ref) || beyondFloat32(ref, expected.absAccum[i]!, out));
+      if (poisoned) {
         cls = 'poison';
         ratio = Infinity;
+      } else if (undefinedHere) {
+        classes.unjudged++;
+        continue; // level 0 (not judged)
+      } else if (isNonFiniteBf16(o1) && judged && infinityIsCorrect(model, out, ref, expected.absAccum[i]!)) {
+        cls = 'within';
+        ratio = 0;
       } else if (isNonFiniteBf16(o1)) {
         cls = 'nonfinite';
         ratio = Infinity;
