@@ -26,20 +26,13 @@ import { emptyStats, type GemmJob, type JobStats, type MoeJob } from './protocol
 const U = 2 ** -24;
 
 /**
- * Bytes of float32 weights decoded at a time (both halves of a W1 chunk, or W2 and |W2|);
- * env MOE_REFERENCE_CHUNK_BYTES overrides (a tuning knob: smaller chunks stay in cache,
- * larger ones make fewer, more efficient GEMM calls).
+ * Rows per chunk: n when `copies` chunks of n rows of `rowBytes` fit chunkBytes (the job's
+ * FastPathOptions.chunkBytes), else the largest power of two from 2048 down to 32 that
+ * divides n (a multiple of 16) and fits (16 at least).
  */
-const CHUNK_BYTES = Number(process.env.MOE_REFERENCE_CHUNK_BYTES ?? '') || 4 * 2 ** 20;
-
-/**
- * Rows per chunk: n when `copies` chunks of n rows of `rowBytes` fit CHUNK_BYTES, else the
- * largest power of two from 2048 down to 32 that divides n (a multiple of 16) and fits
- * (16 at least).
- */
-function chunkRows(n: number, rowBytes: number, copies: number): number {
-  if (copies * n * rowBytes <= CHUNK_BYTES) return n;
-  for (let c = 2048; c >= 32; c >>= 1) if (n % c === 0 && copies * c * rowBytes <= CHUNK_BYTES) return c;
+function chunkRows(n: number, rowBytes: number, copies: number, chunkBytes: number): number {
+  if (copies * n * rowBytes <= chunkBytes) return n;
+  for (let c = 2048; c >= 32; c >>= 1) if (n % c === 0 && copies * c * rowBytes <= chunkBytes) return c;
   return 16;
 }
 
@@ -176,7 +169,7 @@ export class ExpertPipeline {
     const ep = expertEpilogue(job, l);
     const sc = this.scratch;
     const full = job.analysis === 'full';
-    const R = chunkRows(I, 4 * H, 2); // R up rows and R gate rows
+    const R = chunkRows(I, 4 * H, 2, job.chunkBytes); // R up rows and R gate rows
     // absAccum by exact integer block products (fp4AbsProduct.ts) where the engine has them
     // (row chunks of even length: H even).
     const fp4Abs = full && job.absAccum === 'blocks' && job.weightFormat === 'nvfp4' && job.fc2Format === 'nvfp4' && H % 2 === 0
@@ -267,7 +260,7 @@ export class ExpertPipeline {
       dv.fill(0);
       for (let f = 0; f < fragile.length; f++) dv[fragile.i[f]! * n + fragile.p[f]!] = fragile.d[f]!;
     }
-    const R2 = chunkRows(H, 4 * I, absGemm ? 2 : 1); // W2 rows per FC2 chunk (and |W2| rows for the GEMM)
+    const R2 = chunkRows(H, 4 * I, absGemm ? 2 : 1, job.chunkBytes); // W2 rows per FC2 chunk (and |W2| rows for the GEMM)
     const w2c = engine.alloc(R2, I);
     const aw2c = absGemm ? engine.alloc(R2, I) : null;
     const p2 = (l * H * I) / 2;
