@@ -9,7 +9,7 @@ import { jsAnalysisKernels } from './jsAnalysisKernels.js';
 import { wasmAnalysisKernels } from './wasmAnalysisKernels.js';
 import { dequantizeFp4Into, type WeightFormat } from './dequantTable.js';
 import { SimdDequantizer } from './simdDequant.js';
-import type { EmscriptenHeap } from './wasmRuntime.js';
+import { tfjsWasmBackend, type TfjsWasmBackend } from './tfjsWasmInternals.js';
 
 export interface EngineMatrix {
   readonly rows: number;
@@ -57,21 +57,14 @@ function dequantJs(
 
 type Tf = typeof TfCore;
 
-/** The tfjs-backend-wasm surface used here (public members of BackendWasm). */
-interface WasmBackendLike {
-  readonly wasm: EmscriptenHeap;
-  makeOutput(shape: number[], dtype: 'float32'): TfCore.TensorInfo;
-  typedArrayFromHeap(info: TfCore.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
 class TensorMatrix implements EngineMatrix {
   constructor(
     readonly tensor: TfCore.Tensor,
-    private readonly backend: WasmBackendLike,
+    private readonly backend: TfjsWasmBackend,
   ) {}
   get rows(): number { return this.tensor.shape[0]!; }
   get cols(): number { return this.tensor.shape[1]!; }
-  view(): Float32Array { return this.backend.typedArrayFromHeap(this.tensor) as Float32Array; }
+  view(): Float32Array { return this.backend.view(this.tensor); }
   dispose(): void { this.tensor.dispose(); }
 }
 
@@ -81,11 +74,11 @@ class TensorMatrix implements EngineMatrix {
  * Never rewrite a matrix after using it as matmul's B: the backend caches B packed by id.
  */
 export function wasmEngine(tf: Tf, name: string, useSimd = true): MatrixEngine {
-  const backend = tf.backend() as unknown as WasmBackendLike;
+  const backend = tfjsWasmBackend(tf); // checks every tfjs internal used, loudly
   const wrap = (t: TfCore.Tensor) => new TensorMatrix(t, backend);
-  const simd = useSimd ? SimdDequantizer.create(backend.wasm) : null;
+  const simd = useSimd ? SimdDequantizer.create(backend.heap) : null;
   const ptr = (m: EngineMatrix) => (m as TensorMatrix).view().byteOffset;
-  const kernels = (useSimd ? wasmAnalysisKernels(backend.wasm, ptr) : null) ?? jsAnalysisKernels;
+  const kernels = (useSimd ? wasmAnalysisKernels(backend.heap, ptr) : null) ?? jsAnalysisKernels;
   return {
     name: simd === null ? name : `${name} (+SIMD dequant, ${kernels.name} analysis)`,
     kernels,
@@ -98,8 +91,7 @@ export function wasmEngine(tf: Tf, name: string, useSimd = true): MatrixEngine {
         ptr(dst) + row0 * cols * 4, absDst === null ? 0 : ptr(absDst) + row0 * cols * 4, rowSq);
     },
     alloc(rows, cols) {
-      const info = backend.makeOutput([rows, cols], 'float32');
-      return wrap(tf.engine().makeTensorFromTensorInfo(info));
+      return wrap(backend.alloc(rows, cols));
     },
     matmul(a, b) {
       return wrap(tf.matMul((a as TensorMatrix).tensor as TfCore.Tensor2D, (b as TensorMatrix).tensor as TfCore.Tensor2D));
