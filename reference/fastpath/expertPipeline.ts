@@ -185,7 +185,7 @@ export class ExpertPipeline {
         const xo = Math.floor(rows[r0 + p]! / k) * H;
         v.set(x.subarray(xo, xo + H), p * H);
       }
-      engine.kernels.transpose(sc.x, 0, n, H, xt, 0, null, 0, 'copy', 1);
+      engine.kernels.transpose({ src: sc.x, srcOff: 0, rows: n, cols: H, dst: xt, dstOff: 0, abs: null, f: 'copy', scale: 1 });
     }
     t = lap(stats, 'gather', t);
 
@@ -204,9 +204,15 @@ export class ExpertPipeline {
     for (let i0 = 0; i0 < I; i0 += R) {
       // Up rows i0..i0+R-1, then gate rows I+i0..I+i0+R-1, with their squared norms.
       // (Row norms feed the fragility prefilter only: not wanted for analysis 'output'.)
-      engine.dequantFp4(job.weightFormat, job.fc1Packed, p1 + (i0 * H) / 2, job.fc1Scales, s1 + (i0 * H) / sf, R, H, w1c, 0, null, full ? sc.norm : null);
+      engine.dequantFp4(
+        { fmt: job.weightFormat, packed: job.fc1Packed, packedOffset: p1 + (i0 * H) / 2, scales: job.fc1Scales, scalesOffset: s1 + (i0 * H) / sf, rows: R, cols: H },
+        { dst: w1c, row0: 0, absDst: null, rowSq: full ? sc.norm : null },
+      );
       const gateNorm = full ? sc.norm.subarray(R, 2 * R) : null;
-      engine.dequantFp4(job.weightFormat, job.fc1Packed, p1 + ((I + i0) * H) / 2, job.fc1Scales, s1 + ((I + i0) * H) / sf, R, H, w1c, R, null, gateNorm);
+      engine.dequantFp4(
+        { fmt: job.weightFormat, packed: job.fc1Packed, packedOffset: p1 + ((I + i0) * H) / 2, scales: job.fc1Scales, scalesOffset: s1 + ((I + i0) * H) / sf, rows: R, cols: H },
+        { dst: w1c, row0: R, absDst: null, rowSq: gateNorm },
+      );
       if (full) for (let r = 0; r < 2 * R; r++) sc.norm[r] = Math.sqrt(sc.norm[r]!) * (1 + 1e-9); // from upper bounds of Σ W²
       t = lap(stats, 'dequant', t);
       const c = engine.matmul(w1c, xt);
@@ -243,7 +249,11 @@ export class ExpertPipeline {
     // FC2 operands: Âᵀ and |Â|ᵀ [I, n] (â of (p, i) is at chunk-major index i0·n + p·R + r).
     const at = engine.alloc(I, n);
     const aat = absGemm ? engine.alloc(I, n) : null;
-    for (let i0 = 0; i0 < I; i0 += R) engine.kernels.transpose(sc.ahat, i0 * n, n, R, at, i0 * n, aat, i0 * n, 'copy', 1);
+    for (let i0 = 0; i0 < I; i0 += R) {
+      engine.kernels.transpose({
+        src: sc.ahat, srcOff: i0 * n, rows: n, cols: R, dst: at, dstOff: i0 * n, abs: aat === null ? null : { dst: aat, off: i0 * n }, f: 'copy', scale: 1,
+      });
+    }
     t = lap(stats, 'gather', t);
 
     // Which slot rows of flipY this expert writes (all of them when dense, the rows of tokens
@@ -270,7 +280,10 @@ export class ExpertPipeline {
     const flipY = job.flipY;
     const denseScale = ao2s * (1 + (I + 2) * U); // float32 sums of non-negative terms: relative error <= γ(I)
     for (let h0 = 0; h0 < H; h0 += R2) {
-      engine.dequantFp4(job.weightFormat, job.fc2Packed, p2 + (h0 * I) / 2, job.fc2Scales, s2 + (h0 * I) / sf, R2, I, w2c, 0, aw2c, null);
+      engine.dequantFp4(
+        { fmt: job.weightFormat, packed: job.fc2Packed, packedOffset: p2 + (h0 * I) / 2, scales: job.fc2Scales, scalesOffset: s2 + (h0 * I) / sf, rows: R2, cols: I },
+        { dst: w2c, row0: 0, absDst: aw2c, rowSq: null },
+      );
       t = lap(stats, 'dequant', t);
       if (sparse !== null) {
         sparse.rows(w2c, h0, h0, h0 + R2);
@@ -287,8 +300,8 @@ export class ExpertPipeline {
       t = lap(stats, 'gemm', t);
       // y = fl(C2·out2Scale) and |y| = fl(C2a·|out2Scale|) (or the block products'),
       // transposed to token rows [n, R2] on the engine, then copied to the (token, slot) rows.
-      engine.kernels.transpose(c2, 0, R2, n, ty, 0, null, 0, 'scale', o2s);
-      if (c2a !== null) engine.kernels.transpose(c2a, 0, R2, n, tabs, 0, null, 0, 'scale', ao2s);
+      engine.kernels.transpose({ src: c2, srcOff: 0, rows: R2, cols: n, dst: ty, dstOff: 0, abs: null, f: 'scale', scale: o2s });
+      if (c2a !== null) engine.kernels.transpose({ src: c2a, srcOff: 0, rows: R2, cols: n, dst: tabs, dstOff: 0, abs: null, f: 'scale', scale: ao2s });
       {
         const vy = ty.view();
         const va = full ? tabs.view() : null;

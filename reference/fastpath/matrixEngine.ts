@@ -7,7 +7,8 @@ import type * as TfCore from '@tensorflow/tfjs-core';
 import type { AnalysisKernels } from './analysisKernels.js';
 import { jsAnalysisKernels } from './jsAnalysisKernels.js';
 import { wasmAnalysisKernels } from './wasmAnalysisKernels.js';
-import { dequantizeFp4Into, type WeightFormat } from './dequantTable.js';
+import { dequantizeFp4Into } from './dequantTable.js';
+import type { Fp4Rows } from './fp4Rows.js';
 import { SimdDequantizer } from './simdDequant.js';
 import { tfjsWasmBackend, type TfjsWasmBackend } from './tfjsWasmInternals.js';
 
@@ -32,23 +33,29 @@ export interface MatrixEngine {
   /** A·B for A [M,K], B [K,N]: a new [M,N] matrix. */
   matmul(a: EngineMatrix, b: EngineMatrix): EngineMatrix;
   /**
-   * Decode rows×cols FP4 weights (packed from packedOffset, scales from scalesOffset) into
-   * rows [row0, row0 + rows) of dst, exactly q·s; also |W| into the same rows of absDst
-   * unless null, and an upper bound of each row's Σ W² into rowSq[0..rows) unless null.
+   * Decode src's rows×cols FP4 weights into rows [to.row0, to.row0 + rows) of to.dst, exactly
+   * q·s; also |W| into the same rows of to.absDst unless null, and an upper bound of each
+   * row's Σ W² into to.rowSq[0..rows) unless null.
    */
-  dequantFp4(
-    fmt: WeightFormat, packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number,
-    rows: number, cols: number, dst: EngineMatrix, row0: number, absDst: EngineMatrix | null, rowSq: Float64Array | null,
-  ): void;
+  dequantFp4(src: Fp4Rows, to: DequantTarget): void;
+}
+
+/** Where MatrixEngine.dequantFp4 writes. */
+export interface DequantTarget {
+  /** The matrix (cols = the source's cols) and its first row written. */
+  readonly dst: EngineMatrix;
+  readonly row0: number;
+  /** |W| into the same rows of this matrix, or null. */
+  readonly absDst: EngineMatrix | null;
+  /** Upper bounds of each decoded row's Σ W² (rowSq[0..rows)), or null. */
+  readonly rowSq: Float64Array | null;
 }
 
 /** The portable decoder: dequantTable.ts into the matrices' views. */
-function dequantJs(
-  fmt: WeightFormat, packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number,
-  rows: number, cols: number, dst: EngineMatrix, row0: number, absDst: EngineMatrix | null, rowSq: Float64Array | null,
-): void {
+function dequantJs(src: Fp4Rows, { dst, row0, absDst, rowSq }: DequantTarget): void {
+  const { rows, cols } = src;
   const out = dst.view();
-  dequantizeFp4Into(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, out, row0 * cols, rowSq);
+  dequantizeFp4Into(src, out, row0 * cols, rowSq);
   if (absDst !== null) {
     const a = absDst.view();
     for (let i = row0 * cols, e = (row0 + rows) * cols; i < e; i++) a[i] = Math.abs(out[i]!);
@@ -82,13 +89,14 @@ export function wasmEngine(tf: Tf, name: string, useSimd = true): MatrixEngine {
   return {
     name: simd === null ? name : `${name} (+SIMD dequant, ${kernels.name} analysis)`,
     kernels,
-    dequantFp4(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, dst, row0, absDst, rowSq) {
+    dequantFp4(src, to) {
       if (simd === null) {
-        dequantJs(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, dst, row0, absDst, rowSq);
+        dequantJs(src, to);
         return;
       }
-      simd.run(fmt, packed, packedOffset, scales, scalesOffset, rows, cols,
-        ptr(dst) + row0 * cols * 4, absDst === null ? 0 : ptr(absDst) + row0 * cols * 4, rowSq);
+      const { dst, row0, absDst, rowSq } = to;
+      const rowBytes = src.cols * 4;
+      simd.run(src, ptr(dst) + row0 * rowBytes, absDst === null ? 0 : ptr(absDst) + row0 * rowBytes, rowSq);
     },
     alloc(rows, cols) {
       return wrap(backend.alloc(rows, cols));

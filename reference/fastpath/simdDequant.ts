@@ -22,6 +22,7 @@ import { E4M3_VALUES } from '../formats/e4m3.js';
 import { UE8M0_VALUES } from '../formats/ue8m0.js';
 import type { WeightFormat } from './dequantTable.js';
 import { HeapBuffer, Wasm } from './wasmRuntime.js';
+import type { Fp4Rows } from './fp4Rows.js';
 import type { WasmHeap } from './tfjsWasmInternals.js';
 
 // ------------------------------------------------------------------ a tiny assembler
@@ -205,14 +206,12 @@ export class SimdDequantizer {
   }
 
   /**
-   * Decode rows×cols weights (packed from packedOffset, scales from scalesOffset) to the
+   * Decode src's rows×cols weights (packed from packedOffset, scales from scalesOffset) to the
    * heap at byte address outPtr (and |W| at absPtr unless 0). With rowSq, rowSq[r] gets an
    * upper bound of Σ_c W[r,c]² (the float32 sum widened by its rounding bound).
    */
-  run(
-    fmt: WeightFormat, packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number,
-    rows: number, cols: number, outPtr: number, absPtr: number, rowSq: Float64Array | null,
-  ): void {
+  run(src: Fp4Rows, outPtr: number, absPtr: number, rowSq: Float64Array | null): void {
+    const { fmt, packed, packedOffset, scales, scalesOffset, rows, cols } = src;
     const nPacked = (rows * cols) / 2;
     const sf = fmt === 'nvfp4' ? 16 : 32;
     const nScales = (rows * cols) / sf;

@@ -100,8 +100,8 @@ export function wasmAnalysisKernels(heap: WasmHeap, ptr: PtrOf): AnalysisKernels
         parts === null ? 0 : ptr(parts[0]), parts === null ? 0 : ptr(parts[1]), parts === null ? 0 : ptr(parts[2]),
         base, ep.clamped ? 1 : 0);
     },
-    transpose(src, srcOff, rows, cols, dst, dstOff, dst2, dst2Off, f, scale) {
-      k.transpose(ptr(src) + 4 * srcOff, rows, cols, ptr(dst) + 4 * dstOff, dst2 === null ? 0 : ptr(dst2) + 4 * dst2Off,
+    transpose({ src, srcOff, rows, cols, dst, dstOff, abs, f, scale }) {
+      k.transpose(ptr(src) + 4 * srcOff, rows, cols, ptr(dst) + 4 * dstOff, abs === null ? 0 : ptr(abs.dst) + 4 * abs.off,
         f === 'copy' ? 1 : scale, f === 'copy' ? 0 : 1);
     },
     absDots(w, uRow, gRow, x, xRow, out) {
