@@ -21,7 +21,7 @@ import { fc2InputBlock, RowAnalyzer, windowRadius, type Fc2InputFormat, type Fra
 import { outRows } from './fp4AbsProduct.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { runNanScaleScanTask } from './nanScaleScan.js';
-import { emptyStats, type GemmJob, type JobStats, type MoeJob } from './protocol.js';
+import { emptyStats, type JobStats, type MoeJob } from './protocol.js';
 
 const U = 2 ** -24;
 
@@ -428,60 +428,4 @@ export class ExpertPipeline {
       },
     };
   }
-
-  /** Baseline operands, kept from one GEMM job to the next (filled once, outside the timing). */
-  private gemmOperands: { H: number; I: number; w1: EngineMatrix; w2: EngineMatrix; template: Float32Array } | null = null;
-
-  /**
-   * Plain GEMM throughput (bench baseline): the MoE's per-expert GEMM shapes, C1 = W1·Xᵀ and
-   * C2 = W2·Aᵀ, with fresh B operands (as each expert has) and no other work.
-   */
-  runGemm(job: GemmJob): JobStats {
-    const stats = emptyStats();
-    const { H, I } = job;
-    const engine = this.engine;
-    let maxN = 0;
-    for (const n of job.tokens) maxN = Math.max(maxN, n);
-    let ops = this.gemmOperands;
-    if (ops === null || ops.H !== H || ops.I !== I || ops.template.length < Math.max(H, I) * maxN) {
-      if (ops !== null) {
-        ops.w1.dispose();
-        ops.w2.dispose();
-      }
-      const w1 = engine.alloc(2 * I, H);
-      const w2 = engine.alloc(H, I);
-      fillPattern(w1.view());
-      fillPattern(w2.view());
-      const template = new Float32Array(Math.max(H, I) * Math.max(maxN, 64));
-      fillPattern(template);
-      ops = { H, I, w1, w2, template };
-      this.gemmOperands = ops;
-    }
-    const { w1, w2, template } = ops;
-    const t0 = performance.now();
-    for (;;) {
-      const idx = Atomics.add(job.queue, 0, 1);
-      if (idx >= job.tokens.length) break;
-      const n = job.tokens[idx]!;
-      if (n === 0) continue;
-      const xt = engine.alloc(H, n);
-      xt.view().set(template.subarray(0, H * n));
-      const c1 = engine.matmul(w1, xt);
-      xt.dispose();
-      c1.dispose();
-      const at = engine.alloc(I, n);
-      at.view().set(template.subarray(0, I * n));
-      const c2 = engine.matmul(w2, at);
-      at.dispose();
-      c2.dispose();
-      stats.experts++;
-    }
-    stats.ms = performance.now() - t0;
-    return stats;
-  }
-}
-
-/** Deterministic ordinary values (no denormals, no NaN) for the throughput baseline. */
-function fillPattern(v: Float32Array): void {
-  for (let i = 0; i < v.length; i++) v[i] = ((i * 7919) % 1021) / 1021 - 0.5;
 }

@@ -6,6 +6,7 @@
 import type { Fc2InputFormat } from '../errorWindow.js';
 import type { WeightFormat } from './dequantTable.js';
 import type { AbsAccumMode } from './fastPathOptions.js';
+import type { GemmJob } from './gemmBaselineJob.js';
 
 /** One reference MoE job over the experts listed in `order` (a shared work queue). */
 export interface MoeJob {
@@ -66,16 +67,6 @@ export interface MoeJob {
   readonly scans: readonly NanScaleScanTask[];
   readonly scanBytes: number;
   readonly scanQueue: Int32Array;
-}
-
-/** Plain GEMM throughput job (bench): the per-expert shapes of a MoE, no MoE arithmetic. */
-export interface GemmJob {
-  readonly kind: 'gemm';
-  readonly H: number;
-  readonly I: number;
-  /** Tokens per task (per expert). */
-  readonly tokens: Int32Array;
-  readonly queue: Int32Array;
 }
 
 /** Finalize (slot-order sums) of token blocks taken from a shared queue. */
@@ -139,7 +130,9 @@ export interface NanScaleScanTask {
   readonly first: Int32Array;
 }
 
+/** Every job a worker runs; 'gemm' is the benchmark's baseline (gemmBaselineJob.ts). */
 export type Job = MoeJob | GemmJob | FinalizeJob | HiddenJob;
+export type { GemmJob };
 
 export interface JobStats {
   elements: number;
