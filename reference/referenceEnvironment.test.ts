@@ -2,6 +2,11 @@ import test from 'ava';
 import { BadArgumentError } from './errors.js';
 import { DEFAULT_FAST_PATH_OPTIONS, resolveFastPathOptions } from './fastpath/fastPathOptions.js';
 import { memoryBytesFrom, referenceEnvironment } from './referenceEnvironment.js';
+import { configProblem } from './configs.js';
+import { generateCase } from './generate.js';
+import { runReference, shutdownReference } from './moe.js';
+
+test.after.always(() => shutdownReference());
 
 test('referenceEnvironment: unset or empty variables give the defaults', (t) => {
   t.deepEqual(referenceEnvironment({}), { fastPath: DEFAULT_FAST_PATH_OPTIONS, memoryBytes: undefined });
@@ -44,4 +49,27 @@ test('resolveFastPathOptions: the caller\'s options over the base, each checked 
     const e = t.throws(() => resolveFastPathOptions(given), { instanceOf: BadArgumentError });
     t.is((e as BadArgumentError).argument, argument);
   }
+});
+
+test.serial('runReference: the environment reaches the fast path through referenceEnvironment only; a bad variable is refused, a bad opts.fastPath too', async (t) => {
+  const problem = configProblem('qwen3-30b-a3b', 4, { E: 4, localExperts: 4, H: 64, I: 32, topK: 2 });
+  const c = generateCase({ problem: { ...problem, quantMode: 'nvfp4' }, seed: 3, logitFamily: 'normal', scaleFamily: 'normal' });
+  const want = await runReference(c, { threads: 1 });
+  process.env.MOE_REFERENCE_ABSACCUM = 'bogus';
+  try {
+    const e = await t.throwsAsync(runReference(c, { threads: 1 }), { instanceOf: BadArgumentError });
+    t.is((e as BadArgumentError).argument, 'MOE_REFERENCE_ABSACCUM');
+    process.env.MOE_REFERENCE_ABSACCUM = 'gemm';
+    process.env.MOE_REFERENCE_SLOT_MEMORY = 'sab';
+    process.env.MOE_REFERENCE_CHUNK_BYTES = '4096';
+    const got = await runReference(c, { threads: 1 });
+    t.deepEqual(Buffer.from(got.outputF32.buffer), Buffer.from(want.outputF32.buffer), 'every setting gives the same outputs');
+    t.deepEqual(Buffer.from(got.outputBf16.buffer), Buffer.from(want.outputBf16.buffer));
+  } finally {
+    delete process.env.MOE_REFERENCE_ABSACCUM;
+    delete process.env.MOE_REFERENCE_SLOT_MEMORY;
+    delete process.env.MOE_REFERENCE_CHUNK_BYTES;
+  }
+  const bad = await t.throwsAsync(runReference(c, { threads: 1, fastPath: { slotMemory: 'heap' as 'sab' } }), { instanceOf: BadArgumentError });
+  t.is((bad as BadArgumentError).argument, 'opts.fastPath.slotMemory');
 });
