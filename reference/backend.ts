@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
+import { initTfjsWasm } from './fastpath/tfjsWasmInternals.js';
 import { copyingEngine, wasmEngine, type MatrixEngine } from './fastpath/matrixEngine.js';
 
 export interface BackendInfo {
@@ -58,11 +59,7 @@ export async function loadMatrixEngine(): Promise<{ engine: MatrixEngine; note?:
   const tf = require('@tensorflow/tfjs-core') as typeof TfCore;
   const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof TfWasm;
   const dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  wasm.setWasmPaths(dir + '/');
-  if (!(await tf.setBackend('wasm'))) throw new Error(`tfjs-backend-wasm failed to initialize (wasm files in ${dir})`);
-  await tf.ready();
-  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+  const { simd } = await initTfjsWasm(tf, wasm.setWasmPaths, dir);
   return { engine: wasmEngine(tf, simd ? 'tfjs-wasm-simd' : 'tfjs-wasm', simd), note: node.reason };
 }
 

@@ -413,13 +413,7 @@ test('float32: absAccum by block products equals the |W2|·|Â|ᵀ GEMM within �
     const opts = { precision: 'float32' as const, fc1RelativeError: 1e-5 };
     const phases: Record<string, number>[] = [];
     const blocks = await runFast(c, opts, (info) => phases.push(info.stats.phases));
-    process.env.MOE_REFERENCE_ABSACCUM = 'gemm';
-    let gemm: Expected;
-    try {
-      gemm = await runFast(c, opts, (info) => phases.push(info.stats.phases));
-    } finally {
-      delete process.env.MOE_REFERENCE_ABSACCUM;
-    }
+    const gemm = await runFast(c, { ...opts, fastPath: { absAccum: 'gemm' } }, (info) => phases.push(info.stats.phases));
     t.true((phases[0]!.absAccum ?? 0) > 0 && phases[1]!.absAccum === undefined, `${problem.name}: the block products ran, then the GEMM alone`);
     for (const key of ['outputF32', 'flipAllowance', 'fragileTokens', 'outputBf16'] as const) {
       t.deepEqual(Buffer.from(blocks[key].buffer, blocks[key].byteOffset, blocks[key].byteLength),
@@ -444,14 +438,9 @@ test('float32: the JS finalize (slot rows in plain shared memory) equals the Web
     const other = generateCase({ problem: { ...problem, quantMode }, seed: 12, logitFamily: 'normal', scaleFamily: 'normal' });
     const opts = { precision: 'float32' as const, fc1RelativeError: 1e-6 }; // some slot rows with flips, some without
     const wasm = await runReference(c, opts);
-    process.env.MOE_REFERENCE_SLOT_MEMORY = 'sab';
-    let js: Expected;
-    try {
-      await runReference(other, { precision: 'float32', fc1RelativeError: 3e-2 }); // leaves flip rows in the scratch
-      js = await runReference(c, opts);
-    } finally {
-      delete process.env.MOE_REFERENCE_SLOT_MEMORY;
-    }
+    const sab = { fastPath: { slotMemory: 'sab' as const } };
+    await runReference(other, { precision: 'float32', fc1RelativeError: 3e-2, ...sab }); // leaves flip rows in the scratch
+    const js = await runReference(c, { ...opts, ...sab });
     const withFlip = Array.from(wasm.fragileTokens).filter((f) => f === 1).length;
     // (bf16 re-quantization makes nearly every element fragile: the dense path writes every row)
     if (quantMode !== 'mxfp4_bf16') {

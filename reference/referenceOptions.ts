@@ -11,6 +11,7 @@ import { DEFAULT_CONVENTIONS, parseConventions, REFERENCE_SUPPORT, CONVENTION_NA
 import { routeCase, routingMethod } from './routing/registry.js';
 import { defaultThreads } from './backend.js';
 import { checkReferenceThreads } from './resourceEstimate.js';
+import { resolveFastPathOptions, type FastPathOptions } from './fastpath/fastPathOptions.js';
 
 export interface ReferenceOptions {
   /** 'float32' (default): the tfjs fast path; 'float64': the plain-JS oracle (small problems). */
@@ -38,6 +39,11 @@ export interface ReferenceOptions {
    * (BadArgumentError naming opts.conventions.<point>), never approximated.
    */
   readonly conventions?: Conventions;
+  /**
+   * The float32 fast path's switches (fastpath/fastPathOptions.ts; each gives the same
+   * outputs). Left out, they come from the environment (referenceEnvironment.ts).
+   */
+  readonly fastPath?: Partial<FastPathOptions>;
 }
 
 export interface PreparedReference {
@@ -77,6 +83,7 @@ export function checkReferenceOptions(c: Case, opts: ReferenceOptions): { rho: n
     throw new BadArgumentError('opts.fc1RelativeError', 'a finite number >= 0', describeValue(rho));
   }
   if (opts.forcedIds !== undefined) checkForcedIds(p, opts.forcedIds);
+  resolveFastPathOptions(opts.fastPath);
   const conventions = opts.conventions === undefined ? DEFAULT_CONVENTIONS : parseConventions(opts.conventions, 'opts.conventions');
   const precision = opts.precision ?? 'float32';
   for (const point of CONVENTION_NAMES) {

@@ -33,6 +33,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { availableParallelism, freemem } from 'node:os';
+import { memoryBytesFrom } from './referenceEnvironment.js';
 import { BadArgumentError } from './errors.js';
 import { hiddenFormat, weightBlock, type Problem } from './problem.js';
 
@@ -54,14 +55,8 @@ export interface MemoryBudget {
 
 /** The current budget (see the file comment). MOE_HARNESS_MEMORY_BYTES overrides. */
 export function memoryBudget(): MemoryBudget {
-  const env = process.env.MOE_HARNESS_MEMORY_BYTES;
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isSafeInteger(n) || n < 1) {
-      throw new BadArgumentError('MOE_HARNESS_MEMORY_BYTES', 'a positive integer number of bytes', JSON.stringify(env));
-    }
-    return { bytes: n, source: 'MOE_HARNESS_MEMORY_BYTES' };
-  }
+  const n = memoryBytesFrom();
+  if (n !== undefined) return { bytes: n, source: 'MOE_HARNESS_MEMORY_BYTES' };
   let bytes = freemem();
   let source = 'free memory (os.freemem)';
   const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();

@@ -225,8 +225,8 @@ testProp('transpose: wasm equals the JS twin bit for bit (copy with |·| copy, f
   const scale = f32(g.value());
   const out = () => fill(e.alloc(1, off + rows * cols), new Float32Array(off + rows * cols).fill(3));
   const [d1, d2, j1, j2] = [out(), out(), out(), out()];
-  e.kernels.transpose(src, off, rows, cols, d1, off, withAbs ? d2 : null, off, f, scale);
-  jsAnalysisKernels.transpose(src, off, rows, cols, j1, off, withAbs ? j2 : null, off, f, scale);
+  e.kernels.transpose({ src, srcOff: off, rows, cols, dst: d1, dstOff: off, abs: withAbs ? { dst: d2, off } : null, f, scale });
+  jsAnalysisKernels.transpose({ src, srcOff: off, rows, cols, dst: j1, dstOff: off, abs: withAbs ? { dst: j2, off } : null, f, scale });
   t.deepEqual(bits(d1.view()), bits(j1.view()));
   t.deepEqual(bits(d2.view()), bits(j2.view()));
   const v = src.view();

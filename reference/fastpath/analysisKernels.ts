@@ -47,6 +47,22 @@ export interface PrefilterChunk {
   readonly ep: ExpertEpilogue;
 }
 
+/** AnalysisKernels.transpose's operands, by name. */
+export interface TransposeArgs {
+  readonly src: EngineMatrix;
+  readonly srcOff: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly dst: EngineMatrix;
+  readonly dstOff: number;
+  /** A second destination for |f(v)|, same layout, or null. */
+  readonly abs: { readonly dst: EngineMatrix; readonly off: number } | null;
+  /** 'copy': the value; 'scale': fl32(v·scale). */
+  readonly f: 'copy' | 'scale';
+  /** A float32 value (read only by 'scale'). */
+  readonly scale: number;
+}
+
 /** The prefilter's answer; views valid until the next kernel or engine call. */
 export interface PrefilterResult {
   /** Radius bounds, chunk-relative (p·R + r). */
@@ -88,13 +104,10 @@ export interface AnalysisKernels {
   absDots(w: EngineMatrix, uRow: number, gRow: number, x: EngineMatrix, xRow: number, out: Float64Array): void;
   /**
    * dst[dstOff + c·rows + r] = f(src[srcOff + r·cols + c]) for the [rows, cols] matrix at
-   * srcOff; f: 'copy' the value, 'scale' fl32(v·scale) (scale a float32 value). With dst2,
-   * also |f(v)| at dst2[dst2Off + c·rows + r].
+   * srcOff; f: 'copy' the value, 'scale' fl32(v·scale) (scale a float32 value). With abs,
+   * also |f(v)| at abs.dst[abs.off + c·rows + r].
    */
-  transpose(
-    src: EngineMatrix, srcOff: number, rows: number, cols: number, dst: EngineMatrix, dstOff: number,
-    dst2: EngineMatrix | null, dst2Off: number, f: 'copy' | 'scale', scale: number,
-  ): void;
+  transpose(args: TransposeArgs): void;
   /**
    * dst[off, off + len) = src[off, off + len) re-quantized to fmt (requantizeInPlace's
    * arithmetic); len a multiple of the format's block. src is not changed. May grow the

@@ -30,7 +30,7 @@ testProp('dequantizeFp4Into equals dequantizeExpertWeights bit for bit, with exa
       const w = which === 'fc1' ? c.fc1 : c.fc2;
       const got = new Float32Array(rows * cols);
       const sq = new Float64Array(rows);
-      dequantizeFp4Into(fmt, w.packed, (l * rows * cols) / 2, w.scales, (l * rows * cols) / sf, rows, cols, got, 0, sq);
+      dequantizeFp4Into({ fmt, packed: w.packed, packedOffset: (l * rows * cols) / 2, scales: w.scales, scalesOffset: (l * rows * cols) / sf, rows, cols }, got, 0, sq);
       t.deepEqual(new Uint32Array(got.buffer), new Uint32Array(want.buffer), `${which} expert ${l}`);
       for (let r = 0; r < rows; r++) {
         let s = 0;
@@ -42,7 +42,7 @@ testProp('dequantizeFp4Into equals dequantizeExpertWeights bit for bit, with exa
       const part = new Float32Array(rows * cols);
       for (let r0 = 0; r0 < rows; r0 += 5) {
         const n = Math.min(5, rows - r0);
-        dequantizeFp4Into(fmt, w.packed, (l * rows * cols + r0 * cols) / 2, w.scales, (l * rows * cols + r0 * cols) / sf, n, cols, part, r0 * cols);
+        dequantizeFp4Into({ fmt, packed: w.packed, packedOffset: (l * rows * cols + r0 * cols) / 2, scales: w.scales, scalesOffset: (l * rows * cols + r0 * cols) / sf, rows: n, cols }, part, r0 * cols);
       }
       t.deepEqual(part, got);
     }
@@ -54,8 +54,9 @@ test('MXFP4 scales whose products overflow float32 take the exact path', (t) => 
   const packed = new Uint8Array(16).fill(0x17);
   const scales = Uint8Array.of(254);
   const out = new Float32Array(32);
-  dequantizeFp4Into('mxfp4', packed, 0, scales, 0, 1, 32, out, 0);
+  const oneRow = { fmt: 'mxfp4' as const, packed, packedOffset: 0, scales, scalesOffset: 0, rows: 1, cols: 32 };
+  dequantizeFp4Into(oneRow, out, 0);
   t.is(out[0], Infinity);
   t.is(out[1], 0.5 * 2 ** 127);
-  t.throws(() => dequantizeFp4Into('mxfp4', packed, 0, scales, 0, 1, 32, new Float32Array(33), 1), { instanceOf: RangeError });
+  t.throws(() => dequantizeFp4Into(oneRow, new Float32Array(33), 1), { instanceOf: RangeError });
 });

@@ -12,6 +12,7 @@
 import { E2M1_VALUES } from '../formats/e2m1.js';
 import { E4M3_VALUES } from '../formats/e4m3.js';
 import { UE8M0_VALUES } from '../formats/ue8m0.js';
+import type { Fp4Rows } from './fp4Rows.js';
 
 export type WeightFormat = 'nvfp4' | 'mxfp4';
 
@@ -52,15 +53,13 @@ const PAIR_SQUARES: Float64Array = (() => {
 })();
 
 /**
- * Dequantize rows×cols FP4 weights (packed [rows, cols/2] from packedOffset, scales
+ * Dequantize rows×cols FP4 weights (src: packed [rows, cols/2] from packedOffset, scales
  * [rows, cols/block] from scalesOffset) into out[outOffset ..+ rows·cols]; outOffset must
  * be even (8-byte aligned float64 view). Exactly q·s in float32.
  * With rowSq, also rowSq[r] = Σ_c W[r,c]² (exact: Σ_b s_b²·Σ q², in double).
  */
-export function dequantizeFp4Into(
-  fmt: WeightFormat, packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number,
-  rows: number, cols: number, out: Float32Array, outOffset: number, rowSq: Float64Array | null = null,
-): void {
+export function dequantizeFp4Into(src: Fp4Rows, out: Float32Array, outOffset: number, rowSq: Float64Array | null = null): void {
+  const { fmt, packed, packedOffset, scales, scalesOffset, rows, cols } = src;
   const { pairs, finite, scale } = pairTable(fmt);
   const half = fmt === 'nvfp4' ? 8 : 16; // bytes per block
   const blocksPerRow = cols / (2 * half);

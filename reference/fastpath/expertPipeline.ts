@@ -21,25 +21,18 @@ import { fc2InputBlock, RowAnalyzer, windowRadius, type Fc2InputFormat, type Fra
 import { outRows } from './fp4AbsProduct.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { runNanScaleScanTask } from './nanScaleScan.js';
-import { emptyStats, type GemmJob, type JobStats, type MoeJob } from './protocol.js';
+import { emptyStats, type JobStats, type MoeJob } from './protocol.js';
 
 const U = 2 ** -24;
 
 /**
- * Bytes of float32 weights decoded at a time (both halves of a W1 chunk, or W2 and |W2|);
- * env MOE_REFERENCE_CHUNK_BYTES overrides (a tuning knob: smaller chunks stay in cache,
- * larger ones make fewer, more efficient GEMM calls).
+ * Rows per chunk: n when `copies` chunks of n rows of `rowBytes` fit chunkBytes (the job's
+ * FastPathOptions.chunkBytes), else the largest power of two from 2048 down to 32 that
+ * divides n (a multiple of 16) and fits (16 at least).
  */
-const CHUNK_BYTES = Number(process.env.MOE_REFERENCE_CHUNK_BYTES ?? '') || 4 * 2 ** 20;
-
-/**
- * Rows per chunk: n when `copies` chunks of n rows of `rowBytes` fit CHUNK_BYTES, else the
- * largest power of two from 2048 down to 32 that divides n (a multiple of 16) and fits
- * (16 at least).
- */
-function chunkRows(n: number, rowBytes: number, copies: number): number {
-  if (copies * n * rowBytes <= CHUNK_BYTES) return n;
-  for (let c = 2048; c >= 32; c >>= 1) if (n % c === 0 && copies * c * rowBytes <= CHUNK_BYTES) return c;
+function chunkRows(n: number, rowBytes: number, copies: number, chunkBytes: number): number {
+  if (copies * n * rowBytes <= chunkBytes) return n;
+  for (let c = 2048; c >= 32; c >>= 1) if (n % c === 0 && copies * c * rowBytes <= chunkBytes) return c;
   return 16;
 }
 
@@ -176,7 +169,7 @@ export class ExpertPipeline {
     const ep = expertEpilogue(job, l);
     const sc = this.scratch;
     const full = job.analysis === 'full';
-    const R = chunkRows(I, 4 * H, 2); // R up rows and R gate rows
+    const R = chunkRows(I, 4 * H, 2, job.chunkBytes); // R up rows and R gate rows
     // absAccum by exact integer block products (fp4AbsProduct.ts) where the engine has them
     // (row chunks of even length: H even).
     const fp4Abs = full && job.absAccum === 'blocks' && job.weightFormat === 'nvfp4' && job.fc2Format === 'nvfp4' && H % 2 === 0
@@ -192,7 +185,7 @@ export class ExpertPipeline {
         const xo = Math.floor(rows[r0 + p]! / k) * H;
         v.set(x.subarray(xo, xo + H), p * H);
       }
-      engine.kernels.transpose(sc.x, 0, n, H, xt, 0, null, 0, 'copy', 1);
+      engine.kernels.transpose({ src: sc.x, srcOff: 0, rows: n, cols: H, dst: xt, dstOff: 0, abs: null, f: 'copy', scale: 1 });
     }
     t = lap(stats, 'gather', t);
 
@@ -211,9 +204,15 @@ export class ExpertPipeline {
     for (let i0 = 0; i0 < I; i0 += R) {
       // Up rows i0..i0+R-1, then gate rows I+i0..I+i0+R-1, with their squared norms.
       // (Row norms feed the fragility prefilter only: not wanted for analysis 'output'.)
-      engine.dequantFp4(job.weightFormat, job.fc1Packed, p1 + (i0 * H) / 2, job.fc1Scales, s1 + (i0 * H) / sf, R, H, w1c, 0, null, full ? sc.norm : null);
+      engine.dequantFp4(
+        { fmt: job.weightFormat, packed: job.fc1Packed, packedOffset: p1 + (i0 * H) / 2, scales: job.fc1Scales, scalesOffset: s1 + (i0 * H) / sf, rows: R, cols: H },
+        { dst: w1c, row0: 0, absDst: null, rowSq: full ? sc.norm : null },
+      );
       const gateNorm = full ? sc.norm.subarray(R, 2 * R) : null;
-      engine.dequantFp4(job.weightFormat, job.fc1Packed, p1 + ((I + i0) * H) / 2, job.fc1Scales, s1 + ((I + i0) * H) / sf, R, H, w1c, R, null, gateNorm);
+      engine.dequantFp4(
+        { fmt: job.weightFormat, packed: job.fc1Packed, packedOffset: p1 + ((I + i0) * H) / 2, scales: job.fc1Scales, scalesOffset: s1 + ((I + i0) * H) / sf, rows: R, cols: H },
+        { dst: w1c, row0: R, absDst: null, rowSq: gateNorm },
+      );
       if (full) for (let r = 0; r < 2 * R; r++) sc.norm[r] = Math.sqrt(sc.norm[r]!) * (1 + 1e-9); // from upper bounds of Σ W²
       t = lap(stats, 'dequant', t);
       const c = engine.matmul(w1c, xt);
@@ -250,7 +249,11 @@ export class ExpertPipeline {
     // FC2 operands: Âᵀ and |Â|ᵀ [I, n] (â of (p, i) is at chunk-major index i0·n + p·R + r).
     const at = engine.alloc(I, n);
     const aat = absGemm ? engine.alloc(I, n) : null;
-    for (let i0 = 0; i0 < I; i0 += R) engine.kernels.transpose(sc.ahat, i0 * n, n, R, at, i0 * n, aat, i0 * n, 'copy', 1);
+    for (let i0 = 0; i0 < I; i0 += R) {
+      engine.kernels.transpose({
+        src: sc.ahat, srcOff: i0 * n, rows: n, cols: R, dst: at, dstOff: i0 * n, abs: aat === null ? null : { dst: aat, off: i0 * n }, f: 'copy', scale: 1,
+      });
+    }
     t = lap(stats, 'gather', t);
 
     // Which slot rows of flipY this expert writes (all of them when dense, the rows of tokens
@@ -267,7 +270,7 @@ export class ExpertPipeline {
       dv.fill(0);
       for (let f = 0; f < fragile.length; f++) dv[fragile.i[f]! * n + fragile.p[f]!] = fragile.d[f]!;
     }
-    const R2 = chunkRows(H, 4 * I, absGemm ? 2 : 1); // W2 rows per FC2 chunk (and |W2| rows for the GEMM)
+    const R2 = chunkRows(H, 4 * I, absGemm ? 2 : 1, job.chunkBytes); // W2 rows per FC2 chunk (and |W2| rows for the GEMM)
     const w2c = engine.alloc(R2, I);
     const aw2c = absGemm ? engine.alloc(R2, I) : null;
     const p2 = (l * H * I) / 2;
@@ -277,7 +280,10 @@ export class ExpertPipeline {
     const flipY = job.flipY;
     const denseScale = ao2s * (1 + (I + 2) * U); // float32 sums of non-negative terms: relative error <= γ(I)
     for (let h0 = 0; h0 < H; h0 += R2) {
-      engine.dequantFp4(job.weightFormat, job.fc2Packed, p2 + (h0 * I) / 2, job.fc2Scales, s2 + (h0 * I) / sf, R2, I, w2c, 0, aw2c, null);
+      engine.dequantFp4(
+        { fmt: job.weightFormat, packed: job.fc2Packed, packedOffset: p2 + (h0 * I) / 2, scales: job.fc2Scales, scalesOffset: s2 + (h0 * I) / sf, rows: R2, cols: I },
+        { dst: w2c, row0: 0, absDst: aw2c, rowSq: null },
+      );
       t = lap(stats, 'dequant', t);
       if (sparse !== null) {
         sparse.rows(w2c, h0, h0, h0 + R2);
@@ -294,8 +300,8 @@ export class ExpertPipeline {
       t = lap(stats, 'gemm', t);
       // y = fl(C2·out2Scale) and |y| = fl(C2a·|out2Scale|) (or the block products'),
       // transposed to token rows [n, R2] on the engine, then copied to the (token, slot) rows.
-      engine.kernels.transpose(c2, 0, R2, n, ty, 0, null, 0, 'scale', o2s);
-      if (c2a !== null) engine.kernels.transpose(c2a, 0, R2, n, tabs, 0, null, 0, 'scale', ao2s);
+      engine.kernels.transpose({ src: c2, srcOff: 0, rows: R2, cols: n, dst: ty, dstOff: 0, abs: null, f: 'scale', scale: o2s });
+      if (c2a !== null) engine.kernels.transpose({ src: c2a, srcOff: 0, rows: R2, cols: n, dst: tabs, dstOff: 0, abs: null, f: 'scale', scale: ao2s });
       {
         const vy = ty.view();
         const va = full ? tabs.view() : null;
@@ -422,60 +428,4 @@ export class ExpertPipeline {
       },
     };
   }
-
-  /** Baseline operands, kept from one GEMM job to the next (filled once, outside the timing). */
-  private gemmOperands: { H: number; I: number; w1: EngineMatrix; w2: EngineMatrix; template: Float32Array } | null = null;
-
-  /**
-   * Plain GEMM throughput (bench baseline): the MoE's per-expert GEMM shapes, C1 = W1·Xᵀ and
-   * C2 = W2·Aᵀ, with fresh B operands (as each expert has) and no other work.
-   */
-  runGemm(job: GemmJob): JobStats {
-    const stats = emptyStats();
-    const { H, I } = job;
-    const engine = this.engine;
-    let maxN = 0;
-    for (const n of job.tokens) maxN = Math.max(maxN, n);
-    let ops = this.gemmOperands;
-    if (ops === null || ops.H !== H || ops.I !== I || ops.template.length < Math.max(H, I) * maxN) {
-      if (ops !== null) {
-        ops.w1.dispose();
-        ops.w2.dispose();
-      }
-      const w1 = engine.alloc(2 * I, H);
-      const w2 = engine.alloc(H, I);
-      fillPattern(w1.view());
-      fillPattern(w2.view());
-      const template = new Float32Array(Math.max(H, I) * Math.max(maxN, 64));
-      fillPattern(template);
-      ops = { H, I, w1, w2, template };
-      this.gemmOperands = ops;
-    }
-    const { w1, w2, template } = ops;
-    const t0 = performance.now();
-    for (;;) {
-      const idx = Atomics.add(job.queue, 0, 1);
-      if (idx >= job.tokens.length) break;
-      const n = job.tokens[idx]!;
-      if (n === 0) continue;
-      const xt = engine.alloc(H, n);
-      xt.view().set(template.subarray(0, H * n));
-      const c1 = engine.matmul(w1, xt);
-      xt.dispose();
-      c1.dispose();
-      const at = engine.alloc(I, n);
-      at.view().set(template.subarray(0, I * n));
-      const c2 = engine.matmul(w2, at);
-      at.dispose();
-      c2.dispose();
-      stats.experts++;
-    }
-    stats.ms = performance.now() - t0;
-    return stats;
-  }
-}
-
-/** Deterministic ordinary values (no denormals, no NaN) for the throughput baseline. */
-function fillPattern(v: Float32Array): void {
-  for (let i = 0; i < v.length; i++) v[i] = ((i * 7919) % 1021) / 1021 - 0.5;
 }

@@ -117,7 +117,7 @@ testProp.serial('fp4Abs: WebAssembly equals the JS twin bit for bit and the exac
     packTokenChunk(ahat, i0 * n, n, R, i0, nb, blockScales, tc, ts);
   }
   const want = new Float32Array(outRows(n) * rows);
-  fp4AbsProductJs(w.packed, 0, w.scales, 0, rows, nb, tc, ts, n, want, scale);
+  fp4AbsProductJs({ packed: w.packed, packedOffset: 0, scales: w.scales, scalesOffset: 0, rows, nb, tc, ts, n, out: want, scale });
   t.deepEqual(Buffer.from(got.buffer), Buffer.from(want.buffer), 'WebAssembly vs JS twin');
 
   // The exact sum (float64: products of e2m1·e4m3 values are exact) and the rounding bound.

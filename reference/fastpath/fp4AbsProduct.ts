@@ -105,14 +105,31 @@ export function packTokenChunk(
 
 const MAG2 = [0, 1, 2, 3, 4, 6, 8, 12]; // 2|q| of e2m1 codes 0..7 (sign bit dropped)
 
+/** fp4AbsProductJs's operands, by name (the WebAssembly absprod's, as JS arrays). */
+export interface Fp4AbsProductArgs {
+  /** `rows` NVFP4 weight rows of nb blocks of 16: packed from packedOffset, e4m3 scales from scalesOffset. */
+  readonly packed: Uint8Array;
+  readonly packedOffset: number;
+  readonly scales: Uint8Array;
+  readonly scalesOffset: number;
+  readonly rows: number;
+  readonly nb: number;
+  /** The token side of n tokens, as packTokenChunk wrote it. */
+  readonly tc: Int16Array;
+  readonly ts: Float32Array;
+  readonly n: number;
+  /** outRows(n)·rows float32, written at p·rows + h. */
+  readonly out: Float32Array;
+  /** A float32 value. */
+  readonly scale: number;
+}
+
 /**
  * The JS twin of abswts + absprod (same layouts, same float32 operations in the same
  * order): the test oracle of the WebAssembly kernel.
  */
-export function fp4AbsProductJs(
-  packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number, rows: number, nb: number,
-  tc: Int16Array, ts: Float32Array, n: number, out: Float32Array, scale: number,
-): void {
+export function fp4AbsProductJs(args: Fp4AbsProductArgs): void {
+  const { packed, packedOffset, scales, scalesOffset, rows, nb, tc, ts, n, out, scale } = args;
   const f = Math.fround;
   const I = 16 * nb;
   for (let h = 0; h < rows; h++) {

@@ -46,7 +46,10 @@ function decodeNvfp4OnEngine(job: HiddenJob, engine: MatrixEngine, a: number, b:
   const n = b - a;
   const m = engine.alloc(n, H);
   const sq = job.xNorm === null ? null : new Float64Array(n);
-  engine.dequantFp4('nvfp4', job.data as Uint8Array, (a * H) / 2, job.scales!, (a * H) / 16, n, H, m, 0, null, sq);
+  engine.dequantFp4(
+    { fmt: 'nvfp4', packed: job.data as Uint8Array, packedOffset: (a * H) / 2, scales: job.scales!, scalesOffset: (a * H) / 16, rows: n, cols: H },
+    { dst: m, row0: 0, absDst: null, rowSq: sq },
+  );
   job.x.set(m.view(), a * H);
   m.dispose();
   if (sq !== null) for (let t = 0; t < n; t++) job.xNorm![a + t] = Math.sqrt(sq[t]!) * (1 + 1e-9);

@@ -120,10 +120,11 @@ export const jsAnalysisKernels: AnalysisKernels = {
     }
     return out.subarray(0, count * nh);
   },
-  transpose(src, srcOff, rows, cols, dst, dstOff, dst2, dst2Off, f, scale) {
+  transpose({ src, srcOff, rows, cols, dst, dstOff, abs, f, scale }) {
     const sv = src.view();
     const dv = dst.view();
-    const d2 = dst2 === null ? null : dst2.view();
+    const d2 = abs === null ? null : abs.dst.view();
+    const dst2Off = abs === null ? 0 : abs.off;
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
         const v = f === 'copy' ? sv[srcOff + r * cols + c]! : Math.fround(sv[srcOff + r * cols + c]! * scale);

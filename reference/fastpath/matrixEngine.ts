@@ -7,9 +7,10 @@ import type * as TfCore from '@tensorflow/tfjs-core';
 import type { AnalysisKernels } from './analysisKernels.js';
 import { jsAnalysisKernels } from './jsAnalysisKernels.js';
 import { wasmAnalysisKernels } from './wasmAnalysisKernels.js';
-import { dequantizeFp4Into, type WeightFormat } from './dequantTable.js';
+import { dequantizeFp4Into } from './dequantTable.js';
+import type { Fp4Rows } from './fp4Rows.js';
 import { SimdDequantizer } from './simdDequant.js';
-import type { EmscriptenHeap } from './wasmRuntime.js';
+import { tfjsWasmBackend, type TfjsWasmBackend } from './tfjsWasmInternals.js';
 
 export interface EngineMatrix {
   readonly rows: number;
@@ -32,23 +33,29 @@ export interface MatrixEngine {
   /** A·B for A [M,K], B [K,N]: a new [M,N] matrix. */
   matmul(a: EngineMatrix, b: EngineMatrix): EngineMatrix;
   /**
-   * Decode rows×cols FP4 weights (packed from packedOffset, scales from scalesOffset) into
-   * rows [row0, row0 + rows) of dst, exactly q·s; also |W| into the same rows of absDst
-   * unless null, and an upper bound of each row's Σ W² into rowSq[0..rows) unless null.
+   * Decode src's rows×cols FP4 weights into rows [to.row0, to.row0 + rows) of to.dst, exactly
+   * q·s; also |W| into the same rows of to.absDst unless null, and an upper bound of each
+   * row's Σ W² into to.rowSq[0..rows) unless null.
    */
-  dequantFp4(
-    fmt: WeightFormat, packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number,
-    rows: number, cols: number, dst: EngineMatrix, row0: number, absDst: EngineMatrix | null, rowSq: Float64Array | null,
-  ): void;
+  dequantFp4(src: Fp4Rows, to: DequantTarget): void;
+}
+
+/** Where MatrixEngine.dequantFp4 writes. */
+export interface DequantTarget {
+  /** The matrix (cols = the source's cols) and its first row written. */
+  readonly dst: EngineMatrix;
+  readonly row0: number;
+  /** |W| into the same rows of this matrix, or null. */
+  readonly absDst: EngineMatrix | null;
+  /** Upper bounds of each decoded row's Σ W² (rowSq[0..rows)), or null. */
+  readonly rowSq: Float64Array | null;
 }
 
 /** The portable decoder: dequantTable.ts into the matrices' views. */
-function dequantJs(
-  fmt: WeightFormat, packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number,
-  rows: number, cols: number, dst: EngineMatrix, row0: number, absDst: EngineMatrix | null, rowSq: Float64Array | null,
-): void {
+function dequantJs(src: Fp4Rows, { dst, row0, absDst, rowSq }: DequantTarget): void {
+  const { rows, cols } = src;
   const out = dst.view();
-  dequantizeFp4Into(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, out, row0 * cols, rowSq);
+  dequantizeFp4Into(src, out, row0 * cols, rowSq);
   if (absDst !== null) {
     const a = absDst.view();
     for (let i = row0 * cols, e = (row0 + rows) * cols; i < e; i++) a[i] = Math.abs(out[i]!);
@@ -57,21 +64,14 @@ function dequantJs(
 
 type Tf = typeof TfCore;
 
-/** The tfjs-backend-wasm surface used here (public members of BackendWasm). */
-interface WasmBackendLike {
-  readonly wasm: EmscriptenHeap;
-  makeOutput(shape: number[], dtype: 'float32'): TfCore.TensorInfo;
-  typedArrayFromHeap(info: TfCore.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
 class TensorMatrix implements EngineMatrix {
   constructor(
     readonly tensor: TfCore.Tensor,
-    private readonly backend: WasmBackendLike,
+    private readonly backend: TfjsWasmBackend,
   ) {}
   get rows(): number { return this.tensor.shape[0]!; }
   get cols(): number { return this.tensor.shape[1]!; }
-  view(): Float32Array { return this.backend.typedArrayFromHeap(this.tensor) as Float32Array; }
+  view(): Float32Array { return this.backend.view(this.tensor); }
   dispose(): void { this.tensor.dispose(); }
 }
 
@@ -81,25 +81,25 @@ class TensorMatrix implements EngineMatrix {
  * Never rewrite a matrix after using it as matmul's B: the backend caches B packed by id.
  */
 export function wasmEngine(tf: Tf, name: string, useSimd = true): MatrixEngine {
-  const backend = tf.backend() as unknown as WasmBackendLike;
+  const backend = tfjsWasmBackend(tf); // checks every tfjs internal used, loudly
   const wrap = (t: TfCore.Tensor) => new TensorMatrix(t, backend);
-  const simd = useSimd ? SimdDequantizer.create(backend.wasm) : null;
+  const simd = useSimd ? SimdDequantizer.create(backend.heap) : null;
   const ptr = (m: EngineMatrix) => (m as TensorMatrix).view().byteOffset;
-  const kernels = (useSimd ? wasmAnalysisKernels(backend.wasm, ptr) : null) ?? jsAnalysisKernels;
+  const kernels = (useSimd ? wasmAnalysisKernels(backend.heap, ptr) : null) ?? jsAnalysisKernels;
   return {
     name: simd === null ? name : `${name} (+SIMD dequant, ${kernels.name} analysis)`,
     kernels,
-    dequantFp4(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, dst, row0, absDst, rowSq) {
+    dequantFp4(src, to) {
       if (simd === null) {
-        dequantJs(fmt, packed, packedOffset, scales, scalesOffset, rows, cols, dst, row0, absDst, rowSq);
+        dequantJs(src, to);
         return;
       }
-      simd.run(fmt, packed, packedOffset, scales, scalesOffset, rows, cols,
-        ptr(dst) + row0 * cols * 4, absDst === null ? 0 : ptr(absDst) + row0 * cols * 4, rowSq);
+      const { dst, row0, absDst, rowSq } = to;
+      const rowBytes = src.cols * 4;
+      simd.run(src, ptr(dst) + row0 * rowBytes, absDst === null ? 0 : ptr(absDst) + row0 * rowBytes, rowSq);
     },
     alloc(rows, cols) {
-      const info = backend.makeOutput([rows, cols], 'float32');
-      return wrap(tf.engine().makeTensorFromTensorInfo(info));
+      return wrap(backend.alloc(rows, cols));
     },
     matmul(a, b) {
       return wrap(tf.matMul((a as TensorMatrix).tensor as TfCore.Tensor2D, (b as TensorMatrix).tensor as TfCore.Tensor2D));

@@ -5,6 +5,8 @@
  */
 import type { Fc2InputFormat } from '../errorWindow.js';
 import type { WeightFormat } from './dequantTable.js';
+import type { AbsAccumMode } from './fastPathOptions.js';
+import type { GemmJob } from './gemmBaselineJob.js';
 
 /** One reference MoE job over the experts listed in `order` (a shared work queue). */
 export interface MoeJob {
@@ -22,13 +24,10 @@ export interface MoeJob {
   readonly rho: number;
   /** 'output': y only (no absY, flipY, fragility; radius bounds not computed). */
   readonly analysis: 'full' | 'output';
-  /**
-   * How absAccum's Σ|W2|·|â| is computed: 'blocks', by exact integer block products where
-   * the engine has them and both operands are NVFP4 (fp4AbsProduct.ts), else the GEMM;
-   * 'gemm', always the float32 GEMM |W2|·|Â|ᵀ (env MOE_REFERENCE_ABSACCUM=gemm; a test
-   * compares both).
-   */
-  readonly absAccum: 'blocks' | 'gemm';
+  /** How absAccum's Σ|W2|·|â| is computed (fastPathOptions.ts AbsAccumMode). */
+  readonly absAccum: AbsAccumMode;
+  /** Bytes of float32 weights decoded at a time (fastPathOptions.ts chunkBytes). */
+  readonly chunkBytes: number;
   readonly fc1Packed: Uint8Array;
   readonly fc1Scales: Uint8Array;
   readonly fc2Packed: Uint8Array;
@@ -68,16 +67,6 @@ export interface MoeJob {
   readonly scans: readonly NanScaleScanTask[];
   readonly scanBytes: number;
   readonly scanQueue: Int32Array;
-}
-
-/** Plain GEMM throughput job (bench): the per-expert shapes of a MoE, no MoE arithmetic. */
-export interface GemmJob {
-  readonly kind: 'gemm';
-  readonly H: number;
-  readonly I: number;
-  /** Tokens per task (per expert). */
-  readonly tokens: Int32Array;
-  readonly queue: Int32Array;
 }
 
 /** Finalize (slot-order sums) of token blocks taken from a shared queue. */
@@ -141,7 +130,9 @@ export interface NanScaleScanTask {
   readonly first: Int32Array;
 }
 
+/** Every job a worker runs; 'gemm' is the benchmark's baseline (gemmBaselineJob.ts). */
 export type Job = MoeJob | GemmJob | FinalizeJob | HiddenJob;
+export type { GemmJob };
 
 export interface JobStats {
   elements: number;

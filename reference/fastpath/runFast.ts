@@ -16,6 +16,8 @@ import { NO_NAN_SCALE } from './nanScaleScan.js';
 import { liveWorkers, workerPool } from './pool.js';
 import { checkReferenceFits, type HeldMemory } from '../resourceEstimate.js';
 import { Wasm, type SharedWasmMemory } from './wasmRuntime.js';
+import { resolveFastPathOptions, type FastPathOptions, type SlotMemoryMode } from './fastPathOptions.js';
+import { referenceEnvironment } from '../referenceEnvironment.js';
 import { emptyStats, type JobStats, type MoeJob } from './protocol.js';
 
 /** Floats per per-slot scratch buffer (three of them): 32 Mi floats = 128 MiB each. */
@@ -80,7 +82,7 @@ let slotMemory: SharedWasmMemory | null = null;
  * finalize kernel's), or in plain shared scratch (memory null) where the runtime has no
  * shared WebAssembly memory.
  */
-function sharedSlotArrays(lengths: number[]): { memory: SharedWasmMemory | null; views: Float32Array[] } {
+function sharedSlotArrays(lengths: number[], mode: SlotMemoryMode): { memory: SharedWasmMemory | null; views: Float32Array[] } {
   const offsets: number[] = [];
   let bytes = 0;
   for (const n of lengths) {
@@ -88,8 +90,8 @@ function sharedSlotArrays(lengths: number[]): { memory: SharedWasmMemory | null;
     bytes += Math.ceil((4 * n) / 16) * 16;
   }
   const pages = Math.max(1, Math.ceil(bytes / 65536));
-  // env MOE_REFERENCE_SLOT_MEMORY=sab: plain shared scratch and the JS finalize (tests compare both).
-  if (process.env.MOE_REFERENCE_SLOT_MEMORY === 'sab') {
+  // 'sab': plain shared scratch and the JS finalize (tests compare both).
+  if (mode === 'sab') {
     return { memory: null, views: lengths.map((n, i) => f32(`slot${i}`, n, false)) };
   }
   try {
@@ -163,8 +165,11 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   };
   checkCase(c, 'caller'); // the NaN weight-scale scan runs in the workers, below
   let analysis: ReturnType<typeof checkReferenceOptions>['analysis'];
+  let fastPath: FastPathOptions;
   try {
     analysis = checkReferenceOptions(c, opts).analysis;
+    // The caller's options over the environment's (read in referenceEnvironment.ts only).
+    fastPath = resolveFastPathOptions(opts.fastPath, referenceEnvironment().fastPath);
   } catch (e) {
     scanNanScalesHere(c); // checkCase's order: a NaN weight scale before a bad option
     throw e;
@@ -211,7 +216,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   const chunkT = Math.max(1, Math.min(T, Math.floor(SLOT_BUDGET / (k * H))));
   // Per-slot outputs (rows cleared by the workers) and the token sums (rows written by
   // finalize), in one shared WebAssembly.Memory where the finalize kernel can read them.
-  const slotArrays = sharedSlotArrays([chunkT * k * H, chunkT * k * H, chunkT * k * H, T * H, T * H, T * H]);
+  const slotArrays = sharedSlotArrays([chunkT * k * H, chunkT * k * H, chunkT * k * H, T * H, T * H, T * H], fastPath.slotMemory);
   const [y, absY, flipY, outputF32, absAccum, flipAllowance] = slotArrays.views as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
   const fragileTokens = scratchArray('fragileTokens', Uint8Array, T, true);
   const flipRows = scratchArray('flipRows', Uint8Array, chunkT * k, false); // set by the workers
@@ -227,7 +232,8 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     finalizeWeights: prep!.finalizeWeights,
     rho: prep!.rho,
     analysis: prep!.analysis,
-    absAccum: (process.env.MOE_REFERENCE_ABSACCUM === 'gemm' ? 'gemm' : 'blocks') as 'blocks' | 'gemm',
+    absAccum: fastPath.absAccum,
+    chunkBytes: fastPath.chunkBytes,
     fc1Packed: sharedCached(c.fc1.packed),
     fc1Scales: sharedCached(c.fc1.scales),
     fc2Packed: sharedCached(c.fc2.packed),

@@ -34,11 +34,12 @@ testProp('SIMD dequantization equals the JS table decoder bit for bit', [
   });
   const want = new Float32Array(rows * cols);
   const sq = new Float64Array(rows);
-  dequantizeFp4Into(fmt, packed, off, scales, off, rows, cols, want, 0, sq);
+  const src = { fmt, packed, packedOffset: off, scales, scalesOffset: off, rows, cols };
+  dequantizeFp4Into(src, want, 0, sq);
   const m = e.alloc(rows + row0, cols);
   const a = e.alloc(rows + row0, cols);
   const sq2 = new Float64Array(rows);
-  e.dequantFp4(fmt, packed, off, scales, off, rows, cols, m, row0, a, sq2);
+  e.dequantFp4(src, { dst: m, row0, absDst: a, rowSq: sq2 });
   const got = m.view().slice(row0 * cols);
   const abs = a.view().slice(row0 * cols);
   m.dispose();

@@ -21,7 +21,9 @@
 import { E4M3_VALUES } from '../formats/e4m3.js';
 import { UE8M0_VALUES } from '../formats/ue8m0.js';
 import type { WeightFormat } from './dequantTable.js';
-import { HeapBuffer, Wasm, type EmscriptenHeap } from './wasmRuntime.js';
+import { HeapBuffer, Wasm } from './wasmRuntime.js';
+import type { Fp4Rows } from './fp4Rows.js';
+import type { WasmHeap } from './tfjsWasmInternals.js';
 
 // ------------------------------------------------------------------ a tiny assembler
 
@@ -174,44 +176,42 @@ function assemble(): Uint8Array {
 
 type DqFn = (pIn: number, sIn: number, out: number, absOut: number, rowSq: number, rows: number, gpr: number, sShift: number, sTab: number) => void;
 
-/** SIMD dequantizer bound to one emscripten heap (one per worker). */
+/** SIMD dequantizer bound to the backend's heap (one per worker). */
 export class SimdDequantizer {
   private readonly dq: readonly DqFn[];
   private readonly scratch: HeapBuffer;
   private readonly tables = new Map<WeightFormat, number>();
 
-  private constructor(private readonly heap: EmscriptenHeap, instance: { readonly exports: Record<string, unknown> }) {
+  private constructor(private readonly heap: WasmHeap, instance: { readonly exports: Record<string, unknown> }) {
     this.dq = VARIANTS.map(([name]) => instance.exports[name] as DqFn);
     this.scratch = new HeapBuffer(heap);
   }
 
   /** Null when this runtime lacks WebAssembly SIMD. */
-  static create(heap: EmscriptenHeap): SimdDequantizer | null {
+  static create(heap: WasmHeap): SimdDequantizer | null {
     const bytes = assemble();
     if (!Wasm.validate(bytes)) return null;
-    const instance = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: heap.asm.memory } });
+    const instance = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: heap.memory } });
     return new SimdDequantizer(heap, instance);
   }
 
   private table(fmt: WeightFormat): number {
     let p = this.tables.get(fmt);
     if (p === undefined) {
-      p = this.heap._malloc(1024);
-      new Float32Array(this.heap.HEAPU8.buffer, p, 256).set(fmt === 'nvfp4' ? E4M3_VALUES : UE8M0_VALUES);
+      p = this.heap.malloc(1024);
+      new Float32Array(this.heap.u8.buffer, p, 256).set(fmt === 'nvfp4' ? E4M3_VALUES : UE8M0_VALUES);
       this.tables.set(fmt, p);
     }
     return p;
   }
 
   /**
-   * Decode rows×cols weights (packed from packedOffset, scales from scalesOffset) to the
+   * Decode src's rows×cols weights (packed from packedOffset, scales from scalesOffset) to the
    * heap at byte address outPtr (and |W| at absPtr unless 0). With rowSq, rowSq[r] gets an
    * upper bound of Σ_c W[r,c]² (the float32 sum widened by its rounding bound).
    */
-  run(
-    fmt: WeightFormat, packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number,
-    rows: number, cols: number, outPtr: number, absPtr: number, rowSq: Float64Array | null,
-  ): void {
+  run(src: Fp4Rows, outPtr: number, absPtr: number, rowSq: Float64Array | null): void {
+    const { fmt, packed, packedOffset, scales, scalesOffset, rows, cols } = src;
     const nPacked = (rows * cols) / 2;
     const sf = fmt === 'nvfp4' ? 16 : 32;
     const nScales = (rows * cols) / sf;
@@ -219,13 +219,13 @@ export class SimdDequantizer {
     const base = this.scratch.ensure(nPacked + nScales + 4 * rows + 16);
     const sBase = base + nPacked;
     const qBase = (sBase + nScales + 3) & ~3;
-    const heap = this.heap.HEAPU8; // after the mallocs: the heap may have grown
+    const heap = this.heap.u8; // after the mallocs: the heap may have grown
     heap.set(packed.subarray(packedOffset, packedOffset + nPacked), base);
     heap.set(scales.subarray(scalesOffset, scalesOffset + nScales), sBase);
     const dq = this.dq[(absPtr === 0 ? 0 : 2) + (rowSq === null ? 0 : 1)]!;
     dq(base, sBase, outPtr, absPtr, rowSq === null ? 0 : qBase, rows, cols / 16, sf === 16 ? 0 : 1, tab);
     if (rowSq !== null) {
-      const q = new Float32Array(this.heap.HEAPU8.buffer, qBase, rows);
+      const q = new Float32Array(this.heap.u8.buffer, qBase, rows);
       // float32 sum of cols squares: relative γ(cols/4 + 4) from rounding, plus < 2^-149 per
       // square lost to underflow.
       const margin = 1 + 2 * (cols + 8) * 2 ** -24;

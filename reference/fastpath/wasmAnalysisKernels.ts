@@ -10,7 +10,8 @@ import { EMPTY_TOKEN_CODE, outRows, packTokenChunk, tokenCodeLength, tokenScaleL
 import { jsAnalysisKernels, MX_TABLES, NV_TABLES } from './jsAnalysisKernels.js';
 import type { EngineMatrix } from './matrixEngine.js';
 import { ANALYSIS_WASM_BASE64 } from './wasm/analysisModule.js';
-import { HeapBuffer, Wasm, type EmscriptenHeap } from './wasmRuntime.js';
+import { HeapBuffer, Wasm } from './wasmRuntime.js';
+import type { WasmHeap } from './tfjsWasmInternals.js';
 
 interface AnalysisExports {
   absdots(u: number, g: number, x: number, n: number, out: number): void;
@@ -34,17 +35,17 @@ interface AnalysisExports {
 /** Byte address of a heap matrix's storage. */
 type PtrOf = (m: EngineMatrix) => number;
 
-/** The SIMD kernels on one emscripten heap; null when the runtime lacks WebAssembly SIMD. */
-export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisKernels | null {
+/** The SIMD kernels on the backend's heap; null when the runtime lacks WebAssembly SIMD. */
+export function wasmAnalysisKernels(heap: WasmHeap, ptr: PtrOf): AnalysisKernels | null {
   const bytes = Uint8Array.from(Buffer.from(ANALYSIS_WASM_BASE64, 'base64'));
   if (!Wasm.validate(bytes)) return null;
-  const k = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: heap.asm.memory } }).exports as unknown as AnalysisExports;
-  const outPtr = heap._malloc(32);
+  const k = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: heap.memory } }).exports as unknown as AnalysisExports;
+  const outPtr = heap.malloc(32);
   const scales = new HeapBuffer(heap);
   const codes = new HeapBuffer(heap);
-  const tables = { nvfp4: heap._malloc(8192), mxfp8: heap._malloc(8192) };
-  new Float64Array(heap.HEAPU8.buffer, tables.nvfp4, 1024).set(NV_TABLES);
-  new Float64Array(heap.HEAPU8.buffer, tables.mxfp8, 1024).set(MX_TABLES);
+  const tables = { nvfp4: heap.malloc(8192), mxfp8: heap.malloc(8192) };
+  new Float64Array(heap.u8.buffer, tables.nvfp4, 1024).set(NV_TABLES);
+  new Float64Array(heap.u8.buffer, tables.mxfp8, 1024).set(MX_TABLES);
   const inputs = new HeapBuffer(heap);
   const radius = new HeapBuffer(heap);
   const flags = new HeapBuffer(heap);
@@ -67,18 +68,18 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
       const bytes = 8 * m + 4 * m + 4 * (count + 1) + 16;
       const base = flipIn.ensure(bytes);
       const out = flipOut.ensure(4 * count * nh);
-      const u8 = heap.HEAPU8;
+      const u8 = heap.u8;
       new Float64Array(u8.buffer, base, m).set(coef.subarray(0, m));
       new Int32Array(u8.buffer, base + 8 * m, m).set(col.subarray(0, m));
       new Int32Array(u8.buffer, base + 12 * m, count + 1).set(start.subarray(0, count + 1));
       k.flips(ptr(w) + 4 * row0 * w.cols, w.cols, nh, count, base + 12 * m, base + 8 * m, base, out);
-      return new Float32Array(heap.HEAPU8.buffer, out, count * nh);
+      return new Float32Array(heap.u8.buffer, out, count * nh);
     },
     name: 'wasm-simd',
     nanScan(bytes, nvfp4) {
       if (bytes.length === 0) return -1;
       const p = scanIn.ensure(bytes.length);
-      heap.HEAPU8.set(bytes, p);
+      heap.u8.set(bytes, p);
       return k.nanscan(p, bytes.length, nvfp4 ? 1 : 0);
     },
     epilogue(c, n, R, pre, a, aOff, parts, ep) {
@@ -87,7 +88,7 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
         return;
       }
       const base = epIn.ensure(24 + 4 * n);
-      const f = new Float32Array(heap.HEAPU8.buffer, base, 6 + n);
+      const f = new Float32Array(heap.u8.buffer, base, 6 + n);
       f[0] = ep.gateScale;
       f[1] = ep.upScale;
       f[2] = ep.alpha;
@@ -99,15 +100,15 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
         parts === null ? 0 : ptr(parts[0]), parts === null ? 0 : ptr(parts[1]), parts === null ? 0 : ptr(parts[2]),
         base, ep.clamped ? 1 : 0);
     },
-    transpose(src, srcOff, rows, cols, dst, dstOff, dst2, dst2Off, f, scale) {
-      k.transpose(ptr(src) + 4 * srcOff, rows, cols, ptr(dst) + 4 * dstOff, dst2 === null ? 0 : ptr(dst2) + 4 * dst2Off,
+    transpose({ src, srcOff, rows, cols, dst, dstOff, abs, f, scale }) {
+      k.transpose(ptr(src) + 4 * srcOff, rows, cols, ptr(dst) + 4 * dstOff, abs === null ? 0 : ptr(abs.dst) + 4 * abs.off,
         f === 'copy' ? 1 : scale, f === 'copy' ? 0 : 1);
     },
     absDots(w, uRow, gRow, x, xRow, out) {
       const H = w.cols;
       const base = ptr(w);
       k.absdots(base + uRow * H * 4, base + gRow * H * 4, ptr(x) + xRow * H * 4, H, outPtr);
-      out.set(new Float64Array(heap.HEAPU8.buffer, outPtr, 4));
+      out.set(new Float64Array(heap.u8.buffer, outPtr, 4));
     },
     requant(fmt, src, dst, off, len) {
       lastSlice = '';
@@ -121,8 +122,8 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
       codes.ensure(4 * nb);
       const s = ptr(src) + 4 * off;
       k.blockamax(s, nb, B, scales.ptr);
-      const sv = new Float32Array(heap.HEAPU8.buffer, scales.ptr, nb);
-      const cv = new Int32Array(heap.HEAPU8.buffer, codes.ptr, nb);
+      const sv = new Float32Array(heap.u8.buffer, scales.ptr, nb);
+      const cv = new Int32Array(heap.u8.buffer, codes.ptr, nb);
       const values = fmt === 'nvfp4' ? E4M3_VALUES : UE8M0_VALUES;
       for (let b = 0; b < nb; b++) {
         const code = requantBlockCode(fmt, sv[b]!);
@@ -144,7 +145,7 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
       const base = inputs.ensure(inBytes);
       const rad = radius.ensure(8 * len);
       const fl = flags.ensure(len / B);
-      const f64 = new Float64Array(heap.HEAPU8.buffer, base, inBytes / 8);
+      const f64 = new Float64Array(heap.u8.buffer, base, inBytes / 8);
       f64.set(c.norm.subarray(0, 2 * R), 0);
       const tok = 2 * R;
       for (let p = 0; p < n; p++) {
@@ -160,7 +161,7 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
       const at = (m: EngineMatrix) => ptr(m) + 4 * off;
       k.radfilter(n, R, B, fmt === 'mxfp8' ? 1 : 0, at(c.a), at(c.ahat), ptr(c.gate), ptr(c.sig), ptr(c.lin),
         base, base + 8 * tok, base + 8 * ep, codes.ptr, tables[fmt], rad, fl);
-      return { radius: new Float64Array(heap.HEAPU8.buffer, rad, len), flags: new Uint8Array(heap.HEAPU8.buffer, fl, len / B) };
+      return { radius: new Float64Array(heap.u8.buffer, rad, len), flags: new Uint8Array(heap.u8.buffer, fl, len / B) };
     },
   };
 }
@@ -171,10 +172,10 @@ export function wasmAnalysisKernels(heap: EmscriptenHeap, ptr: PtrOf): AnalysisK
  * (requantScales: their heap address; it throws for any other slice).
  */
 function wasmFp4AbsProduct(
-  heap: EmscriptenHeap, ptr: PtrOf, k: AnalysisExports, requantScales: (off: number, len: number) => number,
+  heap: WasmHeap, ptr: PtrOf, k: AnalysisExports, requantScales: (off: number, len: number) => number,
 ): Fp4AbsProduct {
-  const tab = heap._malloc(1024);
-  new Float32Array(heap.HEAPU8.buffer, tab, 256).set(E4M3_VALUES);
+  const tab = heap.malloc(1024);
+  new Float32Array(heap.u8.buffer, tab, 256).set(E4M3_VALUES);
   const tcBuf = new HeapBuffer(heap);
   const tsBuf = new HeapBuffer(heap);
   const bytesBuf = new HeapBuffer(heap);
@@ -196,8 +197,8 @@ function wasmFp4AbsProduct(
         covered = 0;
         tcBuf.ensure(2 * tokenCodeLength(n, nb));
         tsBuf.ensure(4 * tokenScaleLength(n, nb));
-        new Int16Array(heap.HEAPU8.buffer, tcBuf.ptr, tokenCodeLength(n, nb)).fill(EMPTY_TOKEN_CODE);
-        new Float32Array(heap.HEAPU8.buffer, tsBuf.ptr, tokenScaleLength(n, nb)).fill(0);
+        new Int16Array(heap.u8.buffer, tcBuf.ptr, tokenCodeLength(n, nb)).fill(EMPTY_TOKEN_CODE);
+        new Float32Array(heap.u8.buffer, tsBuf.ptr, tokenScaleLength(n, nb)).fill(0);
       } else if (nTok !== n || I !== 16 * nb || i0 !== covered) {
         throw new Error(`fp4AbsProduct.tokens: chunk at i0 ${i0} (n ${nTok}, I ${I}) does not continue the expert's (n ${n}, I ${16 * nb}, next i0 ${covered})`);
       }
@@ -205,7 +206,7 @@ function wasmFp4AbsProduct(
       const bad = k.abstok(ptr(ahat) + 4 * off, nTok, R, sa, nb, i0 / 16, tcBuf.ptr, tsBuf.ptr);
       if (bad !== 0) {
         // The JS packer, on the same scales, names the first element that is not an e2m1 value times its scale.
-        packTokenChunk(ahat.view(), off, nTok, R, i0, nb, new Float32Array(heap.HEAPU8.buffer, sa, (nTok * R) / 16),
+        packTokenChunk(ahat.view(), off, nTok, R, i0, nb, new Float32Array(heap.u8.buffer, sa, (nTok * R) / 16),
           new Int16Array(tokenCodeLength(n, nb)), new Float32Array(tokenScaleLength(n, nb)));
         throw new Error(`fp4AbsProduct.tokens: ${bad} groups of 8 elements of FC2's input are not e2m1 values times their block scale (internal error)`);
       }
@@ -224,7 +225,7 @@ function wasmFp4AbsProduct(
       }
       const b = bytesBuf.ensure(nPacked + nScales);
       const scratch = wBuf.ensure(80 * nb);
-      const u8 = heap.HEAPU8;
+      const u8 = heap.u8;
       u8.set(packed.subarray(packedOffset, packedOffset + nPacked), b);
       u8.set(scales.subarray(scalesOffset, scalesOffset + nScales), b + nPacked);
       k.absprod(b, b + nPacked, tab, scratch, tcBuf.ptr, tsBuf.ptr, rows, nb, outRows(n) / 8, ptr(out), 4 * rows, scale);

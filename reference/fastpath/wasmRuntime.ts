@@ -1,8 +1,10 @@
 /**
  * What the fast path's WebAssembly modules need from the runtime: the WebAssembly API
- * (the project's TS lib settings do not declare it), the tfjs-backend-wasm heap they share,
- * and growable scratch on that heap.
+ * (the project's TS lib settings do not declare it) and growable scratch on the
+ * tfjs-backend-wasm heap they share (reached through tfjsWasmInternals.ts only).
  */
+import type { WasmHeap } from './tfjsWasmInternals.js';
+
 
 /** The WebAssembly API used here. */
 export interface WasmApi {
@@ -19,26 +21,17 @@ export interface SharedWasmMemory {
   grow(pages: number): number;
 }
 
-/** The parts of the tfjs-backend-wasm emscripten module used here. */
-export interface EmscriptenHeap {
-  /** The module's WebAssembly.Memory. */
-  readonly asm: { readonly memory: object };
-  readonly HEAPU8: Uint8Array;
-  _malloc(bytes: number): number;
-  _free(ptr: number): void;
-}
-
-/** Growable scratch on an emscripten heap (its contents are not kept when it grows). */
+/** Growable scratch on the backend's heap (its contents are not kept when it grows). */
 export class HeapBuffer {
   ptr = 0;
   private bytes = 0;
-  constructor(private readonly heap: EmscriptenHeap) {}
+  constructor(private readonly heap: WasmHeap) {}
   /** The address of at least `bytes` bytes (8-byte aligned); may grow the heap. */
   ensure(bytes: number): number {
     if (bytes > this.bytes) {
-      if (this.ptr !== 0) this.heap._free(this.ptr);
+      if (this.ptr !== 0) this.heap.free(this.ptr);
       this.bytes = Math.max(bytes, 2 * this.bytes, 64);
-      this.ptr = this.heap._malloc(this.bytes);
+      this.ptr = this.heap.malloc(this.bytes);
     }
     return this.ptr;
   }
