@@ -96,7 +96,7 @@ function convert(opt: string, spec: OptionSpec, text: string): ParsedValue {
 }
 
 /** The options of `table` that `command` accepts. */
-export function commandOptions(table: OptionTable, command: string): Array<[string, OptionSpec]> {
+function commandOptions(table: OptionTable, command: string): Array<[string, OptionSpec]> {
   return Object.entries(table).filter(([, s]) => s.commands.includes(command));
 }
 

@@ -52,7 +52,7 @@ export interface CompareInput {
 }
 
 /** Findings kept per kind in a verdict (the counts are always complete). */
-export const FINDINGS_PER_KIND = 5;
+const FINDINGS_PER_KIND = 5;
 
 const hex = (x: number): string => `0x${x.toString(16).padStart(4, '0')}`;
 const isNonFiniteBf16 = (bits: number): boolean => (bits & 0x7f80) === 0x7f80;

@@ -14,7 +14,7 @@ import type { CaseRecord } from './campaign.js';
 import type { OptionTable, ParsedValue } from './cliArgs.js';
 import { readJournal, JOURNAL_FILE } from './recordJournal.js';
 
-export const INVOCATION_FILE = 'invocation.json';
+const INVOCATION_FILE = 'invocation.json';
 
 export interface Invocation {
   readonly command: string;

@@ -14,7 +14,7 @@
  * a verdict (the case's generation or reference failed, or a harness bug while judging); not
  * the kernel's fault, and never a pass.
  */
-export const DISPOSITIONS = ['passed', 'incorrect', 'crashed', 'not_supported', 'error'] as const;
+const DISPOSITIONS = ['passed', 'incorrect', 'crashed', 'not_supported', 'error'] as const;
 export type Disposition = (typeof DISPOSITIONS)[number];
 
 /** Kinds of discrepancy that are counted (elements, rows or whole runs). */

@@ -17,7 +17,7 @@ import { roundBf16 } from './formats/bf16.js';
 
 /** float32 unit roundoff and Higham's γ(n) = n·u / (1 - n·u). */
 const U = 2 ** -24;
-export function gamma32(n: number): number {
+function gamma32(n: number): number {
   return (n * U) / (1 - n * U);
 }
 

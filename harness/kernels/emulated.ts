@@ -33,7 +33,7 @@ import { DEFAULT_CONVENTIONS } from '../../reference/conventions.js';
 import type { Provider, ProviderDescription, Observed, RunOptions, Tactic, TacticList } from './provider.js';
 
 /** Bumped when the emulated kernel's arithmetic changes (its "build id"). */
-export const EMULATED_VERSION = '2';
+const EMULATED_VERSION = '2';
 
 
 export interface EmulatedOptions {

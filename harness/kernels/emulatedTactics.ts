@@ -18,7 +18,7 @@
 import type { Problem } from '../../reference/problem.js';
 import { makeTactic, type Tactic, type UnavailableTactic } from './provider.js';
 
-export const EMULATED_TILE_TOKENS = [8, 16, 32, 64, 128] as const;
+const EMULATED_TILE_TOKENS = [8, 16, 32, 64, 128] as const;
 export const EMULATED_CONFIGS = [0, 1, 2] as const;
 
 /** Why a tactic is invalid for the problem, or null when valid. */

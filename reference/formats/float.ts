@@ -47,8 +47,3 @@ export function bitsF32(bits: number): number {
   U32[0] = bits >>> 0;
   return F32[0]!;
 }
-
-/** True for -0. */
-export function isNegativeZero(x: number): boolean {
-  return x === 0 && 1 / x < 0;
-}
