@@ -49,9 +49,7 @@ import { defaultFc1RelativeError } from '../reference/errorWindow.js';
 import type { Problem } from '../reference/problem.js';
 import { routingMethod } from '../reference/routing/registry.js';
 import type { SelectionTolerance } from '../reference/routing/checkSelection.js';
-
-/** float32 unit roundoff. */
-export const U = 2 ** -24;
+import { F32_UNIT_ROUNDOFF as U } from '../reference/formats/float.js';
 
 /** Higham's γ(n) = n·u / (1 - n·u). */
 export function gamma(n: number): number {

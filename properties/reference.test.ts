@@ -26,8 +26,8 @@ import { sliceExperts, sliceTokens } from './support/caseSlices.js';
 import { expertPermutation } from './support/permutation.js';
 import { permuteExperts } from './support/permuteExperts.js';
 import { hasRoutingTies } from './support/routingTies.js';
+import { F32_UNIT_ROUNDOFF as U } from '../reference/formats/float.js';
 
-const U = 2 ** -24;
 /** Size class from env MOE_HARNESS_SIZE (default small). */
 const SMALL: ProblemArbOptions = { size: defaultArbSize() };
 const fullRange = (p: Problem): Problem => ({ ...p, localOffset: 0, localExperts: p.E });

@@ -14,9 +14,9 @@
  * declare the convention.
  */
 import { roundBf16 } from './formats/bf16.js';
+import { F32_UNIT_ROUNDOFF as U } from './formats/float.js';
 
-/** float32 unit roundoff and Higham's γ(n) = n·u / (1 - n·u). */
-const U = 2 ** -24;
+/** Higham's γ(n) = n·u / (1 - n·u). */
 function gamma32(n: number): number {
   return (n * U) / (1 - n * U);
 }

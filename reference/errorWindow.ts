@@ -19,21 +19,19 @@ import { roundBf16 } from './formats/bf16.js';
 import { roundE2m1 } from './formats/e2m1.js';
 import { E4M3_VALUES, encodeE4m3F32, roundE4m3F32 } from './formats/e4m3.js';
 import { UE8M0_VALUES, ue8m0CeilScale } from './formats/ue8m0.js';
+import { F32_UNIT_ROUNDOFF } from './formats/float.js';
 
 export type Fc2InputFormat = 'nvfp4' | 'mxfp8' | 'bf16';
-
-/** float32 unit roundoff. */
-const U32_ROUNDOFF = 2 ** -24;
 
 /** Bound of |d/dg [g·sigmoid(alpha·g)]| for every alpha (SiLU's derivative lies in [-0.0998, 1.0998]). */
 const SILU_LIPSCHITZ = 1.1;
 
 /** Relative slack for the kernel's epilogue arithmetic (exp/sigmoid, products): 16 ulp of a_c. */
-const EPILOGUE_RELATIVE_SLACK = 16 * U32_ROUNDOFF;
+const EPILOGUE_RELATIVE_SLACK = 16 * F32_UNIT_ROUNDOFF;
 
 /** Default FC1 relative error window ρ = 4·sqrt(H)·2^-24 (a probabilistic float32 accumulation bound). */
 export function defaultFc1RelativeError(H: number): number {
-  return 4 * Math.sqrt(H) * U32_ROUNDOFF;
+  return 4 * Math.sqrt(H) * F32_UNIT_ROUNDOFF;
 }
 
 const fl = Math.fround;
@@ -53,8 +51,8 @@ export function windowRadius(
   parts: EpilogueParts, a: number,
 ): number {
   const w = Math.abs(preWeight);
-  const dG = rho * sGate * w * Math.abs(ep.gateScale) + 4 * U32_ROUNDOFF * Math.abs(parts.gate);
-  const dU = rho * sUp * w * Math.abs(ep.upScale) + 4 * U32_ROUNDOFF * (Math.abs(parts.lin) + Math.abs(ep.betaC));
+  const dG = rho * sGate * w * Math.abs(ep.gateScale) + 4 * F32_UNIT_ROUNDOFF * Math.abs(parts.gate);
+  const dU = rho * sUp * w * Math.abs(ep.upScale) + 4 * F32_UNIT_ROUNDOFF * (Math.abs(parts.lin) + Math.abs(ep.betaC));
   const s = parts.sig;
   const u = ep.alpha * parts.gate;
   let slope = Math.abs(s + u * s * (1 - s)) * (1 + 1e-6) + 1e-7 + 0.5 * Math.abs(ep.alpha) * dG;

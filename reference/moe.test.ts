@@ -17,9 +17,9 @@ import type { ActivationConfig, Problem, QuantMode, RoutingConfig } from './prob
 import { weightBlock } from './problem.js';
 import { configProblem } from './configs.js';
 import { runFast } from './fastpath/runFast.js';
+import { F32_UNIT_ROUNDOFF as U } from './formats/float.js';
 
 const PRECISIONS = ['float64', 'float32'] as const;
-const U = 2 ** -24;
 const gamma = (n: number) => (n * U) / (1 - n * U);
 
 test.after.always(() => shutdownReference());
@@ -428,7 +428,7 @@ test('float32: absAccum by block products equals the |W2|·|Â|ᵀ GEMM within �
     // Each is within γ(I) of the exact sum per slot (then the same finalize): 2·γ(I + k + 2) apart at most.
     // (Often equal: sums of these short products are frequently exact in float32.)
     const n = problem.I + problem.topK + 2;
-    const rel = (2 * n * 2 ** -24) / (1 - n * 2 ** -24);
+    const rel = (2 * n * U) / (1 - n * U);
     for (let j = 0; j < blocks.absAccum.length; j++) {
       const a = blocks.absAccum[j]!;
       const b = gemm.absAccum[j]!;

@@ -16,8 +16,8 @@ import { generateCase } from './generate.js';
 import { runReference, shutdownReference } from './moe.js';
 import { runOracle64 } from './oracle64.js';
 import { tinyProblemArb } from './testing/tinyProblemArb.js';
+import { F32_UNIT_ROUNDOFF as U } from './formats/float.js';
 
-const U = 2 ** -24;
 const gamma = (n: number) => (n * U) / (1 - n * U);
 
 test.after.always(() => shutdownReference());

@@ -4,6 +4,9 @@
  * used (no Math.log/exp results leak into a returned value), so every machine agrees.
  */
 
+/** float32 unit roundoff u = 2^-24: half an ulp of 1, the bound of one round-to-nearest's relative error. */
+export const F32_UNIT_ROUNDOFF = 2 ** -24;
+
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
 
