@@ -5,6 +5,7 @@ import { BF16_OVERFLOW_THRESHOLD, elementBound, errorModel, flipRowBudget, gamma
 import { scheduleOf, scheduledDot } from './kernels/emulatedTactics.js';
 import { smallProblem } from './testing.js';
 import { F32_UNIT_ROUNDOFF as U } from '../reference/formats/float.js';
+import { runs } from '../properties/runs.js';
 
 test('ulpBf16 is the bf16 spacing of the binade, 2^-133 in the subnormal range', (t) => {
   t.is(ulpBf16(1), 2 ** -7);
@@ -52,7 +53,7 @@ testProp('float32 accumulation orders stay within γ(n-1)·Σ|terms| (RNE) or 2�
   const got = scheduledDot(a, 0, b, 0, n, scheduleOf(config));
   const bound = config === 2 ? 2 * gamma(n + 16) : gamma(n);
   t.true(Math.abs(got - exact) <= bound * abs + 2 ** -140, `n=${n} config=${config}: ${got} vs ${exact}`);
-}, { numRuns: 200 });
+}, { numRuns: runs(200) });
 
 test('BF16_OVERFLOW_THRESHOLD is the smallest magnitude that rounds to infinity in bf16', (t) => {
   const below = (x: number): number => { const f = new Float32Array([x]); new Uint32Array(f.buffer)[0]! -= 1; return f[0]!; };

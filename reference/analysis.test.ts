@@ -11,6 +11,7 @@ import { generateCase } from './generate.js';
 import { runReference, shutdownReference } from './moe.js';
 import type { Problem } from './problem.js';
 import { tinyProblemArb } from './testing/tinyProblemArb.js';
+import { runs } from '../properties/runs.js';
 
 test.after.always(() => shutdownReference());
 
@@ -35,7 +36,7 @@ testProp("analysis 'output' gives bitwise the same routing and outputs as 'full'
   t.true(out.fragileTokens.length === problem.T && out.fragileTokens.every((v) => v === 0), 'fragileTokens zero-filled');
   t.deepEqual(out.requant, { elements: full.requant.elements, fragileElements: 0, fragileBlocks: 0 });
   t.deepEqual(out.provenance, full.provenance);
-}, { numRuns: 30 });
+}, { numRuns: runs(30) });
 
 test("the comparator refuses an Expected computed with analysis 'output'; 'full' is the default and unchanged", async (t) => {
   const problem: Problem = {

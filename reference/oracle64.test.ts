@@ -17,6 +17,7 @@ import { runReference, shutdownReference } from './moe.js';
 import { runOracle64 } from './oracle64.js';
 import { tinyProblemArb } from './testing/tinyProblemArb.js';
 import { F32_UNIT_ROUNDOFF as U } from './formats/float.js';
+import { runs } from '../properties/runs.js';
 
 const gamma = (n: number) => (n * U) / (1 - n * U);
 
@@ -58,4 +59,4 @@ testProp('oracle64 and the fast path agree within the derived bound (ρ = γ(H))
   // exhaustive one finds, up to elements whose window edge the two accumulators straddle.
   const df = Math.abs(fast.requant.fragileElements - oracle.requant.fragileElements);
   t.true(df <= Math.max(2, 0.05 * oracle.requant.fragileElements), `fragile ${fast.requant.fragileElements} vs ${oracle.requant.fragileElements}`);
-}, { numRuns: 40 });
+}, { numRuns: runs(40) });

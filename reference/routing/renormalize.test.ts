@@ -2,7 +2,7 @@ import { fc, testProp } from '@fast-check/ava';
 import { renormalizeMethod } from './renormalize.js';
 import { renormalizeNaiveMethod } from './renormalizeNaive.js';
 import { routingInput } from './testing/fixtures.js';
-import { runs } from './testing/runs.js';
+import { runs } from '../../properties/runs.js';
 import { F32_UNIT_ROUNDOFF } from '../formats/float.js';
 
 /** A token row: E in [1, 64], k in [1, E], finite float32 logits (with repeats for ties). */
