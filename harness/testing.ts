@@ -11,14 +11,7 @@ import { routingInputFromCase } from '../reference/routing/routingInput.js';
 import type { RoutingInput } from '../reference/routing/types.js';
 import { errorModel, type ErrorModel } from './errorModel.js';
 import type { Observed } from './kernels/kernel.js';
-
-export function smallProblem(over: Partial<Problem> = {}): Problem {
-  return {
-    T: 9, H: 64, I: 64, E: 8, topK: 2, localOffset: 0, localExperts: 8,
-    routing: { method: 'renormalize' }, logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4',
-    activation: { kind: 'swiglu' }, ...over,
-  };
-}
+import { testProblem } from '../reference/testing/testProblem.js';
 
 export interface Fixture {
   readonly c: Case;
@@ -28,7 +21,7 @@ export interface Fixture {
 }
 
 export function fixture(spec: Omit<Partial<CaseSpec>, 'problem'> & { problem?: Partial<Problem> } = {}): Fixture {
-  const full: CaseSpec = { seed: 7, logitFamily: 'normal', scaleFamily: 'normal', ...spec, problem: smallProblem(spec.problem) };
+  const full: CaseSpec = { seed: 7, logitFamily: 'normal', scaleFamily: 'normal', ...spec, problem: testProblem(spec.problem) };
   const c = generateCase(full);
   const model = errorModel(full.problem);
   return { c, expected: runOracle64(c, { fc1RelativeError: model.fc1RelativeError }), input: routingInputFromCase(c), model };
