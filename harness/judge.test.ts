@@ -7,6 +7,7 @@ import { judge, type JudgeInput, type ReferenceForIds } from './judge.js';
 import { emulatedRouting } from './kernels/emulatedRouting.js';
 import type { Observed } from './kernels/kernel.js';
 import { fixture, perfectObserved, type Fixture } from './testing.js';
+import { testProblem } from '../reference/testing/testProblem.js';
 
 const base = fixture();
 
@@ -98,10 +99,7 @@ test('huge topk logits with decades scales (outputs overflowing to Inf) raise no
 test('a reference that is NaN (slot terms overflowing float32 in both directions) is counted apart, not blamed on a correct kernel', async (t) => {
   // Found by the 10,000-case huge × decades run (mix seed 2, case 481).
   const spec = {
-    problem: {
-      T: 13, H: 64, I: 128, E: 8, topK: 3, localOffset: 0, localExperts: 8, routing: { method: 'topk' as const },
-      logitsDtype: 'float32' as const, biasDtype: 'none' as const, quantMode: 'nvfp4' as const, activation: { kind: 'swiglu' as const },
-    },
+    problem: testProblem({ T: 13, I: 128, topK: 3, routing: { method: 'topk' } }),
     seed: 1580701088, logitFamily: 'huge' as const, scaleFamily: 'decades' as const,
   };
   const r = await runCampaign([{ spec }], { kernel: { kind: 'emulated' }, isolation: 'inline' });
@@ -113,10 +111,7 @@ test('a reference that is NaN (slot terms overflowing float32 in both directions
 test('a reference that overflowed to -Inf while a truncating tactic stayed finite is counted apart, not blamed on a correct kernel', async (t) => {
   // Found by the 10,000-case huge × decades run (mix seed 3, case 641: tactics x/2 gave -2.63e38).
   const spec = {
-    problem: {
-      T: 64, H: 64, I: 128, E: 8, topK: 3, localOffset: 0, localExperts: 8, routing: { method: 'topk' as const },
-      logitsDtype: 'float32' as const, biasDtype: 'none' as const, quantMode: 'nvfp4' as const, activation: { kind: 'swiglu' as const },
-    },
+    problem: testProblem({ T: 64, I: 128, topK: 3, routing: { method: 'topk' } }),
     seed: 811779229, logitFamily: 'huge' as const, scaleFamily: 'decades' as const,
   };
   const r = await runCampaign([{ spec }], { kernel: { kind: 'emulated' }, isolation: 'inline' });
