@@ -147,7 +147,7 @@ export async function tuneCommand(argv: readonly string[], io: Io): Promise<numb
     kernel: choice, problem, maxTokens, seed: o.seed ?? 1, policy, judge,
     ...(buckets ? { buckets } : {}), ...(tactics ? { tactics } : {}),
     ...(o.init !== undefined ? { initializers: parseInitializers(o.init) } : {}),
-    requireKernelClock: requireGpu, log: (l) => io.err(l),
+    clockFallback: requireGpu ? 'refuse' : 'host_wall', log: (l) => io.err(l),
   });
   io.out(`${'bucket'.padStart(6)}  ${'tuned'.padEnd(10)} ${'ms'.padStart(10)}  ${'default'.padEnd(10)} ${'ms'.padStart(10)}  repeats spread   clock`);
   for (const b of r.buckets) {
