@@ -500,7 +500,7 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
       `${gpuPlan ? `, --gpus ${String(o.gpus)}: this process (${gpuPlan.detail})` : ''}` +
       `${resumed ? `; resuming ${dir}: ${skipped} cases and ${resumed.records.length} records done` : ''}`);
     if (plan) io.err(coverageLine(plan));
-    const progress = new Progress(cases.length, process.stderr, !o.quiet);
+    const progress = new Progress(cases.length, process.stderr, o.quiet ? 'quiet' : 'shown');
     const stats = { passed: 0, failed: 0 };
     let result: CampaignResult;
     try {
@@ -599,7 +599,7 @@ async function checkProperty(argv: readonly string[], o: CliOptions, io: Io): Pr
   io.err(`moe-harness check: kernel ${kernelLabel(choice)}, fast-check property, ${path !== undefined ? `path "${path}"` : `${runs} runs`}, seed ${seed}, isolation ${isolation}`);
   writeInvocation(dir, { command: 'check', options: bindingOptions(o, OPTIONS), seed, kernel: kernelLabel(choice), version: packageVersion() });
   const journal = new RecordJournal(dir, 'new');
-  const progress = new Progress(runs, process.stderr, !o.quiet && path === undefined);
+  const progress = new Progress(runs, process.stderr, o.quiet || path !== undefined ? 'quiet' : 'shown');
   const stats = { passed: 0, failed: 0 };
   let shrinking = false;
   const judged: CaseRecord[] = [];
