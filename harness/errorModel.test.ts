@@ -1,10 +1,10 @@
 import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
 import { f32ToBf16 } from '../reference/formats/bf16.js';
-import { BF16_OVERFLOW_THRESHOLD, elementBound, errorModel, flipRowBudget, gamma, infinityIsCorrect, ulpBf16 } from './errorModel.js';
+import { BF16_OVERFLOW_THRESHOLD, elementBound, errorModel, flipRowBudget, infinityIsCorrect, ulpBf16 } from './errorModel.js';
 import { scheduleOf, scheduledDot } from './kernels/emulatedTactics.js';
 import { testProblem } from '../reference/testing/testProblem.js';
-import { F32_UNIT_ROUNDOFF as U } from '../reference/formats/float.js';
+import { F32_UNIT_ROUNDOFF as U, gamma } from '../reference/formats/float.js';
 import { runs } from '../properties/runs.js';
 
 test('ulpBf16 is the bf16 spacing of the binade, 2^-133 in the subnormal range', (t) => {

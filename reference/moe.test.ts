@@ -17,11 +17,10 @@ import type { ActivationConfig, Problem, QuantMode, RoutingConfig } from './prob
 import { weightBlock } from './problem.js';
 import { configProblem } from './configs.js';
 import { runFast } from './fastpath/runFast.js';
-import { F32_UNIT_ROUNDOFF as U } from './formats/float.js';
+import { F32_UNIT_ROUNDOFF as U, gamma } from './formats/float.js';
 import { testProblem } from './testing/testProblem.js';
 
 const PRECISIONS = ['float64', 'float32'] as const;
-const gamma = (n: number) => (n * U) / (1 - n * U);
 
 test.after.always(() => shutdownReference());
 

@@ -16,10 +16,9 @@ import { generateCase } from './generate.js';
 import { runReference, shutdownReference } from './moe.js';
 import { runOracle64 } from './oracle64.js';
 import { tinyProblemArb } from './testing/tinyProblemArb.js';
-import { F32_UNIT_ROUNDOFF as U } from './formats/float.js';
+import { gamma } from './formats/float.js';
 import { runs } from '../properties/runs.js';
 
-const gamma = (n: number) => (n * U) / (1 - n * U);
 
 test.after.always(() => shutdownReference());
 

@@ -7,6 +7,11 @@
 /** float32 unit roundoff u = 2^-24: half an ulp of 1, the bound of one round-to-nearest's relative error. */
 export const F32_UNIT_ROUNDOFF = 2 ** -24;
 
+/** Higham's γ(n) = n·u / (1 - n·u) for float32: the relative error bound of n roundings. */
+export function gamma(n: number): number {
+  return (n * F32_UNIT_ROUNDOFF) / (1 - n * F32_UNIT_ROUNDOFF);
+}
+
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
 
