@@ -6,7 +6,7 @@ import { caseMix } from './caseMix.js';
 import { judge, type JudgeInput, type ReferenceForIds } from './judge.js';
 import { emulatedRouting } from './kernels/emulatedRouting.js';
 import type { Observed } from './kernels/kernel.js';
-import { fixture, perfectObserved, type Fixture } from './testing.js';
+import { fixture, perfectObserved, wrongExpertIds, type Fixture } from './testing.js';
 import { testProblem } from '../reference/testing/testProblem.js';
 
 const base = fixture();
@@ -27,12 +27,8 @@ test('a kernel that chose the reference\'s expert sets is judged from Expected a
 });
 
 test('another expert set triggers exactly one recomputation, with the kernel\'s ids', async (t) => {
-  const { E, topK: k } = base.c.spec.problem;
-  const ids = Int32Array.from(base.expected.routing.ids);
-  const scores = base.expected.routing.selectionScores.subarray(0, E);
-  let worst = 0;
-  for (let e = 1; e < E; e++) if (scores[e]! < scores[worst]!) worst = e;
-  ids[1] = worst;
+  const { topK: k } = base.c.spec.problem;
+  const ids = wrongExpertIds(base);
   const forced = runOracle64(base.c, { forcedIds: ids, fc1RelativeError: base.model.fc1RelativeError });
   const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights), executedTactic: '8/0' };
   const calls: Int32Array[] = [];
