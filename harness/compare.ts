@@ -187,7 +187,7 @@ export function compare(input: CompareInput): Verdict {
       const diff = Math.abs(out - ref);
       const ratio = Number.isFinite(ref) ? diff / bound : (out === ref ? 0 : Infinity);
       if (ratio <= 1) {
-        histogram[ratioBin(ratio, false)]!++;
+        histogram[ratioBin(ratio, 'bound')]!++;
         if (worst === null || ratio > worst.ratio) worst = { t, h, observed: out, reference: ref, bound, ratio };
         continue;
       }
@@ -195,11 +195,11 @@ export function compare(input: CompareInput): Verdict {
       if (expected.fragileTokens[t] === 1 && diff <= bound + allowance) {
         counts.flip_explained++;
         flipRows.add(t);
-        histogram[ratioBin(ratio, true)]!++;
+        histogram[ratioBin(ratio, 'flip')]!++;
         continue;
       }
       counts.beyond_bound++;
-      histogram[ratioBin(ratio, false)]!++;
+      histogram[ratioBin(ratio, 'bound')]!++;
       if (worst === null || ratio > worst.ratio) worst = { t, h, observed: out, reference: ref, bound, ratio };
       const f: Finding = {
         kind: 'beyond_bound', where: `out[t=${t},h=${h}]`, observed: fmtNum(out), reference: fmtNum(ref),
