@@ -112,7 +112,3 @@ export function flipCaseProblem(quantMode: QuantMode, method: 'renormalize' | 'l
 }
 
 export const GOLDEN_CASES: readonly GoldenCaseDef[] = [...MATRIX, ...EDGES];
-
-export function goldenCaseDef(name: string): GoldenCaseDef | undefined {
-  return GOLDEN_CASES.find((c) => c.name === name);
-}

@@ -25,7 +25,7 @@ import { flipCaseProblem } from './cases.js';
 import { goldenReference } from './produce.js';
 
 const fl = Math.fround;
-export const ORDERS = ['sequential', 'reverse', 'mma16'] as const;
+const ORDERS = ['sequential', 'reverse', 'mma16'] as const;
 export type Order = (typeof ORDERS)[number];
 
 function dot(w: Float32Array, wo: number, x: Float32Array, xo: number, H: number, order: Order): number {

@@ -27,7 +27,7 @@ export interface GoldenJudgement {
 }
 
 /** A stored golden as the judge's Expected (the problem from the manifest's spec). */
-export function storedAsExpected(c: Case, stored: StoredExpected): Expected {
+function storedAsExpected(c: Case, stored: StoredExpected): Expected {
   return { ...stored, problem: c.spec.problem };
 }
 

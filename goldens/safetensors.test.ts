@@ -4,6 +4,7 @@ import {
   asFloat32, asInt32, asUint16, asUint8, DTYPE_SIZES, numel, readSafetensors, tensorOf, writeSafetensors,
   type Dtype, type Tensor,
 } from './safetensors.js';
+import { runs } from '../properties/runs.js';
 
 const DTYPES = Object.keys(DTYPE_SIZES) as Dtype[];
 
@@ -40,7 +41,7 @@ testProp('write then read gives back every tensor, its dtype, shape, bytes and t
     if (name === '__metadata__') continue;
     t.is((8 + headerLen + info.data_offsets[0]) % DTYPE_SIZES[info.dtype], 0, `${name} aligned`);
   }
-}, { numRuns: 60 });
+}, { numRuns: runs(60) });
 
 test('typed views decode little-endian values and check the dtype (also from a Buffer view at an odd offset)', (t) => {
   const file = writeSafetensors({

@@ -30,7 +30,7 @@ export const DTYPE_SIZES = {
 export type Dtype = keyof typeof DTYPE_SIZES;
 
 /** Largest header accepted (the reference implementation's limit). */
-export const MAX_HEADER_BYTES = 100_000_000;
+const MAX_HEADER_BYTES = 100_000_000;
 
 export interface Tensor {
   readonly dtype: Dtype;
@@ -52,7 +52,7 @@ if (endianness() !== 'LE') {
   throw new BadArgumentError('platform endianness', 'little-endian (safetensors data are little-endian)', endianness());
 }
 
-export function isDtype(s: unknown): s is Dtype {
+function isDtype(s: unknown): s is Dtype {
   return typeof s === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZES, s);
 }
 

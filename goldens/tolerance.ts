@@ -29,6 +29,7 @@
  * two scalings), and 2 ulps for the routing weights.
  */
 import type { Problem } from '../reference/problem.js';
+import { F32_UNIT_ROUNDOFF } from '../reference/formats/float.js';
 
 export type GoldenPrecision = 'float32' | 'float64';
 
@@ -67,9 +68,9 @@ export function goldenTolerance(problem: Problem, precision: GoldenPrecision): G
   return {
     routingIds: 'exact',
     routingWeightUlps: 2,
-    outputAbsAccumFactor: (problem.I + problem.topK + 2) * 2 ** -24,
+    outputAbsAccumFactor: (problem.I + problem.topK + 2) * F32_UNIT_ROUNDOFF,
     outputBf16Ulps: 1,
-    diagnosticsRelative: (problem.I + problem.topK + 2) * 2 ** -24,
+    diagnosticsRelative: (problem.I + problem.topK + 2) * F32_UNIT_ROUNDOFF,
     why: 'float32 fast path: accumulation order depends on the tfjs backend and thread count; ' +
       'bound (I + k + 2)·2^-24·absAccum for FC2 + finalize, plus flipAllowance for re-quantization flips',
   };

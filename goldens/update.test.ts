@@ -6,8 +6,8 @@ import { GOLDENS_DIR, MANIFEST_FILE, readManifest } from './manifest.js';
 import { isCi, main, parseUpdateArgs, updateGoldens } from './update.js';
 
 test('argument parsing: names, options, unknown names and options', (t) => {
-  t.like(parseUpdateArgs(['t1', '--dry-run', '--precision', 'float32']), { names: ['t1'], dryRun: true, force: false, precision: 'float32' });
-  t.like(parseUpdateArgs(['--force', '--precision=float64']), { names: [], force: true, precision: 'float64' });
+  t.like(parseUpdateArgs(['t1', '--dry-run', '--precision', 'float32']), { names: ['t1'], write: 'dry_run', underCi: 'refuse', precision: 'float32' });
+  t.like(parseUpdateArgs(['--force', '--precision=float64']), { names: [], underCi: 'allow', precision: 'float64' });
   t.regex(parseUpdateArgs(['no-such-case']) as string, /unknown golden case\(s\): no-such-case/);
   t.regex(parseUpdateArgs(['--precision', 'float16']) as string, /--precision: expected float64 or float32/);
   t.regex(parseUpdateArgs(['--bogus']) as string, /unknown option --bogus/);
@@ -39,7 +39,7 @@ test('a subset update in a fresh directory reproduces the stored files, then rep
   const dir = mkdtempSync(join(tmpdir(), 'goldens-update-'));
   try {
     const names = ['t1', 'uniform'];
-    const opts = { names, dryRun: false, force: false, precision: 'float64' as const, dir };
+    const opts = { names, write: 'write' as const, underCi: 'refuse' as const, precision: 'float64' as const, dir };
     const log1: string[] = [];
     const m = await updateGoldens(opts, (l) => log1.push(l));
     const stored = readManifest();
@@ -66,7 +66,7 @@ test('a subset update in a fresh directory reproduces the stored files, then rep
     t.true(log3.some((l) => /changed 1\/\d+ elements/.test(l)), log3.join('\n'));
 
     const dry: string[] = [];
-    await updateGoldens({ ...opts, names: ['t1'], dryRun: true }, (l) => dry.push(l));
+    await updateGoldens({ ...opts, names: ['t1'], write: 'dry_run' as const }, (l) => dry.push(l));
     t.true(dry.includes('dry run: nothing written'));
   } finally {
     rmSync(dir, { recursive: true, force: true });

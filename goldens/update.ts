@@ -21,8 +21,10 @@ import type { GoldenPrecision } from './tolerance.js';
 
 export interface UpdateOptions {
   readonly names: readonly string[];
-  readonly dryRun: boolean;
-  readonly force: boolean;
+  /** 'write' the files and manifest, or 'dry_run': report what would change, write nothing (--dry-run). */
+  readonly write: 'write' | 'dry_run';
+  /** Under CI (env CI set): 'refuse' (default), or 'allow' (--force). */
+  readonly underCi: 'refuse' | 'allow';
   readonly precision: GoldenPrecision;
   readonly dir: string;
 }
@@ -32,12 +34,13 @@ const USAGE = 'usage: npm run goldens:update [-- name1 name2 ...] [--dry-run] [-
 /** Parse argv (after the script name). Returns a message string on bad usage. */
 export function parseUpdateArgs(argv: readonly string[], dir = GOLDENS_DIR): UpdateOptions | string {
   const names: string[] = [];
-  let dryRun = false, force = false;
+  let write: UpdateOptions['write'] = 'write';
+  let underCi: UpdateOptions['underCi'] = 'refuse';
   let precision: GoldenPrecision = GOLDEN_PRECISION;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--dry-run') dryRun = true;
-    else if (a === '--force') force = true;
+    if (a === '--dry-run') write = 'dry_run';
+    else if (a === '--force') underCi = 'allow';
     else if (a === '--precision' || a.startsWith('--precision=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (v !== 'float64' && v !== 'float32') return `--precision: expected float64 or float32, got ${JSON.stringify(v)}\n${USAGE}`;
@@ -49,7 +52,7 @@ export function parseUpdateArgs(argv: readonly string[], dir = GOLDENS_DIR): Upd
   const known = new Set(GOLDEN_CASES.map((c) => c.name));
   const unknown = names.filter((n) => !known.has(n));
   if (unknown.length > 0) return `unknown golden case(s): ${unknown.join(', ')}\nknown: ${[...known].join(', ')}`;
-  return { names, dryRun, force, precision, dir };
+  return { names, write, underCi, precision, dir };
 }
 
 /** Whether env says we run under CI (any non-empty value but "0"/"false"). */
@@ -130,7 +133,7 @@ export async function updateGoldens(o: UpdateOptions, log: (line: string) => voi
   const total = cases.reduce((s, c) => s + c.files.inputs.bytes + c.files.expected.bytes, 0);
   log(`${selected.length} case(s) regenerated, ${changedCases} changed; manifest: ${cases.length} cases, ${(total / 1e6).toFixed(2)} MB`);
 
-  if (o.dryRun) {
+  if (o.write === 'dry_run') {
     log('dry run: nothing written');
     return manifest;
   }
@@ -156,7 +159,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     console.error(o);
     return o === USAGE ? 0 : 2;
   }
-  if (isCi(env) && !o.force) {
+  if (isCi(env) && o.underCi === 'refuse') {
     console.error('goldens:update refuses to run under CI (env CI is set): CI never writes goldens. Pass --force to override.');
     return 3;
   }

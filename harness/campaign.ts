@@ -91,7 +91,7 @@ export type CampaignEvent =
   | { readonly type: 'record'; readonly index: number; readonly total: number; readonly record: CaseRecord }
   | { readonly type: 'case_done'; readonly index: number; readonly total: number };
 
-export async function makeRunner(kernel: KernelChoice, isolation: Isolation, timeoutMs?: number, repeats?: number): Promise<CaseRunner> {
+async function makeRunner(kernel: KernelChoice, isolation: Isolation, timeoutMs?: number, repeats?: number): Promise<CaseRunner> {
   if (runnerIsolation(kernel, isolation) === 'inline') return new InlineRunner(await createKernel(kernel), repeats);
   return new ChildRunner(kernel, { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(repeats !== undefined ? { repeats } : {}) });
 }
@@ -169,7 +169,7 @@ export async function runOneCase(index: number, cc: CampaignCase, runner: CaseRu
  * A failure to generate the case or to compute its reference is the case's (or each
  * tactic's) disposition 'error', never an exception that ends the campaign.
  */
-export async function streamOneCase(
+async function streamOneCase(
   index: number, cc: CampaignCase, runner: CaseRunner, opts: CampaignOptions, emit: (r: CaseRecord) => void, done?: ReadonlySet<string>,
 ): Promise<{ readonly interrupted: boolean; readonly description?: ProviderDescription }> {
   const { spec, origin } = cc;

@@ -61,7 +61,7 @@ export interface CaseCostModel {
 export const weightElements = (p: Problem): number => p.localExperts * 3 * p.H * p.I;
 
 /** Multiply-adds of one MoE over the local slots (the expected local fraction El/E of T·k). */
-export const moeMacs = (p: Problem): number => p.T * p.topK * 3 * p.H * p.I * (p.localExperts / p.E);
+const moeMacs = (p: Problem): number => p.T * p.topK * 3 * p.H * p.I * (p.localExperts / p.E);
 
 const BUILT_IN_MODELS = {
   emulated: {

@@ -63,7 +63,7 @@ export function describeError(e: unknown): string {
 
 export const isUnsupported = (e: unknown): boolean => e instanceof Error && e.name === 'UnsupportedProblemError';
 /** A run of an enumerated tactic refused: unsupported, or its tactic argument rejected. */
-export const isRefusal = (e: unknown): boolean => isUnsupported(e) ||
+const isRefusal = (e: unknown): boolean => isUnsupported(e) ||
   (e instanceof Error && e.name === 'BadArgumentError' && /tactic/.test(String((e as { argument?: unknown }).argument)));
 /** A CUDA fault poisons the process's context: the process must be restarted. */
 export const isFatal = (e: unknown): boolean => e instanceof Error && e.name === 'CudaError';

@@ -11,19 +11,19 @@ import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSyn
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import seedrandom from 'seedrandom';
-import { LOGIT_FAMILIES, SCALE_FAMILIES, type CaseSpec, type LogitFamily, type ScaleFamily } from '../reference/case.js';
+import { LOGIT_FAMILIES, SCALE_FAMILIES, type CaseSpec } from '../reference/case.js';
 import { CONFIG_NAMES, configProblem } from '../reference/configs.js';
 import { BadArgumentError } from '../reference/errors.js';
 import { validateCaseSpec } from '../reference/generate.js';
-import { QUANT_MODES, ROUTING_METHODS, describeProblem, weightBlock, type Problem, type QuantMode, type RoutingMethodName } from '../reference/problem.js';
+import { QUANT_MODES, ROUTING_METHODS, describeProblem, weightBlock, type Problem } from '../reference/problem.js';
 import { routingMethod } from '../reference/routing/registry.js';
-import { runCampaign, type CampaignCase, type CampaignResult, type CaseRecord, type Isolation } from './campaign.js';
-import { caseMix, MIX_SIZES, type MixSize } from './caseMix.js';
+import { runCampaign, type CampaignCase, type CampaignResult, type CaseRecord } from './campaign.js';
+import { caseMix, MIX_SIZES } from './caseMix.js';
 import { projectRoot } from './childEntry.js';
 import { MAX_TIMER_MS } from './childRunner.js';
-import { optionsHelp, parseArgs, type OptionTable, type Parsed } from './cliArgs.js';
+import { optionsHelp, parseArgs, type OptionTable, type OptionValues } from './cliArgs.js';
 import { DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, DEFAULT_RUN_SHAPING_OPTIONS, coverageLine, planDefaultRun, type DefaultRunPlan } from './defaultRun.js';
-import { FAULT_NAMES, type FaultName } from './faults.js';
+import { FAULT_NAMES } from './faults.js';
 import { DEFAULT_NOISE_POLICY } from './tune/timing.js';
 import { gpuAvailability } from './gpuAvailability.js';
 import { chooseKernel as chooseProvider, requestedKernel } from './kernels/kernelSpec.js';
@@ -42,7 +42,6 @@ import { listDevices, parseGpus, planGpus, runWorkers, type WorkerOutcome } from
 import { resolveShard, shardFromEnv, shardItems, shardLabel } from './shard.js';
 
 const GENERATORS = ['mix', 'property'] as const;
-type Generator = (typeof GENERATORS)[number];
 
 const ALL = ['check', 'replay', 'tactics'] as const;
 const RUNS = ['check', 'replay'] as const;
@@ -51,7 +50,7 @@ const KERNEL_COMMANDS = [...ALL, 'tune'] as const;
 const RUNS_AND_TUNE = [...RUNS, 'tune'] as const;
 
 /** Every option of every command, declared once. Adding an option is one entry here. */
-export const OPTIONS: OptionTable = {
+export const OPTIONS = {
   kernel: { kind: 'string', commands: KERNEL_COMMANDS, help: `kernel under test: ${kernelForms()} (lib: a shared library behind the C ABI, docs/c-abi.md, child isolation; cmd: a command speaking docs/process-protocol.md) (default native; emulated, with a notice, when no CUDA device is present; see moe-harness kernels)` },
   'kernel-config': { kind: 'string', commands: KERNEL_COMMANDS, help: 'kernel under test from a JSON file: name, kind, command or library, conventions, env, timeoutS (docs/providers.md); not with --kernel' },
   fault: { kind: 'string', commands: KERNEL_COMMANDS, choices: FAULT_NAMES, help: 'switch on one fault of harness/faults.ts (emulated kernel, or the native faults build)' },
@@ -95,7 +94,10 @@ export const OPTIONS: OptionTable = {
   'max-repeats': { kind: 'int', commands: ['tune'], min: 1, help: `timed runs per tactic at most (default ${DEFAULT_NOISE_POLICY.maxRepeats})` },
   'spread-limit': { kind: 'number', commands: ['tune'], min: 0, help: `largest MAD/median accepted before the cap (default ${DEFAULT_NOISE_POLICY.spreadLimit})` },
   help: { kind: 'flag', commands: [...ALL, 'merge', 'kernels', 'tune'], short: 'h', resume: 'free', help: 'this help' },
-};
+} as const satisfies OptionTable;
+
+/** The parsed options of every command, typed by OPTIONS. */
+export type CliOptions = OptionValues<typeof OPTIONS>;
 
 /** Every exit code, in the help and in docs/cli.md. */
 export const EXIT_CODES: ReadonlyArray<readonly [number, string]> = [
@@ -142,12 +144,12 @@ function envInt(name: string, fallback: number): number {
  * The kernel to use: native when a CUDA device is usable; a default native falls back to
  * emulated with a notice, except under MOE_HARNESS_REQUIRE_GPU=1 (every fallback a failure).
  */
-async function chooseKernel(o: Parsed['options'], io: Io): Promise<{ choice: KernelChoice; notice?: string }> {
+async function chooseKernel(o: CliOptions, io: Io): Promise<{ choice: KernelChoice; notice?: string }> {
   const r = await chooseProvider({
-    ...(o.kernel !== undefined ? { kernel: o.kernel as string } : {}),
-    ...(o['kernel-config'] !== undefined ? { kernelConfig: o['kernel-config'] as string } : {}),
-    ...(o.fault !== undefined ? { fault: o.fault as FaultName } : {}),
-    ...(o.timeout !== undefined ? { timeoutS: o.timeout as number } : {}),
+    ...(o.kernel !== undefined ? { kernel: o.kernel } : {}),
+    ...(o['kernel-config'] !== undefined ? { kernelConfig: o['kernel-config'] } : {}),
+    ...(o.fault !== undefined ? { fault: o.fault } : {}),
+    ...(o.timeout !== undefined ? { timeoutS: o.timeout } : {}),
     fallback: requireGpu() ? 'refuse' : 'emulated_with_notice',
   });
   if (r.notice !== undefined) io.err(r.notice);
@@ -259,11 +261,12 @@ function weightBytes(p: Problem): number {
   return p.localExperts * 3 * p.I * p.H * (0.5 + 1 / weightBlock(p.quantMode));
 }
 
-function configProblemFrom(o: Parsed['options'], T: number, checkSize = true): Problem {
-  const name = o.config as string;
+function configProblemFrom(o: CliOptions, T: number, checkSize = true): Problem {
+  const name = o.config;
+  if (name === undefined) throw new BadArgumentError('--config', `a named configuration (${CONFIG_NAMES.join(', ')})`, 'nothing');
   const base = configProblem(name, T);
-  const localOffset = (o['local-offset'] as number | undefined) ?? 0;
-  const localExperts = (o['local-experts'] as number | undefined) ?? base.E - localOffset;
+  const localOffset = o['local-offset'] ?? 0;
+  const localExperts = o['local-experts'] ?? base.E - localOffset;
   if (localOffset + localExperts > base.E) {
     throw new BadArgumentError('--local-offset + --local-experts', `<= E = ${base.E} (${name})`, `${localOffset} + ${localExperts}`);
   }
@@ -277,11 +280,11 @@ function configProblemFrom(o: Parsed['options'], T: number, checkSize = true): P
   return p;
 }
 
-function configCases(o: Parsed['options'], runs: number, seed: number): CampaignCase[] {
-  const Ts = (o.T as number[] | undefined) ?? [1, 37];
+function configCases(o: CliOptions, runs: number, seed: number): CampaignCase[] {
+  const Ts = o.T ?? [1, 37];
   const rng = seedrandom(`moe-harness-config:${seed}`);
-  const logits = (o.logits as LogitFamily[] | undefined) ?? ['normal'];
-  const scales = (o.scales as ScaleFamily[] | undefined) ?? ['normal'];
+  const logits = o.logits ?? ['normal'];
+  const scales = o.scales ?? ['normal'];
   const out: CampaignCase[] = [];
   for (let n = 0; n < Math.max(runs, 1); n++) {
     const spec: CaseSpec = {
@@ -306,12 +309,12 @@ export function exitCodeOf(records: ReadonlyArray<Pick<CaseRecord, 'disposition'
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
 
 /** --junit: the JUnit file of a finished campaign (extra: workers that died, as errors). */
-function writeJunitIfAsked(result: CampaignResult, meta: ReportMeta, o: Parsed['options'], io: Io, extra: JunitSuite['extraErrors'] = []): void {
-  if (o.junit !== undefined) io.out(`junit:  ${writeJunit(o.junit as string, [junitSuite(result, meta, extra)])}`);
+function writeJunitIfAsked(result: CampaignResult, meta: ReportMeta, o: CliOptions, io: Io, extra: JunitSuite['extraErrors'] = []): void {
+  if (o.junit !== undefined) io.out(`junit:  ${writeJunit(o.junit, [junitSuite(result, meta, extra)])}`);
 }
 
 /** Terminal report, report folder and JUnit file of merged results (merge, --gpus); the exit code. */
-function finishMerged(result: CampaignResult, meta: ReportMeta, dir: string, o: Parsed['options'], io: Io, dead: readonly WorkerOutcome[] = []): number {
+function finishMerged(result: CampaignResult, meta: ReportMeta, dir: string, o: CliOptions, io: Io, dead: readonly WorkerOutcome[] = []): number {
   io.out(formatTerminalReport(result));
   for (const x of dead) io.out(`\nWORKER FAILED: GPU ${x.gpu}, shard ${shardLabel(x.shard)}: ${x.failure}; its cases have NO results`);
   const paths = writeReport(result, dir, meta);
@@ -332,8 +335,8 @@ async function merge(argv: readonly string[], io: Io): Promise<number> {
   }
   if (o.report === undefined) throw new BadArgumentError('--report', 'the folder of the merged report', 'nothing');
   if (dirs.length === 0) throw new BadArgumentError('DIR', 'one or more shard report folders', 'none');
-  const out = prepareReportDir(o.report as string, '--report');
-  const { result, meta } = mergeReports(dirs.map((d) => readReport(d)), dirs, o.shards ? { shards: o.shards as number[] } : {});
+  const out = prepareReportDir(o.report, '--report');
+  const { result, meta } = mergeReports(dirs.map((d) => readReport(d)), dirs, o.shards ? { shards: o.shards } : {});
   io.err(`moe-harness merge: ${dirs.length} reports, ${result.cases} cases, ${result.records.length} records`);
   return finishMerged(result, meta, out, o, io);
 }
@@ -397,9 +400,9 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     return 0;
   }
   let stored: Invocation | null = null;
-  const resumeDir = o.resume as string | undefined;
+  const resumeDir = o.resume;
   if (resumeDir !== undefined) {
-    if (o.report !== undefined && resolve(o.report as string) !== resolve(resumeDir)) {
+    if (o.report !== undefined && resolve(o.report) !== resolve(resumeDir)) {
       throw new BadArgumentError('--report', `no --report with --resume (the report goes to ${resumeDir})`, JSON.stringify(o.report));
     }
     stored = readInvocation(resumeDir);
@@ -407,52 +410,52 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
     const envSeed = o.seed === undefined && process.env.MOE_HARNESS_SEED ? envInt('MOE_HARNESS_SEED', stored.seed) : undefined;
     o = resumeOptions(stored, o, OPTIONS, envSeed);
   }
-  const generator = (o.generator as Generator | undefined) ?? 'mix';
+  const generator = o.generator ?? 'mix';
   if (generator === 'property') {
     if (resumeDir !== undefined) throw new BadArgumentError('--resume', 'a campaign of the case mix or --config (a property campaign is not resumable: rerun it with the same --seed)', '--generator property');
     return checkProperty(argv, o, io);
   }
   if (o.path !== undefined) throw new BadArgumentError('--path', 'only with --generator property', `--path ${JSON.stringify(o.path)} with --generator mix`);
-  const { shard } = resolveShard(o.shard as string | undefined);
-  const runs = (o.runs as number | undefined) ?? (o.config ? 2 : 24);
-  const seed = stored?.seed ?? (o.seed as number | undefined) ?? envInt('MOE_HARNESS_SEED', 1);
-  const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
-  const repeats = (o.repeats as number | undefined) ?? DEFAULT_RUN_REPEATS;
+  const { shard } = resolveShard(o.shard);
+  const runs = o.runs ?? (o.config ? 2 : 24);
+  const seed = stored?.seed ?? o.seed ?? envInt('MOE_HARNESS_SEED', 1);
+  const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic) : undefined;
+  const repeats = o.repeats ?? DEFAULT_RUN_REPEATS;
   // The default run: no option that shapes the cases (defaultRun.ts); --budget only there.
   const shaping = DEFAULT_RUN_SHAPING_OPTIONS.filter((k) => o[k] !== undefined);
   if (o.budget !== undefined && shaping.length > 0) {
     throw new BadArgumentError('--budget', 'only for the default run (without ' + DEFAULT_RUN_SHAPING_OPTIONS.map((k) => `--${k}`).join(', ') + ')', `--budget with --${shaping[0]}`);
   }
-  if (o.budget !== undefined && !((o.budget as number) > 0)) throw new BadArgumentError('--budget', 'seconds > 0', String(o.budget));
+  if (o.budget !== undefined && !(o.budget > 0)) throw new BadArgumentError('--budget', 'seconds > 0', String(o.budget));
   const shaped: CampaignCase[] | null = shaping.length === 0 ? null : namingOptions(() => (o.config
     ? configCases(o, runs, seed)
     : caseMix({
-      runs, seed, size: (o.size as MixSize | undefined) ?? 'small',
-      ...(o.routing ? { routing: o.routing as RoutingMethodName[] } : {}),
-      ...(o.quant ? { quant: o.quant as QuantMode[] } : {}),
-      ...(o.logits ? { logitFamilies: o.logits as LogitFamily[] } : {}),
-      ...(o.scales ? { scaleFamilies: o.scales as ScaleFamily[] } : {}),
-      ...(o.T ? { T: o.T as number[] } : {}), ...(o.H ? { H: o.H as number } : {}), ...(o.I ? { I: o.I as number } : {}),
+      runs, seed, size: o.size ?? 'small',
+      ...(o.routing ? { routing: o.routing } : {}),
+      ...(o.quant ? { quant: o.quant } : {}),
+      ...(o.logits ? { logitFamilies: o.logits } : {}),
+      ...(o.scales ? { scaleFamilies: o.scales } : {}),
+      ...(o.T ? { T: o.T } : {}), ...(o.H ? { H: o.H } : {}), ...(o.I ? { I: o.I } : {}),
     }).map((spec) => ({ spec }))));
   const { choice, notice } = await chooseKernel(o, io);
   const plan: DefaultRunPlan | null = shaped === null
     ? planDefaultRun({
-      seed, budgetS: (o.budget as number | undefined) ?? DEFAULT_BUDGET_S, kernel: choice.kind, repeats,
-      referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
+      seed, budgetS: o.budget ?? DEFAULT_BUDGET_S, kernel: choice.kind, repeats,
+      referencePrecision: o.reference ?? 'float32',
     })
     : null;
   const allCases: CampaignCase[] = shaped ?? plan!.cases.map((c) => ({ spec: c.spec }));
   // Sharding (CI_NODE_INDEX/CI_NODE_TOTAL or --shard): case i runs on shard i mod N; records keep i.
   const cases: CampaignCase[] = shardItems(allCases, shard).map(({ item, index }) => ({ ...item, index }));
   if (shard && resumeDir !== undefined) throw new BadArgumentError('--resume', 'an unsharded run (resume each shard\'s folder without CI_NODE_* / --shard)', `shard ${shardLabel(shard)}`);
-  const gpuPlan = o.gpus !== undefined ? planGpus(parseGpus(o.gpus as string), choice.kind, listDevices()) : null;
+  const gpuPlan = o.gpus !== undefined ? planGpus(parseGpus(o.gpus), choice.kind, listDevices()) : null;
   const shardMeta: ReportMeta = shard ? { shard: { ...shard, casesTotal: allCases.length } } : {};
   if (stored !== null && kernelLabel(choice) !== stored.kernel) {
     throw new BadArgumentError('--kernel', `the kernel of the run being resumed (${stored.kernel})`, `${kernelLabel(choice)}${notice ? ' (the fallback: no usable CUDA device)' : ''}`);
   }
   await checkTacticFilter(tactics, choice, cases.map((c) => c.spec.problem));
   // The isolation actually used: a cmd: adapter isolates itself (inline), a lib: kernel only ever runs in a child.
-  const isolation = runnerIsolation(choice, (o.isolation as Isolation | undefined) ?? 'child');
+  const isolation = runnerIsolation(choice, o.isolation ?? 'child');
   if (gpuPlan && gpuPlan.devices.length > 1) {
     if (resumeDir !== undefined) throw new BadArgumentError('--resume', 'a one-process run (resume each GPU worker\'s folder)', `--gpus ${String(o.gpus)}`);
     return checkOnGpus();
@@ -467,7 +470,7 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
 
   /** One worker process per GPU (multiGpu.ts), each a sharded `check` of its own; one merged report. */
   async function checkOnGpus(): Promise<number> {
-    const dir = prepareReportDir((o.report as string | undefined) ?? defaultReportDir(choice), '--report');
+    const dir = prepareReportDir(o.report ?? defaultReportDir(choice), '--report');
     io.err(`moe-harness check: kernel ${kernelLabel(choice)}, ${cases.length} cases${shard ? ` (shard ${shardLabel(shard)} of ${allCases.length})` : ''}, seed ${seed}, ` +
       `--gpus ${String(o.gpus)}: ${gpuPlan!.devices.length} workers (${gpuPlan!.detail})`);
     const w = await runWorkers({ argv, plan: gpuPlan!, parentShard: shard, kernel: choice.kind, reportDir: dir, onLine: (l) => io.err(`moe-harness check: ${l}`) });
@@ -488,7 +491,7 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
       resumed = loadResumeState(dir);
       journal = new RecordJournal(dir, 'append');
     } else {
-      dir = prepareReportDir((o.report as string | undefined) ?? defaultReportDir(choice), '--report');
+      dir = prepareReportDir(o.report ?? defaultReportDir(choice), '--report');
       writeInvocation(dir, { command: 'check', options: bindingOptions(o, OPTIONS), seed, kernel: kernelLabel(choice), version: packageVersion() });
       journal = new RecordJournal(dir, 'new');
     }
@@ -497,14 +500,14 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
       `${gpuPlan ? `, --gpus ${String(o.gpus)}: this process (${gpuPlan.detail})` : ''}` +
       `${resumed ? `; resuming ${dir}: ${skipped} cases and ${resumed.records.length} records done` : ''}`);
     if (plan) io.err(coverageLine(plan));
-    const progress = new Progress(cases.length, process.stderr, !o.quiet);
+    const progress = new Progress(cases.length, process.stderr, o.quiet ? 'quiet' : 'shown');
     const stats = { passed: 0, failed: 0 };
     let result: CampaignResult;
     try {
       result = await runCampaign(cases, {
         kernel: choice, isolation, ...(tactics ? { tactics } : {}), repeats,
-        referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
-        ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
+        referencePrecision: o.reference ?? 'float32',
+        ...(o.timeout ? { timeoutMs: o.timeout * 1000 } : {}),
         signal: interrupt.signal,
         ...(resumed ? { resumeFrom: resumed.done } : {}),
         onEvent: (e) => {
@@ -558,16 +561,16 @@ const PROPERTY_ARGS = ['size', 'routing', 'quant', 'logits', 'scales', 'T', 'tac
 const shellWord = (w: string): string => (/^[\w,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`);
 
 /** Problems like those a property campaign draws (the case mix with its options), to check --tactic against. */
-function propertyProblems(o: Parsed['options'], seed: number): Problem[] {
+function propertyProblems(o: CliOptions, seed: number): Problem[] {
   return caseMix({
-    runs: 48, seed, size: (o.size as MixSize | undefined) ?? 'small',
-    ...(o.routing ? { routing: o.routing as RoutingMethodName[] } : {}),
-    ...(o.quant ? { quant: o.quant as QuantMode[] } : {}),
-    ...(o.T ? { T: o.T as number[] } : {}),
+    runs: 48, seed, size: o.size ?? 'small',
+    ...(o.routing ? { routing: o.routing } : {}),
+    ...(o.quant ? { quant: o.quant } : {}),
+    ...(o.T ? { T: o.T } : {}),
   }).map((s) => s.problem);
 }
 
-async function checkProperty(argv: readonly string[], o: Parsed['options'], io: Io): Promise<number> {
+async function checkProperty(argv: readonly string[], o: CliOptions, io: Io): Promise<number> {
   for (const name of ['budget', 'repeats'] as const) {
     if (o[name] !== undefined) throw new BadArgumentError(`--${name}`, 'no such option with --generator property (it runs each tactic twice; use --generator mix)', `--${name} ${String(o[name])}`);
   }
@@ -580,23 +583,23 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
     if (o[name] !== undefined) throw new BadArgumentError(`--${name}`, 'no such option with --generator property (fast-check draws its cases one after another; use --generator mix)', `--${name} ${String(o[name])}`);
   }
   if (shardFromEnv() !== null) io.err('moe-harness check: NOTICE: CI_NODE_INDEX/CI_NODE_TOTAL are set, but --generator property is not sharded: this runner runs the whole property');
-  const Ts = o.T as number[] | undefined;
+  const Ts = o.T;
   if (Ts !== undefined && Ts.length !== 1) throw new BadArgumentError('--T', 'one token count with --generator property', Ts.join(','));
-  const runs = (o.runs as number | undefined) ?? 100;
-  const seed = (o.seed as number | undefined) ?? envInt('MOE_HARNESS_SEED', 1);
-  const path = o.path as string | undefined;
-  const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
+  const runs = o.runs ?? 100;
+  const seed = o.seed ?? envInt('MOE_HARNESS_SEED', 1);
+  const path = o.path;
+  const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic) : undefined;
   const replayArgs = PROPERTY_ARGS.filter((k) => o[k] !== undefined)
     .map((k) => `--${k} ${shellWord(Array.isArray(o[k]) ? (o[k] as Array<string | number>).join(',') : String(o[k]))}`).join(' ');
   const { runPropertyCampaign } = await import('./propertyCampaign.js');
   const { choice, notice } = await chooseKernel(o, io);
   await checkTacticFilter(tactics, choice, propertyProblems(o, seed));
-  const isolation = runnerIsolation(choice, (o.isolation as Isolation | undefined) ?? 'child');
-  const dir = prepareReportDir((o.report as string | undefined) ?? defaultReportDir(choice), '--report');
+  const isolation = runnerIsolation(choice, o.isolation ?? 'child');
+  const dir = prepareReportDir(o.report ?? defaultReportDir(choice), '--report');
   io.err(`moe-harness check: kernel ${kernelLabel(choice)}, fast-check property, ${path !== undefined ? `path "${path}"` : `${runs} runs`}, seed ${seed}, isolation ${isolation}`);
   writeInvocation(dir, { command: 'check', options: bindingOptions(o, OPTIONS), seed, kernel: kernelLabel(choice), version: packageVersion() });
   const journal = new RecordJournal(dir, 'new');
-  const progress = new Progress(runs, process.stderr, !o.quiet && path === undefined);
+  const progress = new Progress(runs, process.stderr, o.quiet || path !== undefined ? 'quiet' : 'shown');
   const stats = { passed: 0, failed: 0 };
   let shrinking = false;
   const judged: CaseRecord[] = [];
@@ -620,15 +623,15 @@ async function checkProperty(argv: readonly string[], o: Parsed['options'], io: 
   try {
     result = await runPropertyCampaign({
       kernel: choice, runs, seed, ...(path !== undefined ? { path } : {}), isolation,
-      size: (o.size as MixSize | undefined) ?? 'small',
-      ...(o.routing ? { methods: o.routing as RoutingMethodName[] } : {}),
-      ...(o.quant ? { quantModes: o.quant as QuantMode[] } : {}),
-      ...(o.logits ? { logitFamilies: o.logits as LogitFamily[] } : {}),
-      ...(o.scales ? { scaleFamilies: o.scales as ScaleFamily[] } : {}),
+      size: o.size ?? 'small',
+      ...(o.routing ? { methods: o.routing } : {}),
+      ...(o.quant ? { quantModes: o.quant } : {}),
+      ...(o.logits ? { logitFamilies: o.logits } : {}),
+      ...(o.scales ? { scaleFamilies: o.scales } : {}),
       ...(Ts ? { T: Ts[0]! } : {}),
       ...(tactics ? { tacticFilter: tactics } : {}),
-      referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
-      ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
+      referencePrecision: o.reference ?? 'float32',
+      ...(o.timeout ? { timeoutMs: o.timeout * 1000 } : {}),
       replayArgs,
       onEvent: (e) => {
         if (e.type === 'case' && e.phase === 'run') progress.update(e.index, e.problem, stats);
@@ -692,16 +695,16 @@ async function replay(argv: readonly string[], io: Io): Promise<number> {
     return 0;
   }
   if (o.case === undefined) throw new BadArgumentError('--case', 'a CaseSpec as JSON (or @file)', 'nothing');
-  const spec = readCaseSpec(o.case as string);
-  const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
+  const spec = readCaseSpec(o.case);
+  const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic) : undefined;
   const { choice } = await chooseKernel(o, io);
   await checkTacticFilter(tactics, choice, [spec.problem]);
-  const isolation = runnerIsolation(choice, (o.isolation as Isolation | undefined) ?? oneOffIsolation(choice));
+  const isolation = runnerIsolation(choice, o.isolation ?? oneOffIsolation(choice));
   io.err(`moe-harness replay: ${describeProblem(spec.problem)} seed ${spec.seed} on ${kernelLabel(choice)}`);
   const result = await runCampaign([{ spec }], {
-    kernel: choice, isolation, ...(tactics ? { tactics } : {}), repeats: (o.repeats as number | undefined) ?? DEFAULT_RUN_REPEATS,
-    referencePrecision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32',
-    ...(o.timeout ? { timeoutMs: (o.timeout as number) * 1000 } : {}),
+    kernel: choice, isolation, ...(tactics ? { tactics } : {}), repeats: o.repeats ?? DEFAULT_RUN_REPEATS,
+    referencePrecision: o.reference ?? 'float32',
+    ...(o.timeout ? { timeoutMs: o.timeout * 1000 } : {}),
   });
   for (const r of result.records) {
     const w = r.verdict.worst;
@@ -721,16 +724,16 @@ async function tacticsCommand(argv: readonly string[], io: Io): Promise<number> 
     io.out(`usage: moe-harness tactics --config NAME --T n [options]\n\n${optionsHelp(OPTIONS, 'tactics')}\n\n${exitCodesHelp()}`);
     return 0;
   }
-  const Ts = o.T as number[] | undefined;
+  const Ts = o.T;
   if (Ts !== undefined && Ts.length !== 1) throw new BadArgumentError('--T', 'one token count with tactics', Ts.join(','));
   let problem: Problem;
-  if (o.case !== undefined) problem = readCaseSpec(o.case as string).problem;
+  if (o.case !== undefined) problem = readCaseSpec(o.case).problem;
   else if (o.config !== undefined) problem = namingOptions(() => configProblemFrom(o, Ts?.[0] ?? 1, false));
   else throw new BadArgumentError('--config or --case', 'a named configuration (with --T) or a CaseSpec', 'neither');
-  const fault = o.fault as FaultName | undefined;
+  const fault = o.fault;
   const requested = requestedKernel({
-    ...(o.kernel !== undefined ? { kernel: o.kernel as string } : {}),
-    ...(o['kernel-config'] !== undefined ? { kernelConfig: o['kernel-config'] as string } : {}),
+    ...(o.kernel !== undefined ? { kernel: o.kernel } : {}),
+    ...(o['kernel-config'] !== undefined ? { kernelConfig: o['kernel-config'] } : {}),
     ...(fault !== undefined ? { fault } : {}),
   });
   if (requested?.kind === 'lib') return libTactics(requested, problem, io);

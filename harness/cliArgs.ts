@@ -39,8 +39,25 @@ export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
 export type ParsedValue = string | number | boolean | string[] | number[];
 
-export interface Parsed {
-  readonly options: Record<string, ParsedValue>;
+/** The choices of a spec as a union type, or string when it has none. */
+type ChoiceOf<S extends OptionSpec> = S extends { readonly choices: readonly (infer C extends string)[] } ? C : string;
+
+/**
+ * The value an option parses to, read off its spec: the option table is the one place an
+ * option is typed (declare it `as const satisfies OptionTable`), so no caller casts a value.
+ */
+export type OptionValue<S extends OptionSpec> =
+  S['kind'] extends 'int' | 'number' ? number
+    : S['kind'] extends 'intlist' ? number[]
+      : S['kind'] extends 'flag' ? boolean
+        : S['kind'] extends 'list' ? ChoiceOf<S>[]
+          : ChoiceOf<S>;
+
+/** Parsed options of a table: an option not given is absent. */
+export type OptionValues<T extends OptionTable> = { [K in keyof T]?: OptionValue<T[K]> };
+
+export interface Parsed<T extends OptionTable = OptionTable> {
+  readonly options: OptionValues<T>;
   /** Words that are not options (only for commands parsed with positionals 'allowed'). */
   readonly positionals: readonly string[];
 }
@@ -96,7 +113,7 @@ function convert(opt: string, spec: OptionSpec, text: string): ParsedValue {
 }
 
 /** The options of `table` that `command` accepts. */
-export function commandOptions(table: OptionTable, command: string): Array<[string, OptionSpec]> {
+function commandOptions(table: OptionTable, command: string): Array<[string, OptionSpec]> {
   return Object.entries(table).filter(([, s]) => s.commands.includes(command));
 }
 
@@ -125,7 +142,7 @@ function translate(e: unknown, names: readonly string[], command: string): never
  * Parse `command`'s arguments against the table: strict, typed, each option at most once.
  * `positionals: 'allowed'` for a command that takes words (e.g. `merge DIR...`); refused otherwise.
  */
-export function parseArgs(argv: readonly string[], table: OptionTable, command: string, positionals: 'allowed' | 'refused' = 'refused'): Parsed {
+export function parseArgs<T extends OptionTable>(argv: readonly string[], table: T, command: string, positionals: 'allowed' | 'refused' = 'refused'): Parsed<T> {
   const accepted = commandOptions(table, command);
   const config: Record<string, { type: 'string' | 'boolean'; multiple: true; short?: string }> = {};
   for (const [name, s] of accepted) {
@@ -149,7 +166,8 @@ export function parseArgs(argv: readonly string[], table: OptionTable, command: 
     }
     options[name] = convert(name, s, String(v[v.length - 1]));
   }
-  return { options, positionals: words };
+  // convert() checked each value against its spec (kind, choices, bounds): the table's types hold.
+  return { options: options as OptionValues<T>, positionals: words };
 }
 
 /** Help text for one command's options. */

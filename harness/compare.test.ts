@@ -5,7 +5,7 @@ import { compare, type CompareInput } from './compare.js';
 import { POISON } from './caseRunner.js';
 import { elementBound } from './errorModel.js';
 import type { Observed } from './kernels/kernel.js';
-import { fixture, perfectObserved, type Fixture } from './testing.js';
+import { fixture, perfectObserved, wrongExpertIds, type Fixture } from './testing.js';
 
 const base = fixture();
 const GRAMMAR = /^\S+=.+, reference .+ \(.+; tactic 8\/0; seed \d+\)$/;
@@ -120,13 +120,7 @@ test('changed inputs are reported', (t) => {
 });
 
 test('a wrong expert choice is a routing finding; the output is then judged against the reference for those ids', (t) => {
-  const { E } = base.c.spec.problem;
-  const ids = Int32Array.from(base.expected.routing.ids);
-  // Token 0: replace its second expert by the lowest-scoring expert of the row.
-  const scores = base.expected.routing.selectionScores.subarray(0, E);
-  let worst = 0;
-  for (let e = 1; e < E; e++) if (scores[e]! < scores[worst]!) worst = e;
-  ids[1] = worst;
+  const ids = wrongExpertIds(base);
   const forced = runOracle64(base.c, { forcedIds: ids, fc1RelativeError: base.model.fc1RelativeError });
   const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights), executedTactic: 'test' };
   const v = compare(input(base, o, o, { referenceForIds: forced }));

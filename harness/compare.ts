@@ -52,12 +52,13 @@ export interface CompareInput {
 }
 
 /** Findings kept per kind in a verdict (the counts are always complete). */
-export const FINDINGS_PER_KIND = 5;
+const FINDINGS_PER_KIND = 5;
 
 const hex = (x: number): string => `0x${x.toString(16).padStart(4, '0')}`;
 const isNonFiniteBf16 = (bits: number): boolean => (bits & 0x7f80) === 0x7f80;
 
-function sameBits(a: Int32Array | Float32Array, b: Int32Array | Float32Array): number[] {
+/** Indices whose bit patterns differ between a and b. */
+function differingIndices(a: Int32Array | Float32Array, b: Int32Array | Float32Array): number[] {
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   const rows: number[] = [];
@@ -119,7 +120,7 @@ export function compare(input: CompareInput): Verdict {
   // Rows whose ids or weights differ from run 1 in some later run (the first such run named).
   const ndRun = new Map<number, number>();
   for (const [j, run] of later.entries()) {
-    for (const i of [...sameBits(run1.ids, run.ids), ...sameBits(run1.weights, run.weights)]) {
+    for (const i of [...differingIndices(run1.ids, run.ids), ...differingIndices(run1.weights, run.weights)]) {
       const t = Math.floor(i / k);
       if (!ndRun.has(t)) ndRun.set(t, j + 2);
     }
@@ -186,7 +187,7 @@ export function compare(input: CompareInput): Verdict {
       const diff = Math.abs(out - ref);
       const ratio = Number.isFinite(ref) ? diff / bound : (out === ref ? 0 : Infinity);
       if (ratio <= 1) {
-        histogram[ratioBin(ratio, false)]!++;
+        histogram[ratioBin(ratio, 'bound')]!++;
         if (worst === null || ratio > worst.ratio) worst = { t, h, observed: out, reference: ref, bound, ratio };
         continue;
       }
@@ -194,11 +195,11 @@ export function compare(input: CompareInput): Verdict {
       if (expected.fragileTokens[t] === 1 && diff <= bound + allowance) {
         counts.flip_explained++;
         flipRows.add(t);
-        histogram[ratioBin(ratio, true)]!++;
+        histogram[ratioBin(ratio, 'flip')]!++;
         continue;
       }
       counts.beyond_bound++;
-      histogram[ratioBin(ratio, false)]!++;
+      histogram[ratioBin(ratio, 'bound')]!++;
       if (worst === null || ratio > worst.ratio) worst = { t, h, observed: out, reference: ref, bound, ratio };
       const f: Finding = {
         kind: 'beyond_bound', where: `out[t=${t},h=${h}]`, observed: fmtNum(out), reference: fmtNum(ref),

@@ -32,6 +32,7 @@ import { coverageLine, DEFAULT_BUDGET_S, DEFAULT_RUN_REPEATS, planDefaultRun, ty
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { emulatedTactics } from './kernels/emulatedTactics.js';
 import type { ReferenceCache } from './referenceFor.js';
+import { testProblem } from '../reference/testing/testProblem.js';
 
 const SEED = Number(process.env.MOE_HARNESS_SEED ?? 1);
 const nativePlan = planDefaultRun({ seed: SEED, budgetS: DEFAULT_BUDGET_S, kernel: 'native' });
@@ -221,10 +222,7 @@ test(`kill rate of one default invocation per fault on the emulated kernel: ever
 });
 
 test('the cost model: estimates grow with weights, MACs and repeats; native counts every tactic', (t) => {
-  const base: Problem = {
-    T: 64, H: 256, I: 512, E: 32, topK: 4, localOffset: 0, localExperts: 32, routing: { method: 'renormalize' },
-    logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4', activation: { kind: 'swiglu' },
-  };
+  const base: Problem = testProblem({ T: 64, H: 256, I: 512, E: 32, topK: 4, localExperts: 32 });
   for (const kind of ['native', 'emulated'] as const) {
     const m = caseCostModel(kind);
     const e = (p: Partial<Problem>, r = 3): number => estimateCaseMs(m, { ...base, ...p }, r);

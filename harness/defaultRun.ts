@@ -41,7 +41,7 @@ export const DEFAULT_RUN_REPEATS = 3;
 /** `check` options that shape the cases: with any of them `check` runs the old mix (or --config), not the default run. */
 export const DEFAULT_RUN_SHAPING_OPTIONS = ['runs', 'config', 'T', 'H', 'I', 'local-experts', 'local-offset', 'routing', 'quant', 'logits', 'scales', 'size'] as const;
 
-export const PLAN_SECTIONS = ['fault_scenarios', 'routing_logits', 'many_experts', 'medium_tactics', 'spec_config', 'extra'] as const;
+const PLAN_SECTIONS = ['fault_scenarios', 'routing_logits', 'many_experts', 'medium_tactics', 'spec_config', 'extra'] as const;
 export type PlanSection = (typeof PLAN_SECTIONS)[number];
 
 export interface PlannedCase {
@@ -72,7 +72,7 @@ export interface DefaultRunPlan {
 }
 
 /** Logit families each routing method accepts in the default run: every family the generator makes. */
-export function acceptedLogitFamilies(method: RoutingMethodName): readonly LogitFamily[] {
+function acceptedLogitFamilies(method: RoutingMethodName): readonly LogitFamily[] {
   routingMethod(method); // unknown names throw BadArgumentError
   return LOGIT_FAMILIES;
 }

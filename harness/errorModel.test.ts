@@ -1,9 +1,11 @@
 import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
 import { f32ToBf16 } from '../reference/formats/bf16.js';
-import { BF16_OVERFLOW_THRESHOLD, elementBound, errorModel, flipRowBudget, gamma, infinityIsCorrect, U, ulpBf16 } from './errorModel.js';
+import { BF16_OVERFLOW_THRESHOLD, elementBound, errorModel, flipRowBudget, infinityIsCorrect, ulpBf16 } from './errorModel.js';
 import { scheduleOf, scheduledDot } from './kernels/emulatedTactics.js';
-import { smallProblem } from './testing.js';
+import { testProblem } from '../reference/testing/testProblem.js';
+import { F32_UNIT_ROUNDOFF as U, gamma } from '../reference/formats/float.js';
+import { runs } from '../properties/runs.js';
 
 test('ulpBf16 is the bf16 spacing of the binade, 2^-133 in the subnormal range', (t) => {
   t.is(ulpBf16(1), 2 ** -7);
@@ -16,8 +18,8 @@ test('ulpBf16 is the bf16 spacing of the binade, 2^-133 in the subnormal range',
 
 test('gamma follows n·u/(1-n·u) and the bound grows with I, k and absAccum', (t) => {
   t.is(gamma(1), U / (1 - U));
-  const a = errorModel(smallProblem({ I: 64 }));
-  const b = errorModel(smallProblem({ I: 1024 }));
+  const a = errorModel(testProblem({ I: 64 }));
+  const b = errorModel(testProblem({ I: 1024 }));
   t.true(b.accumulationFactor > a.accumulationFactor);
   t.true(a.accumulationFactor >= 3 * gamma(64 + 2 + 16));
   t.true(elementBound(a, 10, 1) > elementBound(a, 1, 1));
@@ -27,8 +29,8 @@ test('gamma follows n·u/(1-n·u) and the bound grows with I, k and absAccum', (
 });
 
 test('only methods with a bias get an absolute score tolerance', (t) => {
-  t.is(errorModel(smallProblem()).scoreTolerance.absolute, 0);
-  const ds = errorModel(smallProblem({ routing: { method: 'deepseek_v3', nGroup: 1, topkGroup: 1, routedScalingFactor: 2.5 }, biasDtype: 'float32' }));
+  t.is(errorModel(testProblem()).scoreTolerance.absolute, 0);
+  const ds = errorModel(testProblem({ routing: { method: 'deepseek_v3', nGroup: 1, topkGroup: 1, routedScalingFactor: 2.5 }, biasDtype: 'float32' }));
   t.true(ds.scoreTolerance.absolute > 0);
 });
 
@@ -51,7 +53,7 @@ testProp('float32 accumulation orders stay within γ(n-1)·Σ|terms| (RNE) or 2�
   const got = scheduledDot(a, 0, b, 0, n, scheduleOf(config));
   const bound = config === 2 ? 2 * gamma(n + 16) : gamma(n);
   t.true(Math.abs(got - exact) <= bound * abs + 2 ** -140, `n=${n} config=${config}: ${got} vs ${exact}`);
-}, { numRuns: 200 });
+}, { numRuns: runs(200) });
 
 test('BF16_OVERFLOW_THRESHOLD is the smallest magnitude that rounds to infinity in bf16', (t) => {
   const below = (x: number): number => { const f = new Float32Array([x]); new Uint32Array(f.buffer)[0]! -= 1; return f[0]!; };
@@ -62,7 +64,7 @@ test('BF16_OVERFLOW_THRESHOLD is the smallest magnitude that rounds to infinity 
 });
 
 test('infinityIsCorrect: the same infinity within reach of the threshold, or a reference that overflowed; nothing else', (t) => {
-  const m = errorModel(smallProblem());
+  const m = errorModel(testProblem());
   const X = BF16_OVERFLOW_THRESHOLD;
   t.true(infinityIsCorrect(m, Infinity, 3.5e38, 1e30));
   t.true(infinityIsCorrect(m, -Infinity, -3.5e38, 1e30));

@@ -49,14 +49,7 @@ import { defaultFc1RelativeError } from '../reference/errorWindow.js';
 import type { Problem } from '../reference/problem.js';
 import { routingMethod } from '../reference/routing/registry.js';
 import type { SelectionTolerance } from '../reference/routing/checkSelection.js';
-
-/** float32 unit roundoff. */
-export const U = 2 ** -24;
-
-/** Higham's γ(n) = n·u / (1 - n·u). */
-export function gamma(n: number): number {
-  return (n * U) / (1 - n * U);
-}
+import { F32_UNIT_ROUNDOFF as U, gamma } from '../reference/formats/float.js';
 
 export interface ErrorModel {
   /** Multiplies absAccum: 3·γ(I+k+16) + weightRelative. */

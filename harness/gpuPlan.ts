@@ -10,9 +10,9 @@ import type { CampaignCase } from './campaign.js';
 import { caseMix, type MixSize } from './caseMix.js';
 
 /** Token counts of the configuration cases: a small and a larger batch, neither a multiple of a tile size. */
-export const GPU_CONFIG_T = [7, 300] as const;
+const GPU_CONFIG_T = [7, 300] as const;
 /** FP4 weight values per configuration slice (3·H·I per expert). */
-export const GPU_SLICE_VALUES = 2e8;
+const GPU_SLICE_VALUES = 2e8;
 
 /** The configuration cases: slices alternate between the first experts and a slice from the middle (localOffset > 0). */
 export function gpuConfigCases(seed: number): CampaignCase[] {

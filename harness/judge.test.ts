@@ -6,7 +6,8 @@ import { caseMix } from './caseMix.js';
 import { judge, type JudgeInput, type ReferenceForIds } from './judge.js';
 import { emulatedRouting } from './kernels/emulatedRouting.js';
 import type { Observed } from './kernels/kernel.js';
-import { fixture, perfectObserved, type Fixture } from './testing.js';
+import { fixture, perfectObserved, wrongExpertIds, type Fixture } from './testing.js';
+import { testProblem } from '../reference/testing/testProblem.js';
 
 const base = fixture();
 
@@ -26,12 +27,8 @@ test('a kernel that chose the reference\'s expert sets is judged from Expected a
 });
 
 test('another expert set triggers exactly one recomputation, with the kernel\'s ids', async (t) => {
-  const { E, topK: k } = base.c.spec.problem;
-  const ids = Int32Array.from(base.expected.routing.ids);
-  const scores = base.expected.routing.selectionScores.subarray(0, E);
-  let worst = 0;
-  for (let e = 1; e < E; e++) if (scores[e]! < scores[worst]!) worst = e;
-  ids[1] = worst;
+  const { topK: k } = base.c.spec.problem;
+  const ids = wrongExpertIds(base);
   const forced = runOracle64(base.c, { forcedIds: ids, fc1RelativeError: base.model.fc1RelativeError });
   const o: Observed = { output: Uint16Array.from(forced.outputBf16), ids, weights: Float32Array.from(forced.routing.weights), executedTactic: '8/0' };
   const calls: Int32Array[] = [];
@@ -98,10 +95,7 @@ test('huge topk logits with decades scales (outputs overflowing to Inf) raise no
 test('a reference that is NaN (slot terms overflowing float32 in both directions) is counted apart, not blamed on a correct kernel', async (t) => {
   // Found by the 10,000-case huge × decades run (mix seed 2, case 481).
   const spec = {
-    problem: {
-      T: 13, H: 64, I: 128, E: 8, topK: 3, localOffset: 0, localExperts: 8, routing: { method: 'topk' as const },
-      logitsDtype: 'float32' as const, biasDtype: 'none' as const, quantMode: 'nvfp4' as const, activation: { kind: 'swiglu' as const },
-    },
+    problem: testProblem({ T: 13, I: 128, topK: 3, routing: { method: 'topk' } }),
     seed: 1580701088, logitFamily: 'huge' as const, scaleFamily: 'decades' as const,
   };
   const r = await runCampaign([{ spec }], { kernel: { kind: 'emulated' }, isolation: 'inline' });
@@ -113,10 +107,7 @@ test('a reference that is NaN (slot terms overflowing float32 in both directions
 test('a reference that overflowed to -Inf while a truncating tactic stayed finite is counted apart, not blamed on a correct kernel', async (t) => {
   // Found by the 10,000-case huge × decades run (mix seed 3, case 641: tactics x/2 gave -2.63e38).
   const spec = {
-    problem: {
-      T: 64, H: 64, I: 128, E: 8, topK: 3, localOffset: 0, localExperts: 8, routing: { method: 'topk' as const },
-      logitsDtype: 'float32' as const, biasDtype: 'none' as const, quantMode: 'nvfp4' as const, activation: { kind: 'swiglu' as const },
-    },
+    problem: testProblem({ T: 64, I: 128, topK: 3, routing: { method: 'topk' } }),
     seed: 811779229, logitFamily: 'huge' as const, scaleFamily: 'decades' as const,
   };
   const r = await runCampaign([{ spec }], { kernel: { kind: 'emulated' }, isolation: 'inline' });

@@ -47,7 +47,7 @@ export interface JunitSuite {
 /** What a disposition is in JUnit terms. */
 export type JunitOutcome = 'pass' | 'failure' | 'skipped' | 'error';
 
-export const JUNIT_OUTCOMES: Readonly<Record<string, JunitOutcome>> = {
+const JUNIT_OUTCOMES: Readonly<Record<string, JunitOutcome>> = {
   passed: 'pass',
   incorrect: 'failure',
   crashed: 'failure',
@@ -55,7 +55,7 @@ export const JUNIT_OUTCOMES: Readonly<Record<string, JunitOutcome>> = {
   error: 'error',
 };
 
-export function junitOutcome(disposition: string): JunitOutcome {
+function junitOutcome(disposition: string): JunitOutcome {
   return JUNIT_OUTCOMES[disposition] ?? 'error';
 }
 
@@ -64,7 +64,7 @@ export function junitOutcome(disposition: string): JunitOutcome {
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 const xmlText = (s: string): string => s.replace(NOT_XML_CHAR, '\uFFFD');
 
-export function junitClassname(r: Pick<JunitRecord, 'caseIndex' | 'problem'>): string {
+function junitClassname(r: Pick<JunitRecord, 'caseIndex' | 'problem'>): string {
   return `case ${r.caseIndex} ${r.problem}`;
 }
 
@@ -75,7 +75,7 @@ export interface JunitCounts {
   readonly skipped: number;
 }
 
-export function junitCounts(suite: JunitSuite): JunitCounts {
+function junitCounts(suite: JunitSuite): JunitCounts {
   let failures = 0;
   let errors = suite.extraErrors?.length ?? 0;
   let skipped = 0;

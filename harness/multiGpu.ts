@@ -46,7 +46,7 @@ export interface DeviceList {
   readonly detail: string;
 }
 
-export const SIMULATED_GPUS_ENV = 'MOE_HARNESS_SIMULATED_GPUS';
+const SIMULATED_GPUS_ENV = 'MOE_HARNESS_SIMULATED_GPUS';
 
 /** The GPUs a worker can be given. */
 export function listDevices(env: NodeJS.ProcessEnv = process.env, smi: () => string | null = nvidiaSmiList): DeviceList {
@@ -125,7 +125,7 @@ export function workerArgv(argv: readonly string[], shard: Shard, reportDir: str
 }
 
 /** The command that starts this package's CLI in a new process (compiled JS, or TypeScript through tsx). */
-export function cliCommand(): { node: string; args: string[] } {
+function cliCommand(): { node: string; args: string[] } {
   const self = fileURLToPath(import.meta.url);
   const ts = self.endsWith('.ts');
   return { node: process.execPath, args: [...(ts ? ['--import', 'tsx'] : []), fileURLToPath(new URL(`./cli.${ts ? 'ts' : 'js'}`, import.meta.url))] };

@@ -8,17 +8,20 @@ export function progressText(done: number, total: number, stats: { passed: numbe
   return `cases ${done}/${total} · records ${stats.passed} passed · ${stats.failed} not passed · ${secs.toFixed(0)}s`;
 }
 
+/** Whether the bar is drawn ('shown') or nothing is written ('quiet', --quiet). */
+export type ProgressMode = 'shown' | 'quiet';
+
 export class Progress {
   private readonly tty: boolean;
   private lastPct = -1;
   private readonly started = performance.now();
 
-  constructor(private readonly total: number, private readonly stream: NodeJS.WriteStream = process.stderr, private readonly enabled = true) {
+  constructor(private readonly total: number, private readonly stream: NodeJS.WriteStream = process.stderr, private readonly mode: ProgressMode = 'shown') {
     this.tty = stream.isTTY === true;
   }
 
   update(done: number, label: string, stats: { passed: number; failed: number }): void {
-    if (!this.enabled) return;
+    if (this.mode === 'quiet') return;
     const frac = this.total === 0 ? 1 : done / this.total;
     const text = progressText(done, this.total, stats, (performance.now() - this.started) / 1000);
     if (this.tty) {
@@ -37,6 +40,6 @@ export class Progress {
   }
 
   finish(): void {
-    if (this.enabled && this.tty) this.stream.write('\n');
+    if (this.mode === 'shown' && this.tty) this.stream.write('\n');
   }
 }

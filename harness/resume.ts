@@ -11,10 +11,10 @@ import { existsSync, readFileSync, statSync, truncateSync, writeFileSync, append
 import { join } from 'node:path';
 import { BadArgumentError } from '../reference/errors.js';
 import type { CaseRecord } from './campaign.js';
-import type { OptionTable, ParsedValue } from './cliArgs.js';
+import type { OptionTable, OptionValues, ParsedValue } from './cliArgs.js';
 import { readJournal, JOURNAL_FILE } from './recordJournal.js';
 
-export const INVOCATION_FILE = 'invocation.json';
+const INVOCATION_FILE = 'invocation.json';
 
 export interface Invocation {
   readonly command: string;
@@ -53,8 +53,8 @@ const show = (v: ParsedValue | undefined): string => (v === undefined ? '(not gi
  * The options of the resumed run: the stored ones. An option given now must equal the
  * stored value; one stored but not given now is taken from the store.
  */
-export function resumeOptions(stored: Invocation, given: Readonly<Record<string, ParsedValue>>, table: OptionTable, seedNow: number | undefined): Record<string, ParsedValue> {
-  const now = bindingOptions(given, table);
+export function resumeOptions<T extends OptionTable>(stored: Invocation, given: OptionValues<T>, table: T, seedNow: number | undefined): OptionValues<T> {
+  const now = bindingOptions(given as Record<string, ParsedValue>, table);
   for (const [k, v] of Object.entries(now)) {
     if (JSON.stringify(v) !== JSON.stringify(stored.options[k])) {
       throw new BadArgumentError(`--${k}`, `the value of the run being resumed (${show(stored.options[k])}), or no --${k}`, `${show(v)} (start a new report folder to change it)`);
@@ -64,7 +64,8 @@ export function resumeOptions(stored: Invocation, given: Readonly<Record<string,
     throw new BadArgumentError('MOE_HARNESS_SEED', `the seed of the run being resumed (${stored.seed}), or --seed ${stored.seed}`, String(seedNow));
   }
   const free = Object.fromEntries(Object.entries(given).filter(([k]) => !(k in now)));
-  return { ...stored.options, ...free };
+  // The stored options are what parseArgs made of this table's options when the run began.
+  return { ...stored.options, ...free } as OptionValues<T>;
 }
 
 export interface ResumeState {

@@ -33,7 +33,7 @@ export interface SelectionJudgement {
 const idsText = (ids: Int32Array, t: number, k: number): string => `[${Array.from(ids.subarray(t * k, (t + 1) * k)).join(',')}]`;
 
 /** The first exact-tie violation of token t, or null. */
-export function exactTieViolation(reference: Expected, ids: Int32Array, t: number): string | null {
+function exactTieViolation(reference: Expected, ids: Int32Array, t: number): string | null {
   const { E, topK: k } = reference.problem;
   const ev = reference.routing.evidence;
   const cls = ev.expertTieClass.subarray(t * E, (t + 1) * E);

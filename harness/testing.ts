@@ -11,14 +11,7 @@ import { routingInputFromCase } from '../reference/routing/routingInput.js';
 import type { RoutingInput } from '../reference/routing/types.js';
 import { errorModel, type ErrorModel } from './errorModel.js';
 import type { Observed } from './kernels/kernel.js';
-
-export function smallProblem(over: Partial<Problem> = {}): Problem {
-  return {
-    T: 9, H: 64, I: 64, E: 8, topK: 2, localOffset: 0, localExperts: 8,
-    routing: { method: 'renormalize' }, logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4',
-    activation: { kind: 'swiglu' }, ...over,
-  };
-}
+import { testProblem } from '../reference/testing/testProblem.js';
 
 export interface Fixture {
   readonly c: Case;
@@ -28,10 +21,24 @@ export interface Fixture {
 }
 
 export function fixture(spec: Omit<Partial<CaseSpec>, 'problem'> & { problem?: Partial<Problem> } = {}): Fixture {
-  const full: CaseSpec = { seed: 7, logitFamily: 'normal', scaleFamily: 'normal', ...spec, problem: smallProblem(spec.problem) };
+  const full: CaseSpec = { seed: 7, logitFamily: 'normal', scaleFamily: 'normal', ...spec, problem: testProblem(spec.problem) };
   const c = generateCase(full);
   const model = errorModel(full.problem);
   return { c, expected: runOracle64(c, { fc1RelativeError: model.fc1RelativeError }), input: routingInputFromCase(c), model };
+}
+
+/**
+ * The reference's expert ids with token 0's second expert replaced by the lowest-scoring
+ * expert of its row: a wrong expert choice, beyond any selection tolerance.
+ */
+export function wrongExpertIds(f: Fixture): Int32Array {
+  const { E } = f.c.spec.problem;
+  const ids = Int32Array.from(f.expected.routing.ids);
+  const scores = f.expected.routing.selectionScores.subarray(0, E);
+  let worst = 0;
+  for (let e = 1; e < E; e++) if (scores[e]! < scores[worst]!) worst = e;
+  ids[1] = worst;
+  return ids;
 }
 
 /** What a perfect kernel returns: the reference's bf16 output, ids and weights (copies), echoing `tactic`. */

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from './cli.js';
-import { smallProblem } from './tune/testProblem.js';
+import { testProblem } from '../reference/testing/testProblem.js';
 
 function capture() {
   const out: string[] = [];
@@ -11,7 +11,7 @@ function capture() {
   return { io: { out: (s: string) => out.push(s), err: (s: string) => err.push(s) }, out, err };
 }
 
-const problem = JSON.stringify(smallProblem(1));
+const problem = JSON.stringify(testProblem({ T: 1, H: 128 }));
 const quick = ['--max-tokens', '4', '--warmup', '1', '--min-repeats', '3', '--max-repeats', '6', '--spread-limit', '0.5'];
 
 test('tune writes a cache, --check re-verifies it, and a stale cache is refused (exit 1)', async (t) => {

@@ -18,9 +18,8 @@ import { configProblem } from '../reference/configs.js';
 import { BadArgumentError } from '../reference/errors.js';
 import { validateCaseSpec } from '../reference/generate.js';
 import { describeProblem, weightBlock, type Problem } from '../reference/problem.js';
-import { OPTIONS, requireGpu as requireGpuFromEnv } from './cli.js';
+import { OPTIONS, requireGpu as requireGpuFromEnv, type CliOptions } from './cli.js';
 import { optionsHelp, parseArgs } from './cliArgs.js';
-import type { FaultName } from './faults.js';
 import { chooseKernel } from './kernels/kernelSpec.js';
 import { kernelLabel } from './kernels/select.js';
 import { parseTacticFilter } from './tacticFilter.js';
@@ -52,26 +51,24 @@ const HARNESS_ERROR_EXIT = 70;
 
 const cacheFileNote = (file: unknown): string => (typeof file === 'string' ? ` (${file} left unchanged)` : '');
 
-function problemFrom(o: Record<string, unknown>): Problem {
-  if ((o.config === undefined) === (o.problem === undefined)) {
-    throw new BadArgumentError('--config / --problem', 'exactly one of them', o.config === undefined ? 'neither' : 'both');
-  }
+function problemFrom(o: CliOptions): Problem {
+  const { config: name, problem } = o;
   let p: Problem;
-  if (o.problem !== undefined) {
-    const text = o.problem as string;
-    const raw = text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text;
+  if (problem !== undefined && name === undefined) {
+    const raw = problem.startsWith('@') ? readFileSync(problem.slice(1), 'utf8') : problem;
     try {
       p = { ...(JSON.parse(raw) as Problem), T: 1 };
     } catch (e) {
       throw new BadArgumentError('--problem', 'a Problem as JSON (or @file)', `${raw.slice(0, 60)}… (${(e as Error).message})`);
     }
-  } else {
-    const name = o.config as string;
+  } else if (name !== undefined && problem === undefined) {
     const base = configProblem(name, 1);
-    const localOffset = (o['local-offset'] as number | undefined) ?? 0;
-    const localExperts = (o['local-experts'] as number | undefined) ?? base.E - localOffset;
+    const localOffset = o['local-offset'] ?? 0;
+    const localExperts = o['local-experts'] ?? base.E - localOffset;
     if (localOffset + localExperts > base.E) throw new BadArgumentError('--local-offset + --local-experts', `<= E = ${base.E} (${name})`, `${localOffset} + ${localExperts}`);
     p = configProblem(name, 1, { localOffset, localExperts });
+  } else {
+    throw new BadArgumentError('--config / --problem', 'exactly one of them', name === undefined ? 'neither' : 'both');
   }
   validateCaseSpec({ problem: p, seed: 1, logitFamily: 'normal', scaleFamily: 'normal' });
   const per = 3 * p.I * p.H * (0.5 + 1 / weightBlock(p.quantMode));
@@ -90,16 +87,16 @@ export async function tuneCommand(argv: readonly string[], io: Io): Promise<numb
   const requireGpu = requireGpuFromEnv();
   // Under MOE_HARNESS_REQUIRE_GPU=1 the fallback to the emulated kernel is refused (exit 2, naming the variable), as in check.
   const { choice, notice } = await chooseKernel({
-    ...(o.kernel !== undefined ? { kernel: o.kernel as string } : {}),
-    ...(o['kernel-config'] !== undefined ? { kernelConfig: o['kernel-config'] as string } : {}),
-    ...(o.fault !== undefined ? { fault: o.fault as FaultName } : {}),
+    ...(o.kernel !== undefined ? { kernel: o.kernel } : {}),
+    ...(o['kernel-config'] !== undefined ? { kernelConfig: o['kernel-config'] } : {}),
+    ...(o.fault !== undefined ? { fault: o.fault } : {}),
     fallback: requireGpu ? 'refuse' : 'emulated_with_notice',
   });
   if (notice !== undefined) io.err(notice);
-  const judge = referenceJudge({ precision: (o.reference as 'float32' | 'float64' | undefined) ?? 'float32' });
+  const judge = referenceJudge({ precision: o.reference ?? 'float32' });
 
   if (o.check !== undefined) {
-    const file = o.check as string;
+    const file = o.check;
     const cache = readTuneCache(file, '--check');
     try {
       const checked = await checkCache(cache, { kernel: choice, judge, file });
@@ -128,29 +125,29 @@ export async function tuneCommand(argv: readonly string[], io: Io): Promise<numb
   }
 
   const problem = problemFrom(o);
-  const maxTokens = (o['max-tokens'] as number | undefined) ?? 4096;
+  const maxTokens = o['max-tokens'] ?? 4096;
   checkMaxTokens(maxTokens, '--max-tokens');
-  const buckets = o.buckets as number[] | undefined;
+  const buckets = o.buckets;
   for (const b of buckets ?? []) {
     if ((b & (b - 1)) !== 0 || b > maxTokens) throw new BadArgumentError('--buckets', `powers of two <= --max-tokens ${maxTokens}`, String(b));
   }
   const policy: NoisePolicy = {
     ...DEFAULT_NOISE_POLICY,
-    ...(o.warmup !== undefined ? { warmup: o.warmup as number } : {}),
-    ...(o['min-repeats'] !== undefined ? { minRepeats: o['min-repeats'] as number } : {}),
-    ...(o['max-repeats'] !== undefined ? { maxRepeats: o['max-repeats'] as number } : {}),
-    ...(o['spread-limit'] !== undefined ? { spreadLimit: o['spread-limit'] as number } : {}),
+    ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
+    ...(o['min-repeats'] !== undefined ? { minRepeats: o['min-repeats'] } : {}),
+    ...(o['max-repeats'] !== undefined ? { maxRepeats: o['max-repeats'] } : {}),
+    ...(o['spread-limit'] !== undefined ? { spreadLimit: o['spread-limit'] } : {}),
   };
   checkNoisePolicy(policy);
-  const cacheFile = o.cache as string | undefined;
+  const cacheFile = o.cache;
   const existing = cacheFile !== undefined && existsSync(cacheFile) ? readTuneCache(cacheFile) : undefined;
-  const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic as string) : undefined;
+  const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic) : undefined;
   io.err(`moe-harness tune: ${describeProblem(problem)} (T per bucket) on ${kernelLabel(choice)}, buckets ${buckets?.join(',') ?? `1..${maxTokens}`}`);
   const r = await tune({
-    kernel: choice, problem, maxTokens, seed: (o.seed as number | undefined) ?? 1, policy, judge,
+    kernel: choice, problem, maxTokens, seed: o.seed ?? 1, policy, judge,
     ...(buckets ? { buckets } : {}), ...(tactics ? { tactics } : {}),
-    ...(o.init !== undefined ? { initializers: parseInitializers(o.init as string) } : {}),
-    requireKernelClock: requireGpu, log: (l) => io.err(l),
+    ...(o.init !== undefined ? { initializers: parseInitializers(o.init) } : {}),
+    clockFallback: requireGpu ? 'refuse' : 'host_wall', log: (l) => io.err(l),
   });
   io.out(`${'bucket'.padStart(6)}  ${'tuned'.padEnd(10)} ${'ms'.padStart(10)}  ${'default'.padEnd(10)} ${'ms'.padStart(10)}  repeats spread   clock`);
   for (const b of r.buckets) {

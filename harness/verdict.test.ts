@@ -31,11 +31,11 @@ test('dispositions: flips alone pass, any other discrepancy or refusal is incorr
 });
 
 test('ratio bins: exact, powers of two up to the bound, flip, beyond', (t) => {
-  t.is(ratioBin(0, false), 0);
-  t.is(ratioBin(0.001, false), 1);
-  t.is(ratioBin(0.3, false), 5);
-  t.is(ratioBin(1, false), 6);
-  t.is(ratioBin(5, true), 7);
-  t.is(ratioBin(1.01, false), 8);
-  t.is(ratioBin(NaN, false), 8);
+  t.is(ratioBin(0, 'bound'), 0);
+  t.is(ratioBin(0.001, 'bound'), 1);
+  t.is(ratioBin(0.3, 'bound'), 5);
+  t.is(ratioBin(1, 'bound'), 6);
+  t.is(ratioBin(5, 'flip'), 7);
+  t.is(ratioBin(1.01, 'bound'), 8);
+  t.is(ratioBin(NaN, 'bound'), 8);
 });

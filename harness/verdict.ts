@@ -14,7 +14,7 @@
  * a verdict (the case's generation or reference failed, or a harness bug while judging); not
  * the kernel's fault, and never a pass.
  */
-export const DISPOSITIONS = ['passed', 'incorrect', 'crashed', 'not_supported', 'error'] as const;
+const DISPOSITIONS = ['passed', 'incorrect', 'crashed', 'not_supported', 'error'] as const;
 export type Disposition = (typeof DISPOSITIONS)[number];
 
 /** Kinds of discrepancy that are counted (elements, rows or whole runs). */
@@ -67,9 +67,15 @@ export interface WorstElement {
 export const RATIO_BIN_LABELS = ['0', '≤2^-8', '≤2^-6', '≤2^-4', '≤2^-2', '≤2^-1', '≤1', 'flip', '>1'] as const;
 const RATIO_EDGES = [0, 2 ** -8, 2 ** -6, 2 ** -4, 2 ** -2, 2 ** -1, 1];
 
-/** The bin of a ratio; `flip` when it was explained by a re-quantization flip. */
-export function ratioBin(ratio: number, flip: boolean): number {
-  if (flip) return 7;
+/**
+ * What an element's deviation is set against: the accumulation bound ('bound'), or a
+ * re-quantization flip that explains it ('flip', its own bin).
+ */
+export type RatioBasis = 'bound' | 'flip';
+
+/** The histogram bin of a ratio. */
+export function ratioBin(ratio: number, basis: RatioBasis): number {
+  if (basis === 'flip') return 7;
   if (!(ratio <= 1)) return 8;
   for (let i = 0; i < RATIO_EDGES.length; i++) if (ratio <= RATIO_EDGES[i]!) return i;
   return 6;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type AddonVariant = 'release' | 'faults';
-export const ADDON_FILES: Readonly<Record<AddonVariant, string>> = {
+const ADDON_FILES: Readonly<Record<AddonVariant, string>> = {
   release: 'moe_native.node',
   faults: 'moe_native_faults.node',
 };

@@ -14,6 +14,7 @@ import {
   NativeHandle, defaultTactic, inputsDigest, nativeBindingForTests, prepare, release, runMoe, validTactics,
 } from './index.js';
 import { tinyCase, tinyProblem } from './testing.js';
+import { runs } from '../properties/runs.js';
 
 type Mutation = { readonly what: string; readonly apply: (c: Case) => Case };
 
@@ -101,7 +102,7 @@ testProp('prepare rejects malformed cases with an argument error', [fc.constantF
   const bad = m.apply(tinyCase());
   const err = await t.throwsAsync(() => prepare(bad));
   t.true(isArgumentError(err), `${m.what}: ${String(err)}`);
-}, { numRuns: 300 });
+}, { numRuns: runs(300) });
 
 testProp('validTactics rejects malformed problems with an argument error', [fc.constantFrom(...MUTATIONS)], (t, m) => {
   const bad = m.apply(tinyCase());
@@ -117,7 +118,7 @@ testProp('validTactics rejects malformed problems with an argument error', [fc.c
     Number.isNaN(p.I) || Number.isNaN(p.E) || Number.isNaN(p.topK) || Number.isNaN(p.localExperts) || Number.isNaN(p.localOffset);
   if (problemMutated && !m.what.startsWith('clamped activation')) t.true(isArgumentError(threw), `${m.what}: ${String(threw)}`);
   else t.true(threw === null || isArgumentError(threw), `${m.what}: ${String(threw)}`);
-}, { numRuns: 150 });
+}, { numRuns: runs(150) });
 
 /** Raw values the binding may receive from a careless caller. */
 const junk = fc.oneof(
@@ -143,7 +144,7 @@ testProp('the raw binding rejects junk without crashing (C++ checks alone)', [ju
     const code = (err as { code?: unknown }).code;
     t.true(code === 'MOE_BAD_ARGUMENT' || code === 'MOE_UNSUPPORTED', `code ${String(code)}: ${String(err)}`);
   }
-}, { numRuns: 150 });
+}, { numRuns: runs(150) });
 
 testProp('the raw binding rejects raw cases with one field broken', [
   fc.constantFrom('T', 'H', 'I', 'E', 'topK', 'localOffset', 'localExperts', 'routingMethod', 'logitsDtype', 'biasDtype', 'quantMode', 'activation', 'nGroup'),
@@ -173,7 +174,7 @@ testProp('the raw binding rejects raw cases with one field broken', [
   }
   const code = (err as { code?: unknown } | null)?.code;
   t.true(code === 'MOE_BAD_ARGUMENT' || code === 'MOE_UNSUPPORTED', `${breakProblem ? key : tensor}: ${String(err)}`);
-}, { numRuns: 150 });
+}, { numRuns: runs(150) });
 
 test('runMoe, inputsDigest and release refuse what is not a prepared handle', async (t) => {
   const fake = { box: 1 } as unknown as NativeHandle;

@@ -5,6 +5,7 @@ import { CONFIG_NAMES, configProblem } from '../reference/configs.js';
 import type { Problem } from '../reference/problem.js';
 import { assertValidTactic, defaultTactic, tacticConfigs, validTactics, type NativeTactic } from './index.js';
 import { tinyProblem } from './testing.js';
+import { runs } from '../properties/runs.js';
 
 const label = (t: NativeTactic): string => `${t.tileTokens}/${t.config}`;
 
@@ -76,4 +77,4 @@ const problemArb = fc.record({
 
 testProp('random well-formed problems: enumeration and check agree', [problemArb], (t, p) => {
   checkEnumeration(t, p);
-}, { numRuns: 60 });
+}, { numRuns: runs(60) });

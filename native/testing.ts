@@ -5,15 +5,12 @@
  */
 import type { Case } from '../reference/case.js';
 import type { Problem } from '../reference/problem.js';
+import { testProblem } from '../reference/testing/testProblem.js';
 import { deviceInfo, type NativeDeviceInfo } from './index.js';
 
 /** A well-formed problem small enough for argument tests: T=2, H=I=32, E=4, k=2, NVFP4. */
 export function tinyProblem(overrides: Partial<Problem> = {}): Problem {
-  return {
-    T: 2, H: 32, I: 32, E: 4, topK: 2, localOffset: 0, localExperts: 4,
-    routing: { method: 'renormalize' }, logitsDtype: 'float32', biasDtype: 'none',
-    quantMode: 'nvfp4', activation: { kind: 'swiglu' }, ...overrides,
-  };
+  return testProblem({ T: 2, H: 32, I: 32, E: 4, localExperts: 4, ...overrides });
 }
 
 /** Deterministic bytes (not all zero). */

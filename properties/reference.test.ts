@@ -19,15 +19,15 @@ import { swizzledScaleOffset, swizzledScaleSize, swizzleScales128x4, unswizzleSc
 import { checkSelection } from '../reference/routing/checkSelection.js';
 import { routeCase, routingMethod } from '../reference/routing/registry.js';
 import { routingInputFromCase } from '../reference/routing/routingInput.js';
-import { errorModel, gamma } from '../harness/errorModel.js';
+import { errorModel } from '../harness/errorModel.js';
 import { caseSpecArb, defaultArbSize, logitFamilyArb, problemArb, scaleFamilyArb, type ProblemArbOptions } from './arbitraries/index.js';
 import { runs } from './runs.js';
 import { sliceExperts, sliceTokens } from './support/caseSlices.js';
 import { expertPermutation } from './support/permutation.js';
 import { permuteExperts } from './support/permuteExperts.js';
 import { hasRoutingTies } from './support/routingTies.js';
+import { F32_UNIT_ROUNDOFF as U, gamma } from '../reference/formats/float.js';
 
-const U = 2 ** -24;
 /** Size class from env MOE_HARNESS_SIZE (default small). */
 const SMALL: ProblemArbOptions = { size: defaultArbSize() };
 const fullRange = (p: Problem): Problem => ({ ...p, localOffset: 0, localExperts: p.E });

@@ -11,6 +11,8 @@ import { generateCase } from './generate.js';
 import { runReference, shutdownReference } from './moe.js';
 import type { Problem } from './problem.js';
 import { tinyProblemArb } from './testing/tinyProblemArb.js';
+import { runs } from '../properties/runs.js';
+import { testProblem } from './testing/testProblem.js';
 
 test.after.always(() => shutdownReference());
 
@@ -35,13 +37,10 @@ testProp("analysis 'output' gives bitwise the same routing and outputs as 'full'
   t.true(out.fragileTokens.length === problem.T && out.fragileTokens.every((v) => v === 0), 'fragileTokens zero-filled');
   t.deepEqual(out.requant, { elements: full.requant.elements, fragileElements: 0, fragileBlocks: 0 });
   t.deepEqual(out.provenance, full.provenance);
-}, { numRuns: 30 });
+}, { numRuns: runs(30) });
 
 test("the comparator refuses an Expected computed with analysis 'output'; 'full' is the default and unchanged", async (t) => {
-  const problem: Problem = {
-    T: 4, H: 64, I: 64, E: 8, topK: 2, localOffset: 0, localExperts: 8, routing: { method: 'renormalize' },
-    logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4', activation: { kind: 'swiglu' },
-  };
+  const problem: Problem = testProblem({ T: 4 });
   const c = generateCase({ problem, seed: 11, logitFamily: 'normal', scaleFamily: 'normal' });
   const dflt = await runReference(c);
   const full = await runReference(c, { analysis: 'full' });

@@ -14,12 +14,8 @@
  * declare the convention.
  */
 import { roundBf16 } from './formats/bf16.js';
+import { gamma } from './formats/float.js';
 
-/** float32 unit roundoff and Higham's γ(n) = n·u / (1 - n·u). */
-const U = 2 ** -24;
-export function gamma32(n: number): number {
-  return (n * U) / (1 - n * U);
-}
 
 /** The largest distance between bf16(acc) and the bf16 rounding of any value within e of acc. */
 export function bf16RoundingSpread(acc: number, e: number): number {
@@ -33,5 +29,5 @@ export function bf16RoundingSpread(acc: number, e: number): number {
  * plus what re-quantization flips of â can move it (flipSum = Σ_fragile |W2|·Δ).
  */
 export function fc2AccumulatorWindow(I: number, absSum: number, flipSum: number): number {
-  return 3 * gamma32(I + 16) * absSum + flipSum;
+  return 3 * gamma(I + 16) * absSum + flipSum;
 }

@@ -28,7 +28,7 @@ function checkFinite(name: string, a: Float32Array, what: (x: number) => boolean
 }
 
 /** The problem's shape fields (what the reference relies on). */
-export function checkProblemShape(p: Problem): void {
+function checkProblemShape(p: Problem): void {
   if (typeof p !== 'object' || p === null) throw new BadArgumentError('case.spec.problem', 'a Problem object', describeValue(p));
   checkInt('problem.T', p.T, 1);
   checkInt('problem.H', p.H, 1);

@@ -47,7 +47,7 @@ const CONFIGS = {
 export type ConfigName = keyof typeof CONFIGS;
 export const CONFIG_NAMES = Object.keys(CONFIGS) as ConfigName[];
 
-export function isConfigName(name: string): name is ConfigName {
+function isConfigName(name: string): name is ConfigName {
   return Object.prototype.hasOwnProperty.call(CONFIGS, name);
 }
 

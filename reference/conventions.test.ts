@@ -4,11 +4,9 @@ import { runOracle64 } from './oracle64.js';
 import { runReference } from './moe.js';
 import { DEFAULT_CONVENTIONS, describeConventions, parseConventions, referencePrecisionFor } from './conventions.js';
 import type { Problem } from './problem.js';
+import { testProblem } from './testing/testProblem.js';
 
-const problem: Problem = {
-  T: 5, H: 64, I: 64, E: 8, topK: 2, localOffset: 0, localExperts: 8, routing: { method: 'renormalize' },
-  logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4', activation: { kind: 'swiglu' },
-};
+const problem: Problem = testProblem({ T: 5 });
 
 test('parseConventions: absent points default; describeConventions names only the differences', (t) => {
   const c = parseConventions({ fc1Output: 'bf16' }, 'x');

@@ -13,7 +13,7 @@
 import { BadArgumentError, describeValue } from './errors.js';
 
 /** Per point, the default (SPEC §4) first, then the known alternatives. */
-export const CONVENTION_POINTS = {
+const CONVENTION_POINTS = {
   /** FC1's accumulators (up and gate, before the out1 scales): float32, or rounded to bf16 (a GEMM with bf16 output, e.g. torch._grouped_mm). */
   fc1Output: ['float32', 'bf16'],
   /** FC1's activation before FC2-input quantization: float32 quantized directly, or rounded to bf16 first (FlashInfer's reference). */
@@ -75,10 +75,6 @@ export function parseConventions(raw: unknown, argument: string): Conventions {
 export function describeConventions(c: Conventions): string {
   const diff = CONVENTION_NAMES.filter((p) => c[p] !== DEFAULT_CONVENTIONS[p]).map((p) => `${p}=${c[p]}`);
   return diff.length === 0 ? 'default' : diff.join(',');
-}
-
-export function isDefaultConventions(c: Conventions): boolean {
-  return CONVENTION_NAMES.every((p) => c[p] === DEFAULT_CONVENTIONS[p]);
 }
 
 /**

@@ -53,7 +53,7 @@ export function expertEpilogue(c: EpilogueSource, l: number): ExpertEpilogue {
 }
 
 /** Float32 sigmoid: 1 / (1 + exp(-x)) in double, rounded once. */
-export function sigmoidRounded(x: number): number {
+function sigmoidRounded(x: number): number {
   return fl(1 / (1 + Math.exp(-x)));
 }
 

@@ -6,7 +6,8 @@
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
 import { swigluElement, type EpilogueParts, type ExpertEpilogue } from './epilogue.js';
-import { analyzeRow, fc2BlockScale, quantizeWithScale, windowRadius, type Fc2InputFormat, type FragilityCounts } from './errorWindow.js';
+import { analyzeRow, fc2BlockScale, quantizeWithScale, windowRadius, type FragilityCounts } from './errorWindow.js';
+import type { Fc2InputFormat } from './problem.js';
 import { requantizeInPlace } from './quant/requantize.js';
 
 function analyze(fmt: Fc2InputFormat, values: number[], radius: number | number[], bound?: number[]) {

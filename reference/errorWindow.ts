@@ -19,21 +19,21 @@ import { roundBf16 } from './formats/bf16.js';
 import { roundE2m1 } from './formats/e2m1.js';
 import { E4M3_VALUES, encodeE4m3F32, roundE4m3F32 } from './formats/e4m3.js';
 import { UE8M0_VALUES, ue8m0CeilScale } from './formats/ue8m0.js';
+import { F32_UNIT_ROUNDOFF } from './formats/float.js';
+import type { Fc2InputFormat } from './problem.js';
 
-export type Fc2InputFormat = 'nvfp4' | 'mxfp8' | 'bf16';
-
-/** float32 unit roundoff. */
-export const U32_ROUNDOFF = 2 ** -24;
+/** Re-exported for reference/fastpath, which imports it from here. */
+export type { Fc2InputFormat } from './problem.js';
 
 /** Bound of |d/dg [g·sigmoid(alpha·g)]| for every alpha (SiLU's derivative lies in [-0.0998, 1.0998]). */
-export const SILU_LIPSCHITZ = 1.1;
+const SILU_LIPSCHITZ = 1.1;
 
 /** Relative slack for the kernel's epilogue arithmetic (exp/sigmoid, products): 16 ulp of a_c. */
-export const EPILOGUE_RELATIVE_SLACK = 16 * U32_ROUNDOFF;
+const EPILOGUE_RELATIVE_SLACK = 16 * F32_UNIT_ROUNDOFF;
 
 /** Default FC1 relative error window ρ = 4·sqrt(H)·2^-24 (a probabilistic float32 accumulation bound). */
 export function defaultFc1RelativeError(H: number): number {
-  return 4 * Math.sqrt(H) * U32_ROUNDOFF;
+  return 4 * Math.sqrt(H) * F32_UNIT_ROUNDOFF;
 }
 
 const fl = Math.fround;
@@ -53,8 +53,8 @@ export function windowRadius(
   parts: EpilogueParts, a: number,
 ): number {
   const w = Math.abs(preWeight);
-  const dG = rho * sGate * w * Math.abs(ep.gateScale) + 4 * U32_ROUNDOFF * Math.abs(parts.gate);
-  const dU = rho * sUp * w * Math.abs(ep.upScale) + 4 * U32_ROUNDOFF * (Math.abs(parts.lin) + Math.abs(ep.betaC));
+  const dG = rho * sGate * w * Math.abs(ep.gateScale) + 4 * F32_UNIT_ROUNDOFF * Math.abs(parts.gate);
+  const dU = rho * sUp * w * Math.abs(ep.upScale) + 4 * F32_UNIT_ROUNDOFF * (Math.abs(parts.lin) + Math.abs(ep.betaC));
   const s = parts.sig;
   const u = ep.alpha * parts.gate;
   let slope = Math.abs(s + u * s * (1 - s)) * (1 + 1e-6) + 1e-7 + 0.5 * Math.abs(ep.alpha) * dG;
@@ -70,11 +70,11 @@ export function fc2InputBlock(fmt: Fc2InputFormat): number {
 }
 
 /** Scale code of a block with this amax (positive codes are monotone in amax). */
-export function scaleCode(fmt: Fc2InputFormat, amax: number): number {
+function scaleCode(fmt: Fc2InputFormat, amax: number): number {
   return fmt === 'nvfp4' ? encodeE4m3F32(fl(amax / 6)) : ue8m0CeilScale(amax, 448);
 }
 
-export function scaleValue(fmt: Fc2InputFormat, code: number): number {
+function scaleValue(fmt: Fc2InputFormat, code: number): number {
   return fmt === 'nvfp4' ? E4M3_VALUES[code]! : UE8M0_VALUES[code]!;
 }
 
@@ -121,8 +121,8 @@ function maxDeviation(fmt: Fc2InputFormat, a: number, r: number, ahat: number, c
 // computation) so it can only err towards "may move", which the exact path then settles.
 
 /** e2m1 magnitudes ×2 (0, 1, 2, 3, 4, 6, 8, 12) → [low, high) midpoints, in units of the scale. */
-export const E2M1_LO = new Float64Array(13).fill(NaN);
-export const E2M1_HI = new Float64Array(13).fill(NaN);
+const E2M1_LO = new Float64Array(13).fill(NaN);
+const E2M1_HI = new Float64Array(13).fill(NaN);
 {
   const mags = [0, 0.5, 1, 1.5, 2, 3, 4, 6];
   mags.forEach((m, k) => {
@@ -132,8 +132,8 @@ export const E2M1_HI = new Float64Array(13).fill(NaN);
 }
 
 /** Positive e4m3 codes 0..126 → midpoints to their neighbours. */
-export const E4M3_LO = new Float64Array(127);
-export const E4M3_HI = new Float64Array(127);
+const E4M3_LO = new Float64Array(127);
+const E4M3_HI = new Float64Array(127);
 for (let k = 0; k < 127; k++) {
   E4M3_LO[k] = k === 0 ? -E4M3_VALUES[1]! / 2 : (E4M3_VALUES[k - 1]! + E4M3_VALUES[k]!) / 2;
   E4M3_HI[k] = k === 126 ? Infinity : (E4M3_VALUES[k]! + E4M3_VALUES[k + 1]!) / 2;

@@ -14,7 +14,7 @@ import { roundBf16 } from './formats/bf16.js';
 import type { Conventions } from './conventions.js';
 
 /** One bf16 ulp at magnitude x (the spacing of bf16 values in x's binade; subnormal spacing 2^-133 below 2^-126). */
-export function bf16Ulp(x: number): number {
+function bf16Ulp(x: number): number {
   const m = Math.abs(x);
   if (!(m >= 2 ** -126)) return 2 ** -133;
   if (!Number.isFinite(m)) return Infinity;

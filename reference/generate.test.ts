@@ -11,12 +11,9 @@ import type { Problem } from './problem.js';
 import { dequantizeMxfp4 } from './quant/mxfp4.js';
 import { dequantizeMxfp8, quantizeMxfp8 } from './quant/mxfp8.js';
 import { dequantizeNvfp4, nvfp4GlobalScale, quantizeNvfp4 } from './quant/nvfp4.js';
+import { testProblem } from './testing/testProblem.js';
 
-const base: Problem = {
-  T: 24, H: 64, I: 32, E: 16, topK: 4, localOffset: 0, localExperts: 16,
-  routing: { method: 'renormalize' }, logitsDtype: 'float32', biasDtype: 'none',
-  quantMode: 'nvfp4', activation: { kind: 'swiglu' },
-};
+const base: Problem = testProblem({ T: 24, I: 32, E: 16, topK: 4, localExperts: 16 });
 const deepseek: Problem = {
   ...base, E: 32, topK: 6, biasDtype: 'float32',
   routing: { method: 'deepseek_v3', nGroup: 8, topkGroup: 3, routedScalingFactor: 2.5 },

@@ -17,10 +17,10 @@ import type { ActivationConfig, Problem, QuantMode, RoutingConfig } from './prob
 import { weightBlock } from './problem.js';
 import { configProblem } from './configs.js';
 import { runFast } from './fastpath/runFast.js';
+import { F32_UNIT_ROUNDOFF as U, gamma } from './formats/float.js';
+import { testProblem } from './testing/testProblem.js';
 
 const PRECISIONS = ['float64', 'float32'] as const;
-const U = 2 ** -24;
-const gamma = (n: number) => (n * U) / (1 - n * U);
 
 test.after.always(() => shutdownReference());
 
@@ -70,10 +70,7 @@ interface HandSpec {
 
 function handCase(s: HandSpec): Case {
   const { T, H, I, E } = s;
-  const problem: Problem = {
-    T, H, I, E, topK: s.k, localOffset: 0, localExperts: E, routing: s.routing, logitsDtype: 'float32',
-    biasDtype: 'none', quantMode: s.mode, activation: s.activation ?? { kind: 'swiglu' },
-  };
+  const problem: Problem = testProblem({ T, H, I, E, topK: s.k, localExperts: E, routing: s.routing, quantMode: s.mode, activation: s.activation ?? { kind: 'swiglu' } });
   const nv = s.mode === 'nvfp4';
   const sf = weightBlock(s.mode);
   const weights = (ws: Float64Array[], rows: number, cols: number) => {
@@ -280,10 +277,7 @@ for (const precision of PRECISIONS) {
 
   test(`${precision}: zero hidden states give zero output, absAccum and flip allowance (every quant mode)`, async (t) => {
     for (const quantMode of ['nvfp4', 'mxfp4_mxfp8', 'mxfp4_bf16'] as const) {
-      const problem: Problem = {
-        T: 3, H: 64, I: 32, E: 4, topK: 2, localOffset: 0, localExperts: 4, routing: { method: 'renormalize' },
-        logitsDtype: 'float32', biasDtype: 'none', quantMode, activation: { kind: 'swiglu' },
-      };
+      const problem: Problem = testProblem({ T: 3, I: 32, E: 4, localExperts: 4, quantMode });
       const ex = await runReference(generateCase({ problem, seed: 7, logitFamily: 'normal', scaleFamily: 'zero_hidden' }), { precision });
       t.true(ex.outputF32.every((v) => v === 0), quantMode);
       t.true(ex.outputBf16.every((v) => (v & 0x7fff) === 0), quantMode);
@@ -316,10 +310,7 @@ function sliceExperts(c: Case, off: number, n: number): Case {
 }
 
 test('expert-parallel slices sum to the full output (within the slot-order rounding 2·γ(k)·absAccum)', async (t) => {
-  const problem: Problem = {
-    T: 5, H: 64, I: 64, E: 8, topK: 3, localOffset: 0, localExperts: 8, routing: { method: 'default' },
-    logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4', activation: { kind: 'swiglu' },
-  };
+  const problem: Problem = testProblem({ T: 5, topK: 3, routing: { method: 'default' } });
   const c = generateCase({ problem, seed: 3, logitFamily: 'normal', scaleFamily: 'normal' });
   for (const precision of PRECISIONS) {
     const full = await runReference(c, { precision });
@@ -422,7 +413,7 @@ test('float32: absAccum by block products equals the |W2|·|Â|ᵀ GEMM within �
     // Each is within γ(I) of the exact sum per slot (then the same finalize): 2·γ(I + k + 2) apart at most.
     // (Often equal: sums of these short products are frequently exact in float32.)
     const n = problem.I + problem.topK + 2;
-    const rel = (2 * n * 2 ** -24) / (1 - n * 2 ** -24);
+    const rel = (2 * n * U) / (1 - n * U);
     for (let j = 0; j < blocks.absAccum.length; j++) {
       const a = blocks.absAccum[j]!;
       const b = gemm.absAccum[j]!;

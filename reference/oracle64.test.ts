@@ -16,9 +16,9 @@ import { generateCase } from './generate.js';
 import { runReference, shutdownReference } from './moe.js';
 import { runOracle64 } from './oracle64.js';
 import { tinyProblemArb } from './testing/tinyProblemArb.js';
+import { gamma } from './formats/float.js';
+import { runs } from '../properties/runs.js';
 
-const U = 2 ** -24;
-const gamma = (n: number) => (n * U) / (1 - n * U);
 
 test.after.always(() => shutdownReference());
 
@@ -58,4 +58,4 @@ testProp('oracle64 and the fast path agree within the derived bound (ρ = γ(H))
   // exhaustive one finds, up to elements whose window edge the two accumulators straddle.
   const df = Math.abs(fast.requant.fragileElements - oracle.requant.fragileElements);
   t.true(df <= Math.max(2, 0.05 * oracle.requant.fragileElements), `fragile ${fast.requant.fragileElements} vs ${oracle.requant.fragileElements}`);
-}, { numRuns: 40 });
+}, { numRuns: runs(40) });

@@ -65,13 +65,20 @@ export function weightBlock(mode: QuantMode): 16 | 32 {
   return mode === 'nvfp4' ? 16 : 32;
 }
 
+/**
+ * The format FC2's input is re-quantized to (SPEC §4 step 4); the hidden states are stored in
+ * the same format. The one type for it: the analysis window, the re-quantizer and the fast
+ * path all name this.
+ */
+export type Fc2InputFormat = 'nvfp4' | 'mxfp8' | 'bf16';
+
 /** The storage format of the hidden states for a quant mode. */
-export function hiddenFormat(mode: QuantMode): 'nvfp4' | 'mxfp8' | 'bf16' {
+export function hiddenFormat(mode: QuantMode): Fc2InputFormat {
   return mode === 'nvfp4' ? 'nvfp4' : mode === 'mxfp4_mxfp8' ? 'mxfp8' : 'bf16';
 }
 
 /** The format FC2's input is re-quantized to (SPEC §4 step 4). */
-export function fc2InputFormat(mode: QuantMode): 'nvfp4' | 'mxfp8' | 'bf16' {
+export function fc2InputFormat(mode: QuantMode): Fc2InputFormat {
   return hiddenFormat(mode);
 }
 

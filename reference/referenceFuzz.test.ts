@@ -17,16 +17,14 @@ import { BadArgumentError, UnsupportedProblemError } from './errors.js';
 import { generateCase, validateCaseSpec } from './generate.js';
 import { runReference, shutdownReference, type ReferenceOptions } from './moe.js';
 import type { Problem } from './problem.js';
+import { testProblem } from './testing/testProblem.js';
 
 test.after.always(() => shutdownReference());
 
 const RUNS = Number(process.env.MOE_REFERENCE_FUZZ_RUNS ?? 300);
 const SEED = Number(process.env.MOE_FUZZ_SEED ?? 14);
 
-const base: Problem = {
-  T: 4, H: 64, I: 64, E: 8, topK: 2, localOffset: 0, localExperts: 8,
-  routing: { method: 'renormalize' }, logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4', activation: { kind: 'swiglu' },
-};
+const base: Problem = testProblem({ T: 4 });
 const baseSpec: CaseSpec = { problem: base, seed: 5, logitFamily: 'normal', scaleFamily: 'normal' };
 
 const junk: fc.Arbitrary<unknown> = fc.oneof(

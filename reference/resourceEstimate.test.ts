@@ -13,19 +13,13 @@ import {
   caseArrayBytes, checkGenerationFits, checkReferenceFits, checkReferenceThreads, formatBytes, generationBytes, maxReferenceThreads, memoryBudget,
   referenceBytes, WORKER_BYTES,
 } from './resourceEstimate.js';
+import { testProblem } from './testing/testProblem.js';
 
 test.after.always(() => shutdownReference());
 
 const GiB = 2 ** 30;
-const small: Problem = {
-  T: 8, H: 64, I: 64, E: 4, topK: 2, localOffset: 0, localExperts: 4,
-  routing: { method: 'renormalize' }, logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4', activation: { kind: 'swiglu' },
-};
-const deepseek: Problem = {
-  T: 16, H: 7168, I: 2048, E: 256, topK: 8, localOffset: 0, localExperts: 256,
-  routing: { method: 'deepseek_v3', nGroup: 8, topkGroup: 4, routedScalingFactor: 2.5 }, logitsDtype: 'float32', biasDtype: 'float32',
-  quantMode: 'nvfp4', activation: { kind: 'swiglu' },
-};
+const small: Problem = testProblem({ T: 8, E: 4, localExperts: 4 });
+const deepseek: Problem = testProblem({ T: 16, H: 7168, I: 2048, E: 256, topK: 8, localExperts: 256, routing: { method: 'deepseek_v3', nGroup: 8, topkGroup: 4, routedScalingFactor: 2.5 }, biasDtype: 'float32' });
 
 test('the case-array estimate is exactly what generateCase allocates', (t) => {
   for (const quantMode of ['nvfp4', 'mxfp4_mxfp8', 'mxfp4_bf16'] as const) {

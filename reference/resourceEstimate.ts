@@ -76,7 +76,7 @@ export function maxReferenceThreads(cores: number = availableParallelism()): num
 }
 
 /** The largest typed array Node allows, in bytes. */
-export const MAX_ARRAY_BYTES = bufferConstants.MAX_LENGTH;
+const MAX_ARRAY_BYTES = bufferConstants.MAX_LENGTH;
 
 /** Bytes of each array of a generated case, by name. */
 export function caseArrayBytes(p: Problem): Record<string, number> {
@@ -114,7 +114,7 @@ export interface HeldMemory {
   readonly scratch: number;
   readonly workers: number;
 }
-export const NOTHING_HELD: HeldMemory = { copies: 0, scratch: 0, workers: 0 };
+const NOTHING_HELD: HeldMemory = { copies: 0, scratch: 0, workers: 0 };
 
 /** Bytes runReference will newly allocate for the problem (less what `held` it reuses). */
 export function referenceBytes(p: Problem, precision: 'float32' | 'float64', threads: number, held: HeldMemory = NOTHING_HELD): number {

@@ -13,7 +13,7 @@ import { AdapterError } from './adapterError.js';
 export type AdapterAnswer = Record<string, unknown> & { readonly id: number; readonly ok: boolean };
 
 /** Longest line accepted on fd 4 (a protocol message is small; tensors travel as files). */
-export const MAX_LINE_BYTES = 1 << 20;
+const MAX_LINE_BYTES = 1 << 20;
 
 export interface AdapterSpawnOptions {
   readonly name: string;

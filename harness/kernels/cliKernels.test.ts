@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../cli.js';
 import { pythonAvailability } from './pythonAvailability.js';
+import { testProblem } from '../../reference/testing/testProblem.js';
 
 function io(): { out: string[]; err: string[]; io: { out: (s: string) => void; err: (s: string) => void } } {
   const out: string[] = [];
@@ -65,7 +66,7 @@ if (!pythonAvailability().numpy && !REQUIRE) {
 if (pythonAvailability().numpy || REQUIRE) {
   test('replay of an out-of-process kernel\'s record works with its own tactic label', async (t) => {
     const spec = {
-      problem: { T: 5, H: 64, I: 64, E: 8, topK: 2, localOffset: 0, localExperts: 8, routing: { method: 'renormalize' }, logitsDtype: 'float32', biasDtype: 'none', quantMode: 'nvfp4', activation: { kind: 'swiglu' } },
+      problem: testProblem({ T: 5 }),
       seed: 3, logitFamily: 'normal', scaleFamily: 'normal',
     };
     const c = io();

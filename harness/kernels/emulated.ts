@@ -28,12 +28,12 @@ import { BadArgumentError } from '../../reference/errors.js';
 import { FAULT_NAMES, type FaultName } from '../faults.js';
 import { dequantizeHiddenStates, dequantizeWeights } from './emulatedDequant.js';
 import { emulatedRouting } from './emulatedRouting.js';
-import { emulatedTacticInvalidity, emulatedTactics, emulatedUnavailableTactics, scheduleOf, scheduledDot } from './emulatedTactics.js';
+import { emulatedTacticInvalidity, emulatedTactics, emulatedUnavailableTactics, scheduleOf, scheduledDot, type KTiles } from './emulatedTactics.js';
 import { DEFAULT_CONVENTIONS } from '../../reference/conventions.js';
 import type { Provider, ProviderDescription, Observed, RunOptions, Tactic, TacticList } from './provider.js';
 
 /** Bumped when the emulated kernel's arithmetic changes (its "build id"). */
-export const EMULATED_VERSION = '2';
+const EMULATED_VERSION = '2';
 
 
 export interface EmulatedOptions {
@@ -120,8 +120,8 @@ export class EmulatedKernel implements Provider<EmulatedHandle> {
   }
 
   /** Slot outputs y [T·k, H] (out2Scale applied except for config 1, which folds it into the weight) for one accumulation order. */
-  private slotOutputs(h: EmulatedHandle, config: number, skipLastK: boolean): Float32Array {
-    const key = `${config}${skipLastK ? '/skip' : ''}`;
+  private slotOutputs(h: EmulatedHandle, config: number, kTiles: KTiles): Float32Array {
+    const key = `${config}${kTiles === 'skip_last' ? '/skip' : ''}`;
     const hit = h.slots.get(key);
     if (hit) return hit;
     const { c, x, w1, w2, routing, localOf } = h;
@@ -139,7 +139,7 @@ export class EmulatedKernel implements Provider<EmulatedHandle> {
         const l = localOf[t * k + j]!;
         if (l < 0) continue;
         const W1 = w1[l]!;
-        for (let r = 0; r < 2 * I; r++) acc[r] = scheduledDot(W1, r * H, x, t * H, H, s, skipLastK);
+        for (let r = 0; r < 2 * I; r++) acc[r] = scheduledDot(W1, r * H, x, t * H, H, s, kTiles);
         const pre = beforeFc1 ? routing.weights[t * k + j]! : 1;
         const gateScale = fr(c.out1GateScale[l]!);
         const upScale = fr(c.out1Scale[l]!);
@@ -211,12 +211,12 @@ export class EmulatedKernel implements Provider<EmulatedHandle> {
     }
     const { T, H, topK: k } = p;
     const run = h.runs++;
-    let skipLastK = false;
+    let kTiles: KTiles = 'all';
     if (this.fault === 'tactic_skips_last_k_block' && tactic.config === 0) {
       const largest = Math.max(...emulatedTactics(p).filter((t) => t.config === 0).map((t) => t.tileTokens));
-      skipLastK = tactic.tileTokens === largest;
+      kTiles = tactic.tileTokens === largest ? 'skip_last' : 'all';
     }
-    const y = this.slotOutputs(h, tactic.config, skipLastK);
+    const y = this.slotOutputs(h, tactic.config, kTiles);
     const dropped = this.droppedSlots(h, tactic.tileTokens);
     const beforeFc1 = routingMethod(p.routing.method).weightPlacement === 'before_fc1';
     const w = h.routing.weights;

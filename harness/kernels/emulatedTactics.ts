@@ -18,7 +18,7 @@
 import type { Problem } from '../../reference/problem.js';
 import { makeTactic, type Tactic, type UnavailableTactic } from './provider.js';
 
-export const EMULATED_TILE_TOKENS = [8, 16, 32, 64, 128] as const;
+const EMULATED_TILE_TOKENS = [8, 16, 32, 64, 128] as const;
 export const EMULATED_CONFIGS = [0, 1, 2] as const;
 
 /** Why a tactic is invalid for the problem, or null when valid. */
@@ -76,16 +76,16 @@ export function froundTowardZero(x: number): number {
 
 const fr = Math.fround;
 
-/**
- * Σ a[ao+i]·b[bo+i] for i < n under the schedule, in float32. With `skipLastTile` the last
- * K tile is left out (the tactic_skips_last_k_block fault).
- */
+/** The K tiles a dot product sums: 'all', or all but the last (the tactic_skips_last_k_block fault). */
+export type KTiles = 'all' | 'skip_last';
+
+/** Σ a[ao+i]·b[bo+i] for i < n under the schedule, in float32, over the `kTiles` K tiles. */
 export function scheduledDot(
-  a: Float32Array, ao: number, b: Float32Array, bo: number, n: number, s: Schedule, skipLastTile = false,
+  a: Float32Array, ao: number, b: Float32Array, bo: number, n: number, s: Schedule, kTiles: KTiles = 'all',
 ): number {
   const tile = s.kTile === 'half' ? Math.max(1, Math.ceil(n / 2)) : s.kTile;
   const tiles = Math.ceil(n / tile);
-  const used = skipLastTile && tiles > 1 ? tiles - 1 : tiles;
+  const used = kTiles === 'skip_last' && tiles > 1 ? tiles - 1 : tiles;
   if (s.combine === 'sequential') {
     let acc = 0;
     for (let k = 0; k < used; k++) {

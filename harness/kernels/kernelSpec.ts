@@ -22,7 +22,7 @@ import { gpuAvailability } from '../gpuAvailability.js';
 import { checkKernelChoice, kernelForms, KERNEL_KINDS, needsGpu, PROVIDER_KINDS, type KernelChoice } from './select.js';
 
 /** The kind the CLI's default falls back to (with a notice) when no CUDA device is usable. */
-export const FALLBACK_KIND = 'emulated';
+const FALLBACK_KIND = 'emulated';
 
 const CONFIG_KEYS = ['name', 'kind', 'command', 'library', 'conventions', 'env', 'timeoutS'] as const;
 

@@ -13,7 +13,7 @@ import type { Problem } from '../../reference/problem.js';
 import { runCampaign, type CampaignResult } from '../campaign.js';
 import { main } from '../cli.js';
 import { propertyReplayCommand } from '../propertyCampaign.js';
-import { smallProblem } from '../testing.js';
+import { testProblem } from '../../reference/testing/testProblem.js';
 import type { FindingKind } from '../verdict.js';
 import { abiCase } from './libCase.js';
 import { abiLibraryPath, nativeReleaseDir } from './libHost.js';
@@ -28,7 +28,7 @@ const BUILT = existsSync(CPU_LIB) && existsSync(`${nativeReleaseDir()}/moe_abi_h
 const NOT_BUILT = `the C ABI host or test library is not built (${CPU_LIB}): run node native/build.mjs (needs only g++ and cmake)`;
 
 const spec = (problem: Partial<Problem>, seed: number): CaseSpec => ({
-  problem: smallProblem(problem), seed, logitFamily: 'normal', scaleFamily: 'normal',
+  problem: testProblem(problem), seed, logitFamily: 'normal', scaleFamily: 'normal',
 });
 
 /** Small cases over every quant mode and routing method the test library supports. */

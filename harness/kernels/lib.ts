@@ -37,7 +37,7 @@ export class LibraryCallError extends Error {
 }
 
 /** The library could not be loaded, has another ABI major, or broke the ABI's shape. */
-export class LibraryLoadError extends Error {
+class LibraryLoadError extends Error {
   override readonly name = 'LibraryLoadError';
   constructor(readonly library: string, message: string) {
     super(message);
@@ -77,7 +77,7 @@ export interface LibHandle {
 interface RawError { code?: unknown; library?: unknown; call?: unknown; status?: unknown; detail?: unknown; message?: unknown }
 
 /** The process-isolation rule: true only inside harness/child.ts. */
-export function inCampaignChild(): boolean {
+function inCampaignChild(): boolean {
   return process.env.MOE_HARNESS_IN_CHILD === '1';
 }
 

@@ -21,7 +21,6 @@ import { abiLibraryPath } from './libHost.js';
 
 /** The two doors to our kernel. */
 export type Door = 'native' | 'abi';
-export const DOORS: readonly Door[] = ['native', 'abi'];
 
 export interface DoorTacticRecord {
   readonly caseIndex: number;

@@ -70,7 +70,7 @@ export function nativeReleaseDir(): string {
 }
 
 /** The libraries this repository builds behind the ABI. */
-export const ABI_LIBRARIES = {
+const ABI_LIBRARIES = {
   /** CPU MoE with misbehaving modes (MOE_ABI_TESTLIB_MODE): native/abi/testlib. */
   cpu: 'libmoe_abi_cpu.so',
   /** Our CUDA engine behind the ABI: native/abi/native. */

@@ -25,7 +25,7 @@ import { createKernel } from './select.js';
 
 type Request = { id: number; op: string } & Record<string, unknown>;
 
-export async function serveProvider(kernel: Provider, fds: readonly [number, number] = [3, 4]): Promise<void> {
+async function serveProvider(kernel: Provider, fds: readonly [number, number] = [3, 4]): Promise<void> {
   const input = new Socket({ fd: fds[0], readable: true, writable: false });
   const output = new Socket({ fd: fds[1], readable: false, writable: true });
   const handles = new Map<string, { handle: unknown; tactics: Map<string, Tactic>; problem: CaseSpec['problem'] }>();

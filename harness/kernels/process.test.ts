@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { CaseSpec } from '../../reference/case.js';
 import type { QuantMode } from '../../reference/problem.js';
 import { runCampaign, type CampaignResult } from '../campaign.js';
-import { smallProblem } from '../testing.js';
+import { testProblem } from '../../reference/testing/testProblem.js';
 import { pythonAvailability } from './pythonAvailability.js';
 import { createKernel, type KernelChoice } from './select.js';
 import { DEFAULT_CONVENTIONS } from '../../reference/conventions.js';
@@ -24,8 +24,8 @@ const BAD = 'python3 adapters/python/misbehaving_adapter.py';
 const REQUIRE = process.env.CI === 'true' || process.env.MOE_HARNESS_REQUIRE_PYTHON === '1';
 const py = pythonAvailability();
 
-function spec(quantMode: QuantMode, seed: number, over: Partial<ReturnType<typeof smallProblem>> = {}): CaseSpec {
-  return { problem: smallProblem({ quantMode, T: 7 + (seed % 5), H: 64, I: 128, ...over }), seed, logitFamily: 'normal', scaleFamily: 'normal' };
+function spec(quantMode: QuantMode, seed: number, over: Partial<ReturnType<typeof testProblem>> = {}): CaseSpec {
+  return { problem: testProblem({ quantMode, T: 7 + (seed % 5), H: 64, I: 128, ...over }), seed, logitFamily: 'normal', scaleFamily: 'normal' };
 }
 
 const MODES: readonly QuantMode[] = ['nvfp4', 'mxfp4_mxfp8', 'mxfp4_bf16'];

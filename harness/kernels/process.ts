@@ -61,12 +61,12 @@ function hashBytes(b: Uint8Array): string {
 }
 
 /** Default longest wait for one answer (a run of every tactic on a large case may be slow on CPU). */
-export const DEFAULT_REQUEST_TIMEOUT_S = 300;
+const DEFAULT_REQUEST_TIMEOUT_S = 300;
 /** Longest wait for the handshake (imports of torch and friends). */
-export const HANDSHAKE_TIMEOUT_S = 120;
+const HANDSHAKE_TIMEOUT_S = 120;
 
 /** Where session folders go: /dev/shm when it is a writable folder, else the temp folder. */
-export function sharedMemoryRoot(): string {
+function sharedMemoryRoot(): string {
   try {
     if (existsSync('/dev/shm')) {
       const probe = join('/dev/shm', `.moe-harness-probe-${process.pid}`);

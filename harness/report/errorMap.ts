@@ -32,16 +32,16 @@ export const ERROR_LEVELS = [
 ] as const;
 /** First level beyond the bound (flip-explained elements are below it). */
 export const FIRST_BEYOND_LEVEL = 9;
-export const NONFINITE_LEVEL = 13;
+const NONFINITE_LEVEL = 13;
 export const POISON_LEVEL = 14;
 
 /** Cells of the token × hidden grid, at most. */
 export const MAX_ROWS = 64;
 export const MAX_COLS = 128;
 /** Experts drawn in the expert × hidden grid, at most (those with the largest shares first). */
-export const MAX_EXPERT_ROWS = 32;
+const MAX_EXPERT_ROWS = 32;
 /** Worst elements kept. */
-export const WORST_KEPT = 5;
+const WORST_KEPT = 5;
 
 export type ElementClass = 'within' | 'flip_explained' | 'beyond_bound' | 'nonfinite' | 'poison';
 

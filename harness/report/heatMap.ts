@@ -9,12 +9,12 @@ import { esc } from './html.js';
 import { palettePng, pngDataUri } from './png.js';
 
 /** One colour per ERROR_LEVELS entry: grey (not judged), greens within the bound, orange flip, reds beyond, purple non-finite, blue never written. */
-export const LEVEL_COLOURS: readonly string[] = [
+const LEVEL_COLOURS: readonly string[] = [
   '#d9d9d9', '#ffffff', '#eef7ea', '#d6edcd', '#b5dfa6', '#8ccb79', '#5fb04d', '#2f8a2f',
   '#f0a030', '#f6b0a8', '#e8675c', '#c62828', '#6d0000', '#7b3fb0', '#1f4fbf',
 ];
 /** Shares beyond the bound in tenths, 0 … 10: white to dark red. */
-export const SHARE_COLOURS: readonly string[] = [
+const SHARE_COLOURS: readonly string[] = [
   '#ffffff', '#fde3df', '#fbc8c0', '#f7aba0', '#f28e81', '#ea7263', '#de5747', '#cc3f30', '#b32a1f', '#951a12', '#700c08',
 ];
 

@@ -2,11 +2,11 @@ import test from 'ava';
 import { generateCase } from '../../reference/generate.js';
 import { runOracle64 } from '../../reference/oracle64.js';
 import type { CaseSpec } from '../../reference/case.js';
-import { smallProblem } from '../testing.js';
+import { testProblem } from '../../reference/testing/testProblem.js';
 import { elementIntermediates, TERMS_SHOWN } from './intermediates.js';
 import type { Problem } from '../../reference/problem.js';
 
-const spec = (over: Partial<Problem>, seed = 11): CaseSpec => ({ seed, logitFamily: 'normal', scaleFamily: 'normal', problem: smallProblem(over) });
+const spec = (over: Partial<Problem>, seed = 11): CaseSpec => ({ seed, logitFamily: 'normal', scaleFamily: 'normal', problem: testProblem(over) });
 
 const shapes: Array<[string, Partial<Problem>]> = [
   ['nvfp4 renormalize', {}],

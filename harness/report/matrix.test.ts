@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import type { CaseRecord } from '../campaign.js';
-import { smallProblem } from '../testing.js';
+import { testProblem } from '../../reference/testing/testProblem.js';
 import { zeroCounts, type Disposition, type Finding, type Verdict } from '../verdict.js';
 import { groupFindings, signatureOf } from './findingGroups.js';
 import { buildMatrix, matrixHtml, matrixText } from './matrix.js';
@@ -18,7 +18,7 @@ function rec(caseIndex: number, tactic: string, disposition: Disposition, value 
     worst: disposition === 'crashed' || disposition === 'not_supported' ? null : { t: 0, h: 1, observed: 1, reference: 0, bound: 0.1, ratio },
     lines: disposition === 'not_supported' ? [`case not supported: too large (tactic * ; seed 1)`] : findings.map((f) => `${f.where}=${f.observed}, reference ${f.reference} (${f.detail}; tactic ${tactic}; seed 1)`),
   };
-  return { caseIndex, spec: { problem: smallProblem(), seed: 1, logitFamily: 'normal', scaleFamily: 'normal' }, problem: `problem ${caseIndex}`, tactic, disposition, verdict, replay: `replay ${caseIndex} ${tactic}` };
+  return { caseIndex, spec: { problem: testProblem(), seed: 1, logitFamily: 'normal', scaleFamily: 'normal' }, problem: `problem ${caseIndex}`, tactic, disposition, verdict, replay: `replay ${caseIndex} ${tactic}` };
 }
 
 const records: CaseRecord[] = [

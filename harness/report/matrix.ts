@@ -15,8 +15,8 @@ import type { Grouping } from './findingGroups.js';
 import { esc } from './html.js';
 import { tacticOrder } from './tacticOrder.js';
 
-export const MATRIX_TEXT_MAX_CASES = 40;
-export const MATRIX_TEXT_MAX_TACTICS = 16;
+const MATRIX_TEXT_MAX_CASES = 40;
+const MATRIX_TEXT_MAX_TACTICS = 16;
 
 export interface MatrixRow {
   readonly caseIndex: number;
@@ -82,7 +82,7 @@ export function matrixText(m: Matrix, g: Grouping): string | null {
 }
 
 /** Cell classes by disposition (short: a 24-case run has hundreds of cells). */
-export const CELL_CLASS: Readonly<Record<string, string>> = {
+const CELL_CLASS: Readonly<Record<string, string>> = {
   passed: 'ok', incorrect: 'bad', crashed: 'crash', not_supported: 'ns', error: 'err',
 };
 

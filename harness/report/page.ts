@@ -28,8 +28,8 @@ import { histogramSvg } from './histogram.js';
 import { INTERMEDIATES_MAX_WEIGHT_BYTES, localWeightBytes, worstElementsHtml } from './worstElements.js';
 
 export const PAGE_BUDGET_BYTES = 280_000;
-export const MIN_GROUP_BUDGET_BYTES = 60_000;
-export const MAX_INTERMEDIATE_GROUPS = 24;
+const MIN_GROUP_BUDGET_BYTES = 60_000;
+const MAX_INTERMEDIATE_GROUPS = 24;
 
 type BlockForm = 'full' | 'compact' | 'line';
 

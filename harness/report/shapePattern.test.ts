@@ -1,10 +1,10 @@
 import test from 'ava';
 import type { CaseSpec } from '../../reference/case.js';
 import type { Problem } from '../../reference/problem.js';
-import { smallProblem } from '../testing.js';
+import { testProblem } from '../../reference/testing/testProblem.js';
 import { shapePattern } from './shapePattern.js';
 
-const spec = (over: Partial<Problem>, logitFamily: CaseSpec['logitFamily'] = 'normal'): CaseSpec => ({ problem: smallProblem(over), seed: 1, logitFamily, scaleFamily: 'normal' });
+const spec = (over: Partial<Problem>, logitFamily: CaseSpec['logitFamily'] = 'normal'): CaseSpec => ({ problem: testProblem(over), seed: 1, logitFamily, scaleFamily: 'normal' });
 const cases = new Map<number, CaseSpec>([
   [0, spec({})], [1, spec({ quantMode: 'mxfp4_mxfp8' })], [2, spec({ T: 16 })], [3, spec({ quantMode: 'mxfp4_mxfp8', T: 16 })], [4, spec({}, 'ties')],
 ]);

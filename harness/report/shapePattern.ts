@@ -10,10 +10,10 @@
  */
 import type { CaseSpec } from '../../reference/case.js';
 
-export const MIN_FAILING_CASES = 2;
+const MIN_FAILING_CASES = 2;
 
 /** Case properties by name: a case's value of it, as words. */
-export const CASE_PROPERTIES: Readonly<Record<string, (s: CaseSpec) => string>> = {
+const CASE_PROPERTIES: Readonly<Record<string, (s: CaseSpec) => string>> = {
   'quant': (s) => s.problem.quantMode,
   'routing': (s) => s.problem.routing.method,
   'activation': (s) => (s.problem.activation.kind === 'swiglu_clamped' ? 'clamped SwiGLU' : 'plain SwiGLU'),

@@ -12,7 +12,7 @@
  */
 import type { ConfigTrait } from './configTraits.js';
 
-export const PATTERN_KINDS = ['one_ran', 'all', 'split_k', 'config', 'tile', 'config_and_tile', 'single', 'some'] as const;
+const PATTERN_KINDS = ['one_ran', 'all', 'split_k', 'config', 'tile', 'config_and_tile', 'single', 'some'] as const;
 export type PatternKind = (typeof PATTERN_KINDS)[number];
 
 export interface TacticPattern {

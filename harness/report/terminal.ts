@@ -14,12 +14,12 @@ import { plural } from './plural.js';
 import { errorWhere } from './errorWhere.js';
 
 /** Finding groups printed in full; the rest are counted (all are in the report). */
-export const TERMINAL_GROUPS = 8;
+const TERMINAL_GROUPS = 8;
 /** Finding lines printed per group. */
-export const TERMINAL_LINES = 4;
+const TERMINAL_LINES = 4;
 
 /** The summary line: cases and records in the units the progress line uses. */
-export function summaryLine(result: CampaignResult): string {
+function summaryLine(result: CampaignResult): string {
   const t = totals(result.records);
   return `${result.kernel}: ${plural(result.cases, 'case')}, ${plural(result.records.length, '(case, tactic) record')}: passed ${t.passed}, incorrect ${t.incorrect}, ` +
     `crashed ${t.crashed}, not supported ${t.not_supported}, error ${t.error} (${(result.elapsedMs / 1000).toFixed(1)} s)`;

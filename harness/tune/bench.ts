@@ -32,7 +32,7 @@ import { tune, type TuneResult } from './tuner.js';
 
 /** This script's own options (the one command 'bench'; the CLI's table is harness/cli.ts OPTIONS). */
 const BENCH = ['bench'] as const;
-const OPTIONS: OptionTable = {
+const OPTIONS = {
   kernel: { kind: 'string', commands: BENCH, help: 'kernel (default native; emulated with a notice without a CUDA device)' },
   configs: { kind: 'list', commands: BENCH, choices: CONFIG_NAMES, help: 'configurations (default deepseek-v3,qwen3-235b-a22b,gpt-oss-120b)' },
   'max-tokens': { kind: 'int', commands: BENCH, min: 1, help: 'largest bucket (default 4096)' },
@@ -41,7 +41,7 @@ const OPTIONS: OptionTable = {
   'skip-demo': { kind: 'flag', commands: BENCH, help: 'no fault demonstration' },
   json: { kind: 'string', commands: BENCH, help: 'also write every number as JSON here' },
   help: { kind: 'flag', commands: BENCH, short: 'h', help: 'this help' },
-};
+} as const satisfies OptionTable;
 
 const TARGET_GAP = 0.03;
 const TARGET_TUNE_S = 120;
@@ -108,12 +108,12 @@ async function main(): Promise<number> {
   const { options: o } = parseArgs(process.argv.slice(2), OPTIONS, 'bench');
   if (o.help) { console.log(`usage: node dist/harness/tune/bench.js [options]\n\n${optionsHelp(OPTIONS, 'bench')}`); return 0; }
   const out = (s: string): void => console.log(s);
-  const { choice, notice } = await chooseKernel(o.kernel !== undefined ? { kernel: o.kernel as string } : {});
+  const { choice, notice } = await chooseKernel(o.kernel !== undefined ? { kernel: o.kernel } : {});
   if (notice) console.error(notice);
-  const maxTokens = (o['max-tokens'] as number | undefined) ?? 4096;
-  const rounds = (o.rounds as number | undefined) ?? 30;
-  const names = (o.configs as string[] | undefined) ?? ['deepseek-v3', 'qwen3-235b-a22b', 'gpt-oss-120b'];
-  const dsLocal = (o['deepseek-local-experts'] as number | undefined) ?? 32;
+  const maxTokens = o['max-tokens'] ?? 4096;
+  const rounds = o.rounds ?? 30;
+  const names = o.configs ?? ['deepseek-v3', 'qwen3-235b-a22b', 'gpt-oss-120b'];
+  const dsLocal = o['deepseek-local-experts'] ?? 32;
   const results: Record<string, unknown> = {};
   out(`# bench:tune — ${new Date().toISOString()}, kernel ${kernelLabel(choice)}, buckets 1..${maxTokens}, ${rounds} oracle rounds`);
   for (const name of names) {
@@ -131,7 +131,7 @@ async function main(): Promise<number> {
     for (const b of r.tune.blocklist) out(`blocklisted ${b.tactic} at bucket ${b.bucket} (${b.disposition}): ${b.findings[0] ?? ''}\n  replay: ${b.replay}`);
     results.faultDemo = { kernel: kernelLabel(demoKernel), entry: r.tune.entry, oracle: r.oracle };
   }
-  if (o.json) writeFileSync(o.json as string, JSON.stringify(results, null, 2));
+  if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2));
   return 0;
 }
 

@@ -18,10 +18,6 @@ export interface BlockedTactic {
 /** Finding lines kept per blocked tactic in the cache file. */
 export const BLOCKED_LINES = 5;
 
-export function isBlocked(list: readonly BlockedTactic[], tactic: string, bucket: number): BlockedTactic | undefined {
-  return list.find((b) => b.tactic === tactic && b.bucket === bucket);
-}
-
 /** One line per blocked tactic for a terminal: "bucket 64: 128/0 incorrect — <first finding>". */
 export function formatBlocked(b: BlockedTactic): string[] {
   return [`bucket ${b.bucket}: tactic ${b.tactic} blocklisted (${b.disposition})`, ...b.findings.map((l) => `    ${l}`), `    replay: ${b.replay}`];

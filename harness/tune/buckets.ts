@@ -16,7 +16,7 @@
 import { BadArgumentError } from '../../reference/errors.js';
 
 /** The largest maxTokens accepted (2^20 tokens). */
-export const MAX_BUCKET_LIMIT = 1 << 20;
+const MAX_BUCKET_LIMIT = 1 << 20;
 
 const isPow2 = (n: number): boolean => Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
 

@@ -6,10 +6,10 @@ import { configProblem } from '../../reference/configs.js';
 import type { Problem } from '../../reference/problem.js';
 import { environmentMismatches, problemSignature, readTuneCache } from './cache.js';
 import type { TuneEnvironment } from './environment.js';
-import { smallProblem } from './testProblem.js';
+import { testProblem } from '../../reference/testing/testProblem.js';
 
 test('the problem signature changes with every field that changes the answer, not with T or the name', (t) => {
-  const base = smallProblem(4);
+  const base = testProblem({ T: 4, H: 128 });
   const sig = problemSignature(base);
   t.is(problemSignature({ ...base, T: 4096 }), sig);
   t.is(problemSignature({ ...base, name: 'x' }), sig);

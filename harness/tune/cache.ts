@@ -23,8 +23,8 @@ import { bucketOf } from './buckets.js';
 import { ENVIRONMENT_FIELDS, type TuneEnvironment } from './environment.js';
 import type { TimingClock, TimingStop } from './timing.js';
 
-export const CACHE_FORMAT = 'moe-harness-tune-cache';
-export const CACHE_FORMAT_VERSION = 1;
+const CACHE_FORMAT = 'moe-harness-tune-cache';
+const CACHE_FORMAT_VERSION = 1;
 
 export interface BucketChoice {
   readonly tactic: string;

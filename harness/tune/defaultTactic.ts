@@ -19,7 +19,7 @@ type DefaultRule = (provider: Provider, problem: Problem, enumerated: readonly T
 const firstEnumerated: DefaultRule = async (_p, _problem, enumerated) =>
   enumerated[0] ? { tactic: enumerated[0], reason: 'the first tactic the kernel enumerates' } : null;
 
-export const DEFAULT_RULES: Readonly<Record<string, DefaultRule>> = {
+const DEFAULT_RULES: Readonly<Record<string, DefaultRule>> = {
   native: async (provider, problem, enumerated) => {
     const { defaultTactic } = await import('../../native/index.js');
     const d = defaultTactic(problem);

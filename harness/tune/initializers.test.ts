@@ -3,7 +3,7 @@ import { configProblem } from '../../reference/configs.js';
 import { generateCase } from '../../reference/generate.js';
 import { f32ToBf16 } from '../../reference/formats/bf16.js';
 import { INITIALIZERS, parseInitializers, tensorBuffers, tuningCase, TUNE_TENSORS, type TuneTensor } from './initializers.js';
-import { smallProblem } from './testProblem.js';
+import { testProblem } from '../../reference/testing/testProblem.js';
 
 const isZero = (b: ArrayBufferView): boolean => new Uint8Array(b.buffer, b.byteOffset, b.byteLength).every((x) => x === 0);
 
@@ -36,7 +36,7 @@ test('logits are generated in the declared dtype, never cast: float32 stays floa
 });
 
 test('a zero tensor only by name: hidden=zero zeroes hidden and nothing else, and is not replayable', (t) => {
-  const tc = tuningCase(smallProblem(), 5, parseInitializers('hidden=zero'));
+  const tc = tuningCase(testProblem({ T: 4, H: 128 }), 5, parseInitializers('hidden=zero'));
   t.false(tc.replayable);
   t.is(tc.initializers.hidden, 'zero');
   for (const name of TUNE_TENSORS as readonly TuneTensor[]) {
@@ -47,8 +47,8 @@ test('a zero tensor only by name: hidden=zero zeroes hidden and nothing else, an
 test('an initializer that yields all zeros without being named zero is refused (never silently zero)', (t) => {
   // A regressed initializer: called 'random', declares itself non-zero, but zero-fills.
   const broken = { ...INITIALIZERS, random: { help: 'broken', zero: false, apply: INITIALIZERS.zero!.apply } };
-  t.throws(() => tuningCase(smallProblem(), 1, {}, broken), { name: 'ZeroTensorError', message: /tuning tensor logits .* is all zero under initializer 'random'/ });
-  t.notThrows(() => tuningCase(smallProblem(), 1, { logits: 'zero', hidden: 'zero', fc1: 'zero', fc2: 'zero' }, INITIALIZERS));
+  t.throws(() => tuningCase(testProblem({ T: 4, H: 128 }), 1, {}, broken), { name: 'ZeroTensorError', message: /tuning tensor logits .* is all zero under initializer 'random'/ });
+  t.notThrows(() => tuningCase(testProblem({ T: 4, H: 128 }), 1, { logits: 'zero', hidden: 'zero', fc1: 'zero', fc2: 'zero' }, INITIALIZERS));
 });
 
 test('bad --init text is refused naming the option, expected and actual', (t) => {
@@ -59,7 +59,7 @@ test('bad --init text is refused naming the option, expected and actual', (t) =>
 
 test('bucket inputs (weights generated once, shared) are byte-identical to generateCase at every T, for each quant mode', (t) => {
   const problems = [
-    smallProblem(1), smallProblem(5, { quantMode: 'mxfp4_mxfp8' }), smallProblem(3, { quantMode: 'mxfp4_bf16', logitsDtype: 'bfloat16' }),
+    testProblem({ T: 1, H: 128 }), testProblem({ T: 5, H: 128, quantMode: 'mxfp4_mxfp8' }), testProblem({ T: 3, H: 128, quantMode: 'mxfp4_bf16', logitsDtype: 'bfloat16' }),
     configProblem('deepseek-v3', 6, { E: 16, localOffset: 4, localExperts: 8, H: 256, I: 128, routing: { method: 'deepseek_v3', nGroup: 4, topkGroup: 2, routedScalingFactor: 2.5 } }),
     configProblem('gpt-oss-120b', 7, { E: 8, localExperts: 8, H: 128, I: 64 }),
   ];
@@ -72,9 +72,9 @@ test('bucket inputs (weights generated once, shared) are byte-identical to gener
 });
 
 test('a zero weight initializer does not write into the weights shared with the next bucket', (t) => {
-  const z = tuningCase(smallProblem(2), 4, { fc1: 'zero' });
+  const z = tuningCase(testProblem({ T: 2, H: 128 }), 4, { fc1: 'zero' });
   t.true(isZero(z.case.fc1.packed));
-  const r = tuningCase(smallProblem(4), 4);
+  const r = tuningCase(testProblem({ T: 4, H: 128 }), 4);
   t.false(isZero(r.case.fc1.packed));
   t.deepEqual(r.case, generateCase(r.spec));
 });

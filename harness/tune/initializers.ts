@@ -42,7 +42,7 @@ export const INITIALIZERS: Readonly<Record<string, Initializer>> = {
   random: { help: "the seeded generator's values (the default)", zero: false, apply: () => undefined },
   zero: { help: 'every byte 0 (only when named)', zero: true, apply: zeroFill },
 };
-export const INITIALIZER_NAMES = Object.keys(INITIALIZERS);
+const INITIALIZER_NAMES = Object.keys(INITIALIZERS);
 
 /** Initializer name per tensor; a tensor not named uses 'random'. */
 export type InitializerChoice = Readonly<Partial<Record<TuneTensor, string>>>;

@@ -22,8 +22,6 @@ export interface Script {
   /** Labels that report executing another tactic while timed (after the two verification runs). */
   readonly lieWhenTimed?: readonly string[];
   readonly fault?: FaultName;
-  /** Report no kernel time (Observed.ms undefined). */
-  readonly noKernelClock?: boolean;
   readonly device?: string;
   readonly version?: string;
 }
@@ -60,7 +58,7 @@ export class ScriptedProvider implements Provider<EmulatedHandle> {
     const s = this.script.ms?.[t.label] ?? 10;
     const ms = typeof s === 'number' ? s : s[n % s.length]!;
     const executedTactic = n >= 2 && this.script.lieWhenTimed?.includes(t.label) ? 'other' : r.executedTactic;
-    return { ...r, output, executedTactic, ...(this.script.noKernelClock ? { ms: undefined } : { ms }) };
+    return { ...r, output, executedTactic, ms };
   }
   inputsDigest(h: EmulatedHandle): Promise<string> { return this.inner.inputsDigest(h); }
   release(h: EmulatedHandle): Promise<void> { return this.inner.release(h); }

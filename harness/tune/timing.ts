@@ -73,8 +73,14 @@ export function relativeSpread(xs: readonly number[]): number {
 /** One timed run: the provider's kernel ms, or undefined when it reports none. */
 export type TimedRun = () => Promise<number | undefined>;
 
+/**
+ * What measure does when a run reports no kernel time: 'host_wall' times it with the host's
+ * wall clock (the Timing says so), 'refuse' throws (MOE_HARNESS_REQUIRE_GPU=1).
+ */
+export type ClockFallback = 'host_wall' | 'refuse';
+
 /** Time one tactic under the policy. */
-export async function measure(run: TimedRun, policy: NoisePolicy = DEFAULT_NOISE_POLICY, opts: { requireKernelClock?: boolean } = {}): Promise<Timing> {
+export async function measure(run: TimedRun, policy: NoisePolicy = DEFAULT_NOISE_POLICY, opts: { clockFallback?: ClockFallback } = {}): Promise<Timing> {
   checkNoisePolicy(policy);
   for (let i = 0; i < policy.warmup; i++) await run();
   const samples: number[] = [];
@@ -84,7 +90,7 @@ export async function measure(run: TimedRun, policy: NoisePolicy = DEFAULT_NOISE
     const ms = await run();
     const wall = performance.now() - t0;
     if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
-      if (opts.requireKernelClock) throw new Error(`the kernel reported no kernel time (Observed.ms ${String(ms)}) and MOE_HARNESS_REQUIRE_GPU=1 forbids the host-wall-clock fallback`);
+      if (opts.clockFallback === 'refuse') throw new Error(`the kernel reported no kernel time (Observed.ms ${String(ms)}) and MOE_HARNESS_REQUIRE_GPU=1 forbids the host-wall-clock fallback`);
       clock = 'host_wall';
       samples.push(wall);
     } else {

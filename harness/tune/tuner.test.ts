@@ -6,7 +6,7 @@ import { emptyCache, lookupTactic, readTuneCache, withEntry, writeTuneCache } fr
 import { checkCache } from './checkCache.js';
 import { referenceJudge } from './judge.js';
 import { ScriptedProvider, type Script } from './scriptedProvider.js';
-import { smallProblem } from './testProblem.js';
+import { testProblem } from '../../reference/testing/testProblem.js';
 import type { TuneEnvironment } from './environment.js';
 import { tune, type TuneOptions } from './tuner.js';
 import type { NoisePolicy } from './timing.js';
@@ -18,7 +18,7 @@ function opts(script: Script, extra: Partial<TuneOptions> = {}): TuneOptions & {
   let last: ScriptedProvider | undefined;
   const createProvider = async () => (last = new ScriptedProvider(script));
   return {
-    kernel: { kind: 'emulated', ...(script.fault ? { fault: script.fault } : {}) }, problem: smallProblem(), maxTokens: 4, buckets: [4], seed: 11,
+    kernel: { kind: 'emulated', ...(script.fault ? { fault: script.fault } : {}) }, problem: testProblem({ T: 4, H: 128 }), maxTokens: 4, buckets: [4], seed: 11,
     policy, judge: referenceJudge(), createProvider, environment: env, ...extra, provider: () => last!,
   };
 }
@@ -88,36 +88,36 @@ test('cache: hit by bucket, miss falls back with a warning, stale and inconsiste
   const cache = readTuneCache(file);
   const kernel = new ScriptedProvider();
   const kernelView = async (T: number) => {
-    const p = smallProblem(T);
+    const p = testProblem({ T, H: 128 });
     const list = (await kernel.tactics(p)).tactics;
     return { enumerated: list, atBucket: () => list, fallback: list[0]! };
   };
   // T=3 and T=4 use bucket 4
-  const hit = lookupTactic(cache, env, smallProblem(3), await kernelView(3));
+  const hit = lookupTactic(cache, env, testProblem({ T: 3, H: 128 }), await kernelView(3));
   t.deepEqual([hit.kind, hit.bucket, hit.tactic.label], ['hit', 4, '16/1']);
   // a problem not tuned: default + warning
-  const other = smallProblem(3, { quantMode: 'mxfp4_bf16' });
+  const other = testProblem({ T: 3, H: 128, quantMode: 'mxfp4_bf16' });
   const miss = lookupTactic(cache, env, other, await kernelView(3));
   t.is(miss.kind, 'miss');
   t.is(miss.tactic.label, '8/0');
   t.regex(miss.kind === 'miss' ? miss.warning : '', /^warning: the tune cache has no entry for this problem.*running the kernel's default tactic 8\/0 untuned/);
   // a bucket not tuned (T=2 → bucket 2): default + warning
-  const m2 = lookupTactic(cache, env, smallProblem(2), await kernelView(2));
+  const m2 = lookupTactic(cache, env, testProblem({ T: 2, H: 128 }), await kernelView(2));
   t.regex(m2.kind === 'miss' ? m2.warning : '', /no choice for bucket 2/);
   // another driver / build / device: refused, naming each field
-  t.throws(() => lookupTactic(cache, { ...env, driver: '560.35', kernelBuild: 'emulated@3' }, smallProblem(4), { enumerated: [], atBucket: () => [], fallback: hit.tactic }),
+  t.throws(() => lookupTactic(cache, { ...env, driver: '560.35', kernelBuild: 'emulated@3' }, testProblem({ T: 4, H: 128 }), { enumerated: [], atBucket: () => [], fallback: hit.tactic }),
     { name: 'StaleCacheError', message: /refused.*driver: cached "none", now "560.35"; kernelBuild: cached "emulated@2", now "emulated@3"/ });
   // the kernel no longer enumerates the cached tactic: refused
   const v4 = await kernelView(4);
-  t.throws(() => lookupTactic(cache, env, smallProblem(4), { ...v4, atBucket: () => v4.enumerated.filter((x) => x.label !== '16/1') }),
+  t.throws(() => lookupTactic(cache, env, testProblem({ T: 4, H: 128 }), { ...v4, atBucket: () => v4.enumerated.filter((x) => x.label !== '16/1') }),
     { name: 'StaleCacheError', message: /no longer enumerates at T=4/ });
   // a choice on its own blocklist: refused
   const sig = Object.keys(cache.problems)[0]!;
   const bad = { ...cache, problems: { [sig]: { ...cache.problems[sig]!, blocklist: [{ tactic: '16/1', bucket: 4, disposition: 'incorrect' as const, findings: [], replay: '' }] } } };
-  t.throws(() => lookupTactic(bad, env, smallProblem(4), v4), { name: 'StaleCacheError', message: /blocklists/ });
+  t.throws(() => lookupTactic(bad, env, testProblem({ T: 4, H: 128 }), v4), { name: 'StaleCacheError', message: /blocklists/ });
   // tuned at the bucket's T but not runnable at this T: default with a warning
   const v3 = await kernelView(3);
-  const m3 = lookupTactic(cache, env, smallProblem(3), { ...v3, enumerated: v3.enumerated.filter((x) => x.label !== '16/1') });
+  const m3 = lookupTactic(cache, env, testProblem({ T: 3, H: 128 }), { ...v3, enumerated: v3.enumerated.filter((x) => x.label !== '16/1') });
   t.regex(m3.kind === 'miss' ? m3.warning : '', /cannot run at T=3/);
 });
 
@@ -162,11 +162,11 @@ test('resolveTactic (library): hit from a tuned cache, miss → default with a w
   const r = await tune(opts({ ms: { '16/1': 1 } }, { maxTokens: 8, buckets: [8] }));
   const cache = withEntry(emptyCache(await (await import('./environment.js')).detectEnvironment(await new ScriptedProvider().describe())), r.entry);
   const k = new ScriptedProvider();
-  const hit = await resolveTactic(cache, k, 'emulated', smallProblem(6));
+  const hit = await resolveTactic(cache, k, 'emulated', testProblem({ T: 6, H: 128 }));
   t.deepEqual([hit.kind, hit.bucket, hit.tactic.label], ['hit', 8, '16/1']);
-  const miss = await resolveTactic(cache, k, 'emulated', smallProblem(3));
+  const miss = await resolveTactic(cache, k, 'emulated', testProblem({ T: 3, H: 128 }));
   t.deepEqual([miss.kind, miss.tactic.label], ['miss', '8/0']);
-  await t.throwsAsync(() => resolveTactic(cache, new ScriptedProvider({ version: 'emulated@99' }), 'emulated', smallProblem(6)), { name: 'StaleCacheError', message: /kernelBuild: cached "emulated@2", now "emulated@99"/ });
+  await t.throwsAsync(() => resolveTactic(cache, new ScriptedProvider({ version: 'emulated@99' }), 'emulated', testProblem({ T: 6, H: 128 })), { name: 'StaleCacheError', message: /kernelBuild: cached "emulated@2", now "emulated@99"/ });
 });
 
 /** referenceJudge, except that judging `label` is a harness error (the reference failed). */

@@ -30,7 +30,7 @@ import { defaultTacticOf } from './defaultTactic.js';
 import { detectEnvironment, type TuneEnvironment } from './environment.js';
 import { describeInitializers, tuningCase, type InitializerChoice, type TuningCase } from './initializers.js';
 import type { TuneJudge } from './judge.js';
-import { DEFAULT_NOISE_POLICY, measure, type NoisePolicy, type Timing } from './timing.js';
+import { DEFAULT_NOISE_POLICY, measure, type ClockFallback, type NoisePolicy, type Timing } from './timing.js';
 
 export interface TuneOptions {
   readonly kernel: KernelChoice;
@@ -49,8 +49,8 @@ export interface TuneOptions {
   readonly createProvider?: () => Promise<Provider>;
   /** The environment keying the cache (default detectEnvironment(describe())). */
   readonly environment?: TuneEnvironment;
-  /** A provider that reports no kernel time is an error, not a host-clock fallback (MOE_HARNESS_REQUIRE_GPU=1). */
-  readonly requireKernelClock?: boolean;
+  /** A provider that reports no kernel time: timed by the host clock (default 'host_wall'), or an error ('refuse', MOE_HARNESS_REQUIRE_GPU=1). */
+  readonly clockFallback?: ClockFallback;
   readonly log?: (line: string) => void;
 }
 
@@ -205,7 +205,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
           const o = await p.run(handle, t, { poison: POISON[0] });
           if (o.executedTactic !== t.label) throw new Error(`kernel ${description.name} was forced to tactic ${t.label} but reports executing ${JSON.stringify(o.executedTactic)} during timing`);
           return o.ms;
-        }, policy, opts.requireKernelClock ? { requireKernelClock: true } : {});
+        }, policy, opts.clockFallback ? { clockFallback: opts.clockFallback } : {});
         out.push({ tactic: t.label, disposition: 'passed', timing, verifyMs: v });
       } catch (e) {
         const lied = /forced to tactic/.test((e as Error).message);

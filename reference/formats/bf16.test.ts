@@ -1,6 +1,7 @@
 import test from 'ava';
 import { testProp, fc } from '@fast-check/ava';
 import { bf16ArrayToF32, bf16ToF32, f32ArrayToBf16, f32ToBf16, roundBf16, roundBf16InPlace } from './bf16.js';
+import { runs } from '../../properties/runs.js';
 
 const isNaNBits = (b: number): boolean => (b & 0x7f80) === 0x7f80 && (b & 0x7f) !== 0;
 
@@ -69,7 +70,7 @@ testProp('array and in-place paths equal the scalar path', [fc.float32Array({ mi
       t.true(Object.is(copy[i], roundBf16(x)));
     }
   }
-}, { numRuns: 300 });
+}, { numRuns: runs(300) });
 
 test('roundBf16InPlace touches only its slice', (t) => {
   const v = new Float32Array([1.00390625, 1.00390625, 1.00390625, 1.00390625]);

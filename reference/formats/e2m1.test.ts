@@ -2,6 +2,7 @@ import test from 'ava';
 import { testProp, fc } from '@fast-check/ava';
 import { BadArgumentError } from '../errors.js';
 import { E2M1_VALUES, decodeE2m1, encodeE2m1, encodeE2m1Unchecked, roundE2m1 } from './e2m1.js';
+import { runs } from '../../properties/runs.js';
 
 const MAGS = [0, 0.5, 1, 1.5, 2, 3, 4, 6];
 
@@ -64,7 +65,7 @@ testProp('encodeE2m1 equals the brute-force nearest-even oracle', [fc.double({ n
   t.is(encodeE2m1(x), oracle(x));
   t.is(encodeE2m1Unchecked(x), encodeE2m1(x));
   t.true(Object.is(roundE2m1(x), decodeE2m1(encodeE2m1(x))));
-}, { numRuns: 3000 });
+}, { numRuns: runs(3000) });
 
 test('fast paths agree on every float32 midpoint neighbourhood', (t) => {
   const f32 = new Float32Array(1);

@@ -24,16 +24,13 @@ export const E2M1_VALUES: Float32Array = (() => {
   return t;
 })();
 
-/** Largest finite magnitude. */
-export const E2M1_MAX = 6;
-
 /**
  * Code (0..7) of the magnitude nearest to a >= 0, ties to even, saturating.
  * Decision points: the midpoints 0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5; a midpoint goes
  * to the neighbour with the even code (0.25→0, 0.75→1, 1.25→1, 1.75→2, 2.5→2, 3.5→4, 5→4).
  * NaN is not handled here (it compares false everywhere and lands on code 7).
  */
-export function e2m1MagnitudeCode(a: number): number {
+function e2m1MagnitudeCode(a: number): number {
   if (a <= 1.25) return a <= 0.25 ? 0 : a < 0.75 ? 1 : 2;
   if (a <= 2.5) return a < 1.75 ? 3 : 4;
   return a < 3.5 ? 5 : a <= 5 ? 6 : 7;

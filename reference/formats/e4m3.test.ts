@@ -1,6 +1,7 @@
 import test from 'ava';
 import { testProp, fc } from '@fast-check/ava';
 import { E4M3_VALUES, decodeE4m3, encodeE4m3, encodeE4m3F32, roundE4m3F32 } from './e4m3.js';
+import { runs } from '../../properties/runs.js';
 
 /** Brute force over all finite codes: nearest, ties to the even code, saturating, sign kept. */
 function oracle(x: number): number {
@@ -90,16 +91,16 @@ test('saturates at ±448: 464 (the would-be midpoint to 480), larger values, Inf
 
 testProp('encodeE4m3 equals the brute-force oracle on doubles', [fc.double({ noNaN: true, min: -600, max: 600 })], (t, x) => {
   t.is(encodeE4m3(x), oracle(x));
-}, { numRuns: 2000 });
+}, { numRuns: runs(2000) });
 
 testProp('float32 fast paths equal encodeE4m3 on every float32', [fc.float()], (t, x) => {
   t.is(encodeE4m3F32(x), encodeE4m3(x));
   const r = roundE4m3F32(x);
   if (Number.isNaN(x)) t.true(Number.isNaN(r));
   else t.true(Object.is(r, decodeE4m3(encodeE4m3(x))));
-}, { numRuns: 5000 });
+}, { numRuns: runs(5000) });
 
 testProp('small float32 values (subnormal range) agree too', [fc.float({ min: Math.fround(-0.05), max: Math.fround(0.05), noNaN: true })], (t, x) => {
   t.is(encodeE4m3F32(x), oracle(x));
   t.is(encodeE4m3(x), oracle(x));
-}, { numRuns: 2000 });
+}, { numRuns: runs(2000) });

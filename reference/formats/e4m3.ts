@@ -10,12 +10,10 @@
  */
 import { f32Bits, bitsF32, floorLog2, pow2, roundHalfEvenNonNeg } from './float.js';
 
-export const E4M3_MAX = 448;
-export const E4M3_NAN_CODE = 0x7f;
-/** Smallest positive (subnormal) value, 2^-9. */
-export const E4M3_MIN_SUBNORMAL = 2 ** -9;
+const E4M3_MAX = 448;
+const E4M3_NAN_CODE = 0x7f;
 /** Smallest positive normal value, 2^-6. */
-export const E4M3_MIN_NORMAL = 2 ** -6;
+const E4M3_MIN_NORMAL = 2 ** -6;
 
 function decodeExact(code: number): number {
   const sign = code & 0x80 ? -1 : 1;

@@ -4,6 +4,14 @@
  * used (no Math.log/exp results leak into a returned value), so every machine agrees.
  */
 
+/** float32 unit roundoff u = 2^-24: half an ulp of 1, the bound of one round-to-nearest's relative error. */
+export const F32_UNIT_ROUNDOFF = 2 ** -24;
+
+/** Higham's γ(n) = n·u / (1 - n·u) for float32: the relative error bound of n roundings. */
+export function gamma(n: number): number {
+  return (n * F32_UNIT_ROUNDOFF) / (1 - n * F32_UNIT_ROUNDOFF);
+}
+
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
 
@@ -46,9 +54,4 @@ export function f32Bits(x: number): number {
 export function bitsF32(bits: number): number {
   U32[0] = bits >>> 0;
   return F32[0]!;
-}
-
-/** True for -0. */
-export function isNegativeZero(x: number): boolean {
-  return x === 0 && 1 / x < 0;
 }

@@ -2,6 +2,7 @@ import test from 'ava';
 import { testProp, fc } from '@fast-check/ava';
 import { BadArgumentError } from '../errors.js';
 import { UE8M0_VALUES, decodeUe8m0, ue8m0CeilScale, ue8m0CeilScaleF32 } from './ue8m0.js';
+import { runs } from '../../properties/runs.js';
 
 test('decode: 2^(e-127) for every code, 255 is NaN', (t) => {
   for (let c = 0; c < 255; c++) t.is(decodeUe8m0(c), 2 ** (c - 127), `code ${c}`);
@@ -54,7 +55,7 @@ testProp('s = decoded code is the smallest power of two with s·emax >= amax', [
     t.true(2 ** -127 * emax >= amax);
   }
   t.is(ue8m0CeilScaleF32(amax, emax), code);
-}, { numRuns: 3000 });
+}, { numRuns: runs(3000) });
 
 test('float32 fast path agrees next to every boundary 6·2^k and 448·2^k', (t) => {
   const f = new Float32Array(1);

@@ -6,9 +6,8 @@
 import { BadArgumentError } from '../errors.js';
 import { f32Bits, floorLog2, pow2 } from './float.js';
 
-export const UE8M0_NAN_CODE = 255;
 /** Largest finite code (2^127). */
-export const UE8M0_MAX_CODE = 254;
+const UE8M0_MAX_CODE = 254;
 
 /** Decoded value of every byte (255 is NaN). Values are float32-exact except 2^-127, a float32 subnormal (exact too). */
 export const UE8M0_VALUES: Float32Array = (() => {

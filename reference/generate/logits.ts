@@ -11,7 +11,7 @@ import { streamRng, type Rng } from '../rng.js';
 import { routingMethod } from '../routing/registry.js';
 
 /** The candidate values of the `ties` family (all bf16-exact). */
-export const TIE_VALUES = [-2, -1, -0.5, 0, 0.25, 0.5, 1, 1.5, 2, 3] as const;
+const TIE_VALUES = [-2, -1, -0.5, 0, 0.25, 0.5, 1, 1.5, 2, 3] as const;
 
 /** m·2^k with m uniform in [1, 2) and k uniform in [kLo, kHi]: a log-uniform magnitude without Math.pow. */
 export function logUniform(rng: Rng, kLo: number, kHi: number): number {
@@ -51,7 +51,7 @@ function negInfRow(rng: Rng, row: Float32Array, p: Problem): void {
  * The block size of the `group_ties` family: the deepseek_v3 group size when the problem
  * groups its experts, else E/2 when E is even (copies then make exact expert ties), else E.
  */
-export function tieBlockSize(p: Problem): number {
+function tieBlockSize(p: Problem): number {
   const r = p.routing;
   const nGroup = routingMethod(r.method).configFields.includes('nGroup') ? (r.nGroup ?? 1) : 1;
   if (nGroup > 1 && p.E % nGroup === 0) return p.E / nGroup;

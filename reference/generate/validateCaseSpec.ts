@@ -25,7 +25,7 @@ function multiple(name: string, v: number, block: number, why: string): void {
 }
 
 /** Validate the problem fields generation relies on. */
-export function validateProblemShape(p: Problem, prefix = 'problem'): void {
+function validateProblemShape(p: Problem, prefix = 'problem'): void {
   if (p === null || typeof p !== 'object') throw new BadArgumentError(prefix, 'a Problem object', describeValue(p));
   const MAX = 2 ** 31 - 1;
   int(`${prefix}.T`, p.T, 1, MAX);

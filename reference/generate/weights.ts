@@ -53,7 +53,7 @@ const PAIR16 = (() => {
 })();
 
 /** RMS of the decoded codes under CODE8. */
-export const CODE_RMS = (() => {
+const CODE_RMS = (() => {
   let s = 0;
   for (let i = 0; i < 256; i++) s += E2M1_VALUES[CODE8[i]!]! ** 2;
   return Math.sqrt(s / 256);

@@ -2,6 +2,7 @@ import test from 'ava';
 import { testProp, fc } from '@fast-check/ava';
 import { BadArgumentError } from '../errors.js';
 import { swizzleScales128x4, swizzledScaleOffset, swizzledScaleSize, unswizzleScales128x4 } from './layout.js';
+import { runs } from '../../properties/runs.js';
 
 test('SPEC §2 offset formula on hand-computed positions', (t) => {
   // ((m/128)·ceil(cols/4) + k/4)·512 + (m%32)·16 + ((m%128)/32)·4 + k%4
@@ -47,7 +48,7 @@ testProp('swizzle puts every byte at the formula offset, pads with 0, and unswiz
   }
   for (let i = 0; i < swz.length; i++) if (!hit[i] && swz[i] !== 0) t.fail(`padding byte ${i} is ${swz[i]}`);
   t.deepEqual(unswizzleScales128x4(swz, rows, cols, batch), linear);
-}, { numRuns: 40 });
+}, { numRuns: runs(40) });
 
 test('wrong lengths throw naming the argument', (t) => {
   let err = t.throws(() => swizzleScales128x4(new Uint8Array(10), 3, 4), { instanceOf: BadArgumentError });

@@ -7,6 +7,7 @@ import { unpackE2m1 } from '../formats/fp4pack.js';
 import { decodeUe8m0, ue8m0CeilScale } from '../formats/ue8m0.js';
 import { dequantizeMxfp4, quantizeMxfp4 } from './mxfp4.js';
 import { dequantizeMxfp8, quantizeMxfp8 } from './mxfp8.js';
+import { runs } from '../../properties/runs.js';
 
 /** Tensors of 1..3 rows × 1..3 blocks of 32, magnitudes over many binades, some zero blocks. */
 const tensor = fc.record({
@@ -49,7 +50,7 @@ for (const F of FORMATS) {
       if (code > 0) t.true(amax > (s / 2) * F.emax, 'and s is the smallest such power of two');
       for (let i = 0; i < 32; i++) t.is(q.codes[b * 32 + i], F.encode(Math.fround(x[b * 32 + i]! / s)));
     }
-  }, { numRuns: 60 });
+  }, { numRuns: runs(60) });
 
   testProp(`${F.name}: dequantize = q·s; quantize∘dequantize idempotent (values; codes unless the block max sits at or below emax/2)`, [tensor], (t, { x, rows, cols }) => {
     const q1 = F.quant(x, rows, cols);
@@ -68,7 +69,7 @@ for (const F of FORMATS) {
         t.is(q2.scales[b], q1.scales[b]! - 1);
       }
     }
-  }, { numRuns: 60 });
+  }, { numRuns: runs(60) });
 
   test(`${F.name}: an all-zero block gets the smallest scale code 0 and zero codes`, (t) => {
     const x = new Float32Array(64);

@@ -13,7 +13,7 @@ import { checkBlockShape, checkLength, finiteAmax } from './shape.js';
 export const MX_BLOCK = 32;
 
 /** Quantize into preallocated outputs (see quantizeMxfp4); the caller has validated shapes. */
-export function quantizeMxfp4Into(
+function quantizeMxfp4Into(
   x: Float32Array, xOffset: number, rows: number, cols: number,
   packed: Uint8Array, packedOffset: number, scales: Uint8Array, scalesOffset: number, name: string,
 ): void {

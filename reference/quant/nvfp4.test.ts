@@ -6,6 +6,7 @@ import { E4M3_VALUES, encodeE4m3 } from '../formats/e4m3.js';
 import { unpackE2m1 } from '../formats/fp4pack.js';
 import { dequantizeNvfp4, nvfp4GlobalScale, quantizeNvfp4 } from './nvfp4.js';
 import { matrixShape } from './shape.js';
+import { runs } from '../../properties/runs.js';
 
 const f = Math.fround;
 
@@ -100,7 +101,7 @@ testProp('quantizer equals the scalar oracle of SPEC §2', [tensor], (t, { x, ro
   const o = oracle(x, rows, cols, g);
   t.deepEqual(Array.from(scales), o.scales);
   t.deepEqual(Array.from(unpackE2m1(packed, rows * cols)), o.codes);
-}, { numRuns: 150 });
+}, { numRuns: runs(150) });
 
 testProp('dequantize is fl32(q·s/g); quantize∘dequantize is idempotent on codes (normal scales)', [tensor], (t, { x, rows, cols }) => {
   const g = nvfp4GlobalScale(amaxOf(x));
@@ -117,7 +118,7 @@ testProp('dequantize is fl32(q·s/g); quantize∘dequantize is idempotent on cod
   const g2 = nvfp4GlobalScale(amaxOf(xd));
   const q3 = quantizeNvfp4(xd, rows, cols, g2);
   t.deepEqual(dequantizeNvfp4(q3.packed, q3.scales, rows, cols, 1), dequantizeNvfp4(q1.packed, q1.scales, rows, cols, 1));
-}, { numRuns: 150 });
+}, { numRuns: runs(150) });
 
 test('any leading shape: rows = product of leading dims', (t) => {
   t.deepEqual(matrixShape([2, 3, 32]), { rows: 6, cols: 32 });

@@ -19,7 +19,7 @@ import { encodeE2m1Unchecked } from '../formats/e2m1.js';
 import { E2M1_PAIR_VALUES } from '../formats/fp4pack.js';
 import { checkBlockShape, checkLength, finiteAmax } from './shape.js';
 
-export const NVFP4_BLOCK = 16;
+const NVFP4_BLOCK = 16;
 
 /** g = fl32(448·6 / amax); 1 for amax = 0. amax must be finite, >= 0, and not so small that g overflows float32. */
 export function nvfp4GlobalScale(amax: number): number {

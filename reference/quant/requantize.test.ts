@@ -5,6 +5,7 @@ import { roundBf16 } from '../formats/bf16.js';
 import { dequantizeMxfp8, quantizeMxfp8 } from './mxfp8.js';
 import { dequantizeNvfp4, quantizeNvfp4 } from './nvfp4.js';
 import { requantizeInPlace } from './requantize.js';
+import { runs } from '../../properties/runs.js';
 
 const values = (n: number) => fc.array(
   fc.oneof(
@@ -20,14 +21,14 @@ testProp('nvfp4 equals dequantize(quantizeNvfp4(x, g = 1), g = 1), element for e
   requantizeInPlace('nvfp4', v, 0, 64);
   const q = quantizeNvfp4(x, 4, 16, 1);
   t.deepEqual(v, dequantizeNvfp4(q.packed, q.scales, 4, 16, 1));
-}, { numRuns: 400 });
+}, { numRuns: runs(400) });
 
 testProp('mxfp8 equals dequantize(quantizeMxfp8(x))', [values(64)], (t, x) => {
   const v = Float32Array.from(x);
   requantizeInPlace('mxfp8', v, 0, 64);
   const q = quantizeMxfp8(x, 2, 32);
   t.deepEqual(v, dequantizeMxfp8(q.data, q.scales, 2, 32));
-}, { numRuns: 400 });
+}, { numRuns: runs(400) });
 
 testProp('bf16 equals roundBf16 per element', [values(40)], (t, x) => {
   const v = Float32Array.from(x);

@@ -20,11 +20,13 @@ import { BadArgumentError } from '../errors.js';
 import { roundBf16InPlace } from '../formats/bf16.js';
 import { E4M3_VALUES, encodeE4m3F32 } from '../formats/e4m3.js';
 import { UE8M0_VALUES, ue8m0CeilScaleF32 } from '../formats/ue8m0.js';
+import type { Fc2InputFormat } from '../problem.js';
 
-export type RequantFormat = 'nvfp4' | 'mxfp8' | 'bf16';
+/** The fast path's name for Fc2InputFormat (reference/fastpath imports it from here; to go once it imports problem.ts). */
+export type RequantFormat = Fc2InputFormat;
 
 /** Block size of each re-quantization format (1 for bf16). */
-export function requantBlock(format: RequantFormat): number {
+export function requantBlock(format: Fc2InputFormat): number {
   return format === 'nvfp4' ? 16 : format === 'mxfp8' ? 32 : 1;
 }
 
@@ -128,7 +130,7 @@ function requantMxfp8(v: Float32Array, bits: Int32Array, offset: number, length:
  * Re-quantize v[offset, offset+length) in place. `length` must be a multiple of the
  * format's block (16 nvfp4, 32 mxfp8); the slice must lie inside v.
  */
-export function requantizeInPlace(format: RequantFormat, v: Float32Array, offset: number, length: number): void {
+export function requantizeInPlace(format: Fc2InputFormat, v: Float32Array, offset: number, length: number): void {
   const block = requantBlock(format);
   if (block === 1 && format !== 'bf16') throw new BadArgumentError('format', "'nvfp4', 'mxfp8' or 'bf16'", String(format));
   if (!Number.isSafeInteger(offset) || offset < 0) throw new BadArgumentError('offset', 'an integer >= 0', String(offset));

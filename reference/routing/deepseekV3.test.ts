@@ -6,7 +6,7 @@ import type { RoutingConfig } from '../problem.js';
 import { deepseekV3Method as ds } from './deepseekV3.js';
 import { f32, sigmoidF32 } from './float32.js';
 import { routingInput } from './testing/fixtures.js';
-import { runs } from './testing/runs.js';
+import { runs } from '../../properties/runs.js';
 
 const cfg = (o: Partial<RoutingConfig> = {}): RoutingConfig =>
   ({ method: 'deepseek_v3', nGroup: 1, topkGroup: 1, routedScalingFactor: 2.5, ...o });

@@ -25,7 +25,7 @@ import { defineMethod } from './defineMethod.js';
 import { EPSILON_F32, f32, rankKey, sanitizeLogit, sigmoidF32 } from './float32.js';
 import type { GroupScores, RoutingInput, RoutingShape } from './types.js';
 
-export const DEEPSEEK_LIMITS = { maxGroups: 8, maxTopkGroup: 4, maxGroupSize: 32, minGroupSize: 2 } as const;
+const DEEPSEEK_LIMITS = { maxGroups: 8, maxTopkGroup: 4, maxGroupSize: 32, minGroupSize: 2 } as const;
 
 export interface DeepseekParams {
   readonly nGroup: number;
@@ -86,7 +86,7 @@ function biasedScores(input: RoutingInput, t: number): Float32Array {
 }
 
 /** Group scores: the float32 sum of the two largest b of each group (NaN → -inf). */
-export function deepseekGroupScores(b: Float32Array, nGroup: number): Float32Array {
+function deepseekGroupScores(b: Float32Array, nGroup: number): Float32Array {
   const size = b.length / nGroup;
   const out = new Float32Array(nGroup);
   for (let g = 0; g < nGroup; g++) {

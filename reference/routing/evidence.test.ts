@@ -3,6 +3,7 @@ import { fc, testProp } from '@fast-check/ava';
 import type { RoutingConfig } from '../problem.js';
 import { routingMethod } from './registry.js';
 import { routingInput } from './testing/fixtures.js';
+import { runs } from '../../properties/runs.js';
 
 /** The definition, brute force: lowest index with identical (logit bits, bias bits); -1 masked. */
 function naiveClasses(logits: Float32Array, bias: Float32Array | null, E: number): number[] {
@@ -40,7 +41,7 @@ testProp('expert tie classes equal the brute-force definition (repeats, -0, mask
     const config: RoutingConfig = withBias ? { method: 'deepseek_v3', nGroup: 1, topkGroup: 1, routedScalingFactor: 1 } : { method: 'topk' };
     const ev = routingMethod(config.method).route(routingInput(config, E, 1, logits, bias)).evidence;
     t.deepEqual(Array.from(ev.expertTieClass), naiveClasses(logits, bias, E));
-  }, { numRuns: 200 });
+  }, { numRuns: runs(200) });
 
 test('group tie classes: identical input multisets (in any order) tie; equal scores from different inputs do not', (t) => {
   // Groups of 4 over E = 12, bias 0. g1 is g0 permuted; g2 has the same two largest logits

@@ -23,7 +23,7 @@ export function rankKey(x: number): number {
 }
 
 /** float32 exp. */
-export function expF32(x: number): number {
+function expF32(x: number): number {
   return f32(Math.exp(x));
 }
 

@@ -6,7 +6,7 @@ import { selectTopK } from './selectTopK.js';
 import type { GroupScores } from './types.js';
 
 /** The kept group indices, best first. */
-export function keptGroups(g: GroupScores): Int32Array {
+function keptGroups(g: GroupScores): Int32Array {
   const out = new Int32Array(g.keep);
   selectTopK(g.scores, 0, g.count, g.keep, out, 0);
   return out;
