@@ -12,7 +12,7 @@ function capture() {
 }
 
 const problem = JSON.stringify(testProblem({ T: 1, H: 128 }));
-const quick = ['--max-tokens', '4', '--warmup', '1', '--min-repeats', '3', '--max-repeats', '6', '--spread-limit', '0.5'];
+const quick = ['--max-tokens', '4', '--warmup', '1', '--min-repeats', '3', '--max-repeats', '6', '--error-limit', '0.5'];
 
 test('tune writes a cache, --check re-verifies it, and a stale cache is refused (exit 1)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tunecmd-'));
@@ -63,7 +63,7 @@ test('tune --help: the tune entries of the one option table and its exit codes, 
   t.is(await main(['tune', '--help'], c.io), 0);
   const text = c.out.join('\n');
   t.regex(text, /^usage: moe-harness tune --config NAME/);
-  for (const opt of ['--config', '--problem', '--max-tokens', '--buckets', '--seed', '--init', '--cache', '--check', '--kernel', '--kernel-config', '--fault', '--tactic', '--reference', '--warmup', '--min-repeats', '--max-repeats', '--spread-limit', '--local-experts', '--local-offset']) {
+  for (const opt of ['--config', '--problem', '--max-tokens', '--buckets', '--seed', '--init', '--cache', '--check', '--kernel', '--kernel-config', '--fault', '--tactic', '--reference', '--warmup', '--min-repeats', '--max-repeats', '--error-limit', '--l2', '--launch', '--reference-schedule', '--local-experts', '--local-offset']) {
     t.regex(text, new RegExp(`${opt}\\b`), opt);
   }
   t.notRegex(text, /--resume|--runs|--case /, 'only tune\'s options');

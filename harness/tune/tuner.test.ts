@@ -12,7 +12,7 @@ import { tune, type TuneOptions } from './tuner.js';
 import type { NoisePolicy } from './timing.js';
 
 const env: TuneEnvironment = { device: 'cpu', smCount: 0, driver: 'none', kernel: 'scripted(emulated)', kernelBuild: 'emulated@2', harnessVersion: 'test' };
-const policy: NoisePolicy = { warmup: 1, minRepeats: 3, maxRepeats: 6, batch: 3, spreadLimit: 0.01 };
+const policy: NoisePolicy = { warmup: 1, minRepeats: 3, maxRepeats: 6, batch: 3, errorLimit: 0.01 };
 
 function opts(script: Script, extra: Partial<TuneOptions> = {}): TuneOptions & { provider: () => ScriptedProvider } {
   let last: ScriptedProvider | undefined;
