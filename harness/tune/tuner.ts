@@ -96,6 +96,8 @@ export interface BucketResult {
   readonly choice: BucketChoice | null;
   readonly results: readonly TacticResult[];
   readonly note?: string;
+  /** Wall ms the bucket took (its inputs generated ahead are charged to the bucket before it). */
+  readonly wallMs?: number;
 }
 
 export interface TuneResult {
@@ -182,7 +184,8 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
           void ready?.then(() => opts.judge.prefetch?.(following.case, conventions, clock));
         }
       }
-      const r = await tuneBucket(bucket, tc);
+      const b0 = performance.now();
+      const r = { ...(await tuneBucket(bucket, tc)), wallMs: performance.now() - b0 };
       results.push(r);
       const c = r.choice;
       log(c ? `bucket ${bucket}: ${c.tactic} ${c.medianMs.toPrecision(4)} ms (default ${c.defaultTactic} ${c.defaultMs === null ? 'failed verification' : `${c.defaultMs.toPrecision(4)} ms`}; ${c.verified} verified)` : `bucket ${bucket}: no choice (${r.note ?? 'no tactic passed verification'})`);
