@@ -84,3 +84,16 @@ test('tune prints where the time went (every phase) and how it timed; a cold L2 
   t.is(await main(['tune', '--problem', problem, '--kernel', 'emulated', '--buckets', '4', '--l2', 'hot', ...quick], b.io), 2);
   t.regex(b.err.join('\n'), /--l2/);
 });
+
+test.serial('under MOE_HARNESS_REQUIRE_GPU=1 a timing mode the kernel cannot do is refused (exit 2 naming --l2), not reported', async (t) => {
+  const before = process.env.MOE_HARNESS_REQUIRE_GPU;
+  process.env.MOE_HARNESS_REQUIRE_GPU = '1';
+  try {
+    const a = capture();
+    t.is(await main(['tune', '--problem', problem, '--kernel', 'emulated', '--buckets', '4', '--l2', 'cold', ...quick], a.io), 2, a.err.join('\n'));
+    t.regex(a.err.join('\n'), /--l2: expected a kernel whose provider supports cold-L2 flushes \(MOE_HARNESS_REQUIRE_GPU=1 refuses timing without it\), got emulated, which reports cold-L2 flushes unsupported/);
+  } finally {
+    if (before === undefined) delete process.env.MOE_HARNESS_REQUIRE_GPU;
+    else process.env.MOE_HARNESS_REQUIRE_GPU = before;
+  }
+});
