@@ -35,7 +35,7 @@ import { gpuAvailability } from '../gpuAvailability.js';
 import { tuningCase } from './initializers.js';
 import { referenceJudge } from './judge.js';
 import { DEFAULT_ORACLE_OPTIONS, oracleOfCase, type OracleResult } from './oracle.js';
-import { formatPhases } from './phases.js';
+import { formatPhases, TUNE_PHASES } from './phases.js';
 import { DEFAULT_TIMING_MODES, L2_MODES, timedRunOptions, type L2Mode } from './timingModes.js';
 import { REFERENCE_SCHEDULES, tune, type BucketResult, type ReferenceSchedule, type TuneResult } from './tuner.js';
 
@@ -196,6 +196,7 @@ async function main(): Promise<number> {
   const schedule = (o['reference-schedule'] ?? 'ahead') as ReferenceSchedule;
   const sink = new JsonSink(o.json);
   let failed = 0;
+  const tunes: Array<{ readonly name: string; readonly r: TuneResult }> = [];
   out(`# bench:tune — ${new Date().toISOString()}, kernel ${kernelLabel(choice)}, buckets 1..${maxTokens}, oracle rounds ${rounds.min}..${rounds.max}, L2 ${l2}, references ${schedule}`);
   for (const name of demo === 'only' ? [] : names) {
     const base = configProblem(name, 1);
@@ -212,16 +213,27 @@ async function main(): Promise<number> {
     const save = (v: unknown): void => sink.set(name, v);
     try {
       try {
-        await benchOne(choice, problem, maxTokens, rounds, l2, schedule, out, save, fallback !== undefined && problem !== fallback);
+        tunes.push({ name, r: (await benchOne(choice, problem, maxTokens, rounds, l2, schedule, out, save, fallback !== undefined && problem !== fallback)).tune });
       } catch (e) {
         if (!(fallback && problem !== fallback && (e instanceof Refused || e instanceof RangeError || (e instanceof Error && /UnsupportedProblemError|BadArgumentError/.test(e.name))))) throw e;
         fallBack(`${e.name}: ${e.message}`);
-        await benchOne(choice, problem, maxTokens, rounds, l2, schedule, out, save, false);
+        tunes.push({ name: `${name} (${problem.localExperts} experts)`, r: (await benchOne(choice, problem, maxTokens, rounds, l2, schedule, out, save, false)).tune });
       }
     } catch (e) {
       failed++;
       out(`${name}: FAILED: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
       sink.set(name, { failed: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+    }
+  }
+  if (tunes.length > 0) {
+    // Where each tune's time went (phases.ts), side by side: seconds per phase.
+    out(`\n# where the tune's time went (s; reference = waited, computed = every reference's own time, overlapped or not)`);
+    out(`| configuration | tune | ${TUNE_PHASES.join(' | ')} | computed | other | < ${TARGET_TUNE_S} s |`);
+    out(`|---|${'---:|'.repeat(TUNE_PHASES.length + 4)}`);
+    for (const { name, r } of tunes) {
+      const sec = (ms: number): string => (ms / 1000).toFixed(1);
+      const other = r.elapsedMs - TUNE_PHASES.reduce((a, p) => a + r.phases.ms[p], 0);
+      out(`| ${name} | ${sec(r.elapsedMs)} | ${TUNE_PHASES.map((p) => sec(r.phases.ms[p])).join(' | ')} | ${sec(r.phases.referenceComputedMs)} | ${sec(Math.max(0, other))} | ${r.elapsedMs / 1000 < TARGET_TUNE_S ? 'met' : `MISSED by ${sec(r.elapsedMs - TARGET_TUNE_S * 1000)} s`} |`);
     }
   }
   if (demo !== 'skip') {

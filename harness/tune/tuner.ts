@@ -171,6 +171,8 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     conventions = opts.kernel.conventions ?? description.conventions;
     const caseOf = (bucket: number): TuningCase => clock.timeSync('generate', () => tuningCase({ ...opts.problem, T: bucket }, opts.seed, opts.initializers));
     let next: TuningCase | undefined;
+    // References started ahead; awaited before returning, so none outlives the tune (it would load the CPU under whatever runs next).
+    const pending: Promise<unknown>[] = [];
     for (let i = 0; i < buckets.length && aborted === undefined; i++) {
       const bucket = buckets[i]!;
       const tc = next ?? caseOf(bucket);
@@ -179,9 +181,10 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
         // This bucket's reference starts now (it overlaps prepare and the first verification runs);
         // the next bucket's inputs are generated now and its reference starts when this one is done.
         const ready = opts.judge.prefetch?.(tc.case, conventions, clock);
+        if (ready) pending.push(ready);
         if (i + 1 < buckets.length) {
           const following = (next = caseOf(buckets[i + 1]!));
-          void ready?.then(() => opts.judge.prefetch?.(following.case, conventions, clock));
+          if (ready) pending.push(ready.then(() => opts.judge.prefetch?.(following.case, conventions, clock)));
         }
       }
       const b0 = performance.now();
@@ -191,6 +194,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       log(c ? `bucket ${bucket}: ${c.tactic} ${c.medianMs.toPrecision(4)} ms (default ${c.defaultTactic} ${c.defaultMs === null ? 'failed verification' : `${c.defaultMs.toPrecision(4)} ms`}; ${c.verified} verified)` : `bucket ${bucket}: no choice (${r.note ?? 'no tactic passed verification'})`);
       await opts.onBucket?.(r);
     }
+    await Promise.all(pending);
   } finally {
     await slot.provider?.close().catch(() => undefined);
   }
