@@ -32,6 +32,7 @@ import { optionsHelp, parseArgs, type OptionTable } from '../cliArgs.js';
 import { chooseKernel } from '../kernels/kernelSpec.js';
 import { createKernel, kernelLabel, type KernelChoice } from '../kernels/select.js';
 import { gpuAvailability } from '../gpuAvailability.js';
+import { checkMaxTokens } from './buckets.js';
 import { tuningCase } from './initializers.js';
 import { referenceJudge } from './judge.js';
 import { DEFAULT_ORACLE_OPTIONS, oracleOfCase, type OracleResult } from './oracle.js';
@@ -188,6 +189,7 @@ async function main(): Promise<number> {
   const { choice, notice } = await chooseKernel(o.kernel !== undefined ? { kernel: o.kernel } : {});
   if (notice) console.error(notice);
   const maxTokens = o['max-tokens'] ?? 4096;
+  checkMaxTokens(maxTokens, '--max-tokens');
   const rounds = { min: o['min-rounds'] ?? DEFAULT_ORACLE_OPTIONS.minRounds, max: o.rounds ?? DEFAULT_ORACLE_OPTIONS.maxRounds };
   if (rounds.min > rounds.max) throw new BadArgumentError('--min-rounds', `at most --rounds (${rounds.max})`, String(rounds.min));
   const names = o.configs ?? ['deepseek-v3', 'qwen3-235b-a22b', 'gpt-oss-120b'];
