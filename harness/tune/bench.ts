@@ -169,6 +169,18 @@ async function benchOne(
   return { tune: r, rows, within, worstGap };
 }
 
+/**
+ * Whether an error of the whole model's attempt means "refused here" (fall back to the slice):
+ * the bench's own refusal, an array beyond Node's limit, a refused argument or problem, or the
+ * device out of memory (not a sticky CUDA error: the next attempt may run).
+ */
+function refusedHere(e: unknown): e is Error {
+  if (e instanceof Refused || e instanceof RangeError) return true;
+  if (!(e instanceof Error)) return false;
+  if (e.name === 'UnsupportedProblemError' || e.name === 'BadArgumentError') return true;
+  return e.name === 'CudaError' && /cudaErrorMemoryAllocation|out of memory/i.test(`${e.message} ${String((e as { cudaName?: unknown }).cudaName ?? '')}`);
+}
+
 /** Why the memory estimates refuse the problem's largest bucket here, or undefined when they accept it. */
 function estimateRefusal(problem: Problem, maxTokens: number): string | undefined {
   const p = { ...problem, T: maxTokens };
@@ -217,7 +229,7 @@ async function main(): Promise<number> {
       try {
         tunes.push({ name, r: (await benchOne(choice, problem, maxTokens, rounds, l2, schedule, out, save, fallback !== undefined && problem !== fallback)).tune });
       } catch (e) {
-        if (!(fallback && problem !== fallback && (e instanceof Refused || e instanceof RangeError || (e instanceof Error && /UnsupportedProblemError|BadArgumentError/.test(e.name))))) throw e;
+        if (!(fallback && problem !== fallback && refusedHere(e))) throw e;
         fallBack(`${e.name}: ${e.message}`);
         tunes.push({ name: `${name} (${problem.localExperts} experts)`, r: (await benchOne(choice, problem, maxTokens, rounds, l2, schedule, out, save, false)).tune });
       }
