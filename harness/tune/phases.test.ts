@@ -1,11 +1,13 @@
 import test from 'ava';
 import { testProblem } from '../../reference/testing/testProblem.js';
 import type { TuneEnvironment } from './environment.js';
-import { referenceJudge } from './judge.js';
+import { referenceJudge, type TuneJudge, type TuneJudgeInput } from './judge.js';
+import type { Case } from '../../reference/case.js';
+import type { Conventions } from '../../reference/conventions.js';
 import { formatPhases, PhaseClock, TUNE_PHASES } from './phases.js';
 import { ScriptedProvider, type Script } from './scriptedProvider.js';
 import type { NoisePolicy } from './timing.js';
-import { tune } from './tuner.js';
+import { tune, type ReferenceSchedule } from './tuner.js';
 
 const env: TuneEnvironment = { device: 'cpu', smCount: 0, driver: 'none', kernel: 'scripted(emulated)', kernelBuild: 'emulated@2', harnessVersion: 'test' };
 
@@ -57,4 +59,40 @@ test("a tune reports every phase: calls counted exactly, digests' time where it 
   for (const p of TUNE_PHASES) t.true(r.phases.ms[p] >= 0, p);
   t.true(r.phases.referenceComputedMs > 0);
   t.is(r.referenceSchedule, 'ahead');
+});
+
+test('references ahead hide their compute behind the kernel runs; on demand they are all waited for (a judge whose reference takes 200 ms)', async (t) => {
+  const policy: NoisePolicy = { warmup: 0, minRepeats: 1, maxRepeats: 1, batch: 1, errorLimit: 0.5 };
+  const REF_MS = 200;
+  const slowJudge = (): TuneJudge => {
+    const refs = new Map<Case, Promise<void>>();
+    const reference = (c: Case, clock?: PhaseClock): Promise<void> => {
+      let p = refs.get(c);
+      if (!p) {
+        const t0 = performance.now();
+        p = new Promise<void>((r) => setTimeout(r, REF_MS)).then(() => clock?.referenceComputed(performance.now() - t0));
+        refs.set(c, p);
+      }
+      return p;
+    };
+    return Object.assign(async ({ case: c, clock }: TuneJudgeInput) => {
+      await (clock ? clock.time('reference', () => reference(c, clock)) : reference(c));
+      return { disposition: 'passed' as const, lines: [] };
+    }, { prefetch: async (c: Case, _conv: Conventions, clock?: PhaseClock) => reference(c, clock) });
+  };
+  // Each bucket's kernel work: 6 tactics × 2 digests × 40 ms = 480 ms, longer than a reference.
+  const run = (referenceSchedule: ReferenceSchedule) => tune({
+    kernel: { kind: 'emulated' }, problem: testProblem({ T: 4, H: 128 }), maxTokens: 4, buckets: [1, 2, 4], seed: 11, policy,
+    judge: slowJudge(), environment: env, referenceSchedule, createProvider: async () => new ScriptedProvider({ digestDelayMs: 40 }),
+  });
+  const ahead = await run('ahead');
+  const onDemand = await run('on_demand');
+  const hidden = (r: typeof ahead) => r.phases.referenceComputedMs - r.phases.ms.reference;
+  t.is(ahead.phases.references, 3);
+  t.is(onDemand.phases.references, 3);
+  t.true(onDemand.phases.ms.reference >= 3 * REF_MS * 0.95, `on demand waits for every reference: ${onDemand.phases.ms.reference} ms`);
+  t.true(hidden(onDemand) < REF_MS / 2, `on demand hides nothing: ${hidden(onDemand)} ms`);
+  // Ahead: the first bucket's reference overlaps only prepare and the first verification; the next two are computed during the bucket before.
+  t.true(hidden(ahead) >= 2 * REF_MS * 0.9, `ahead hides at least the two later references: ${hidden(ahead)} ms`);
+  t.true(ahead.elapsedMs < onDemand.elapsedMs, `ahead ${ahead.elapsedMs} ms, on demand ${onDemand.elapsedMs} ms`);
 });
