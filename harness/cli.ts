@@ -92,7 +92,10 @@ export const OPTIONS = {
   warmup: { kind: 'int', commands: ['tune'], min: 0, help: `untimed runs per tactic (default ${DEFAULT_NOISE_POLICY.warmup})` },
   'min-repeats': { kind: 'int', commands: ['tune'], min: 1, help: `timed runs per tactic at least (default ${DEFAULT_NOISE_POLICY.minRepeats})` },
   'max-repeats': { kind: 'int', commands: ['tune'], min: 1, help: `timed runs per tactic at most (default ${DEFAULT_NOISE_POLICY.maxRepeats})` },
-  'spread-limit': { kind: 'number', commands: ['tune'], min: 0, help: `largest MAD/median accepted before the cap (default ${DEFAULT_NOISE_POLICY.spreadLimit})` },
+  'error-limit': { kind: 'number', commands: ['tune'], min: 0, help: `largest relative standard error of a tactic's median time accepted before the cap (default ${DEFAULT_NOISE_POLICY.errorLimit}: wrong picks <= 4x it)` },
+  l2: { kind: 'string', commands: ['tune'], choices: ['warm', 'cold'], help: 'L2 state of timed runs: warm (default), or cold (scratch written between runs where the kernel supports it; reported otherwise, refused under MOE_HARNESS_REQUIRE_GPU=1)' },
+  launch: { kind: 'string', commands: ['tune'], choices: ['stream', 'graph'], help: 'timed runs launched on the stream (default) or replayed from a CUDA graph where the kernel supports it (reported otherwise, refused under MOE_HARNESS_REQUIRE_GPU=1)' },
+  'reference-schedule': { kind: 'string', commands: ['tune'], choices: ['ahead', 'on_demand'], help: "ahead (default): the next bucket's reference computed while this bucket's tactics run; on_demand: when first needed" },
   help: { kind: 'flag', commands: [...ALL, 'merge', 'kernels', 'tune'], short: 'h', resume: 'free', help: 'this help' },
 } as const satisfies OptionTable;
 

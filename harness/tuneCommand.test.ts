@@ -12,7 +12,7 @@ function capture() {
 }
 
 const problem = JSON.stringify(testProblem({ T: 1, H: 128 }));
-const quick = ['--max-tokens', '4', '--warmup', '1', '--min-repeats', '3', '--max-repeats', '6', '--spread-limit', '0.5'];
+const quick = ['--max-tokens', '4', '--warmup', '1', '--min-repeats', '3', '--max-repeats', '6', '--error-limit', '0.5'];
 
 test('tune writes a cache, --check re-verifies it, and a stale cache is refused (exit 1)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tunecmd-'));
@@ -63,7 +63,7 @@ test('tune --help: the tune entries of the one option table and its exit codes, 
   t.is(await main(['tune', '--help'], c.io), 0);
   const text = c.out.join('\n');
   t.regex(text, /^usage: moe-harness tune --config NAME/);
-  for (const opt of ['--config', '--problem', '--max-tokens', '--buckets', '--seed', '--init', '--cache', '--check', '--kernel', '--kernel-config', '--fault', '--tactic', '--reference', '--warmup', '--min-repeats', '--max-repeats', '--spread-limit', '--local-experts', '--local-offset']) {
+  for (const opt of ['--config', '--problem', '--max-tokens', '--buckets', '--seed', '--init', '--cache', '--check', '--kernel', '--kernel-config', '--fault', '--tactic', '--reference', '--warmup', '--min-repeats', '--max-repeats', '--error-limit', '--l2', '--launch', '--reference-schedule', '--local-experts', '--local-offset']) {
     t.regex(text, new RegExp(`${opt}\\b`), opt);
   }
   t.notRegex(text, /--resume|--runs|--case /, 'only tune\'s options');
@@ -71,4 +71,29 @@ test('tune --help: the tune entries of the one option table and its exit codes, 
   const bad = capture();
   t.is(await main(['tune', '--runs', '3'], bad.io), 2);
   t.regex(bad.err.join('\n'), /option: expected one of .*--max-tokens.* \(options of tune\), got "--runs"/);
+});
+
+test('tune prints where the time went (every phase) and how it timed; a cold L2 the kernel cannot do is said, not ignored', async (t) => {
+  const a = capture();
+  t.is(await main(['tune', '--problem', problem, '--kernel', 'emulated', '--buckets', '2,4', '--l2', 'cold', ...quick], a.io), 0, a.err.join('\n'));
+  const text = a.out.join('\n');
+  t.regex(text, /^phases: generate \d+\.\d s \(2\), reference \d+\.\d s waited \(2 computed in \d+\.\d s, \d+\.\d s hidden behind the kernel's runs\), prepare \d+\.\d s \(2\), verify_runs \d+\.\d s \(\d+\), digests \d+\.\d s \(\d+\), judge \d+\.\d s \(\d+\), timing \d+\.\d s \(\d+\), release \d+\.\d s \(2\), other \d+\.\d s; references ahead$/m);
+  t.regex(text, /^timed with: L2 warm, stream launches; NOTE: cold L2 was requested but kernel emulated does not support L2 flushes between runs: timed with a WARM L2$/m);
+  t.regex(a.err.join('\n'), /warning: cold L2 was requested/);
+  const b = capture();
+  t.is(await main(['tune', '--problem', problem, '--kernel', 'emulated', '--buckets', '4', '--l2', 'hot', ...quick], b.io), 2);
+  t.regex(b.err.join('\n'), /--l2/);
+});
+
+test.serial('under MOE_HARNESS_REQUIRE_GPU=1 a timing mode the kernel cannot do is refused (exit 2 naming --l2), not reported', async (t) => {
+  const before = process.env.MOE_HARNESS_REQUIRE_GPU;
+  process.env.MOE_HARNESS_REQUIRE_GPU = '1';
+  try {
+    const a = capture();
+    t.is(await main(['tune', '--problem', problem, '--kernel', 'emulated', '--buckets', '4', '--l2', 'cold', ...quick], a.io), 2, a.err.join('\n'));
+    t.regex(a.err.join('\n'), /--l2: expected a kernel whose provider supports cold-L2 flushes \(MOE_HARNESS_REQUIRE_GPU=1 refuses timing without it\), got emulated, which reports cold-L2 flushes unsupported/);
+  } finally {
+    if (before === undefined) delete process.env.MOE_HARNESS_REQUIRE_GPU;
+    else process.env.MOE_HARNESS_REQUIRE_GPU = before;
+  }
 });

@@ -30,7 +30,10 @@ import { checkCache } from './tune/checkCache.js';
 import { parseInitializers } from './tune/initializers.js';
 import { referenceJudge } from './tune/judge.js';
 import { DEFAULT_NOISE_POLICY, checkNoisePolicy, type NoisePolicy } from './tune/timing.js';
-import { tune } from './tune/tuner.js';
+import { formatPhases } from './tune/phases.js';
+import { DEFAULT_TIMING_MODES, type L2Mode } from './tune/timingModes.js';
+import { tune, type ReferenceSchedule } from './tune/tuner.js';
+import type { LaunchMode } from './kernels/provider.js';
 
 interface Io {
   readonly out: (s: string) => void;
@@ -136,7 +139,7 @@ export async function tuneCommand(argv: readonly string[], io: Io): Promise<numb
     ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
     ...(o['min-repeats'] !== undefined ? { minRepeats: o['min-repeats'] } : {}),
     ...(o['max-repeats'] !== undefined ? { maxRepeats: o['max-repeats'] } : {}),
-    ...(o['spread-limit'] !== undefined ? { spreadLimit: o['spread-limit'] } : {}),
+    ...(o['error-limit'] !== undefined ? { errorLimit: o['error-limit'] } : {}),
   };
   checkNoisePolicy(policy);
   const cacheFile = o.cache;
@@ -148,15 +151,20 @@ export async function tuneCommand(argv: readonly string[], io: Io): Promise<numb
     ...(buckets ? { buckets } : {}), ...(tactics ? { tactics } : {}),
     ...(o.init !== undefined ? { initializers: parseInitializers(o.init) } : {}),
     clockFallback: requireGpu ? 'refuse' : 'host_wall', log: (l) => io.err(l),
+    timingModes: { ...DEFAULT_TIMING_MODES, ...(o.l2 !== undefined ? { l2: o.l2 as L2Mode } : {}), ...(o.launch !== undefined ? { launch: o.launch as LaunchMode } : {}) },
+    unsupportedTiming: requireGpu ? 'refuse' : 'report',
+    ...(o['reference-schedule'] !== undefined ? { referenceSchedule: o['reference-schedule'] as ReferenceSchedule } : {}),
   });
-  io.out(`${'bucket'.padStart(6)}  ${'tuned'.padEnd(10)} ${'ms'.padStart(10)}  ${'default'.padEnd(10)} ${'ms'.padStart(10)}  repeats spread   clock`);
+  io.out(`${'bucket'.padStart(6)}  ${'tuned'.padEnd(10)} ${'ms'.padStart(10)}  ${'default'.padEnd(10)} ${'ms'.padStart(10)}  repeats spread  se     clock`);
   for (const b of r.buckets) {
     const c = b.choice;
     if (!c) { io.out(`${String(b.bucket).padStart(6)}  (none: ${b.note})`); continue; }
-    io.out(`${String(b.bucket).padStart(6)}  ${c.tactic.padEnd(10)} ${c.medianMs.toPrecision(4).padStart(10)}  ${c.defaultTactic.padEnd(10)} ${(c.defaultMs === null ? 'failed' : c.defaultMs.toPrecision(4)).padStart(10)}  ${String(c.repeats).padStart(7)} ${(100 * c.spread).toFixed(2).padStart(5)}% ${c.stop === 'capped' ? '(capped) ' : ''}${c.clock}`);
+    io.out(`${String(b.bucket).padStart(6)}  ${c.tactic.padEnd(10)} ${c.medianMs.toPrecision(4).padStart(10)}  ${c.defaultTactic.padEnd(10)} ${(c.defaultMs === null ? 'failed' : c.defaultMs.toPrecision(4)).padStart(10)}  ${String(c.repeats).padStart(7)} ${(100 * c.spread).toFixed(2).padStart(5)}% ${c.error === undefined ? '   —  ' : `${(100 * c.error).toFixed(2).padStart(5)}%`} ${c.stop === 'capped' ? '(capped) ' : ''}${c.clock}`);
   }
   if (r.buckets.some((b) => b.choice?.clock === 'host_wall')) io.err('warning: the kernel reports no kernel time; tactics were timed by the host wall clock around run()');
   for (const b of r.blocklist) for (const l of formatBlocked(b)) io.out(l);
+  io.out(`phases: ${formatPhases(r.phases, r.elapsedMs)}; references ${r.referenceSchedule}`);
+  io.out(`timed with: L2 ${r.timingModes.used.l2}${r.timingModes.used.l2 === 'cold' ? ` (${r.timingModes.used.flushL2Bytes} bytes written between runs)` : ''}, ${r.timingModes.used.launch} launches${r.timingModes.notes.map((n) => `; NOTE: ${n}`).join('')}`);
   if (r.aborted !== undefined) {
     io.err(`moe-harness tune: ABORTED: ${r.aborted}${cacheFileNote(o.cache)}`);
     return r.abortCause === 'harness_error' && r.blocklist.length === 0 ? HARNESS_ERROR_EXIT : 1;

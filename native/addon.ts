@@ -39,7 +39,8 @@ export interface RawConfigInfo {
 
 /** The functions the addon exports (src/binding.cc). Arguments are `unknown`: the addon checks them. */
 export interface RawBinding {
-  status(): { builtWithCuda: boolean; faultsBuild: boolean; reason: string; napiVersion: number };
+  /** flushL2: run() accepts options.flushL2Bytes (absent from addons built before it existed). */
+  status(): { builtWithCuda: boolean; faultsBuild: boolean; reason: string; napiVersion: number; flushL2?: boolean };
   enums(): { routingMethod: string[]; quantMode: string[]; logitsDtype: string[]; biasDtype: string[]; activation: string[] };
   tacticTable(): { tileTokens: number[]; configs: RawConfigInfo[]; kTile: number };
   validTactics(problem: unknown): RawTactic[];
@@ -47,7 +48,7 @@ export interface RawBinding {
   checkTactic(problem: unknown, tactic: unknown): void;
   deviceInfo(): Promise<{ name: string; sm: string; memoryBytes: number; multiProcessors: number }>;
   prepare(c: unknown): Promise<object>;
-  run(handle: unknown, options: unknown): Promise<{ output: Uint16Array; ids: Int32Array; weights: Float32Array; ms: number }>;
+  run(handle: unknown, options: unknown): Promise<{ output: Uint16Array; ids: Int32Array; weights: Float32Array; ms: number; flushedL2Bytes?: number }>;
   digest(handle: unknown): Promise<string>;
   release(handle: unknown): void;
   /**

@@ -29,6 +29,8 @@ export interface NativeStatus {
   readonly builtWithCuda: boolean;
   readonly faultsBuild: boolean;
   readonly variant: AddonVariant;
+  /** Whether runMoe honours flushL2Bytes (cold L2): an addon built with CUDA since it existed. */
+  readonly coldL2: 'supported' | 'unsupported';
   /** Why the addon is missing or has no CUDA, or which targets it was built for. */
   readonly reason?: string;
   readonly path?: string;
@@ -65,6 +67,8 @@ export interface NativeRunOptions {
   readonly poison?: number;
   /** A fault of harness/faults.ts: only the faults build accepts it. */
   readonly fault?: FaultName;
+  /** Cold L2: bytes of scratch written on the stream before the timed region (0 or absent: none; needs status coldL2 'supported'). */
+  readonly flushL2Bytes?: number;
 }
 
 export interface NativeRunResult {
@@ -76,6 +80,8 @@ export interface NativeRunResult {
   readonly weights: Float32Array;
   /** Device time of routing … finalize (CUDA events), milliseconds. */
   readonly ms: number;
+  /** The cold-L2 scratch bytes written before the timed region (0: none). */
+  readonly flushedL2Bytes: number;
 }
 
 const HANDLE = Symbol('moe-native-handle');
@@ -110,9 +116,12 @@ export function selectNativeVariant(v: AddonVariant): void {
 
 export function nativeStatus(): NativeStatus {
   const r = loadAddon(currentVariant);
-  if (!r.ok) return { loaded: false, builtWithCuda: false, faultsBuild: false, variant: currentVariant, reason: r.reason };
+  if (!r.ok) return { loaded: false, builtWithCuda: false, faultsBuild: false, variant: currentVariant, coldL2: 'unsupported', reason: r.reason };
   const s = r.binding.status();
-  return { loaded: true, builtWithCuda: s.builtWithCuda, faultsBuild: s.faultsBuild, variant: currentVariant, reason: s.reason, path: r.path };
+  return {
+    loaded: true, builtWithCuda: s.builtWithCuda, faultsBuild: s.faultsBuild, variant: currentVariant,
+    coldL2: s.flushL2 === true ? 'supported' : 'unsupported', reason: s.reason, path: r.path,
+  };
 }
 
 function binding(): RawBinding {
@@ -232,11 +241,21 @@ export async function runMoe(h: NativeHandle, opts: NativeRunOptions): Promise<N
     }
     fault = f.code;
   }
+  const flushL2Bytes = opts.flushL2Bytes ?? 0;
+  if (!isInteger(flushL2Bytes) || flushL2Bytes < 0 || flushL2Bytes > 2 ** 36) {
+    throw new BadArgumentError('options.flushL2Bytes', 'an integer number of bytes in [0, 2^36]', describeValue(opts.flushL2Bytes));
+  }
+  if (flushL2Bytes > 0 && handle.binding.status().flushL2 !== true) {
+    throw new BadArgumentError('options.flushL2Bytes', '0 (this addon predates cold-L2 flushes or has no CUDA: rebuild with node native/build.mjs)', String(flushL2Bytes));
+  }
   const tactic = { tileTokens: (t as NativeTactic).tileTokens, config: (t as NativeTactic).config };
   const b = handle.binding;
   return callAsync(async () => {
-    const r = await b.run(handle.raw, { tactic, poison, fault });
-    return { output: r.output, ids: r.ids, weights: r.weights, ms: r.ms };
+    const r = await b.run(handle.raw, { tactic, poison, fault, ...(flushL2Bytes > 0 ? { flushL2Bytes } : {}) });
+    const flushed = r.flushedL2Bytes ?? 0;
+    // Never a silently ignored flush: the addon says what it wrote.
+    if (flushed !== flushL2Bytes) throw new Error(`the addon was asked to write ${flushL2Bytes} bytes of L2 flush scratch before the timed region but reports ${flushed}`);
+    return { output: r.output, ids: r.ids, weights: r.weights, ms: r.ms, flushedL2Bytes: flushed };
   });
 }
 

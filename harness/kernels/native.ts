@@ -3,7 +3,7 @@
  * CUDA addon). Faults are passed per run (they exist only in the faults build).
  */
 import type { Case } from '../../reference/case.js';
-import { UnsupportedProblemError } from '../../reference/errors.js';
+import { BadArgumentError, UnsupportedProblemError } from '../../reference/errors.js';
 import type { Problem } from '../../reference/problem.js';
 import {
   assertValidTactic, deviceInfo, inputsDigest, nativeStatus, prepare, release, runMoe, selectNativeVariant, tacticConfigs, validTactics,
@@ -48,6 +48,7 @@ export class NativeKernel implements Provider<NativeHandle> {
     return {
       name: this.name, version: `addon:${s.variant}${s.path ? `@${s.path}` : ''}`, device,
       quantModes: QUANT_MODES, routingMethods: ROUTING_METHODS, conventions: DEFAULT_CONVENTIONS,
+      timing: { coldL2: s.coldL2, graphReplay: 'unsupported' },
     };
   }
 
@@ -77,10 +78,14 @@ export class NativeKernel implements Provider<NativeHandle> {
   }
 
   async run(h: NativeHandle, tactic: Tactic, opts: RunOptions): Promise<Observed> {
+    if (opts.launch !== undefined && opts.launch !== 'stream') {
+      throw new BadArgumentError('options.launch', "'stream' (the native provider has no CUDA-graph replay: describe().timing.graphReplay is 'unsupported')", JSON.stringify(opts.launch));
+    }
     const r = await runMoe(h, {
       tactic: { tileTokens: tactic.tileTokens, config: tactic.config },
       poison: opts.poison,
       ...(this.fault !== undefined ? { fault: this.fault } : {}),
+      ...(opts.flushL2Bytes ? { flushL2Bytes: opts.flushL2Bytes } : {}),
     });
     // The addon has no fallback: runMoe throws for a tactic it will not run (checkTactic), so
     // the tactic it executed is the one it was handed.

@@ -51,7 +51,26 @@ export interface ProviderDescription {
   readonly routingMethods: readonly RoutingMethodName[];
   /** Declared arithmetic conventions (conventions.ts); the reference computes with them. */
   readonly conventions: Conventions;
+  /** Which timing options of RunOptions the provider honours; absent: none (every one 'unsupported'). */
+  readonly timing?: TimingCapabilities;
 }
+
+/** Whether a provider honours a timing option. */
+export type TimingSupport = 'supported' | 'unsupported';
+
+/**
+ * The timing options a provider honours (the tuner asks before it times: a requested option
+ * the provider does not support is reported, never silently ignored).
+ */
+export interface TimingCapabilities {
+  /** RunOptions.flushL2Bytes: a scratch buffer of that size written on the kernel's stream before the timed region (cold L2). */
+  readonly coldL2: TimingSupport;
+  /** RunOptions.launch 'graph': the timed region replayed from a captured CUDA graph. */
+  readonly graphReplay: TimingSupport;
+}
+
+/** How the kernels of a timed run are launched: one by one on the stream, or replayed from a captured CUDA graph. */
+export type LaunchMode = 'stream' | 'graph';
 
 /** What one forced run of one tactic produced. */
 export interface Observed {
@@ -76,6 +95,14 @@ export interface Observed {
 export interface RunOptions {
   /** uint16 pattern the output buffer is filled with before the run. */
   readonly poison: number;
+  /**
+   * Cold L2: write this many bytes of scratch on the kernel's stream before the timed region,
+   * evicting the weights from L2 (absent or 0: no flush). Only for a provider whose
+   * description says timing.coldL2 'supported'; one that does not must not be sent it.
+   */
+  readonly flushL2Bytes?: number;
+  /** 'graph': time a CUDA-graph replay (only where timing.graphReplay is 'supported'); default 'stream'. */
+  readonly launch?: LaunchMode;
 }
 
 export interface Provider<Handle = unknown> {

@@ -17,11 +17,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BadArgumentError } from '../../reference/errors.js';
 import type { Problem } from '../../reference/problem.js';
-import type { Tactic } from '../kernels/provider.js';
+import type { LaunchMode, Tactic } from '../kernels/provider.js';
 import type { BlockedTactic } from './blocklist.js';
 import { bucketOf } from './buckets.js';
 import { ENVIRONMENT_FIELDS, type TuneEnvironment } from './environment.js';
 import type { TimingClock, TimingStop } from './timing.js';
+import type { L2Mode } from './timingModes.js';
 
 const CACHE_FORMAT = 'moe-harness-tune-cache';
 const CACHE_FORMAT_VERSION = 1;
@@ -30,6 +31,8 @@ export interface BucketChoice {
   readonly tactic: string;
   readonly medianMs: number;
   readonly spread: number;
+  /** The median's relative standard error (timing.ts); absent in caches written before it was recorded. */
+  readonly error?: number;
   readonly repeats: number;
   readonly stop: TimingStop;
   readonly clock: TimingClock;
@@ -49,6 +52,8 @@ export interface ProblemEntry {
   readonly initializers: string;
   readonly buckets: Readonly<Record<string, BucketChoice>>;
   readonly blocklist: readonly BlockedTactic[];
+  /** How the choices were timed (timingModes.ts: the modes used, after what the provider supports); absent in older caches. */
+  readonly timedWith?: { readonly l2: L2Mode; readonly launch: LaunchMode };
 }
 
 export interface TuneCache {

@@ -7,7 +7,7 @@
 import type { Case } from '../../reference/case.js';
 import type { FaultName } from '../faults.js';
 import { EmulatedKernel, type EmulatedHandle } from '../kernels/emulated.js';
-import type { Observed, Provider, ProviderDescription, RunOptions, Tactic, TacticList } from '../kernels/provider.js';
+import type { Observed, Provider, ProviderDescription, RunOptions, Tactic, TacticList, TimingCapabilities } from '../kernels/provider.js';
 import type { Problem } from '../../reference/problem.js';
 
 export interface Script {
@@ -24,6 +24,17 @@ export interface Script {
   readonly fault?: FaultName;
   readonly device?: string;
   readonly version?: string;
+  /** Timing options the provider claims to honour (default: none). */
+  readonly timing?: TimingCapabilities;
+  /** Host milliseconds each inputsDigest takes (a wall-clock delay, for the phase timing tests). */
+  readonly digestDelayMs?: number;
+}
+
+/** One run as the provider saw it: the bucket (T), the tactic, and the options it was given. */
+export interface ScriptedRun {
+  readonly T: number;
+  readonly tactic: string;
+  readonly options: RunOptions;
 }
 
 export class ScriptedProvider implements Provider<EmulatedHandle> {
@@ -32,13 +43,15 @@ export class ScriptedProvider implements Provider<EmulatedHandle> {
   private readonly runsOf = new Map<string, number>();
   /** Runs per label, for tests. */
   readonly calls = new Map<string, number>();
+  /** Every run in order, for tests. */
+  readonly runs: ScriptedRun[] = [];
   constructor(private readonly script: Script = {}) {
     this.inner = new EmulatedKernel(script.fault ? { fault: script.fault } : {});
     this.name = `scripted(${this.inner.name})`;
   }
   async describe(): Promise<ProviderDescription> {
     const d = await this.inner.describe();
-    return { ...d, name: this.name, device: this.script.device ?? d.device, version: this.script.version ?? d.version };
+    return { ...d, name: this.name, device: this.script.device ?? d.device, version: this.script.version ?? d.version, ...(this.script.timing ? { timing: this.script.timing } : {}) };
   }
   tactics(p: Problem): Promise<TacticList> { return this.inner.tactics(p); }
   prepare(c: Case): Promise<EmulatedHandle> { return this.inner.prepare(c); }
@@ -46,6 +59,7 @@ export class ScriptedProvider implements Provider<EmulatedHandle> {
     const n = this.runsOf.get(t.label) ?? 0;
     this.runsOf.set(t.label, n + 1);
     this.calls.set(t.label, n + 1);
+    this.runs.push({ T: h.c.spec.problem.T, tactic: t.label, options: o });
     if (this.script.crash?.includes(t.label)) throw new Error(`scripted crash of tactic ${t.label}`);
     if (this.script.fatal?.includes(t.label)) {
       const e = new Error(`scripted illegal address in tactic ${t.label}`);
@@ -60,7 +74,10 @@ export class ScriptedProvider implements Provider<EmulatedHandle> {
     const executedTactic = n >= 2 && this.script.lieWhenTimed?.includes(t.label) ? 'other' : r.executedTactic;
     return { ...r, output, executedTactic, ms };
   }
-  inputsDigest(h: EmulatedHandle): Promise<string> { return this.inner.inputsDigest(h); }
+  async inputsDigest(h: EmulatedHandle): Promise<string> {
+    if (this.script.digestDelayMs) await new Promise((r) => setTimeout(r, this.script.digestDelayMs));
+    return this.inner.inputsDigest(h);
+  }
   release(h: EmulatedHandle): Promise<void> { return this.inner.release(h); }
   close(): Promise<void> { return this.inner.close(); }
 }

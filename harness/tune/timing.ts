@@ -5,16 +5,19 @@
  * by the host wall clock around run(), and the result says so (clock 'host_wall'); under
  * MOE_HARNESS_REQUIRE_GPU=1 that fallback is an error.
  *
- * Policy: `warmup` untimed runs; then `minRepeats` timed runs; while the spread is wider
- * than `spreadLimit` and fewer than `maxRepeats` ran, `batch` more. The estimate is the
- * median; the spread is the relative median absolute deviation MAD/median.
+ * Policy: `warmup` untimed runs; then `minRepeats` timed runs; while the median's relative
+ * standard error is above `errorLimit` and fewer than `maxRepeats` ran, `batch` more. The
+ * estimate is the median; the spread is the relative median absolute deviation MAD/median,
+ * and the median's relative standard error is estimated from it (robust to the odd slow run):
+ *   se ≈ 1.2533 · σ/√n,  σ ≈ 1.4826 · MAD   ⇒   se/median ≈ 1.858 · (MAD/median)/√n.
  *
- * Why the defaults (docs/tuner.md): the target is the tuned choice within 3% of the
- * oracle-best. For roughly normal noise σ ≈ 1.4826·MAD, and the median's standard error is
- * ≈ 1.2533·σ/√n. With MAD/median ≤ 1% and n ≥ 10: se ≤ 1.2533·1.4826·1%/√10 ≈ 0.59% of the
- * median, so two tactics' medians are each within 2·se ≈ 1.2% (95%) and a wrong pick costs at
- * most ≈ 2.4% < 3%. A tactic still wider than 1% at maxRepeats (50) stops there ('capped',
- * reported with its spread): its se is then ≤ 1.2533·1.4826·s/√50 ≈ 0.26·s.
+ * Why the defaults (3 warm-up, ≥ 5 repeats, se ≤ 0.6%, cap 50; docs/tuner.md): the target is
+ * the tuned choice within 3% of the oracle-best. Two tactics' medians are each within 2·se of
+ * their truth (95%), so a wrong pick costs at most 4·se = 2.4% < 3%. The rule adapts to the
+ * noise: a quiet ~1 ms kernel (MAD/median ≤ 0.72%) stops at 5 repeats; 1% needs 10, 2% needs
+ * 39; a tactic still above 0.6% at 50 repeats (MAD/median > 2.28%) stops there ('capped',
+ * reported with its spread). A fixed spread rule ("stop when MAD/median < 2% after 5") would
+ * allow se ≈ 1.66% at n = 5, i.e. wrong picks of up to 6.6%: not within the target.
  */
 import { BadArgumentError } from '../../reference/errors.js';
 
@@ -24,20 +27,22 @@ export interface NoisePolicy {
   readonly maxRepeats: number;
   /** Repeats added per round while the spread is too wide. */
   readonly batch: number;
-  /** Largest MAD/median accepted (0.01 = 1%). */
-  readonly spreadLimit: number;
+  /** Largest relative standard error of the median accepted (0.006 = 0.6%), estimated from MAD/median (relativeStandardError). */
+  readonly errorLimit: number;
 }
 
-export const DEFAULT_NOISE_POLICY: NoisePolicy = { warmup: 3, minRepeats: 10, maxRepeats: 50, batch: 10, spreadLimit: 0.01 };
+export const DEFAULT_NOISE_POLICY: NoisePolicy = { warmup: 3, minRepeats: 5, maxRepeats: 50, batch: 5, errorLimit: 0.006 };
 
 /** How the time was read: the provider's own kernel clock, or (fallback) the host wall clock around run(). */
 export type TimingClock = 'kernel' | 'host_wall';
-/** Why the repeats stopped: the spread fell within the limit, or the cap was reached. */
+/** Why the repeats stopped: the median's standard error fell within the limit, or the cap was reached. */
 export type TimingStop = 'settled' | 'capped';
 
 export interface Timing {
   readonly medianMs: number;
   readonly spread: number;
+  /** The median's relative standard error estimated from the spread (relativeStandardError). */
+  readonly error: number;
   readonly repeats: number;
   readonly stop: TimingStop;
   readonly clock: TimingClock;
@@ -53,7 +58,7 @@ export function checkNoisePolicy(p: NoisePolicy): void {
   int('min-repeats', p.minRepeats, 1);
   int('max-repeats', p.maxRepeats, p.minRepeats);
   int('batch', p.batch, 1);
-  if (!(p.spreadLimit > 0 && p.spreadLimit < 1)) throw new BadArgumentError('spread-limit', 'a number in (0, 1)', String(p.spreadLimit));
+  if (!(p.errorLimit > 0 && p.errorLimit < 1)) throw new BadArgumentError('error-limit', 'a number in (0, 1)', String(p.errorLimit));
 }
 
 export function median(xs: readonly number[]): number {
@@ -68,6 +73,15 @@ export function relativeSpread(xs: readonly number[]): number {
   const m = median(xs);
   if (!(m > 0)) return Infinity;
   return median(xs.map((x) => Math.abs(x - m))) / m;
+}
+
+/** √(π/2) · 1.4826: the median's standard error per unit of MAD, times √n (normal noise). */
+const SE_PER_MAD = 1.2533 * 1.4826;
+
+/** The median's relative standard error estimated from the samples' MAD/median: 1.858 · spread / √n (Infinity for no sample). */
+export function relativeStandardError(xs: readonly number[]): number {
+  if (xs.length === 0) return Infinity;
+  return (SE_PER_MAD * relativeSpread(xs)) / Math.sqrt(xs.length);
 }
 
 /** One timed run: the provider's kernel ms, or undefined when it reports none. */
@@ -98,10 +112,10 @@ export async function measure(run: TimedRun, policy: NoisePolicy = DEFAULT_NOISE
     }
   };
   for (let i = 0; i < policy.minRepeats; i++) await once();
-  while (relativeSpread(samples) > policy.spreadLimit && samples.length < policy.maxRepeats) {
+  while (relativeStandardError(samples) > policy.errorLimit && samples.length < policy.maxRepeats) {
     const n = Math.min(policy.batch, policy.maxRepeats - samples.length);
     for (let i = 0; i < n; i++) await once();
   }
-  const spread = relativeSpread(samples);
-  return { medianMs: median(samples), spread, repeats: samples.length, stop: spread <= policy.spreadLimit ? 'settled' : 'capped', clock, samples };
+  const error = relativeStandardError(samples);
+  return { medianMs: median(samples), spread: relativeSpread(samples), error, repeats: samples.length, stop: error <= policy.errorLimit ? 'settled' : 'capped', clock, samples };
 }

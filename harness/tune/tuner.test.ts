@@ -4,15 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emptyCache, lookupTactic, readTuneCache, withEntry, writeTuneCache } from './cache.js';
 import { checkCache } from './checkCache.js';
-import { referenceJudge } from './judge.js';
+import { referenceJudge, type TuneJudge, type TuneJudgeInput } from './judge.js';
+import type { Case } from '../../reference/case.js';
+import type { Conventions } from '../../reference/conventions.js';
+import type { PhaseClock } from './phases.js';
 import { ScriptedProvider, type Script } from './scriptedProvider.js';
 import { testProblem } from '../../reference/testing/testProblem.js';
 import type { TuneEnvironment } from './environment.js';
-import { tune, type TuneOptions } from './tuner.js';
+import { tune, type ReferenceSchedule, type TuneOptions } from './tuner.js';
 import type { NoisePolicy } from './timing.js';
 
 const env: TuneEnvironment = { device: 'cpu', smCount: 0, driver: 'none', kernel: 'scripted(emulated)', kernelBuild: 'emulated@2', harnessVersion: 'test' };
-const policy: NoisePolicy = { warmup: 1, minRepeats: 3, maxRepeats: 6, batch: 3, spreadLimit: 0.01 };
+const policy: NoisePolicy = { warmup: 1, minRepeats: 3, maxRepeats: 6, batch: 3, errorLimit: 0.01 };
 
 function opts(script: Script, extra: Partial<TuneOptions> = {}): TuneOptions & { provider: () => ScriptedProvider } {
   let last: ScriptedProvider | undefined;
@@ -201,4 +204,32 @@ test('referenceJudge (harness/judge.ts): a reference that fails is a harness err
   const checked = await checkCache(cache, { kernel: { kind: 'emulated' }, judge: failing, file: 'c.json', environment: env, createProvider: async () => new ScriptedProvider() });
   t.deepEqual(checked.map((c) => c.disposition), ['error']);
   t.regex(checked[0]!.lines.join('\n'), /scripted error-model failure/);
+});
+
+test("references ahead: the next bucket's reference starts while this bucket's tactics still run; the same choices as on demand", async (t) => {
+  const ms = { '8/0': 5, '8/1': 4, '8/2': 3, '16/0': 6, '16/1': 2, '16/2': 7 };
+  const base = referenceJudge();
+  let provider: ScriptedProvider | undefined;
+  const prefetched: Array<{ T: number; runsBefore: number }> = [];
+  const judge: TuneJudge = Object.assign((i: TuneJudgeInput) => base(i), {
+    prefetch: (c: Case, conventions: Conventions, clock?: PhaseClock) => {
+      prefetched.push({ T: c.spec.problem.T, runsBefore: provider?.runs.length ?? 0 });
+      return base.prefetch!(c, conventions, clock);
+    },
+  });
+  const run = (referenceSchedule: ReferenceSchedule) => tune({
+    ...opts({ ms }), buckets: [2, 4], judge, referenceSchedule, createProvider: async () => (provider = new ScriptedProvider({ ms })),
+  });
+  const ahead = await run('ahead');
+  const runsAt2 = provider!.runs.filter((x) => x.T === 2).length;
+  const first4 = prefetched.find((p) => p.T === 4);
+  t.truthy(first4, 'bucket 4 prefetched');
+  t.true(first4!.runsBefore < runsAt2, `bucket 4's reference started after ${first4!.runsBefore} of bucket 2's ${runsAt2} runs`);
+  t.is(ahead.phases.references, 2);
+  prefetched.length = 0;
+  const onDemand = await run('on_demand');
+  t.deepEqual(prefetched, [], 'on demand: nothing prefetched');
+  t.is(onDemand.referenceSchedule, 'on_demand');
+  t.deepEqual(Object.fromEntries(Object.entries(onDemand.entry.buckets).map(([b, c]) => [b, c.tactic])), Object.fromEntries(Object.entries(ahead.entry.buckets).map(([b, c]) => [b, c.tactic])));
+  t.is(ahead.entry.buckets['4']!.tactic, '16/1');
 });

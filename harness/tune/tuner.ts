@@ -15,8 +15,19 @@
  * A harness error while judging (the one judge's disposition 'error': the reference or the
  * judge failed) is neither a pass nor the tactic's fault: the tune stops too (abortCause
  * 'harness_error'; the command writes no cache and exits 70), nothing is blocklisted.
+ *
+ * Pipeline (referenceSchedule 'ahead', the default): the reference is CPU work and the
+ * kernel's runs GPU work, so while bucket b's tactics are verified and timed, bucket b+1's
+ * tuning inputs are already generated and its reference computed (started as soon as b's is
+ * done: one reference at a time). 'on_demand' computes each reference when the first tactic
+ * of its bucket is judged (the order before the pipeline; for measuring what it saves).
+ * What is shared by the buckets is computed once: the weights (initializers.ts), the
+ * provider's description, the environment, the timing modes.
+ *
+ * Where the time goes: every phase (phases.ts) is timed and returned (TuneResult.phases).
  */
 import type { Case } from '../../reference/case.js';
+import type { Conventions } from '../../reference/conventions.js';
 import { describeProblem, type Problem } from '../../reference/problem.js';
 import { describeError, executeTactic, isFatal, isUnsupported, POISON } from '../caseRunner.js';
 import type { Provider, ProviderDescription, Tactic } from '../kernels/provider.js';
@@ -30,7 +41,14 @@ import { defaultTacticOf } from './defaultTactic.js';
 import { detectEnvironment, type TuneEnvironment } from './environment.js';
 import { describeInitializers, tuningCase, type InitializerChoice, type TuningCase } from './initializers.js';
 import type { TuneJudge } from './judge.js';
+import { PhaseClock, type PhaseTimes } from './phases.js';
+import { TimedProvider } from './timedProvider.js';
 import { DEFAULT_NOISE_POLICY, measure, type ClockFallback, type NoisePolicy, type Timing } from './timing.js';
+import { applyTimingModes, DEFAULT_TIMING_MODES, timedRunOptions, type AppliedTimingModes, type TimingModes, type UnsupportedTiming } from './timingModes.js';
+
+/** When each bucket's reference is computed: ahead (overlapping the previous bucket's kernel runs) or when first needed. */
+export type ReferenceSchedule = 'ahead' | 'on_demand';
+export const REFERENCE_SCHEDULES: readonly ReferenceSchedule[] = ['ahead', 'on_demand'];
 
 export interface TuneOptions {
   readonly kernel: KernelChoice;
@@ -51,7 +69,15 @@ export interface TuneOptions {
   readonly environment?: TuneEnvironment;
   /** A provider that reports no kernel time: timed by the host clock (default 'host_wall'), or an error ('refuse', MOE_HARNESS_REQUIRE_GPU=1). */
   readonly clockFallback?: ClockFallback;
+  /** Cold L2 / CUDA-graph replay (default warm, stream), asked of the provider where it supports them. */
+  readonly timingModes?: TimingModes;
+  /** A requested timing mode the provider does not support: timed without it and reported (default), or refused ('refuse', MOE_HARNESS_REQUIRE_GPU=1). */
+  readonly unsupportedTiming?: UnsupportedTiming;
+  /** Default 'ahead': the next bucket's reference computed while this bucket's tactics run. */
+  readonly referenceSchedule?: ReferenceSchedule;
   readonly log?: (line: string) => void;
+  /** Called as each bucket finishes (a benchmark prints and saves as it goes). */
+  readonly onBucket?: (r: BucketResult) => void | Promise<void>;
 }
 
 export interface TacticResult {
@@ -70,6 +96,8 @@ export interface BucketResult {
   readonly choice: BucketChoice | null;
   readonly results: readonly TacticResult[];
   readonly note?: string;
+  /** Wall ms the bucket took (its inputs generated ahead are charged to the bucket before it). */
+  readonly wallMs?: number;
 }
 
 export interface TuneResult {
@@ -79,9 +107,14 @@ export interface TuneResult {
   readonly buckets: readonly BucketResult[];
   readonly blocklist: readonly BlockedTactic[];
   readonly elapsedMs: number;
-  /** Time spent verifying (runs + reference + judging) and timing, summed over buckets. */
+  /** Time spent verifying (runs, digests, waiting for the reference, judging) and timing, summed over buckets. */
   readonly verifyMs: number;
   readonly timeMs: number;
+  /** Wall time per phase (phases.ts): where the elapsed time went. */
+  readonly phases: PhaseTimes;
+  /** The timing modes requested and used, with a note for each the provider could not honour. */
+  readonly timingModes: AppliedTimingModes;
+  readonly referenceSchedule: ReferenceSchedule;
   /** Why the tune stopped early (a fatal error in an in-process kernel, or a harness error while judging), when it did. */
   readonly aborted?: string;
   /** What stopped it: the kernel (a fatal error) or the harness (it could not judge a tactic). */
@@ -98,9 +131,9 @@ export function tuneReplay(tc: TuningCase, tactic: string, kernel: KernelChoice)
 
 /** A live provider that restarts after a fatal crash. */
 class ProviderSlot {
-  provider: Provider | null = null;
-  constructor(private readonly create: () => Promise<Provider>) {}
-  async get(): Promise<Provider> {
+  provider: TimedProvider | null = null;
+  constructor(private readonly create: () => Promise<TimedProvider>) {}
+  async get(): Promise<TimedProvider> {
     return (this.provider ??= await this.create());
   }
   async restart(): Promise<void> {
@@ -112,10 +145,13 @@ class ProviderSlot {
 
 export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const started = performance.now();
+  const clock = new PhaseClock();
   const policy = opts.policy ?? DEFAULT_NOISE_POLICY;
+  const schedule = opts.referenceSchedule ?? 'ahead';
   const log = opts.log ?? (() => undefined);
   const buckets = tokenBuckets(opts.maxTokens).filter((b) => opts.buckets === undefined || opts.buckets.includes(b));
-  const slot = new ProviderSlot(opts.createProvider ?? (() => createKernel(opts.kernel)));
+  const create = opts.createProvider ?? (() => createKernel(opts.kernel));
+  const slot = new ProviderSlot(async () => new TimedProvider(await create(), clock));
   const blocklist: BlockedTactic[] = [];
   const results: BucketResult[] = [];
   let verifyMs = 0;
@@ -125,16 +161,40 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const restartable = runnerIsolation(opts.kernel, 'child') === 'inline';
   let description: ProviderDescription;
   let environment: TuneEnvironment;
+  let modes: AppliedTimingModes;
+  let conventions: Conventions;
   try {
     description = await (await slot.get()).describe();
     environment = opts.environment ?? (await detectEnvironment(description));
-    for (const bucket of buckets) {
-      if (aborted !== undefined) break;
-      const r = await tuneBucket(bucket);
+    modes = applyTimingModes(opts.timingModes ?? DEFAULT_TIMING_MODES, description, opts.unsupportedTiming ?? 'report');
+    for (const n of modes.notes) log(`warning: ${n}`);
+    conventions = opts.kernel.conventions ?? description.conventions;
+    const caseOf = (bucket: number): TuningCase => clock.timeSync('generate', () => tuningCase({ ...opts.problem, T: bucket }, opts.seed, opts.initializers));
+    let next: TuningCase | undefined;
+    // References started ahead; awaited before returning, so none outlives the tune (it would load the CPU under whatever runs next).
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < buckets.length && aborted === undefined; i++) {
+      const bucket = buckets[i]!;
+      const tc = next ?? caseOf(bucket);
+      next = undefined;
+      if (schedule === 'ahead') {
+        // This bucket's reference starts now (it overlaps prepare and the first verification runs);
+        // the next bucket's inputs are generated now and its reference starts when this one is done.
+        const ready = opts.judge.prefetch?.(tc.case, conventions, clock);
+        if (ready) pending.push(ready);
+        if (i + 1 < buckets.length) {
+          const following = (next = caseOf(buckets[i + 1]!));
+          if (ready) pending.push(ready.then(() => opts.judge.prefetch?.(following.case, conventions, clock)));
+        }
+      }
+      const b0 = performance.now();
+      const r = { ...(await tuneBucket(bucket, tc)), wallMs: performance.now() - b0 };
       results.push(r);
       const c = r.choice;
       log(c ? `bucket ${bucket}: ${c.tactic} ${c.medianMs.toPrecision(4)} ms (default ${c.defaultTactic} ${c.defaultMs === null ? 'failed verification' : `${c.defaultMs.toPrecision(4)} ms`}; ${c.verified} verified)` : `bucket ${bucket}: no choice (${r.note ?? 'no tactic passed verification'})`);
+      await opts.onBucket?.(r);
     }
+    await Promise.all(pending);
   } finally {
     await slot.provider?.close().catch(() => undefined);
   }
@@ -143,8 +203,13 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     initializers: describeInitializers(opts.initializers ?? {}),
     buckets: Object.fromEntries(results.filter((r) => r.choice).map((r) => [String(r.bucket), r.choice!])),
     blocklist,
+    timedWith: { l2: modes.used.l2, launch: modes.used.launch },
   };
-  return { environment, description, entry, buckets: results, blocklist, elapsedMs: performance.now() - started, verifyMs, timeMs, ...(aborted !== undefined && abortCause !== undefined ? { aborted, abortCause } : {}) };
+  return {
+    environment, description, entry, buckets: results, blocklist, elapsedMs: performance.now() - started, verifyMs, timeMs,
+    phases: clock.snapshot(), timingModes: modes, referenceSchedule: schedule,
+    ...(aborted !== undefined && abortCause !== undefined ? { aborted, abortCause } : {}),
+  };
 
   /** After a fatal error: restart a self-isolated provider (true: go on), or stop the tune (false). */
   async function afterFatal(t: Tactic, message: string): Promise<boolean> {
@@ -156,9 +221,8 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     return false;
   }
 
-  async function tuneBucket(bucket: number): Promise<BucketResult> {
-    const problem: Problem = { ...opts.problem, T: bucket };
-    const tc = tuningCase(problem, opts.seed, opts.initializers);
+  async function tuneBucket(bucket: number, tc: TuningCase): Promise<BucketResult> {
+    const problem: Problem = tc.spec.problem;
     const provider = await slot.get();
     const { tactics: all } = await provider.tactics(problem);
     const list = all.filter((t) => matchesTactic(t.label, opts.tactics));
@@ -179,8 +243,9 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       let p = await slot.get();
       if (handle === null) handle = await prepareOn(p, tc.case); // after a restart
       const v0 = performance.now();
+      p.runPhase = 'verify_runs';
       const outcome = await executeTactic(p, handle, t);
-      const judgement = await opts.judge({ case: tc.case, outcome, kernelName: description.name, conventions: opts.kernel.conventions ?? description.conventions });
+      const judgement = await clock.time('judge', () => opts.judge({ case: tc.case, outcome, kernelName: description.name, conventions, clock }));
       const v = performance.now() - v0;
       verifyMs += v;
       if (judgement.disposition === 'error') {
@@ -201,8 +266,10 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       const t0 = performance.now();
       try {
         p = await slot.get();
+        p.runPhase = 'timing';
+        const runOptions = { poison: POISON[0], ...timedRunOptions(modes.used) };
         const timing = await measure(async () => {
-          const o = await p.run(handle, t, { poison: POISON[0] });
+          const o = await p.run(handle, t, runOptions);
           if (o.executedTactic !== t.label) throw new Error(`kernel ${description.name} was forced to tactic ${t.label} but reports executing ${JSON.stringify(o.executedTactic)} during timing`);
           return o.ms;
         }, policy, opts.clockFallback ? { clockFallback: opts.clockFallback } : {});
@@ -215,6 +282,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
           if (!(await afterFatal(t, describeError(e)))) break;
         }
       } finally {
+        p.runPhase = 'verify_runs';
         timeMs += performance.now() - t0;
       }
     }
@@ -225,7 +293,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     if (!best) return { bucket, choice: null, results: out, note: 'no tactic passed verification' };
     const d = def ? out.find((r) => r.tactic === def.tactic.label) : undefined;
     const choice: BucketChoice = {
-      tactic: best.tactic, medianMs: best.timing!.medianMs, spread: best.timing!.spread, repeats: best.timing!.repeats,
+      tactic: best.tactic, medianMs: best.timing!.medianMs, spread: best.timing!.spread, error: best.timing!.error, repeats: best.timing!.repeats,
       stop: best.timing!.stop, clock: best.timing!.clock,
       defaultTactic: def?.tactic.label ?? '(none)', defaultMs: d?.timing?.medianMs ?? null, verified: timed.length,
     };

@@ -393,6 +393,7 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
   o.Set("faultsBuild", b.faultsBuild);
   o.Set("reason", b.reason);
   o.Set("napiVersion", NAPI_VERSION);
+  o.Set("flushL2", b.builtWithCuda);  // run() accepts options.flushL2Bytes (cold L2)
   return o;
 }
 
@@ -560,6 +561,11 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
       throw BadArgument("options.fault", "a fault code in [0, " + std::to_string(kLastFaultCode) + "]", std::to_string(fault));
     }
     ro.fault = int(fault);
+    const int64_t flush = optionalInteger(opts, "options.", "flushL2Bytes", 0);
+    if (flush < 0 || flush > (int64_t(1) << 36)) {
+      throw BadArgument("options.flushL2Bytes", "an integer number of bytes in [0, 2^36] (cold-L2 scratch written before the timed region)", std::to_string(flush));
+    }
+    ro.flushL2Bytes = flush;
     std::shared_ptr<Prepared> prepared = requireHandle(info[0]);
     requireValidTactic(prepared->problem(), ro.tactic);
     auto out = std::make_shared<RunOutputs>();
@@ -577,6 +583,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
           o.Set("ids", ids);
           o.Set("weights", weights);
           o.Set("ms", out->ms);
+          o.Set("flushedL2Bytes", double(out->flushedL2Bytes));
           return o;
         });
     Napi::Promise promise = w->Promise();

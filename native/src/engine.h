@@ -36,6 +36,7 @@ struct RunOptions {
   Tactic tactic;
   uint16_t poison = 0x7fc1;
   int fault = 0;  // harness/faults.ts code; nonzero only in the faults build
+  int64_t flushL2Bytes = 0;  // > 0: cold L2, this many scratch bytes written on the stream before the timed region
 };
 
 struct RunOutputs {
@@ -43,6 +44,7 @@ struct RunOutputs {
   std::vector<int32_t> ids;      // [T, k]
   std::vector<float> weights;    // [T, k]
   double ms = 0;
+  int64_t flushedL2Bytes = 0;  // the scratch bytes written before the timed region (RunOptions.flushL2Bytes)
 };
 
 // A case uploaded to the device in the kernel's own layout, plus its scratch buffers.

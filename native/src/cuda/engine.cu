@@ -161,6 +161,7 @@ class CudaPrepared final : public Prepared {
                             &chunkCounts_, &expertCount_, &expertStart_, &tileStart_, &numTiles_, &permSlot_, &xhat_,
                             &abuf_, &y_, &split_, &output_, &acode_, &rowFlag_, &tileDone_, &slotP_})
       b->reset();
+    flush_.reset();
   }
 
   std::string digest() override {
@@ -233,6 +234,12 @@ class CudaPrepared final : public Prepared {
       check(cudaMemsetAsync(rowFlag_.get(), 0, rowFlag_.bytes(), stream_), "cudaMemset(row flags)", tl);
       check(cudaMemsetAsync(tileDone_.get(), 0, tileDone_.bytes(), stream_), "cudaMemset(tile counters)", tl);
       check(cudaMemsetAsync(slotP_.get(), 0, slotP_.bytes(), stream_), "cudaMemset(row exponents)", tl);
+    }
+    if (o.flushL2Bytes > 0) {
+      // Cold L2 (harness/tune/timingModes.ts): write scratch to evict the previous run's lines. Not timed.
+      if (flush_.bytes() < size_t(o.flushL2Bytes)) flush_.alloc(size_t(o.flushL2Bytes), "cudaMalloc(L2 flush scratch)");
+      check(cudaMemsetAsync(flush_.get(), runIndex_ & 0xff, size_t(o.flushL2Bytes), stream_), "cudaMemset(L2 flush)", tl);
+      out.flushedL2Bytes = o.flushL2Bytes;
     }
     check(cudaEventRecord(ev0, stream_), "cudaEventRecord", tl);
 
@@ -416,6 +423,7 @@ class CudaPrepared final : public Prepared {
   DeviceBuffer ids_, weights_, chunkCounts_, expertCount_, expertStart_, tileStart_, numTiles_, permSlot_;
   DeviceBuffer xhat_, abuf_, y_, split_, output_;
   DeviceBuffer acode_, rowFlag_, tileDone_, slotP_;  // MXFP8 FC2-input pre-scaling
+  DeviceBuffer flush_;  // cold-L2 scratch (RunOptions.flushL2Bytes)
 };
 
 }  // namespace
