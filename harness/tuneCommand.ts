@@ -70,10 +70,11 @@ function problemFrom(o: CliOptions): Problem {
   } else {
     throw new BadArgumentError('--config / --problem', 'exactly one of them', name === undefined ? 'neither' : 'both');
   }
-  validateCaseSpec({ problem: p, seed: 1, logitFamily: 'normal', scaleFamily: 'normal' });
-  // No size wall: the host estimate (reference/resourceEstimate.ts) against the memory available;
+  // No size wall: the host estimate (reference/resourceEstimate.ts) against the memory available
+  // (a named configuration's problem is well formed, so it is estimated first, naming the option);
   // the device estimate is checked once the kernel and the largest bucket are known (caseFits.ts).
-  checkGenerationFits(p, '--local-experts');
+  if (name !== undefined) checkGenerationFits(p, '--local-experts');
+  validateCaseSpec({ problem: p, seed: 1, logitFamily: 'normal', scaleFamily: 'normal' });
   return p;
 }
 
