@@ -13,12 +13,12 @@
  *     permuted-row × H overflows here (the bug family of FlashInfer #2642 / #2853).
  *
  * Cost of 3 (estimates for the 16-core H100/H200 host, before "fullsize" parallelizes
- * generation): device memory ≈ 17.5 GiB (deviceMemoryEstimate: prepared weights 5.91 GiB,
- * FC2 rows T·k·H·4 = 8.0 GiB, FC2 input T·k·I·2 = 1.14 GiB, hidden and output 0.5 GiB each;
- * split-K is invalid here: its S·T·k·H·4 = 32 GiB workspace exceeds the 8 GiB bound, so 14
- * tactics of configs 0 and 1 run); host memory ≈ 35 GiB (the case twice — campaign and
- * child — 6.3 GB each, the addon's copy 6.3 GB, the float32 reference ≈ 17 GB with its
- * shared copies and T·H scratch, plus 2 × 14 × 2 outputs of 537 MB held until judged);
+ * generation): device memory 16.3 GiB (deviceMemoryEstimate: prepared weights 5.91 GiB,
+ * scratch 9.65 GiB — FC2 rows T·k·H·4 = 8.0 GiB, FC2 input T·k·I·2 = 1.14 GiB, dequantized
+ * hidden 0.5 GiB — output 0.5 GiB; split-K is invalid here: its S·T·k·H·4 = 32 GiB workspace
+ * exceeds the 8 GiB bound, so only the tactics of configs 0 and 1 run); host memory 36.6 GiB
+ * (harness/caseFits.ts: the case in the campaign and in the child 6.15 GiB each, the addon's
+ * copy 6.08 GiB, the float32 reference 16.2 GiB with 16 threads, outputs 2 GiB);
  * time ≈ 3–6 min: generation tens of seconds in each process (concurrently), the reference
  * 26.4 TFLOP (2·T·k·3·I·H) at a few hundred GFLOP/s ≈ 1–2 min, and per tactic two runs
  * (< 0.2 s each), two device digests (ms), 1.1 GB of outputs through the child pipe and a

@@ -104,6 +104,7 @@ __global__ void digestKernel(const uint8_t* __restrict__ p, uint64_t bytes, unsi
 std::string deviceDigest(const std::vector<std::pair<const uint8_t*, uint64_t>>& buffers, unsigned long long* sums,
                          int multiProcessors, cudaStream_t stream) {
   const size_t n = buffers.size();
+  if (n == 0) return digest::hex(digest::kSeed);
   check(cudaMemsetAsync(sums, 0, n * 8, stream), "cudaMemset(digest sums)");
   const int threads = 256;
   for (size_t b = 0; b < n; ++b) {
