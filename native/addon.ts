@@ -54,7 +54,7 @@ export interface RawBinding {
   /** Device bytes prepare needs (src/deviceMemoryEstimate.h). Absent from addons built before it existed. */
   deviceMemoryEstimate?(problem: unknown): RawDeviceMemoryEstimate;
   /** The inputs digest (src/inputDigest.h) on the host / on the device. Absent from older addons. */
-  hostInputsDigest?(buffers: unknown): string;
+  hostInputsDigest?(buffers: unknown, threads?: unknown): string;
   deviceInputsDigest?(buffers: unknown): Promise<string>;
   prepare(c: unknown): Promise<object>;
   run(handle: unknown, options: unknown): Promise<{ output: Uint16Array; ids: Int32Array; weights: Float32Array; ms: number }>;

@@ -230,12 +230,13 @@ export function deviceMemoryEstimate(p: Problem): DeviceMemoryEstimate {
 
 /**
  * The inputs digest (native/src/inputDigest.h) of `buffers`, in order, computed on the host:
- * the twin of the device kernel behind inputsDigest(). Any build, no GPU.
+ * the twin of the device kernel behind inputsDigest(). Any build, no GPU. `threads`: 'all'
+ * splits buffers of 128 MiB or more over the cores (same value), 'one' hashes serially.
  */
-export function hostInputsDigest(buffers: readonly Uint8Array[]): string {
+export function hostInputsDigest(buffers: readonly Uint8Array[], threads: 'all' | 'one' = 'all'): string {
   const b = binding();
   const f = requireExport(b, 'hostInputsDigest');
-  return call(() => f.call(b, [...buffers]));
+  return call(() => f.call(b, [...buffers], threads));
 }
 
 /** The same digest computed by the device kernel (buffers uploaded); rejects without CUDA. */

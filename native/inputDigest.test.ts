@@ -8,6 +8,7 @@
  * - Every single bit flip of a buffer changes the digest (exhaustive on a 3-word + 5-byte buffer).
  * - Every swap of two different 16-byte words changes it (exhaustive on 64 words: 2016 swaps).
  * - Length, buffer order and the split between buffers change it; the same bytes give the same digest.
+ * - Split over the cores (as the C ABI door's host hashes its copies) it is the same digest.
  */
 import test from 'ava';
 import fc from 'fast-check';
@@ -151,8 +152,20 @@ if (!hasTwin) {
     t.is(d.size, 6);
   });
 
+  test('split over the cores (buffers of 128 MiB or more) it is the same digest as serially', (t) => {
+    const big = randomBytes(130 * 2 ** 20 + 3, 41);
+    const small = randomBytes(1000, 42);
+    const serial = hostInputsDigest([small, big, small], 'one');
+    t.is(hostInputsDigest([small, big, small], 'all'), serial);
+    big[big.length - 2]! ^= 4; // in the partial last word, which the last thread adds
+    t.not(hostInputsDigest([small, big, small], 'all'), serial);
+    t.is(hostInputsDigest([small, big, small], 'all'), hostInputsDigest([small, big, small], 'one'));
+  });
+
   test('a buffer that is not a Uint8Array is refused naming it', (t) => {
     const e = t.throws(() => hostInputsDigest([new Uint8Array(2), new Uint16Array(2) as unknown as Uint8Array]));
     t.true(e instanceof BadArgumentError && e.argument === 'buffers[1]', String(e));
+    const m = t.throws(() => hostInputsDigest([], 'many' as 'all'));
+    t.true(m instanceof BadArgumentError && m.argument === 'threads', String(m));
   });
 }

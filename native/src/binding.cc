@@ -536,12 +536,19 @@ std::shared_ptr<std::vector<std::vector<uint8_t>>> digestBuffers(const Napi::Val
   return out;
 }
 
-// hostInputsDigest(buffers): the inputs digest (inputDigest.h) computed on the host: the twin
-// of the device kernel, in every build.
+// hostInputsDigest(buffers, threads = "all" | "one"): the inputs digest (inputDigest.h) computed
+// on the host: the twin of the device kernel, in every build; "all" splits large buffers over
+// every core (the same value: the sum does not depend on the split).
 Napi::Value HostInputsDigest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     if (!info[0].IsArray()) throw BadArgument("buffers", "an array of Uint8Array", describe(info[0]));
+    bool parallel = true;
+    if (!info[1].IsUndefined()) {
+      const std::string m = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+      if (m != "all" && m != "one") throw BadArgument("threads", "\"all\" or \"one\"", describe(info[1]));
+      parallel = m == "all";
+    }
     const Napi::Array a = info[0].As<Napi::Array>();
     uint64_t h = digest::kSeed;
     for (uint32_t i = 0; i < a.Length(); ++i) {
@@ -550,7 +557,8 @@ Napi::Value HostInputsDigest(const Napi::CallbackInfo& info) {
         throw BadArgument("buffers[" + std::to_string(i) + "]", "a Uint8Array", describe(b));
       }
       const Napi::Uint8Array u = b.As<Napi::Uint8Array>();
-      h = digest::chain(h, u.ByteLength(), digest::hostBufferSum(u.Data(), u.ByteLength()));
+      h = digest::chain(h, u.ByteLength(), parallel ? digest::parallelHostBufferSum(u.Data(), u.ByteLength())
+                                                    : digest::hostBufferSum(u.Data(), u.ByteLength()));
     }
     return Napi::String::New(env, digest::hex(h));
   });

@@ -19,11 +19,14 @@
 // per position, so that is a 64-bit coincidence (probability about 2^-64), not a structural
 // blind spot. A change of a buffer's length changes its chain step.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 #ifdef __CUDACC__
 #define MOE_DIGEST_FN __host__ __device__ __forceinline__
@@ -78,6 +81,47 @@ inline uint64_t hostBufferSum(const uint8_t* p, size_t n) {
     uint64_t lo, hi;
     tailWord(p + words * kWordBytes, n % kWordBytes, lo, hi);
     s += wordTerm(words, lo, hi);
+  }
+  return s;
+}
+
+// The same sum over words [first, last) of the buffer (global word indices; the partial last
+// word included when it falls in the range).
+inline uint64_t hostRangeSum(const uint8_t* p, size_t n, size_t first, size_t last) {
+  uint64_t s = 0;
+  const size_t whole = n / kWordBytes;
+  for (size_t i = first; i < last && i < whole; ++i) {
+    uint64_t lo, hi;
+    std::memcpy(&lo, p + i * kWordBytes, 8);
+    std::memcpy(&hi, p + i * kWordBytes + 8, 8);
+    s += wordTerm(i, lo, hi);
+  }
+  if (n % kWordBytes != 0 && first <= whole && whole < last) {
+    uint64_t lo, hi;
+    tailWord(p + whole * kWordBytes, n % kWordBytes, lo, hi);
+    s += wordTerm(whole, lo, hi);
+  }
+  return s;
+}
+
+// hostBufferSum on every core for large buffers (the sum does not depend on the split):
+// for hosts that must hash host memory, e.g. the C ABI door's copies (abi_host.cc).
+inline uint64_t parallelHostBufferSum(const uint8_t* p, size_t n) {
+  const size_t words = (n + kWordBytes - 1) / kWordBytes;
+  const size_t perThreadMin = size_t(4) << 20;  // words (64 MiB): below this one thread is faster
+  const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+  const size_t threads = std::min(cores, std::max<size_t>(1, words / perThreadMin));
+  if (threads <= 1) return hostBufferSum(p, n);
+  std::vector<uint64_t> part(threads, 0);
+  std::vector<std::thread> pool;
+  const size_t per = (words + threads - 1) / threads;
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] { part[t] = hostRangeSum(p, n, t * per, std::min(words, (t + 1) * per)); });
+  }
+  uint64_t s = 0;
+  for (size_t t = 0; t < threads; ++t) {
+    pool[t].join();
+    s += part[t];
   }
   return s;
 }
