@@ -66,7 +66,7 @@ export interface NativeDeviceInfo {
  * Device bytes that prepare (and the runs after it) will need, from the problem alone
  * (native/src/deviceMemoryEstimate.h, the same function prepare refuses with): `peak` =
  * inputs + weights + max(staging, scratch + splitK + output) + slack (one 2 MiB allocation
- * granule per buffer).
+ * granule per buffer, and 16 MiB for the device code loaded on first launch).
  */
 export interface DeviceMemoryEstimate {
   readonly peak: number;

@@ -13,8 +13,12 @@
 //   split-K   S·T·k·H·4 (allocated by the first split-K run), when a split-K tactic is valid
 //   output    [T][H] bf16
 // peak = inputs + weights + max(staging, scratch + split-K + output) + slack, where slack is
-// one cudaMalloc granule (2 MiB) per allocation: the allocator rounds large allocations up to
-// its granule, so each buffer may cost up to 2 MiB more than its bytes.
+// one cudaMalloc granule (2 MiB) per allocation (the allocator rounds allocations up to its
+// granule, so each buffer may cost up to 2 MiB more than its bytes) plus the device code that
+// lazy module loading places on the device during prepare and the runs: at most the addon's
+// fat binary (6.8 MB release, 7.5 MB faults build, every architecture included), bounded by
+// kDeviceCodeBytes = 16 MiB. No kernel of the engine uses local memory (nvcc --resource-usage:
+// 0-byte stack frames, no lmem), so launches reserve none.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -38,6 +42,7 @@ struct DeviceMemoryEstimate {
 };
 
 constexpr int64_t kCudaMallocGranule = int64_t(2) << 20;
+constexpr int64_t kDeviceCodeBytes = int64_t(16) << 20;
 // Packed weight bytes staged per repack batch (engine.cu uploadWeights).
 constexpr int64_t kRepackStagingBudget = int64_t(256) << 20;
 
@@ -92,7 +97,7 @@ inline DeviceMemoryEstimate estimateDeviceMemory(const ProblemArgs& p) {
   add(e.scratch, "digest sums", 16 * 8);
   if (splitKSlices(p) > 0 && splitKWorkspaceBytes(p) <= kMaxSplitKWorkspace) add(e.splitK, "split-K workspace", splitKWorkspaceBytes(p));
   add(e.output, "output", T * H * 2);
-  e.slack = allocations * kCudaMallocGranule;
+  e.slack = allocations * kCudaMallocGranule + kDeviceCodeBytes;
   e.peak = e.inputs + e.weights + std::max(e.staging, e.scratch + e.splitK + e.output) + e.slack;
   return e;
 }
