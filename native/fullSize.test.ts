@@ -2,6 +2,8 @@
  * Full size on a real GPU (docs/full-size.md):
  *  1. the device's inputs digest is the host twin's (native/src/inputDigest.h) on the same
  *     bytes, odd lengths and a 300 MB buffer included, and a flipped bit shows on the device;
+ *     A one-byte change of any of the 14 input tensors changes a prepared handle's digest
+ *     (every buffer the device holds is covered);
  *  2. prepare stays within its device memory estimate (deviceMemoryEstimate.h), and a case
  *     whose estimate exceeds the free memory is refused before anything is allocated, naming
  *     the estimate and what is free; the prepared digest of full DeepSeek-V3 (6.3 GB of
@@ -36,7 +38,7 @@ import { runCampaign } from '../harness/campaign.js';
 import {
   deviceInfo, deviceInputsDigest, deviceMemoryEstimate, hostInputsDigest, inputsDigest, prepare, release, UnsupportedProblemError, validTactics,
 } from './index.js';
-import { GPU_REQUIRED, probeGpu } from './testing.js';
+import { GPU_REQUIRED, probeGpu, tinyCase, tinyProblem } from './testing.js';
 
 const probe = await probeGpu();
 const GIB = 2 ** 30;
@@ -96,6 +98,54 @@ if (!probe.ok) {
       big[at]! ^= 0x10;
     }
     t.is(await deviceInputsDigest([big]), before);
+  });
+
+  test.serial('a one-byte change of any input tensor changes the prepared digest (every device buffer is covered)', async (t) => {
+    const p = tinyProblem({
+      biasDtype: 'float32', routing: { method: 'deepseek_v3', nGroup: 1, topkGroup: 1, routedScalingFactor: 2.5 },
+      activation: { kind: 'swiglu_clamped', alpha: 1.702, beta: 1, limit: 7 },
+    });
+    const base = tinyCase(p);
+    const withBias: Case = { ...base, bias: new Float32Array(p.E).map((_, i) => 0.25 * i) };
+    const c0 = withBias;
+    if (c0.hidden.format !== 'nvfp4' || c0.swiglu === null) throw new Error('tinyCase: expected an NVFP4 case with clamped SwiGLU');
+    const h0 = c0.hidden;
+    const sw = c0.swiglu;
+    const flip = <A extends Uint8Array | Float32Array>(a: A): A => {
+      const b = a.slice() as A;
+      new Uint8Array(b.buffer, b.byteOffset, b.byteLength)[Math.floor(b.byteLength / 2)]! ^= 0x01;
+      return b;
+    };
+    const variants: Record<string, Case> = {
+      base: c0,
+      logits: { ...c0, logits: flip(c0.logits as Float32Array) },
+      bias: { ...c0, bias: flip(c0.bias as Float32Array) },
+      'hidden.packed': { ...c0, hidden: { ...h0, packed: flip(h0.packed) } },
+      'hidden.scales': { ...c0, hidden: { ...h0, scales: flip(h0.scales) } },
+      'fc1.packed': { ...c0, fc1: { ...c0.fc1, packed: flip(c0.fc1.packed) } },
+      'fc1.scales': { ...c0, fc1: { ...c0.fc1, scales: flip(c0.fc1.scales) } },
+      'fc2.packed': { ...c0, fc2: { ...c0.fc2, packed: flip(c0.fc2.packed) } },
+      'fc2.scales': { ...c0, fc2: { ...c0.fc2, scales: flip(c0.fc2.scales) } },
+      out1Scale: { ...c0, out1Scale: flip(c0.out1Scale) },
+      out1GateScale: { ...c0, out1GateScale: flip(c0.out1GateScale) },
+      out2Scale: { ...c0, out2Scale: flip(c0.out2Scale) },
+      'swiglu.alpha': { ...c0, swiglu: { ...sw, alpha: flip(sw.alpha) } },
+      'swiglu.beta': { ...c0, swiglu: { ...sw, beta: flip(sw.beta) } },
+      'swiglu.limit': { ...c0, swiglu: { ...sw, limit: flip(sw.limit) } },
+    };
+    const seen = new Map<string, string>();
+    for (const [name, c] of Object.entries(variants)) {
+      const h = await prepare(c);
+      try {
+        const d = await inputsDigest(h);
+        t.is(await inputsDigest(h), d, `${name}: the same digest twice`);
+        t.false(seen.has(d), `${name}: same digest as ${seen.get(d)}`);
+        seen.set(d, name);
+      } finally {
+        release(h);
+      }
+    }
+    t.is(seen.size, 15);
   });
 
   test.serial('prepare stays within its device estimate; full DeepSeek-V3 is digested on the device in well under a second', async (t) => {
