@@ -45,8 +45,13 @@ test('device estimate: refused when above the free memory, naming both; accepted
   const e = await t.throwsAsync(() => checkDeviceFits(ds, '--T', fakeProbe(9 * GIB)));
   t.true(e instanceof BadArgumentError && e.argument === '--T', String(e));
   t.regex(e!.message, /device memory free now: 9\.00 GiB of 80\.0 GiB on Fake GPU \(cudaMemGetInfo\), got an estimated 10\.0 GiB for deepseek-v3 T=256.*prepared weights 6\.00 GiB/);
-  // checkCasesFit asks the device only for the native kernel.
-  await t.notThrowsAsync(() => checkCasesFit([ds], '--T', { ...opts, kernelKind: 'emulated', threads: 1 }, fakeProbe(GIB)));
+  // checkCasesFit asks the device only for the native kernel; the host first.
+  const budget = { bytes: 200 * GIB, source: 'test' };
+  await t.notThrowsAsync(() => checkCasesFit([ds], '--T', { ...opts, kernelKind: 'emulated' }, { probe: fakeProbe(GIB), budget }));
+  const d = await t.throwsAsync(() => checkCasesFit([ds, ds], '--T', opts, { probe: fakeProbe(GIB), budget }));
+  t.regex(String(d), /device memory free now: 1\.00 GiB/);
+  const h = await t.throwsAsync(() => checkCasesFit([ds], '--T', opts, { probe: fakeProbe(GIB), budget: { bytes: GIB, source: 'tiny' } }));
+  t.regex(String(h), /--T: expected a case that fits in the memory available: at most 1\.00 GiB \(tiny\), got an estimated 5\.91 GiB to generate/);
 });
 
 const status = nativeStatus();

@@ -100,9 +100,11 @@ export async function checkDeviceFits(p: Problem, argument: string, probe: Devic
 
 /**
  * Check every distinct problem of a run (host, then device for the native kernel), before
- * anything is generated. `argument` names the options that set the size.
+ * anything is generated. `argument` names the options that set the size. `at`: the device
+ * probe and the host budget (default: the native addon, memoryBudget() now).
  */
-export async function checkCasesFit(problems: readonly Problem[], argument: string, o: CaseFitsOptions, probe?: DeviceMemoryProbe): Promise<void> {
+export async function checkCasesFit(problems: readonly Problem[], argument: string, o: CaseFitsOptions,
+  at: { readonly probe?: DeviceMemoryProbe; readonly budget?: MemoryBudget } = {}): Promise<void> {
   const seen = new Set<string>();
   const distinct = problems.filter((p) => {
     const key = JSON.stringify(p);
@@ -110,8 +112,9 @@ export async function checkCasesFit(problems: readonly Problem[], argument: stri
     seen.add(key);
     return true;
   });
-  for (const p of distinct) checkHostFits(p, argument, o);
+  const budget = at.budget ?? memoryBudget();
+  for (const p of distinct) checkHostFits(p, argument, o, budget);
   if (o.kernelKind !== 'native' || distinct.length === 0) return;
-  const dev = probe ?? await nativeDeviceMemoryProbe();
+  const dev = at.probe ?? await nativeDeviceMemoryProbe();
   for (const p of distinct) await checkDeviceFits(p, argument, dev);
 }
