@@ -99,7 +99,7 @@ function startSampler(native: typeof import('../native/index.js') | null): { sto
 }
 
 /** Plain GEMM on the case's per-expert token counts: same engine, same threads (reference/bench.ts's baseline). */
-async function gemmBaseline(p: Problem, seed: number, runs: number): Promise<{ ms: number; threads: number }> {
+async function gemmBaseline(p: Problem, seed: number, runs: number): Promise<{ ms: number; threads: number; localSlots: number }> {
   const c = generateCase({ problem: p, seed, logitFamily: 'normal', scaleFamily: 'normal' });
   const plan = planSlots(p, routeCase(c).ids);
   const counts: number[] = [];
@@ -119,7 +119,7 @@ async function gemmBaseline(p: Problem, seed: number, runs: number): Promise<{ m
   const ms: number[] = [];
   for (let r = 0; r < runs; r++) ms.push(await once());
   ms.sort((a, b) => a - b);
-  return { ms: ms[Math.floor(ms.length / 2)]!, threads: pool.info.threads };
+  return { ms: ms[Math.floor(ms.length / 2)]!, threads: pool.info.threads, localSlots: counts.reduce((a, b) => a + b, 0) };
 }
 
 const sumOf = (records: readonly CaseRecord[], pick: (r: CaseRecord) => number | undefined): number =>
@@ -160,9 +160,10 @@ async function benchOne(config: string, T: number, o: { kernel?: string; localEx
   const dispositions: Record<string, number> = {};
   for (const r of records) dispositions[r.disposition] = (dispositions[r.disposition] ?? 0) + 1;
   const childRss = records.map((r) => r.phases?.tactic.childMaxRss).filter((x): x is number => x !== undefined);
-  const flops = 2 * p.T * p.topK * (2 * p.I * p.H + p.H * p.I);
   log(`  (GEMM baseline: ${o.gemmRuns} runs on the case's per-expert token counts)`);
   const gemm = await gemmBaseline(p, first.spec.seed, o.gemmRuns);
+  // FC1 and FC2 of the slots routed to local experts (T·k with every expert local), as bench:reference counts.
+  const flops = 2 * gemm.localSlots * (2 * p.I * p.H + p.H * p.I);
   let gpu: BenchCheckRow['gpu'] = null;
   if (native !== null && samples.gpuUsed !== null && samples.gpuBase !== null) {
     gpu = { peakUsedBytes: samples.gpuUsed - samples.gpuBase, estimateBytes: native.deviceMemoryEstimate(p).peak, device: samples.device ?? '?' };
@@ -200,8 +201,8 @@ export function formatRow(r: BenchCheckRow): string[] {
     row('**total wall (check command)**', `**${totalS.toFixed(2)} s** — ${verdict}`),
     row('peak host RSS', `campaign ${formatBytes(r.peakRssBytes.campaign)}, child ${r.peakRssBytes.child === null ? '— (inline)' : formatBytes(r.peakRssBytes.child)}`),
     row('peak GPU memory (device-wide, sampled every 50 ms)', r.gpu === null ? '— (no CUDA device)' : `${formatBytes(r.gpu.peakUsedBytes)} above the idle level; estimate ${formatBytes(r.gpu.estimateBytes)} (${r.gpu.device})`),
-    row('reference vs plain GEMM, same engine and threads', `${r.reference.gflops === null ? '—' : r.reference.gflops.toFixed(1)} GFLOP/s vs ${r.reference.gemmGflops.toFixed(1)} GFLOP/s ` +
-      `(${r.reference.gemmMs.toPrecision(3)} ms; ${(r.reference.flops / 1e9).toFixed(1)} GFLOP counted 2·T·k·3·I·H; ${r.reference.threads} threads)`),
+    row('reference vs plain GEMM, same engine and threads', `${r.reference.gflops === null ? '—' : r.reference.gflops.toPrecision(3)} GFLOP/s vs ${r.reference.gemmGflops.toPrecision(3)} GFLOP/s ` +
+      `(${r.reference.gemmMs.toPrecision(3)} ms; ${(r.reference.flops / 1e9).toPrecision(3)} GFLOP counted 2·(local slots)·3·I·H; ${r.reference.threads} threads)`),
   ];
 }
 
