@@ -24,6 +24,7 @@ import { createKernel, kernelLabel, runnerIsolation, type KernelChoice } from '.
 import { referenceFor, type ReferenceCache, type ReferencePrecision } from './referenceFor.js';
 import { replayCommand, type CaseOrigin } from './replayCommand.js';
 import type { Disposition, FindingContext, Verdict } from './verdict.js';
+import type { CasePhaseTimes, PhaseTimes, RunnerPhase, TacticPhaseTimes } from './phaseTimes.js';
 
 export interface CampaignCase {
   readonly spec: CaseSpec;
@@ -71,6 +72,8 @@ export interface CaseRecord {
   readonly ms?: number;
   /** Where the errors sit (incorrect records with well-formed results only): report/errorMap.ts. */
   readonly errorMap?: ErrorMap;
+  /** Where the case's and this tactic's wall time went (harness/phaseTimes.ts). */
+  readonly phases?: PhaseTimes;
 }
 
 export interface CampaignResult {
@@ -179,16 +182,21 @@ async function streamOneCase(
     ...(origin?.fcSeed !== undefined ? { fcSeed: origin.fcSeed } : {}),
     ...(origin?.fcPath !== undefined ? { fcPath: origin.fcPath } : {}),
   });
-  const record = (tactic: string, verdict: Verdict, ms?: number): CaseRecord => ({
+  /** The case's phase times so far (phaseTimes.ts); filled in as phases complete. */
+  const casePhases: { -readonly [K in keyof CasePhaseTimes]: CasePhaseTimes[K] } = {};
+  const record = (tactic: string, verdict: Verdict, ms?: number, tacticPhases?: TacticPhaseTimes): CaseRecord => ({
     caseIndex: index, spec, ...(origin ? { origin } : {}), problem: describeProblem(p), tactic,
     disposition: verdict.disposition, verdict, replay: replayCommand(spec, tactic, opts.kernel, origin),
     ...(ms !== undefined ? { ms } : {}),
+    phases: { case: { ...casePhases }, tactic: tacticPhases ?? {} },
   });
   const where = `case ${index} (${describeProblem(p)}, seed ${spec.seed})`;
   let c: Case;
   let model: ErrorModel;
   try {
+    const t0 = performance.now();
     c = generateCase(spec);
+    casePhases.generate = performance.now() - t0;
   } catch (e) {
     emit(record('*', errorVerdict(`generating ${where}: ${describeError(e)}`, ctx('*'), 'generate')));
     return { interrupted: false };
@@ -222,7 +230,9 @@ async function streamOneCase(
       return Promise.reject(e);
     }
   };
+  const referenceStart = performance.now();
   const reference = safeReference();
+  reference.then(() => { casePhases.reference = performance.now() - referenceStart; }, () => undefined);
   reference.catch(() => undefined); // awaited while judging; avoid an unhandled rejection meanwhile
   const tacticWall = new Map<string, number>();
   let last = performance.now();
@@ -234,7 +244,10 @@ async function streamOneCase(
     last = now;
     judging = judging.then(async () => emit(await judgeOutcome(o)));
     judging.catch(() => undefined); // rethrown by the await below, not an unhandled rejection meanwhile
-  }, { ...(done ? { skip: done } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  }, {
+    ...(done ? { skip: done } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+    onPhase: (phase: RunnerPhase, ms: number) => { casePhases[phase] = ms; },
+  });
   await judging;
   if (outcome.kind === 'not_supported') emit(record('*', notSupportedVerdict(outcome.message, ctx('*'))));
   else if (outcome.kind === 'prepare_crashed') emit(record('*', crashVerdict(outcome.message, ctx('*'))));
@@ -251,15 +264,16 @@ async function streamOneCase(
     } catch (e) {
       return record(label, errorVerdict(`reference of ${where}: ${describeError(e)}`, ctx(label), 'reference'), wall);
     }
+    const judgeStart = performance.now();
     const { verdict, judgedAgainst } = await judgeWithReference({
       kernel: kernelLabel(opts.kernel), expected, runs: o.runs, poison: POISON, digests: o.digests, model, context: ctx(label),
       referenceForIds: (forcedIds) => safeReference(forcedIds),
     });
     const kernelMs = o.runs.every((r) => r.ms !== undefined) ? o.runs.reduce((a, r) => a + r.ms!, 0) : wall;
-    const rec = record(label, verdict, kernelMs);
     // Report: where the errors sit, while the kernel's output is at hand (report/errorMap.ts).
-    if (verdict.disposition !== 'incorrect' || judgedAgainst === null) return rec;
-    const unjudged = unusableRows(o.runs[0].ids, p.T, p.topK, p.E);
-    return { ...rec, errorMap: errorMapOf({ expected: judgedAgainst, runs: o.runs, poison: POISON, model, unjudged }) };
+    const errorMap = verdict.disposition !== 'incorrect' || judgedAgainst === null ? undefined
+      : errorMapOf({ expected: judgedAgainst, runs: o.runs, poison: POISON, model, unjudged: unusableRows(o.runs[0].ids, p.T, p.topK, p.E) });
+    const rec = record(label, verdict, kernelMs, { ...o.times, judge: performance.now() - judgeStart });
+    return errorMap === undefined ? rec : { ...rec, errorMap };
   }
 }

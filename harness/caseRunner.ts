@@ -8,6 +8,7 @@ import type { Case } from '../reference/case.js';
 import type { Problem } from '../reference/problem.js';
 import { BadArgumentError, UnsupportedProblemError } from '../reference/errors.js';
 import type { Observed, Provider, ProviderDescription, Tactic } from './kernels/provider.js';
+import type { RunnerPhase, TacticRunTimes } from './phaseTimes.js';
 import { matchesTactic } from './tacticFilter.js';
 
 /** Output poison patterns of run 1 and run 2: two different bf16 NaN payloads. */
@@ -22,8 +23,8 @@ export function checkRepeats(repeats: number): void {
 }
 
 export type TacticOutcome =
-  /** runs: `repeats` runs (>= 2), run r poisoned with POISON[r % 2]. */
-  | { readonly kind: 'ran'; readonly tactic: Tactic; readonly runs: readonly [Observed, Observed, ...Observed[]]; readonly digests: readonly [string, string] }
+  /** runs: `repeats` runs (>= 2), run r poisoned with POISON[r % 2]. times: where its wall time went (phaseTimes.ts). */
+  | { readonly kind: 'ran'; readonly tactic: Tactic; readonly runs: readonly [Observed, Observed, ...Observed[]]; readonly digests: readonly [string, string]; readonly times?: TacticRunTimes }
   | { readonly kind: 'crashed'; readonly tactic: Tactic; readonly message: string }
   | { readonly kind: 'refused'; readonly tactic: Tactic; readonly message: string };
 
@@ -42,6 +43,8 @@ export interface RunCaseOptions {
   readonly skip?: ReadonlySet<string>;
   /** Stop between (inline) or during (child) tactics; the outcome says `interrupted`. */
   readonly signal?: AbortSignal;
+  /** Told each case-level phase's wall time as it completes (phaseTimes.ts). */
+  readonly onPhase?: (phase: RunnerPhase, ms: number) => void;
 }
 
 export interface CaseRunner {
@@ -87,13 +90,19 @@ export async function selectedTactics(kernel: Provider, p: Problem, filter: read
 export async function executeTactic(kernel: Provider, handle: unknown, tactic: Tactic, repeats = DEFAULT_REPEATS): Promise<TacticOutcome & { fatal?: boolean }> {
   checkRepeats(repeats);
   try {
+    let t0 = performance.now();
     const before = await kernel.inputsDigest(handle);
+    let digests = performance.now() - t0;
+    t0 = performance.now();
     const r1 = await kernel.run(handle, tactic, { poison: POISON[0] });
     const r2 = await kernel.run(handle, tactic, { poison: POISON[1] });
     const more: Observed[] = [];
     for (let r = 2; r < repeats; r++) more.push(await kernel.run(handle, tactic, { poison: POISON[r % 2]! }));
+    const runs = performance.now() - t0;
+    t0 = performance.now();
     const after = await kernel.inputsDigest(handle);
-    return { kind: 'ran', tactic, runs: [r1, r2, ...more], digests: [before, after] };
+    digests += performance.now() - t0;
+    return { kind: 'ran', tactic, runs: [r1, r2, ...more], digests: [before, after], times: { runs, digests } };
   } catch (e) {
     if (isRefusal(e)) return { kind: 'refused', tactic, message: describeError(e) };
     return { kind: 'crashed', tactic, message: describeError(e), fatal: isFatal(e) };

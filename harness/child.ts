@@ -9,6 +9,7 @@ import { generateCase } from '../reference/generate.js';
 import { describeError, executeTactic, isUnsupported, selectedTactics } from './caseRunner.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
 import type { Provider } from './kernels/provider.js';
+import { epochMs } from './phaseTimes.js';
 import { createKernel, type ChildCrashPhase, type KernelChoice } from './kernels/select.js';
 
 if (process.send === undefined) {
@@ -71,7 +72,7 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
     if (m.skip.includes(t.label)) continue;
     await send({ type: 'tactic_start', id: m.id, label: t.label });
     const { fatal, ...outcome } = await executeTactic(k, handle, t, repeats);
-    await send({ type: 'tactic_done', id: m.id, outcome, fatal: fatal === true });
+    await send({ type: 'tactic_done', id: m.id, outcome, fatal: fatal === true, sentAt: epochMs(), maxRss: process.resourceUsage().maxRSS * 1024 });
     if (fatal) process.exit(70);
   }
   await k.release(handle);

@@ -28,5 +28,6 @@ export type ChildMessage =
   /** Enumerating (no tactics known yet), regenerating or preparing threw (not a death). */
   | { readonly type: 'prepare_crashed'; readonly id: number; readonly message: string }
   | { readonly type: 'tactic_start'; readonly id: number; readonly label: string }
-  | { readonly type: 'tactic_done'; readonly id: number; readonly outcome: TacticOutcome; readonly fatal: boolean }
+  /** sentAt: epochMs() at the send (phaseTimes.ts: traffic); maxRss: the child's peak resident bytes so far. */
+  | { readonly type: 'tactic_done'; readonly id: number; readonly outcome: TacticOutcome; readonly fatal: boolean; readonly sentAt?: number; readonly maxRss?: number }
   | { readonly type: 'case_done'; readonly id: number };

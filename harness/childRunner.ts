@@ -17,6 +17,7 @@ import { childCommand } from './childEntry.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
 import type { ProviderDescription, Tactic } from './kernels/provider.js';
 import { kernelLabel, type KernelChoice } from './kernels/select.js';
+import { epochMs, observedBytes } from './phaseTimes.js';
 
 /** The longest delay setTimeout honours: 2^31 - 1 ms (about 24.8 days). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -188,6 +189,11 @@ export class ChildRunner implements CaseRunner {
         child.send({ type: 'case', id, spec: c.spec, filter, skip: [...done], attempt });
         /** What the child is doing: enumerating tactics, regenerate, prepare, a tactic label, or between tactics. */
         let phase = 'enumerating tactics';
+        /** When the child said it entered `phase` (regenerate and prepare are timed from these messages). */
+        let phaseStart = performance.now();
+        const phaseEnds = (): void => {
+          if (phase === 'regenerate' || phase === 'prepare') opts.onPhase?.(phase, performance.now() - phaseStart);
+        };
         for (;;) {
           const e = await child.next(this.timeoutMs);
           if (e.kind === 'interrupt' || (e.kind !== 'message' && signal?.aborted)) {
@@ -224,7 +230,9 @@ export class ChildRunner implements CaseRunner {
             }
             if (tactics.every((t) => done.has(t.label))) return ran();
           } else if (m.type === 'phase') {
+            phaseEnds();
             phase = m.phase;
+            phaseStart = performance.now();
           } else if (m.type === 'not_supported') {
             return { kind: 'not_supported', message: m.message };
           } else if (m.type === 'prepare_crashed') {
@@ -233,9 +241,17 @@ export class ChildRunner implements CaseRunner {
             this.child = null;
             return tactics === null ? { kind: 'prepare_crashed', message: m.message } : crashRest(m.message);
           } else if (m.type === 'tactic_start') {
+            phaseEnds();
             phase = m.label;
           } else if (m.type === 'tactic_done') {
-            record(m.outcome);
+            const o = m.outcome;
+            record(o.kind === 'ran' && o.times !== undefined ? {
+              ...o, times: {
+                ...o.times, trafficBytes: observedBytes(o.runs),
+                ...(m.sentAt !== undefined ? { traffic: Math.max(0, epochMs() - m.sentAt) } : {}),
+                ...(m.maxRss !== undefined ? { childMaxRss: m.maxRss } : {}),
+              },
+            } : o);
             phase = 'between tactics';
             if (m.fatal) {
               await child.next(5_000); // its exit

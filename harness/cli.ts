@@ -15,7 +15,9 @@ import { LOGIT_FAMILIES, SCALE_FAMILIES, type CaseSpec } from '../reference/case
 import { CONFIG_NAMES, configProblem } from '../reference/configs.js';
 import { BadArgumentError } from '../reference/errors.js';
 import { validateCaseSpec } from '../reference/generate.js';
-import { QUANT_MODES, ROUTING_METHODS, describeProblem, weightBlock, type Problem } from '../reference/problem.js';
+import { QUANT_MODES, ROUTING_METHODS, describeProblem, type Problem } from '../reference/problem.js';
+import { checkGenerationFits } from '../reference/resourceEstimate.js';
+import { checkCasesFit } from './caseFits.js';
 import { routingMethod } from '../reference/routing/registry.js';
 import { runCampaign, type CampaignCase, type CampaignResult, type CaseRecord } from './campaign.js';
 import { caseMix, MIX_SIZES } from './caseMix.js';
@@ -257,13 +259,12 @@ function readCaseSpec(text: string): CaseSpec {
   return spec;
 }
 
-const GIB = 2 ** 30;
-
-/** Bytes of the local experts' FP4 weights and scales. */
-function weightBytes(p: Problem): number {
-  return p.localExperts * 3 * p.I * p.H * (0.5 + 1 / weightBlock(p.quantMode));
-}
-
+/**
+ * A named configuration's problem at T (with --local-offset/--local-experts). No size wall:
+ * with `checkSize` the case is refused only when one of its arrays exceeds Node's array limit
+ * or its generation exceeds the memory available (reference/resourceEstimate.ts); check()
+ * then holds every case to the whole host and device estimates (caseFits.ts).
+ */
 function configProblemFrom(o: CliOptions, T: number, checkSize = true): Problem {
   const name = o.config;
   if (name === undefined) throw new BadArgumentError('--config', `a named configuration (${CONFIG_NAMES.join(', ')})`, 'nothing');
@@ -274,12 +275,7 @@ function configProblemFrom(o: CliOptions, T: number, checkSize = true): Problem 
     throw new BadArgumentError('--local-offset + --local-experts', `<= E = ${base.E} (${name})`, `${localOffset} + ${localExperts}`);
   }
   const p = configProblem(name, T, { localOffset, localExperts });
-  const bytes = weightBytes(p);
-  if (checkSize && bytes > 4 * GIB) {
-    const per = weightBytes({ ...p, localExperts: 1 });
-    throw new BadArgumentError('--local-experts', `a slice whose weights fit in 4 GiB (at most ${Math.floor((4 * GIB) / per)} experts of ${name})`,
-      `${localExperts} experts = ${(bytes / GIB).toFixed(1)} GiB`);
-  }
+  if (checkSize) checkGenerationFits(p, '--T / --local-experts');
   return p;
 }
 
@@ -459,6 +455,11 @@ async function check(argv: readonly string[], io: Io): Promise<number> {
   await checkTacticFilter(tactics, choice, cases.map((c) => c.spec.problem));
   // The isolation actually used: a cmd: adapter isolates itself (inline), a lib: kernel only ever runs in a child.
   const isolation = runnerIsolation(choice, o.isolation ?? 'child');
+  // Host and device memory of every --config case, before any is generated (caseFits.ts).
+  if (o.config !== undefined) {
+    await checkCasesFit(cases.map((c) => c.spec.problem), '--T / --local-experts',
+      { kernelKind: choice.kind, isolation, precision: o.reference ?? 'float32', repeats });
+  }
   if (gpuPlan && gpuPlan.devices.length > 1) {
     if (resumeDir !== undefined) throw new BadArgumentError('--resume', 'a one-process run (resume each GPU worker\'s folder)', `--gpus ${String(o.gpus)}`);
     return checkOnGpus();

@@ -31,7 +31,9 @@ export class InlineRunner implements CaseRunner {
     if (opts.signal?.aborted) return { kind: 'ran', tactics, outcomes, interrupted: true };
     let handle: unknown;
     try {
+      const t0 = performance.now();
       handle = await this.kernel.prepare(c);
+      opts.onPhase?.('prepare', performance.now() - t0);
     } catch (e) {
       if (isUnsupported(e)) return { kind: 'not_supported', message: describeError(e) };
       // Attributed to each tactic: the case's per-tactic records are kept.

@@ -48,13 +48,25 @@ test('bad arguments: exit 2 naming the option, expected and actual', async (t) =
     [['tune', '--problem', problem, '--kernel', 'emulated', '--max-tokens', '100'], /--max-tokens: expected a power of two in \[1, 1048576\], got 100/],
     [['tune', '--problem', problem, '--kernel', 'emulated', '--max-tokens', '8', '--buckets', '16'], /--buckets: expected powers of two <= --max-tokens 8, got 16/],
     [['tune', '--problem', problem, '--kernel', 'emulated', '--init', 'hidden=ones'], /--init: expected an initializer among random, zero, got "ones"/],
-    [['tune', '--config', 'deepseek-v3', '--kernel', 'emulated'], /--local-experts: expected a slice whose weights fit in 4 GiB \(at most 173 experts\), got 256 experts = 5\.9 GiB/],
     [['tune', '--check', '/nonexistent/tune.json', '--kernel', 'emulated'], /--check: expected a readable JSON tune cache file/],
   ];
   for (const [argv, re] of cases) {
     const c = capture();
     t.is(await main(argv, c.io), 2, argv.join(' '));
     t.regex(c.err.join('\n'), re);
+  }
+});
+
+test('no size wall: full DeepSeek-V3 is refused only by the memory estimate, naming it and the budget', async (t) => {
+  const before = process.env.MOE_HARNESS_MEMORY_BYTES;
+  process.env.MOE_HARNESS_MEMORY_BYTES = String(2 ** 30);
+  try {
+    const c = capture();
+    t.is(await main(['tune', '--config', 'deepseek-v3', '--kernel', 'emulated'], c.io), 2);
+    t.regex(c.err.join('\n'), /--local-experts: expected a case that fits in the memory available: at most 1\.00 GiB \(MOE_HARNESS_MEMORY_BYTES\), got an estimated 5\.9\d GiB to generate/);
+  } finally {
+    if (before === undefined) delete process.env.MOE_HARNESS_MEMORY_BYTES;
+    else process.env.MOE_HARNESS_MEMORY_BYTES = before;
   }
 });
 

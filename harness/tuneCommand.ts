@@ -17,7 +17,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { configProblem } from '../reference/configs.js';
 import { BadArgumentError } from '../reference/errors.js';
 import { validateCaseSpec } from '../reference/generate.js';
-import { describeProblem, weightBlock, type Problem } from '../reference/problem.js';
+import { describeProblem, type Problem } from '../reference/problem.js';
+import { checkGenerationFits } from '../reference/resourceEstimate.js';
+import { checkCasesFit } from './caseFits.js';
 import { OPTIONS, requireGpu as requireGpuFromEnv, type CliOptions } from './cli.js';
 import { optionsHelp, parseArgs } from './cliArgs.js';
 import { chooseKernel } from './kernels/kernelSpec.js';
@@ -39,8 +41,6 @@ interface Io {
   readonly out: (s: string) => void;
   readonly err: (s: string) => void;
 }
-
-const GIB = 2 ** 30;
 
 /** tune's exit codes (those of the CLI's EXIT_CODES it uses, with what each means here). */
 const TUNE_EXIT_CODES = `exit codes:
@@ -73,11 +73,11 @@ function problemFrom(o: CliOptions): Problem {
   } else {
     throw new BadArgumentError('--config / --problem', 'exactly one of them', name === undefined ? 'neither' : 'both');
   }
+  // No size wall: the host estimate (reference/resourceEstimate.ts) against the memory available
+  // (a named configuration's problem is well formed, so it is estimated first, naming the option);
+  // the device estimate is checked once the kernel and the largest bucket are known (caseFits.ts).
+  if (name !== undefined) checkGenerationFits(p, '--local-experts');
   validateCaseSpec({ problem: p, seed: 1, logitFamily: 'normal', scaleFamily: 'normal' });
-  const per = 3 * p.I * p.H * (0.5 + 1 / weightBlock(p.quantMode));
-  if (p.localExperts * per > 4 * GIB) {
-    throw new BadArgumentError('--local-experts', `a slice whose weights fit in 4 GiB (at most ${Math.floor((4 * GIB) / per)} experts)`, `${p.localExperts} experts = ${((p.localExperts * per) / GIB).toFixed(1)} GiB`);
-  }
   return p;
 }
 
@@ -145,6 +145,8 @@ export async function tuneCommand(argv: readonly string[], io: Io): Promise<numb
   const cacheFile = o.cache;
   const existing = cacheFile !== undefined && existsSync(cacheFile) ? readTuneCache(cacheFile) : undefined;
   const tactics = o.tactic !== undefined ? parseTacticFilter(o.tactic) : undefined;
+  await checkCasesFit([{ ...problem, T: Math.max(maxTokens, ...(buckets ?? [])) }], '--local-experts / --max-tokens',
+    { kernelKind: choice.kind, isolation: 'inline', precision: o.reference ?? 'float32', repeats: 2 });
   io.err(`moe-harness tune: ${describeProblem(problem)} (T per bucket) on ${kernelLabel(choice)}, buckets ${buckets?.join(',') ?? `1..${maxTokens}`}`);
   const r = await tune({
     kernel: choice, problem, maxTokens, seed: o.seed ?? 1, policy, judge,

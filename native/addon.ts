@@ -37,6 +37,11 @@ export interface RawConfigInfo {
   config: number; name: string; description: string; weightRows: number; warps: number; stages: number; splitKFc2: boolean;
 }
 
+export interface RawDeviceMemoryEstimate {
+  peak: number; inputs: number; weights: number; staging: number; scratch: number; splitK: number; output: number; slack: number;
+  items: { name: string; bytes: number }[];
+}
+
 /** The functions the addon exports (src/binding.cc). Arguments are `unknown`: the addon checks them. */
 export interface RawBinding {
   /** flushL2: run() accepts options.flushL2Bytes (absent from addons built before it existed). */
@@ -46,7 +51,12 @@ export interface RawBinding {
   validTactics(problem: unknown): RawTactic[];
   defaultTactic(problem: unknown): RawTactic & { reason: string };
   checkTactic(problem: unknown, tactic: unknown): void;
-  deviceInfo(): Promise<{ name: string; sm: string; memoryBytes: number; multiProcessors: number }>;
+  deviceInfo(): Promise<{ name: string; sm: string; memoryBytes: number; freeMemoryBytes?: number; multiProcessors: number }>;
+  /** Device bytes prepare needs (src/deviceMemoryEstimate.h). Absent from addons built before it existed. */
+  deviceMemoryEstimate?(problem: unknown): RawDeviceMemoryEstimate;
+  /** The inputs digest (src/inputDigest.h) on the host / on the device. Absent from older addons. */
+  hostInputsDigest?(buffers: unknown, threads?: unknown): string;
+  deviceInputsDigest?(buffers: unknown): Promise<string>;
   prepare(c: unknown): Promise<object>;
   run(handle: unknown, options: unknown): Promise<{ output: Uint16Array; ids: Int32Array; weights: Float32Array; ms: number; flushedL2Bytes?: number }>;
   digest(handle: unknown): Promise<string>;

@@ -1,9 +1,10 @@
 /**
  * The only door to the CUDA FP4 MoE addon (native/src, built by native/build.mjs).
  *
- * Synchronous: nativeStatus, validTactics, defaultTactic, tacticConfigs, assertValidTactic.
+ * Synchronous: nativeStatus, validTactics, defaultTactic, tacticConfigs, assertValidTactic,
+ * deviceMemoryEstimate, hostInputsDigest.
  * Asynchronous (GPU work runs on the addon's worker threads): deviceInfo, prepare, runMoe,
- * inputsDigest. release frees a handle's device memory at once.
+ * inputsDigest, deviceInputsDigest. release frees a handle's device memory at once.
  *
  * Errors: BadArgumentError (argument, expected, actual), UnsupportedProblemError,
  * CudaError (cudaName, call, tactic), NativeUnavailableError (no addon / no CUDA build).
@@ -16,7 +17,7 @@ import type { Case } from '../reference/case.js';
 import { BadArgumentError, UnsupportedProblemError, describeValue } from '../reference/errors.js';
 import type { Problem } from '../reference/problem.js';
 import { FAULTS, type FaultName } from '../harness/faults.js';
-import { loadAddon, type AddonVariant, type RawBinding, type RawConfigInfo } from './addon.js';
+import { loadAddon, type AddonVariant, type RawBinding, type RawConfigInfo, type RawDeviceMemoryEstimate } from './addon.js';
 import { CudaError, NativeUnavailableError } from './errors.js';
 import { rawCase, rawProblem } from './rawArgs.js';
 
@@ -58,7 +59,27 @@ export interface NativeDeviceInfo {
   /** e.g. "sm_90". */
   readonly sm: string;
   readonly memoryBytes: number;
+  /** Free device memory when asked (cudaMemGetInfo), bytes. */
+  readonly freeMemoryBytes: number;
   readonly multiProcessors: number;
+}
+
+/**
+ * Device bytes that prepare (and the runs after it) will need, from the problem alone
+ * (native/src/deviceMemoryEstimate.h, the same function prepare refuses with): `peak` =
+ * inputs + weights + max(staging, scratch + splitK + output) + slack (one 2 MiB allocation
+ * granule per buffer, and 16 MiB for the device code loaded on first launch).
+ */
+export interface DeviceMemoryEstimate {
+  readonly peak: number;
+  readonly inputs: number;
+  readonly weights: number;
+  readonly staging: number;
+  readonly scratch: number;
+  readonly splitK: number;
+  readonly output: number;
+  readonly slack: number;
+  readonly items: readonly { readonly name: string; readonly bytes: number }[];
 }
 
 export interface NativeRunOptions {
@@ -195,7 +216,43 @@ export function tacticConfigs(): { readonly tileTokens: readonly number[]; reado
 /** The CUDA device the addon uses; rejects (CudaError / NativeUnavailableError) without one. */
 export async function deviceInfo(): Promise<NativeDeviceInfo> {
   const b = binding();
-  return callAsync(() => b.deviceInfo());
+  const d = await callAsync(() => b.deviceInfo());
+  if (typeof d.freeMemoryBytes !== 'number') throw new NativeUnavailableError('the native addon predates deviceInfo().freeMemoryBytes: rebuild it (node native/build.mjs)');
+  return { name: d.name, sm: d.sm, memoryBytes: d.memoryBytes, freeMemoryBytes: d.freeMemoryBytes, multiProcessors: d.multiProcessors };
+}
+
+function requireExport<K extends keyof RawBinding>(b: RawBinding, name: K): NonNullable<RawBinding[K]> {
+  const f = b[name];
+  if (f === undefined) throw new NativeUnavailableError(`the native addon predates ${String(name)}(): rebuild it (node native/build.mjs)`);
+  return f as NonNullable<RawBinding[K]>;
+}
+
+/** The device memory prepare will need for the problem (no GPU needed; see DeviceMemoryEstimate). */
+export function deviceMemoryEstimate(p: Problem): DeviceMemoryEstimate {
+  const b = binding();
+  const f = requireExport(b, 'deviceMemoryEstimate');
+  return call(() => {
+    const e: RawDeviceMemoryEstimate = f.call(b, rawProblem(b.enums(), p));
+    return { ...e, items: e.items.map((i) => ({ name: i.name, bytes: i.bytes })) };
+  });
+}
+
+/**
+ * The inputs digest (native/src/inputDigest.h) of `buffers`, in order, computed on the host:
+ * the twin of the device kernel behind inputsDigest(). Any build, no GPU. `threads`: 'all'
+ * splits buffers of 128 MiB or more over the cores (same value), 'one' hashes serially.
+ */
+export function hostInputsDigest(buffers: readonly Uint8Array[], threads: 'all' | 'one' = 'all'): string {
+  const b = binding();
+  const f = requireExport(b, 'hostInputsDigest');
+  return call(() => f.call(b, [...buffers], threads));
+}
+
+/** The same digest computed by the device kernel (buffers uploaded); rejects without CUDA. */
+export async function deviceInputsDigest(buffers: readonly Uint8Array[]): Promise<string> {
+  const b = binding();
+  const f = requireExport(b, 'deviceInputsDigest');
+  return callAsync(() => f.call(b, [...buffers]));
 }
 
 /** Upload a case and convert it to the kernel's layout (checks every tensor first). */
@@ -259,7 +316,10 @@ export async function runMoe(h: NativeHandle, opts: NativeRunOptions): Promise<N
   });
 }
 
-/** Hash of every input buffer as the device holds it (read back), to prove inputs unchanged. */
+/**
+ * Digest of every input buffer as the device holds it (prepared weights included), computed
+ * on the device (native/src/inputDigest.h): only 8 bytes per buffer cross the bus.
+ */
 export async function inputsDigest(h: NativeHandle): Promise<string> {
   const handle = requireHandle(h);
   return callAsync(() => handle.binding.digest(handle.raw));

@@ -16,8 +16,10 @@
 #include <memory>
 #include <thread>
 
+#include "deviceMemoryEstimate.h"
 #include "engine.h"
 #include "errors.h"
+#include "inputDigest.h"
 #include "problem_args.h"
 #include "tactics.h"
 
@@ -481,12 +483,107 @@ Napi::Value DeviceInfoFn(const Napi::CallbackInfo& info) {
         o.Set("name", result->name);
         o.Set("sm", "sm_" + std::to_string(result->major) + std::to_string(result->minor));
         o.Set("memoryBytes", double(result->memoryBytes));
+        o.Set("freeMemoryBytes", double(result->freeMemoryBytes));
         o.Set("multiProcessors", result->multiProcessors);
         return o;
       });
   Napi::Promise promise = w->Promise();
   w->Queue();
   return promise;
+}
+
+// deviceMemoryEstimate(problem): the device bytes prepare will need (deviceMemoryEstimate.h),
+// from the problem alone; no GPU needed.
+Napi::Value DeviceMemoryEstimateFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const ProblemArgs p = parseProblem(info[0]);
+    validateProblem(p);
+    const DeviceMemoryEstimate e = estimateDeviceMemory(p);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("peak", double(e.peak));
+    o.Set("inputs", double(e.inputs));
+    o.Set("weights", double(e.weights));
+    o.Set("staging", double(e.staging));
+    o.Set("scratch", double(e.scratch));
+    o.Set("splitK", double(e.splitK));
+    o.Set("output", double(e.output));
+    o.Set("slack", double(e.slack));
+    Napi::Array items = Napi::Array::New(env, e.items.size());
+    for (size_t i = 0; i < e.items.size(); ++i) {
+      Napi::Object it = Napi::Object::New(env);
+      it.Set("name", e.items[i].name);
+      it.Set("bytes", double(e.items[i].bytes));
+      items.Set(uint32_t(i), it);
+    }
+    o.Set("items", items);
+    return o;
+  });
+}
+
+// The buffers argument of the digest probes: an array of Uint8Array, copied here.
+std::shared_ptr<std::vector<std::vector<uint8_t>>> digestBuffers(const Napi::Value& v) {
+  if (!v.IsArray()) throw BadArgument("buffers", "an array of Uint8Array", describe(v));
+  const Napi::Array a = v.As<Napi::Array>();
+  auto out = std::make_shared<std::vector<std::vector<uint8_t>>>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    const Napi::Value b = a.Get(i);
+    if (!b.IsTypedArray() || b.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw BadArgument("buffers[" + std::to_string(i) + "]", "a Uint8Array", describe(b));
+    }
+    const Napi::Uint8Array u = b.As<Napi::Uint8Array>();
+    out->emplace_back(u.Data(), u.Data() + u.ByteLength());
+  }
+  return out;
+}
+
+// hostInputsDigest(buffers, threads = "all" | "one"): the inputs digest (inputDigest.h) computed
+// on the host: the twin of the device kernel, in every build; "all" splits large buffers over
+// every core (the same value: the sum does not depend on the split).
+Napi::Value HostInputsDigest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsArray()) throw BadArgument("buffers", "an array of Uint8Array", describe(info[0]));
+    bool parallel = true;
+    if (!info[1].IsUndefined()) {
+      const std::string m = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+      if (m != "all" && m != "one") throw BadArgument("threads", "\"all\" or \"one\"", describe(info[1]));
+      parallel = m == "all";
+    }
+    const Napi::Array a = info[0].As<Napi::Array>();
+    uint64_t h = digest::kSeed;
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      const Napi::Value b = a.Get(i);
+      if (!b.IsTypedArray() || b.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+        throw BadArgument("buffers[" + std::to_string(i) + "]", "a Uint8Array", describe(b));
+      }
+      const Napi::Uint8Array u = b.As<Napi::Uint8Array>();
+      h = digest::chain(h, u.ByteLength(), parallel ? digest::parallelHostBufferSum(u.Data(), u.ByteLength())
+                                                    : digest::hostBufferSum(u.Data(), u.ByteLength()));
+    }
+    return Napi::String::New(env, digest::hex(h));
+  });
+}
+
+// deviceInputsDigest(buffers): the same digest computed by the device kernel (buffers copied,
+// uploaded, hashed on the GPU). Rejects with MOE_UNAVAILABLE without CUDA.
+Napi::Value DeviceInputsDigest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto owned = digestBuffers(info[0]);
+    auto result = std::make_shared<std::string>();
+    auto* w = new PromiseWorker(
+        env,
+        [owned, result]() {
+          std::vector<std::pair<const void*, uint64_t>> spans;
+          for (const auto& b : *owned) spans.emplace_back(b.data(), b.size());
+          *result = digestOnDevice(spans);
+        },
+        [result](Napi::Env e) -> Napi::Value { return Napi::String::New(e, *result); });
+    Napi::Promise promise = w->Promise();
+    w->Queue();
+    return promise;
+  });
 }
 
 Napi::Value Prepare(const Napi::CallbackInfo& info) {
@@ -634,6 +731,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("digest", Napi::Function::New(env, Digest, "digest"));
   exports.Set("release", Napi::Function::New(env, Release, "release"));
   exports.Set("copiedInputsDigest", Napi::Function::New(env, CopiedInputsDigest, "copiedInputsDigest"));
+  exports.Set("deviceMemoryEstimate", Napi::Function::New(env, DeviceMemoryEstimateFn, "deviceMemoryEstimate"));
+  exports.Set("hostInputsDigest", Napi::Function::New(env, HostInputsDigest, "hostInputsDigest"));
+  exports.Set("deviceInputsDigest", Napi::Function::New(env, DeviceInputsDigest, "deviceInputsDigest"));
   return exports;
 }
 

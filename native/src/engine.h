@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "problem_args.h"
@@ -22,6 +23,7 @@ struct DeviceInfo {
   std::string name;
   int major = 0, minor = 0;
   int64_t memoryBytes = 0;
+  int64_t freeMemoryBytes = 0;  // cudaMemGetInfo at the call
   int multiProcessors = 0;
 };
 // Throws CudaFailure without a usable device, Unavailable without CUDA.
@@ -54,13 +56,20 @@ class Prepared {
   virtual const ProblemArgs& problem() const = 0;
   // Run one tactic (validated by the caller and again here).
   virtual void run(const RunOptions& opts, RunOutputs& out) = 0;
-  // 64-bit hash (hex) of every input buffer as the device holds it, read back.
+  // The inputs digest (inputDigest.h, hex) of every input buffer as the device holds it,
+  // computed on the device.
   virtual std::string digest() = 0;
   // Free device memory now; later calls throw.
   virtual void release() = 0;
 };
 
-// Validates the case (again), uploads and lays out everything; the case's arrays are
+// The inputs digest (inputDigest.h) of host buffers (pointer, bytes), computed by the device
+// kernel that Prepared::digest uses: a test compares it with the host twin. Throws
+// Unavailable without CUDA.
+std::string digestOnDevice(const std::vector<std::pair<const void*, uint64_t>>& buffers);
+
+// Validates the case (again), refuses it when its device memory estimate
+// (deviceMemoryEstimate.h) exceeds the free device memory, uploads and lays out everything; the case's arrays are
 // read during this call only.
 std::unique_ptr<Prepared> prepareCase(const CaseArgs& c);
 

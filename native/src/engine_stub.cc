@@ -13,6 +13,10 @@ BuildInfo buildInfo() { return {false, MOE_FAULTS_BUILD != 0, MOE_NO_CUDA_REASON
 
 DeviceInfo deviceInfo() { throw Unavailable(std::string("native MoE addon ") + MOE_NO_CUDA_REASON); }
 
+std::string digestOnDevice(const std::vector<std::pair<const void*, uint64_t>>&) {
+  throw Unavailable(std::string("native MoE addon ") + MOE_NO_CUDA_REASON + ": the device digest needs a CUDA build");
+}
+
 std::unique_ptr<Prepared> prepareCase(const CaseArgs& c) {
   validateCase(c);
   throw Unavailable(std::string("native MoE addon ") + MOE_NO_CUDA_REASON + ": prepare needs a CUDA build");

@@ -10,7 +10,8 @@
 //
 // The host owns a copy of every input tensor for the prepared case's lifetime (the
 // library may keep the pointers until release) and digests those copies for the
-// harness's inputs-unchanged check, combined with the library's own inputs_digest.
+// harness's inputs-unchanged check (native/src/inputDigest.h, on every core), combined with
+// the library's own inputs_digest.
 #include <dlfcn.h>
 #include <napi.h>
 
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "../../src/inputDigest.h"
 #include "moe_kernel_abi.h"
 
 namespace {
@@ -180,20 +182,6 @@ MoeTensor parseTensor(const Napi::Object& c, const char* key, PreparedCase& pc) 
   pc.buffers.emplace_back(src, src + ta.ByteLength());
   t.data = pc.buffers.back().empty() ? nullptr : pc.buffers.back().data();
   return t;
-}
-
-// 64-bit digest of bytes (multiply-xor over 8-byte words, then the tail).
-uint64_t digestBytes(uint64_t h, const std::vector<uint8_t>& b) {
-  const uint64_t k = 0x9e3779b97f4a7c15ull;
-  size_t i = 0;
-  for (; i + 8 <= b.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, b.data() + i, 8);
-    h = (h ^ w) * k;
-    h ^= h >> 29;
-  }
-  for (; i < b.size(); ++i) h = (h ^ b[i]) * 0x100000001b3ull;
-  return (h ^ b.size()) * k;
 }
 
 Napi::Object tacticObject(Napi::Env env, const MoeTactic& t) {
@@ -415,11 +403,10 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
 Napi::Value Digest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PreparedCase& pc = requireCase(info[0]);
-  uint64_t h = 0x6d6f652d61626921ull;
-  for (const auto& b : pc.buffers) h = digestBytes(h, b);
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  std::string s = std::string("host:") + hex;
+  // The inputs digest of native/src/inputDigest.h over the host's copies, split over every core.
+  uint64_t h = moe::digest::kSeed;
+  for (const auto& b : pc.buffers) h = moe::digest::chain(h, b.size(), moe::digest::parallelHostBufferSum(b.data(), b.size()));
+  std::string s = std::string("host:") + moe::digest::hex(h);
   if (pc.lib->api->inputs_digest) {
     char buf[256] = {0};
     checkCall(env, *pc.lib, "inputs_digest", pc.lib->api->inputs_digest(pc.handle, buf, sizeof buf));

@@ -8,8 +8,10 @@
 #include <cstring>
 #include <mutex>
 
+#include "../deviceMemoryEstimate.h"
 #include "../engine.h"
 #include "../errors.h"
+#include "../inputDigest.h"
 #include "gemm_dispatch.h"
 #include "kernels.h"
 
@@ -74,26 +76,71 @@ void selectDevice() {
   check(cudaSetDevice(0), "cudaSetDevice");
 }
 
-// 64-bit hash over a byte stream (word-wise multiply-xorshift; order-sensitive).
-struct Hasher {
-  uint64_t h = 0x243F6A8885A308D3ull;
-  void word(uint64_t w) {
-    h ^= w + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 31;
+// The inputs digest on the device (inputDigest.h has the algorithm and its host twin): each
+// thread adds the terms of a grid-strided share of the 16-byte words, each warp its threads'
+// sums, and one atomic add per warp lands in `sum`. Addition mod 2^64 commutes, so the result
+// does not depend on the scheduling. The partial last word is added by thread 0 of block 0.
+__global__ void digestKernel(const uint8_t* __restrict__ p, uint64_t bytes, unsigned long long* sum) {
+  const uint64_t words = bytes / digest::kWordBytes;
+  const uint4* w = reinterpret_cast<const uint4*>(p);  // cudaMalloc: 256-byte aligned
+  uint64_t acc = 0;
+  const uint64_t stride = uint64_t(gridDim.x) * blockDim.x;
+  for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < words; i += stride) {
+    const uint4 v = __ldg(w + i);
+    acc += digest::wordTerm(i, uint64_t(v.x) | (uint64_t(v.y) << 32), uint64_t(v.z) | (uint64_t(v.w) << 32));
   }
-  void bytes(const uint8_t* p, size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      word(w);
-    }
-    uint64_t tail = 0;
-    for (size_t j = 0; i + j < n; ++j) tail |= uint64_t(p[i + j]) << (8 * j);
-    if (i < n) word(tail);
+  if (blockIdx.x == 0 && threadIdx.x == 0 && bytes % digest::kWordBytes != 0) {
+    uint64_t lo, hi;
+    digest::tailWord(p + words * digest::kWordBytes, size_t(bytes % digest::kWordBytes), lo, hi);
+    acc += digest::wordTerm(words, lo, hi);
   }
-};
+  for (int o = 16; o > 0; o >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, o);
+  if ((threadIdx.x & 31) == 0 && acc != 0) atomicAdd(sum, static_cast<unsigned long long>(acc));
+}
+
+// Digest of device buffers (pointer, bytes) in order: one kernel per buffer into `sums`
+// (at least n zeroed-here uint64 on the device), the sums read back (8 bytes each) and chained
+// on the host. Nothing else crosses the bus.
+std::string deviceDigest(const std::vector<std::pair<const uint8_t*, uint64_t>>& buffers, unsigned long long* sums,
+                         int multiProcessors, cudaStream_t stream) {
+  const size_t n = buffers.size();
+  if (n == 0) return digest::hex(digest::kSeed);
+  check(cudaMemsetAsync(sums, 0, n * 8, stream), "cudaMemset(digest sums)");
+  const int threads = 256;
+  for (size_t b = 0; b < n; ++b) {
+    const uint64_t words = (buffers[b].second + digest::kWordBytes - 1) / digest::kWordBytes;
+    if (words == 0) continue;
+    const uint64_t blocks = std::min<uint64_t>((words + threads - 1) / threads, uint64_t(std::max(1, multiProcessors)) * 8);
+    digestKernel<<<unsigned(blocks), threads, 0, stream>>>(buffers[b].first, buffers[b].second, sums + b);
+    check(cudaGetLastError(), "digest kernel");
+  }
+  std::vector<unsigned long long> host(n);
+  check(cudaMemcpyAsync(host.data(), sums, n * 8, cudaMemcpyDeviceToHost, stream), "cudaMemcpy(digest sums)");
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize(digest)");
+  uint64_t h = digest::kSeed;
+  for (size_t b = 0; b < n; ++b) h = digest::chain(h, buffers[b].second, host[b]);
+  return digest::hex(h);
+}
+
+// Refuse (Unsupported naming both figures) a problem whose estimated peak exceeds the free
+// device memory now (deviceMemoryEstimate.h).
+void requireDeviceMemory(const ProblemArgs& p) {
+  size_t freeBytes = 0, totalBytes = 0;
+  check(cudaMemGetInfo(&freeBytes, &totalBytes), "cudaMemGetInfo");
+  const DeviceMemoryEstimate e = estimateDeviceMemory(p);
+  if (uint64_t(e.peak) > freeBytes) {
+    auto gib = [](double b) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(int64_t(1) << 30));
+      return std::string(buf);
+    };
+    throw Unsupported("device memory", "a case whose estimated device memory fits the " + gib(double(freeBytes)) + " free of " +
+                          gib(double(totalBytes)) + " (cudaMemGetInfo)",
+                      "an estimated " + gib(double(e.peak)) + " for " + describeProblem(p) + ": inputs " + gib(double(e.inputs)) +
+                          ", prepared weights " + gib(double(e.weights)) + ", scratch " + gib(double(e.scratch)) + ", split-K " +
+                          gib(double(e.splitK)) + ", output " + gib(double(e.output)) + " (native/src/deviceMemoryEstimate.h)");
+  }
+}
 
 class CudaPrepared final : public Prepared {
  public:
@@ -105,6 +152,8 @@ class CudaPrepared final : public Prepared {
       throw Unsupported("device", "compute capability >= 9.0 (the addon holds sm_90a and sm_100a code)",
                         std::string(prop.name) + " sm_" + std::to_string(prop.major) + std::to_string(prop.minor));
     }
+    multiProcessors_ = prop.multiProcessorCount;
+    requireDeviceMemory(p_);  // before the first allocation
     // A blocking stream: ordered with the synchronous cudaMemcpy calls on the legacy stream.
     check(cudaStreamCreate(&stream_), "cudaStreamCreate");
     const int64_t T = p_.T, H = p_.H, I = p_.I, El = p_.localExperts, k = p_.topK;
@@ -144,6 +193,7 @@ class CudaPrepared final : public Prepared {
     }
     y_.alloc(size_t(slots_) * H * 4, "cudaMalloc(fc2 output)");
     output_.alloc(size_t(T) * H * 2, "cudaMalloc(output)");
+    digestSums_.alloc(16 * 8, "cudaMalloc(digest sums)");
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(prepare)");
   }
 
@@ -159,31 +209,22 @@ class CudaPrepared final : public Prepared {
     for (DeviceBuffer* b : {&logits_, &bias_, &hidden_, &hiddenScales_, &fc1Data_, &fc1Scales_, &fc2Data_, &fc2Scales_,
                             &out1Scale_, &out1GateScale_, &out2Scale_, &alpha_, &beta_, &limit_, &ids_, &weights_,
                             &chunkCounts_, &expertCount_, &expertStart_, &tileStart_, &numTiles_, &permSlot_, &xhat_,
-                            &abuf_, &y_, &split_, &output_, &acode_, &rowFlag_, &tileDone_, &slotP_})
+                            &abuf_, &y_, &split_, &output_, &acode_, &rowFlag_, &tileDone_, &slotP_, &digestSums_})
       b->reset();
     flush_.reset();
   }
 
+  // Every input buffer as the device holds it (prepared weights included), hashed on the
+  // device: 16 sums of 8 bytes come back, not the gigabytes (inputDigest.h).
   std::string digest() override {
     std::lock_guard<std::mutex> lock(mu_);
     requireLive();
     check(cudaSetDevice(0), "cudaSetDevice");
-    Hasher hs;
-    std::vector<uint8_t> host;
+    std::vector<std::pair<const uint8_t*, uint64_t>> buffers;
     for (const DeviceBuffer* b : {&logits_, &bias_, &hidden_, &hiddenScales_, &fc1Data_, &fc1Scales_, &fc2Data_,
-                                  &fc2Scales_, &out1Scale_, &out1GateScale_, &out2Scale_, &alpha_, &beta_, &limit_}) {
-      hs.word(b->bytes());
-      const size_t chunk = size_t(64) << 20;
-      for (size_t off = 0; off < b->bytes(); off += chunk) {
-        const size_t n = std::min(chunk, b->bytes() - off);
-        host.resize(n);
-        check(cudaMemcpy(host.data(), b->get<uint8_t>() + off, n, cudaMemcpyDeviceToHost), "cudaMemcpy(digest)");
-        hs.bytes(host.data(), n);
-      }
-    }
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hs.h));
-    return buf;
+                                  &fc2Scales_, &out1Scale_, &out1GateScale_, &out2Scale_, &alpha_, &beta_, &limit_})
+      buffers.emplace_back(b->get<uint8_t>(), b->bytes());
+    return deviceDigest(buffers, digestSums_.get<unsigned long long>(), multiProcessors_, stream_);
   }
 
   void run(const RunOptions& o, RunOutputs& out) override {
@@ -416,6 +457,7 @@ class CudaPrepared final : public Prepared {
   std::mutex mu_;
   bool released_ = false;
   int runIndex_ = 0;
+  int multiProcessors_ = 1;
   int64_t slots_ = 0;
   int chunk_ = 1024, numChunks_ = 1;
   DeviceBuffer logits_, bias_, hidden_, hiddenScales_, fc1Data_, fc1Scales_, fc2Data_, fc2Scales_;
@@ -423,7 +465,8 @@ class CudaPrepared final : public Prepared {
   DeviceBuffer ids_, weights_, chunkCounts_, expertCount_, expertStart_, tileStart_, numTiles_, permSlot_;
   DeviceBuffer xhat_, abuf_, y_, split_, output_;
   DeviceBuffer acode_, rowFlag_, tileDone_, slotP_;  // MXFP8 FC2-input pre-scaling
-  DeviceBuffer flush_;  // cold-L2 scratch (RunOptions.flushL2Bytes)
+  DeviceBuffer flush_;       // cold-L2 scratch (RunOptions.flushL2Bytes)
+  DeviceBuffer digestSums_;  // 16 uint64: one per input buffer
 };
 
 }  // namespace
@@ -440,7 +483,32 @@ DeviceInfo deviceInfo() {
   d.minor = prop.minor;
   d.memoryBytes = int64_t(prop.totalGlobalMem);
   d.multiProcessors = prop.multiProcessorCount;
+  size_t freeBytes = 0, totalBytes = 0;
+  check(cudaMemGetInfo(&freeBytes, &totalBytes), "cudaMemGetInfo");
+  d.freeMemoryBytes = int64_t(freeBytes);
   return d;
+}
+
+std::string digestOnDevice(const std::vector<std::pair<const void*, uint64_t>>& buffers) {
+  selectDevice();
+  std::vector<std::unique_ptr<DeviceBuffer>> owned;
+  std::vector<std::pair<const uint8_t*, uint64_t>> onDevice;
+  for (const auto& b : buffers) {
+    owned.push_back(std::make_unique<DeviceBuffer>());
+    owned.back()->upload(b.first, b.second, "cudaMemcpy(digest test buffer)");
+    onDevice.emplace_back(owned.back()->get<uint8_t>(), b.second);
+  }
+  DeviceBuffer sums;
+  sums.alloc(std::max<size_t>(1, buffers.size()) * 8, "cudaMalloc(digest sums)");
+  cudaDeviceProp prop;
+  check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
+  cudaStream_t stream = nullptr;
+  check(cudaStreamCreate(&stream), "cudaStreamCreate");
+  struct StreamGuard {
+    cudaStream_t s;
+    ~StreamGuard() { cudaStreamDestroy(s); }
+  } guard{stream};
+  return deviceDigest(onDevice, sums.get<unsigned long long>(), prop.multiProcessorCount, stream);
 }
 
 std::unique_ptr<Prepared> prepareCase(const CaseArgs& c) {
