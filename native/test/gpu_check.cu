@@ -324,27 +324,31 @@ ProblemArgs problem(int64_t T, int64_t H, int64_t I, int64_t E, int64_t k, Routi
   return p;
 }
 
+// Two problems both the small set and the fault checks use.
+ProblemArgs deepseekGroupedEp() {  // grouped DeepSeek-V3 on an expert-parallel slice [4, 12) of 16
+  ProblemArgs p = problem(50, 128, 128, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
+  p.nGroup = 4;
+  p.topkGroup = 2;
+  p.routedScalingFactor = 2.5;
+  p.biasDtype = BiasDtype::F32;
+  p.localOffset = 4;
+  p.localExperts = 8;
+  return p;
+}
+ProblemArgs mxfp8ClampedResidue() {  // clamped SwiGLU, H and I not multiples of the tiles
+  ProblemArgs p = problem(65, 352, 224, 8, 4, Routing::Renormalize, QuantMode::Mxfp4Mxfp8);
+  p.activation = Activation::SwigluClamped;
+  return p;
+}
+
 std::vector<HostCase> smallCases(uint64_t seed) {
   std::vector<HostCase> v;
   {
     ProblemArgs p = problem(37, 256, 192, 8, 2, Routing::Renormalize, QuantMode::Nvfp4);
     v.push_back(makeCase("nvfp4-renorm", p, seed + 1, Family::Normal, true));
   }
-  {
-    ProblemArgs p = problem(50, 128, 128, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
-    p.nGroup = 4;
-    p.topkGroup = 2;
-    p.routedScalingFactor = 2.5;
-    p.biasDtype = BiasDtype::F32;
-    p.localOffset = 4;
-    p.localExperts = 8;
-    v.push_back(makeCase("nvfp4-deepseek-grouped-ep", p, seed + 2, Family::Normal));
-  }
-  {
-    ProblemArgs p = problem(65, 352, 224, 8, 4, Routing::Renormalize, QuantMode::Mxfp4Mxfp8);
-    p.activation = Activation::SwigluClamped;
-    v.push_back(makeCase("mxfp8-clamped-residue", p, seed + 3, Family::Normal));
-  }
+  v.push_back(makeCase("nvfp4-deepseek-grouped-ep", deepseekGroupedEp(), seed + 2, Family::Normal));
+  v.push_back(makeCase("mxfp8-clamped-residue", mxfp8ClampedResidue(), seed + 3, Family::Normal));
   {
     ProblemArgs p = problem(1, 128, 64, 4, 2, Routing::Default, QuantMode::Mxfp4Bf16);
     p.logitsDtype = LogitsDtype::Bf16;
@@ -666,17 +670,8 @@ int runFaults(uint64_t seed) {
   {
     ProblemArgs p = problem(37, 256, 192, 8, 2, Routing::Renormalize, QuantMode::Nvfp4);
     cases.push_back(makeCase("nvfp4-renorm", p, seed + 1, Family::Normal));
-    ProblemArgs q = problem(50, 128, 128, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
-    q.nGroup = 4;
-    q.topkGroup = 2;
-    q.routedScalingFactor = 2.5;
-    q.biasDtype = BiasDtype::F32;
-    q.localOffset = 4;
-    q.localExperts = 8;
-    cases.push_back(makeCase("nvfp4-deepseek-grouped-ep", q, seed + 2, Family::Normal));
-    ProblemArgs m = problem(65, 352, 224, 8, 4, Routing::Renormalize, QuantMode::Mxfp4Mxfp8);
-    m.activation = Activation::SwigluClamped;
-    cases.push_back(makeCase("mxfp8-clamped", m, seed + 3, Family::Normal));
+    cases.push_back(makeCase("nvfp4-deepseek-grouped-ep", deepseekGroupedEp(), seed + 2, Family::Normal));
+    cases.push_back(makeCase("mxfp8-clamped", mxfp8ClampedResidue(), seed + 3, Family::Normal));
     ProblemArgs t = problem(40, 128, 96, 8, 3, Routing::Renormalize, QuantMode::Nvfp4);
     cases.push_back(makeCase("ties", t, seed + 8, Family::Ties));
     ProblemArgs s = problem(30, 128, 64, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
