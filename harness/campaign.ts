@@ -17,6 +17,7 @@ import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.j
 import { InlineRunner } from './inlineRunner.js';
 import { judgeWithReference } from './judge.js';
 import { errorMapOf, type ErrorMap } from './report/errorMap.js';
+import { ErrorMapReuse } from './report/errorMapReuse.js';
 import { unusableRows } from './routingJudge.js';
 import { referencePrecisionFor, type Conventions } from '../reference/conventions.js';
 import type { ProviderDescription } from './kernels/provider.js';
@@ -225,6 +226,7 @@ async function streamOneCase(
   const reference = safeReference();
   reference.catch(() => undefined); // awaited while judging; avoid an unhandled rejection meanwhile
   const tacticWall = new Map<string, number>();
+  const errorMaps = new ErrorMapReuse();
   let last = performance.now();
   // Judged one at a time, in the order the tactics finish, while later tactics run.
   let judging: Promise<void> = Promise.resolve();
@@ -259,7 +261,11 @@ async function streamOneCase(
     const rec = record(label, verdict, kernelMs);
     // Report: where the errors sit, while the kernel's output is at hand (report/errorMap.ts).
     if (verdict.disposition !== 'incorrect' || judgedAgainst === null) return rec;
-    const unjudged = unusableRows(o.runs[0].ids, p.T, p.topK, p.E);
-    return { ...rec, errorMap: errorMapOf({ expected: judgedAgainst, runs: o.runs, poison: POISON, model, unjudged }) };
+    // Tactics that computed the same wrong results share one map (report/errorMapReuse.ts).
+    const errorMap = errorMaps.mapFor(judgedAgainst, o.runs, () => errorMapOf({
+      expected: judgedAgainst, runs: o.runs, poison: POISON, model, unjudged: unusableRows(o.runs[0].ids, p.T, p.topK, p.E),
+    }));
+    return { ...rec, errorMap };
   }
 }
+
