@@ -147,3 +147,22 @@ test('bad arguments: exit 2 naming the argument, expected and actual', async (t)
   t.is(prec.code, 2);
   t.regex(prec.lines[0]!, /--precision: expected float32 or float64, got "float16"/);
 });
+
+test('the driver writes what driverResults.ts reads: the same poisons, file names and line keywords (gpu_check.cu)', (t) => {
+  const src = readFileSync(new URL('./gpu_check.cu', import.meta.url), 'utf8');
+  const poison = /constexpr uint16_t kPoison\[2\] = \{(0x[0-9a-f]+), (0x[0-9a-f]+)\};/.exec(src);
+  t.truthy(poison, 'kPoison in gpu_check.cu');
+  t.deepEqual([Number(poison![1]), Number(poison![2])], [...POISON]);
+  // runFile(): "8/0", run 1, "output" → "8_0_r1.output.bin" on both sides.
+  t.is(runFile('8/0', 1, 'output'), '8_0_r1.output.bin');
+  t.true(src.includes('return l + "_r" + std::to_string(run) + "." + array + ".bin";'));
+  t.true(src.includes("std::replace(l.begin(), l.end(), '/', '_');"));
+  for (const piece of ['dir / "results"', '"results.txt"', 'line("tactics " +', 'line("tactic " + label + " crashed " +', 'line("tactic " + label + " ran " +',
+    'line("run " + label + " " +', 'line("complete")']) {
+    t.true(src.includes(piece), piece);
+  }
+  t.is(RESULTS_DIR, 'results');
+  t.is(RESULTS_FILE, 'results.txt');
+  // No MoE reference and no tolerance left in the driver.
+  t.false(/relL2|tolerance\(|cpuRoute|cpuToken/.test(src));
+});
