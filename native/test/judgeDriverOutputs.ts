@@ -136,6 +136,8 @@ async function judgeTactic(
   if (poison[0] === poison[1] || offPattern >= 0) {
     return errorVerdict(`tactic ${t.label}: run poisons ${t.runs.map((r) => r.poison).join(', ')} do not alternate two distinct patterns`, context);
   }
+  // The driver forces each tactic through Prepared::run, which runs exactly that tactic or throws
+  // (a 'crashed' line): the executed tactic is the forced one.
   const runs = t.runs.map((r): Observed => ({ output: r.output, ids: r.ids, weights: r.weights, ms: r.ms, executedTactic: t.label }));
   return judge({
     kernel: DRIVER_KERNEL, expected, runs: runs as [Observed, Observed, ...Observed[]], poison, digests: t.digests, model, context,
