@@ -25,6 +25,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,7 @@ struct Rng {
   }
 };
 
-enum class Family { Normal, Ties, NaNs, AllNegative, TinySigmoid };
+enum class Family { Normal, Ties, NaNs, AllNegative, TinySigmoid, GroupTies };
 [[maybe_unused]] const char* familyName(Family f) {
   switch (f) {
     case Family::Normal: return "normal";
@@ -63,6 +64,7 @@ enum class Family { Normal, Ties, NaNs, AllNegative, TinySigmoid };
     case Family::NaNs: return "nan";
     case Family::AllNegative: return "allneg";
     case Family::TinySigmoid: return "tinysig";
+    case Family::GroupTies: return "group_ties";
   }
   return "?";
 }
@@ -149,6 +151,12 @@ HostCase makeCase(const std::string& name, const ProblemArgs& p, uint64_t seed, 
       logits[size_t(t * E + e)] = v;
     }
   }
+  // Group ties: every DeepSeek-V3 group holds group 0's logits (and bias, below), so every
+  // group score ties exactly and the lower group indices must win.
+  const int64_t groupSize = p.nGroup > 1 ? E / p.nGroup : E;
+  if (fam == Family::GroupTies)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t e = groupSize; e < E; ++e) logits[size_t(t * E + e)] = logits[size_t(t * E + e % groupSize)];
   if (p.logitsDtype == LogitsDtype::F32) {
     c.logitsF = logits;
   } else {
@@ -158,6 +166,8 @@ HostCase makeCase(const std::string& name, const ProblemArgs& p, uint64_t seed, 
   if (p.biasDtype != BiasDtype::None) {
     std::vector<float> b(static_cast<size_t>(E));
     for (auto& x : b) x = fam == Family::TinySigmoid ? float(8 + 4 * r.uniform()) : float(r.normal() * 0.1);
+    if (fam == Family::GroupTies)
+      for (int64_t e = groupSize; e < E; ++e) b[size_t(e)] = b[size_t(e % groupSize)];
     if (p.biasDtype == BiasDtype::F32) {
       c.biasF = b;
     } else {
@@ -665,7 +675,8 @@ int runFaults(uint64_t seed) {
     const char* name;
     int caseIdx;
   };
-  // Cases: 0 nvfp4 renorm (EP full), 1 deepseek grouped EP, 2 mxfp8 clamped, 3 ties, 4 tiny sigmoid.
+  // Cases: 0 nvfp4 renorm (EP full), 1 deepseek grouped EP, 2 mxfp8 clamped, 3 ties, 4 tiny sigmoid,
+  // 5 deepseek grouped EP with every group tied.
   std::vector<HostCase> cases;
   {
     ProblemArgs p = problem(37, 256, 192, 8, 2, Routing::Renormalize, QuantMode::Nvfp4);
@@ -677,12 +688,14 @@ int runFaults(uint64_t seed) {
     ProblemArgs s = problem(30, 128, 64, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
     s.biasDtype = BiasDtype::F32;
     cases.push_back(makeCase("tinysig", s, seed + 11, Family::TinySigmoid));
+    cases.push_back(makeCase("deepseek-group-ties", deepseekGroupedEp(), seed + 12, Family::GroupTies));
   }
   const F faults[] = {{1, "dropped_last_partial_tile", 0}, {2, "gate_up_swapped", 0},  {3, "neighbour_block_scale", 0},
                       {4, "ties_high_index", 3},           {5, "deepseek_bf16_logits", 1}, {6, "missing_epsilon", 4},
                       {7, "ep_offset_off_by_one", 1},      {8, "nondeterministic_finalize", 1},
                       {9, "last_row_unwritten", 0},        {10, "mx_exponent_round_down", 2},
-                      {11, "tactic_skips_last_k_block", 0}, {12, "expert_scale_ignored", 0}};
+                      {11, "tactic_skips_last_k_block", 0}, {12, "expert_scale_ignored", 0},
+                      {13, "group_ties_high_index", 5}};
   std::vector<std::unique_ptr<Prepared>> preps;
   for (const HostCase& c : cases) preps.push_back(prepareCase(c.args()));
   int undetected = 0;
