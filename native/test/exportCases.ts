@@ -84,6 +84,10 @@ export const EXPORT_PLAN: ReadonlyArray<readonly [string, Problem, LogitFamily, 
   ['mixtral-bf16-splitk', small('mixtral-8x7b', 5, { H: 64, I: 512, quantMode: 'mxfp4_bf16' }), 'normal', 'normal'],
   ['default-routing', small('qwen3-30b-a3b', 12, { H: 64, I: 32, E: 8, localExperts: 8, topK: 2, routing: { method: 'default' } }), 'normal', 'zero_hidden'],
   ['topk-routing', small('qwen3-30b-a3b', 12, { H: 64, I: 48, E: 8, localExperts: 8, topK: 3, routing: { method: 'topk' } }), 'normal', 'normal'],
+  // More than 64 local experts (its full 128, small H and I), and a medium shape whose experts
+  // get several token tiles each, on every tactic.
+  ['qwen-e128', small('qwen3-30b-a3b', 48, { H: 256, I: 128 }), 'normal', 'normal'],
+  ['qwen-medium', small('qwen3-30b-a3b', 300, { H: 512, I: 256, E: 16, localExperts: 16, topK: 4 }), 'normal', 'decades'],
 ];
 
 /** Export `plan` into outDir (emptied first); returns the case names. */
