@@ -14,7 +14,9 @@
 #   3. ci/killrate.sh OUTDIR/killrate, when that script exists
 #   4. compute-sanitizer memcheck, racecheck, initcheck, synccheck over the native driver's fixed
 #      small case set × every valid tactic (moe_gpu_check --quick)   → sanitizer-<tool>.log
-#   5. the goldens through torch (ci/golden_torch_check.py), when python3 can import torch
+#   5. the native driver's outputs judged by the harness: exportCases.js → moe_gpu_check --cases
+#      (every valid tactic, 3 runs) → judgeDriverOutputs.js (harness/judge.ts)  → driver-judged.txt
+#   6. the goldens through torch (ci/golden_torch_check.py), when python3 can import torch
 # and gate.tap / junit-gate.xml with one test point per step. Exits 1 naming every failure,
 # 0 when all passed, 2 when refused.
 #
@@ -24,7 +26,7 @@
 #   MOE_GATE_PROCS   campaign processes per GPU, sharing it (default (cores - 2) / GPUs, at least 1)
 #   MOE_GATE_FAULT   a fault of harness/faults.ts forced on in the campaign (native faults build):
 #                    the gate must then go red, naming it; shows the gate can fail
-#   MOE_GATE_STEPS  the steps to run (default all: ava campaign killrate sanitizers torch); a step left
+#   MOE_GATE_STEPS  the steps to run (default all: ava campaign killrate sanitizers driver torch); a step left
 #                   out is a SKIP point in the gate's JUnit, so the run is not a full gate
 #   MOE_GATE_KILLRATE_BUDGET  seconds of each default invocation of ci/killrate.sh (default 60)
 #   MOE_GATE_SANITIZERS  tools to run (default "memcheck racecheck initcheck synccheck")
@@ -42,7 +44,7 @@ cases=${MOE_GATE_CASES:-2000}
 seed=${MOE_GATE_SEED:-9001}
 tools=${MOE_GATE_SANITIZERS:-memcheck racecheck initcheck synccheck}
 fault=${MOE_GATE_FAULT:-}
-steps=" ${MOE_GATE_STEPS:-ava campaign killrate sanitizers torch} "
+steps=" ${MOE_GATE_STEPS:-ava campaign killrate sanitizers driver torch} "
 want() { [[ $steps == *" $1 "* ]]; }
 cli=(node "$root/dist/harness/cli.js")
 failures=()
@@ -177,9 +179,9 @@ fi
 
 # ---- 4. compute-sanitizer over the native driver
 else point skip "step killrate" "left out by MOE_GATE_STEPS: not a full gate"; fi
+driver=native/build/test/moe_gpu_check
 if want sanitizers; then
 t0=$(date +%s)
-driver=native/build/test/moe_gpu_check
 san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
 log "4. compute-sanitizer ($tools) over $driver --quick"
 if [ ! -x "$driver" ]; then point not_ok "sanitizers" "the native driver $driver is absent: cmake --build native/build --target moe_gpu_check (the bundle carries it)"
@@ -198,15 +200,35 @@ fi
 took[sanitizers]=$(( $(date +%s) - t0 ))
 else point skip "step sanitizers" "left out by MOE_GATE_STEPS: not a full gate"; fi
 
-# ---- 5. goldens through torch
+# ---- 5. the native driver's outputs, judged by harness/judge.ts (native/test/judgeDriverOutputs.ts)
+if want driver; then
+t0=$(date +%s)
+cdir="$out/driver-cases"
+log "5. $driver --cases over the exported cases, judged by dist/native/test/judgeDriverOutputs.js"
+if [ ! -x "$driver" ]; then point not_ok "native driver judged" "the native driver $driver is absent: cmake --build native/build --target moe_gpu_check (the bundle carries it)"
+elif ! node "$root/dist/native/test/exportCases.js" "$cdir" > "$out/driver-export.log" 2>&1; then
+  point not_ok "native driver judged" "exporting the cases failed: $(tail -n 1 "$out/driver-export.log") (log $out/driver-export.log)"
+else
+  "$driver" --cases "$cdir" --runs 3 > "$out/driver-cases.log" 2>&1
+  drc=$?
+  node "$root/dist/native/test/judgeDriverOutputs.js" "$cdir" > "$out/driver-judged.txt" 2>&1
+  jrc=$?
+  verdict=$(tail -n 1 "$out/driver-judged.txt")
+  if [ $drc -eq 0 ] && [ $jrc -eq 0 ]; then point ok "native driver outputs judged by harness/judge.ts ($verdict)"
+  else point not_ok "native driver outputs judged by harness/judge.ts" "driver exit $drc ($(tail -n 1 "$out/driver-cases.log")), judge exit $jrc ($verdict) (logs $out/driver-cases.log, $out/driver-judged.txt)"; fi
+fi
+took[driver]=$(( $(date +%s) - t0 ))
+else point skip "step driver" "left out by MOE_GATE_STEPS: not a full gate"; fi
+
+# ---- 6. goldens through torch
 if want torch; then
 t0=$(date +%s)
 if python3 -c 'import torch' > /dev/null 2>&1; then
-  log "5. goldens through torch"
+  log "6. goldens through torch"
   if python3 ci/golden_torch_check.py > "$out/torch-goldens.txt" 2>&1; then point ok "goldens through torch ($(tail -n 1 "$out/torch-goldens.txt"))"
   else point not_ok "goldens through torch" "$(tail -n 2 "$out/torch-goldens.txt" | tr '\n' ' ')"; fi
 else
-  log "5. SKIPPED LOUDLY: python3 cannot import torch; the goldens were not cross-checked through torch"
+  log "6. SKIPPED LOUDLY: python3 cannot import torch; the goldens were not cross-checked through torch"
   point skip "goldens through torch" "python3 cannot import torch"
 fi
 took[torch]=$(( $(date +%s) - t0 ))
@@ -217,7 +239,7 @@ else point skip "step torch" "left out by MOE_GATE_STEPS: not a full gate"; fi
 bash ci/tap-to-junit.sh "$out/gate.tap" "$out/junit-gate.xml" gpu-gate > /dev/null || failures+=("gate JUnit: ci/tap-to-junit.sh failed")
 total=$(( $(date +%s) - gate_start ))
 log "timings (s): $(for k in "${!took[@]}"; do printf '%s %s, ' "$k" "${took[$k]}"; done)total $total"
-log "outputs in $out: junit-ava-gpu.xml junit-campaign.xml junit-gate.xml campaign/ sanitizer-*.log"
+log "outputs in $out: junit-ava-gpu.xml junit-campaign.xml junit-gate.xml campaign/ sanitizer-*.log driver-judged.txt"
 if [ ${#failures[@]} -gt 0 ]; then
   log "FAIL: ${#failures[@]} failure(s):"
   for f in "${failures[@]}"; do echo "  - $f"; done

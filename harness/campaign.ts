@@ -17,6 +17,7 @@ import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.j
 import { InlineRunner } from './inlineRunner.js';
 import { judgeWithReference } from './judge.js';
 import { errorMapOf, type ErrorMap } from './report/errorMap.js';
+import { ErrorMapReuse } from './report/errorMapReuse.js';
 import { unusableRows } from './routingJudge.js';
 import { referencePrecisionFor, type Conventions } from '../reference/conventions.js';
 import type { ProviderDescription } from './kernels/provider.js';
@@ -235,6 +236,7 @@ async function streamOneCase(
   reference.then(() => { casePhases.reference = performance.now() - referenceStart; }, () => undefined);
   reference.catch(() => undefined); // awaited while judging; avoid an unhandled rejection meanwhile
   const tacticWall = new Map<string, number>();
+  const errorMaps = new ErrorMapReuse();
   let last = performance.now();
   // Judged one at a time, in the order the tactics finish, while later tactics run.
   let judging: Promise<void> = Promise.resolve();
@@ -271,9 +273,13 @@ async function streamOneCase(
     });
     const kernelMs = o.runs.every((r) => r.ms !== undefined) ? o.runs.reduce((a, r) => a + r.ms!, 0) : wall;
     // Report: where the errors sit, while the kernel's output is at hand (report/errorMap.ts).
-    const errorMap = verdict.disposition !== 'incorrect' || judgedAgainst === null ? undefined
-      : errorMapOf({ expected: judgedAgainst, runs: o.runs, poison: POISON, model, unjudged: unusableRows(o.runs[0].ids, p.T, p.topK, p.E) });
     const rec = record(label, verdict, kernelMs, { ...o.times, judge: performance.now() - judgeStart });
-    return errorMap === undefined ? rec : { ...rec, errorMap };
+    if (verdict.disposition !== 'incorrect' || judgedAgainst === null) return rec;
+    // Tactics that computed the same wrong results share one map (report/errorMapReuse.ts).
+    const errorMap = errorMaps.mapFor(judgedAgainst, o.runs, () => errorMapOf({
+      expected: judgedAgainst, runs: o.runs, poison: POISON, model, unjudged: unusableRows(o.runs[0].ids, p.T, p.topK, p.E),
+    }));
+    return { ...rec, errorMap };
   }
 }
+

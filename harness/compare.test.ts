@@ -47,6 +47,26 @@ test('an element a few ulps off is beyond_bound, reported in the grammar with th
   t.true(v.worst!.ratio > 1);
 });
 
+test('many elements beyond the bound: counts complete, five findings kept, the worst one first even when found after the first five', (t) => {
+  const o = perfectObserved(base.expected);
+  const { T, H } = base.c.spec.problem;
+  // Every element of rows 0..3 off by 8 ulps, and one element of the last row off by 60: the
+  // worst, found after the kept five.
+  for (let i = 0; i < 4 * H; i++) o.output[i] = stepBits(o.output[i]!, 8);
+  const w = (T - 1) * H + 3;
+  o.output[w] = stepBits(o.output[w]!, 60);
+  const v = compare(input(base, o));
+  t.is(v.counts.beyond_bound + v.counts.flip_explained, 4 * H + 1);
+  const beyond = v.lines.filter((l) => l.startsWith('out['));
+  t.is(beyond.length, 5);
+  t.regex(beyond[0]!, new RegExp(`^out\\[t=${T - 1},h=3\\]=`));
+  t.true(beyond.every((l) => GRAMMAR.test(l)));
+  t.is(v.worst!.t, T - 1);
+  t.is(v.worst!.h, 3);
+  // The other four are the first ones found, in element order.
+  t.deepEqual(beyond.slice(1).map((l) => /^out\[t=(\d+),h=(\d+)\]/.exec(l)!.slice(1).map(Number)), [[0, 0], [0, 1], [0, 2], [0, 3]].slice(0, 4));
+});
+
 test('the bound admits exactly the bf16 neighbours its derivation allows', (t) => {
   const o = perfectObserved(base.expected);
   const i = 11;

@@ -5,7 +5,15 @@
  */
 import type { Case, Fp4Weights } from './case.js';
 import { BadArgumentError, describeValue } from './errors.js';
-import { hiddenFormat, QUANT_MODES, weightBlock, type Problem } from './problem.js';
+import { hiddenFormat, QUANT_MODES, weightBlock, type Problem, type QuantMode } from './problem.js';
+
+/** How a weight block scale byte is encoded: e4m3 (NVFP4) or ue8m0 (the MXFP4 modes). */
+export type ScaleByteFormat = 'e4m3' | 'ue8m0';
+
+/** The weight scale byte format of a quant mode. */
+export function scaleByteFormat(q: QuantMode): ScaleByteFormat {
+  return q === 'nvfp4' ? 'e4m3' : 'ue8m0';
+}
 
 function checkInt(name: string, v: unknown, min: number): void {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
@@ -54,27 +62,27 @@ function checkProblemShape(p: Problem): void {
 }
 
 function checkWeights(
-  name: 'case.fc1' | 'case.fc2', w: Fp4Weights, El: number, rows: number, cols: number, sf: number, nvfp4: boolean, scan: NanScaleScan,
+  name: 'case.fc1' | 'case.fc2', w: Fp4Weights, El: number, rows: number, cols: number, sf: number, format: ScaleByteFormat, scan: NanScaleScan,
 ): void {
   if (typeof w !== 'object' || w === null) throw new BadArgumentError(name, 'Fp4Weights', describeValue(w));
   checkArray(`${name}.packed`, w.packed, Uint8Array, (El * rows * cols) / 2, `[El, ${rows}, ${cols}/2] packed e2m1`);
   checkArray(`${name}.scales`, w.scales, Uint8Array, (El * rows * cols) / sf, `[El, ${rows}, ${cols}/${sf}] scales`);
   checkArray(`${name}.globalScale`, w.globalScale, Float32Array, El, '[El]');
-  if (scan === 'here') checkNanScales(name, w.scales, nvfp4);
+  if (scan === 'here') checkNanScales(name, w.scales, format);
 }
 
 /** Throws nanScaleError for the first NaN scale byte of weights `name`, if any. */
-export function checkNanScales(name: 'case.fc1' | 'case.fc2', scales: Uint8Array, nvfp4: boolean): void {
-  const bad = firstNanScale(scales, nvfp4);
-  if (bad >= 0) throw nanScaleError(name, scales, bad, nvfp4);
+export function checkNanScales(name: 'case.fc1' | 'case.fc2', scales: Uint8Array, format: ScaleByteFormat): void {
+  const bad = firstNanScale(scales, format);
+  if (bad >= 0) throw nanScaleError(name, scales, bad, format);
 }
 
 /**
  * The error for a NaN scale byte (e4m3 S.1111.111, ue8m0 255) at `index` of weights `name`
  * ('case.fc1' or 'case.fc2').
  */
-export function nanScaleError(name: string, scales: Uint8Array, index: number, nvfp4: boolean): BadArgumentError {
-  return new BadArgumentError(`${name}.scales[${index}]`, `a non-NaN ${nvfp4 ? 'e4m3' : 'ue8m0'} scale byte`, `0x${scales[index]!.toString(16)}`);
+export function nanScaleError(name: string, scales: Uint8Array, index: number, format: ScaleByteFormat): BadArgumentError {
+  return new BadArgumentError(`${name}.scales[${index}]`, `a non-NaN ${format} scale byte`, `0x${scales[index]!.toString(16)}`);
 }
 
 /**
@@ -86,30 +94,30 @@ export function nanScaleError(name: string, scales: Uint8Array, index: number, n
  */
 export type NanScaleScan = 'here' | 'caller';
 
-const isNanScale = (b: number, nvfp4: boolean) => (nvfp4 ? (b & 0x7f) === 0x7f : b === 255);
+const isNanScale = (b: number, format: ScaleByteFormat) => (format === 'e4m3' ? (b & 0x7f) === 0x7f : b === 255);
 
 /**
  * Index of the first NaN scale byte, or -1. Scans four bytes at a time: with
  * t = (x & m) ^ m (m = 0x7f7f7f7f for e4m3, 0xffffffff for ue8m0), a NaN byte is a zero
  * byte of t, found by the classic (t - 0x01010101) & ~t & 0x80808080 test.
  */
-export function firstNanScale(s: Uint8Array, nvfp4: boolean): number {
+export function firstNanScale(s: Uint8Array, format: ScaleByteFormat): number {
   const head = Math.min(s.length, (4 - (s.byteOffset & 3)) & 3);
-  for (let i = 0; i < head; i++) if (isNanScale(s[i]!, nvfp4)) return i;
+  for (let i = 0; i < head; i++) if (isNanScale(s[i]!, format)) return i;
   const words = (s.length - head) >> 2;
   if (words === 0) { // (a view at an unaligned offset may not even be empty)
-    for (let i = head; i < s.length; i++) if (isNanScale(s[i]!, nvfp4)) return i;
+    for (let i = head; i < s.length; i++) if (isNanScale(s[i]!, format)) return i;
     return -1;
   }
   const w = new Uint32Array(s.buffer, s.byteOffset + head, words);
-  const m = nvfp4 ? 0x7f7f7f7f : 0xffffffff;
+  const m = format === 'e4m3' ? 0x7f7f7f7f : 0xffffffff;
   for (let j = 0; j < words; j++) {
     const t = (w[j]! & m) ^ m;
     if (((t - 0x01010101) & ~t & 0x80808080) !== 0) {
-      for (let i = head + 4 * j; i < head + 4 * j + 4; i++) if (isNanScale(s[i]!, nvfp4)) return i;
+      for (let i = head + 4 * j; i < head + 4 * j + 4; i++) if (isNanScale(s[i]!, format)) return i;
     }
   }
-  for (let i = head + 4 * words; i < s.length; i++) if (isNanScale(s[i]!, nvfp4)) return i;
+  for (let i = head + 4 * words; i < s.length; i++) if (isNanScale(s[i]!, format)) return i;
   return -1;
 }
 
@@ -138,9 +146,9 @@ export function checkCase(c: Case, nanScales: NanScaleScan = 'here'): void {
     checkArray('case.hidden.data', hid.data, Uint8Array, T * H, '[T, H] e4m3');
     checkArray('case.hidden.scales', hid.scales, Uint8Array, (T * H) / 32, '[T, H/32] ue8m0');
   }
-  const nv = p.quantMode === 'nvfp4';
-  checkWeights('case.fc1', c.fc1, El, 2 * I, H, sf, nv, nanScales);
-  checkWeights('case.fc2', c.fc2, El, H, I, sf, nv, nanScales);
+  const format = scaleByteFormat(p.quantMode);
+  checkWeights('case.fc1', c.fc1, El, 2 * I, H, sf, format, nanScales);
+  checkWeights('case.fc2', c.fc2, El, H, I, sf, format, nanScales);
   const finite = (x: number) => Number.isFinite(x);
   for (const name of ['out1Scale', 'out1GateScale', 'out2Scale'] as const) {
     checkArray(`case.${name}`, c[name], Float32Array, El, '[El] float32');

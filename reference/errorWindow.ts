@@ -22,9 +22,6 @@ import { UE8M0_VALUES, ue8m0CeilScale } from './formats/ue8m0.js';
 import { F32_UNIT_ROUNDOFF } from './formats/float.js';
 import type { Fc2InputFormat } from './problem.js';
 
-/** Re-exported for reference/fastpath, which imports it from here. */
-export type { Fc2InputFormat } from './problem.js';
-
 /** Bound of |d/dg [g·sigmoid(alpha·g)]| for every alpha (SiLU's derivative lies in [-0.0998, 1.0998]). */
 const SILU_LIPSCHITZ = 1.1;
 

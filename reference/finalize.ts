@@ -4,6 +4,7 @@
  * the per-slot magnitudes into absAccum and flipAllowance (weighted by |w_j|).
  */
 import type { Problem } from './problem.js';
+import type { WeightPlacement } from './routing/types.js';
 import { isLocalExpert } from './slotPlan.js';
 
 /** Per-slot results of tokens [t0, t1): index ((t - t0)·k + j)·H + h. */
@@ -26,14 +27,14 @@ const fl = Math.fround;
 
 /**
  * Finalize tokens [t0, t1) into out (full [T, H] arrays; their rows t0..t1-1 are
- * overwritten). `finalizeWeights` says whether finalize multiplies by the routing weight
- * (false for llama4: weight applied before FC1). `outputOnly` (analysis 'output'): only
+ * overwritten). `placement` 'finalize': finalize multiplies by the routing weight
+ * ('before_fc1', llama4: the weight was applied before FC1, finalize uses 1). `analysis` 'output': only
  * outputF32 is summed (the same arithmetic); absAccum and flipAllowance rows are zero-filled
  * and slots.absY / slots.flipY are not read.
  */
 export function finalizeTokens(
-  p: Pick<Problem, 'H' | 'topK' | 'localOffset' | 'localExperts'>, ids: Int32Array, weights: Float32Array, finalizeWeights: boolean,
-  slots: SlotOutputs, t0: number, t1: number, out: FinalOutputs, outputOnly = false,
+  p: Pick<Problem, 'H' | 'topK' | 'localOffset' | 'localExperts'>, ids: Int32Array, weights: Float32Array, placement: WeightPlacement,
+  slots: SlotOutputs, t0: number, t1: number, out: FinalOutputs, analysis: 'full' | 'output' = 'full',
 ): void {
   const { H, topK: k } = p;
   const { y, absY, flipY } = slots;
@@ -43,10 +44,10 @@ export function finalizeTokens(
     out.outputF32.fill(0, o, o + H);
     out.absAccum.fill(0, o, o + H);
     out.flipAllowance.fill(0, o, o + H);
-    if (outputOnly) {
+    if (analysis === 'output') {
       for (let j = 0; j < k; j++) {
         if (!isLocalExpert(p, ids[t * k + j]!)) continue;
-        const w = finalizeWeights ? weights[t * k + j]! : 1;
+        const w = placement === 'finalize' ? weights[t * k + j]! : 1;
         const s = ((t - t0) * k + j) * H;
         for (let h = 0; h < H; h++) out.outputF32[o + h] = fl(out.outputF32[o + h]! + fl(w * y[s + h]!));
       }
@@ -54,7 +55,7 @@ export function finalizeTokens(
     }
     for (let j = 0; j < k; j++) {
       if (!isLocalExpert(p, ids[t * k + j]!)) continue;
-      const w = finalizeWeights ? weights[t * k + j]! : 1;
+      const w = placement === 'finalize' ? weights[t * k + j]! : 1;
       const aw = Math.abs(w);
       const s = ((t - t0) * k + j) * H;
       for (let h = 0; h < H; h++) {

@@ -36,7 +36,7 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
   checkReferenceFits(p, 'float64', 0); // before the [T, k, H] arrays (resourceEstimate.ts)
   const { T, H, I, topK: k } = p;
   const fmt = fc2InputFormat(p.quantMode);
-  const { routing, rho, finalizeWeights } = prep;
+  const { routing, rho, weightPlacement } = prep;
   const fc1Conv = prep.conventions.fc1Activation;
   const fc1Out = prep.conventions.fc1Output;
   const fc2Out = prep.conventions.fc2Output;
@@ -69,7 +69,7 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
       const row = plan.rows[rr]!;
       const t = Math.floor(row / k);
       const xo = t * H;
-      const preWeight = finalizeWeights ? 1 : routing.weights[row]!;
+      const preWeight = weightPlacement === 'finalize' ? 1 : routing.weights[row]!;
       for (let i = 0; i < I; i++) {
         let accU = 0;
         let absU = 0;
@@ -144,7 +144,7 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
     absAccum: new Float32Array(T * H),
     flipAllowance: new Float32Array(T * H),
   };
-  finalizeTokens(p, routing.ids, routing.weights, finalizeWeights, { y, absY, flipY }, 0, T, out);
+  finalizeTokens(p, routing.ids, routing.weights, weightPlacement, { y, absY, flipY }, 0, T, out);
   const ex = expectedFrom(p, routing, out, fragileTokens, { elements, ...counts }, {
     precision: 'float64', backend: 'js-float64', threads: 1,
   });
@@ -156,7 +156,7 @@ export function runOracle64(c: Case, opts: ReferenceOptions = {}): Expected {
       const row = t * k + j;
       const l = routing.ids[row]! - p.localOffset;
       if (l < 0 || l >= p.localExperts) continue;
-      const aw = finalizeWeights ? Math.abs(routing.weights[row]!) : 1;
+      const aw = weightPlacement === 'finalize' ? Math.abs(routing.weights[row]!) : 1;
       for (let h = 0; h < H; h++) conventionBound[t * H + h] = conventionBound[t * H + h]! + aw * convY[row * H + h]!;
     }
   }

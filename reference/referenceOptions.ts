@@ -9,6 +9,7 @@ import { defaultFc1RelativeError } from './errorWindow.js';
 import type { RoutingResult } from './expected.js';
 import { DEFAULT_CONVENTIONS, parseConventions, REFERENCE_SUPPORT, CONVENTION_NAMES, type Conventions } from './conventions.js';
 import { routeCase, routingMethod } from './routing/registry.js';
+import type { WeightPlacement } from './routing/types.js';
 import { defaultThreads } from './backend.js';
 import { checkReferenceThreads } from './resourceEstimate.js';
 import { resolveFastPathOptions, type FastPathOptions } from './fastpath/fastPathOptions.js';
@@ -49,8 +50,8 @@ export interface ReferenceOptions {
 export interface PreparedReference {
   readonly routing: RoutingResult;
   readonly rho: number;
-  /** false when the routing weight multiplies the token before FC1 (llama4): finalize uses 1. */
-  readonly finalizeWeights: boolean;
+  /** Where the routing weight multiplies ('before_fc1': llama4, finalize uses 1). */
+  readonly weightPlacement: WeightPlacement;
   readonly analysis: 'full' | 'output';
   readonly conventions: Conventions;
 }
@@ -60,8 +61,8 @@ export function prepareReference(c: Case, opts: ReferenceOptions): PreparedRefer
   const { rho, analysis, conventions } = checkReferenceOptions(c, opts);
   const p = c.spec.problem;
   const routing = opts.forcedIds === undefined ? routeCase(c) : routeCase(c, { forcedIds: opts.forcedIds });
-  const finalizeWeights = routingMethod(p.routing.method).weightPlacement === 'finalize';
-  return { routing, rho, finalizeWeights, analysis, conventions };
+  const { weightPlacement } = routingMethod(p.routing.method);
+  return { routing, rho, weightPlacement, analysis, conventions };
 }
 
 /** Validate the options (BadArgumentError naming the option); returns ρ and the analysis. */

@@ -123,7 +123,7 @@ export function elementIntermediates(c: Case, t: number, h: number, kernelIds?: 
     forced.set(kernelIds, t * k);
     routing = routeCase(c, { forcedIds: forced });
   }
-  const finalizeWeights = routingMethod(p.routing.method).weightPlacement === 'finalize';
+  const { weightPlacement } = routingMethod(p.routing.method);
   const fmt = fc2InputFormat(p.quantMode);
   const x = hiddenRow(c, t);
   const slots: SlotIntermediates[] = [];
@@ -137,7 +137,7 @@ export function elementIntermediates(c: Case, t: number, h: number, kernelIds?: 
     }
     const l = e - p.localOffset;
     const ep = expertEpilogue(c, l);
-    const preWeight = finalizeWeights ? 1 : weight;
+    const preWeight = weightPlacement === 'finalize' ? 1 : weight;
     const up = new Float32Array(I);
     const gate = new Float32Array(I);
     const a = new Float32Array(I);
@@ -179,7 +179,7 @@ export function elementIntermediates(c: Case, t: number, h: number, kernelIds?: 
       };
     });
     slots.push({ slot: j, expert: e, local: true, weight, fc2Out, out2Scale: ep.out2Scale, terms });
-    recomputed = fl(recomputed + fl((finalizeWeights ? weight : 1) * fc2Out));
+    recomputed = fl(recomputed + fl((weightPlacement === 'finalize' ? weight : 1) * fc2Out));
   }
   return { t, h, routedBy: byKernel ? 'kernel' : 'reference', slots, recomputed };
 }

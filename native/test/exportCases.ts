@@ -1,20 +1,23 @@
 /**
- * Export generated cases and their reference results for the standalone GPU driver
- * (the GPU machine has no Node.js): `npx tsx native/test/exportCases.ts [outDir]`
- * (default native/build/cases). Each case is a folder: meta.txt ("key value" lines and
- * "tensor name dtype file" lines) plus raw little-endian .bin files, among them the
- * reference's outputBf16, routing ids and weights (float64 oracle). Then on the GPU:
- * `moe_gpu_check --cases native/build/cases`.
+ * Export generated cases for the standalone GPU driver (the GPU machine may have no Node.js
+ * at run time): `npx tsx native/test/exportCases.ts [outDir]` (or `node
+ * dist/native/test/exportCases.js`; default native/build/cases). Each case is a folder:
+ * spec.json (its CaseSpec: the judge regenerates the case and its reference from it),
+ * meta.txt ("key value" lines and "tensor name dtype file" lines) and raw little-endian .bin
+ * files of the inputs. No reference result is exported: the driver judges nothing. Then on
+ * the GPU: `moe_gpu_check --cases DIR` writes each case's results (driverResults.ts) and
+ * `node dist/native/test/judgeDriverOutputs.js DIR` judges them with harness/judge.ts.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CaseSpec, LogitFamily, ScaleFamily } from '../../reference/case.js';
+import { fileURLToPath } from 'node:url';
+import type { Case, CaseSpec, LogitFamily, ScaleFamily } from '../../reference/case.js';
 import { configProblem } from '../../reference/configs.js';
 import { generateCase } from '../../reference/generate.js';
-import { runReference } from '../../reference/moe.js';
 import type { Problem } from '../../reference/problem.js';
 
-const outDir = path.resolve(process.argv[2] ?? path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'build', 'cases'));
+/** The CaseSpec of an exported case, as JSON. */
+export const SPEC_FILE = 'spec.json';
 
 const ENUMS = {
   routing: ['default', 'renormalize', 'renormalize_naive', 'deepseek_v3', 'llama4', 'topk'],
@@ -31,7 +34,20 @@ function dtypeOf(a: ArrayBufferView): string {
   throw new Error(`unexpected array ${a.constructor.name}`);
 }
 
-function exportCase(name: string, spec: CaseSpec, expected: Awaited<ReturnType<typeof runReference>>): void {
+/** The input tensors of a case as the driver reads them (name, array; null: absent). */
+export function caseTensors(c: Case): Array<[string, ArrayBufferView | null]> {
+  return [
+    ['logits', c.logits], ['bias', c.bias],
+    ['hidden', c.hidden.format === 'nvfp4' ? c.hidden.packed : c.hidden.data],
+    ['hiddenScales', c.hidden.format === 'bf16' ? null : c.hidden.scales],
+    ['fc1Packed', c.fc1.packed], ['fc1Scales', c.fc1.scales], ['fc2Packed', c.fc2.packed], ['fc2Scales', c.fc2.scales],
+    ['out1Scale', c.out1Scale], ['out1GateScale', c.out1GateScale], ['out2Scale', c.out2Scale],
+    ['swigluAlpha', c.swiglu?.alpha ?? null], ['swigluBeta', c.swiglu?.beta ?? null], ['swigluLimit', c.swiglu?.limit ?? null],
+  ];
+}
+
+/** Write one case into outDir/name. */
+export function exportCase(outDir: string, name: string, spec: CaseSpec): void {
   const c = generateCase(spec);
   const p = spec.problem;
   const dir = path.join(outDir, name);
@@ -43,26 +59,18 @@ function exportCase(name: string, spec: CaseSpec, expected: Awaited<ReturnType<t
     `biasDtype ${ENUMS.bias.indexOf(p.biasDtype)}`, `quant ${ENUMS.quant.indexOf(p.quantMode)}`,
     `activation ${p.activation.kind === 'swiglu_clamped' ? 1 : 0}`,
   ];
-  const tensors: Array<[string, ArrayBufferView | null]> = [
-    ['logits', c.logits], ['bias', c.bias],
-    ['hidden', c.hidden.format === 'nvfp4' ? c.hidden.packed : c.hidden.data],
-    ['hiddenScales', c.hidden.format === 'bf16' ? null : c.hidden.scales],
-    ['fc1Packed', c.fc1.packed], ['fc1Scales', c.fc1.scales], ['fc2Packed', c.fc2.packed], ['fc2Scales', c.fc2.scales],
-    ['out1Scale', c.out1Scale], ['out1GateScale', c.out1GateScale], ['out2Scale', c.out2Scale],
-    ['swigluAlpha', c.swiglu?.alpha ?? null], ['swigluBeta', c.swiglu?.beta ?? null], ['swigluLimit', c.swiglu?.limit ?? null],
-    ['expectedOutput', expected.outputBf16], ['expectedIds', expected.routing.ids], ['expectedWeights', expected.routing.weights],
-    ['fragileTokens', expected.fragileTokens],
-  ];
-  for (const [n, a] of tensors) {
+  for (const [n, a] of caseTensors(c)) {
     if (a === null) continue;
     writeFileSync(path.join(dir, `${n}.bin`), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     lines.push(`tensor ${n} ${dtypeOf(a)} ${n}.bin`);
   }
   writeFileSync(path.join(dir, 'meta.txt'), lines.join('\n') + '\n');
+  writeFileSync(path.join(dir, SPEC_FILE), JSON.stringify(spec, null, 1) + '\n');
 }
 
 const small = (name: string, T: number, over: Partial<Problem>): Problem => configProblem(name, T, over);
-const PLAN: Array<[string, Problem, LogitFamily, ScaleFamily]> = [
+/** The exported cases: name, problem, logit family, scale family (seed 1000 + position). */
+export const EXPORT_PLAN: ReadonlyArray<readonly [string, Problem, LogitFamily, ScaleFamily]> = [
   ['qwen-normal', small('qwen3-30b-a3b', 19, { H: 128, I: 96, E: 8, localExperts: 8, topK: 2 }), 'normal', 'normal'],
   ['qwen-ties', small('qwen3-30b-a3b', 23, { H: 128, I: 96, E: 8, localExperts: 8, topK: 3 }), 'ties', 'zero_blocks'],
   ['qwen-neginf-bf16', small('qwen3-30b-a3b', 17, { H: 64, I: 64, E: 16, localExperts: 16, topK: 4, logitsDtype: 'bfloat16' }), 'neg_inf', 'decades'],
@@ -76,12 +84,23 @@ const PLAN: Array<[string, Problem, LogitFamily, ScaleFamily]> = [
   ['mixtral-bf16-splitk', small('mixtral-8x7b', 5, { H: 64, I: 512, quantMode: 'mxfp4_bf16' }), 'normal', 'normal'],
   ['default-routing', small('qwen3-30b-a3b', 12, { H: 64, I: 32, E: 8, localExperts: 8, topK: 2, routing: { method: 'default' } }), 'normal', 'zero_hidden'],
   ['topk-routing', small('qwen3-30b-a3b', 12, { H: 64, I: 48, E: 8, localExperts: 8, topK: 3, routing: { method: 'topk' } }), 'normal', 'normal'],
+  // More than 64 local experts (its full 128, small H and I), and a medium shape whose experts
+  // get several token tiles each, on every tactic.
+  ['qwen-e128', small('qwen3-30b-a3b', 48, { H: 256, I: 128 }), 'normal', 'normal'],
+  ['qwen-medium', small('qwen3-30b-a3b', 300, { H: 512, I: 256, E: 16, localExperts: 16, topK: 4 }), 'normal', 'decades'],
 ];
 
-rmSync(outDir, { recursive: true, force: true });
-for (const [i, [name, problem, logitFamily, scaleFamily]] of PLAN.entries()) {
-  const spec: CaseSpec = { problem, seed: 1000 + i, logitFamily, scaleFamily };
-  const expected = await runReference(generateCase(spec), { precision: 'float64' });
-  exportCase(name, spec, expected);
-  console.log(`exported ${name}`);
+/** Export `plan` into outDir (emptied first); returns the case names. */
+export function exportCases(outDir: string, plan: ReadonlyArray<readonly [string, Problem, LogitFamily, ScaleFamily]> = EXPORT_PLAN): string[] {
+  rmSync(outDir, { recursive: true, force: true });
+  return plan.map(([name, problem, logitFamily, scaleFamily], i) => {
+    exportCase(outDir, name, { problem, seed: 1000 + i, logitFamily, scaleFamily });
+    return name;
+  });
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
+  const outDir = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'build', 'cases'));
+  for (const name of exportCases(outDir)) console.log(`exported ${name}`);
+  console.log(`${EXPORT_PLAN.length} cases in ${outDir}`);
 }

@@ -1,13 +1,19 @@
-// Standalone GPU check of the native MoE engine (no Node.js needed): generates cases,
-// runs EVERY valid tactic through the same engine the addon uses, and compares with a
-// simple CPU reference written here from the README arithmetic contract.
+// Standalone GPU driver of the native MoE engine (no Node.js needed): runs EVERY valid tactic
+// through the same engine the addon uses, for speed sweeps and compute-sanitizer runs. It
+// carries no MoE reference and no tolerance: outputs are judged by the harness's own judge.
 //
-//   moe_gpu_check [--quick] [--big] [--seed N]     correctness, determinism, timings
-//   moe_gpu_check_faults --faults                  each fault of harness/faults.ts must
-//                                                  change the output (faults build)
+//   moe_gpu_check --cases DIR [--runs N]     the cases of native/test/exportCases.ts: every valid
+//                                            tactic run N times (default 2), results written
+//                                            into DIR/CASE/results/ (driverResults.ts), then
+//                                            judged by `node dist/native/test/judgeDriverOutputs.js DIR`
+//   moe_gpu_check [--quick] [--big] [--huge] cases generated here: TIMING-ONLY (not judged)
+//   moe_gpu_check --sweep                    median times of every tactic (timing-only)
+//   moe_gpu_check_faults --faults            each fault of harness/faults.ts must change the
+//                                            output bitwise (faults build)
 //
-// Exit status 0 only when every check passed. Output: one line per (case, tactic), then
-// a summary table.
+// Self-checks that need no reference and no tolerance: the engine accepts the case, every run
+// of a tactic is bitwise identical to the first (poisons alternate, so an element never written
+// shows too), the inputs are unchanged on the device. Exit status 0 only when they all held.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -19,8 +25,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cuda/common.cuh"
@@ -50,7 +56,7 @@ struct Rng {
   }
 };
 
-enum class Family { Normal, Ties, NaNs, AllNegative, TinySigmoid };
+enum class Family { Normal, Ties, NaNs, AllNegative, TinySigmoid, GroupTies };
 [[maybe_unused]] const char* familyName(Family f) {
   switch (f) {
     case Family::Normal: return "normal";
@@ -58,6 +64,7 @@ enum class Family { Normal, Ties, NaNs, AllNegative, TinySigmoid };
     case Family::NaNs: return "nan";
     case Family::AllNegative: return "allneg";
     case Family::TinySigmoid: return "tinysig";
+    case Family::GroupTies: return "group_ties";
   }
   return "?";
 }
@@ -97,14 +104,6 @@ struct HostCase {
     c.swigluBeta = arg(beta, ElemType::F32);
     c.swigluLimit = arg(limit, ElemType::F32);
     return c;
-  }
-  float logit(int64_t t, int64_t e) const {
-    const int64_t i = t * p.E + e;
-    return p.logitsDtype == LogitsDtype::F32 ? logitsF[i] : bf16BitsToFloat(logitsH[i]);
-  }
-  float bias(int64_t e) const {
-    if (p.biasDtype == BiasDtype::None) return 0.f;
-    return p.biasDtype == BiasDtype::F32 ? biasF[e] : bf16BitsToFloat(biasH[e]);
   }
 };
 
@@ -152,6 +151,12 @@ HostCase makeCase(const std::string& name, const ProblemArgs& p, uint64_t seed, 
       logits[size_t(t * E + e)] = v;
     }
   }
+  // Group ties: every DeepSeek-V3 group holds group 0's logits (and bias, below), so every
+  // group score ties exactly and the lower group indices must win.
+  const int64_t groupSize = p.nGroup > 1 ? E / p.nGroup : E;
+  if (fam == Family::GroupTies)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t e = groupSize; e < E; ++e) logits[size_t(t * E + e)] = logits[size_t(t * E + e % groupSize)];
   if (p.logitsDtype == LogitsDtype::F32) {
     c.logitsF = logits;
   } else {
@@ -161,6 +166,8 @@ HostCase makeCase(const std::string& name, const ProblemArgs& p, uint64_t seed, 
   if (p.biasDtype != BiasDtype::None) {
     std::vector<float> b(static_cast<size_t>(E));
     for (auto& x : b) x = fam == Family::TinySigmoid ? float(8 + 4 * r.uniform()) : float(r.normal() * 0.1);
+    if (fam == Family::GroupTies)
+      for (int64_t e = groupSize; e < E; ++e) b[size_t(e)] = b[size_t(e % groupSize)];
     if (p.biasDtype == BiasDtype::F32) {
       c.biasF = b;
     } else {
@@ -221,249 +228,7 @@ HostCase makeCase(const std::string& name, const ProblemArgs& p, uint64_t seed, 
   return c;
 }
 
-// ------------------------------------------------------------------ CPU routing reference
-
-float sanitize(float x) { return (x == x && x != INFINITY) ? x : -INFINITY; }
-float rankKey(float x) { return x == x ? x : -INFINITY; }
-float sigmoidRef(float x) {
-  const float v = sanitize(x);
-  if (v == -INFINITY) return 0.f;
-  return 1.0f / (1.0f + std::exp(-v));
-}
-
-std::vector<int> topK(const std::vector<float>& scores, int k) {
-  std::vector<int> idx(scores.size());
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = int(i);
-  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return rankKey(scores[a]) > rankKey(scores[b]); });
-  idx.resize(size_t(k));
-  return idx;
-}
-
-void cpuRoute(const HostCase& c, std::vector<int>& ids, std::vector<float>& w) {
-  const ProblemArgs& p = c.p;
-  const int E = int(p.E), k = int(p.topK);
-  ids.assign(size_t(p.T * k), 0);
-  w.assign(size_t(p.T * k), 0.f);
-  for (int64_t t = 0; t < p.T; ++t) {
-    std::vector<float> x(E), scores(E), aux(E, 0.f);
-    for (int e = 0; e < E; ++e) x[e] = sanitize(c.logit(t, e));
-    if (p.routing == Routing::Default || p.routing == Routing::RenormalizeNaive) {
-      float m = -INFINITY;
-      for (float v : x) m = std::max(m, v);
-      float sum = 0.f;
-      for (int e = 0; e < E; ++e) {
-        aux[e] = (m == -INFINITY || x[e] == -INFINITY) ? 0.f : std::exp(x[e] - m);
-        sum += aux[e];
-      }
-      for (int e = 0; e < E; ++e) {
-        aux[e] = m == -INFINITY ? 0.f : aux[e] / sum;
-        scores[e] = x[e] == -INFINITY ? -INFINITY : aux[e];
-      }
-    } else if (p.routing == Routing::DeepseekV3) {
-      for (int e = 0; e < E; ++e) {
-        aux[e] = sigmoidRef(x[e]);
-        scores[e] = x[e] == -INFINITY ? -INFINITY : rankKey(aux[e] + c.bias(e));
-      }
-      if (p.nGroup > 1) {
-        const int size = E / int(p.nGroup);
-        std::vector<float> gs(static_cast<size_t>(p.nGroup));
-        for (int g = 0; g < p.nGroup; ++g) {
-          float first = -INFINITY, second = -INFINITY;
-          for (int i = g * size; i < (g + 1) * size; ++i) {
-            if (scores[i] > first) {
-              second = first;
-              first = scores[i];
-            } else if (scores[i] > second) {
-              second = scores[i];
-            }
-          }
-          gs[g] = rankKey(first + second);
-        }
-        const std::vector<int> kept = topK(gs, int(p.topkGroup));
-        for (int e = 0; e < E; ++e)
-          if (std::find(kept.begin(), kept.end(), e / size) == kept.end()) scores[e] = -INFINITY;
-      }
-    } else {
-      scores = x;
-    }
-    const std::vector<int> ch = topK(scores, k);
-    float* wt = w.data() + t * k;
-    for (int j = 0; j < k; ++j) ids[size_t(t * k + j)] = ch[j];
-    switch (p.routing) {
-      case Routing::Default:
-        for (int j = 0; j < k; ++j) wt[j] = aux[ch[j]];
-        break;
-      case Routing::RenormalizeNaive: {
-        float sum = 0.f;
-        for (int j = 0; j < k; ++j) sum += aux[ch[j]];
-        for (int j = 0; j < k; ++j) wt[j] = sum > 0.f ? aux[ch[j]] / sum : 0.f;
-        break;
-      }
-      case Routing::Renormalize: {
-        float m = -INFINITY;
-        for (int j = 0; j < k; ++j) m = std::max(m, x[ch[j]]);
-        float sum = 0.f;
-        for (int j = 0; j < k; ++j) {
-          wt[j] = (m == -INFINITY || x[ch[j]] == -INFINITY) ? 0.f : std::exp(x[ch[j]] - m);
-          sum += wt[j];
-        }
-        for (int j = 0; j < k; ++j) wt[j] = m == -INFINITY ? 0.f : wt[j] / sum;
-        break;
-      }
-      case Routing::TopK:
-        for (int j = 0; j < k; ++j) wt[j] = x[ch[j]] == -INFINITY ? 0.f : x[ch[j]];
-        break;
-      case Routing::Llama4:
-        for (int j = 0; j < k; ++j) wt[j] = sigmoidRef(x[ch[j]]);
-        break;
-      case Routing::DeepseekV3: {
-        float sum = 0.f;
-        for (int j = 0; j < k; ++j) sum += aux[ch[j]];
-        const float denom = sum + 1e-20f;
-        for (int j = 0; j < k; ++j) wt[j] = (aux[ch[j]] / denom) * float(p.routedScalingFactor);
-        break;
-      }
-    }
-  }
-}
-
-// ------------------------------------------------------------------ CPU MoE reference
-
-float weightValue(const std::vector<uint8_t>& packed, const std::vector<uint8_t>& scales, bool nv, int64_t row,
-                  int64_t K, int64_t col) {
-  const uint8_t byte = packed[size_t(row * (K / 2) + col / 2)];
-  const float q = decodeE2m1((col & 1) ? byte >> 4 : byte & 15);
-  const int64_t sf = nv ? 16 : 32;
-  const uint8_t sb = scales[size_t(row * (K / sf) + col / sf)];
-  return q * (nv ? decodeE4m3(sb) : decodeUe8m0(sb));
-}
-
-float hiddenValue(const HostCase& c, int64_t t, int64_t h) {
-  const int64_t H = c.p.H;
-  switch (c.p.quant) {
-    case QuantMode::Nvfp4: {
-      const uint8_t byte = c.hidden8[size_t(t * H / 2 + h / 2)];
-      return decodeE2m1((h & 1) ? byte >> 4 : byte & 15) * decodeE4m3(c.hiddenScales[size_t(t * H / 16 + h / 16)]);
-    }
-    case QuantMode::Mxfp4Mxfp8:
-      return decodeE4m3(c.hidden8[size_t(t * H + h)]) * decodeUe8m0(c.hiddenScales[size_t(t * H / 32 + h / 32)]);
-    default: return bf16BitsToFloat(c.hidden16[size_t(t * H + h)]);
-  }
-}
-
-// Output (float, before bf16 rounding) of token t given the routing ids/weights.
-void cpuToken(const HostCase& c, int64_t t, const int* ids, const float* w, float* out) {
-  const ProblemArgs& p = c.p;
-  const int64_t H = p.H, I = p.I, k = p.topK;
-  const bool nv = p.quant == QuantMode::Nvfp4;
-  std::vector<float> x(static_cast<size_t>(H)), a(static_cast<size_t>(I));
-  for (int64_t h = 0; h < H; ++h) x[h] = hiddenValue(c, t, h);
-  for (int64_t h = 0; h < H; ++h) out[h] = 0.f;
-  for (int64_t j = 0; j < k; ++j) {
-    const int64_t l = ids[t * k + j] - p.localOffset;
-    if (l < 0 || l >= p.localExperts) continue;
-    const float rw = w[t * k + j];
-    const float o1 = c.o1[l], o1g = c.o1g[l], cf = o1 / o1g;
-    const bool clamped = p.activation == Activation::SwigluClamped;
-    for (int64_t i = 0; i < I; ++i) {
-      double up = 0, gate = 0;
-      const int64_t rowUp = l * 2 * I + i, rowGate = l * 2 * I + I + i;
-      for (int64_t h = 0; h < H; ++h) {
-        up += double(weightValue(c.fc1P, c.fc1S, nv, rowUp, H, h)) * x[h];
-        gate += double(weightValue(c.fc1P, c.fc1S, nv, rowGate, H, h)) * x[h];
-      }
-      float u = float(up), g = float(gate);
-      if (p.routing == Routing::Llama4) {
-        u *= rw;
-        g *= rw;
-      }
-      float gs = g * o1g, us = u * o1;
-      if (clamped) {
-        const float lim = c.limit[l], limC = lim * cf, betaC = c.beta[l] * cf;
-        gs = gs > lim ? lim : gs;
-        us = us < -limC ? -limC : (us > limC ? limC : us);
-        a[i] = (gs * (1.0f / (1.0f + std::exp(-(c.alpha[l] * gs))))) * (us + betaC);
-      } else {
-        a[i] = (gs * (1.0f / (1.0f + std::exp(-gs)))) * us;
-      }
-    }
-    // Re-quantize FC2's input (docs/arithmetic.md item 3).
-    const int64_t blk = p.quant == QuantMode::Nvfp4 ? 16 : 32;
-    for (int64_t b0 = 0; b0 < I; b0 += blk) {
-      float amax = 0.f;
-      for (int64_t i = b0; i < b0 + blk; ++i) amax = std::max(amax, std::fabs(a[i]));
-      if (p.quant == QuantMode::Nvfp4) {
-        const float s = roundE4m3(amax / 6.0f);
-        for (int64_t i = b0; i < b0 + blk; ++i) a[i] = s == 0.f ? 0.f : roundE2m1(a[i] / s) * s;
-      } else if (p.quant == QuantMode::Mxfp4Mxfp8) {
-        const float s = pow2FromCode(mxfp8ScaleCode(amax, false));
-        for (int64_t i = b0; i < b0 + blk; ++i) a[i] = roundE4m3(a[i] / s) * s;
-      } else {
-        for (int64_t i = b0; i < b0 + blk; ++i) a[i] = bf16BitsToFloat(floatToBf16Bits(a[i]));
-      }
-    }
-    const float wf = p.routing == Routing::Llama4 ? 1.f : rw;
-    for (int64_t h = 0; h < H; ++h) {
-      double y = 0;
-      const int64_t row = l * H + h;
-      for (int64_t i = 0; i < I; ++i) y += double(weightValue(c.fc2P, c.fc2S, nv, row, I, i)) * a[i];
-      const float ys = float(y) * c.o2[l];
-      out[h] = out[h] + wf * ys;
-    }
-  }
-}
-
-void cpuTokens(const HostCase& c, const std::vector<int64_t>& tokens, const int* ids, const float* w,
-               std::vector<float>& out) {
-  const int64_t H = c.p.H;
-  out.assign(tokens.size() * size_t(H), 0.f);
-  const unsigned nThreads = std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (unsigned th = 0; th < nThreads; ++th) {
-    pool.emplace_back([&, th]() {
-      for (size_t i = th; i < tokens.size(); i += nThreads) cpuToken(c, tokens[i], ids, w, out.data() + i * size_t(H));
-    });
-  }
-  for (auto& th : pool) th.join();
-}
-
-// ------------------------------------------------------------------ checks
-
-struct Stats {
-  double relL2 = 0, maxErrRel = 0;
-  int64_t nan = 0, poison = 0, beyond = 0;
-};
-
-Stats compareOutput(const HostCase& c, const RunOutputs& o, const std::vector<int64_t>& tokens,
-                    const std::vector<float>& ref, uint16_t poison) {
-  Stats s;
-  const int64_t H = c.p.H;
-  double num = 0, den = 0, maxRef = 0, maxErr = 0;
-  for (size_t ti = 0; ti < tokens.size(); ++ti) {
-    for (int64_t h = 0; h < H; ++h) {
-      const uint16_t bits = o.output[size_t(tokens[ti] * H + h)];
-      const float r = bf16BitsToFloat(floatToBf16Bits(ref[ti * size_t(H) + size_t(h)]));
-      const float k = bf16BitsToFloat(bits);
-      if (bits == poison) s.poison++;
-      if (k != k) {
-        s.nan++;
-        continue;
-      }
-      const double d = double(k) - double(r);
-      num += d * d;
-      den += double(r) * r;
-      maxRef = std::max(maxRef, std::fabs(double(r)));
-      maxErr = std::max(maxErr, std::fabs(d));
-      // beyond 2 bf16 ulps of the reference value
-      const double ulp = std::ldexp(1.0, std::ilogb(std::max(std::fabs(double(r)), 1e-30)) - 7);
-      if (std::fabs(d) > 2 * ulp) s.beyond++;
-    }
-  }
-  s.relL2 = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-  s.maxErrRel = maxRef > 0 ? maxErr / maxRef : maxErr;
-  // Poison 0x7fc1 is a NaN pattern: every poisoned element is also counted as NaN.
-  return s;
-}
+// ------------------------------------------------------------------ self-checks (no reference, no tolerance)
 
 int failures = 0;
 void fail(const std::string& what) {
@@ -471,33 +236,53 @@ void fail(const std::string& what) {
   std::printf("  FAIL: %s\n", what.c_str());
 }
 
-std::vector<int64_t> sampleTokens(int64_t T, int64_t maxTokens, Rng& r) {
-  std::vector<int64_t> v;
-  if (T <= maxTokens) {
-    for (int64_t t = 0; t < T; ++t) v.push_back(t);
-    return v;
-  }
-  v.push_back(0);
-  v.push_back(T - 1);
-  while (int64_t(v.size()) < maxTokens) v.push_back(int64_t(r.next() % uint64_t(T)));
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
-  return v;
-}
+// The two poison patterns of harness/caseRunner.ts (POISON): run r is poisoned with
+// kPoison[r % 2], so an element never written differs between runs.
+constexpr uint16_t kPoison[2] = {0x7fa5, 0xffc3};
 
 struct Summary {
   std::string name, tactic;
-  double relL2, maxErrRel, ms;
+  double ms;
   bool deterministic;
-  int64_t beyond;
 };
 std::vector<Summary> summary;
 
-double tolerance(const HostCase& c) { return c.p.quant == QuantMode::Mxfp4Bf16 ? 5e-3 : 1e-2; }
+// Runs of one tactic, poisoned alternately; throws what the engine throws.
+std::vector<RunOutputs> runTactic(Prepared& prep, const Tactic& t, int runs) {
+  std::vector<RunOutputs> out(static_cast<size_t>(runs));
+  for (int r = 0; r < runs; ++r) {
+    RunOptions ro;
+    ro.tactic = t;
+    ro.poison = kPoison[r % 2];
+    prep.run(ro, out[size_t(r)]);
+  }
+  return out;
+}
 
-void checkCase(const HostCase& c, int64_t maxTokens, bool allTactics, int repeats) {
+// Every run bitwise equal to the first (outputs, ids, weights): with alternating poisons this
+// also catches elements never written. Needs no reference and no tolerance.
+bool bitwiseDeterministic(const std::vector<RunOutputs>& runs) {
+  for (size_t r = 1; r < runs.size(); ++r) {
+    if (runs[r].output != runs[0].output || runs[r].ids != runs[0].ids || runs[r].weights != runs[0].weights) return false;
+  }
+  return true;
+}
+
+double medianMs(const std::vector<RunOutputs>& runs) {
+  std::vector<double> ms;
+  for (const RunOutputs& o : runs) ms.push_back(o.ms);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+// A case generated here (the default set, --quick, --big, --huge): TIMING-ONLY. Its outputs
+// are not judged (no reference here: judging is harness/judge.ts's, through --cases and
+// judgeDriverOutputs.ts); the driver checks only what needs no tolerance: the engine
+// accepts the case, every run of a tactic is bitwise identical (poisons alternating), and
+// the inputs are unchanged on the device. Sanitizer runs use these cases.
+void checkCase(const HostCase& c, bool allTactics, int runs) {
   const ProblemArgs& p = c.p;
-  std::printf("== %s: %s\n", c.name.c_str(), describeProblem(p).c_str());
+  std::printf("== %s: %s (timing-only: not judged)\n", c.name.c_str(), describeProblem(p).c_str());
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Prepared> prep;
   try {
@@ -508,11 +293,6 @@ void checkCase(const HostCase& c, int64_t maxTokens, bool allTactics, int repeat
   }
   const double prepMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const std::string digest0 = prep->digest();
-  std::vector<int> cpuIds;
-  std::vector<float> cpuW;
-  cpuRoute(c, cpuIds, cpuW);
-  Rng r(p.T * 7 + 3);
-  const std::vector<int64_t> tokens = sampleTokens(p.T, maxTokens, r);
   std::vector<Tactic> tactics = validTactics(p);
   if (!allTactics) {
     std::vector<Tactic> few;
@@ -522,60 +302,20 @@ void checkCase(const HostCase& c, int64_t maxTokens, bool allTactics, int repeat
       if (t.tileTokens == few[0].tileTokens && t.config != few[0].config) few.push_back(t);
     tactics = few;
   }
-  std::printf("  prepare %.1f ms, %zu tactics, %zu reference tokens\n", prepMs, tactics.size(), tokens.size());
-  std::vector<float> ref;
-  std::vector<int> refIds;  // ids the reference was computed with
-  bool refReady = false;
-  const uint16_t poison = 0x7fc1;
+  std::printf("  prepare %.1f ms, %zu tactics, %d runs each\n", prepMs, tactics.size(), runs);
   for (const Tactic& t : tactics) {
-    RunOutputs o, o2;
-    RunOptions ro;
-    ro.tactic = t;
-    ro.poison = poison;
+    std::vector<RunOutputs> o;
     try {
-      prep->run(ro, o);
-      if (repeats >= 2) prep->run(ro, o2);
-      else o2 = o;
+      o = runTactic(*prep, t, runs);
     } catch (const std::exception& e) {
       fail(c.name + " tactic " + tacticLabel(t) + ": " + e.what());
       continue;
     }
-    // Routing: ids in range, distinct per token, equal to the CPU's except near-ties.
-    int64_t idMismatch = 0, badIds = 0;
-    double wErr = 0;
-    for (int64_t tk = 0; tk < p.T; ++tk) {
-      bool mism = false;
-      for (int64_t j = 0; j < p.topK; ++j) {
-        const int id = o.ids[size_t(tk * p.topK + j)];
-        if (id < 0 || id >= p.E) badIds++;
-        for (int64_t j2 = 0; j2 < j; ++j2)
-          if (o.ids[size_t(tk * p.topK + j2)] == id) badIds++;
-        if (id != cpuIds[size_t(tk * p.topK + j)]) mism = true;
-        const float a = o.weights[size_t(tk * p.topK + j)], b = cpuW[size_t(tk * p.topK + j)];
-        if (!mism && std::isfinite(a) && std::isfinite(b)) {
-          wErr = std::max(wErr, double(std::fabs(a - b)) / std::max(1e-30, double(std::fabs(b))));
-        }
-      }
-      if (mism) idMismatch++;
-    }
-    if (badIds) fail(c.name + " " + tacticLabel(t) + ": expert ids out of range or repeated: " + std::to_string(badIds));
-    if (!refReady || refIds != o.ids) {
-      cpuTokens(c, tokens, o.ids.data(), o.weights.data(), ref);
-      refIds = o.ids;
-      refReady = true;
-    }
-    const Stats s = compareOutput(c, o, tokens, ref, poison);
-    const bool det = o.output == o2.output && o.ids == o2.ids && o.weights == o2.weights;
-    std::printf("  %-7s relL2 %.3e maxErr/maxRef %.3e beyond2ulp %lld nan %lld poison %lld | ids!=cpu %lld "
-                "w relerr %.1e | det %s | %.3f ms\n",
-                tacticLabel(t).c_str(), s.relL2, s.maxErrRel, (long long)s.beyond, (long long)s.nan,
-                (long long)s.poison, (long long)idMismatch, wErr, det ? "yes" : "NO", o.ms);
-    if (!det) fail(c.name + " " + tacticLabel(t) + ": not deterministic");
-    if (s.nan > 0) fail(c.name + " " + tacticLabel(t) + ": NaN or unwritten (poison) outputs");
-    if (!(s.relL2 <= tolerance(c))) fail(c.name + " " + tacticLabel(t) + ": relative L2 error " + std::to_string(s.relL2));
-    if (wErr > 1e-4) fail(c.name + " " + tacticLabel(t) + ": routing weights differ from the CPU by " + std::to_string(wErr));
-    if (idMismatch * 50 > p.T + 50) fail(c.name + " " + tacticLabel(t) + ": many tokens routed unlike the CPU");
-    summary.push_back({c.name, tacticLabel(t), s.relL2, s.maxErrRel, o.ms, det, s.beyond});
+    const bool det = bitwiseDeterministic(o);
+    const double ms = medianMs(o);
+    std::printf("  %-7s det %s | median %.3f ms\n", tacticLabel(t).c_str(), det ? "yes" : "NO", ms);
+    if (!det) fail(c.name + " " + tacticLabel(t) + ": runs on identical inputs differ bitwise (nondeterministic or elements never written)");
+    summary.push_back({c.name, tacticLabel(t), ms, det});
   }
   if (prep->digest() != digest0) fail(c.name + ": inputs changed on the device (digest differs)");
 }
@@ -594,27 +334,31 @@ ProblemArgs problem(int64_t T, int64_t H, int64_t I, int64_t E, int64_t k, Routi
   return p;
 }
 
+// Two problems both the small set and the fault checks use.
+ProblemArgs deepseekGroupedEp() {  // grouped DeepSeek-V3 on an expert-parallel slice [4, 12) of 16
+  ProblemArgs p = problem(50, 128, 128, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
+  p.nGroup = 4;
+  p.topkGroup = 2;
+  p.routedScalingFactor = 2.5;
+  p.biasDtype = BiasDtype::F32;
+  p.localOffset = 4;
+  p.localExperts = 8;
+  return p;
+}
+ProblemArgs mxfp8ClampedResidue() {  // clamped SwiGLU, H and I not multiples of the tiles
+  ProblemArgs p = problem(65, 352, 224, 8, 4, Routing::Renormalize, QuantMode::Mxfp4Mxfp8);
+  p.activation = Activation::SwigluClamped;
+  return p;
+}
+
 std::vector<HostCase> smallCases(uint64_t seed) {
   std::vector<HostCase> v;
   {
     ProblemArgs p = problem(37, 256, 192, 8, 2, Routing::Renormalize, QuantMode::Nvfp4);
     v.push_back(makeCase("nvfp4-renorm", p, seed + 1, Family::Normal, true));
   }
-  {
-    ProblemArgs p = problem(50, 128, 128, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
-    p.nGroup = 4;
-    p.topkGroup = 2;
-    p.routedScalingFactor = 2.5;
-    p.biasDtype = BiasDtype::F32;
-    p.localOffset = 4;
-    p.localExperts = 8;
-    v.push_back(makeCase("nvfp4-deepseek-grouped-ep", p, seed + 2, Family::Normal));
-  }
-  {
-    ProblemArgs p = problem(65, 352, 224, 8, 4, Routing::Renormalize, QuantMode::Mxfp4Mxfp8);
-    p.activation = Activation::SwigluClamped;
-    v.push_back(makeCase("mxfp8-clamped-residue", p, seed + 3, Family::Normal));
-  }
+  v.push_back(makeCase("nvfp4-deepseek-grouped-ep", deepseekGroupedEp(), seed + 2, Family::Normal));
+  v.push_back(makeCase("mxfp8-clamped-residue", mxfp8ClampedResidue(), seed + 3, Family::Normal));
   {
     ProblemArgs p = problem(1, 128, 64, 4, 2, Routing::Default, QuantMode::Mxfp4Bf16);
     p.logitsDtype = LogitsDtype::Bf16;
@@ -713,13 +457,14 @@ const char* bigCaseName(int i) {
 
 // ------------------------------------------------------------------ exported cases
 
-// Cases written by native/test/exportCases.ts (TypeScript generator + float64 reference).
+// Cases written by native/test/exportCases.ts (the harness's generator; spec.json beside
+// them lets the harness regenerate each case and its reference). The driver runs every
+// valid tactic and writes what it produced into CASE/results/ in the format of
+// native/test/driverResults.ts; native/test/judgeDriverOutputs.ts judges it with
+// harness/judge.ts. Nothing here compares with a reference.
 struct ExportedCase {
   HostCase c;
-  std::vector<uint16_t> expectedOutput;
-  std::vector<int32_t> expectedIds;
-  std::vector<float> expectedWeights;
-  std::vector<uint8_t> fragileTokens;
+  std::filesystem::path dir;
 };
 
 template <class T>
@@ -793,67 +538,75 @@ ExportedCase loadExported(const std::filesystem::path& dir) {
     x.c.beta = readBin<float>(f("swigluBeta"));
     x.c.limit = readBin<float>(f("swigluLimit"));
   }
-  x.expectedOutput = readBin<uint16_t>(f("expectedOutput"));
-  x.expectedIds = readBin<int32_t>(f("expectedIds"));
-  x.expectedWeights = readBin<float>(f("expectedWeights"));
-  x.fragileTokens = readBin<uint8_t>(f("fragileTokens"));
+  x.dir = dir;
   return x;
 }
 
-void checkExported(const ExportedCase& x) {
+template <class T>
+void writeBin(const std::filesystem::path& f, const std::vector<T>& v) {
+  std::ofstream out(f, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * sizeof(T)));
+  if (!out) throw std::runtime_error("cannot write " + f.string());
+}
+
+// runFile() of driverResults.ts: "8/0", run 1, "output" -> "8_0_r1.output.bin".
+std::string runFile(const std::string& label, int run, const char* array) {
+  std::string l = label;
+  std::replace(l.begin(), l.end(), '/', '_');
+  return l + "_r" + std::to_string(run) + "." + array + ".bin";
+}
+
+void runExported(const ExportedCase& x, int runs) {
   const HostCase& c = x.c;
   const ProblemArgs& p = c.p;
-  std::printf("== %s: %s\n", c.name.c_str(), describeProblem(p).c_str());
+  std::printf("== %s: %s (results for judgeDriverOutputs.ts)\n", c.name.c_str(), describeProblem(p).c_str());
+  const std::filesystem::path dir = x.dir / "results";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream meta(dir / "results.txt", std::ios::trunc);
+  auto line = [&](const std::string& l) {
+    meta << l << '\n';
+    meta.flush();  // a driver killed mid-case leaves every finished tactic readable
+  };
   std::unique_ptr<Prepared> prep;
+  const std::vector<Tactic> tactics = validTactics(p);
+  line("tactics " + std::to_string(tactics.size()));
   try {
     prep = prepareCase(c.args());
   } catch (const std::exception& e) {
+    // No "complete": the judge counts the case as missing; the message is in the log.
     fail(c.name + " prepare: " + e.what());
     return;
   }
-  const std::string digest0 = prep->digest();
-  for (const Tactic& t : validTactics(p)) {
-    RunOutputs o, o2;
-    RunOptions ro;
-    ro.tactic = t;
+  for (const Tactic& t : tactics) {
+    const std::string label = tacticLabel(t);
+    const std::string before = prep->digest();
+    std::vector<RunOutputs> o;
     try {
-      prep->run(ro, o);
-      ro.poison = 0x1234;
-      prep->run(ro, o2);
+      o = runTactic(*prep, t, runs);
     } catch (const std::exception& e) {
-      fail(c.name + " tactic " + tacticLabel(t) + ": " + e.what());
+      std::string m = e.what();
+      std::replace(m.begin(), m.end(), '\n', ' ');
+      line("tactic " + label + " crashed " + m);
+      fail(c.name + " tactic " + label + ": " + m);
       continue;
     }
-    int64_t idTokens = 0, exact = 0, nan = 0, fragileDiff = 0;
-    for (int64_t tk = 0; tk < p.T; ++tk) {
-      bool same = true;
-      for (int64_t j = 0; j < p.topK; ++j) same = same && o.ids[size_t(tk * p.topK + j)] == x.expectedIds[size_t(tk * p.topK + j)];
-      if (!same) idTokens++;
+    line("tactic " + label + " ran " + before + " " + prep->digest());
+    for (int r = 0; r < runs; ++r) {
+      const RunOutputs& ro = o[size_t(r)];
+      writeBin(dir / runFile(label, r + 1, "output"), ro.output);
+      writeBin(dir / runFile(label, r + 1, "ids"), ro.ids);
+      writeBin(dir / runFile(label, r + 1, "weights"), ro.weights);
+      char ms[32];
+      std::snprintf(ms, sizeof ms, "%.6f", ro.ms);
+      line("run " + label + " " + std::to_string(r + 1) + " " + std::to_string(kPoison[r % 2]) + " " + ms);
     }
-    double num = 0, den = 0;
-    for (size_t i = 0; i < o.output.size(); ++i) {
-      const float k = bf16BitsToFloat(o.output[i]), r = bf16BitsToFloat(x.expectedOutput[i]);
-      if (k != k) {
-        if (r == r) nan++;
-        continue;
-      }
-      if (o.output[i] == x.expectedOutput[i]) exact++;
-      else if (x.fragileTokens[i / size_t(p.H)]) fragileDiff++;
-      num += double(k - r) * double(k - r);
-      den += double(r) * double(r);
-    }
-    const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-    const bool det = o.output == o2.output && o.ids == o2.ids && o.weights == o2.weights;
-    std::printf("  %-7s relL2 %.3e exact %.4f (fragile-token diffs %lld) nan %lld | ids!=ref tokens %lld | det %s | %.3f ms\n",
-                tacticLabel(t).c_str(), rel, double(exact) / double(o.output.size()), (long long)fragileDiff,
-                (long long)nan, (long long)idTokens, det ? "yes" : "NO", o.ms);
-    if (!det) fail(c.name + " " + tacticLabel(t) + ": not deterministic or poison-dependent");
-    if (nan) fail(c.name + " " + tacticLabel(t) + ": NaN / unwritten outputs");
-    if (!(rel <= tolerance(c))) fail(c.name + " " + tacticLabel(t) + ": relative L2 " + std::to_string(rel));
-    if (idTokens * 20 > p.T) fail(c.name + " " + tacticLabel(t) + ": routing differs from the TS reference on many tokens");
-    summary.push_back({c.name, tacticLabel(t), rel, 0, o.ms, det, int64_t(o.output.size()) - exact});
+    const bool det = bitwiseDeterministic(o);
+    std::printf("  %-7s det %s | median %.3f ms\n", label.c_str(), det ? "yes" : "NO", medianMs(o));
+    if (!det) fail(c.name + " " + label + ": runs on identical inputs differ bitwise (nondeterministic or elements never written)");
+    summary.push_back({c.name, label, medianMs(o), det});
   }
-  if (prep->digest() != digest0) fail(c.name + ": inputs changed on the device");
+  line("complete");
 }
 
 
@@ -922,33 +675,27 @@ int runFaults(uint64_t seed) {
     const char* name;
     int caseIdx;
   };
-  // Cases: 0 nvfp4 renorm (EP full), 1 deepseek grouped EP, 2 mxfp8 clamped, 3 ties, 4 tiny sigmoid.
+  // Cases: 0 nvfp4 renorm (EP full), 1 deepseek grouped EP, 2 mxfp8 clamped, 3 ties, 4 tiny sigmoid,
+  // 5 deepseek grouped EP with every group tied.
   std::vector<HostCase> cases;
   {
     ProblemArgs p = problem(37, 256, 192, 8, 2, Routing::Renormalize, QuantMode::Nvfp4);
     cases.push_back(makeCase("nvfp4-renorm", p, seed + 1, Family::Normal));
-    ProblemArgs q = problem(50, 128, 128, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
-    q.nGroup = 4;
-    q.topkGroup = 2;
-    q.routedScalingFactor = 2.5;
-    q.biasDtype = BiasDtype::F32;
-    q.localOffset = 4;
-    q.localExperts = 8;
-    cases.push_back(makeCase("nvfp4-deepseek-grouped-ep", q, seed + 2, Family::Normal));
-    ProblemArgs m = problem(65, 352, 224, 8, 4, Routing::Renormalize, QuantMode::Mxfp4Mxfp8);
-    m.activation = Activation::SwigluClamped;
-    cases.push_back(makeCase("mxfp8-clamped", m, seed + 3, Family::Normal));
+    cases.push_back(makeCase("nvfp4-deepseek-grouped-ep", deepseekGroupedEp(), seed + 2, Family::Normal));
+    cases.push_back(makeCase("mxfp8-clamped", mxfp8ClampedResidue(), seed + 3, Family::Normal));
     ProblemArgs t = problem(40, 128, 96, 8, 3, Routing::Renormalize, QuantMode::Nvfp4);
     cases.push_back(makeCase("ties", t, seed + 8, Family::Ties));
     ProblemArgs s = problem(30, 128, 64, 16, 4, Routing::DeepseekV3, QuantMode::Nvfp4);
     s.biasDtype = BiasDtype::F32;
     cases.push_back(makeCase("tinysig", s, seed + 11, Family::TinySigmoid));
+    cases.push_back(makeCase("deepseek-group-ties", deepseekGroupedEp(), seed + 12, Family::GroupTies));
   }
   const F faults[] = {{1, "dropped_last_partial_tile", 0}, {2, "gate_up_swapped", 0},  {3, "neighbour_block_scale", 0},
                       {4, "ties_high_index", 3},           {5, "deepseek_bf16_logits", 1}, {6, "missing_epsilon", 4},
                       {7, "ep_offset_off_by_one", 1},      {8, "nondeterministic_finalize", 1},
                       {9, "last_row_unwritten", 0},        {10, "mx_exponent_round_down", 2},
-                      {11, "tactic_skips_last_k_block", 0}, {12, "expert_scale_ignored", 0}};
+                      {11, "tactic_skips_last_k_block", 0}, {12, "expert_scale_ignored", 0},
+                      {13, "group_ties_high_index", 5}};
   std::vector<std::unique_ptr<Prepared>> preps;
   for (const HostCase& c : cases) preps.push_back(prepareCase(c.args()));
   int undetected = 0;
@@ -984,6 +731,7 @@ int main(int argc, char** argv) {
   std::string only, casesDir;
   uint64_t seed = 1;
   int64_t bigT = 1024;
+  int runs = 2;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") quick = true;
@@ -995,8 +743,15 @@ int main(int argc, char** argv) {
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--bigT" && i + 1 < argc) bigT = std::strtoll(argv[++i], nullptr, 10);
-    else {
-      std::printf("usage: %s [--quick] [--big] [--bigT N] [--huge] [--only NAME] [--cases DIR] [--sweep] [--faults] [--seed N]\n", argv[0]);
+    else if (a == "--runs" && i + 1 < argc) {
+      const std::string v = argv[++i];
+      runs = std::atoi(v.c_str());
+      if (runs < 2 || runs > 64 || std::to_string(runs) != v) {
+        std::printf("--runs: expected a whole number from 2 to 64, got \"%s\"\n", v.c_str());
+        return 2;
+      }
+    } else {
+      std::printf("usage: %s [--quick] [--big] [--bigT N] [--huge] [--only NAME] [--cases DIR] [--runs N] [--sweep] [--faults] [--seed N]\n", argv[0]);
       return 2;
     }
   }
@@ -1013,33 +768,35 @@ int main(int argc, char** argv) {
       for (const auto& e : std::filesystem::directory_iterator(casesDir))
         if (e.is_directory()) dirs.push_back(e.path());
       std::sort(dirs.begin(), dirs.end());
-      for (const auto& d : dirs) checkExported(loadExported(d));
+      for (const auto& d : dirs) runExported(loadExported(d), runs);
     } else if (!big && !huge) {
       std::vector<HostCase> cases = smallCases(seed);
       if (quick) cases.resize(4);
-      for (const HostCase& c : cases) checkCase(c, 1 << 20, true, 2);
+      for (const HostCase& c : cases) checkCase(c, true, runs);
     }
     if (big) {
       // One case at a time: each holds its host tensors only while it runs.
       for (int i = 0; i < kBigCases; ++i) {
         if (!only.empty() && std::string(bigCaseName(i)).find(only) == std::string::npos) continue;
         const HostCase c = bigCase(seed, bigT, i);
-        checkCase(c, c.p.H * c.p.I > 8000000 ? 6 : 24, true, 2);
+        checkCase(c, true, runs);
       }
     }
     if (huge) {
       // T·topK·H > 2^31: 64-bit offsets in FC2's output and finalize.
       const HostCase c = bigCase(seed, 65536, 0);
-      checkCase(c, 6, false, 2);
+      checkCase(c, false, runs);
     }
   } catch (const std::exception& e) {
     std::printf("FATAL: %s\n", e.what());
     return 3;
   }
-  std::printf("\n%-30s %-7s %10s %10s %9s %6s %10s\n", "case", "tactic", "relL2", "maxErrRel", "beyond", "det", "ms");
+  std::printf("\n%-30s %-7s %6s %10s\n", "case", "tactic", "det", "median ms");
   for (const Summary& s : summary)
-    std::printf("%-30s %-7s %10.3e %10.3e %9lld %6s %10.3f\n", s.name.c_str(), s.tactic.c_str(), s.relL2, s.maxErrRel,
-                (long long)s.beyond, s.deterministic ? "yes" : "NO", s.ms);
-  std::printf("\n%s: %d failure(s)\n", failures == 0 ? "PASS" : "FAIL", failures);
+    std::printf("%-30s %-7s %6s %10.3f\n", s.name.c_str(), s.tactic.c_str(), s.deterministic ? "yes" : "NO", s.ms);
+  // PASS/FAIL covers the self-checks only (engine accepted, bitwise determinism, inputs unchanged):
+  // outputs are judged by judgeDriverOutputs.ts over --cases results, never here.
+  std::printf("\n%s: %d self-check failure(s); outputs %s\n", failures == 0 ? "PASS" : "FAIL", failures,
+              casesDir.empty() ? "not judged (timing-only cases)" : "written for judgeDriverOutputs.ts (not judged yet)");
   return failures == 0 ? 0 : 1;
 }

@@ -12,7 +12,9 @@ import test from 'ava';
 import { loadMatrixEngine } from '../backend.js';
 import { swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
 import { fc2InputBlock, RowAnalyzer, type FragilityCounts } from '../errorWindow.js';
-import type { RequantFormat } from '../quant/requantize.js';
+import { F32_UNIT_ROUNDOFF } from '../formats/float.js';
+import type { Fc2InputFormat } from '../problem.js';
+import type { ScaleByteFormat } from '../checkCase.js';
 import { jsAnalysisKernels } from './jsAnalysisKernels.js';
 import { finalizeKernel } from './finalizeJob.js';
 import { Wasm } from './wasmRuntime.js';
@@ -80,7 +82,7 @@ testProp('absDots: wasm lanes equal the JS sums bit for bit', [fc.integer({ min:
 }, { numRuns: runs(60) });
 
 testProp('requant: wasm equals requantizeInPlace bit for bit (NaN, infinities, zero and tiny blocks)', [
-  fc.constantFrom<RequantFormat>('nvfp4', 'mxfp8', 'bf16'), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 3 }), fc.nat(),
+  fc.constantFrom<Fc2InputFormat>('nvfp4', 'mxfp8', 'bf16'), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 3 }), fc.nat(),
 ], async (t, fmt, blocks, offBlocks, seed) => {
   const e = await getEngine();
   const g = gen(seed);
@@ -122,8 +124,8 @@ const epilogueArb = fc.record({
 });
 
 testProp('prefilter: wasm radius bounds and flags equal the JS twin; unflagged blocks hold nothing for RowAnalyzer', [
-  fc.constantFrom<RequantFormat>('nvfp4', 'mxfp8', 'bf16'), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }),
-  fc.constantFrom(1e-4, 4 * Math.sqrt(2048) * 2 ** -24, 2e-3, 3e-2), fc.boolean(), epilogueArb, fc.nat(),
+  fc.constantFrom<Fc2InputFormat>('nvfp4', 'mxfp8', 'bf16'), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }),
+  fc.constantFrom(1e-4, 4 * Math.sqrt(2048) * F32_UNIT_ROUNDOFF, 2e-3, 3e-2), fc.boolean(), epilogueArb, fc.nat(),
 ], async (t, fmt, n, rBlocks, rho, llama4, ep, seed) => {
   const e = await getEngine();
   const g = gen(seed);
@@ -332,8 +334,9 @@ testProp('finalize kernel: slot sums in a shared memory equal finalize.ts\'s flo
 }, { numRuns: runs(80) });
 
 testProp('nanScan: wasm finds the first NaN scale byte as firstNanScale does (e4m3 and ue8m0, any alignment)', [
-  fc.boolean(), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 7 }), fc.array(fc.nat(), { maxLength: 3 }), fc.nat(),
-], async (t, nvfp4, len, start, nanAt, seed) => {
+  fc.constantFrom<ScaleByteFormat>('e4m3', 'ue8m0'), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 7 }), fc.array(fc.nat(), { maxLength: 3 }), fc.nat(),
+], async (t, format, len, start, nanAt, seed) => {
+  const nvfp4 = format === 'e4m3';
   const e = await getEngine();
   const g = gen(seed);
   const buf = Uint8Array.from({ length: start + len }, () => {
@@ -342,6 +345,6 @@ testProp('nanScan: wasm finds the first NaN scale byte as firstNanScale does (e4
   });
   for (const i of nanAt) if (len > 0) buf[start + (i % len)] = nvfp4 ? (g.u() < 0.5 ? 0x7f : 0xff) : 0xff;
   const bytes = buf.subarray(start);
-  t.is(e.kernels.nanScan(bytes, nvfp4), jsAnalysisKernels.nanScan(bytes, nvfp4));
-  t.is(jsAnalysisKernels.nanScan(bytes, nvfp4), nanAt.length === 0 || len === 0 ? -1 : Math.min(...nanAt.map((i) => i % len)));
+  t.is(e.kernels.nanScan(bytes, format), jsAnalysisKernels.nanScan(bytes, format));
+  t.is(jsAnalysisKernels.nanScan(bytes, format), nanAt.length === 0 || len === 0 ? -1 : Math.min(...nanAt.map((i) => i % len)));
 }, { numRuns: runs(100) });

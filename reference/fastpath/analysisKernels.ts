@@ -22,7 +22,8 @@
  * The JS twin is jsAnalysisKernels.ts, the WebAssembly one wasmAnalysisKernels.ts.
  */
 import type { ExpertEpilogue } from '../epilogue.js';
-import type { RequantFormat } from '../quant/requantize.js';
+import type { ScaleByteFormat } from '../checkCase.js';
+import type { Fc2InputFormat } from '../problem.js';
 import type { Fp4AbsProduct } from './fp4AbsProduct.js';
 import type { EngineMatrix } from './matrixEngine.js';
 
@@ -86,7 +87,7 @@ export interface AnalysisKernels {
   /** 'wasm-simd' or 'js'. */
   readonly name: string;
   /** Index of the first NaN scale byte of `bytes` (checkCase.ts firstNanScale), or -1. */
-  nanScan(bytes: Uint8Array, nvfp4: boolean): number;
+  nanScan(bytes: Uint8Array, format: ScaleByteFormat): number;
   /**
    * a[aOff + p·R + r] = swigluElement(C[r, p], C[R + r, p], pre[p], ep) for the chunk's
    * C [2R, n] (R up rows, then R gate rows); pre null: no pre-weight (1). With parts, also
@@ -113,12 +114,12 @@ export interface AnalysisKernels {
    * arithmetic); len a multiple of the format's block. src is not changed. May grow the
    * heap: fetch fresh views afterwards.
    */
-  requant(fmt: RequantFormat, src: EngineMatrix, dst: EngineMatrix, off: number, len: number): void;
+  requant(fmt: Fc2InputFormat, src: EngineMatrix, dst: EngineMatrix, off: number, len: number): void;
   /**
    * Radius bounds and block flags of one chunk whose â (chunk.ahat) was computed by this
    * object's requant of the same slice, just before. May grow the heap.
    */
-  prefilter(fmt: RequantFormat, chunk: PrefilterChunk): PrefilterResult;
+  prefilter(fmt: Fc2InputFormat, chunk: PrefilterChunk): PrefilterResult;
   /**
    * out[g·nh + q] = fl32(0 + Σ_f |w[row0 + q, col[f]]|·coef[f]) over group g's entries in order
    * (float64 sum), for rows q = 0..nh-1 of w (W2 or |W2|, [rows, I]). The view is valid until the

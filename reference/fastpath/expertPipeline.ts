@@ -17,13 +17,14 @@
  * main memory: they are written and read while in cache.
  */
 import { expertEpilogue, swigluElement, type EpilogueParts, type ExpertEpilogue } from '../epilogue.js';
-import { fc2InputBlock, RowAnalyzer, windowRadius, type Fc2InputFormat, type FragilityCounts } from '../errorWindow.js';
+import { fc2InputBlock, RowAnalyzer, windowRadius, type FragilityCounts } from '../errorWindow.js';
+import { F32_UNIT_ROUNDOFF } from '../formats/float.js';
+import type { Fc2InputFormat } from '../problem.js';
 import { outRows } from './fp4AbsProduct.js';
 import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 import { runNanScaleScanTask } from './nanScaleScan.js';
 import { emptyStats, type JobStats, type MoeJob } from './protocol.js';
 
-const U = 2 ** -24;
 
 /**
  * Rows per chunk: n when `copies` chunks of n rows of `rowBytes` fit chunkBytes (the job's
@@ -194,7 +195,7 @@ export class ExpertPipeline {
     const counts: FragilityCounts = { fragileElements: 0, fragileBlocks: 0 };
     // llama4: the routing weight of each token's slot, applied to FC1's accumulators.
     let preW: Float32Array | null = null;
-    if (!job.finalizeWeights) {
+    if (job.weightPlacement === 'before_fc1') {
       preW = new Float32Array(n);
       for (let p = 0; p < n; p++) preW[p] = job.weights[rows[r0 + p]!]!;
     }
@@ -278,7 +279,7 @@ export class ExpertPipeline {
     const y = job.y;
     const absY = job.absY;
     const flipY = job.flipY;
-    const denseScale = ao2s * (1 + (I + 2) * U); // float32 sums of non-negative terms: relative error <= γ(I)
+    const denseScale = ao2s * (1 + (I + 2) * F32_UNIT_ROUNDOFF); // float32 sums of non-negative terms: relative error <= γ(I)
     for (let h0 = 0; h0 < H; h0 += R2) {
       engine.dequantFp4(
         { fmt: job.weightFormat, packed: job.fc2Packed, packedOffset: p2 + (h0 * I) / 2, scales: job.fc2Scales, scalesOffset: s2 + (h0 * I) / sf, rows: R2, cols: I },
@@ -361,7 +362,7 @@ export class ExpertPipeline {
     // Radius bounds and the blocks that may hold something (the rest certainly hold nothing).
     for (let q = 0; q < n; q++) {
       const row = job.rows[r0 + q]!;
-      sc.pre[q] = job.finalizeWeights ? 1 : job.weights[row]!;
+      sc.pre[q] = job.weightPlacement === 'finalize' ? 1 : job.weights[row]!;
       sc.xn[q] = job.xNorm[Math.floor(row / k)]!;
     }
     const { radius, flags } = kernels.prefilter(job.fc2Format, {
@@ -375,7 +376,7 @@ export class ExpertPipeline {
     for (p = 0; p < n; p++) {
       const row = job.rows[r0 + p]!;
       const t = Math.floor(row / k);
-      pre = job.finalizeWeights ? 1 : job.weights[row]!;
+      pre = job.weightPlacement === 'finalize' ? 1 : job.weights[row]!;
       const before = fragile.length;
       for (let b = 0; b < blocks; b++) {
         if (flags[p * blocks + b] === 0) continue;

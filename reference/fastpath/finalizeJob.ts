@@ -52,9 +52,9 @@ function finalizeRangeJs(job: FinalizeJob, a: number, b: number): void {
   for (let row = (a - job.t0) * job.topK; row < (b - job.t0) * job.topK; row++) {
     if (job.flipRows[row] === 0) job.flipY.fill(0, row * job.H, (row + 1) * job.H);
   }
-  finalizeTokens(job, job.ids, job.weights, job.finalizeWeights, {
+  finalizeTokens(job, job.ids, job.weights, job.weightPlacement, {
     y: job.y.subarray(off, off + len), absY: job.absY.subarray(off, off + len), flipY: job.flipY.subarray(off, off + len),
-  }, a, b, out, job.analysis === 'output');
+  }, a, b, out, job.analysis);
 }
 
 /** finalizeTokens's sums, one slot row at a time by the kernel (slot order kept). */
@@ -70,7 +70,7 @@ function finalizeRangeWasm(job: FinalizeJob, slot: SlotFn, a: number, b: number)
     job.flipAllowance.fill(0, o, o + H);
     for (let j = 0; j < k; j++) {
       if (!isLocalExpert(job, job.ids[t * k + j]!)) continue;
-      const w = job.finalizeWeights ? job.weights[t * k + j]! : 1;
+      const w = job.weightPlacement === 'finalize' ? job.weights[t * k + j]! : 1;
       const aw = Math.abs(w);
       const row = (t - job.t0) * k + j;
       const s = row * H;

@@ -9,6 +9,7 @@ import test from 'ava';
 import { loadMatrixEngine } from '../backend.js';
 import { E2M1_VALUES } from '../formats/e2m1.js';
 import { E4M3_VALUES } from '../formats/e4m3.js';
+import { F32_UNIT_ROUNDOFF } from '../formats/float.js';
 import { requantBlockScale } from '../quant/requantize.js';
 import { streamRng } from '../rng.js';
 import { runs } from '../../properties/runs.js';
@@ -20,7 +21,7 @@ import type { EngineMatrix, MatrixEngine } from './matrixEngine.js';
 let engine: Promise<MatrixEngine> | null = null;
 const getEngine = () => (engine ??= loadMatrixEngine().then((e) => e.engine));
 const f32 = Math.fround;
-const U = 2 ** -24;
+const U = F32_UNIT_ROUNDOFF;
 
 function rng(seed: number): () => number {
   const r = streamRng(seed, 'fp4AbsProduct.test');

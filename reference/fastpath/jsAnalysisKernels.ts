@@ -6,7 +6,8 @@
 import { firstNanScale } from '../checkCase.js';
 import { swigluElement, type EpilogueParts } from '../epilogue.js';
 import { bf16Stays, e2m1Stays, e4m3Stays, prefilterTables, slack, windowRadius } from '../errorWindow.js';
-import { requantBlock, requantBlockCode, requantizeInPlace, type RequantFormat } from '../quant/requantize.js';
+import type { Fc2InputFormat } from '../problem.js';
+import { requantBlock, requantBlockCode, requantizeInPlace } from '../quant/requantize.js';
 import type { AnalysisKernels, PrefilterChunk, PrefilterResult } from './analysisKernels.js';
 
 export const NV_TABLES = prefilterTables('nvfp4');
@@ -18,7 +19,7 @@ class JsPrefilter {
   private flags = new Uint8Array(0);
   private readonly parts = { gate: 0, sig: 0, silu: 0, lin: 0 };
 
-  run(fmt: RequantFormat, c: PrefilterChunk): PrefilterResult {
+  run(fmt: Fc2InputFormat, c: PrefilterChunk): PrefilterResult {
     const { n, R, off, norm, pre, xn, rho, ep } = c;
     const B = requantBlock(fmt);
     const len = n * R;
@@ -81,8 +82,8 @@ let jsFlipsOut = new Float32Array(0);
 export const jsAnalysisKernels: AnalysisKernels = {
   name: 'js',
   fp4Abs: null,
-  nanScan(bytes, nvfp4) {
-    return firstNanScale(bytes, nvfp4);
+  nanScan(bytes, format) {
+    return firstNanScale(bytes, format);
   },
   epilogue(cm, n, R, pre, am, aOff, parts, ep) {
     const c = cm.view();

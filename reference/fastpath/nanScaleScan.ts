@@ -25,7 +25,7 @@ export function runNanScaleScanTask(
     const a = t * scanBytes;
     const b = Math.min(scan.scales.length, a + scanBytes);
     const bytes = scan.scales.subarray(a, b);
-    const i = engine === null ? firstNanScale(bytes, scan.nvfp4) : engine.kernels.nanScan(bytes, scan.nvfp4);
+    const i = engine === null ? firstNanScale(bytes, scan.format) : engine.kernels.nanScan(bytes, scan.format);
     if (i >= 0) { // keep the smallest index found by any worker
       for (let cur = Atomics.load(scan.first, 0); a + i < cur; cur = Atomics.load(scan.first, 0)) {
         if (Atomics.compareExchange(scan.first, 0, cur, a + i) === cur) break;

@@ -3,7 +3,9 @@
  * (worker.ts). Every array is backed by a SharedArrayBuffer, so posting a job shares,
  * not copies, the case and the result buffers.
  */
-import type { Fc2InputFormat } from '../errorWindow.js';
+import type { Fc2InputFormat } from '../problem.js';
+import type { ScaleByteFormat } from '../checkCase.js';
+import type { WeightPlacement } from '../routing/types.js';
 import type { WeightFormat } from './dequantTable.js';
 import type { AbsAccumMode } from './fastPathOptions.js';
 import type { GemmJob } from './gemmBaselineJob.js';
@@ -18,8 +20,8 @@ export interface MoeJob {
   readonly t0: number;
   readonly fc2Format: Fc2InputFormat;
   readonly weightFormat: WeightFormat;
-  /** false: llama4, the routing weight multiplies the FC1 accumulators. */
-  readonly finalizeWeights: boolean;
+  /** 'before_fc1': llama4, the routing weight multiplies the FC1 accumulators. */
+  readonly weightPlacement: WeightPlacement;
   /** FC1 error window ρ. */
   readonly rho: number;
   /** 'output': y only (no absY, flipY, fragility; radius bounds not computed). */
@@ -83,7 +85,7 @@ export interface FinalizeJob {
   readonly tokensPerTask: number;
   readonly ids: Int32Array;
   readonly weights: Float32Array;
-  readonly finalizeWeights: boolean;
+  readonly weightPlacement: WeightPlacement;
   /** 'output': absY/flipY are not read; absAccum/flipAllowance rows are zero-filled. */
   readonly analysis: 'full' | 'output';
   readonly y: Float32Array;
@@ -126,7 +128,7 @@ export interface HiddenJob {
 /** One weight scale array to scan; `first[0]` ends as the smallest NaN index (0x7fffffff: none). */
 export interface NanScaleScanTask {
   readonly scales: Uint8Array;
-  readonly nvfp4: boolean;
+  readonly format: ScaleByteFormat;
   readonly first: Int32Array;
 }
 

@@ -5,7 +5,7 @@
  * per-slot scratch ([chunk·k·H] float32, three of them) stays bounded.
  */
 import type { Case } from '../case.js';
-import { checkCase, checkNanScales, nanScaleError } from '../checkCase.js';
+import { checkCase, checkNanScales, nanScaleError, scaleByteFormat } from '../checkCase.js';
 import type { Expected } from '../expected.js';
 import { expectedFrom } from '../expectedFrom.js';
 import { fc2InputFormat } from '../problem.js';
@@ -128,9 +128,9 @@ export function releaseFastPathScratch(): void {
 
 /** checkCase's NaN weight-scale scan, on this thread. */
 function scanNanScalesHere(c: Case): void {
-  const nv = c.spec.problem.quantMode === 'nvfp4';
-  checkNanScales('case.fc1', c.fc1.scales, nv);
-  checkNanScales('case.fc2', c.fc2.scales, nv);
+  const format = scaleByteFormat(c.spec.problem.quantMode);
+  checkNanScales('case.fc1', c.fc1.scales, format);
+  checkNanScales('case.fc2', c.fc2.scales, format);
 }
 
 /** Runs one at a time (the pool's workers are shared). */
@@ -229,7 +229,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     H, I, k,
     fc2Format: fc2InputFormat(p.quantMode),
     weightFormat: p.quantMode === 'nvfp4' ? 'nvfp4' as const : 'mxfp4' as const,
-    finalizeWeights: prep!.finalizeWeights,
+    weightPlacement: prep!.weightPlacement,
     rho: prep!.rho,
     analysis: prep!.analysis,
     absAccum: fastPath.absAccum,
@@ -252,7 +252,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   let chunks = 0;
   let workers: FastRunInfo['workers'] = [];
   const scans = [c.fc1.scales, c.fc2.scales].map((a) => ({
-    scales: sharedCached(a), nvfp4: p.quantMode === 'nvfp4', first: new Int32Array(new SharedArrayBuffer(4)).fill(NO_NAN_SCALE),
+    scales: sharedCached(a), format: scaleByteFormat(p.quantMode), first: new Int32Array(new SharedArrayBuffer(4)).fill(NO_NAN_SCALE),
   }));
   lap('share');
   for (let t0 = 0; t0 < T; t0 += chunkT) {
@@ -283,7 +283,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     if (t0 === 0) {
       for (const [name, w, scan] of [['case.fc1', c.fc1, scans[0]!], ['case.fc2', c.fc2, scans[1]!]] as const) {
         const first = scan.first[0]!;
-        if (first !== NO_NAN_SCALE) throw nanScaleError(name, w.scales, first, p.quantMode === 'nvfp4');
+        if (first !== NO_NAN_SCALE) throw nanScaleError(name, w.scales, first, scaleByteFormat(p.quantMode));
       }
     }
     for (const s of stats) {
@@ -299,7 +299,7 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     const fin = await pool.runAll({
       kind: 'finalize', H, topK: k, localOffset: p.localOffset, localExperts: p.localExperts, t0, t1,
       tokensPerTask: Math.max(1, Math.ceil((t1 - t0) / (8 * pool.size))),
-      ids, weights, finalizeWeights: prep!.finalizeWeights, analysis: prep!.analysis, y, absY, flipY, flipRows, ...out, outputBf16,
+      ids, weights, weightPlacement: prep!.weightPlacement, analysis: prep!.analysis, y, absY, flipY, flipRows, ...out, outputBf16,
       memory: slotArrays.memory,
       queue: new Int32Array(new SharedArrayBuffer(4)),
     });

@@ -19,6 +19,7 @@
  * lane order: run() widens it by its rounding and underflow margins).
  */
 import { E4M3_VALUES } from '../formats/e4m3.js';
+import { F32_UNIT_ROUNDOFF } from '../formats/float.js';
 import { UE8M0_VALUES } from '../formats/ue8m0.js';
 import type { WeightFormat } from './dequantTable.js';
 import { HeapBuffer, Wasm } from './wasmRuntime.js';
@@ -228,7 +229,7 @@ export class SimdDequantizer {
       const q = new Float32Array(this.heap.u8.buffer, qBase, rows);
       // float32 sum of cols squares: relative γ(cols/4 + 4) from rounding, plus < 2^-149 per
       // square lost to underflow.
-      const margin = 1 + 2 * (cols + 8) * 2 ** -24;
+      const margin = 1 + 2 * (cols + 8) * F32_UNIT_ROUNDOFF;
       const floor = cols * 2 ** -149;
       for (let i = 0; i < rows; i++) rowSq[i] = q[i]! * margin + floor;
     }

@@ -76,11 +76,11 @@ export function wasmAnalysisKernels(heap: WasmHeap, ptr: PtrOf): AnalysisKernels
       return new Float32Array(heap.u8.buffer, out, count * nh);
     },
     name: 'wasm-simd',
-    nanScan(bytes, nvfp4) {
+    nanScan(bytes, format) {
       if (bytes.length === 0) return -1;
       const p = scanIn.ensure(bytes.length);
       heap.u8.set(bytes, p);
-      return k.nanscan(p, bytes.length, nvfp4 ? 1 : 0);
+      return k.nanscan(p, bytes.length, format === 'e4m3' ? 1 : 0); // the WAT kernel's flag: 1 e4m3, 0 ue8m0
     },
     epilogue(c, n, R, pre, a, aOff, parts, ep) {
       if (R % 4 !== 0) {

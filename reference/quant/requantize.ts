@@ -22,8 +22,6 @@ import { E4M3_VALUES, encodeE4m3F32 } from '../formats/e4m3.js';
 import { UE8M0_VALUES, ue8m0CeilScaleF32 } from '../formats/ue8m0.js';
 import type { Fc2InputFormat } from '../problem.js';
 
-/** The fast path's name for Fc2InputFormat (reference/fastpath imports it from here; to go once it imports problem.ts). */
-export type RequantFormat = Fc2InputFormat;
 
 /** Block size of each re-quantization format (1 for bf16). */
 export function requantBlock(format: Fc2InputFormat): number {
