@@ -8,23 +8,21 @@
  *     whose estimate exceeds the free memory is refused before anything is allocated, naming
  *     the estimate and what is free; the prepared digest of full DeepSeek-V3 (6.3 GB of
  *     inputs) is computed on the device in well under a second;
- *  3. DeepSeek-V3 at its full 256 experts with T = 37450, the smallest T with
- *     T·k·H = T·8·7168 > 2^31 (37449·8·7168 = 2 147 475 456 < 2^31 = 2 147 483 648 <
- *     37450·8·7168 = 2 147 532 800), every tactic forced, judged in full by the campaign's
- *     judge (child isolation, as `moe-harness check` runs it). Any int32 index over
- *     permuted-row × H overflows here (the bug family of FlashInfer #2642 / #2853).
+ *  3. DeepSeek-V3's shape at its full 256 experts (H = 7168, k = 8, 8 groups of 32, top-4
+ *     groups) with T = 37450, the smallest T with T·k·H = T·8·7168 > 2^31
+ *     (37449·8·7168 = 2 147 475 456 < 2^31 = 2 147 483 648 < 37450·8·7168 = 2 147 532 800),
+ *     every tactic forced, judged in full by the campaign's judge (child isolation, as
+ *     `moe-harness check` runs it). Any int32 index over permuted-row × H overflows here (the
+ *     bug family of FlashInfer #2642 / #2853). The intermediate size is I = 256 instead of
+ *     DeepSeek-V3's 2048: no index that can cross 2^31 involves I (T·k·2I = 1.5e8), and the
+ *     reference then costs 2·T·k·3·I·H = 3.3 TFLOP instead of 26.4 (≈ 30 s instead of ≈ 4 min
+ *     on the 16-core host). MOE_FULLSIZE_I=2048 runs DeepSeek-V3 itself.
  *
- * Cost of 3 (estimates for the 16-core H100/H200 host, before "fullsize" parallelizes
- * generation): device memory 16.3 GiB (deviceMemoryEstimate: prepared weights 5.91 GiB,
- * scratch 9.65 GiB — FC2 rows T·k·H·4 = 8.0 GiB, FC2 input T·k·I·2 = 1.14 GiB, dequantized
- * hidden 0.5 GiB — output 0.5 GiB; split-K is invalid here: its S·T·k·H·4 = 32 GiB workspace
- * exceeds the 8 GiB bound, so only the tactics of configs 0 and 1 run); host memory 36.6 GiB
- * (harness/caseFits.ts: the case in the campaign and in the child 6.15 GiB each, the addon's
- * copy 6.08 GiB, the float32 reference 16.2 GiB with 16 threads, outputs 2 GiB);
- * time ≈ 3–6 min: generation tens of seconds in each process (concurrently), the reference
- * 26.4 TFLOP (2·T·k·3·I·H) at a few hundred GFLOP/s ≈ 1–2 min, and per tactic two runs
- * (< 0.2 s each), two device digests (ms), 1.1 GB of outputs through the child pipe and a
- * judge over 2 × 268 M elements (seconds). The test's timeout is 30 min.
+ * Cost of 3 (estimates for the 16-core H100/H200 host): device memory ≈ 11 GiB (FC2 rows
+ * T·k·H·4 = 8.0 GiB, dequantized hidden 0.5 GiB, output 0.5 GiB, weights 0.74 GiB); split-K
+ * is invalid here (its S·T·k·H·4 workspace exceeds the 8 GiB bound); host memory ≈ 15 GiB;
+ * per tactic two runs, two device digests (ms), 1.1 GB of outputs through the child pipe and
+ * a judge over 2 × 268 M elements (seconds). The test's timeout is 30 min.
  *
  * Without a CUDA device the suite is skipped LOUDLY; with MOE_HARNESS_REQUIRE_GPU=1 it fails.
  */
@@ -184,9 +182,10 @@ if (!probe.ok) {
     t.regex(e!.message, /fits the \d+\.\d\d GiB free of \d+\.\d\d GiB \(cudaMemGetInfo\).*an estimated \d+\.\d\d GiB/);
   });
 
-  test.serial('DeepSeek-V3, 256 experts, T = 37450 (T·k·H > 2^31): every tactic judged in full', async (t) => {
+  const fullI = Number(process.env.MOE_FULLSIZE_I ?? 256);
+  test.serial(`DeepSeek-V3 shape, 256 experts, I = ${fullI}, T = 37450 (T·k·H > 2^31): every tactic judged in full`, async (t) => {
     t.timeout(30 * 60_000);
-    const p = configProblem('deepseek-v3', 37450);
+    const p = configProblem('deepseek-v3', 37450, { I: fullI });
     t.true(p.T * p.topK * p.H > 2 ** 31 && (p.T - 1) * p.topK * p.H <= 2 ** 31, 'the smallest T crossing 2^31');
     const spec: CaseSpec = { problem: p, seed: 2642, logitFamily: 'normal', scaleFamily: 'normal' };
     const tactics = validTactics(p).map((x) => `${x.tileTokens}/${x.config}`);
