@@ -4,8 +4,8 @@
 #   node.xz             the Node runtime that built it
 #   node_modules.tar.xz the packages the gate loads (production deps, plus ava, tsx and tap-junit
 #                       that the GPU suites and the JUnit conversion run with), pruned
-#   build.tar.xz        dist/ (compiled JS), the release AND faults addons, the native driver
-#                       native/build/test/moe_gpu_check (the sanitizer step)
+#   build.tar.xz        dist/ (compiled JS), the release AND faults addons, the native driver (timing,
+#                       sanitizer and driver-judging steps: native/build/test/moe_gpu_check)
 #   source.tar.xz       the tracked tree (test files, goldens, ci scripts)
 #   unbundle.sh         ci/unbundle.sh, so that two commands unpack and run the gate
 #

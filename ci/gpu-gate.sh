@@ -6,7 +6,7 @@
 #
 # Refuses to run (exit 2) without a usable GPU: nvidia-smi must list one and the native
 # addon's device probe must open it. Then, each step recorded in OUTDIR:
-#   1. the GPU ava suites with MOE_HARNESS_REQUIRE_GPU=1 (native/gpu.test.ts; harness/gpu.test.ts,
+#   1. the GPU ava suites with MOE_HARNESS_REQUIRE_GPU=1 (native/gpu.test.ts, native/fullSize.test.ts (T·k·H > 2^31), native/coldL2.test.ts; harness/gpu.test.ts,
 #      whose last test kills the whole fault catalog on the native faults build; goldens/gpu.test.ts,
 #      every valid tactic on every golden case)           → ava-gpu.tap, junit-ava-gpu.xml
 #   2. a random campaign on the native kernel, float64 reference, on every GPU (--gpus all),
@@ -98,7 +98,7 @@ declare -A took
 if want ava; then
 t0=$(date +%s)
 log "1. GPU ava suites (MOE_HARNESS_REQUIRE_GPU=1)"
-node node_modules/ava/entrypoints/cli.mjs --tap $(ls native/gpu.test.ts native/prepareCopy.test.ts harness/gpu.test.ts goldens/gpu.test.ts harness/kernels/libDoors.test.ts harness/kernels/processGpu.test.ts 2>/dev/null) \
+node node_modules/ava/entrypoints/cli.mjs --tap $(ls native/gpu.test.ts native/prepareCopy.test.ts native/fullSize.test.ts native/coldL2.test.ts harness/gpu.test.ts goldens/gpu.test.ts harness/kernels/libDoors.test.ts harness/kernels/processGpu.test.ts 2>/dev/null) \
   > "$out/ava-gpu.tap" 2> "$out/ava-gpu.stderr"
 ava_rc=$?
 bash ci/tap-to-junit.sh "$out/ava-gpu.tap" "$out/junit-ava-gpu.xml" ava-gpu || point not_ok "ava GPU suites: JUnit" "ci/tap-to-junit.sh failed"
