@@ -301,10 +301,27 @@ ProblemArgs parseProblem(const Napi::Value& value) {
   return p;
 }
 
-TensorArg parseTensor(const Napi::Value& v, const char* key) {
+TensorArg parseTensor(const Napi::Value& v, const char* key, const std::vector<Napi::Value>* elements = nullptr) {
   TensorArg t;
   if (v.IsUndefined() || v.IsNull()) {
     t.typeName = v.IsUndefined() ? "undefined" : "null";  // Absent, but the message says which
+    return t;
+  }
+  if (v.IsArray() && elements != nullptr) {  // a weight tensor as its Uint8Array parts (per-expert chunks), in order
+    t.type = ElemType::U8;
+    for (size_t i = 0; i < elements->size(); ++i) {
+      const Napi::Value& e = (*elements)[i];
+      const std::string partKey = std::string(key) + "[" + std::to_string(i) + "]";
+      TensorArg part = e.IsArray() ? TensorArg{} : parseTensor(e, partKey.c_str());
+      if (part.type != ElemType::U8) {
+        t.type = ElemType::Other;
+        t.typeName = "an Array whose element " + std::to_string(i) + " is " + describe(e) + " (parts must be Uint8Arrays)";
+        t.parts.clear();
+        return t;
+      }
+      t.parts.push_back({part.data, part.length});
+      t.length += part.length;
+    }
     return t;
   }
   if (!v.IsTypedArray()) {
@@ -351,7 +368,16 @@ CaseArgs parseCase(const Napi::Value& value) {
   std::vector<Napi::Value> values;
   values.reserve(14);
   for (const char* key : kKeys) values.push_back(o.Get(key));
-  for (size_t i = 0; i < 14; ++i) *slots[i] = parseTensor(values[i], kKeys[i]);
+  // A tensor given as an array of parts: its elements are read here too, before any pointer is taken.
+  std::vector<std::vector<Napi::Value>> elements(14);
+  for (size_t i = 0; i < 14; ++i) {
+    if (!values[i].IsArray()) continue;
+    Napi::Array a = values[i].As<Napi::Array>();
+    const uint32_t n = a.Length();
+    elements[i].reserve(n);
+    for (uint32_t j = 0; j < n; ++j) elements[i].push_back(a.Get(j));
+  }
+  for (size_t i = 0; i < 14; ++i) *slots[i] = parseTensor(values[i], kKeys[i], values[i].IsArray() ? &elements[i] : nullptr);
   return c;
 }
 
