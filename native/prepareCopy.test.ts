@@ -126,12 +126,13 @@ test('weights given as their per-expert chunks (arrays of Uint8Array parts) are 
   bad.fc2Scales = [...(bad.fc2Scales as Uint8Array[]).slice(0, 1), new Uint16Array(4)];
   const err = await t.throwsAsync(async () => raw.copiedInputsDigest!(bad, 0));
   t.is((err as { argument?: unknown }).argument, 'fc2.scales', err?.message);
-  t.regex(String((err as { actual?: unknown }).actual), /element 1 is Uint16Array/);
+  t.is((err as { actual?: unknown }).actual, 'Array(2)', 'refused as the Array it is');
   const short = rawCase(enums, chunked) as unknown as Record<string, unknown>;
   short.fc1Packed = (short.fc1Packed as Uint8Array[]).slice(1);
   const err2 = await t.throwsAsync(async () => raw.copiedInputsDigest!(short, 0));
   t.is((err2 as { argument?: unknown }).argument, 'fc1.packed', err2?.message);
-  t.regex(String((err2 as { actual?: unknown }).actual), new RegExp(`Uint8Array\\(${c.fc1.packed.byteLength - c.fc1.packed.bytesPerExpert}\\)`));
+  const partCount = (rawCase(enums, chunked) as unknown as Record<string, Uint8Array[]>).fc1Packed!.length - 1;
+  t.is((err2 as { actual?: unknown }).actual, `Array(${partCount}) of Uint8Array parts, ${c.fc1.packed.byteLength - c.fc1.packed.bytesPerExpert} bytes in all`);
 });
 
 test('copiedInputsDigest refuses a bad delay, naming it', async (t) => {

@@ -82,10 +82,8 @@ export function generateCase(spec: CaseSpec, layout: ExpertLayoutOptions = {}): 
   return assembleCase(spec, logits, bias, hidden, sumSquares, fc1, fc2);
 }
 
-/** Everything but the weights, serially (cheap next to the weights): generateCaseParallel's first step. */
-export function generateCaseInputs(spec: CaseSpec): {
-  logits: Case['logits']; bias: Case['bias']; hidden: Case['hidden']; sumSquares: number; zeroLocal: number;
-} {
+/** The routing inputs (logits, bias) and the zero_expert family's local expert (-1 otherwise). */
+export function generateRoutingInputs(spec: CaseSpec): { logits: Case['logits']; bias: Case['bias']; zeroLocal: number } {
   validateCaseSpec(spec);
   const p = spec.problem;
   const { seed, logitFamily, scaleFamily } = spec;
@@ -96,8 +94,16 @@ export function generateCaseInputs(spec: CaseSpec): {
     const b = generateBias(seed, p, logitFamily);
     bias = p.biasDtype === 'bfloat16' ? f32ArrayToBf16(b) : b;
   }
-  const { hidden, sumSquares } = generateHidden(seed, p, scaleFamily);
   const zeroLocal = scaleFamily === 'zero_expert' ? chooseZeroExpert(logitsF32, p) : -1;
+  return { logits, bias, zeroLocal };
+}
+
+/** Everything but the weights, serially (cheap next to the weights). */
+export function generateCaseInputs(spec: CaseSpec): {
+  logits: Case['logits']; bias: Case['bias']; hidden: Case['hidden']; sumSquares: number; zeroLocal: number;
+} {
+  const { logits, bias, zeroLocal } = generateRoutingInputs(spec);
+  const { hidden, sumSquares } = generateHidden(spec.seed, spec.problem, spec.scaleFamily);
   return { logits, bias, hidden, sumSquares, zeroLocal };
 }
 

@@ -308,19 +308,25 @@ TensorArg parseTensor(const Napi::Value& v, const char* key, const std::vector<N
     return t;
   }
   if (v.IsArray() && elements != nullptr) {  // a weight tensor as its Uint8Array parts (per-expert chunks), in order
-    t.type = ElemType::U8;
-    for (size_t i = 0; i < elements->size(); ++i) {
+    // Anything but a non-empty array of Uint8Arrays is refused as the Array it is.
+    t.type = elements->empty() ? ElemType::Other : ElemType::U8;
+    t.typeName = describe(v);
+    for (size_t i = 0; i < elements->size() && t.type == ElemType::U8; ++i) {
       const Napi::Value& e = (*elements)[i];
       const std::string partKey = std::string(key) + "[" + std::to_string(i) + "]";
-      TensorArg part = e.IsArray() ? TensorArg{} : parseTensor(e, partKey.c_str());
+      TensorArg part = e.IsTypedArray() ? parseTensor(e, partKey.c_str()) : TensorArg{};
       if (part.type != ElemType::U8) {
         t.type = ElemType::Other;
-        t.typeName = "an Array whose element " + std::to_string(i) + " is " + describe(e) + " (parts must be Uint8Arrays)";
-        t.parts.clear();
-        return t;
+        break;
       }
       t.parts.push_back({part.data, part.length});
       t.length += part.length;
+    }
+    if (t.type != ElemType::U8) {
+      t.parts.clear();
+      t.length = 0;
+    } else {
+      t.typeName += " of Uint8Array parts";
     }
     return t;
   }
@@ -370,14 +376,14 @@ CaseArgs parseCase(const Napi::Value& value) {
   for (const char* key : kKeys) values.push_back(o.Get(key));
   // A tensor given as an array of parts: its elements are read here too, before any pointer is taken.
   std::vector<std::vector<Napi::Value>> elements(14);
-  for (size_t i = 0; i < 14; ++i) {
+  for (size_t i = 4; i < 8; ++i) {  // fc1Packed, fc1Scales, fc2Packed, fc2Scales only
     if (!values[i].IsArray()) continue;
     Napi::Array a = values[i].As<Napi::Array>();
     const uint32_t n = a.Length();
     elements[i].reserve(n);
     for (uint32_t j = 0; j < n; ++j) elements[i].push_back(a.Get(j));
   }
-  for (size_t i = 0; i < 14; ++i) *slots[i] = parseTensor(values[i], kKeys[i], values[i].IsArray() ? &elements[i] : nullptr);
+  for (size_t i = 0; i < 14; ++i) *slots[i] = parseTensor(values[i], kKeys[i], i >= 4 && i < 8 && values[i].IsArray() ? &elements[i] : nullptr);
   return c;
 }
 

@@ -126,7 +126,8 @@ void requireTensor(const TensorArg& t, const char* name, ElemType type, int64_t 
   }
   if (type != ElemType::Absent && t.length != length) {
     throw BadArgument(name, std::string(elemTypeName(type)) + " of length " + str(length) + " " + shape,
-                      std::string(elemTypeName(t.type)) + "(" + str(t.length) + ")");
+                      t.parts.empty() ? std::string(elemTypeName(t.type)) + "(" + str(t.length) + ")"
+                                      : t.typeName + ", " + str(t.length) + " bytes in all");
   }
 }
 

@@ -1,0 +1,40 @@
+/**
+ * Case generation timings: the serial generator against generateCaseParallel at several
+ * thread counts, on one configuration at full size, each result checked bit for bit against
+ * the serial one (caseDigest). Run:
+ *
+ *   npx tsx reference/generate/benchGenerate.ts [config] [T] [threads,...]
+ *   (defaults: qwen3-235b-a22b 256 1,2,<cores>; compiled: node dist/reference/generate/benchGenerate.js)
+ *
+ * Prints one line per mode: wall ms, GB/s of weights, and the digest check.
+ */
+import { availableParallelism } from 'node:os';
+import { caseDigest } from '../caseDigest.js';
+import { configProblem } from '../configs.js';
+import { generateCase } from '../generate.js';
+import { generateCaseParallel, shutdownGenerationWorkers, weightBytes, type GenerationInfo } from './parallel.js';
+
+const [config = 'qwen3-235b-a22b', tText = '256', threadsText = `1,2,${availableParallelism()}`] = process.argv.slice(2);
+const spec = { problem: configProblem(config, Number(tText)), seed: 1, logitFamily: 'normal' as const, scaleFamily: 'normal' as const };
+const bytes = weightBytes(spec);
+console.log(`${config} T=${tText}: ${(bytes / 2 ** 30).toFixed(2)} GiB of weights, ${spec.problem.localExperts} local experts, ${availableParallelism()} cores`);
+
+let t0 = performance.now();
+let want = caseDigest(generateCase(spec));
+const serialMs = performance.now() - t0;
+console.log(`serial (generateCase)        ${serialMs.toFixed(0).padStart(7)} ms  ${(bytes / serialMs / 1e6).toFixed(2)} GB/s`);
+for (const threads of [...new Set(threadsText.split(',').map(Number))]) {
+  // The first call of a thread count starts the workers; the second shows a warm pool.
+  for (const round of ['cold', 'warm']) {
+    let info: GenerationInfo | undefined;
+    t0 = performance.now();
+    const c = await generateCaseParallel(spec, { threads, parallelFromBytes: 0 }, (i) => { info = i; });
+    const ms = performance.now() - t0;
+    const same = caseDigest(c) === want;
+    console.log(`${String(threads).padStart(3)} thread(s), ${round} pool  ${ms.toFixed(0).padStart(7)} ms  ${(bytes / ms / 1e6).toFixed(2)} GB/s  speedup ${(serialMs / ms).toFixed(2)}x  ` +
+      `experts per worker ${info?.perWorker.join('/')}  ${same ? 'bit-identical' : 'DIFFERENT BYTES'}`);
+    if (!same) process.exitCode = 1;
+  }
+}
+want = '';
+await shutdownGenerationWorkers();
