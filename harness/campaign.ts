@@ -8,7 +8,7 @@
  */
 import type { Case, CaseSpec } from '../reference/case.js';
 import type { Expected } from '../reference/expected.js';
-import { generateCase } from '../reference/generate.js';
+import { generateCaseParallel } from '../reference/generate/parallel.js';
 import { describeProblem, type Problem } from '../reference/problem.js';
 import { describeError, POISON, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
 import { ChildRunner } from './childRunner.js';
@@ -188,7 +188,7 @@ async function streamOneCase(
   let c: Case;
   let model: ErrorModel;
   try {
-    c = generateCase(spec);
+    c = await generateCaseParallel(spec); // every core for large weights, the same bytes
   } catch (e) {
     emit(record('*', errorVerdict(`generating ${where}: ${describeError(e)}`, ctx('*'), 'generate')));
     return { interrupted: false };
