@@ -4,7 +4,8 @@
  * 4 GiB per-array limit (DeepSeek-V3's FC1 packed codes are 3.5 GiB; a 384-expert model's
  * would not fit one array).
  *
- * Layout: `chunks`, each a Uint8Array of at most `chunkBytes` (default 1 GiB) holding
+ * Layout: `chunks`, each a Uint8Array of at most `chunkBytes` (default 1 GiB, or
+ * MOE_EXPERT_CHUNK_BYTES: defaultChunkBytes) holding
  * `expertsPerChunk` WHOLE experts back to back (the last chunk may hold fewer); expert l is
  * `chunks[floor(l / expertsPerChunk)]` at byte `(l % expertsPerChunk) · bytesPerExpert`.
  * An expert larger than `chunkBytes` gets a chunk of its own. `expert(l)` is a view (no
@@ -15,9 +16,19 @@
  * without a copy: parallel generation, the reference's fast path); 'private' are plain.
  */
 import { BadArgumentError } from './errors.js';
+import { expertChunkBytesFrom } from './referenceEnvironment.js';
 
 /** Largest chunk: 1 GiB (well under the 4 GiB per-array limit; a test may pass less). */
 export const DEFAULT_CHUNK_BYTES = 1 << 30;
+
+/**
+ * The chunk limit used where none is passed: MOE_EXPERT_CHUNK_BYTES when set (tests lower it
+ * so that small cases take the multi-chunk paths everywhere, child processes included), else
+ * DEFAULT_CHUNK_BYTES.
+ */
+export function defaultChunkBytes(): number {
+  return expertChunkBytesFrom() ?? DEFAULT_CHUNK_BYTES;
+}
 
 /** Node 20's per-typed-array limit (buffer.constants.MAX_LENGTH = 2^32 bytes); chunks stay below it. */
 export const MAX_TYPED_ARRAY_BYTES = 2 ** 32;
@@ -25,7 +36,7 @@ export const MAX_TYPED_ARRAY_BYTES = 2 ** 32;
 export type ExpertMemory = 'shared' | 'private';
 
 export interface ExpertLayoutOptions {
-  /** Most bytes per chunk (default DEFAULT_CHUNK_BYTES); whole experts only. */
+  /** Most bytes per chunk (default defaultChunkBytes()); whole experts only. */
   readonly chunkBytes?: number;
   /** 'private' (default) or 'shared' (SharedArrayBuffer chunks). */
   readonly memory?: ExpertMemory;
@@ -45,7 +56,7 @@ function checkShape(count: number, bytesPerExpert: number): void {
 }
 
 /** Experts per chunk for a layout (at least 1). */
-export function expertsPerChunkFor(count: number, bytesPerExpert: number, chunkBytes: number = DEFAULT_CHUNK_BYTES): number {
+export function expertsPerChunkFor(count: number, bytesPerExpert: number, chunkBytes: number = defaultChunkBytes()): number {
   checkChunkBytes(chunkBytes);
   if (bytesPerExpert === 0) return Math.max(1, count);
   return Math.max(1, Math.min(Math.max(1, count), Math.floor(chunkBytes / bytesPerExpert)));
@@ -87,7 +98,7 @@ export class ExpertBytes implements Iterable<Uint8Array> {
   /** Zero-filled storage for `count` experts of `bytesPerExpert` bytes. */
   static allocate(count: number, bytesPerExpert: number, opts: ExpertLayoutOptions = {}): ExpertBytes {
     checkShape(count, bytesPerExpert);
-    const per = expertsPerChunkFor(count, bytesPerExpert, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    const per = expertsPerChunkFor(count, bytesPerExpert, opts.chunkBytes ?? defaultChunkBytes());
     const memory = opts.memory ?? 'private';
     if (memory !== 'private' && memory !== 'shared') throw new BadArgumentError('memory', "'private' or 'shared'", String(memory));
     const chunks: Uint8Array[] = [];
@@ -108,7 +119,7 @@ export class ExpertBytes implements Iterable<Uint8Array> {
       throw new BadArgumentError('count', `a positive divisor of the byte length ${bytes.length}`, String(count));
     }
     const bytesPerExpert = bytes.length / count;
-    const per = expertsPerChunkFor(count, bytesPerExpert, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    const per = expertsPerChunkFor(count, bytesPerExpert, opts.chunkBytes ?? defaultChunkBytes());
     const chunks: Uint8Array[] = [];
     for (let e = 0; e < count; e += per) chunks.push(bytes.subarray(e * bytesPerExpert, Math.min(count, e + per) * bytesPerExpert));
     return new ExpertBytes(count, bytesPerExpert, per, chunks);

@@ -16,7 +16,7 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ChunkedTensor } from '../../goldens/caseTensors.js';
 import { decodeSafetensorsHeader, encodeSafetensorsHeader, type Tensor } from '../../goldens/safetensors.js';
 import { BadArgumentError } from '../../reference/errors.js';
-import { DEFAULT_CHUNK_BYTES } from '../../reference/expertBytes.js';
+import { defaultChunkBytes } from '../../reference/expertBytes.js';
 
 const CHUNK = 1 << 28; // 256 MiB per read(2)
 
@@ -114,7 +114,7 @@ export function writeSafetensorsFile(path: string, tensors: Readonly<Record<stri
 export function readSafetensorsFile(path: string, opts: { readonly chunkBytes?: number } = {}): {
   tensors: Map<string, Tensor | ChunkedTensor>; metadata: Record<string, string>;
 } {
-  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const chunkBytes = opts.chunkBytes ?? defaultChunkBytes();
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1 || chunkBytes >= 2 ** 32) {
     throw new BadArgumentError('chunkBytes', 'an integer in [1, 2^32 - 1]', String(opts.chunkBytes));
   }

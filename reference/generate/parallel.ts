@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import type { Case, CaseSpec, Fp4Weights } from '../case.js';
 import { BadArgumentError } from '../errors.js';
-import { DEFAULT_CHUNK_BYTES, ExpertBytes } from '../expertBytes.js';
+import { defaultChunkBytes, ExpertBytes } from '../expertBytes.js';
 import { startWorker, type WorkerLaunch } from '../fastpath/pool.js';
 import { assembleCase, generateCase, generateRoutingInputs } from '../generate.js';
 import { generateHidden } from './hidden.js';
@@ -35,7 +35,7 @@ export const PARALLEL_FROM_BYTES = 256 * 1024 * 1024;
 export interface ParallelGenerateOptions {
   /** Worker threads (default: os.availableParallelism()). */
   readonly threads?: number;
-  /** Largest chunk of the weights' per-expert storage (default 1 GiB). */
+  /** Largest chunk of the weights' per-expert storage (default defaultChunkBytes(): 1 GiB). */
   readonly chunkBytes?: number;
   /** Weight bytes from which workers are used (default PARALLEL_FROM_BYTES; 0: always). */
   readonly parallelFromBytes?: number;
@@ -168,7 +168,7 @@ function checkOptions(opts: ParallelGenerateOptions): { threads: number; chunkBy
   if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
     throw new BadArgumentError('opts.threads', 'an integer in [1, 1024]', String(opts.threads));
   }
-  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const chunkBytes = opts.chunkBytes ?? defaultChunkBytes();
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1 || chunkBytes >= 2 ** 32) {
     throw new BadArgumentError('opts.chunkBytes', 'an integer in [1, 2^32 - 1]', String(opts.chunkBytes));
   }
