@@ -21,7 +21,7 @@ import { nativeBindingForTests, nativeStatus } from '../../native/index.js';
 import { rawCase } from '../../native/rawArgs.js';
 import { runCampaign, type CampaignResult } from '../campaign.js';
 import { abiCase } from './libCase.js';
-import { abiLibraryPath, nativeReleaseDir } from './libHost.js';
+import { abiLibraryPath, loadAbiHost, nativeReleaseDir } from './libHost.js';
 import { createKernel } from './select.js';
 
 const CHUNK = 2048;
@@ -44,6 +44,9 @@ function contiguous(c: Case): Case {
     fc2: { ...c.fc2, packed: whole(c.fc2.packed), scales: whole(c.fc2.scales) },
   };
 }
+/** The bytes of an ABI tensor's data (one view or parts in order). */
+const joined = (d: ArrayBufferView | readonly ArrayBufferView[]): Buffer =>
+  Buffer.concat((Array.isArray(d) ? d : [d]).map((v: ArrayBufferView) => Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
 const multiChunk = (c: Case): boolean => [c.fc1.packed, c.fc1.scales, c.fc2.packed, c.fc2.scales].every((x) => x.chunks.length > 1);
 
 test.serial('generation: serial and on workers, the chunked layout holds the contiguous bytes', async (t) => {
@@ -138,9 +141,8 @@ test.serial('C ABI tensors, golden files and the addon\'s prepare copy: the cont
     const a = abiCase(c);
     const b = abiCase(flat);
     for (const name of ['fc1Weights', 'fc1Scales', 'fc2Weights', 'fc2Scales'] as const) {
-      const x = a[name].data;
-      const y = b[name].data;
-      t.true(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)), name);
+      t.true(Array.isArray(a[name].data), `${name}: the chunks are passed as parts`);
+      t.true(joined(a[name].data).equals(joined(b[name].data)), name);
     }
     const bytes = encodeInputs(`chunked-${i}`, c);
     t.true(Buffer.from(bytes).equals(Buffer.from(encodeInputs(`chunked-${i}`, flat))), 'golden inputs bit for bit');
@@ -160,5 +162,29 @@ test.serial('C ABI tensors, golden files and the addon\'s prepare copy: the cont
     const chunkedArgs = rawCase(raw.enums(), c) as unknown as Record<string, unknown>;
     t.true(Array.isArray(chunkedArgs.fc1Packed), 'passed as parts');
     t.is(await raw.copiedInputsDigest!(chunkedArgs, 0), await raw.copiedInputsDigest!(rawCase(raw.enums(), contiguous(c)), 0));
+  }
+});
+
+test.serial('the C ABI host takes weights in shared memory and in parts (generateCaseParallel\'s layout): the bytes it holds are the contiguous ones', async (t) => {
+  const host = loadAbiHost(); // in this test process: the correct CPU library only
+  const cpuLib = abiLibraryPath('cpu');
+  if (!host.ok || !existsSync(cpuLib)) {
+    t.log(`SKIP (loud): the C ABI host or ${cpuLib} is not built: ${host.ok ? 'library missing' : host.reason}`);
+    if (process.env.CI === 'true') t.fail('the C ABI host must be built on CI');
+    else t.pass();
+    return;
+  }
+  const lib = host.host.open(cpuLib);
+  for (const spec of SPECS) {
+    const shared = await generateCaseParallel(spec, { threads: 2, parallelFromBytes: 0 }); // SharedArrayBuffer chunks
+    const one = await generateCaseParallel(spec, { threads: 2, parallelFromBytes: 0, chunkBytes: 2 ** 32 - 1 }); // one shared chunk each
+    t.true(shared.fc1.packed.shared && one.fc1.packed.shared && one.fc1.packed.chunks.length === 1);
+    const want = host.host.prepare(lib, abiCase(contiguous(generateCase(spec))));
+    for (const c of [shared, one]) {
+      const h = host.host.prepare(lib, abiCase(c));
+      t.is(host.host.digest(h), host.host.digest(want), spec.problem.quantMode);
+      host.host.release(h);
+    }
+    host.host.release(want);
   }
 });

@@ -24,15 +24,15 @@ export function abiProblem(p: Problem): AbiProblem {
 }
 
 /**
- * A weight tensor as the C ABI host takes it: one array (the host copies it into its own
- * buffer). A single chunk is passed as it is; several are joined (one copy), refused at
- * 4 GiB and over with the figures (the ABI host takes one array per tensor).
+ * A weight tensor as the C ABI host takes it: its one chunk, or the array of its chunks
+ * (whole experts; the host joins them in order into its own buffer, native/abi/host), so no
+ * array reaches 4 GiB.
  */
-function hostBytes(x: ExpertBytes): Uint8Array {
-  return x.chunks.length === 1 ? x.chunks[0]! : x.toContiguous();
+function hostBytes(x: ExpertBytes): Uint8Array | Uint8Array[] {
+  return x.chunks.length === 1 ? x.chunks[0]! : [...x.chunks];
 }
 
-const tensor = (dtype: AbiDtype, shape: readonly number[], data: ArrayBufferView): AbiTensor => ({ dtype, shape, data });
+const tensor = (dtype: AbiDtype, shape: readonly number[], data: ArrayBufferView | readonly ArrayBufferView[]): AbiTensor => ({ dtype, shape, data });
 
 export function abiCase(c: Case): AbiCase {
   const p = c.spec.problem;
