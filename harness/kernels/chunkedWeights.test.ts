@@ -83,8 +83,9 @@ test.serial('emulated kernel and the process door (Node adapter): the same outpu
   const door = await createKernel({ kind: 'cmd', command: 'node --import tsx harness/kernels/nodeAdapter.ts --kernel emulated', timeoutS: 60 });
   try {
     for (const spec of SPECS) {
-      const c = generateCase(spec);
-      const flat = contiguous(c);
+      const c = await generateCaseParallel(spec, { threads: 2, parallelFromBytes: 0 }); // shared memory, several chunks
+      t.true(c.fc1.packed.shared && multiChunk(c));
+      const flat = contiguous(generateCase(spec));
       const tactics = (await direct.tactics(spec.problem)).tactics.slice(0, 2);
       t.true(tactics.length > 0);
       const hFlat = await direct.prepare(flat);
