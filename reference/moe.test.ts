@@ -367,16 +367,16 @@ test('malformed cases and options are rejected naming the field, the expected an
 test('NaN weight scales are found by the fast path\'s worker scan (any task, fc1 before fc2, before routing errors) as checkCase finds them', async (t) => {
   const problem = configProblem('qwen3-30b-a3b', 4, { E: 8, localExperts: 8, H: 1024, I: 256 });
   const c = generateCase({ problem, seed: 5, logitFamily: 'normal', scaleFamily: 'normal' });
-  // Three experts per chunk: the scans run per chunk, and the indices reported are global.
+  // One expert per chunk: the scans run per chunk, and the indices reported are global.
   const withNan = (fc1: number[], fc2: number[]): Case => {
-    const s1 = c.fc1.scales.relayout({ chunkBytes: 3 * c.fc1.scales.bytesPerExpert });
-    const s2 = c.fc2.scales.relayout({ chunkBytes: 3 * c.fc2.scales.bytesPerExpert });
+    const s1 = c.fc1.scales.relayout({ chunkBytes: c.fc1.scales.bytesPerExpert });
+    const s2 = c.fc2.scales.relayout({ chunkBytes: c.fc2.scales.bytesPerExpert });
     for (const i of fc1) s1.setAt(i, 0xff);
     for (const i of fc2) s2.setAt(i, 0x7f);
     return { ...c, fc1: { ...c.fc1, scales: s1 }, fc2: { ...c.fc2, scales: s2 } };
   };
   t.true(c.fc1.scales.byteLength > 2 * 65536, 'the scales span several scan tasks');
-  t.true(c.fc1.scales.bytesPerExpert * 3 < 70001 && c.fc2.scales.bytesPerExpert * 3 < 65536, 'the NaN bytes below lie past the first chunk');
+  t.true(c.fc1.scales.bytesPerExpert < 70001 && c.fc2.scales.bytesPerExpert < 65536, 'the NaN bytes below lie past the first chunk');
   const n1 = c.fc1.scales.byteLength;
   const cases: Array<[number[], number[], RegExp]> = [
     [[n1 - 1, 70001], [5], /^case\.fc1\.scales\[70001\]: expected a non-NaN e4m3 scale byte, got 0xff/],

@@ -67,7 +67,7 @@ export function sharedExperts(x: ExpertBytes): ExpertBytes {
   if (x.shared) return x;
   let s = sharedExpertCopies.get(x);
   if (s === undefined || !s.equals(x)) {
-    s = x.relayout({ memory: 'shared' });
+    s = x.relayout({ memory: 'shared', chunkBytes: Math.max(1, x.expertsPerChunk * x.bytesPerExpert) }); // same chunks
     sharedExpertCopies.set(x, s);
   }
   return s;
