@@ -6,7 +6,9 @@
  *   npx tsx reference/generate/benchGenerate.ts [config] [T] [threads,...]
  *   (defaults: qwen3-235b-a22b 256 1,2,<cores>; compiled: node dist/reference/generate/benchGenerate.js)
  *
- * Prints one line per mode: wall ms, GB/s of weights, and the digest check.
+ * Prints one line per mode: wall ms, process CPU ms (every thread: what the cores did, which
+ * a loaded machine does not distort as it does the wall time), GB/s of weights, and the
+ * digest check.
  */
 import { availableParallelism } from 'node:os';
 import { caseDigest } from '../caseDigest.js';
@@ -19,19 +21,25 @@ const spec = { problem: configProblem(config, Number(tText)), seed: 1, logitFami
 const bytes = weightBytes(spec);
 console.log(`${config} T=${tText}: ${(bytes / 2 ** 30).toFixed(2)} GiB of weights, ${spec.problem.localExperts} local experts, ${availableParallelism()} cores`);
 
+const cpuMs = (u: NodeJS.CpuUsage): string => `${((u.user + u.system) / 1000).toFixed(0).padStart(7)} ms CPU`;
 let t0 = performance.now();
-let want = caseDigest(generateCase(spec));
+let cpu = process.cpuUsage();
+const serial = generateCase(spec);
+const serialCpu = process.cpuUsage(cpu);
 const serialMs = performance.now() - t0;
-console.log(`serial (generateCase)        ${serialMs.toFixed(0).padStart(7)} ms  ${(bytes / serialMs / 1e6).toFixed(2)} GB/s`);
+let want = caseDigest(serial);
+console.log(`serial (generateCase)        ${serialMs.toFixed(0).padStart(7)} ms  ${cpuMs(serialCpu)}  ${(bytes / serialMs / 1e6).toFixed(2)} GB/s`);
 for (const threads of [...new Set(threadsText.split(',').map(Number))]) {
   // The first call of a thread count starts the workers; the second shows a warm pool.
   for (const round of ['cold', 'warm']) {
     let info: GenerationInfo | undefined;
     t0 = performance.now();
+    cpu = process.cpuUsage();
     const c = await generateCaseParallel(spec, { threads, parallelFromBytes: 0 }, (i) => { info = i; });
+    const used = process.cpuUsage(cpu);
     const ms = performance.now() - t0;
     const same = caseDigest(c) === want;
-    console.log(`${String(threads).padStart(3)} thread(s), ${round} pool  ${ms.toFixed(0).padStart(7)} ms  ${(bytes / ms / 1e6).toFixed(2)} GB/s  speedup ${(serialMs / ms).toFixed(2)}x  ` +
+    console.log(`${String(threads).padStart(3)} thread(s), ${round} pool  ${ms.toFixed(0).padStart(7)} ms  ${cpuMs(used)}  ${(bytes / ms / 1e6).toFixed(2)} GB/s  speedup ${(serialMs / ms).toFixed(2)}x  ` +
       `experts per worker ${info?.perWorker.join('/')}  ${same ? 'bit-identical' : 'DIFFERENT BYTES'}`);
     if (!same) process.exitCode = 1;
   }
