@@ -3,8 +3,12 @@
  * thread counts, on one configuration at full size, each result checked bit for bit against
  * the serial one (caseDigest). Run:
  *
- *   npx tsx reference/generate/benchGenerate.ts [config] [T] [threads,...]
- *   (defaults: qwen3-235b-a22b 256 1,2,<cores>; compiled: node dist/reference/generate/benchGenerate.js)
+ *   node --expose-gc --import tsx reference/generate/benchGenerate.ts [config] [T] [threads,...]
+ *   (defaults: qwen3-235b-a22b 256 1,2,<cores>; compiled: node --expose-gc dist/reference/generate/benchGenerate.js)
+ *
+ * --expose-gc lets it free each case before the next one (else two full-size cases may be
+ * alive at once, and a memory limit near twice a case's size makes the kernel reclaim pages:
+ * seconds of system time that are not generation's).
  *
  * Prints one line per mode: wall ms, process CPU ms (every thread: what the cores did, which
  * a loaded machine does not distort as it does the wall time), GB/s of weights, and the
@@ -21,17 +25,20 @@ const spec = { problem: configProblem(config, Number(tText)), seed: 1, logitFami
 const bytes = weightBytes(spec);
 console.log(`${config} T=${tText}: ${(bytes / 2 ** 30).toFixed(2)} GiB of weights, ${spec.problem.localExperts} local experts, ${availableParallelism()} cores`);
 
-const cpuMs = (u: NodeJS.CpuUsage): string => `${((u.user + u.system) / 1000).toFixed(0).padStart(7)} ms CPU`;
+const cpuMs = (u: NodeJS.CpuUsage): string => `${((u.user + u.system) / 1000).toFixed(0).padStart(7)} ms CPU (${(u.system / 1000).toFixed(0)} sys)`;
 let t0 = performance.now();
 let cpu = process.cpuUsage();
-const serial = generateCase(spec);
+let serial: ReturnType<typeof generateCase> | null = generateCase(spec);
 const serialCpu = process.cpuUsage(cpu);
 const serialMs = performance.now() - t0;
 let want = caseDigest(serial);
+serial = null; // one full-size case in memory at a time
+if ((globalThis as { gc?: () => void }).gc === undefined) console.log('(no --expose-gc: the previous case may still be alive during the next)');
 console.log(`serial (generateCase)        ${serialMs.toFixed(0).padStart(7)} ms  ${cpuMs(serialCpu)}  ${(bytes / serialMs / 1e6).toFixed(2)} GB/s`);
 for (const threads of [...new Set(threadsText.split(',').map(Number))]) {
   // The first call of a thread count starts the workers; the second shows a warm pool.
   for (const round of ['cold', 'warm']) {
+    (globalThis as { gc?: () => void }).gc?.();
     let info: GenerationInfo | undefined;
     t0 = performance.now();
     cpu = process.cpuUsage();

@@ -35,6 +35,7 @@ for (const threads of [1, 2, 7]) {
         let info: GenerationInfo | undefined;
         const par = await generateCaseParallel(spec, { threads, chunkBytes, parallelFromBytes: 0 }, (x) => { info = x; });
         t.is(info?.mode, 'workers');
+        t.is(info?.workers, 'kept', 'a small job keeps the pool');
         t.is(info?.perWorker.length, threads);
         t.is(info!.perWorker.reduce((a, b) => a + b, 0), 2 * problem.localExperts, 'every FC1 and FC2 expert generated once');
         t.is(caseDigest(par), caseDigest(serial), `${problem.quantMode} El=${problem.localExperts} ${scaleFamily}`);
@@ -62,12 +63,22 @@ test.serial('below parallelFromBytes the case is generated on this thread (no wo
   t.is(caseDigest(c), caseDigest(generateCase(spec)));
 });
 
+test.serial('after a job of releaseWorkersFromBytes or more the workers are ended (they would hold the case\'s views); the next job starts new ones', async (t) => {
+  const spec: CaseSpec = { problem: problems[1]!, seed: 4, logitFamily: 'normal', scaleFamily: 'normal' };
+  const infos: GenerationInfo[] = [];
+  const a = await generateCaseParallel(spec, { threads: 2, parallelFromBytes: 0, releaseWorkersFromBytes: 0 }, (i) => infos.push(i));
+  const b = await generateCaseParallel(spec, { threads: 2, parallelFromBytes: 0, releaseWorkersFromBytes: 0 }, (i) => infos.push(i));
+  t.deepEqual(infos.map((i) => i.workers), ['ended', 'ended']);
+  t.is(caseDigest(a), caseDigest(generateCase(spec)));
+  t.is(caseDigest(b), caseDigest(a));
+});
+
 test.serial('bad options and specs are refused naming them, before any worker starts', async (t) => {
   const spec: CaseSpec = { problem: problems[0]!, seed: 3, logitFamily: 'normal', scaleFamily: 'normal' };
   for (const [opts, argument] of [
     [{ threads: 0 }, 'opts.threads'], [{ threads: 1.5 }, 'opts.threads'],
     [{ chunkBytes: 0 }, 'opts.chunkBytes'], [{ chunkBytes: 2 ** 32 }, 'opts.chunkBytes'],
-    [{ parallelFromBytes: -1 }, 'opts.parallelFromBytes'],
+    [{ parallelFromBytes: -1 }, 'opts.parallelFromBytes'], [{ releaseWorkersFromBytes: 0.5 }, 'opts.releaseWorkersFromBytes'],
   ] as const) {
     const err = await t.throwsAsync(generateCaseParallel(spec, opts), { instanceOf: BadArgumentError });
     t.is((err as BadArgumentError).argument, argument);
