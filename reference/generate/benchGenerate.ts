@@ -36,8 +36,9 @@ serial = null; // one full-size case in memory at a time
 if ((globalThis as { gc?: () => void }).gc === undefined) console.log('(no --expose-gc: the previous case may still be alive during the next)');
 console.log(`serial (generateCase)        ${serialMs.toFixed(0).padStart(7)} ms  ${cpuMs(serialCpu)}  ${(bytes / serialMs / 1e6).toFixed(2)} GB/s`);
 for (const threads of [...new Set(threadsText.split(',').map(Number))]) {
-  // The first call of a thread count starts the workers; the second shows a warm pool.
-  for (const round of ['cold', 'warm']) {
+  // Two rounds per thread count: the first starts the workers; the second reuses them below
+  // 1 GiB of weights (parallel.ts RELEASE_WORKERS_FROM_BYTES), else starts them again.
+  for (const round of ['round 1', 'round 2']) {
     (globalThis as { gc?: () => void }).gc?.();
     let info: GenerationInfo | undefined;
     t0 = performance.now();
@@ -46,7 +47,7 @@ for (const threads of [...new Set(threadsText.split(',').map(Number))]) {
     const used = process.cpuUsage(cpu);
     const ms = performance.now() - t0;
     const same = caseDigest(c) === want;
-    console.log(`${String(threads).padStart(3)} thread(s), ${round} pool  ${ms.toFixed(0).padStart(7)} ms  ${cpuMs(used)}  ${(bytes / ms / 1e6).toFixed(2)} GB/s  speedup ${(serialMs / ms).toFixed(2)}x  ` +
+    console.log(`${String(threads).padStart(3)} thread(s), ${round}  ${ms.toFixed(0).padStart(7)} ms  ${cpuMs(used)}  ${(bytes / ms / 1e6).toFixed(2)} GB/s  speedup ${(serialMs / ms).toFixed(2)}x  ` +
       `experts per worker ${info?.perWorker.join('/')}  ${same ? 'bit-identical' : 'DIFFERENT BYTES'}`);
     if (!same) process.exitCode = 1;
   }
