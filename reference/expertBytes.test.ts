@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { BadArgumentError } from './errors.js';
-import { ExpertBytes, expertsPerChunkFor, MAX_TYPED_ARRAY_BYTES } from './expertBytes.js';
+import { DEFAULT_CHUNK_BYTES, defaultChunkBytes, ExpertBytes, expertsPerChunkFor, MAX_TYPED_ARRAY_BYTES } from './expertBytes.js';
 
 const pattern = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7 + (i >> 8)) & 0xff);
 
@@ -79,4 +79,24 @@ test('toContiguous refuses 4 GiB and more (one typed array cannot hold it), nami
   t.is(e.argument, 'ExpertBytes.toContiguous');
   t.is(e.actual, `${2 ** 32 + 16} bytes`);
   t.regex(e.message, /read expert\(l\) or chunks instead/);
+});
+
+test.serial('MOE_EXPERT_CHUNK_BYTES sets the default limit; a bad value is refused naming the variable', (t) => {
+  const prev = process.env.MOE_EXPERT_CHUNK_BYTES;
+  try {
+    process.env.MOE_EXPERT_CHUNK_BYTES = '32';
+    t.is(defaultChunkBytes(), 32);
+    t.is(ExpertBytes.allocate(5, 16).chunks.length, 3, '2 experts of 16 bytes per 32-byte chunk');
+    for (const bad of ['0', '-4', '1.5', 'lots', String(2 ** 32)]) {
+      process.env.MOE_EXPERT_CHUNK_BYTES = bad;
+      const e = t.throws(() => ExpertBytes.allocate(2, 4), { instanceOf: BadArgumentError }) as BadArgumentError;
+      t.is(e.argument, 'MOE_EXPERT_CHUNK_BYTES');
+      t.is(e.actual, JSON.stringify(bad));
+    }
+    process.env.MOE_EXPERT_CHUNK_BYTES = '';
+    t.is(defaultChunkBytes(), DEFAULT_CHUNK_BYTES, 'empty: the default');
+  } finally {
+    if (prev === undefined) delete process.env.MOE_EXPERT_CHUNK_BYTES;
+    else process.env.MOE_EXPERT_CHUNK_BYTES = prev;
+  }
 });
