@@ -95,25 +95,34 @@ export const asUint16 = (t: Tensor, name = 'tensor'): Uint16Array =>
 export const asUint8 = (t: Tensor, name = 'tensor'): Uint8Array =>
   view(t, ['U8', 'I8', 'BOOL', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0'], name, (b) => new Uint8Array(b));
 
-/** Serialize tensors (and optional string metadata) to the bytes of a .safetensors file. */
-export function writeSafetensors(
-  tensors: Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>,
-  metadata: Readonly<Record<string, string>> = {},
-): Uint8Array {
-  const entries: Array<[string, Tensor]> = tensors instanceof Map
-    ? [...(tensors as ReadonlyMap<string, Tensor>).entries()]
-    : Object.entries(tensors as Record<string, Tensor>);
-  for (const [name, t] of entries) {
+/** What the header says of one tensor: name, dtype, shape and its byte count. */
+export interface TensorEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+  readonly byteLength: number;
+}
+
+/**
+ * The first bytes of a .safetensors file (length field and padded JSON header) for these
+ * tensors, checked, and the order their data follow in (dtype size, largest first, then
+ * name). writeSafetensors and the streaming writer (harness/kernels/largeFiles.ts) share it.
+ */
+export function encodeSafetensorsHeader(
+  tensors: readonly TensorEntry[], metadata: Readonly<Record<string, string>> = {},
+): { prefix: Uint8Array; order: TensorEntry[]; dataBytes: number } {
+  for (const t of tensors) {
+    const name = t.name;
     if (name === METADATA_KEY || name.length === 0) throw new BadArgumentError('tensor name', `a non-empty name other than ${METADATA_KEY}`, JSON.stringify(name));
     if (!isDtype(t.dtype)) throw new BadArgumentError(`dtype of ${name}`, 'a safetensors dtype', String(t.dtype));
     checkShape(t.shape, `shape of ${name}`);
     const want = numel(t.shape) * DTYPE_SIZES[t.dtype];
-    if (t.data.byteLength !== want) throw new BadArgumentError(`data of ${name}`, `${want} bytes`, `${t.data.byteLength} bytes`);
+    if (t.byteLength !== want) throw new BadArgumentError(`data of ${name}`, `${want} bytes`, `${t.byteLength} bytes`);
   }
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') throw new BadArgumentError(`metadata ${k}`, 'a string', typeof v);
   }
-  entries.sort(([na, a], [nb, b]) => DTYPE_SIZES[b.dtype] - DTYPE_SIZES[a.dtype] || (na < nb ? -1 : na > nb ? 1 : 0));
+  const order = [...tensors].sort((a, b) => DTYPE_SIZES[b.dtype] - DTYPE_SIZES[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   const header = Object.create(null) as Record<string, unknown>; // no prototype: a tensor may be named __proto__
   if (Object.keys(metadata).length > 0) {
@@ -122,39 +131,73 @@ export function writeSafetensors(
     header[METADATA_KEY] = meta;
   }
   let offset = 0;
-  for (const [name, t] of entries) {
-    header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+  for (const t of order) {
+    header[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + t.byteLength] };
+    offset += t.byteLength;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const padded = Math.ceil(json.length / 8) * 8;
   if (padded !== json.length) json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
+  const prefix = new Uint8Array(8 + json.length);
+  new DataView(prefix.buffer).setBigUint64(0, BigInt(json.length), true);
+  prefix.set(json, 8);
+  return { prefix, order, dataBytes: offset };
+}
 
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let at = 8 + json.length;
-  for (const [, t] of entries) {
-    out.set(t.data, at);
-    at += t.data.byteLength;
+/** Serialize tensors (and optional string metadata) to the bytes of a .safetensors file. */
+export function writeSafetensors(
+  tensors: Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>,
+  metadata: Readonly<Record<string, string>> = {},
+): Uint8Array {
+  const entries: Array<[string, Tensor]> = tensors instanceof Map
+    ? [...(tensors as ReadonlyMap<string, Tensor>).entries()]
+    : Object.entries(tensors as Record<string, Tensor>);
+  const byName = new Map(entries);
+  const { prefix, order, dataBytes } = encodeSafetensorsHeader(
+    entries.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, byteLength: t.data?.byteLength ?? -1 })), metadata);
+  const out = new Uint8Array(prefix.length + dataBytes);
+  out.set(prefix, 0);
+  let at = prefix.length;
+  for (const e of order) {
+    const data = byName.get(e.name)!.data;
+    out.set(data, at);
+    at += data.byteLength;
   }
   return out;
 }
 
+/** One tensor of a parsed header: where its data lie, relative to the data buffer. */
+export interface HeaderEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  readonly shape: number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
 /**
- * Parse the bytes of a .safetensors file, checking every rule of the format.
- * `source` (a file name) prefixes every error message.
+ * Parse and check the header of a .safetensors file of `fileBytes` bytes, from its first
+ * bytes `head` (at least the length field and the header; the whole file will do): every
+ * rule of the format, the tensors tiling the `fileBytes - dataStart` data bytes. Entries in
+ * offset order. readSafetensors and the streaming reader (harness/kernels/largeFiles.ts)
+ * share it.
  */
-export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsFile {
+export function decodeSafetensorsHeader(head: Uint8Array, fileBytes: number, source = 'safetensors'): {
+  entries: HeaderEntry[]; metadata: Record<string, string>; dataStart: number;
+} {
+  const bytes = head;
   const bad = (what: string, expected: string, actual: string): never => {
     throw new BadArgumentError(`${source}: ${what}`, expected, actual);
   };
-  if (bytes.byteLength < 8) bad('file size', 'at least 8 bytes (the header length)', `${bytes.byteLength} bytes`);
+  if (fileBytes < 8 || bytes.byteLength < 8) bad('file size', 'at least 8 bytes (the header length)', `${fileBytes} bytes`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) bad('header length', `at most ${MAX_HEADER_BYTES}`, String(n));
   const headerLen = Number(n);
+  if (8 + headerLen > fileBytes) {
+    bad('header length', `at most ${fileBytes - 8} (the bytes after the length field)`, String(headerLen));
+  }
   if (8 + headerLen > bytes.byteLength) {
-    bad('header length', `at most ${bytes.byteLength - 8} (the bytes after the length field)`, String(headerLen));
+    bad('header bytes read', `at least ${8 + headerLen}`, String(bytes.byteLength));
   }
   const headerBytes = bytes.subarray(8, 8 + headerLen);
   if (headerLen === 0 || headerBytes[0] !== 0x7b) {
@@ -186,8 +229,8 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): Safe
   }
 
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.byteLength - dataStart;
-  const infos: Array<{ name: string; dtype: Dtype; shape: number[]; begin: number; end: number }> = [];
+  const dataLen = fileBytes - dataStart;
+  const infos: HeaderEntry[] = [];
   for (const [name, info] of Object.entries(obj)) {
     if (name === METADATA_KEY) continue;
     if (typeof info !== 'object' || info === null || Array.isArray(info)) bad(`entry ${JSON.stringify(name)}`, 'an object', JSON.stringify(info));
@@ -214,8 +257,17 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): Safe
   }
   if (cursor !== dataLen) bad('data buffer', `${cursor} bytes (as the header's offsets cover)`, `${dataLen} bytes`);
 
+  return { entries: infos, metadata, dataStart };
+}
+
+/**
+ * Parse the bytes of a .safetensors file, checking every rule of the format.
+ * `source` (a file name) prefixes every error message.
+ */
+export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsFile {
+  const { entries, metadata, dataStart } = decodeSafetensorsHeader(bytes, bytes.byteLength, source);
   const tensors = new Map<string, Tensor>();
-  for (const t of infos) {
+  for (const t of entries) {
     // new Uint8Array(view) copies: Buffer.slice would alias the file buffer.
     tensors.set(t.name, { dtype: t.dtype, shape: t.shape, data: new Uint8Array(bytes.subarray(dataStart + t.begin, dataStart + t.end)) });
   }

@@ -8,7 +8,7 @@
  */
 import type { Case, CaseSpec } from '../reference/case.js';
 import type { Expected } from '../reference/expected.js';
-import { generateCase } from '../reference/generate.js';
+import { generateCaseParallel } from '../reference/generate/parallel.js';
 import { describeProblem, type Problem } from '../reference/problem.js';
 import { describeError, POISON, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
 import { ChildRunner } from './childRunner.js';
@@ -196,7 +196,7 @@ async function streamOneCase(
   let model: ErrorModel;
   try {
     const t0 = performance.now();
-    c = generateCase(spec);
+    c = await generateCaseParallel(spec); // every core for large weights, the same bytes
     casePhases.generate = performance.now() - t0;
   } catch (e) {
     emit(record('*', errorVerdict(`generating ${where}: ${describeError(e)}`, ctx('*'), 'generate')));

@@ -5,7 +5,7 @@
  * CUDA fault (CudaError) it reports and exits: the CUDA context is poisoned, and the
  * parent starts a fresh child for the remaining tactics.
  */
-import { generateCase } from '../reference/generate.js';
+import { generateCaseParallel } from '../reference/generate/parallel.js';
 import { describeError, executeTactic, isUnsupported, selectedTactics } from './caseRunner.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
 import type { Provider } from './kernels/provider.js';
@@ -53,7 +53,7 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
   crashHook('regenerate', m.attempt);
   let c;
   try {
-    c = generateCase(m.spec);
+    c = await generateCaseParallel(m.spec); // every core for large weights, the same bytes
   } catch (e) {
     await send({ type: 'prepare_crashed', id: m.id, message: `regenerate: ${describeError(e)}` });
     return;

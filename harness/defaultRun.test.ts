@@ -309,16 +309,13 @@ function expertTableOf64(c: Case): Case {
   const p = c.spec.problem;
   const El = p.localExperts;
   if (El <= 64) return c;
-  const remap = (w: Fp4Weights, rows: number, cols: number): Fp4Weights => {
-    const sf = weightBlock(p.quantMode);
-    const packed = w.packed.slice();
-    const scales = w.scales.slice();
+  const remap = (w: Fp4Weights, _rows: number, _cols: number): Fp4Weights => {
+    const packed = w.packed.relayout();
+    const scales = w.scales.relayout();
     const globalScale = w.globalScale.slice();
-    const pn = (rows * cols) / 2;
-    const sn = (rows * cols) / sf;
     for (let l = 64; l < El; l++) {
-      packed.copyWithin(l * pn, (l % 64) * pn, (l % 64 + 1) * pn);
-      scales.copyWithin(l * sn, (l % 64) * sn, (l % 64 + 1) * sn);
+      packed.expert(l).set(packed.expert(l % 64));
+      scales.expert(l).set(scales.expert(l % 64));
       globalScale[l] = globalScale[l % 64]!;
     }
     return { packed, scales, globalScale };

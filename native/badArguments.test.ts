@@ -78,8 +78,8 @@ function mutations(): Mutation[] {
   }
   for (const which of ['fc1', 'fc2'] as const) {
     const w = c[which];
-    for (const v of wrongArrays(w.packed.length, Uint8Array)) m.push(withField(`${which}.packed wrong`, { [which]: { ...w, packed: v } }));
-    for (const v of wrongArrays(w.scales.length, Uint8Array)) m.push(withField(`${which}.scales wrong`, { [which]: { ...w, scales: v } }));
+    for (const v of wrongArrays(w.packed.byteLength, Uint8Array)) m.push(withField(`${which}.packed wrong`, { [which]: { ...w, packed: v } }));
+    for (const v of wrongArrays(w.scales.byteLength, Uint8Array)) m.push(withField(`${which}.scales wrong`, { [which]: { ...w, scales: v } }));
   }
   m.push(withField('fc1 missing', { fc1: undefined }));
   m.push(withField('logits as bf16 for float32 dtype', { logits: new Uint16Array(p.T * p.E) }));

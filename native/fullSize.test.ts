@@ -28,6 +28,7 @@
  */
 import test from 'ava';
 import type { Case, CaseSpec } from '../reference/case.js';
+import { ExpertBytes } from '../reference/expertBytes.js';
 import { configProblem } from '../reference/configs.js';
 import { generateCase } from '../reference/generate.js';
 import type { Problem } from '../reference/problem.js';
@@ -60,7 +61,7 @@ function zeroCase(p: Problem): Case {
   const { T, H, I, E } = p;
   const El = p.localExperts;
   const w = (rows: number, cols: number): Case['fc1'] => ({
-    packed: new Uint8Array(El * rows * cols / 2), scales: new Uint8Array(El * rows * cols / 16), globalScale: new Float32Array(El).fill(1),
+    packed: ExpertBytes.allocate(El, rows * cols / 2), scales: ExpertBytes.allocate(El, rows * cols / 16), globalScale: new Float32Array(El).fill(1),
   });
   return {
     spec: { problem: p, seed: 1, logitFamily: 'normal', scaleFamily: 'normal' },
@@ -114,16 +115,17 @@ if (!probe.ok) {
       new Uint8Array(b.buffer, b.byteOffset, b.byteLength)[Math.floor(b.byteLength / 2)]! ^= 0x01;
       return b;
     };
+    const flipExperts = (a: ExpertBytes): ExpertBytes => ExpertBytes.fromContiguous(flip(a.toContiguous()), a.count);
     const variants: Record<string, Case> = {
       base: c0,
       logits: { ...c0, logits: flip(c0.logits as Float32Array) },
       bias: { ...c0, bias: flip(c0.bias as Float32Array) },
       'hidden.packed': { ...c0, hidden: { ...h0, packed: flip(h0.packed) } },
       'hidden.scales': { ...c0, hidden: { ...h0, scales: flip(h0.scales) } },
-      'fc1.packed': { ...c0, fc1: { ...c0.fc1, packed: flip(c0.fc1.packed) } },
-      'fc1.scales': { ...c0, fc1: { ...c0.fc1, scales: flip(c0.fc1.scales) } },
-      'fc2.packed': { ...c0, fc2: { ...c0.fc2, packed: flip(c0.fc2.packed) } },
-      'fc2.scales': { ...c0, fc2: { ...c0.fc2, scales: flip(c0.fc2.scales) } },
+      'fc1.packed': { ...c0, fc1: { ...c0.fc1, packed: flipExperts(c0.fc1.packed) } },
+      'fc1.scales': { ...c0, fc1: { ...c0.fc1, scales: flipExperts(c0.fc1.scales) } },
+      'fc2.packed': { ...c0, fc2: { ...c0.fc2, packed: flipExperts(c0.fc2.packed) } },
+      'fc2.scales': { ...c0, fc2: { ...c0.fc2, scales: flipExperts(c0.fc2.scales) } },
       out1Scale: { ...c0, out1Scale: flip(c0.out1Scale) },
       out1GateScale: { ...c0, out1GateScale: flip(c0.out1GateScale) },
       out2Scale: { ...c0, out2Scale: flip(c0.out2Scale) },

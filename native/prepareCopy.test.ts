@@ -49,14 +49,14 @@ test('buffers resized to nothing, transferred away or overwritten after the call
 
   const args = rawCase(enums, c) as unknown as Record<string, unknown>;
   const logits = onResizable(c.logits as Float32Array);
-  const fc1 = new Uint8Array(c.fc1.packed);
-  const fc2 = new Uint8Array(c.fc2.packed);
+  const fc1 = c.fc1.packed.toContiguous();
+  const fc2 = c.fc2.packed.toContiguous();
   Object.assign(args, { logits, fc1Packed: fc1, fc2Packed: fc2 });
   const pending = raw.copiedInputsDigest!(args, 300); // the worker reads 300 ms from now
 
   (logits.buffer as ArrayBuffer & { resize(n: number): void }).resize(0);
   t.is(logits.length, 0, 'the resizable buffer shrank under the view');
-  structuredClone(fc1.buffer, { transfer: [fc1.buffer] });
+  structuredClone(fc1.buffer, { transfer: [fc1.buffer as ArrayBuffer] });
   t.is(fc1.byteLength, 0, 'the transferred buffer is detached');
   fc2.fill(0xff);
 
@@ -97,6 +97,44 @@ test('prepare refuses a view whose resizable buffer has already shrunk, naming t
   t.is((err as { actual?: unknown }).actual, 'Float32Array(1)');
 });
 
+test('weights given as their per-expert chunks (arrays of Uint8Array parts) are copied as the contiguous tensor, bit for bit', async (t) => {
+  const raw = binding(t);
+  if (raw === null) return;
+  const enums = raw.enums();
+  const c = tinyCase();
+  const contiguous = rawCase(enums, c) as unknown as Record<string, unknown>;
+  for (const key of ['fc1Packed', 'fc1Scales', 'fc2Packed', 'fc2Scales']) {
+    t.true(contiguous[key] instanceof Uint8Array, `${key}: tinyCase's one chunk is passed as it is`);
+  }
+  const pristine = await raw.copiedInputsDigest!(contiguous, 0);
+  // One expert per chunk (the layout a case larger than the chunk limit has), through rawCase.
+  const chunked = {
+    ...c,
+    fc1: { ...c.fc1, packed: c.fc1.packed.relayout({ chunkBytes: c.fc1.packed.bytesPerExpert }), scales: c.fc1.scales.relayout({ chunkBytes: c.fc1.scales.bytesPerExpert }) },
+    fc2: { ...c.fc2, packed: c.fc2.packed.relayout({ chunkBytes: c.fc2.packed.bytesPerExpert }), scales: c.fc2.scales.relayout({ chunkBytes: c.fc2.scales.bytesPerExpert }) },
+  };
+  t.true(chunked.fc1.packed.chunks.length > 1, 'the layout has several chunks');
+  const args = rawCase(enums, chunked) as unknown as Record<string, unknown>;
+  t.true(Array.isArray(args.fc1Packed), 'several chunks are passed as an array of parts');
+  const parts = args.fc1Packed as Uint8Array[];
+  const pending = raw.copiedInputsDigest!(args, 200);
+  for (const part of parts) part.fill(0x33); // after the call: the copy was taken before
+  t.is(await pending, pristine, 'the parts hash as the contiguous tensor, and were copied at the call');
+
+  // Parts that are not all Uint8Array, or do not add up to the tensor's length: refused, named.
+  const bad = rawCase(enums, chunked) as unknown as Record<string, unknown>;
+  bad.fc2Scales = [...(bad.fc2Scales as Uint8Array[]).slice(0, 1), new Uint16Array(4)];
+  const err = await t.throwsAsync(async () => raw.copiedInputsDigest!(bad, 0));
+  t.is((err as { argument?: unknown }).argument, 'fc2.scales', err?.message);
+  t.is((err as { actual?: unknown }).actual, 'Array(2)', 'refused as the Array it is');
+  const short = rawCase(enums, chunked) as unknown as Record<string, unknown>;
+  short.fc1Packed = (short.fc1Packed as Uint8Array[]).slice(1);
+  const err2 = await t.throwsAsync(async () => raw.copiedInputsDigest!(short, 0));
+  t.is((err2 as { argument?: unknown }).argument, 'fc1.packed', err2?.message);
+  const partCount = (rawCase(enums, chunked) as unknown as Record<string, Uint8Array[]>).fc1Packed!.length - 1;
+  t.is((err2 as { actual?: unknown }).actual, `Array(${partCount}) of Uint8Array parts, ${c.fc1.packed.byteLength - c.fc1.packed.bytesPerExpert} bytes in all`);
+});
+
 test('copiedInputsDigest refuses a bad delay, naming it', async (t) => {
   const raw = binding(t);
   if (raw === null) return;
@@ -121,8 +159,8 @@ if (!probe.ok) {
     const tactic = defaultTactic(c.spec.problem);
     const h = prepare(c); // not awaited: the caller keeps going
     if (c.hidden.format === 'nvfp4') c.hidden.packed.fill(0x77);
-    c.fc1.packed.fill(0x11);
-    structuredClone(c.fc2.packed.buffer, { transfer: [c.fc2.packed.buffer as ArrayBuffer] });
+    for (const chunk of c.fc1.packed.chunks) chunk.fill(0x11);
+    structuredClone(c.fc2.packed.chunks[0]!.buffer, { transfer: [c.fc2.packed.chunks[0]!.buffer as ArrayBuffer] });
     (c.logits as Float32Array).fill(-1);
     const handle = await h;
     try {

@@ -6,6 +6,7 @@
  */
 import type { Case } from '../reference/case.js';
 import { BadArgumentError, describeValue } from '../reference/errors.js';
+import { ExpertBytes } from '../reference/expertBytes.js';
 import { hiddenFormat, type Problem } from '../reference/problem.js';
 import type { RawBinding, RawCase, RawProblem } from './addon.js';
 
@@ -44,6 +45,16 @@ export function rawProblem(tables: EnumTables, p: Problem): RawProblem {
   };
 }
 
+/**
+ * A weight tensor as the binding takes it: its one chunk, or the array of its chunks (each
+ * whole experts; the addon copies them in order into one buffer, src/problem_args.cc
+ * ownedCopy). Anything else is passed on for the C++ checks to name.
+ */
+function weightArg(x: unknown): unknown {
+  if (!(x instanceof ExpertBytes)) return x;
+  return x.chunks.length === 1 ? x.chunks[0] : [...x.chunks];
+}
+
 export function rawCase(tables: EnumTables, c: Case): RawCase {
   if (!isObject(c)) throw new BadArgumentError('case', 'a Case object', describeValue(c));
   const spec: unknown = c.spec;
@@ -69,10 +80,10 @@ export function rawCase(tables: EnumTables, c: Case): RawCase {
     bias: c.bias,
     hidden: h.format === 'nvfp4' ? h.packed : h.data,
     hiddenScales: h.format === 'bf16' ? null : h.scales,
-    fc1Packed: c.fc1.packed,
-    fc1Scales: c.fc1.scales,
-    fc2Packed: c.fc2.packed,
-    fc2Scales: c.fc2.scales,
+    fc1Packed: weightArg(c.fc1.packed),
+    fc1Scales: weightArg(c.fc1.scales),
+    fc2Packed: weightArg(c.fc2.packed),
+    fc2Scales: weightArg(c.fc2.scales),
     out1Scale: c.out1Scale,
     out1GateScale: c.out1GateScale,
     out2Scale: c.out2Scale,

@@ -7,6 +7,7 @@ import type { Case } from '../reference/case.js';
 import type { Problem } from '../reference/problem.js';
 import { testProblem } from '../reference/testing/testProblem.js';
 import { deviceInfo, type NativeDeviceInfo } from './index.js';
+import { ExpertBytes } from '../reference/expertBytes.js';
 
 /** A well-formed problem small enough for argument tests: T=2, H=I=32, E=4, k=2, NVFP4. */
 export function tinyProblem(overrides: Partial<Problem> = {}): Problem {
@@ -36,8 +37,8 @@ export function tinyCase(p: Problem = tinyProblem()): Case {
       ? { format: 'mxfp8', data: bytes(T * H, 2).map((b) => b & 0x5f), scales: new Uint8Array(T * H / 32).fill(127) }
       : { format: 'bf16', data: new Uint16Array(T * H).fill(0x3f80) };
   const weights = (rows: number, cols: number, seed: number): Case['fc1'] => ({
-    packed: bytes(El * rows * cols / 2, seed),
-    scales: new Uint8Array(El * rows * cols / sf).fill(sf === 16 ? 0x30 : 124),
+    packed: ExpertBytes.fromContiguous(bytes(El * rows * cols / 2, seed), El),
+    scales: ExpertBytes.fromContiguous(new Uint8Array(El * rows * cols / sf).fill(sf === 16 ? 0x30 : 124), El),
     globalScale: new Float32Array(El).fill(1),
   });
   return {

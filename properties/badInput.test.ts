@@ -9,6 +9,7 @@ import { fc, testProp } from '@fast-check/ava';
 import type { Case, CaseSpec } from '../reference/case.js';
 import { configProblem, CONFIG_NAMES } from '../reference/configs.js';
 import { BadArgumentError } from '../reference/errors.js';
+import { ExpertBytes } from '../reference/expertBytes.js';
 import { generateCase } from '../reference/generate.js';
 import { runReference } from '../reference/moe.js';
 import { ROUTING_METHODS, type Problem } from '../reference/problem.js';
@@ -102,8 +103,8 @@ const corruptions: Array<{ name: string; corrupt: (c: Case) => Case | null; argu
   { name: 'bias on a method without bias', corrupt: (c) => (c.bias === null && !routingMethod(c.spec.problem.routing.method).usesBias ? { ...c, bias: new Float32Array(c.spec.problem.E) } : null),
     argument: /bias/, actual: () => '' },
   { name: 'bias one short', corrupt: (c) => (c.bias === null ? null : { ...c, bias: c.bias.slice(1) }), argument: /bias/, actual: (c) => `(${c.spec.problem.E - 1})` },
-  { name: 'fc1 weights truncated', corrupt: (c) => ({ ...c, fc1: { ...c.fc1, packed: c.fc1.packed.slice(1) } }), argument: /fc1\.packed/, actual: (c) => `(${c.fc1.packed.length - 1})` },
-  { name: 'fc2 scales truncated', corrupt: (c) => ({ ...c, fc2: { ...c.fc2, scales: c.fc2.scales.slice(1) } }), argument: /fc2\.scales/, actual: (c) => `(${c.fc2.scales.length - 1})` },
+  { name: 'fc1 weights truncated', corrupt: (c) => ({ ...c, fc1: { ...c.fc1, packed: ExpertBytes.fromContiguous(c.fc1.packed.toContiguous().subarray(1), 1) } }), argument: /fc1\.packed/, actual: (c) => `1 experts × ${c.fc1.packed.byteLength - 1} bytes` },
+  { name: 'fc2 scales truncated', corrupt: (c) => ({ ...c, fc2: { ...c.fc2, scales: ExpertBytes.fromContiguous(c.fc2.scales.toContiguous().subarray(1), 1) } }), argument: /fc2\.scales/, actual: (c) => `1 experts × ${c.fc2.scales.byteLength - 1} bytes` },
   { name: 'out2Scale one short', corrupt: (c) => ({ ...c, out2Scale: c.out2Scale.slice(1) }), argument: /out2Scale/, actual: (c) => `(${c.out2Scale.length - 1})` },
 ];
 

@@ -3,6 +3,7 @@
  * them, in the canonical layout of SPEC §1 (linear scales, rows 0..I-1 of FC1 = up,
  * rows I..2I-1 = gate).
  */
+import type { ExpertBytes } from './expertBytes.js';
 import type { Problem } from './problem.js';
 
 /** Families of routing logits the generator produces on purpose. */
@@ -45,12 +46,15 @@ export type HiddenStates =
   /** MXFP8: e4m3 [T, H], ue8m0 scales [T, H/32] linear. */
   | { readonly format: 'mxfp8'; readonly data: Uint8Array; readonly scales: Uint8Array };
 
-/** Block-quantized FP4 weights of all local experts. */
+/**
+ * Block-quantized FP4 weights of all local experts, stored per expert (expertBytes.ts: no
+ * typed array ≥ 4 GiB, whatever the expert count).
+ */
 export interface Fp4Weights {
-  /** Packed e2m1, [El, rows, cols/2], low nibble first. */
-  readonly packed: Uint8Array;
+  /** Packed e2m1, [El, rows, cols/2], low nibble first: expert l is `packed.expert(l)`. */
+  readonly packed: ExpertBytes;
   /** Block scales [El, rows, cols/sf] linear: e4m3 (NVFP4) or ue8m0 (MXFP4). */
-  readonly scales: Uint8Array;
+  readonly scales: ExpertBytes;
   /** Per-expert global encode scale [El] (NVFP4); all 1 for MXFP4. */
   readonly globalScale: Float32Array;
 }

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Case } from './case.js';
+import type { ExpertBytes } from './expertBytes.js';
 
 type Typed = Uint8Array | Uint16Array | Float32Array;
 
@@ -48,9 +49,14 @@ export function caseDigest(c: Case): string {
   } else {
     add('hidden.bf16', hs.data);
   }
+  // Per-expert storage hashes as the contiguous Uint8Array it stands for (chunk by chunk).
+  const addExperts = (name: string, x: ExpertBytes): void => {
+    h.update(`${name}:Uint8Array(${x.byteLength});`);
+    for (const chunk of x.chunks) h.update(chunk);
+  };
   for (const [name, w] of [['fc1', c.fc1], ['fc2', c.fc2]] as const) {
-    add(`${name}.packed`, w.packed);
-    add(`${name}.scales`, w.scales);
+    addExperts(`${name}.packed`, w.packed);
+    addExperts(`${name}.scales`, w.scales);
     add(`${name}.globalScale`, w.globalScale);
   }
   add('out1Scale', c.out1Scale);

@@ -5,6 +5,7 @@
  */
 import type { Case, Fp4Weights } from './case.js';
 import { BadArgumentError, describeValue } from './errors.js';
+import { ExpertBytes } from './expertBytes.js';
 import { hiddenFormat, QUANT_MODES, weightBlock, type Problem, type QuantMode } from './problem.js';
 
 /** How a weight block scale byte is encoded: e4m3 (NVFP4) or ue8m0 (the MXFP4 modes). */
@@ -27,6 +28,15 @@ function checkArray(name: string, v: unknown, ctor: { name: string; prototype: o
   }
   const len = (v as unknown as { length: number }).length;
   if (len !== length) throw new BadArgumentError(name, `${ctor.name}(${length}) (${what})`, describeValue(v));
+}
+
+/** An ExpertBytes of `count` experts of `bytesPerExpert` bytes each. */
+function checkExpertBytes(name: string, v: unknown, count: number, bytesPerExpert: number, what: string): void {
+  const expected = `ExpertBytes of ${count} experts × ${bytesPerExpert} bytes (${what})`;
+  if (!(v instanceof ExpertBytes)) throw new BadArgumentError(name, expected, describeValue(v));
+  if (v.count !== count || v.bytesPerExpert !== bytesPerExpert) {
+    throw new BadArgumentError(name, expected, `${v.count} experts × ${v.bytesPerExpert} bytes`);
+  }
 }
 
 function checkFinite(name: string, a: Float32Array, what: (x: number) => boolean, expected: string): void {
@@ -65,24 +75,28 @@ function checkWeights(
   name: 'case.fc1' | 'case.fc2', w: Fp4Weights, El: number, rows: number, cols: number, sf: number, format: ScaleByteFormat, scan: NanScaleScan,
 ): void {
   if (typeof w !== 'object' || w === null) throw new BadArgumentError(name, 'Fp4Weights', describeValue(w));
-  checkArray(`${name}.packed`, w.packed, Uint8Array, (El * rows * cols) / 2, `[El, ${rows}, ${cols}/2] packed e2m1`);
-  checkArray(`${name}.scales`, w.scales, Uint8Array, (El * rows * cols) / sf, `[El, ${rows}, ${cols}/${sf}] scales`);
+  checkExpertBytes(`${name}.packed`, w.packed, El, (rows * cols) / 2, `[El, ${rows}, ${cols}/2] packed e2m1`);
+  checkExpertBytes(`${name}.scales`, w.scales, El, (rows * cols) / sf, `[El, ${rows}, ${cols}/${sf}] scales`);
   checkArray(`${name}.globalScale`, w.globalScale, Float32Array, El, '[El]');
   if (scan === 'here') checkNanScales(name, w.scales, format);
 }
 
 /** Throws nanScaleError for the first NaN scale byte of weights `name`, if any. */
-export function checkNanScales(name: 'case.fc1' | 'case.fc2', scales: Uint8Array, format: ScaleByteFormat): void {
-  const bad = firstNanScale(scales, format);
-  if (bad >= 0) throw nanScaleError(name, scales, bad, format);
+export function checkNanScales(name: 'case.fc1' | 'case.fc2', scales: ExpertBytes, format: ScaleByteFormat): void {
+  let offset = 0;
+  for (const chunk of scales.chunks) {
+    const bad = firstNanScale(chunk, format);
+    if (bad >= 0) throw nanScaleError(name, scales, offset + bad, format);
+    offset += chunk.length;
+  }
 }
 
 /**
  * The error for a NaN scale byte (e4m3 S.1111.111, ue8m0 255) at `index` of weights `name`
  * ('case.fc1' or 'case.fc2').
  */
-export function nanScaleError(name: string, scales: Uint8Array, index: number, format: ScaleByteFormat): BadArgumentError {
-  return new BadArgumentError(`${name}.scales[${index}]`, `a non-NaN ${format} scale byte`, `0x${scales[index]!.toString(16)}`);
+export function nanScaleError(name: string, scales: ExpertBytes, index: number, format: ScaleByteFormat): BadArgumentError {
+  return new BadArgumentError(`${name}.scales[${index}]`, `a non-NaN ${format} scale byte`, `0x${scales.at(index).toString(16)}`);
 }
 
 /**

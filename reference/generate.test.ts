@@ -48,10 +48,10 @@ test('tensor shapes and dtypes follow SPEC §1 for every quant mode', (t) => {
     const sf = quantMode === 'nvfp4' ? 16 : 32;
     t.is(c.logits.length, p.T * p.E);
     t.is(c.bias, null);
-    t.is(c.fc1.packed.length, 6 * 2 * p.I * p.H / 2);
-    t.is(c.fc1.scales.length, 6 * 2 * p.I * p.H / sf);
-    t.is(c.fc2.packed.length, 6 * p.H * p.I / 2);
-    t.is(c.fc2.scales.length, 6 * p.H * p.I / sf);
+    t.is(c.fc1.packed.byteLength, 6 * 2 * p.I * p.H / 2);
+    t.is(c.fc1.scales.byteLength, 6 * 2 * p.I * p.H / sf);
+    t.is(c.fc2.packed.byteLength, 6 * p.H * p.I / 2);
+    t.is(c.fc2.scales.byteLength, 6 * p.H * p.I / sf);
     t.is(c.out1Scale.length, 6);
     t.is(c.hidden.format, quantMode === 'nvfp4' ? 'nvfp4' : quantMode === 'mxfp4_mxfp8' ? 'mxfp8' : 'bf16');
     t.is(dequantizeHidden(c).length, p.T * p.H);
@@ -84,12 +84,12 @@ test('dequantize helpers equal the block dequantizers in q·s units', (t) => {
   if (n.hidden.format !== 'nvfp4') return t.fail();
   t.deepEqual(dequantizeHidden(n), dequantizeNvfp4(n.hidden.packed, n.hidden.scales, base.T, base.H, 1));
   const per1 = 2 * base.I * base.H;
-  t.deepEqual(dequantizeExpertWeights(n, 'fc1', 3), dequantizeNvfp4(n.fc1.packed.subarray(3 * per1 / 2, 4 * per1 / 2), n.fc1.scales.subarray(3 * per1 / 16, 4 * per1 / 16), 2 * base.I, base.H, 1));
+  t.deepEqual(dequantizeExpertWeights(n, 'fc1', 3), dequantizeNvfp4(n.fc1.packed.toContiguous().subarray(3 * per1 / 2, 4 * per1 / 2), n.fc1.scales.toContiguous().subarray(3 * per1 / 16, 4 * per1 / 16), 2 * base.I, base.H, 1));
   const m = generateCase(spec({ ...base, quantMode: 'mxfp4_mxfp8' }));
   if (m.hidden.format !== 'mxfp8') return t.fail();
   t.deepEqual(dequantizeHidden(m), dequantizeMxfp8(m.hidden.data, m.hidden.scales, base.T, base.H));
   const per2 = base.H * base.I;
-  t.deepEqual(dequantizeExpertWeights(m, 'fc2', 2), dequantizeMxfp4(m.fc2.packed.subarray(2 * per2 / 2, 3 * per2 / 2), m.fc2.scales.subarray(2 * per2 / 32, 3 * per2 / 32), base.H, base.I));
+  t.deepEqual(dequantizeExpertWeights(m, 'fc2', 2), dequantizeMxfp4(m.fc2.packed.toContiguous().subarray(2 * per2 / 2, 3 * per2 / 2), m.fc2.scales.toContiguous().subarray(2 * per2 / 32, 3 * per2 / 32), base.H, base.I));
   t.is(t.throws(() => dequantizeExpertWeights(m, 'fc2', 16), { instanceOf: BadArgumentError })?.argument, 'l');
 });
 
@@ -119,7 +119,7 @@ test('an expert-parallel slice holds the same experts, logits, hidden states and
     const full = generateCase(spec({ ...base, quantMode, activation: { kind: 'swiglu_clamped', alpha: 1.702, beta: 1, limit: 7 } }));
     const part = generateCase(spec({ ...base, quantMode, localOffset: 5, localExperts: 7, activation: { kind: 'swiglu_clamped', alpha: 1.702, beta: 1, limit: 7 } }));
     const per1 = (2 * base.I * base.H) / 2;
-    t.deepEqual(part.fc1.packed, full.fc1.packed.subarray(5 * per1, 12 * per1));
+    t.deepEqual(part.fc1.packed.toContiguous(), full.fc1.packed.toContiguous().subarray(5 * per1, 12 * per1));
     t.deepEqual(part.fc2.globalScale, full.fc2.globalScale.subarray(5, 12));
     t.deepEqual(part.out2Scale, full.out2Scale.subarray(5, 12));
     t.deepEqual(part.swiglu?.alpha, full.swiglu?.alpha.subarray(5, 12));
@@ -132,10 +132,10 @@ test('an expert-parallel slice holds the same experts, logits, hidden states and
 test('weights: codes follow the bell-shaped table, NVFP4 scales lie in the 32…448 band', (t) => {
   const c = generateCase(spec({ ...base, H: 256, I: 128, E: 4, localExperts: 4 }));
   const counts = new Array(8).fill(0);
-  for (const b of c.fc1.packed) { counts[b & 7]++; counts[(b >> 4) & 7]++; }
-  const total = c.fc1.packed.length * 2;
+  for (const b of c.fc1.packed.toContiguous()) { counts[b & 7]++; counts[(b >> 4) & 7]++; }
+  const total = c.fc1.packed.toContiguous().length * 2;
   for (let m = 0; m < 8; m++) t.true(Math.abs(counts[m] / total - CODE_COUNTS[m]! / 128) < 0.01, `magnitude code ${m}`);
-  for (const s of c.fc1.scales) t.true(E4M3_VALUES[s]! >= 32 && E4M3_VALUES[s]! <= 448);
+  for (const s of c.fc1.scales.toContiguous()) t.true(E4M3_VALUES[s]! >= 32 && E4M3_VALUES[s]! <= 448);
 });
 
 test('swiglu_clamped: per-expert arrays within ±4% of the base values, different per expert', (t) => {
@@ -241,11 +241,11 @@ test('zero_expert: exactly one local expert is all zero with global scale 1, and
     const per1 = p.I * p.H; // packed bytes of one FC1 expert
     const zero: number[] = [];
     for (let l = 0; l < p.localExperts; l++) {
-      if (c.fc1.packed.subarray(l * per1, (l + 1) * per1).every((b) => b === 0)) zero.push(l);
+      if (c.fc1.packed.toContiguous().subarray(l * per1, (l + 1) * per1).every((b) => b === 0)) zero.push(l);
     }
     t.is(zero.length, 1);
     const z = zero[0]!;
-    t.true(c.fc2.scales.subarray(z * p.H * p.I / (quantMode === 'nvfp4' ? 16 : 32), (z + 1) * p.H * p.I / (quantMode === 'nvfp4' ? 16 : 32)).every((b) => b === 0));
+    t.true(c.fc2.scales.toContiguous().subarray(z * p.H * p.I / (quantMode === 'nvfp4' ? 16 : 32), (z + 1) * p.H * p.I / (quantMode === 'nvfp4' ? 16 : 32)).every((b) => b === 0));
     t.is(c.fc1.globalScale[z], 1);
     t.true(dequantizeExpertWeights(c, 'fc2', z).every((x) => x === 0));
     const l = logitsOf(c);
@@ -267,10 +267,10 @@ test('zero_blocks: all-zero blocks (scale 0, codes 0) in hidden states and weigh
     return n;
   };
   t.true(zeroScale(c.hidden.scales, c.hidden.packed, 8) > 0);
-  t.true(zeroScale(c.fc1.scales, c.fc1.packed, 8) > 0);
-  t.true(zeroScale(c.fc2.scales, c.fc2.packed, 8) > 0);
+  t.true(zeroScale(c.fc1.scales.toContiguous(), c.fc1.packed.toContiguous(), 8) > 0);
+  t.true(zeroScale(c.fc2.scales.toContiguous(), c.fc2.packed.toContiguous(), 8) > 0);
   const m = scales('zero_blocks', { ...base, quantMode: 'mxfp4_mxfp8' });
-  t.true(zeroScale(m.fc1.scales, m.fc1.packed, 16) > 0);
+  t.true(zeroScale(m.fc1.scales.toContiguous(), m.fc1.packed.toContiguous(), 16) > 0);
   if (m.hidden.format !== 'mxfp8') return t.fail();
   t.true(dequantizeHidden(m).subarray(0, 32).every((x) => x === 0), 'token 0 block 0 is zero');
 });
@@ -290,7 +290,7 @@ test('decades: per-token magnitudes and expert global scales spread over several
   const wn = Array.from(n.fc1.globalScale);
   t.true(Math.max(...wn) / Math.min(...wn) < 8);
   const m = scales('decades', { ...p, quantMode: 'mxfp4_bf16' });
-  const codes = Array.from(m.fc1.scales).filter((s) => s > 0);
+  const codes = Array.from(m.fc1.scales.toContiguous()).filter((s) => s > 0);
   t.true(Math.max(...codes) - Math.min(...codes) >= 12, 'MX scale bands shifted by many binades');
 });
 
@@ -325,6 +325,6 @@ test('bad specs throw BadArgumentError naming the field, expected and actual', (
 test('a standard configuration generates (deepseek-lite shape, T = 4, two local experts)', (t) => {
   const p = configProblem('deepseek-lite', 4, { localOffset: 70, localExperts: 2 });
   const c = generateCase(spec(p, { logitFamily: 'tiny_sigmoid' }));
-  t.is(c.fc1.packed.length, 2 * 2 * p.I * p.H / 2);
+  t.is(c.fc1.packed.byteLength, 2 * 2 * p.I * p.H / 2);
   t.true(c.bias instanceof Float32Array);
 });

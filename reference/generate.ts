@@ -12,7 +12,8 @@
  * See generate/logits.ts, generate/hidden.ts, generate/weights.ts, generate/calibrate.ts
  * for the families and formulas; docs/reference.md summarizes them.
  */
-import type { Case, CaseSpec } from './case.js';
+import type { Case, CaseSpec, Fp4Weights } from './case.js';
+import type { ExpertLayoutOptions } from './expertBytes.js';
 import { bf16ArrayToF32, f32ArrayToBf16 } from './formats/bf16.js';
 import { E4M3_VALUES } from './formats/e4m3.js';
 import { E2M1_PAIR_VALUES } from './formats/fp4pack.js';
@@ -68,12 +69,24 @@ function generateSwiglu(seed: number, p: Problem): Case['swiglu'] {
   return out;
 }
 
-/** Generate every input tensor of a case. Throws BadArgumentError naming a bad spec field. */
-export function generateCase(spec: CaseSpec): Case {
+/**
+ * Generate every input tensor of a case, on this thread (generateCaseParallel: the same
+ * bytes on every core). `layout` picks the weights' per-expert storage (expertBytes.ts);
+ * the bytes never depend on it. Throws BadArgumentError naming a bad spec field.
+ */
+export function generateCase(spec: CaseSpec, layout: ExpertLayoutOptions = {}): Case {
+  const { logits, bias, hidden, sumSquares, zeroLocal } = generateCaseInputs(spec);
+  const { problem: p, seed, scaleFamily } = spec;
+  const fc1 = generateWeights(seed, p, 'fc1', scaleFamily, zeroLocal, layout);
+  const fc2 = generateWeights(seed, p, 'fc2', scaleFamily, zeroLocal, layout);
+  return assembleCase(spec, logits, bias, hidden, sumSquares, fc1, fc2);
+}
+
+/** The routing inputs (logits, bias) and the zero_expert family's local expert (-1 otherwise). */
+export function generateRoutingInputs(spec: CaseSpec): { logits: Case['logits']; bias: Case['bias']; zeroLocal: number } {
   validateCaseSpec(spec);
   const p = spec.problem;
   const { seed, logitFamily, scaleFamily } = spec;
-
   const logitsF32 = generateLogits(seed, p, logitFamily);
   const logits = p.logitsDtype === 'bfloat16' ? f32ArrayToBf16(logitsF32) : logitsF32;
   let bias: Float32Array | Uint16Array | null = null;
@@ -81,11 +94,24 @@ export function generateCase(spec: CaseSpec): Case {
     const b = generateBias(seed, p, logitFamily);
     bias = p.biasDtype === 'bfloat16' ? f32ArrayToBf16(b) : b;
   }
-
-  const { hidden, sumSquares } = generateHidden(seed, p, scaleFamily);
   const zeroLocal = scaleFamily === 'zero_expert' ? chooseZeroExpert(logitsF32, p) : -1;
-  const fc1 = generateWeights(seed, p, 'fc1', scaleFamily, zeroLocal);
-  const fc2 = generateWeights(seed, p, 'fc2', scaleFamily, zeroLocal);
+  return { logits, bias, zeroLocal };
+}
+
+/** Everything but the weights, serially (cheap next to the weights). */
+export function generateCaseInputs(spec: CaseSpec): {
+  logits: Case['logits']; bias: Case['bias']; hidden: Case['hidden']; sumSquares: number; zeroLocal: number;
+} {
+  const { logits, bias, zeroLocal } = generateRoutingInputs(spec);
+  const { hidden, sumSquares } = generateHidden(spec.seed, spec.problem, spec.scaleFamily);
+  return { logits, bias, hidden, sumSquares, zeroLocal };
+}
+
+/** The case from its inputs and weights (FC2's input scale calibrated, output scalars derived). */
+export function assembleCase(spec: CaseSpec, logits: Case['logits'], bias: Case['bias'], hidden: Case['hidden'],
+  sumSquares: number, fc1: Fp4Weights, fc2: Fp4Weights): Case {
+  const p = spec.problem;
+  const { seed, scaleFamily } = spec;
 
   const c = calibrateFc2InputScale(seed, p, scaleFamily, sumSquares);
   const { out1Scale, out1GateScale, out2Scale } = outputScalars(p.localExperts, hidden.format === 'nvfp4' ? hidden.globalScale : null, fc1.globalScale, fc2.globalScale, c);
@@ -118,15 +144,15 @@ export function dequantizeExpertWeights(c: Case, which: WhichWeights, l: number)
   const scaleValues = p.quantMode === 'nvfp4' ? E4M3_VALUES : UE8M0_VALUES;
   const n = rows * cols;
   const out = new Float32Array(n);
-  const pBase = (l * n) / 2;
-  const sBase = (l * n) / sf;
+  const packed = w.packed.expert(l);
+  const scales = w.scales.expert(l);
   const half = sf / 2;
   for (let b = 0; b < n / sf; b++) {
-    const s = scaleValues[w.scales[sBase + b]!]!;
-    const p0 = pBase + b * half;
+    const s = scaleValues[scales[b]!]!;
+    const p0 = b * half;
     const o = b * sf;
     for (let j = 0; j < half; j++) {
-      const byte = w.packed[p0 + j]!;
+      const byte = packed[p0 + j]!;
       out[o + 2 * j] = E2M1_PAIR_VALUES[2 * byte]! * s;
       out[o + 2 * j + 1] = E2M1_PAIR_VALUES[2 * byte + 1]! * s;
     }

@@ -19,6 +19,7 @@ import { configProblem } from './configs.js';
 import { runFast } from './fastpath/runFast.js';
 import { F32_UNIT_ROUNDOFF as U, gamma } from './formats/float.js';
 import { testProblem } from './testing/testProblem.js';
+import { ExpertBytes } from './expertBytes.js';
 
 const PRECISIONS = ['float64', 'float32'] as const;
 
@@ -81,7 +82,7 @@ function handCase(s: HandSpec): Case {
       packed.set(q.packed, (e * rows * cols) / 2);
       scales.set(q.scales, (e * rows * cols) / sf);
     });
-    return { packed, scales, globalScale: new Float32Array(E).fill(1) };
+    return { packed: ExpertBytes.fromContiguous(packed, E), scales: ExpertBytes.fromContiguous(scales, E), globalScale: new Float32Array(E).fill(1) };
   };
   let hidden: Case['hidden'];
   if (s.mode === 'nvfp4') {
@@ -295,8 +296,8 @@ function sliceExperts(c: Case, off: number, n: number): Case {
   const n1 = 2 * p.I * p.H;
   const n2 = p.H * p.I;
   const w = (x: Case['fc1'], per: number) => ({
-    packed: x.packed.slice((off * per) / 2, ((off + n) * per) / 2),
-    scales: x.scales.slice((off * per) / sf, ((off + n) * per) / sf),
+    packed: ExpertBytes.fromExperts(x.packed.experts().slice(off, off + n)),
+    scales: ExpertBytes.fromExperts(x.scales.experts().slice(off, off + n)),
     globalScale: x.globalScale.slice(off, off + n),
   });
   const s = (a: Float32Array) => a.slice(off, off + n);
@@ -343,9 +344,11 @@ test('malformed cases and options are rejected naming the field, the expected an
       await t.throwsAsync(runReference(c, { ...opts, precision }), { name: 'BadArgumentError', message: pattern });
     }
   };
-  await bad({ ...good, fc1: { ...good.fc1, packed: good.fc1.packed.subarray(1) } }, {},
-    /^case\.fc1\.packed: expected Uint8Array\(2048\).*got Uint8Array\(2047\)/);
-  await bad({ ...good, fc2: { ...good.fc2, scales: new Uint8Array(good.fc2.scales.length).fill(255) } }, {},
+  await bad({ ...good, fc1: { ...good.fc1, packed: ExpertBytes.fromContiguous(good.fc1.packed.toContiguous().subarray(1), 1) } }, {},
+    /^case\.fc1\.packed: expected ExpertBytes of 2 experts × 1024 bytes.*got 1 experts × 2047 bytes/);
+  await bad({ ...good, fc1: { ...good.fc1, packed: good.fc1.packed.toContiguous() as unknown as ExpertBytes } }, {},
+    /^case\.fc1\.packed: expected ExpertBytes of 2 experts × 1024 bytes.*got Uint8Array\(2048\)/);
+  await bad({ ...good, fc2: { ...good.fc2, scales: ExpertBytes.fromContiguous(new Uint8Array(good.fc2.scales.byteLength).fill(255), good.fc2.scales.count) } }, {},
     /^case\.fc2\.scales\[0\]: expected a non-NaN ue8m0 scale byte, got 0xff/);
   await bad({ ...good, hidden: { format: 'mxfp8', data: new Uint8Array(128), scales: new Uint8Array(4) } }, {},
     /^case\.hidden\.format: expected 'bf16' \(quantMode mxfp4_bf16\), got "mxfp8"/);
@@ -364,18 +367,20 @@ test('malformed cases and options are rejected naming the field, the expected an
 test('NaN weight scales are found by the fast path\'s worker scan (any task, fc1 before fc2, before routing errors) as checkCase finds them', async (t) => {
   const problem = configProblem('qwen3-30b-a3b', 4, { E: 8, localExperts: 8, H: 1024, I: 256 });
   const c = generateCase({ problem, seed: 5, logitFamily: 'normal', scaleFamily: 'normal' });
+  // One expert per chunk: the scans run per chunk, and the indices reported are global.
   const withNan = (fc1: number[], fc2: number[]): Case => {
-    const s1 = c.fc1.scales.slice();
-    const s2 = c.fc2.scales.slice();
-    for (const i of fc1) s1[i] = 0xff;
-    for (const i of fc2) s2[i] = 0x7f;
+    const s1 = c.fc1.scales.relayout({ chunkBytes: c.fc1.scales.bytesPerExpert });
+    const s2 = c.fc2.scales.relayout({ chunkBytes: c.fc2.scales.bytesPerExpert });
+    for (const i of fc1) s1.setAt(i, 0xff);
+    for (const i of fc2) s2.setAt(i, 0x7f);
     return { ...c, fc1: { ...c.fc1, scales: s1 }, fc2: { ...c.fc2, scales: s2 } };
   };
-  t.true(c.fc1.scales.length > 2 * 65536, 'the scales span several scan tasks');
-  const n1 = c.fc1.scales.length;
+  t.true(c.fc1.scales.byteLength > 2 * 65536, 'the scales span several scan tasks');
+  t.true(c.fc1.scales.bytesPerExpert < 70001 && c.fc2.scales.bytesPerExpert < 65536, 'the NaN bytes below lie past the first chunk');
+  const n1 = c.fc1.scales.byteLength;
   const cases: Array<[number[], number[], RegExp]> = [
     [[n1 - 1, 70001], [5], /^case\.fc1\.scales\[70001\]: expected a non-NaN e4m3 scale byte, got 0xff/],
-    [[], [c.fc2.scales.length - 3, 65536], /^case\.fc2\.scales\[65536\]: expected a non-NaN e4m3 scale byte, got 0x7f/],
+    [[], [c.fc2.scales.byteLength - 3, 65536], /^case\.fc2\.scales\[65536\]: expected a non-NaN e4m3 scale byte, got 0x7f/],
   ];
   for (const [fc1, fc2, message] of cases) {
     for (const precision of PRECISIONS) {

@@ -7,6 +7,7 @@
  *   MOE_REFERENCE_ABSACCUM     'blocks' | 'gemm'     FastPathOptions.absAccum
  *   MOE_REFERENCE_CHUNK_BYTES  integer bytes         FastPathOptions.chunkBytes
  *   MOE_HARNESS_MEMORY_BYTES   integer bytes >= 1    the memory budget (resourceEstimate.ts)
+ *   MOE_EXPERT_CHUNK_BYTES     integer in [1, 2^32)  the weights' chunk limit (expertBytes.ts; tests lower it)
  *
  * An unset or empty variable leaves the option at its default. (Test-scale variables such as
  * MOE_HARNESS_RUNS and MOE_REFERENCE_FUZZ_RUNS are the tests' own, read by them.)
@@ -55,6 +56,17 @@ export function memoryBytesFrom(env: Environment = process.env): number | undefi
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new BadArgumentError('MOE_HARNESS_MEMORY_BYTES', 'a positive integer number of bytes', JSON.stringify(raw));
+  }
+  return n;
+}
+
+/** MOE_EXPERT_CHUNK_BYTES alone: the largest chunk of per-expert weight storage (read at each allocation). */
+export function expertChunkBytesFrom(env: Environment = process.env): number | undefined {
+  const raw = set(env, 'MOE_EXPERT_CHUNK_BYTES');
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(n) || n < 1 || n >= 2 ** 32) {
+    throw new BadArgumentError('MOE_EXPERT_CHUNK_BYTES', 'an integer number of bytes in [1, 2^32 - 1]', JSON.stringify(raw));
   }
   return n;
 }

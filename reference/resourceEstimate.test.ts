@@ -107,3 +107,25 @@ test('a second run of a big case is not refused for the copies its first run sti
   t.is(first - second, copies + 16 * WORKER_BYTES);
   t.true(second < GiB, formatBytes(second));
 });
+
+test('weights are stored per expert: a 384-expert model (FC1 packed 5.25 GiB, over one array) is accepted; one expert over an array is refused, named', (t) => {
+  const wide: Problem = { ...deepseek, E: 384, localExperts: 384 };
+  const w = caseArrayBytes(wide);
+  t.true(w['fc1.packed']! > 2 ** 32, formatBytes(w['fc1.packed']!));
+  t.notThrows(() => checkGenerationFits(wide, 'spec.problem', { bytes: 64 * GiB, source: 'test' }));
+  const e = t.throws(() => checkGenerationFits({ ...small, H: 2 ** 17, I: 2 ** 16, localExperts: 2, E: 2 }, 'spec.problem', { bytes: 2 ** 50, source: 'test' }));
+  t.is((e as BadArgumentError).argument, 'spec.problem');
+  t.regex(e!.message, /a case whose fc1\.packed of one expert fits in one typed array .* got fc1\.packed of one expert of 8\.00 GiB/);
+});
+
+test('the float64 oracle refuses T·k·H beyond one float32 array (DeepSeek-V3 at T = 18725), with the figures, before allocating', (t) => {
+  const at = (T: number): Problem => ({ ...deepseek, T });
+  t.notThrows(() => checkReferenceFits(at(18724), 'float64', 0, undefined, { bytes: 2 ** 50, source: 'test' }));
+  const e = t.throws(() => checkReferenceFits(at(18725), 'float64', 0, undefined, { bytes: 2 ** 50, source: 'test' }));
+  t.is((e as BadArgumentError).argument, 'case size (float64 oracle)');
+  t.regex(e!.message, /expected T·k·H ≤ 1073741824 .*the float32 reference works in token chunks and takes this case\), got T·k·H = 18725·8·7168 = 1073766400 \(4\.00 GiB per array\)$/);
+  t.notThrows(() => checkReferenceFits(at(40000), 'float32', 16, undefined, { bytes: 2 ** 50, source: 'test' }), 'the float32 fast path takes it');
+  // The estimate: [T, k, H] slots (with the bf16-output allowance), one expert's decoded weights, hidden, outputs.
+  const p = at(256);
+  t.is(referenceBytes(p, 'float64', 0), 16 * 256 * 8 * 7168 + 12 * 2048 * 7168 + 18 * 256 * 7168 + 16 * 256 * 8);
+});

@@ -23,9 +23,17 @@
  *                   already allocated (copies of the same case, kept scratch, a live pool of
  *                   the same size: HeldMemory) is subtracted, so a second run of a big case
  *                   is not refused for memory its first run still holds.
- *   float64 run     the oracle's [T, k, H] float32 slot arrays 12·T·k·H + decoded hidden
- *                   4·T·H + outputs 14·T·H + 16·T·k
- * Each typed array must also fit Node's limit on one array, buffer.constants.MAX_LENGTH bytes.
+ *   float64 run     the oracle's [T, k, H] float32 slot arrays 12·T·k·H, 16·T·k·H with a
+ *                   declared bf16 FC2 output (its per-slot allowance; counted always: an
+ *                   upper bound) + one expert's decoded weights 12·I·H (float32 [2I, H] and
+ *                   [H, I]) + decoded hidden 4·T·H + outputs 14·T·H + 16·T·k
+ * Each typed array must also fit Node's limit on one array, buffer.constants.MAX_LENGTH bytes:
+ * the weights are stored per expert (expertBytes.ts: chunks of whole experts, at most 1 GiB
+ * unless one expert is larger), so for them the limit applies to ONE expert's bytes, never to
+ * the tensor (a 384-expert model's 5 GiB FC1 is fine); the float64 oracle's [T, k, H] float32
+ * slot arrays are single arrays, so it refuses T·k·H > 2^30 (e.g. DeepSeek-V3 at T ≥ 18725,
+ * where T·k·H crosses 2^30) with the figures: the float32 fast path works in token chunks
+ * and takes such cases.
  *
  * Threads: a reference run may use at most max(16, 4 × os.availableParallelism()) workers:
  * more workers than that only time-share the cores (no speed-up), and each costs a worker
@@ -78,7 +86,13 @@ export function maxReferenceThreads(cores: number = availableParallelism()): num
 /** The largest typed array Node allows, in bytes. */
 const MAX_ARRAY_BYTES = bufferConstants.MAX_LENGTH;
 
-/** Bytes of each array of a generated case, by name. */
+/** Names of the per-expert weight tensors among caseArrayBytes' (each stored per expert). */
+const PER_EXPERT = new Set(['fc1.packed', 'fc1.scales', 'fc2.packed', 'fc2.scales']);
+
+/**
+ * Bytes of each tensor of a generated case, by name (a weight tensor's total over the local
+ * experts: its per-expert storage may exceed one array's limit).
+ */
 export function caseArrayBytes(p: Problem): Record<string, number> {
   const { T, H, I, E } = p;
   const El = p.localExperts;
@@ -118,9 +132,9 @@ const NOTHING_HELD: HeldMemory = { copies: 0, scratch: 0, workers: 0 };
 
 /** Bytes runReference will newly allocate for the problem (less what `held` it reuses). */
 export function referenceBytes(p: Problem, precision: 'float32' | 'float64', threads: number, held: HeldMemory = NOTHING_HELD): number {
-  const { T, H, topK: k } = p;
+  const { T, H, I, topK: k } = p;
   const expected = 14 * T * H + 16 * T * k + 4 * T * H;
-  if (precision === 'float64') return 12 * T * k * H + expected;
+  if (precision === 'float64') return 16 * T * k * H + 12 * I * H + expected;
   const a = caseArrayBytes(p);
   const copies = sum(a) - a.logits! - (a.bias ?? 0) - a['per-expert vectors']!;
   const chunkT = Math.max(1, Math.min(T, Math.floor(SLOT_FLOATS / (k * H))));
@@ -147,10 +161,13 @@ export function formatBytes(n: number): string {
  * or the generation estimate beyond the budget. `argument` names the problem in the error.
  */
 export function checkGenerationFits(p: Problem, argument: string, budget: MemoryBudget = memoryBudget()): void {
-  for (const [name, bytes] of Object.entries(caseArrayBytes(p))) {
+  for (const [name, total] of Object.entries(caseArrayBytes(p))) {
+    // A weight tensor is stored per expert: one expert's bytes must fit one array.
+    const perExpert = PER_EXPERT.has(name);
+    const bytes = perExpert ? total / p.localExperts : total;
     if (bytes > MAX_ARRAY_BYTES) {
-      throw new BadArgumentError(argument, `a case whose ${name} fits in one typed array (at most ${formatBytes(MAX_ARRAY_BYTES)} in this Node)`,
-        `${name} of ${formatBytes(bytes)} (T=${p.T}, H=${p.H}, I=${p.I}, E=${p.E}, localExperts=${p.localExperts})`);
+      throw new BadArgumentError(argument, `a case whose ${name}${perExpert ? ' of one expert' : ''} fits in one typed array (at most ${formatBytes(MAX_ARRAY_BYTES)} in this Node)`,
+        `${name}${perExpert ? ' of one expert' : ''} of ${formatBytes(bytes)} (T=${p.T}, H=${p.H}, I=${p.I}, E=${p.E}, localExperts=${p.localExperts})`);
     }
   }
   const need = generationBytes(p);
@@ -169,9 +186,18 @@ export function checkReferenceThreads(threads: number, cores: number = available
   }
 }
 
-/** Refuse a reference run whose new allocations (estimate less `held`) exceed the budget. */
+/**
+ * Refuse a reference run whose new allocations (estimate less `held`) exceed the budget, or
+ * (float64) whose [T, k, H] float32 slot arrays exceed one typed array.
+ */
 export function checkReferenceFits(p: Problem, precision: 'float32' | 'float64', threads: number,
   held: HeldMemory = NOTHING_HELD, budget: MemoryBudget = memoryBudget()): void {
+  if (precision === 'float64' && 4 * p.T * p.topK * p.H > MAX_ARRAY_BYTES) {
+    throw new BadArgumentError('case size (float64 oracle)',
+      `T·k·H ≤ ${MAX_ARRAY_BYTES / 4} (its [T, k, H] float32 slot arrays are single typed arrays of at most ${formatBytes(MAX_ARRAY_BYTES)}; ` +
+      'the float32 reference works in token chunks and takes this case)',
+      `T·k·H = ${p.T}·${p.topK}·${p.H} = ${p.T * p.topK * p.H} (${formatBytes(4 * p.T * p.topK * p.H)} per array)`);
+  }
   const need = referenceBytes(p, precision, precision === 'float32' ? threads : 0, held);
   if (need > budget.bytes) {
     throw new BadArgumentError(precision === 'float32' ? 'opts.threads / case size' : 'case size (float64 oracle)',

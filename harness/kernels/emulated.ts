@@ -261,7 +261,7 @@ export class EmulatedKernel implements Provider<EmulatedHandle> {
     const hid = c.hidden;
     if (hid.format === 'bf16') add(hid.data);
     else if (hid.format === 'nvfp4') { add(hid.packed); add(hid.scales); } else { add(hid.data); add(hid.scales); }
-    for (const w of [c.fc1, c.fc2]) { add(w.packed); add(w.scales); add(w.globalScale); }
+    for (const w of [c.fc1, c.fc2]) { for (const x of w.packed.chunks) add(x); for (const x of w.scales.chunks) add(x); add(w.globalScale); }
     add(c.out1Scale); add(c.out1GateScale); add(c.out2Scale);
     if (c.swiglu) { add(c.swiglu.alpha); add(c.swiglu.beta); add(c.swiglu.limit); }
     return hash.digest('hex').slice(0, 16);

@@ -20,16 +20,16 @@ export function dequantizeWeights(c: Case, w: Fp4Weights, l: number, rows: numbe
   const table = sf === 16 ? E4M3_VALUES : UE8M0_VALUES;
   const blocksPerRow = cols / sf;
   const out = new Float32Array(rows * cols);
-  const pBase = (l * rows * cols) / 2;
-  const sBase = l * rows * blocksPerRow;
+  const packed = w.packed.expert(l);
+  const scales = w.scales.expert(l);
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < blocksPerRow; b++) {
       const sb = read === 'last_block_reads_left_neighbour' && b === blocksPerRow - 1 && b > 0 ? b - 1 : b;
-      const s = table[w.scales[sBase + r * blocksPerRow + sb]!]!;
+      const s = table[scales[r * blocksPerRow + sb]!]!;
       const o = r * cols + b * sf;
-      const p = pBase + o / 2;
+      const p = o / 2;
       for (let j = 0; j < sf / 2; j++) {
-        const byte = w.packed[p + j]!;
+        const byte = packed[p + j]!;
         out[o + 2 * j] = E2M1_PAIR_VALUES[2 * byte]! * s;
         out[o + 2 * j + 1] = E2M1_PAIR_VALUES[2 * byte + 1]! * s;
       }

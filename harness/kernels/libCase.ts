@@ -4,6 +4,7 @@
  * the canonical layout. Pure: no addon is loaded here, so the main process may use it.
  */
 import type { Case } from '../../reference/case.js';
+import type { ExpertBytes } from '../../reference/expertBytes.js';
 import type { BiasDtype, LogitsDtype, Problem } from '../../reference/problem.js';
 import type { AbiCase, AbiDtype, AbiProblem, AbiTensor } from './libHost.js';
 
@@ -22,7 +23,16 @@ export function abiProblem(p: Problem): AbiProblem {
   };
 }
 
-const tensor = (dtype: AbiDtype, shape: readonly number[], data: ArrayBufferView): AbiTensor => ({ dtype, shape, data });
+/**
+ * A weight tensor as the C ABI host takes it: its one chunk, or the array of its chunks
+ * (whole experts; the host joins them in order into its own buffer, native/abi/host), so no
+ * array reaches 4 GiB.
+ */
+function hostBytes(x: ExpertBytes): Uint8Array | Uint8Array[] {
+  return x.chunks.length === 1 ? x.chunks[0]! : [...x.chunks];
+}
+
+const tensor = (dtype: AbiDtype, shape: readonly number[], data: ArrayBufferView | readonly ArrayBufferView[]): AbiTensor => ({ dtype, shape, data });
 
 export function abiCase(c: Case): AbiCase {
   const p = c.spec.problem;
@@ -40,10 +50,10 @@ export function abiCase(c: Case): AbiCase {
     logits: tensor(LOGITS[p.logitsDtype], [T, E], c.logits),
     bias: c.bias === null ? null : tensor(BIAS[p.biasDtype], [E], c.bias),
     hidden, hiddenScales,
-    fc1Weights: tensor('e2m1x2', [El, 2 * I, H / 2], c.fc1.packed),
-    fc1Scales: tensor(scale, [El, 2 * I, H / sf], c.fc1.scales),
-    fc2Weights: tensor('e2m1x2', [El, H, I / 2], c.fc2.packed),
-    fc2Scales: tensor(scale, [El, H, I / sf], c.fc2.scales),
+    fc1Weights: tensor('e2m1x2', [El, 2 * I, H / 2], hostBytes(c.fc1.packed)),
+    fc1Scales: tensor(scale, [El, 2 * I, H / sf], hostBytes(c.fc1.scales)),
+    fc2Weights: tensor('e2m1x2', [El, H, I / 2], hostBytes(c.fc2.packed)),
+    fc2Scales: tensor(scale, [El, H, I / sf], hostBytes(c.fc2.scales)),
     out1Scale: tensor('f32', [El], c.out1Scale),
     out1GateScale: tensor('f32', [El], c.out1GateScale),
     out2Scale: tensor('f32', [El], c.out2Scale),

@@ -16,7 +16,8 @@ export type AbiDtype = 'none' | 'f32' | 'bf16' | 'i32' | 'e2m1x2' | 'e4m3' | 'ue
 export interface AbiTensor {
   readonly dtype: AbiDtype;
   readonly shape: readonly number[];
-  readonly data: ArrayBufferView;
+  /** The bytes, or a weight tensor's per-expert chunks in order (the host joins them). */
+  readonly data: ArrayBufferView | readonly ArrayBufferView[];
 }
 
 export interface AbiProblem {

@@ -14,11 +14,11 @@ import { writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { tensorsToCase } from '../../goldens/caseTensors.js';
-import { readSafetensors, tensorOf, writeSafetensors } from '../../goldens/safetensors.js';
+import { tensorOf, writeSafetensors } from '../../goldens/safetensors.js';
 import type { CaseSpec } from '../../reference/case.js';
 import type { FaultName } from '../faults.js';
 import { parseKernelSpec } from './kernelSpec.js';
-import { readWholeFile } from './largeFiles.js';
+import { readSafetensorsFile } from './largeFiles.js';
 import { PROTOCOL_VERSIONS } from './processProtocol.js';
 import type { Provider, Tactic } from './provider.js';
 import { createKernel } from './select.js';
@@ -46,7 +46,7 @@ async function serveProvider(kernel: Provider, fds: readonly [number, number] = 
         return { tactics: tl.tactics, unavailable: tl.unavailable };
       }
       case 'prepare': {
-        const file = readSafetensors(readWholeFile(r.inputs as string), r.inputs as string);
+        const file = readSafetensorsFile(r.inputs as string); // weights over 1 GiB: parts of whole experts
         const spec = JSON.parse(file.metadata.case_spec ?? JSON.stringify({ problem: r.problem, seed: 0, logitFamily: 'normal', scaleFamily: 'normal' })) as CaseSpec;
         const c = tensorsToCase(spec, file.tensors, r.inputs as string);
         const h = await kernel.prepare(c);

@@ -10,17 +10,17 @@
  * file, which the harness reads, checks (names, dtypes, shapes) and deletes. The inputs
  * digest is the file's own bytes, so an adapter that writes its inputs is caught.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { caseToTensors } from '../../goldens/caseTensors.js';
-import { readSafetensors, writeSafetensors, type Tensor } from '../../goldens/safetensors.js';
+import { caseTensorParts } from '../../goldens/caseTensors.js';
+import { readSafetensors, type Tensor } from '../../goldens/safetensors.js';
 import type { Case } from '../../reference/case.js';
 import { BadArgumentError, UnsupportedProblemError } from '../../reference/errors.js';
 import type { Problem } from '../../reference/problem.js';
 import { AdapterError } from './adapterError.js';
-import { hashFile } from './largeFiles.js';
+import { hashFile, writeSafetensorsFile } from './largeFiles.js';
 import { AdapterProcess, type AdapterAnswer } from './adapterProcess.js';
 import { OUTPUT_TENSORS, parseDescription, parseTacticList, PROTOCOL_VERSIONS } from './processProtocol.js';
 import type { Observed, Provider, ProviderDescription, RunOptions, Tactic, TacticList } from './provider.js';
@@ -54,10 +54,6 @@ function digestMode(): InputsDigestMode {
 function fileStamp(path: string): string {
   const s = statSync(path, { bigint: true });
   return `${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-}
-
-function hashBytes(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex').slice(0, 16);
 }
 
 /** Default longest wait for one answer (a run of every tactic on a large case may be slow on CPU). */
@@ -165,10 +161,10 @@ export class ProcessProvider implements Provider<ProcessHandle> {
     const dir = join(this.sessionDir, `case-${++this.cases}`);
     mkdirSync(dir, { recursive: true });
     const inputsPath = join(dir, 'inputs.safetensors');
-    const bytes = writeSafetensors(caseToTensors(c), { problem: JSON.stringify(c.spec.problem), case_spec: JSON.stringify(c.spec), protocol: '1' });
-    writeFileSync(inputsPath, bytes);
+    // Streamed tensor part by tensor part (weights: their per-expert chunks), any size.
+    const digest = writeSafetensorsFile(inputsPath, caseTensorParts(c), { problem: JSON.stringify(c.spec.problem), case_spec: JSON.stringify(c.spec), protocol: '1' });
     const h: ProcessHandle = {
-      dir, inputsPath, problem: c.spec.problem, adapterHandle: '', generation: -1, runs: 0, digest: hashBytes(bytes), stamp: fileStamp(inputsPath),
+      dir, inputsPath, problem: c.spec.problem, adapterHandle: '', generation: -1, runs: 0, digest, stamp: fileStamp(inputsPath),
     };
     try {
       await this.prepared(h);

@@ -82,18 +82,20 @@ function hiddenRow(c: Case, t: number): Float32Array {
 /** Row r of local expert l's FC1 ([2I, H]) or FC2 ([H, I]) weights, q·s units (as dequantizeExpertWeights). */
 function weightRow(c: Case, which: 'fc1' | 'fc2', l: number, r: number): Float32Array {
   const p = c.spec.problem;
-  const [rows, cols] = which === 'fc1' ? [2 * p.I, p.H] : [p.H, p.I];
+  const cols = which === 'fc1' ? p.H : p.I;
   const sf = weightBlock(p.quantMode);
   const w = which === 'fc1' ? c.fc1 : c.fc2;
   const scaleValues = p.quantMode === 'nvfp4' ? E4M3_VALUES : UE8M0_VALUES;
-  const first = (l * rows + r) * cols;
+  const first = r * cols;
+  const packed = w.packed.expert(l);
+  const scales = w.scales.expert(l);
   const out = new Float32Array(cols);
   const half = sf / 2;
   for (let b = 0; b < cols / sf; b++) {
-    const s = scaleValues[w.scales[first / sf + b]!]!;
+    const s = scaleValues[scales[first / sf + b]!]!;
     const p0 = first / 2 + b * half;
     for (let j = 0; j < half; j++) {
-      const byte = w.packed[p0 + j]!;
+      const byte = packed[p0 + j]!;
       out[b * sf + 2 * j] = E2M1_PAIR_VALUES[2 * byte]! * s;
       out[b * sf + 2 * j + 1] = E2M1_PAIR_VALUES[2 * byte + 1]! * s;
     }

@@ -75,8 +75,8 @@ export function tensorBuffers(c: Case, t: TuneTensor): ArrayBufferView[] {
       const h = c.hidden;
       return h.format === 'bf16' ? [h.data] : h.format === 'nvfp4' ? [h.packed, h.scales] : [h.data, h.scales];
     }
-    case 'fc1': return [c.fc1.packed, c.fc1.scales];
-    case 'fc2': return [c.fc2.packed, c.fc2.scales];
+    case 'fc1': return [...c.fc1.packed.chunks, ...c.fc1.scales.chunks];
+    case 'fc2': return [...c.fc2.packed.chunks, ...c.fc2.scales.chunks];
   }
 }
 
@@ -127,7 +127,7 @@ function generateForBucket(spec: CaseSpec): Case {
   return { spec, logits, bias, hidden, fc1, fc2, out1Scale, out1GateScale, out2Scale, fc2InputGlobalScale: cScale, swiglu };
 }
 
-const cloneWeights = (w: Case['fc1']): Case['fc1'] => ({ packed: w.packed.slice(), scales: w.scales.slice(), globalScale: w.globalScale.slice() });
+const cloneWeights = (w: Case['fc1']): Case['fc1'] => ({ packed: w.packed.relayout(), scales: w.scales.relayout(), globalScale: w.globalScale.slice() });
 
 const allZero = (b: ArrayBufferView): boolean => new Uint8Array(b.buffer, b.byteOffset, b.byteLength).every((x) => x === 0);
 

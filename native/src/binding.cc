@@ -303,10 +303,33 @@ ProblemArgs parseProblem(const Napi::Value& value) {
   return p;
 }
 
-TensorArg parseTensor(const Napi::Value& v, const char* key) {
+TensorArg parseTensor(const Napi::Value& v, const char* key, const std::vector<Napi::Value>* elements = nullptr) {
   TensorArg t;
   if (v.IsUndefined() || v.IsNull()) {
     t.typeName = v.IsUndefined() ? "undefined" : "null";  // Absent, but the message says which
+    return t;
+  }
+  if (v.IsArray() && elements != nullptr) {  // a weight tensor as its Uint8Array parts (per-expert chunks), in order
+    // Anything but a non-empty array of Uint8Arrays is refused as the Array it is.
+    t.type = elements->empty() ? ElemType::Other : ElemType::U8;
+    t.typeName = describe(v);
+    for (size_t i = 0; i < elements->size() && t.type == ElemType::U8; ++i) {
+      const Napi::Value& e = (*elements)[i];
+      const std::string partKey = std::string(key) + "[" + std::to_string(i) + "]";
+      TensorArg part = e.IsTypedArray() ? parseTensor(e, partKey.c_str()) : TensorArg{};
+      if (part.type != ElemType::U8) {
+        t.type = ElemType::Other;
+        break;
+      }
+      t.parts.push_back({part.data, part.length});
+      t.length += part.length;
+    }
+    if (t.type != ElemType::U8) {
+      t.parts.clear();
+      t.length = 0;
+    } else {
+      t.typeName += " of Uint8Array parts";
+    }
     return t;
   }
   if (!v.IsTypedArray()) {
@@ -353,7 +376,16 @@ CaseArgs parseCase(const Napi::Value& value) {
   std::vector<Napi::Value> values;
   values.reserve(14);
   for (const char* key : kKeys) values.push_back(o.Get(key));
-  for (size_t i = 0; i < 14; ++i) *slots[i] = parseTensor(values[i], kKeys[i]);
+  // A tensor given as an array of parts: its elements are read here too, before any pointer is taken.
+  std::vector<std::vector<Napi::Value>> elements(14);
+  for (size_t i = 4; i < 8; ++i) {  // fc1Packed, fc1Scales, fc2Packed, fc2Scales only
+    if (!values[i].IsArray()) continue;
+    Napi::Array a = values[i].As<Napi::Array>();
+    const uint32_t n = a.Length();
+    elements[i].reserve(n);
+    for (uint32_t j = 0; j < n; ++j) elements[i].push_back(a.Get(j));
+  }
+  for (size_t i = 0; i < 14; ++i) *slots[i] = parseTensor(values[i], kKeys[i], i >= 4 && i < 8 && values[i].IsArray() ? &elements[i] : nullptr);
   return c;
 }
 

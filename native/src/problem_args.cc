@@ -126,7 +126,8 @@ void requireTensor(const TensorArg& t, const char* name, ElemType type, int64_t 
   }
   if (type != ElemType::Absent && t.length != length) {
     throw BadArgument(name, std::string(elemTypeName(type)) + " of length " + str(length) + " " + shape,
-                      std::string(elemTypeName(t.type)) + "(" + str(t.length) + ")");
+                      t.parts.empty() ? std::string(elemTypeName(t.type)) + "(" + str(t.length) + ")"
+                                      : t.typeName + ", " + str(t.length) + " bytes in all");
   }
 }
 
@@ -200,9 +201,18 @@ std::shared_ptr<const OwnedCase> ownedCopy(const CaseArgs& c) {
   owned->storage.reserve(14);
   forEachTensor(owned->args, [&](TensorArg& t) {
     const size_t n = size_t(t.length) * elementBytes(t.type);
-    if (t.data == nullptr || n == 0) return;
+    if ((t.data == nullptr && t.parts.empty()) || n == 0) return;
     owned->storage.emplace_back(n);
-    std::memcpy(owned->storage.back().data(), t.data, n);
+    uint8_t* dst = owned->storage.back().data();
+    if (t.parts.empty()) {
+      std::memcpy(dst, t.data, n);
+    } else {  // parts, in order, into one buffer (their total was validated as the tensor's length)
+      for (const TensorPart& part : t.parts) {
+        std::memcpy(dst, part.data, size_t(part.length));
+        dst += part.length;
+      }
+      t.parts.clear();
+    }
     t.data = owned->storage.back().data();
   });
   return owned;
@@ -220,6 +230,10 @@ std::string hostDigest(const CaseArgs& c) {
     for (int i = 0; i < 8; ++i) mix(uint8_t(n >> (8 * i)));
     const uint8_t* p = static_cast<const uint8_t*>(t.data);
     if (p != nullptr) for (uint64_t i = 0; i < n; ++i) mix(p[i]);
+    for (const TensorPart& part : t.parts) {  // a tensor given in parts hashes as their concatenation
+      const uint8_t* q = static_cast<const uint8_t*>(part.data);
+      for (int64_t i = 0; i < part.length; ++i) mix(q[i]);
+    }
   });
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));

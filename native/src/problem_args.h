@@ -45,12 +45,22 @@ inline int64_t weightBlock(QuantMode q) { return q == QuantMode::Nvfp4 ? 16 : 32
 enum class ElemType : int { Absent = 0, U8 = 1, U16 = 2, F32 = 3, Other = 4 };
 const char* elemTypeName(ElemType t);
 
-// A typed array as seen by the validator: base pointer, element count, element type.
+// One part of a tensor given as consecutive byte arrays (reference/expertBytes.ts chunks).
+struct TensorPart {
+  const void* data = nullptr;
+  int64_t length = 0;
+};
+
+// A typed array as seen by the validator: base pointer, element count, element type. A
+// weight tensor may come as an array of Uint8Array parts (its per-expert chunks: no JS
+// array reaches 4 GiB); then `parts` holds them in order, `length` their total and `data`
+// is null until ownedCopy joins them into one owned buffer.
 struct TensorArg {
   const void* data = nullptr;
   int64_t length = 0;
   ElemType type = ElemType::Absent;
   std::string typeName;  // the JS constructor name, for messages
+  std::vector<TensorPart> parts;
 };
 
 struct CaseArgs {

@@ -40,7 +40,8 @@ export function caseTensors(c: Case): Array<[string, ArrayBufferView | null]> {
     ['logits', c.logits], ['bias', c.bias],
     ['hidden', c.hidden.format === 'nvfp4' ? c.hidden.packed : c.hidden.data],
     ['hiddenScales', c.hidden.format === 'bf16' ? null : c.hidden.scales],
-    ['fc1Packed', c.fc1.packed], ['fc1Scales', c.fc1.scales], ['fc2Packed', c.fc2.packed], ['fc2Scales', c.fc2.scales],
+    ['fc1Packed', c.fc1.packed.toContiguous()], ['fc1Scales', c.fc1.scales.toContiguous()],
+    ['fc2Packed', c.fc2.packed.toContiguous()], ['fc2Scales', c.fc2.scales.toContiguous()],
     ['out1Scale', c.out1Scale], ['out1GateScale', c.out1GateScale], ['out2Scale', c.out2Scale],
     ['swigluAlpha', c.swiglu?.alpha ?? null], ['swigluBeta', c.swiglu?.beta ?? null], ['swigluLimit', c.swiglu?.limit ?? null],
   ];

@@ -6,6 +6,7 @@
  */
 import type { Case, Fp4Weights, HiddenStates } from '../../reference/case.js';
 import { BadArgumentError } from '../../reference/errors.js';
+import { ExpertBytes } from '../../reference/expertBytes.js';
 import { weightBlock, type Problem } from '../../reference/problem.js';
 
 type Typed = Uint8Array | Uint16Array | Float32Array;
@@ -50,10 +51,15 @@ export function sliceTokens(c: Case, t0: number, t1: number): Case {
   };
 }
 
-function expertRange(w: Fp4Weights, l0: number, l1: number, packed: number, scales: number): Fp4Weights {
+/** Experts [l0, l1) of `x`, copied into a fresh layout. */
+function expertSlice(x: ExpertBytes, l0: number, l1: number): ExpertBytes {
+  return ExpertBytes.fromExperts(x.experts().slice(l0, l1));
+}
+
+function expertRange(w: Fp4Weights, l0: number, l1: number, _packed: number, _scales: number): Fp4Weights {
   return {
-    packed: slice(w.packed, l0 * packed, l1 * packed),
-    scales: slice(w.scales, l0 * scales, l1 * scales),
+    packed: expertSlice(w.packed, l0, l1),
+    scales: expertSlice(w.scales, l0, l1),
     globalScale: slice(w.globalScale, l0, l1),
   };
 }

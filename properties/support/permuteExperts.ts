@@ -5,6 +5,7 @@
  */
 import type { Case, Fp4Weights } from '../../reference/case.js';
 import { BadArgumentError } from '../../reference/errors.js';
+import { ExpertBytes } from '../../reference/expertBytes.js';
 import { perExpertSizes } from './caseSlices.js';
 
 type Typed = Uint8Array | Uint16Array | Float32Array;
@@ -16,10 +17,17 @@ function moveBlocks<T extends Typed>(a: T, perm: ArrayLike<number>, size: number
   return out;
 }
 
-function moveWeights(w: Fp4Weights, perm: ArrayLike<number>, packed: number, scales: number): Fp4Weights {
+/** Expert e's bytes become expert perm[e]'s (a copy in the same layout). */
+function moveExperts(x: ExpertBytes, perm: ArrayLike<number>): ExpertBytes {
+  const out = x.relayout({ chunkBytes: x.expertsPerChunk * Math.max(1, x.bytesPerExpert) });
+  for (let e = 0; e < perm.length; e++) out.expert(perm[e]!).set(x.expert(e));
+  return out;
+}
+
+function moveWeights(w: Fp4Weights, perm: ArrayLike<number>, _packed: number, _scales: number): Fp4Weights {
   return {
-    packed: moveBlocks(w.packed, perm, packed),
-    scales: moveBlocks(w.scales, perm, scales),
+    packed: moveExperts(w.packed, perm),
+    scales: moveExperts(w.scales, perm),
     globalScale: moveBlocks(w.globalScale, perm, 1),
   };
 }

@@ -30,7 +30,7 @@ testProp('dequantizeFp4Into equals dequantizeExpertWeights bit for bit, with exa
       const w = which === 'fc1' ? c.fc1 : c.fc2;
       const got = new Float32Array(rows * cols);
       const sq = new Float64Array(rows);
-      dequantizeFp4Into({ fmt, packed: w.packed, packedOffset: (l * rows * cols) / 2, scales: w.scales, scalesOffset: (l * rows * cols) / sf, rows, cols }, got, 0, sq);
+      dequantizeFp4Into({ fmt, packed: w.packed.expert(l), packedOffset: 0, scales: w.scales.expert(l), scalesOffset: 0, rows, cols }, got, 0, sq);
       t.deepEqual(new Uint32Array(got.buffer), new Uint32Array(want.buffer), `${which} expert ${l}`);
       for (let r = 0; r < rows; r++) {
         let s = 0;
@@ -42,7 +42,7 @@ testProp('dequantizeFp4Into equals dequantizeExpertWeights bit for bit, with exa
       const part = new Float32Array(rows * cols);
       for (let r0 = 0; r0 < rows; r0 += 5) {
         const n = Math.min(5, rows - r0);
-        dequantizeFp4Into({ fmt, packed: w.packed, packedOffset: (l * rows * cols + r0 * cols) / 2, scales: w.scales, scalesOffset: (l * rows * cols + r0 * cols) / sf, rows: n, cols }, part, r0 * cols);
+        dequantizeFp4Into({ fmt, packed: w.packed.expert(l), packedOffset: (r0 * cols) / 2, scales: w.scales.expert(l), scalesOffset: (r0 * cols) / sf, rows: n, cols }, part, r0 * cols);
       }
       t.deepEqual(part, got);
     }

@@ -200,18 +200,18 @@ export class ExpertPipeline {
       for (let p = 0; p < n; p++) preW[p] = job.weights[rows[r0 + p]!]!;
     }
     const w1c = engine.alloc(2 * R, H);
-    const p1 = (l * 2 * I * H) / 2;
-    const s1 = (l * 2 * I * H) / sf;
+    const fc1Packed = job.fc1Packed[l]!; // expert l's own bytes (case.ts: per-expert storage)
+    const fc1Scales = job.fc1Scales[l]!;
     for (let i0 = 0; i0 < I; i0 += R) {
       // Up rows i0..i0+R-1, then gate rows I+i0..I+i0+R-1, with their squared norms.
       // (Row norms feed the fragility prefilter only: not wanted for analysis 'output'.)
       engine.dequantFp4(
-        { fmt: job.weightFormat, packed: job.fc1Packed, packedOffset: p1 + (i0 * H) / 2, scales: job.fc1Scales, scalesOffset: s1 + (i0 * H) / sf, rows: R, cols: H },
+        { fmt: job.weightFormat, packed: fc1Packed, packedOffset: (i0 * H) / 2, scales: fc1Scales, scalesOffset: (i0 * H) / sf, rows: R, cols: H },
         { dst: w1c, row0: 0, absDst: null, rowSq: full ? sc.norm : null },
       );
       const gateNorm = full ? sc.norm.subarray(R, 2 * R) : null;
       engine.dequantFp4(
-        { fmt: job.weightFormat, packed: job.fc1Packed, packedOffset: p1 + ((I + i0) * H) / 2, scales: job.fc1Scales, scalesOffset: s1 + ((I + i0) * H) / sf, rows: R, cols: H },
+        { fmt: job.weightFormat, packed: fc1Packed, packedOffset: ((I + i0) * H) / 2, scales: fc1Scales, scalesOffset: ((I + i0) * H) / sf, rows: R, cols: H },
         { dst: w1c, row0: R, absDst: null, rowSq: gateNorm },
       );
       if (full) for (let r = 0; r < 2 * R; r++) sc.norm[r] = Math.sqrt(sc.norm[r]!) * (1 + 1e-9); // from upper bounds of Σ W²
@@ -274,15 +274,15 @@ export class ExpertPipeline {
     const R2 = chunkRows(H, 4 * I, absGemm ? 2 : 1, job.chunkBytes); // W2 rows per FC2 chunk (and |W2| rows for the GEMM)
     const w2c = engine.alloc(R2, I);
     const aw2c = absGemm ? engine.alloc(R2, I) : null;
-    const p2 = (l * H * I) / 2;
-    const s2 = (l * H * I) / sf;
+    const fc2Packed = job.fc2Packed[l]!;
+    const fc2Scales = job.fc2Scales[l]!;
     const y = job.y;
     const absY = job.absY;
     const flipY = job.flipY;
     const denseScale = ao2s * (1 + (I + 2) * F32_UNIT_ROUNDOFF); // float32 sums of non-negative terms: relative error <= γ(I)
     for (let h0 = 0; h0 < H; h0 += R2) {
       engine.dequantFp4(
-        { fmt: job.weightFormat, packed: job.fc2Packed, packedOffset: p2 + (h0 * I) / 2, scales: job.fc2Scales, scalesOffset: s2 + (h0 * I) / sf, rows: R2, cols: I },
+        { fmt: job.weightFormat, packed: fc2Packed, packedOffset: (h0 * I) / 2, scales: fc2Scales, scalesOffset: (h0 * I) / sf, rows: R2, cols: I },
         { dst: w2c, row0: 0, absDst: aw2c, rowSq: null },
       );
       t = lap(stats, 'dequant', t);
@@ -292,7 +292,7 @@ export class ExpertPipeline {
       }
       const [ty, tabs] = sc.outRows(outRows(n) * R2);
       if (intAbs !== null) {
-        intAbs.product(job.fc2Packed, p2 + (h0 * I) / 2, job.fc2Scales, s2 + (h0 * I) / sf, R2, tabs, ao2s);
+        intAbs.product(fc2Packed, (h0 * I) / 2, fc2Scales, (h0 * I) / sf, R2, tabs, ao2s);
         t = lap(stats, 'absAccum', t);
       }
       const c2 = engine.matmul(w2c, at);

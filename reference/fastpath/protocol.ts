@@ -30,10 +30,14 @@ export interface MoeJob {
   readonly absAccum: AbsAccumMode;
   /** Bytes of float32 weights decoded at a time (fastPathOptions.ts chunkBytes). */
   readonly chunkBytes: number;
-  readonly fc1Packed: Uint8Array;
-  readonly fc1Scales: Uint8Array;
-  readonly fc2Packed: Uint8Array;
-  readonly fc2Scales: Uint8Array;
+  /** Per local expert (views of shared memory, reference/expertBytes.ts): packed e2m1 [2I, H/2]. */
+  readonly fc1Packed: readonly Uint8Array[];
+  /** Per local expert: FC1 block scales [2I, H/sf]. */
+  readonly fc1Scales: readonly Uint8Array[];
+  /** Per local expert: packed e2m1 [H, I/2]. */
+  readonly fc2Packed: readonly Uint8Array[];
+  /** Per local expert: FC2 block scales [H, I/sf]. */
+  readonly fc2Scales: readonly Uint8Array[];
   /** Dequantized hidden states [T, H] (q·s, no global scale). */
   readonly x: Float32Array;
   /** Upper bounds of ||x̂_t||₂ [T] (Cauchy–Schwarz bounds of the fragility prefilter). */

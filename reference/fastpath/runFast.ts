@@ -5,6 +5,7 @@
  * per-slot scratch ([chunk·k·H] float32, three of them) stays bounded.
  */
 import type { Case } from '../case.js';
+import type { ExpertBytes } from '../expertBytes.js';
 import { checkCase, checkNanScales, nanScaleError, scaleByteFormat } from '../checkCase.js';
 import type { Expected } from '../expected.js';
 import { expectedFrom } from '../expectedFrom.js';
@@ -54,6 +55,27 @@ export function sharedCached<T extends Typed>(a: T): T {
     sharedWeights.set(a, s);
   }
   return s;
+}
+
+/**
+ * Per-expert storage in shared memory (expertBytes.ts): itself when its chunks already are
+ * SharedArrayBuffers (generateCaseParallel's), else a shared copy cached like sharedCached's
+ * (checked byte for byte on every hit; a changed one gets a new copy).
+ */
+const sharedExpertCopies = new WeakMap<ExpertBytes, ExpertBytes>();
+export function sharedExperts(x: ExpertBytes): ExpertBytes {
+  if (x.shared) return x;
+  let s = sharedExpertCopies.get(x);
+  if (s === undefined || !s.equals(x)) {
+    s = x.relayout({ memory: 'shared', chunkBytes: Math.max(1, x.expertsPerChunk * x.bytesPerExpert) }); // same chunks
+    sharedExpertCopies.set(x, s);
+  }
+  return s;
+}
+
+/** Bytes of `x` a run reuses in shared memory (itself, or a live shared copy of it). */
+function sharedExpertBytes(x: ExpertBytes): number {
+  return x.shared || sharedExpertCopies.get(x)?.byteLength === x.byteLength ? x.byteLength : 0;
 }
 
 /**
@@ -110,7 +132,8 @@ function sharedSlotArrays(lengths: number[], mode: SlotMemoryMode): { memory: Sh
 function heldFor(c: Case, threads: number): HeldMemory {
   let copies = 0;
   const h = c.hidden;
-  const arrays: Typed[] = [c.fc1.packed, c.fc1.scales, c.fc2.packed, c.fc2.scales,
+  for (const x of [c.fc1.packed, c.fc1.scales, c.fc2.packed, c.fc2.scales]) copies += sharedExpertBytes(x);
+  const arrays: Typed[] = [
     ...(h.format === 'nvfp4' ? [h.packed, h.scales] : h.format === 'mxfp8' ? [h.data, h.scales] : [h.data])];
   for (const a of arrays) {
     if (a.buffer instanceof SharedArrayBuffer || sharedWeights.get(a)?.byteLength === a.byteLength) copies += a.byteLength;
@@ -234,10 +257,10 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     analysis: prep!.analysis,
     absAccum: fastPath.absAccum,
     chunkBytes: fastPath.chunkBytes,
-    fc1Packed: sharedCached(c.fc1.packed),
-    fc1Scales: sharedCached(c.fc1.scales),
-    fc2Packed: sharedCached(c.fc2.packed),
-    fc2Scales: sharedCached(c.fc2.scales),
+    fc1Packed: sharedExperts(c.fc1.packed).experts(),
+    fc1Scales: sharedExperts(c.fc1.scales).experts(),
+    fc2Packed: sharedExperts(c.fc2.packed).experts(),
+    fc2Scales: sharedExperts(c.fc2.scales).experts(),
     x, xNorm,
     weights,
     out1Scale: shared(c.out1Scale),
@@ -251,9 +274,11 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
   const total = emptyStats();
   let chunks = 0;
   let workers: FastRunInfo['workers'] = [];
-  const scans = [c.fc1.scales, c.fc2.scales].map((a) => ({
-    scales: sharedCached(a), format: scaleByteFormat(p.quantMode), first: new Int32Array(new SharedArrayBuffer(4)).fill(NO_NAN_SCALE),
-  }));
+  // One scan per chunk of fc1's, then fc2's scales (in order); chunk offsets make the indices global.
+  const scanSets = [c.fc1.scales, c.fc2.scales].map((a) => sharedExperts(a).chunks.map((chunk) => ({
+    scales: chunk, format: scaleByteFormat(p.quantMode), first: new Int32Array(new SharedArrayBuffer(4)).fill(NO_NAN_SCALE),
+  })));
+  const scans = scanSets.flat();
   lap('share');
   for (let t0 = 0; t0 < T; t0 += chunkT) {
     const t1 = Math.min(T, t0 + chunkT);
@@ -281,9 +306,13 @@ async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInf
     workers = stats.map((s) => ({ start: s.start - dispatched, end: s.end - dispatched, experts: s.experts }));
     lap('experts');
     if (t0 === 0) {
-      for (const [name, w, scan] of [['case.fc1', c.fc1, scans[0]!], ['case.fc2', c.fc2, scans[1]!]] as const) {
-        const first = scan.first[0]!;
-        if (first !== NO_NAN_SCALE) throw nanScaleError(name, w.scales, first, scaleByteFormat(p.quantMode));
+      for (const [name, w, set] of [['case.fc1', c.fc1, scanSets[0]!], ['case.fc2', c.fc2, scanSets[1]!]] as const) {
+        let offset = 0;
+        for (const scan of set) {
+          const first = scan.first[0]!;
+          if (first !== NO_NAN_SCALE) throw nanScaleError(name, w.scales, offset + first, scaleByteFormat(p.quantMode));
+          offset += scan.scales.length;
+        }
       }
     }
     for (const s of stats) {

@@ -25,8 +25,8 @@ function fresh(c: Case): Case {
     logits: c.logits.slice(),
     hidden: h.format === 'nvfp4' ? { ...h, packed: h.packed.slice(), scales: h.scales.slice() }
       : h.format === 'mxfp8' ? { ...h, data: h.data.slice(), scales: h.scales.slice() } : { ...h, data: h.data.slice() },
-    fc1: { packed: c.fc1.packed.slice(), scales: c.fc1.scales.slice(), globalScale: c.fc1.globalScale.slice() },
-    fc2: { packed: c.fc2.packed.slice(), scales: c.fc2.scales.slice(), globalScale: c.fc2.globalScale.slice() },
+    fc1: { packed: c.fc1.packed.relayout(), scales: c.fc1.scales.relayout(), globalScale: c.fc1.globalScale.slice() },
+    fc2: { packed: c.fc2.packed.relayout(), scales: c.fc2.scales.relayout(), globalScale: c.fc2.globalScale.slice() },
   };
 }
 
@@ -37,8 +37,8 @@ test('editing the weights and hidden states in place gives the new answer, not t
   t.deepEqual(again.outputF32, before.outputF32, 'unchanged case: same answer (the cache is used)');
 
   // In place: every FC2 weight byte of expert 0 and 1 and the first token's hidden states.
-  const half = c.fc2.packed.length / 2;
-  for (let i = 0; i < half; i++) c.fc2.packed[i] = (c.fc2.packed[i]! ^ 0x11) & 0xff;
+  const half = c.fc2.packed.byteLength / 2;
+  for (let i = 0; i < half; i++) c.fc2.packed.setAt(i, (c.fc2.packed.at(i) ^ 0x11) & 0xff);
   if (c.hidden.format === 'nvfp4') c.hidden.packed.fill(0x22, 0, problem.H / 2);
   const edited = await runReference(c);
   const truth = await runReference(fresh(c));

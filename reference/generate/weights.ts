@@ -21,6 +21,7 @@
  */
 import type { Fp4Weights, ScaleFamily } from '../case.js';
 import { E4M3_VALUES } from '../formats/e4m3.js';
+import { ExpertBytes, type ExpertLayoutOptions } from '../expertBytes.js';
 import { E2M1_VALUES } from '../formats/e2m1.js';
 import { floorLog2, pow2 } from '../formats/float.js';
 import { UE8M0_VALUES } from '../formats/ue8m0.js';
@@ -123,46 +124,61 @@ export function expertHeader(seed: number, p: Problem, which: WhichWeights, e: n
   return { globalScale: 1, mxBaseCode: base, rms: CODE_RMS * MX_OFFSET_RMS * UE8M0_VALUES[base]! };
 }
 
-/**
- * FC1 or FC2 weights of the local experts. `zeroLocal` is the local index of the all-zero
- * expert (zero_expert family) or -1.
- */
-export function generateWeights(seed: number, p: Problem, which: WhichWeights, family: ScaleFamily, zeroLocal: number): Fp4Weights {
+/** Bytes of one expert's packed codes and block scales. */
+export function expertByteCounts(p: Problem, which: WhichWeights): { packed: number; scales: number } {
   const { rows, cols } = weightShape(p, which);
+  return { packed: (rows * cols) / 2, scales: (rows * cols) / weightBlock(p.quantMode) };
+}
+
+/**
+ * Local expert l's packed codes and block scales, written into `packed` and `scales` (its
+ * views, zero-filled: the zero expert is left as it is); returns its global encode scale.
+ * Depends only on (seed, problem, which, family, global expert index): experts can be
+ * generated in any order, on any thread (generate/parallel.ts).
+ */
+export function generateExpertInto(seed: number, p: Problem, which: WhichWeights, family: ScaleFamily, zeroLocal: number, l: number, packed: Uint8Array, scales: Uint8Array): number {
+  if (l === zeroLocal) return 1; // codes 0, scales 0, global scale 1 (an all-zero tensor)
   const sf = weightBlock(p.quantMode);
-  const El = p.localExperts;
-  const perPacked = (rows * cols) / 2;
-  const perScales = (rows * cols) / sf;
-  const packed = new Uint8Array(El * perPacked);
-  const scales = new Uint8Array(El * perScales);
-  const globalScale = new Float32Array(El).fill(1);
-  const flags = family === 'zero_blocks' ? new Uint8Array(perScales) : null;
-  for (let l = 0; l < El; l++) {
-    if (l === zeroLocal) continue; // codes 0, scales 0, global scale 1 (an all-zero tensor)
-    const e = p.localOffset + l;
-    const header = expertHeader(seed, p, which, e, family);
-    globalScale[l] = header.globalScale;
-    const rng = streamRng(seed, `${which}:${e}`);
-    const sOff = l * perScales;
-    if (p.quantMode === 'nvfp4') {
-      rng.fillFromTable8(scales, sOff, perScales, NV_SCALE8);
-    } else {
-      rng.fillFromTable8(scales, sOff, perScales, MX_OFFSET8);
-      const base = header.mxBaseCode;
-      for (let i = sOff; i < sOff + perScales; i++) scales[i] += base;
-    }
-    const pOff = l * perPacked;
-    rng.fillFromTable16(packed, pOff, perPacked, PAIR16);
-    if (flags) {
-      rng.fillFromTable8(flags, 0, perScales, ZERO_BLOCK8);
-      const bytesPerBlock = sf / 2;
-      for (let b = 0; b < perScales; b++) {
-        if (flags[b]) {
-          scales[sOff + b] = 0;
-          packed.fill(0, pOff + b * bytesPerBlock, pOff + (b + 1) * bytesPerBlock);
-        }
+  const perPacked = packed.length;
+  const perScales = scales.length;
+  const e = p.localOffset + l;
+  const header = expertHeader(seed, p, which, e, family);
+  const rng = streamRng(seed, `${which}:${e}`);
+  if (p.quantMode === 'nvfp4') {
+    rng.fillFromTable8(scales, 0, perScales, NV_SCALE8);
+  } else {
+    rng.fillFromTable8(scales, 0, perScales, MX_OFFSET8);
+    const base = header.mxBaseCode;
+    for (let i = 0; i < perScales; i++) scales[i] += base;
+  }
+  rng.fillFromTable16(packed, 0, perPacked, PAIR16);
+  if (family === 'zero_blocks') {
+    const flags = new Uint8Array(perScales);
+    rng.fillFromTable8(flags, 0, perScales, ZERO_BLOCK8);
+    const bytesPerBlock = sf / 2;
+    for (let b = 0; b < perScales; b++) {
+      if (flags[b]) {
+        scales[b] = 0;
+        packed.fill(0, b * bytesPerBlock, (b + 1) * bytesPerBlock);
       }
     }
+  }
+  return header.globalScale;
+}
+
+/**
+ * FC1 or FC2 weights of the local experts, on this thread. `zeroLocal` is the local index
+ * of the all-zero expert (zero_expert family) or -1. `layout` picks the chunk size and
+ * memory of the per-expert storage (the bytes do not depend on it).
+ */
+export function generateWeights(seed: number, p: Problem, which: WhichWeights, family: ScaleFamily, zeroLocal: number, layout: ExpertLayoutOptions = {}): Fp4Weights {
+  const El = p.localExperts;
+  const per = expertByteCounts(p, which);
+  const packed = ExpertBytes.allocate(El, per.packed, layout);
+  const scales = ExpertBytes.allocate(El, per.scales, layout);
+  const globalScale = new Float32Array(El).fill(1);
+  for (let l = 0; l < El; l++) {
+    globalScale[l] = generateExpertInto(seed, p, which, family, zeroLocal, l, packed.expert(l), scales.expert(l));
   }
   return { packed, scales, globalScale };
 }

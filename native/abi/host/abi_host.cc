@@ -175,11 +175,40 @@ MoeTensor parseTensor(const Napi::Object& c, const char* key, PreparedCase& pc) 
     t.strides[i] = stride;
     stride *= t.shape[i];
   }
+  // data: a typed array, or (a weight tensor stored per expert, reference/expertBytes.ts) an
+  // array of typed-array parts joined in order. The pointer comes from
+  // napi_get_typedarray_info, which also serves SharedArrayBuffer views (ArrayBuffer() does not).
   Napi::Value dv = o.Get("data");
-  if (!dv.IsTypedArray()) badArgument(c.Env(), std::string(key) + ".data", "a typed array", "another value");
-  Napi::TypedArray ta = dv.As<Napi::TypedArray>();
-  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  pc.buffers.emplace_back(src, src + ta.ByteLength());
+  std::vector<Napi::Value> parts;
+  if (dv.IsArray()) {
+    Napi::Array a = dv.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) parts.push_back(a.Get(i));
+  } else {
+    parts.push_back(dv);
+  }
+  struct Span { const uint8_t* p; size_t n; };
+  std::vector<Span> spans;
+  size_t total = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string name = std::string(key) + ".data" + (dv.IsArray() ? "[" + std::to_string(i) + "]" : "");
+    if (!parts[i].IsTypedArray()) badArgument(c.Env(), name, "a typed array (or an array of typed-array parts)", "another value");
+    napi_typedarray_type type;
+    size_t length = 0, offset = 0;
+    void* data = nullptr;
+    napi_value buffer;
+    if (napi_get_typedarray_info(c.Env(), parts[i], &type, &length, &data, &buffer, &offset) != napi_ok) {
+      badArgument(c.Env(), name, "a readable typed array", "another value");
+    }
+    const size_t n = parts[i].As<Napi::TypedArray>().ByteLength();
+    spans.push_back({static_cast<const uint8_t*>(data), n});
+    total += n;
+  }
+  pc.buffers.emplace_back(total);
+  uint8_t* dst = pc.buffers.back().data();
+  for (const Span& s : spans) {
+    if (s.n > 0) std::memcpy(dst, s.p, s.n);
+    dst += s.n;
+  }
   t.data = pc.buffers.back().empty() ? nullptr : pc.buffers.back().data();
   return t;
 }

@@ -6,6 +6,7 @@ import type { Case } from '../../case.js';
 import type { Problem, RoutingConfig } from '../../problem.js';
 import { f32ArrayToBf16 } from '../../formats/bf16.js';
 import type { RoutingInput } from '../types.js';
+import { ExpertBytes } from '../../expertBytes.js';
 
 export function routingInput(
   config: RoutingConfig, E: number, topK: number, logits: readonly number[] | Float32Array,
@@ -27,7 +28,7 @@ export function routingProblem(input: RoutingInput, logitsDtype: Problem['logits
 export function routingCase(input: RoutingInput, logitsDtype: Problem['logitsDtype'] = 'float32',
   biasDtype: Problem['biasDtype'] = input.bias === null ? 'none' : 'float32'): Case {
   const problem = routingProblem(input, logitsDtype, biasDtype);
-  const empty = { packed: new Uint8Array(0), scales: new Uint8Array(0), globalScale: new Float32Array(0) };
+  const empty = { packed: ExpertBytes.allocate(0, 0), scales: ExpertBytes.allocate(0, 0), globalScale: new Float32Array(0) };
   return {
     spec: { problem, seed: 0, logitFamily: 'normal', scaleFamily: 'normal' },
     logits: logitsDtype === 'bfloat16' ? f32ArrayToBf16(input.logits) : input.logits,
