@@ -13,15 +13,37 @@ namespace {
 const ConfigInfo kConfigs[kNumConfigs] = {
     {0, "w64-pipelined",
      "64 weight rows x tileTokens tokens per CTA, 4 warps, 3-stage cp.async pipeline; FC2 writes each slot's rows once",
-     64, 4, 3, false},
+     64, 4, 3, false, GemmFamily::Pipelined, 128},
     {1, "w128-wide",
      "128 weight rows x tileTokens tokens per CTA, 8 warps, 2-stage (double-buffered) pipeline; FC2 writes each slot's rows once",
-     128, 8, 2, false},
+     128, 8, 2, false, GemmFamily::Pipelined, 128},
     {2, "w64-splitk-fc2",
      "FC1 as config 0; FC2 split over K (=I) into S slices (S = 2 or 4 by I), partial sums in a float32 workspace "
      "reduced in fixed slice order in finalize",
-     64, 4, 3, true},
+     64, 4, 3, true, GemmFamily::Pipelined, 128},
+    {3, "w64-stream",
+     "decode: 64 weight rows x tileTokens (8 or 16) tokens per CTA, 4 warps; every weight byte loaded once, 16 bytes "
+     "per lane straight into registers 4 super-steps (of 128 K elements) ahead, dequantized in registers; tokens staged "
+     "in shared memory 1024 K elements at a time; no K split",
+     64, 4, 4, false, GemmFamily::Stream, 16},
 };
+
+// Shared memory of each kernel family (bytes), by tileTokens; must equal the kernels' own
+// layouts (GemmSmem in gemm.cuh, StreamSmem in gemm_stream.cuh).
+int pipelinedSmem(const ConfigInfo& c, int tileTokens) {
+  const int weightStage = c.weightRows * (kKTile / 2 + 4);   // packed e2m1 + 4 scale bytes per row
+  const int tokenStage = tileTokens * kKTile * 2;            // bf16 activations
+  const int pipeline = c.stages * (weightStage + tokenStage);
+  const int epilogue = tileTokens * (c.weightRows + 4) * 4;  // float accumulator tile
+  const int rowTable = tileTokens * 8 + c.weightRows * 4;
+  return std::max(pipeline, epilogue) + rowTable;
+}
+int streamSmem(const ConfigInfo& c, int tileTokens) {
+  const int tokens = tileTokens * (1024 / 8 + 1) * 16;       // 1024 K elements per token + 16 bytes padding
+  const int epilogue = tileTokens * (c.weightRows + 4) * 4;
+  return std::max(tokens, epilogue) + tileTokens * 8 + c.weightRows * 4;
+}
+int (*const kSmemByFamily[])(const ConfigInfo&, int) = {pipelinedSmem, streamSmem};
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -44,18 +66,17 @@ int64_t splitKWorkspaceBytes(const ProblemArgs& p) {
 
 int sharedMemoryBytes(const Tactic& t) {
   const ConfigInfo& c = kConfigs[t.config];
-  const int weightStage = c.weightRows * (kKTile / 2 + 4);   // packed e2m1 + 4 scale bytes per row
-  const int tokenStage = t.tileTokens * kKTile * 2;           // bf16 activations
-  const int pipeline = c.stages * (weightStage + tokenStage);
-  const int epilogue = t.tileTokens * (c.weightRows + 4) * 4;  // float accumulator tile
-  const int rowTable = t.tileTokens * 8 + c.weightRows * 4;
-  return std::max(pipeline, epilogue) + rowTable;
+  return kSmemByFamily[int(c.family)](c, t.tileTokens);
 }
 
 std::string tacticInvalidReason(const ProblemArgs& p, const Tactic& t) {
   const bool tileOk = std::find(std::begin(kTileTokens), std::end(kTileTokens), t.tileTokens) != std::end(kTileTokens);
   if (!tileOk) return "tileTokens must be one of 8, 16, 32, 64, 128";
-  if (t.config < 0 || t.config >= kNumConfigs) return "config must be 0, 1 or 2";
+  if (t.config < 0 || t.config >= kNumConfigs) return "config must be one of 0.." + std::to_string(kNumConfigs - 1);
+  if (t.tileTokens > kConfigs[t.config].maxTileTokens) {
+    return "config " + std::to_string(t.config) + " (" + kConfigs[t.config].name + ") holds at most " +
+           std::to_string(kConfigs[t.config].maxTileTokens) + " tokens per tile";
+  }
   if (sharedMemoryBytes(t) > kMaxSharedMemory) return "the tile does not fit in shared memory";
   if (t.config == 1 && (p.I < 64 || p.H < 128)) {
     return "config 1 (128-row weight tile) needs I >= 64 and H >= 128 so that its tile is not larger than the problem";

@@ -23,6 +23,15 @@ static_assert(int(kFaultLast) == kLastFaultCode, "common.cuh kFaultLast and engi
 
 namespace {
 
+// The GEMM launchers of each config (index = config of src/tactics.cc).
+const ConfigLaunchers kLaunchers[] = {
+    {launchFc1Config0, launchFc2Config0},  // 0 w64-pipelined
+    {launchFc1Config1, launchFc2Config1},  // 1 w128-wide
+    {launchFc1Config0, launchFc2Config2},  // 2 w64-splitk-fc2: FC1 as config 0
+    {launchFc1Stream, launchFc2Stream},    // 3 w64-stream (decode)
+};
+static_assert(sizeof(kLaunchers) / sizeof(kLaunchers[0]) == kNumConfigs, "one launcher pair per config of tactics.cc");
+
 void check(cudaError_t e, const char* call, const std::string& tactic = "") {
   if (e != cudaSuccess) {
     cudaGetLastError();  // clear non-sticky errors so the next call starts clean
@@ -317,8 +326,7 @@ class CudaPrepared final : public Prepared {
     g1.fc2Format = p_.quant == QuantMode::Nvfp4 ? 0 : p_.quant == QuantMode::Mxfp4Mxfp8 ? 1 : 2;
     g1.abuf = abuf_.get<__nv_bfloat16>();
     const dim3 grid1(unsigned(maxTiles), unsigned(ceilDiv(I, ci.weightRows / 2)), 1);
-    check(o.tactic.config == 1 ? launchFc1Config1(BT, g1, grid1, stream_) : launchFc1Config0(BT, g1, grid1, stream_),
-          "FC1 kernel", tl);
+    check(kLaunchers[o.tactic.config].fc1(BT, g1, grid1, stream_), "FC1 kernel", tl);
 
     // FC2.
     GemmParams g2 = g;
@@ -332,10 +340,7 @@ class CudaPrepared final : public Prepared {
     g2.y = yBuf;
     g2.splitSlices = S;
     const dim3 grid2(unsigned(maxTiles), unsigned(ceilDiv(H, ci.weightRows)), unsigned(S > 0 ? S : 1));
-    cudaError_t e2 = o.tactic.config == 0   ? launchFc2Config0(BT, g2, grid2, stream_)
-                     : o.tactic.config == 1 ? launchFc2Config1(BT, g2, grid2, stream_)
-                                            : launchFc2Config2(BT, g2, grid2, stream_);
-    check(e2, "FC2 kernel", tl);
+    check(kLaunchers[o.tactic.config].fc2(BT, g2, grid2, stream_), "FC2 kernel", tl);
 
     FinalizeParams fp{};
     fp.ids = ids_.get<int32_t>();
