@@ -17,7 +17,12 @@
 // every output element (the output is poisoned with NaN before each run).
 //
 //   moe_bench --out DIR [--configs deepseek-v3,qwen3-235b-a22b,gpt-oss-120b] [--T 1,8,64,512,4096]
-//             [--reps 7] [--copy-mib 2048] [--seed 1]
+//             [--reps 7] [--copy-mib 2048] [--seed 1] [--tactics '*/3,128/0']
+//
+// --tactics keeps the tactics matching any pattern "tileTokens/config" (either side may be *;
+// default every valid tactic; the default tactic is always run): small sanitizer runs of a
+// few tactics (compute-sanitizer --tool memcheck moe_bench --configs deepseek-lite --T 8
+// --tactics '*/3' --reps 3 --copy-mib 64 --out DIR).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -283,6 +288,16 @@ std::string num(double v) {
   return buf;
 }
 
+bool tacticMatches(const std::vector<std::string>& patterns, const Tactic& t) {
+  if (patterns.empty()) return true;
+  for (const std::string& pat : patterns) {
+    const size_t slash = pat.find('/');
+    const std::string a = pat.substr(0, slash), b = pat.substr(slash + 1);
+    if ((a == "*" || a == std::to_string(t.tileTokens)) && (b == "*" || b == std::to_string(t.config))) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> splitList(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream ss(s);
@@ -312,7 +327,7 @@ std::string jsonNumbers(const std::vector<double>& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string out, configs = "deepseek-v3,qwen3-235b-a22b,gpt-oss-120b", tsArg = "1,8,64,512,4096";
+  std::string out, configs = "deepseek-v3,qwen3-235b-a22b,gpt-oss-120b", tsArg = "1,8,64,512,4096", tacticsArg;
   int reps = 7;
   int64_t copyMib = 2048;
   uint64_t seed = 1;
@@ -329,18 +344,20 @@ int main(int argc, char** argv) {
       else if (a == "--reps") reps = std::atoi(value().c_str());
       else if (a == "--copy-mib") copyMib = std::atoll(value().c_str());
       else if (a == "--seed") seed = std::strtoull(value().c_str(), nullptr, 10);
+      else if (a == "--tactics") tacticsArg = value();
       else throw BadUsage("unknown argument " + a);
     }
     if (out.empty()) throw BadUsage("--out: expected a directory for kernel.json, got nothing");
-    if (reps < 3 || reps > 1000) throw BadUsage("--reps: expected an integer in [3, 1000], got " + std::to_string(reps));
+    if (reps < 1 || reps > 1000) throw BadUsage("--reps: expected an integer in [1, 1000], got " + std::to_string(reps));
     if (copyMib < 64 || copyMib > 16384)
       throw BadUsage("--copy-mib: expected an integer in [64, 16384], got " + std::to_string(copyMib));
   } catch (const BadUsage& e) {
-    std::fprintf(stderr, "moe_bench: %s\nusage: moe_bench --out DIR [--configs a,b] [--T 1,8] [--reps N] [--copy-mib M] [--seed S]\n",
+    std::fprintf(stderr, "moe_bench: %s\nusage: moe_bench --out DIR [--configs a,b] [--T 1,8] [--reps N] [--copy-mib M] [--seed S] [--tactics PATTERNS]\n",
                  e.what());
     return 2;
   }
   std::vector<const ModelConfig*> models;
+  std::vector<std::string> tacticPatterns;
   std::vector<int64_t> Ts;
   try {
     for (const std::string& n : splitList(configs)) models.push_back(&modelByName(n));
@@ -350,11 +367,18 @@ int main(int argc, char** argv) {
       Ts.push_back(T);
     }
     if (models.empty() || Ts.empty()) throw BadUsage("--configs and --T: expected at least one each, got none");
+    for (const std::string& pat : splitList(tacticsArg)) {
+      const size_t slash = pat.find('/');
+      auto side = [](const std::string& x) { return x == "*" || (!x.empty() && x.find_first_not_of("0123456789") == std::string::npos); };
+      if (slash == std::string::npos || !side(pat.substr(0, slash)) || !side(pat.substr(slash + 1)))
+        throw BadUsage("--tactics: expected patterns tileTokens/config (either side may be *), got " + pat);
+    }
   } catch (const BadUsage& e) {
     std::fprintf(stderr, "moe_bench: %s\n", e.what());
     return 2;
   }
 
+  tacticPatterns = splitList(tacticsArg);
   int failures = 0;
   std::string rowsJson;
   try {
@@ -374,7 +398,9 @@ int main(int argc, char** argv) {
         std::unique_ptr<Prepared> prep = prepareCase(c.args());
         std::string why;
         const Tactic def = defaultTactic(p, &why);
-        const std::vector<Tactic> tactics = validTactics(p);
+        std::vector<Tactic> tactics;
+        for (const Tactic& t : validTactics(p))
+          if (tacticMatches(tacticPatterns, t) || (t.tileTokens == def.tileTokens && t.config == def.config)) tactics.push_back(t);
         std::vector<std::vector<double>> ms(tactics.size());
         std::vector<std::string> problems;
         RunOutputs ref;
