@@ -107,3 +107,26 @@ def run(K, BT=8, NT=1):
 for K in (64, 192, 1024, 1088, 2112):
     run(K)
 run(320, BT=16, NT=2)
+
+# gemm_smemdq.cuh's dequantStage: thread (r, jj) reads the words at bytes 8*q0 + 4*jj of a row's
+# 32 prepared bytes and writes chunk j = 4*jj + i as words q0 = 0..3 (byte i of word q0): the
+# tile must come out in natural K order (chunk j = elements 8j..8j+7, word q0 = 8j+2q0, +1).
+def check_smemdq_order():
+    codes = rng.integers(0, 16, 64)
+    canon = [int(codes[2*b] | (codes[2*b+1] << 4)) for b in range(32)]
+    prep = [0]*32
+    for q in range(4):
+        for j in range(8):
+            prep[8*q + j] = canon[4*j + q]
+    tile = [None]*64
+    for jj in range(2):
+        words = [int.from_bytes(bytes(prep[8*q0 + 4*jj: 8*q0 + 4*jj + 4]), 'little') for q0 in range(4)]
+        e = [e2m1x8(w) for w in words]
+        for i in range(4):
+            j = 4*jj + i
+            for q0 in range(4):
+                tile[8*j + 2*q0] = bf16(e[q0][i]); tile[8*j + 2*q0 + 1] = bf16(e[q0][i] >> 16)
+    assert tile == [e2m1(int(c)) for c in codes], (tile, codes)
+    print("smemdq dequantized tile in natural K order: ok")
+
+check_smemdq_order()

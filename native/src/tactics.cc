@@ -13,19 +13,27 @@ namespace {
 const ConfigInfo kConfigs[kNumConfigs] = {
     {0, "w64-pipelined",
      "64 weight rows x tileTokens tokens per CTA, 4 warps, 3-stage cp.async pipeline; FC2 writes each slot's rows once",
-     64, 4, 3, false, GemmFamily::Pipelined, 128},
+     64, 4, 3, false, GemmFamily::Pipelined, 8, 128},
     {1, "w128-wide",
      "128 weight rows x tileTokens tokens per CTA, 8 warps, 2-stage (double-buffered) pipeline; FC2 writes each slot's rows once",
-     128, 8, 2, false, GemmFamily::Pipelined, 128},
+     128, 8, 2, false, GemmFamily::Pipelined, 8, 128},
     {2, "w64-splitk-fc2",
      "FC1 as config 0; FC2 split over K (=I) into S slices (S = 2 or 4 by I), partial sums in a float32 workspace "
      "reduced in fixed slice order in finalize",
-     64, 4, 3, true, GemmFamily::Pipelined, 128},
+     64, 4, 3, true, GemmFamily::Pipelined, 8, 128},
     {3, "w64-stream",
      "decode: 64 weight rows x tileTokens (8 or 16) tokens per CTA, 4 warps; every weight byte loaded once, 16 bytes "
      "per lane straight into registers 4 super-steps (of 128 K elements) ahead, dequantized in registers; tokens staged "
      "in shared memory 1024 K elements at a time; no K split",
-     64, 4, 4, false, GemmFamily::Stream, 16},
+     64, 4, 4, false, GemmFamily::Stream, 8, 16},
+    {4, "w128-smemdq",
+     "128 weight rows x tileTokens (64 or 128) per CTA, 8 warps, 4-stage cp.async pipeline; each weight tile dequantized "
+     "once per CTA into shared memory (bf16), mma.sync with ldmatrix operands",
+     128, 8, 4, false, GemmFamily::SmemDequant, 64, 128},
+    {5, "w128-wgmma",
+     "as config 4, the products by wgmma (two warpgroups of 64 weight rows, both operands from 128B-swizzled shared "
+     "memory) on sm_90a; config 4's mma.sync where wgmma does not exist (sm_100a, PTX)",
+     128, 8, 4, false, GemmFamily::SmemDequant, 64, 128},
 };
 
 // Shared memory of each kernel family (bytes), by tileTokens; must equal the kernels' own
@@ -43,7 +51,14 @@ int streamSmem(const ConfigInfo& c, int tileTokens) {
   const int epilogue = tileTokens * (c.weightRows + 4) * 4;
   return std::max(tokens, epilogue) + tileTokens * 8 + c.weightRows * 4;
 }
-int (*const kSmemByFamily[])(const ConfigInfo&, int) = {pipelinedSmem, streamSmem};
+int smemDequantSmem(const ConfigInfo& c, int tileTokens) {
+  const int tokens = 4 * tileTokens * 128;                   // 4 stages of [tileTokens][64] bf16
+  const int pipe = tokens + c.weightRows * 128 + 4 * c.weightRows * 36;  // + dequantized tile + raw stages
+  const int epilogue = tileTokens * (c.weightRows + 4) * 4;
+  const int main = (std::max(pipe, epilogue) + 15) / 16 * 16;
+  return 1024 + main + tileTokens * 8 + c.weightRows * 4;    // 1024: alignment slack of the swizzled tiles
+}
+int (*const kSmemByFamily[])(const ConfigInfo&, int) = {pipelinedSmem, streamSmem, smemDequantSmem};
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -73,13 +88,15 @@ std::string tacticInvalidReason(const ProblemArgs& p, const Tactic& t) {
   const bool tileOk = std::find(std::begin(kTileTokens), std::end(kTileTokens), t.tileTokens) != std::end(kTileTokens);
   if (!tileOk) return "tileTokens must be one of 8, 16, 32, 64, 128";
   if (t.config < 0 || t.config >= kNumConfigs) return "config must be one of 0.." + std::to_string(kNumConfigs - 1);
-  if (t.tileTokens > kConfigs[t.config].maxTileTokens) {
-    return "config " + std::to_string(t.config) + " (" + kConfigs[t.config].name + ") holds at most " +
-           std::to_string(kConfigs[t.config].maxTileTokens) + " tokens per tile";
+  const ConfigInfo& ci = kConfigs[t.config];
+  if (t.tileTokens < ci.minTileTokens || t.tileTokens > ci.maxTileTokens) {
+    return "config " + std::to_string(t.config) + " (" + ci.name + ") is built for tileTokens " +
+           std::to_string(ci.minTileTokens) + ".." + std::to_string(ci.maxTileTokens);
   }
   if (sharedMemoryBytes(t) > kMaxSharedMemory) return "the tile does not fit in shared memory";
-  if (t.config == 1 && (p.I < 64 || p.H < 128)) {
-    return "config 1 (128-row weight tile) needs I >= 64 and H >= 128 so that its tile is not larger than the problem";
+  if (ci.weightRows == 128 && (p.I < 64 || p.H < 128)) {
+    return "config " + std::to_string(t.config) +
+           " (128-row weight tile) needs I >= 64 and H >= 128 so that its tile is not larger than the problem";
   }
   if (t.config == 2) {
     if (splitKSlices(p) == 0) return "config 2 (split-K FC2) needs I >= 512 (at least 2 K-steps of 64 per slice)";

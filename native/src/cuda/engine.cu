@@ -29,6 +29,8 @@ const ConfigLaunchers kLaunchers[] = {
     {launchFc1Config1, launchFc2Config1},  // 1 w128-wide
     {launchFc1Config0, launchFc2Config2},  // 2 w64-splitk-fc2: FC1 as config 0
     {launchFc1Stream, launchFc2Stream},    // 3 w64-stream (decode)
+    {launchFc1SmemDq, launchFc2SmemDq},    // 4 w128-smemdq
+    {launchFc1Wgmma, launchFc2Wgmma},      // 5 w128-wgmma
 };
 static_assert(sizeof(kLaunchers) / sizeof(kLaunchers[0]) == kNumConfigs, "one launcher pair per config of tactics.cc");
 
