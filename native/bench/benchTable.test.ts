@@ -28,7 +28,7 @@ function kernelRound(scale: number): KernelRound {
 const torchRound = (ms1: number): TorchRound => ({
   device: 'x', torch: '2.11', copyBefore: { medianMs: 1, gbps: 2900 }, copyAfter: { medianMs: 1, gbps: 2950 },
   rows: [
-    { config: 'deepseek-v3', T: 1, medianMs: ms1, sameExperts: 1, finite: true },
+    { config: 'deepseek-v3', T: 1, medianMs: ms1, graphMedianMs: ms1 / 2, sameExperts: 1, finite: true },
     { config: 'deepseek-v3', T: 4096, medianMs: 12, sameExperts: 0.5, finite: true },
   ],
 });
@@ -52,6 +52,8 @@ test('buildTable: medians over rounds, best, default excess, bandwidth, ratios a
   t.is(r1!.copyFraction, 2000 / 3000);
   t.is(r1!.torchMs, 0.8);
   t.is(r1!.speedupVsTorch, 1.6);
+  t.is(r1!.torchGraphMs, 0.4);
+  t.is(r2!.torchGraphMs, null);
   t.is(r2!.best.label, '128/0');
   t.is(r2!.default.overBest, 1);
   t.is(r2!.tflops, 3e12 / 10e-3 / 1e12);
@@ -60,7 +62,7 @@ test('buildTable: medians over rounds, best, default excess, bandwidth, ratios a
   t.deepEqual(missed, ['1:≥ 3× faster than PyTorch bf16', '4096:≥ 1.5× faster than PyTorch bf16', '4096:default within 10% of best']);
   t.true(table.targets.some((x) => x.T === 1 && x.what.startsWith('weight bytes/s') && x.met));
   const md = formatTable(table);
-  t.regex(md, /\| deepseek-v3 \| 1 \| 8 \| 8\/2 \| 0\.500 \|/);
+  t.regex(md, /\| deepseek-v3 \| 1 \| 8 \| 8\/2 \| 0\.500 \|.*\| 0\.400 \| 0\.80× \|$/m);
   t.regex(md, /MISSED deepseek-v3 T=4096: default within 10% of best: measured 2\.000, required 1\.10/);
   t.regex(md, /torch chose the same experts on 50\.0% of tokens/);
 });
@@ -69,7 +71,7 @@ test('buildTable: without the baseline the torch columns are n/a and its targets
   const table = buildTable([kernelRound(1)], []);
   t.is(table.rows[0]!.torchMs, null);
   t.false(table.targets.some((x) => x.what.includes('PyTorch')));
-  t.regex(formatTable(table), /\| n\/a \| n\/a \|/);
+  t.regex(formatTable(table), /\| n\/a \| n\/a \| n\/a \| n\/a \|/);
 });
 
 test('buildTable: a tactic missing from one round is an error naming it', (t) => {

@@ -15,8 +15,9 @@ GPU) it times a plain PyTorch MoE over the same problem:
     over the k slots in float32, bf16 output. The hidden states start as bf16 (our kernel's
     timed region includes their dequantization; the baseline's does not).
 
-Repetitions: --reps timed runs after 3 warm-ups, rotating the row order between rounds;
-medians reported. Also a device-to-device copy bandwidth (torch copy_, bytes read + written)
+Repetitions: --reps timed runs after 3 warm-ups; medians reported. The same forward pass is
+also captured into a CUDA graph and its replays timed (the native kernel replays a captured
+graph of its pipeline); the eager time is the baseline of the issue-18 targets. Also a device-to-device copy bandwidth (torch copy_, bytes read + written)
 as a cross-check of moe_bench's.
 
   python3 native/bench/torch_moe_baseline.py --dir DIR [--reps 7] [--out DIR/torch.json]
@@ -69,7 +70,7 @@ def moe_forward(row, st):
     ids, w = route(row["routing"], st["logits"], k, st.get("bias"), cfg)
     flat = ids.reshape(-1).long()
     order = torch.argsort(flat, stable=True)
-    counts = torch.bincount(flat, minlength=E)
+    counts = torch.zeros(E, dtype=torch.int64, device=flat.device).scatter_add_(0, flat, torch.ones_like(flat))
     offs = torch.cumsum(counts, 0).to(torch.int32)
     tok = order // k
     xs = st["x"][tok]
@@ -100,6 +101,24 @@ def time_ms(fn, reps, warmup=3):
         e1.synchronize()
         ms.append(e0.elapsed_time(e1))
     return ms
+
+
+def time_graph_ms(fn, reps):
+    """The same forward pass captured once into a CUDA graph and replayed (no host launch gaps);
+    (None, reason) when torch cannot capture it."""
+    try:
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            for _ in range(3):
+                fn()
+        torch.cuda.current_stream().wait_stream(s)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            fn()
+    except Exception as e:  # noqa: BLE001 - reported, not hidden
+        return None, f"{type(e).__name__}: {e}".splitlines()[0][:200]
+    return time_ms(g.replay, reps), None
 
 
 def copy_bandwidth(mib, reps=9):
@@ -162,9 +181,13 @@ def main():
             finite = bool(torch.isfinite(out.float()).all().item())
             ms = time_ms(lambda: moe_forward(row, st), a.reps)
             med = statistics.median(ms)
-            print(f"TORCH {name:<16} T={T:<5} {med:9.3f} ms  same experts {same * 100:.1f}% of tokens"
-                  f"{'' if finite else '  NON-FINITE OUTPUT'}", flush=True)
-            result["rows"].append({"config": name, "T": T, "ms": ms, "medianMs": med, "sameExperts": same,
+            gms, why = time_graph_ms(lambda: moe_forward(row, st), a.reps)
+            gmed = statistics.median(gms) if gms else None
+            print(f"TORCH {name:<16} T={T:<5} {med:9.3f} ms eager, "
+                  f"{'%.3f ms' % gmed if gmed is not None else 'n/a (' + why + ')'} CUDA graph; "
+                  f"same experts {same * 100:.1f}% of tokens{'' if finite else '  NON-FINITE OUTPUT'}", flush=True)
+            result["rows"].append({"config": name, "T": T, "ms": ms, "medianMs": med, "graphMs": gms,
+                                   "graphMedianMs": gmed, "graphUnavailable": why, "sameExperts": same,
                                    "finite": finite})
         del st
         torch.cuda.empty_cache()

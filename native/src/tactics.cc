@@ -24,7 +24,7 @@ const ConfigInfo kConfigs[kNumConfigs] = {
     {3, "w64-stream",
      "decode: 64 weight rows x tileTokens (8 or 16) tokens per CTA, 4 warps; every weight byte loaded once, 16 bytes "
      "per lane straight into registers 4 super-steps (of 128 K elements) ahead, dequantized in registers; tokens staged "
-     "in shared memory 1024 K elements at a time; no K split",
+     "in shared memory 1024 K elements at a time (double-buffered, cp.async); no K split",
      64, 4, 4, false, GemmFamily::Stream, 8, 16},
     {4, "w128-smemdq",
      "128 weight rows x tileTokens (64 or 128) per CTA, 8 warps, 4-stage cp.async pipeline; each weight tile dequantized "
@@ -47,7 +47,7 @@ int pipelinedSmem(const ConfigInfo& c, int tileTokens) {
   return std::max(pipeline, epilogue) + rowTable;
 }
 int streamSmem(const ConfigInfo& c, int tileTokens) {
-  const int tokens = tileTokens * (1024 / 8 + 1) * 16;       // 1024 K elements per token + 16 bytes padding
+  const int tokens = 2 * tileTokens * (1024 / 8 + 1) * 16;   // 2 buffers x 1024 K elements per token + 16 bytes padding
   const int epilogue = tileTokens * (c.weightRows + 4) * 4;
   return std::max(tokens, epilogue) + tileTokens * 8 + c.weightRows * 4;
 }
@@ -120,26 +120,38 @@ std::vector<Tactic> validTactics(const ProblemArgs& p) {
   return out;
 }
 
+// The default heuristic: by r = T·topK/E, the expected rows per expert under uniform
+// routing, the first rule whose bound r does not exceed, and within it the first valid
+// tactic of its list. From `npm run bench:kernel` on an H100 (native/NOTES.md, issue 18):
+// few rows per expert are weight-bandwidth bound (config 3 streams each weight byte once);
+// tens of rows still are, with 16-token tiles; many rows are tensor-core bound.
+struct DefaultRule {
+  double maxRows;
+  Tactic tactics[3];  // tried in order; {0, 0} ends the list
+  const char* why;
+};
+const DefaultRule kDefaultRules[] = {
+    {8, {{8, 3}, {8, 0}, {0, 0}}, "<= 8 rows per expert: weight-bandwidth bound, the streaming decode GEMM (config 3)"},
+    {48, {{16, 3}, {32, 1}, {32, 0}}, "9..48 rows per expert: still weight-bandwidth bound, config 3 with 16-token tiles"},
+    {1e300, {{128, 0}, {0, 0}, {0, 0}}, "> 48 rows per expert: tensor-core bound, tileTokens 128, 3-stage pipeline (config 0)"},
+};
+
 Tactic defaultTactic(const ProblemArgs& p, std::string* why) {
   validateProblem(p);
-  // Expected rows per expert under uniform routing. The thresholds come from the tactic
-  // sweep on an H100 (native/NOTES.md): few rows per expert is weight-bandwidth bound and
-  // needs more CTAs (split-K); tens of rows gain from the 128-row weight tile sharing each
-  // token tile; many rows from the largest token tile with the 3-stage pipeline.
   const double r = double(p.T) * double(p.topK) / double(p.E);
   Tactic t{8, 0};
-  std::string rule;
-  if (r <= 8) {
-    t = Tactic{8, tacticInvalidReason(p, Tactic{8, 2}).empty() ? 2 : 0};
-    rule = t.config == 2 ? "<= 8 rows per expert: tileTokens 8, split-K FC2 (config 2) for more CTAs"
-                         : "<= 8 rows per expert: tileTokens 8, config 0 (split-K needs I >= 512)";
-  } else if (r <= 48) {
-    t = Tactic{32, tacticInvalidReason(p, Tactic{32, 1}).empty() ? 1 : 0};
-    rule = t.config == 1 ? "9..48 rows per expert: tileTokens 32 with the 128-row weight tile (config 1)"
-                         : "9..48 rows per expert: tileTokens 32, config 0 (config 1 needs I >= 64, H >= 128)";
-  } else {
-    t = Tactic{128, 0};
-    rule = "> 48 rows per expert: tileTokens 128, 3-stage pipeline (config 0)";
+  std::string rule = "no rule matched: 8/0, valid for every problem";
+  for (const DefaultRule& d : kDefaultRules) {
+    if (r > d.maxRows) continue;
+    for (const Tactic& c : d.tactics) {
+      if (c.tileTokens == 0) break;
+      if (tacticInvalidReason(p, c).empty()) {
+        t = c;
+        rule = std::string(d.why) + (&c == &d.tactics[0] ? "" : " (its first choice does not fit this problem: " + tacticLabel(c) + ")");
+        break;
+      }
+    }
+    break;
   }
   if (why) {
     char buf[32];

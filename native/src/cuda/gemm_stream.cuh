@@ -28,9 +28,11 @@
 // Block scales: 4 bytes per (row, K step); element 8j + 2q0 + {0,1} of a K step lies in NVFP4
 // block j/2 and MX block j/4 with j = pb & 7 = b & 7; both bytes 2m and 2m+1 have j/2 = m&3.
 //
-// Shared memory: the tokens of one chunk of 1024 K elements (8 super-steps), BT rows of
-// 1024 bf16 + 16 bytes of padding, 16-byte units swizzled (unit i of lane slot q stored at
-// i ^ (q & 2)) so that the 16-byte reads of a quarter warp hit 8 distinct bank groups.
+// Shared memory: two buffers of the tokens of one chunk of 1024 K elements (8 super-steps),
+// BT rows of 1024 bf16 + 16 bytes of padding, 16-byte units swizzled (unit i of lane slot q
+// stored at i ^ (q & 2)) so that the 16-byte reads of a quarter warp hit 8 distinct bank
+// groups; chunk c+1 is copied by cp.async (4 bytes per copy: the lane order scatters bf16
+// pairs) while chunk c is consumed, one barrier per chunk.
 #pragma once
 #include "fp4_dequant.cuh"
 #include "gemm.cuh"
@@ -46,7 +48,8 @@ constexpr int kStreamRowUnits = kStreamChunk / 8 + 1;  // 16-byte units per toke
 
 template <int BT>
 struct StreamSmem {
-  static constexpr int kTokens = BT * kStreamRowUnits * 16;
+  static constexpr int kTokenBuffer = BT * kStreamRowUnits * 16;  // one chunk; two buffers (double-buffered)
+  static constexpr int kTokens = 2 * kTokenBuffer;
   static constexpr int kEpilogue = BT * (kStreamRows + 4) * 4;
   static constexpr int kMain = kTokens > kEpilogue ? kTokens : kEpilogue;
   static constexpr int kTotal = kMain + BT * 8 + kStreamRows * 4;
@@ -164,18 +167,22 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
 #pragma unroll
     for (int e = 0; e < 4; ++e) acc[nt][e] = 0.f;
 
-  const uint32_t* xs = reinterpret_cast<const uint32_t*>(smem);
-  uint32_t* xw = reinterpret_cast<uint32_t*>(smem);
+  // Two token buffers: chunk c lives in buffer c & 1; chunk c+1 is copied (cp.async) while
+  // chunk c is consumed.
+  constexpr int kBufWords = S::kTokenBuffer / 4;
+  const uint32_t* xs0 = reinterpret_cast<const uint32_t*>(smem);
 
-  // Stage the tokens' K elements [c·1024, c·1024 + 1024) in lane order (see the header).
+  // Copy the tokens' K elements [c·1024, c·1024 + 1024) in lane order (see the header) into
+  // buffer c & 1: 4-byte asynchronous copies (zero-filled past K and for absent tokens).
   auto stageChunk = [&](int c) {
+    uint32_t* xw = reinterpret_cast<uint32_t*>(smem) + (c & 1) * kBufWords;
     const int kBase = c * kStreamChunk;
-    for (int it = tid; it < BT * (kStreamChunk / 8); it += THREADS) {
+    for (int it = tid; it < rows * (kStreamChunk / 8); it += THREADS) {  // absent tokens: never read
       const int t = it / (kStreamChunk / 8), grp = it % (kStreamChunk / 8);
       const int k0 = kBase + grp * 8;  // 8 elements: K step kt, j = (k0 % 64) / 8, q0 = 0..3
       const int64_t off = rowOff[t];
-      uint4 v = make_uint4(0, 0, 0, 0);
-      if (off >= 0 && k0 < p.K) v = *reinterpret_cast<const uint4*>(p.act + off + k0);
+      const bool ok = off >= 0 && k0 < p.K;
+      const __nv_bfloat16* src = ok ? p.act + off + k0 : p.act;
       const int kt = k0 >> 6, j = (k0 >> 3) & 7;
       const int ls = (kt >> 1) & (kStreamStepsPerChunk - 1);
 #pragma unroll
@@ -183,7 +190,7 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
         const int h = q0 >> 1, b = 8 * (q0 & 1) + j;
         const int slot = 2 * (kt & 1) + h;
         const int unit = ls * 16 + slot * 4 + ((b >> 2) ^ (slot & 2));
-        xw[(t * kStreamRowUnits + unit) * 4 + (b & 3)] = word4(v, q0);
+        cpAsync4(xw + (t * kStreamRowUnits + unit) * 4 + (b & 3), ok ? src + 2 * q0 : src, ok ? 4 : 0);
       }
     }
   };
@@ -191,12 +198,16 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
   // One super-step: 8 mma k16 steps over the 16 bytes of rows g and g+8.
   auto computeStep = [&](int u, int s) {
     const int ls = s & (kStreamStepsPerChunk - 1);
+    const uint32_t* xs = xs0 + ((s / kStreamStepsPerChunk) & 1) * kBufWords;
     uint4 xr[NT][4];
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
+    for (int nt = 0; nt < NT; ++nt) {
+      const bool present = nt * 8 + g < rows;  // an absent token's column is zero (never staged)
 #pragma unroll
       for (int i = 0; i < 4; ++i)
-        xr[nt][i] = *reinterpret_cast<const uint4*>(xs + ((nt * 8 + g) * kStreamRowUnits + ls * 16 + q * 4 + (i ^ (q & 2))) * 4);
+        xr[nt][i] = present ? *reinterpret_cast<const uint4*>(xs + ((nt * 8 + g) * kStreamRowUnits + ls * 16 + q * 4 + (i ^ (q & 2))) * 4)
+                            : make_uint4(0, 0, 0, 0);
+    }
     uint32_t sA[4], sB[4];  // bf16x2 scale pairs of the 4 (NVFP4) or 2 (MX) blocks of the K step
     if (p.nvfp4Weights) {
       scalePairsE4m3x2(swA[u], sA[0], sA[1]);
@@ -235,13 +246,18 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
   // (Fault tactic_skips_last_k_block targets tactic 128/0 only: not this kernel.)
   const int nEnd = nSteps;
 
+  const int nChunks = (nEnd + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
+  stageChunk(0);
+  cpAsyncCommit();
 #pragma unroll
   for (int u = 0; u < kStreamPrefetch; ++u) loadStep(u, u);
   for (int s0 = 0; s0 < nEnd; s0 += kStreamPrefetch) {
     if ((s0 & (kStreamStepsPerChunk - 1)) == 0) {
-      __syncthreads();  // every warp is done with the previous chunk
-      stageChunk(s0 / kStreamStepsPerChunk);
-      __syncthreads();
+      const int c = s0 / kStreamStepsPerChunk;
+      cpAsyncWait<0>();
+      __syncthreads();  // chunk c is in its buffer; every warp is done with chunk c-1 (the other buffer)
+      if (c + 1 < nChunks) stageChunk(c + 1);
+      cpAsyncCommit();
     }
 #pragma unroll
     for (int u = 0; u < kStreamPrefetch; ++u) {
@@ -249,7 +265,8 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
       loadStep(u, s0 + u + kStreamPrefetch);
     }
   }
-  __syncthreads();  // the token chunk is dead: the accumulator tile overlays it
+  cpAsyncWait<0>();
+  __syncthreads();  // the token chunks are dead: the accumulator tile overlays them
 
   constexpr int CS = BW + 4;
   float* Cs = reinterpret_cast<float*>(smem);
