@@ -69,6 +69,18 @@ test('configs 3-5 take only the tileTokens their kernels are built for (3: 8, 16
   t.true(small.includes('8/3'));
 });
 
+test('the default follows the rule table by expected rows per expert r = T·topK/E (bench:kernel, issue 18)', (t) => {
+  const cases: [string, number, string][] = [
+    ['deepseek-v3', 1, '8/3'], ['deepseek-v3', 64, '8/3'], ['deepseek-v3', 512, '16/3'], ['deepseek-v3', 4096, '128/0'],
+    ['gpt-oss-120b', 512, '16/3'], ['qwen3-235b-a22b', 8, '8/3'], ['mixtral-8x7b', 64, '16/3'], ['mixtral-8x7b', 512, '128/0'],
+  ];
+  for (const [name, T, want] of cases) {
+    const d = defaultTactic(configProblem(name, T));
+    t.is(label(d), want, `${name} T=${T}: ${d.reason}`);
+    t.regex(d.reason, /expected rows per expert/);
+  }
+});
+
 test('a tactic outside the table is refused, naming it', (t) => {
   for (const bad of [{ tileTokens: 24, config: 0 }, { tileTokens: 8, config: 7 }, { tileTokens: 256, config: 1 }, { tileTokens: -8, config: 0 }]) {
     const err = t.throws(() => assertValidTactic(configProblem('qwen3-30b-a3b', 8), bad));
