@@ -71,14 +71,18 @@ test('configs 3-5 take only the tileTokens their kernels are built for (3: 8, 16
 
 test('the default follows the rule table by expected rows per expert r = T·topK/E (bench:kernel, issue 18)', (t) => {
   const cases: [string, number, string][] = [
-    ['deepseek-v3', 1, '8/3'], ['deepseek-v3', 64, '8/3'], ['deepseek-v3', 512, '16/3'], ['deepseek-v3', 4096, '128/0'],
-    ['gpt-oss-120b', 512, '16/3'], ['qwen3-235b-a22b', 8, '8/3'], ['mixtral-8x7b', 64, '16/3'], ['mixtral-8x7b', 512, '128/0'],
+    ['deepseek-v3', 1, '8/3'], ['deepseek-v3', 64, '8/3'], ['deepseek-v3', 512, '64/5'], ['deepseek-v3', 4096, '128/5'],
+    ['gpt-oss-120b', 512, '64/5'], ['qwen3-235b-a22b', 8, '8/3'], ['mixtral-8x7b', 64, '64/5'], ['mixtral-8x7b', 512, '128/5'],
   ];
   for (const [name, T, want] of cases) {
     const d = defaultTactic(configProblem(name, T));
     t.is(label(d), want, `${name} T=${T}: ${d.reason}`);
     t.regex(d.reason, /expected rows per expert/);
   }
+  // Where the 128-row weight tile of config 5 does not fit (I < 64), the rule's next choice, named.
+  const small = defaultTactic(tinyProblem({ T: 64, E: 4, localExperts: 4 }));
+  t.is(label(small), '16/3', small.reason);
+  t.regex(small.reason, /first choice does not fit/);
 });
 
 test('a tactic outside the table is refused, naming it', (t) => {

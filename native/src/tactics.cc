@@ -122,9 +122,12 @@ std::vector<Tactic> validTactics(const ProblemArgs& p) {
 
 // The default heuristic: by r = T·topK/E, the expected rows per expert under uniform
 // routing, the first rule whose bound r does not exceed, and within it the first valid
-// tactic of its list. From `npm run bench:kernel` on an H100 (native/NOTES.md, issue 18):
-// few rows per expert are weight-bandwidth bound (config 3 streams each weight byte once);
-// tens of rows still are, with 16-token tiles; many rows are tensor-core bound.
+// tactic of its list. From `npm run bench:kernel` run 2 on an H100 (native/NOTES.md, issue 18;
+// deepseek-v3, qwen3-235b-a22b, gpt-oss-120b at T = 1..4096): up to 8 rows per expert the
+// pipeline is weight-bandwidth bound and config 3 streams each weight byte once (best in all 9
+// such rows); from 16 to 32 rows the shared-memory-dequantizing wgmma kernel with 64-token tiles
+// is best or within 10 % (gpt-oss T=512: +9.8 % behind 32/1); at 128 and more rows the 128-token
+// wgmma tile is best in every row.
 struct DefaultRule {
   double maxRows;
   Tactic tactics[3];  // tried in order; {0, 0} ends the list
@@ -132,8 +135,8 @@ struct DefaultRule {
 };
 const DefaultRule kDefaultRules[] = {
     {8, {{8, 3}, {8, 0}, {0, 0}}, "<= 8 rows per expert: weight-bandwidth bound, the streaming decode GEMM (config 3)"},
-    {48, {{16, 3}, {32, 1}, {32, 0}}, "9..48 rows per expert: still weight-bandwidth bound, config 3 with 16-token tiles"},
-    {1e300, {{128, 0}, {0, 0}, {0, 0}}, "> 48 rows per expert: tensor-core bound, tileTokens 128, 3-stage pipeline (config 0)"},
+    {48, {{64, 5}, {16, 3}, {0, 0}}, "9..48 rows per expert: the weight tile dequantized once per CTA, wgmma, 64-token tiles (config 5)"},
+    {1e300, {{128, 5}, {128, 0}, {0, 0}}, "> 48 rows per expert: tensor-core bound, wgmma on 128-token tiles (config 5)"},
 };
 
 Tactic defaultTactic(const ProblemArgs& p, std::string* why) {
