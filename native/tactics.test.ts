@@ -55,6 +55,36 @@ test('split-K (config 2) needs I >= 512; the wide tile needs I >= 64 and H >= 12
   t.true(err instanceof BadArgumentError && /8\/2/.test(err.message) && /split-K/.test(err.message), String(err));
 });
 
+test('configs 3-5 take only the tileTokens their kernels are built for (3: 8, 16; 4 and 5: 64, 128), naming the range', (t) => {
+  const p = configProblem('qwen3-30b-a3b', 512);
+  const labels = validTactics(p).map(label);
+  for (const ok of ['8/3', '16/3', '64/4', '128/4', '64/5', '128/5']) t.true(labels.includes(ok), `${ok} missing from ${labels.join(' ')}`);
+  for (const bad of [{ tileTokens: 32, config: 3 }, { tileTokens: 128, config: 3 }, { tileTokens: 32, config: 4 }, { tileTokens: 8, config: 5 }]) {
+    const err = t.throws(() => assertValidTactic(p, bad));
+    t.true(err instanceof BadArgumentError && /is built for tileTokens/.test(err.message), String(err));
+  }
+  // The 128-row weight tile of configs 4 and 5 needs I >= 64 and H >= 128, like config 1.
+  const small = validTactics(tinyProblem()).map(label);
+  t.false(small.some((l) => l.endsWith('/4') || l.endsWith('/5')), small.join(' '));
+  t.true(small.includes('8/3'));
+});
+
+test('the default follows the rule table by expected rows per expert r = T·topK/E (bench:kernel, issue 18)', (t) => {
+  const cases: [string, number, string][] = [
+    ['deepseek-v3', 1, '8/3'], ['deepseek-v3', 64, '8/3'], ['deepseek-v3', 512, '64/5'], ['deepseek-v3', 4096, '128/5'],
+    ['gpt-oss-120b', 512, '64/5'], ['qwen3-235b-a22b', 8, '8/3'], ['mixtral-8x7b', 64, '64/5'], ['mixtral-8x7b', 512, '128/5'],
+  ];
+  for (const [name, T, want] of cases) {
+    const d = defaultTactic(configProblem(name, T));
+    t.is(label(d), want, `${name} T=${T}: ${d.reason}`);
+    t.regex(d.reason, /expected rows per expert/);
+  }
+  // Where the 128-row weight tile of config 5 does not fit (I < 64), the rule's next choice, named.
+  const small = defaultTactic(tinyProblem({ T: 64, E: 4, localExperts: 4 }));
+  t.is(label(small), '16/3', small.reason);
+  t.regex(small.reason, /first choice does not fit/);
+});
+
 test('a tactic outside the table is refused, naming it', (t) => {
   for (const bad of [{ tileTokens: 24, config: 0 }, { tileTokens: 8, config: 7 }, { tileTokens: 256, config: 1 }, { tileTokens: -8, config: 0 }]) {
     const err = t.throws(() => assertValidTactic(configProblem('qwen3-30b-a3b', 8), bad));

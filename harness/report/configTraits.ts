@@ -18,6 +18,9 @@ export const CONFIG_TRAITS: Readonly<Record<string, Readonly<Record<number, Conf
     0: { name: 'w64-pipelined', splitK: false },
     1: { name: 'w128-wide', splitK: false },
     2: { name: 'w64-splitk-fc2', splitK: true },
+    3: { name: 'w64-stream', splitK: false },
+    4: { name: 'w128-smemdq', splitK: false },
+    5: { name: 'w128-wgmma', splitK: false },
   },
   emulated: {
     0: { name: 'K tiles of 64, sequential', splitK: false },

@@ -13,15 +13,52 @@ namespace {
 const ConfigInfo kConfigs[kNumConfigs] = {
     {0, "w64-pipelined",
      "64 weight rows x tileTokens tokens per CTA, 4 warps, 3-stage cp.async pipeline; FC2 writes each slot's rows once",
-     64, 4, 3, false},
+     64, 4, 3, false, GemmFamily::Pipelined, 8, 128},
     {1, "w128-wide",
      "128 weight rows x tileTokens tokens per CTA, 8 warps, 2-stage (double-buffered) pipeline; FC2 writes each slot's rows once",
-     128, 8, 2, false},
+     128, 8, 2, false, GemmFamily::Pipelined, 8, 128},
     {2, "w64-splitk-fc2",
      "FC1 as config 0; FC2 split over K (=I) into S slices (S = 2 or 4 by I), partial sums in a float32 workspace "
      "reduced in fixed slice order in finalize",
-     64, 4, 3, true},
+     64, 4, 3, true, GemmFamily::Pipelined, 8, 128},
+    {3, "w64-stream",
+     "decode: 64 weight rows x tileTokens (8 or 16) tokens per CTA, 4 warps; every weight byte loaded once, 16 bytes "
+     "per lane straight into registers 4 super-steps (of 128 K elements) ahead, dequantized in registers; tokens staged "
+     "in shared memory 1024 K elements at a time (double-buffered, cp.async); no K split",
+     64, 4, 4, false, GemmFamily::Stream, 8, 16},
+    {4, "w128-smemdq",
+     "128 weight rows x tileTokens (64 or 128) per CTA, 8 warps, 4-stage cp.async pipeline; each weight tile dequantized "
+     "once per CTA into shared memory (bf16), mma.sync with ldmatrix operands",
+     128, 8, 4, false, GemmFamily::SmemDequant, 64, 128},
+    {5, "w128-wgmma",
+     "as config 4, the products by wgmma (two warpgroups of 64 weight rows, both operands from 128B-swizzled shared "
+     "memory) on sm_90a; config 4's mma.sync where wgmma does not exist (sm_100a, PTX)",
+     128, 8, 4, false, GemmFamily::SmemDequant, 64, 128},
 };
+
+// Shared memory of each kernel family (bytes), by tileTokens; must equal the kernels' own
+// layouts (GemmSmem in gemm.cuh, StreamSmem in gemm_stream.cuh).
+int pipelinedSmem(const ConfigInfo& c, int tileTokens) {
+  const int weightStage = c.weightRows * (kKTile / 2 + 4);   // packed e2m1 + 4 scale bytes per row
+  const int tokenStage = tileTokens * kKTile * 2;            // bf16 activations
+  const int pipeline = c.stages * (weightStage + tokenStage);
+  const int epilogue = tileTokens * (c.weightRows + 4) * 4;  // float accumulator tile
+  const int rowTable = tileTokens * 8 + c.weightRows * 4;
+  return std::max(pipeline, epilogue) + rowTable;
+}
+int streamSmem(const ConfigInfo& c, int tileTokens) {
+  const int tokens = 2 * tileTokens * (1024 / 8 + 1) * 16;   // 2 buffers x 1024 K elements per token + 16 bytes padding
+  const int epilogue = tileTokens * (c.weightRows + 4) * 4;
+  return std::max(tokens, epilogue) + tileTokens * 8 + c.weightRows * 4;
+}
+int smemDequantSmem(const ConfigInfo& c, int tileTokens) {
+  const int tokens = 4 * tileTokens * 128;                   // 4 stages of [tileTokens][64] bf16
+  const int pipe = tokens + c.weightRows * 128 + 4 * c.weightRows * 36;  // + dequantized tile + raw stages
+  const int epilogue = tileTokens * (c.weightRows + 4) * 4;
+  const int main = (std::max(pipe, epilogue) + 15) / 16 * 16;
+  return 1024 + main + tileTokens * 8 + c.weightRows * 4;    // 1024: alignment slack of the swizzled tiles
+}
+int (*const kSmemByFamily[])(const ConfigInfo&, int) = {pipelinedSmem, streamSmem, smemDequantSmem};
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -44,21 +81,22 @@ int64_t splitKWorkspaceBytes(const ProblemArgs& p) {
 
 int sharedMemoryBytes(const Tactic& t) {
   const ConfigInfo& c = kConfigs[t.config];
-  const int weightStage = c.weightRows * (kKTile / 2 + 4);   // packed e2m1 + 4 scale bytes per row
-  const int tokenStage = t.tileTokens * kKTile * 2;           // bf16 activations
-  const int pipeline = c.stages * (weightStage + tokenStage);
-  const int epilogue = t.tileTokens * (c.weightRows + 4) * 4;  // float accumulator tile
-  const int rowTable = t.tileTokens * 8 + c.weightRows * 4;
-  return std::max(pipeline, epilogue) + rowTable;
+  return kSmemByFamily[int(c.family)](c, t.tileTokens);
 }
 
 std::string tacticInvalidReason(const ProblemArgs& p, const Tactic& t) {
   const bool tileOk = std::find(std::begin(kTileTokens), std::end(kTileTokens), t.tileTokens) != std::end(kTileTokens);
   if (!tileOk) return "tileTokens must be one of 8, 16, 32, 64, 128";
-  if (t.config < 0 || t.config >= kNumConfigs) return "config must be 0, 1 or 2";
+  if (t.config < 0 || t.config >= kNumConfigs) return "config must be one of 0.." + std::to_string(kNumConfigs - 1);
+  const ConfigInfo& ci = kConfigs[t.config];
+  if (t.tileTokens < ci.minTileTokens || t.tileTokens > ci.maxTileTokens) {
+    return "config " + std::to_string(t.config) + " (" + ci.name + ") is built for tileTokens " +
+           std::to_string(ci.minTileTokens) + ".." + std::to_string(ci.maxTileTokens);
+  }
   if (sharedMemoryBytes(t) > kMaxSharedMemory) return "the tile does not fit in shared memory";
-  if (t.config == 1 && (p.I < 64 || p.H < 128)) {
-    return "config 1 (128-row weight tile) needs I >= 64 and H >= 128 so that its tile is not larger than the problem";
+  if (ci.weightRows == 128 && (p.I < 64 || p.H < 128)) {
+    return "config " + std::to_string(t.config) +
+           " (128-row weight tile) needs I >= 64 and H >= 128 so that its tile is not larger than the problem";
   }
   if (t.config == 2) {
     if (splitKSlices(p) == 0) return "config 2 (split-K FC2) needs I >= 512 (at least 2 K-steps of 64 per slice)";
@@ -82,26 +120,41 @@ std::vector<Tactic> validTactics(const ProblemArgs& p) {
   return out;
 }
 
+// The default heuristic: by r = T·topK/E, the expected rows per expert under uniform
+// routing, the first rule whose bound r does not exceed, and within it the first valid
+// tactic of its list. From `npm run bench:kernel` run 2 on an H100 (native/NOTES.md, issue 18;
+// deepseek-v3, qwen3-235b-a22b, gpt-oss-120b at T = 1..4096): up to 8 rows per expert the
+// pipeline is weight-bandwidth bound and config 3 streams each weight byte once (best in all 9
+// such rows); from 16 to 32 rows the shared-memory-dequantizing wgmma kernel with 64-token tiles
+// is best or within 10 % (gpt-oss T=512: +9.8 % behind 32/1); at 128 and more rows the 128-token
+// wgmma tile is best in every row.
+struct DefaultRule {
+  double maxRows;
+  Tactic tactics[3];  // tried in order; {0, 0} ends the list
+  const char* why;
+};
+const DefaultRule kDefaultRules[] = {
+    {8, {{8, 3}, {8, 0}, {0, 0}}, "<= 8 rows per expert: weight-bandwidth bound, the streaming decode GEMM (config 3)"},
+    {48, {{64, 5}, {16, 3}, {0, 0}}, "9..48 rows per expert: the weight tile dequantized once per CTA, wgmma, 64-token tiles (config 5)"},
+    {1e300, {{128, 5}, {128, 0}, {0, 0}}, "> 48 rows per expert: tensor-core bound, wgmma on 128-token tiles (config 5)"},
+};
+
 Tactic defaultTactic(const ProblemArgs& p, std::string* why) {
   validateProblem(p);
-  // Expected rows per expert under uniform routing. The thresholds come from the tactic
-  // sweep on an H100 (native/NOTES.md): few rows per expert is weight-bandwidth bound and
-  // needs more CTAs (split-K); tens of rows gain from the 128-row weight tile sharing each
-  // token tile; many rows from the largest token tile with the 3-stage pipeline.
   const double r = double(p.T) * double(p.topK) / double(p.E);
   Tactic t{8, 0};
-  std::string rule;
-  if (r <= 8) {
-    t = Tactic{8, tacticInvalidReason(p, Tactic{8, 2}).empty() ? 2 : 0};
-    rule = t.config == 2 ? "<= 8 rows per expert: tileTokens 8, split-K FC2 (config 2) for more CTAs"
-                         : "<= 8 rows per expert: tileTokens 8, config 0 (split-K needs I >= 512)";
-  } else if (r <= 48) {
-    t = Tactic{32, tacticInvalidReason(p, Tactic{32, 1}).empty() ? 1 : 0};
-    rule = t.config == 1 ? "9..48 rows per expert: tileTokens 32 with the 128-row weight tile (config 1)"
-                         : "9..48 rows per expert: tileTokens 32, config 0 (config 1 needs I >= 64, H >= 128)";
-  } else {
-    t = Tactic{128, 0};
-    rule = "> 48 rows per expert: tileTokens 128, 3-stage pipeline (config 0)";
+  std::string rule = "no rule matched: 8/0, valid for every problem";
+  for (const DefaultRule& d : kDefaultRules) {
+    if (r > d.maxRows) continue;
+    for (const Tactic& c : d.tactics) {
+      if (c.tileTokens == 0) break;
+      if (tacticInvalidReason(p, c).empty()) {
+        t = c;
+        rule = std::string(d.why) + (&c == &d.tactics[0] ? "" : " (its first choice does not fit this problem: " + tacticLabel(c) + ")");
+        break;
+      }
+    }
+    break;
   }
   if (why) {
     char buf[32];

@@ -14,8 +14,15 @@ namespace moe {
 
 constexpr int kTileTokens[] = {8, 16, 32, 64, 128};
 constexpr int kNumTileTokens = 5;
-constexpr int kNumConfigs = 3;
+constexpr int kNumConfigs = 6;
 constexpr int kKTile = 64;  // K elements per main-loop step (both GEMMs)
+
+// How a config's GEMM kernels are built (what their shared memory holds).
+enum class GemmFamily : int {
+  Pipelined = 0,  // gemm.cuh: weight + token tiles staged by a cp.async pipeline (configs 0-2)
+  Stream = 1,     // gemm_stream.cuh: weights streamed into registers, tokens in shared memory (config 3)
+  SmemDequant = 2,  // gemm_smemdq.cuh: weight tiles dequantized once per CTA into shared memory (configs 4, 5)
+};
 
 struct ConfigInfo {
   int config;
@@ -25,6 +32,8 @@ struct ConfigInfo {
   int warps;        // warps per CTA
   int stages;       // cp.async pipeline depth
   bool splitKFc2;   // FC2 split over K (=I) with a deterministic reduction in finalize
+  GemmFamily family;
+  int minTileTokens, maxTileTokens;  // the tileTokens range the config's kernels are built for
 };
 
 const ConfigInfo& configInfo(int config);

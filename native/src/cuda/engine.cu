@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "../deviceMemoryEstimate.h"
@@ -24,6 +25,17 @@ namespace moe {
 static_assert(int(kFaultLast) == kLastFaultCode, "common.cuh kFaultLast and engine.h kLastFaultCode must agree (harness/faults.ts)");
 
 namespace {
+
+// The GEMM launchers of each config (index = config of src/tactics.cc).
+const ConfigLaunchers kLaunchers[] = {
+    {launchFc1Config0, launchFc2Config0},  // 0 w64-pipelined
+    {launchFc1Config1, launchFc2Config1},  // 1 w128-wide
+    {launchFc1Config0, launchFc2Config2},  // 2 w64-splitk-fc2: FC1 as config 0
+    {launchFc1Stream, launchFc2Stream},    // 3 w64-stream (decode)
+    {launchFc1SmemDq, launchFc2SmemDq},    // 4 w128-smemdq
+    {launchFc1Wgmma, launchFc2Wgmma},      // 5 w128-wgmma
+};
+static_assert(sizeof(kLaunchers) / sizeof(kLaunchers[0]) == kNumConfigs, "one launcher pair per config of tactics.cc");
 
 void check(cudaError_t e, const char* call, const std::string& tactic = "") {
   if (e != cudaSuccess) {
@@ -156,6 +168,9 @@ class CudaPrepared final : public Prepared {
     requireDeviceMemory(p_);  // before the first allocation
     // A blocking stream: ordered with the synchronous cudaMemcpy calls on the legacy stream.
     check(cudaStreamCreate(&stream_), "cudaStreamCreate");
+    // Graph capture runs on a stream of its own that does not synchronize with the legacy
+    // stream, so that another handle's synchronous copies (other threads) cannot collide with it.
+    check(cudaStreamCreateWithFlags(&captureStream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags(capture)");
     const int64_t T = p_.T, H = p_.H, I = p_.I, El = p_.localExperts, k = p_.topK;
     slots_ = T * k;
     logits_.upload(c.logits.data, tensorBytes(c.logits), "cudaMemcpy(logits)");
@@ -198,6 +213,8 @@ class CudaPrepared final : public Prepared {
   }
 
   ~CudaPrepared() override {
+    dropGraphs();
+    if (captureStream_) cudaStreamDestroy(captureStream_);
     if (stream_) cudaStreamDestroy(stream_);
   }
 
@@ -206,6 +223,7 @@ class CudaPrepared final : public Prepared {
   void release() override {
     std::lock_guard<std::mutex> lock(mu_);
     released_ = true;
+    dropGraphs();
     for (DeviceBuffer* b : {&logits_, &bias_, &hidden_, &hiddenScales_, &fc1Data_, &fc1Scales_, &fc2Data_, &fc2Scales_,
                             &out1Scale_, &out1GateScale_, &out2Scale_, &alpha_, &beta_, &limit_, &ids_, &weights_,
                             &chunkCounts_, &expertCount_, &expertStart_, &tileStart_, &numTiles_, &permSlot_, &xhat_,
@@ -282,126 +300,135 @@ class CudaPrepared final : public Prepared {
       check(cudaMemsetAsync(flush_.get(), runIndex_ & 0xff, size_t(o.flushL2Bytes), stream_), "cudaMemset(L2 flush)", tl);
       out.flushedL2Bytes = o.flushL2Bytes;
     }
-    check(cudaEventRecord(ev0, stream_), "cudaEventRecord", tl);
+    // The pipeline, routing .. finalize, enqueued on `st`. Without a fault it is captured once
+    // per (tactic, buffers) into a CUDA graph and replayed: the same kernels with the same
+    // arguments, without the host's launch gaps between them (they dominate at small T).
+    // With a fault (faults build) it is enqueued directly, so that per-run state (runIndex)
+    // reaches the kernels.
+    auto enqueue = [&](cudaStream_t st) {
+      RoutingParams rp{};
+      rp.logits = logits_.get();
+      rp.logitsBf16 = p_.logitsDtype == LogitsDtype::Bf16;
+      rp.bias = bias_.get();
+      rp.biasBf16 = p_.biasDtype == BiasDtype::Bf16;
+      rp.T = int(T);
+      rp.E = int(p_.E);
+      rp.topK = int(k);
+      rp.method = int(p_.routing);
+      rp.nGroup = int(p_.nGroup);
+      rp.topkGroup = int(p_.topkGroup);
+      rp.routedScalingFactor = float(p_.routedScalingFactor);
+      rp.ids = ids_.get<int32_t>();
+      rp.weights = weights_.get<float>();
+      rp.fault = o.fault;
+      check(launchRouting(rp, st), "routing kernel", tl);
 
-    RoutingParams rp{};
-    rp.logits = logits_.get();
-    rp.logitsBf16 = p_.logitsDtype == LogitsDtype::Bf16;
-    rp.bias = bias_.get();
-    rp.biasBf16 = p_.biasDtype == BiasDtype::Bf16;
-    rp.T = int(T);
-    rp.E = int(p_.E);
-    rp.topK = int(k);
-    rp.method = int(p_.routing);
-    rp.nGroup = int(p_.nGroup);
-    rp.topkGroup = int(p_.topkGroup);
-    rp.routedScalingFactor = float(p_.routedScalingFactor);
-    rp.ids = ids_.get<int32_t>();
-    rp.weights = weights_.get<float>();
-    rp.fault = o.fault;
-    check(launchRouting(rp, stream_), "routing kernel", tl);
+      PermuteParams pp{};
+      pp.ids = ids_.get<int32_t>();
+      pp.slots = slots_;
+      pp.localOffset = int(p_.localOffset);
+      pp.El = int(El);
+      pp.chunk = chunk_;
+      pp.numChunks = numChunks_;
+      pp.chunkCounts = chunkCounts_.get<int>();
+      pp.expertCount = expertCount_.get<int>();
+      pp.expertStart = expertStart_.get<int>();
+      pp.tileStart = tileStart_.get<int>();
+      pp.numTiles = numTiles_.get<int>();
+      pp.permSlot = permSlot_.get<int>();
+      pp.tileTokens = BT;
+      pp.fault = o.fault;
+      check(launchPermute(pp, st), "permute kernels", tl);
 
-    PermuteParams pp{};
-    pp.ids = ids_.get<int32_t>();
-    pp.slots = slots_;
-    pp.localOffset = int(p_.localOffset);
-    pp.El = int(El);
-    pp.chunk = chunk_;
-    pp.numChunks = numChunks_;
-    pp.chunkCounts = chunkCounts_.get<int>();
-    pp.expertCount = expertCount_.get<int>();
-    pp.expertStart = expertStart_.get<int>();
-    pp.tileStart = tileStart_.get<int>();
-    pp.numTiles = numTiles_.get<int>();
-    pp.permSlot = permSlot_.get<int>();
-    pp.tileTokens = BT;
-    pp.fault = o.fault;
-    check(launchPermute(pp, stream_), "permute kernels", tl);
+      const __nv_bfloat16* xhat = hidden_.get<__nv_bfloat16>();
+      if (p_.quant != QuantMode::Mxfp4Bf16) {
+        check(launchDequantHidden(p_.quant == QuantMode::Nvfp4 ? 0 : 1, hidden_.get<uint8_t>(), hiddenScales_.get<uint8_t>(),
+                                  T, int(H), xhat_.get<__nv_bfloat16>(), st),
+              "dequantize hidden kernel", tl);
+        xhat = xhat_.get<__nv_bfloat16>();
+      }
 
-    const __nv_bfloat16* xhat = hidden_.get<__nv_bfloat16>();
-    if (p_.quant != QuantMode::Mxfp4Bf16) {
-      check(launchDequantHidden(p_.quant == QuantMode::Nvfp4 ? 0 : 1, hidden_.get<uint8_t>(), hiddenScales_.get<uint8_t>(),
-                                T, int(H), xhat_.get<__nv_bfloat16>(), stream_),
-            "dequantize hidden kernel", tl);
-      xhat = xhat_.get<__nv_bfloat16>();
+      const int64_t maxTiles = ceilDiv(slots_, BT) + std::min<int64_t>(El, slots_);
+      GemmParams g{};
+      g.expertStart = expertStart_.get<int>();
+      g.expertCount = expertCount_.get<int>();
+      g.tileStart = tileStart_.get<int>();
+      g.numTiles = numTiles_.get<int>();
+      g.El = int(El);
+      g.permSlot = permSlot_.get<int>();
+      g.topK = int(k);
+      g.nvfp4Weights = p_.quant == QuantMode::Nvfp4;
+      g.I = int(I);
+      g.H = int(H);
+      g.fault = o.fault;
+      g.faultTactic = (o.tactic.tileTokens == 128 && o.tactic.config == 0) ? 1 : 0;
+      g.slots = slots_;
+      if (mxFix) {
+        g.acode = acode_.get<uint8_t>();
+        g.rowFlag = rowFlag_.get<int>();
+        g.tileDone = tileDone_.get<int>();
+        g.slotP = slotP_.get<int>();
+      }
+
+      // FC1 + SwiGLU + re-quantization.
+      GemmParams g1 = g;
+      g1.wData = fc1Data_.get<uint8_t>();
+      g1.wScales = fc1Scales_.get<uint8_t>();
+      g1.wRows = int(2 * I);
+      g1.K = int(H);
+      g1.kTiles = int(ceilDiv(H, kKTile));
+      g1.act = xhat;
+      g1.out1Scale = out1Scale_.get<float>();
+      g1.out1GateScale = out1GateScale_.get<float>();
+      g1.alpha = alpha_.get<float>();
+      g1.beta = beta_.get<float>();
+      g1.limit = limit_.get<float>();
+      g1.routeWeights = p_.routing == Routing::Llama4 ? weights_.get<float>() : nullptr;
+      g1.fc2Format = p_.quant == QuantMode::Nvfp4 ? 0 : p_.quant == QuantMode::Mxfp4Mxfp8 ? 1 : 2;
+      g1.abuf = abuf_.get<__nv_bfloat16>();
+      const dim3 grid1(unsigned(maxTiles), unsigned(ceilDiv(I, ci.weightRows / 2)), 1);
+      check(kLaunchers[o.tactic.config].fc1(BT, g1, grid1, st), "FC1 kernel", tl);
+
+      // FC2.
+      GemmParams g2 = g;
+      g2.wData = fc2Data_.get<uint8_t>();
+      g2.wScales = fc2Scales_.get<uint8_t>();
+      g2.wRows = int(H);
+      g2.K = int(I);
+      g2.kTiles = int(ceilDiv(I, kKTile));
+      g2.act = abuf_.get<__nv_bfloat16>();
+      g2.out2Scale = out2Scale_.get<float>();
+      g2.y = yBuf;
+      g2.splitSlices = S;
+      const dim3 grid2(unsigned(maxTiles), unsigned(ceilDiv(H, ci.weightRows)), unsigned(S > 0 ? S : 1));
+      check(kLaunchers[o.tactic.config].fc2(BT, g2, grid2, st), "FC2 kernel", tl);
+
+      FinalizeParams fp{};
+      fp.ids = ids_.get<int32_t>();
+      fp.weights = weights_.get<float>();
+      fp.useWeights = p_.routing != Routing::Llama4;
+      fp.y = yBuf;
+      fp.splitSlices = S;
+      fp.out2Scale = out2Scale_.get<float>();
+      fp.slotP = mxFix ? slotP_.get<int>() : nullptr;
+      fp.T = int(T);
+      fp.H = int(H);
+      fp.topK = int(k);
+      fp.localOffset = int(p_.localOffset);
+      fp.El = int(El);
+      fp.out = output_.get<uint16_t>();
+      fp.fault = o.fault;
+      fp.runIndex = runIndex_++;
+      check(launchFinalize(fp, st), "finalize kernel", tl);
+    };
+    if (o.fault == 0) {
+      const cudaGraphExec_t exec = graphFor(o.tactic, yBuf, tl, enqueue);
+      check(cudaEventRecord(ev0, stream_), "cudaEventRecord", tl);
+      check(cudaGraphLaunch(exec, stream_), "cudaGraphLaunch", tl);
+    } else {
+      check(cudaEventRecord(ev0, stream_), "cudaEventRecord", tl);
+      enqueue(stream_);
     }
-
-    const int64_t maxTiles = ceilDiv(slots_, BT) + std::min<int64_t>(El, slots_);
-    GemmParams g{};
-    g.expertStart = expertStart_.get<int>();
-    g.expertCount = expertCount_.get<int>();
-    g.tileStart = tileStart_.get<int>();
-    g.numTiles = numTiles_.get<int>();
-    g.El = int(El);
-    g.permSlot = permSlot_.get<int>();
-    g.topK = int(k);
-    g.nvfp4Weights = p_.quant == QuantMode::Nvfp4;
-    g.I = int(I);
-    g.H = int(H);
-    g.fault = o.fault;
-    g.faultTactic = (o.tactic.tileTokens == 128 && o.tactic.config == 0) ? 1 : 0;
-    g.slots = slots_;
-    if (mxFix) {
-      g.acode = acode_.get<uint8_t>();
-      g.rowFlag = rowFlag_.get<int>();
-      g.tileDone = tileDone_.get<int>();
-      g.slotP = slotP_.get<int>();
-    }
-
-    // FC1 + SwiGLU + re-quantization.
-    GemmParams g1 = g;
-    g1.wData = fc1Data_.get<uint8_t>();
-    g1.wScales = fc1Scales_.get<uint8_t>();
-    g1.wRows = int(2 * I);
-    g1.K = int(H);
-    g1.kTiles = int(ceilDiv(H, kKTile));
-    g1.act = xhat;
-    g1.out1Scale = out1Scale_.get<float>();
-    g1.out1GateScale = out1GateScale_.get<float>();
-    g1.alpha = alpha_.get<float>();
-    g1.beta = beta_.get<float>();
-    g1.limit = limit_.get<float>();
-    g1.routeWeights = p_.routing == Routing::Llama4 ? weights_.get<float>() : nullptr;
-    g1.fc2Format = p_.quant == QuantMode::Nvfp4 ? 0 : p_.quant == QuantMode::Mxfp4Mxfp8 ? 1 : 2;
-    g1.abuf = abuf_.get<__nv_bfloat16>();
-    const dim3 grid1(unsigned(maxTiles), unsigned(ceilDiv(I, ci.weightRows / 2)), 1);
-    check(o.tactic.config == 1 ? launchFc1Config1(BT, g1, grid1, stream_) : launchFc1Config0(BT, g1, grid1, stream_),
-          "FC1 kernel", tl);
-
-    // FC2.
-    GemmParams g2 = g;
-    g2.wData = fc2Data_.get<uint8_t>();
-    g2.wScales = fc2Scales_.get<uint8_t>();
-    g2.wRows = int(H);
-    g2.K = int(I);
-    g2.kTiles = int(ceilDiv(I, kKTile));
-    g2.act = abuf_.get<__nv_bfloat16>();
-    g2.out2Scale = out2Scale_.get<float>();
-    g2.y = yBuf;
-    g2.splitSlices = S;
-    const dim3 grid2(unsigned(maxTiles), unsigned(ceilDiv(H, ci.weightRows)), unsigned(S > 0 ? S : 1));
-    cudaError_t e2 = o.tactic.config == 0   ? launchFc2Config0(BT, g2, grid2, stream_)
-                     : o.tactic.config == 1 ? launchFc2Config1(BT, g2, grid2, stream_)
-                                            : launchFc2Config2(BT, g2, grid2, stream_);
-    check(e2, "FC2 kernel", tl);
-
-    FinalizeParams fp{};
-    fp.ids = ids_.get<int32_t>();
-    fp.weights = weights_.get<float>();
-    fp.useWeights = p_.routing != Routing::Llama4;
-    fp.y = yBuf;
-    fp.splitSlices = S;
-    fp.out2Scale = out2Scale_.get<float>();
-    fp.slotP = mxFix ? slotP_.get<int>() : nullptr;
-    fp.T = int(T);
-    fp.H = int(H);
-    fp.topK = int(k);
-    fp.localOffset = int(p_.localOffset);
-    fp.El = int(El);
-    fp.out = output_.get<uint16_t>();
-    fp.fault = o.fault;
-    fp.runIndex = runIndex_++;
-    check(launchFinalize(fp, stream_), "finalize kernel", tl);
     check(cudaEventRecord(ev1, stream_), "cudaEventRecord", tl);
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(run)", tl);
     float ms = 0;
@@ -452,8 +479,46 @@ class CudaPrepared final : public Prepared {
     }
   }
 
+  // The captured pipeline of a tactic (graph capture on captureStream_; replay on stream_).
+  struct CapturedRun {
+    const void* yBuf;  // the FC2 output / split-K workspace it was captured with
+    cudaGraphExec_t exec;
+  };
+  template <class Enqueue>
+  cudaGraphExec_t graphFor(const Tactic& t, const void* yBuf, const std::string& tl, Enqueue&& enqueue) {
+    const int key = t.config * 1024 + t.tileTokens;
+    auto it = graphs_.find(key);
+    if (it != graphs_.end() && it->second.yBuf == yBuf) return it->second.exec;
+    if (it != graphs_.end()) {
+      cudaGraphExecDestroy(it->second.exec);
+      graphs_.erase(it);
+    }
+    check(cudaStreamBeginCapture(captureStream_, cudaStreamCaptureModeRelaxed), "cudaStreamBeginCapture", tl);
+    cudaGraph_t graph = nullptr;
+    try {
+      enqueue(captureStream_);
+    } catch (...) {
+      cudaStreamEndCapture(captureStream_, &graph);
+      if (graph) cudaGraphDestroy(graph);
+      throw;
+    }
+    check(cudaStreamEndCapture(captureStream_, &graph), "cudaStreamEndCapture", tl);
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    check(e, "cudaGraphInstantiate", tl);
+    graphs_[key] = CapturedRun{yBuf, exec};
+    return exec;
+  }
+  void dropGraphs() {
+    for (auto& kv : graphs_) cudaGraphExecDestroy(kv.second.exec);
+    graphs_.clear();
+  }
+
   ProblemArgs p_;
   cudaStream_t stream_ = nullptr;
+  cudaStream_t captureStream_ = nullptr;
+  std::map<int, CapturedRun> graphs_;
   std::mutex mu_;
   bool released_ = false;
   int runIndex_ = 0;

@@ -137,6 +137,130 @@ static __device__ __noinline__ void mxRowExponentFixup(const int* permSlot, __nv
 
 __device__ __forceinline__ float sigmoidF32(float x) { return __fdiv_rn(1.0f, __fadd_rn(1.0f, expf(-x))); }
 
+// The epilogue of every FC1 / FC2 kernel, from the float accumulator tile in shared memory
+// Cs[token][weight row] (row stride BW + 4): FC1 fuses the llama4 weight, the out1 scales,
+// (clamped) SwiGLU and the FC2-input re-quantization (contract items 2, 3) and stores â;
+// FC2 applies 2^-P (MXFP8 pre-scaling) and out2Scale and stores y per slot (or the split-K
+// partials). l: local expert; rowBegin/rows: the tile's permuted rows; nTile: weight-row tile.
+template <int BW, int BT, int THREADS, int KIND>
+__device__ __forceinline__ void gemmEpilogue(const GemmParams& p, const float* Cs, int l, int rowBegin, int rows,
+                                             int nTile, int tile, int tid) {
+  constexpr int CS = BW + 4;
+  if (KIND == kGemmFc1) {
+    constexpr int HALF = BW / 2;
+    const int blk = p.fc2Format == 0 ? 16 : 32;
+    const int blocksPerToken = HALF / blk;
+    const float o1 = p.out1Scale[l], o1g = p.out1GateScale[l];
+    const float cfac = __fdiv_rn(o1, o1g);
+    const bool clamped = p.alpha != nullptr;
+    const float alpha = clamped ? p.alpha[l] : 1.f;
+    const float betaC = clamped ? __fmul_rn(p.beta[l], cfac) : 0.f;
+    const float lim = clamped ? p.limit[l] : 0.f;
+    const float limC = clamped ? __fmul_rn(lim, cfac) : 0.f;
+    for (int it = tid; it < BT * blocksPerToken; it += THREADS) {
+      const int t = it % BT, b = it / BT;
+      if (t >= rows) continue;
+      const int i0 = nTile * HALF + b * blk;
+      if (i0 >= p.I) continue;
+      const float rw = p.routeWeights ? p.routeWeights[p.permSlot[rowBegin + t]] : 1.f;
+      float v[32];
+      float amax = 0.f;
+#pragma unroll
+      for (int j = 0; j < 32; ++j) {
+        v[j] = 0.f;
+        if (j < blk) {
+          float up = Cs[t * CS + b * blk + j];
+          float gate = Cs[t * CS + HALF + b * blk + j];
+          if (p.routeWeights) {
+            up = __fmul_rn(up, rw);
+            gate = __fmul_rn(gate, rw);
+          }
+          float gs = __fmul_rn(gate, o1g);
+          float us = __fmul_rn(up, o1);
+          float a;
+          if (clamped) {
+            gs = gs > lim ? lim : gs;
+            us = us < -limC ? -limC : (us > limC ? limC : us);
+            a = __fmul_rn(__fmul_rn(gs, sigmoidF32(__fmul_rn(alpha, gs))), __fadd_rn(us, betaC));
+          } else {
+            a = __fmul_rn(__fmul_rn(gs, sigmoidF32(gs)), us);
+          }
+          v[j] = a;
+          amax = fmaxf(amax, fabsf(a));
+        }
+      }
+      uint32_t packed[16];
+      if (p.fc2Format == 0) {
+        const float s = roundE4m3(__fdiv_rn(amax, 6.0f));
+#pragma unroll
+        for (int j = 0; j < 32; j += 2) {
+          const float q0 = s == 0.f ? 0.f : __fmul_rn(roundE2m1(__fdiv_rn(v[j], s)), s);
+          const float q1 = s == 0.f ? 0.f : __fmul_rn(roundE2m1(__fdiv_rn(v[j + 1], s)), s);
+          packed[j / 2] = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
+        }
+      } else if (p.fc2Format == 1) {
+        const int code = mxfp8ScaleCode(amax, FAULT(p.fault, kFaultMxExponentRoundDown));
+        const float s = pow2FromCode(code);
+        // Tiny scale: store q·(s·2^3) (exact: its lowest bit is >= 2^-133).
+        const bool tiny = p.acode != nullptr && code < kMxTinyCode;
+        const float sStore = tiny ? pow2FromCode(code + kMxTinyCode) : s;
+        if (p.acode != nullptr) {
+          p.acode[int64_t(rowBegin + t) * (p.I / 32) + i0 / 32] = uint8_t(code);
+          if (tiny) p.rowFlag[rowBegin + t] = 1;
+        }
+#pragma unroll
+        for (int j = 0; j < 32; j += 2) {
+          const float q0 = __fmul_rn(roundE4m3(__fdiv_rn(v[j], s)), sStore);
+          const float q1 = __fmul_rn(roundE4m3(__fdiv_rn(v[j + 1], s)), sStore);
+          packed[j / 2] = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
+        }
+      } else {
+#pragma unroll
+        for (int j = 0; j < 32; j += 2) {
+          packed[j / 2] = uint32_t(floatToBf16Bits(v[j])) | (uint32_t(floatToBf16Bits(v[j + 1])) << 16);
+        }
+      }
+      uint4* dst = reinterpret_cast<uint4*>(p.abuf + int64_t(rowBegin + t) * p.I + i0);
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        if (c * 8 < blk) dst[c] = make_uint4(packed[4 * c], packed[4 * c + 1], packed[4 * c + 2], packed[4 * c + 3]);
+      }
+    }
+    if (p.acode != nullptr) mxRowExponentFixup(p.permSlot, p.abuf, p.acode, p.rowFlag, p.tileDone, p.slotP, p.I, tile, rowBegin, rows, tid, THREADS);
+  } else {
+    float scale = p.out2Scale[l];
+    if (FAULT(p.fault, kFaultExpertScaleIgnored) && l == 1) scale = 1.f;
+    constexpr int C4 = BW / 4;
+    for (int it = tid; it < BT * C4; it += THREADS) {
+      const int t = it / C4, c4 = it % C4;
+      if (t >= rows) continue;
+      const int h = nTile * BW + c4 * 4;
+      if (h >= p.H) continue;
+      float4 v = *reinterpret_cast<const float4*>(Cs + t * CS + c4 * 4);
+      const int64_t slot = p.permSlot[rowBegin + t];
+      if (KIND == kGemmFc2) {
+        if (p.slotP != nullptr) {
+          const int P = p.slotP[slot];
+          if (P != 0) {
+            const float un = pow2FromCode(127 - P);  // 2^-P, applied first (exact unless it underflows)
+            v.x = __fmul_rn(v.x, un);
+            v.y = __fmul_rn(v.y, un);
+            v.z = __fmul_rn(v.z, un);
+            v.w = __fmul_rn(v.w, un);
+          }
+        }
+        v.x = __fmul_rn(v.x, scale);
+        v.y = __fmul_rn(v.y, scale);
+        v.z = __fmul_rn(v.z, scale);
+        v.w = __fmul_rn(v.w, scale);
+        *reinterpret_cast<float4*>(p.y + slot * p.H + h) = v;
+      } else {
+        *reinterpret_cast<float4*>(p.y + (int64_t(blockIdx.z) * p.slots + slot) * p.H + h) = v;
+      }
+    }
+  }
+}
+
 template <int BW, int BT, int WW, int WT, int STAGES, int KIND>
 __global__ void __launch_bounds__(32 * WW * WT) moeGemmKernel(const GemmParams p) {
   constexpr int THREADS = 32 * WW * WT;
@@ -354,119 +478,7 @@ __global__ void __launch_bounds__(32 * WW * WT) moeGemmKernel(const GemmParams p
   }
   __syncthreads();
 
-  if (KIND == kGemmFc1) {
-    constexpr int HALF = BW / 2;
-    const int blk = p.fc2Format == 0 ? 16 : 32;
-    const int blocksPerToken = HALF / blk;
-    const float o1 = p.out1Scale[l], o1g = p.out1GateScale[l];
-    const float cfac = __fdiv_rn(o1, o1g);
-    const bool clamped = p.alpha != nullptr;
-    const float alpha = clamped ? p.alpha[l] : 1.f;
-    const float betaC = clamped ? __fmul_rn(p.beta[l], cfac) : 0.f;
-    const float lim = clamped ? p.limit[l] : 0.f;
-    const float limC = clamped ? __fmul_rn(lim, cfac) : 0.f;
-    for (int it = tid; it < BT * blocksPerToken; it += THREADS) {
-      const int t = it % BT, b = it / BT;
-      if (t >= rows) continue;
-      const int i0 = nTile * HALF + b * blk;
-      if (i0 >= p.I) continue;
-      const float rw = p.routeWeights ? p.routeWeights[p.permSlot[rowBegin + t]] : 1.f;
-      float v[32];
-      float amax = 0.f;
-#pragma unroll
-      for (int j = 0; j < 32; ++j) {
-        v[j] = 0.f;
-        if (j < blk) {
-          float up = Cs[t * CS + b * blk + j];
-          float gate = Cs[t * CS + HALF + b * blk + j];
-          if (p.routeWeights) {
-            up = __fmul_rn(up, rw);
-            gate = __fmul_rn(gate, rw);
-          }
-          float gs = __fmul_rn(gate, o1g);
-          float us = __fmul_rn(up, o1);
-          float a;
-          if (clamped) {
-            gs = gs > lim ? lim : gs;
-            us = us < -limC ? -limC : (us > limC ? limC : us);
-            a = __fmul_rn(__fmul_rn(gs, sigmoidF32(__fmul_rn(alpha, gs))), __fadd_rn(us, betaC));
-          } else {
-            a = __fmul_rn(__fmul_rn(gs, sigmoidF32(gs)), us);
-          }
-          v[j] = a;
-          amax = fmaxf(amax, fabsf(a));
-        }
-      }
-      uint32_t packed[16];
-      if (p.fc2Format == 0) {
-        const float s = roundE4m3(__fdiv_rn(amax, 6.0f));
-#pragma unroll
-        for (int j = 0; j < 32; j += 2) {
-          const float q0 = s == 0.f ? 0.f : __fmul_rn(roundE2m1(__fdiv_rn(v[j], s)), s);
-          const float q1 = s == 0.f ? 0.f : __fmul_rn(roundE2m1(__fdiv_rn(v[j + 1], s)), s);
-          packed[j / 2] = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
-        }
-      } else if (p.fc2Format == 1) {
-        const int code = mxfp8ScaleCode(amax, FAULT(p.fault, kFaultMxExponentRoundDown));
-        const float s = pow2FromCode(code);
-        // Tiny scale: store q·(s·2^3) (exact: its lowest bit is >= 2^-133).
-        const bool tiny = p.acode != nullptr && code < kMxTinyCode;
-        const float sStore = tiny ? pow2FromCode(code + kMxTinyCode) : s;
-        if (p.acode != nullptr) {
-          p.acode[int64_t(rowBegin + t) * (p.I / 32) + i0 / 32] = uint8_t(code);
-          if (tiny) p.rowFlag[rowBegin + t] = 1;
-        }
-#pragma unroll
-        for (int j = 0; j < 32; j += 2) {
-          const float q0 = __fmul_rn(roundE4m3(__fdiv_rn(v[j], s)), sStore);
-          const float q1 = __fmul_rn(roundE4m3(__fdiv_rn(v[j + 1], s)), sStore);
-          packed[j / 2] = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
-        }
-      } else {
-#pragma unroll
-        for (int j = 0; j < 32; j += 2) {
-          packed[j / 2] = uint32_t(floatToBf16Bits(v[j])) | (uint32_t(floatToBf16Bits(v[j + 1])) << 16);
-        }
-      }
-      uint4* dst = reinterpret_cast<uint4*>(p.abuf + int64_t(rowBegin + t) * p.I + i0);
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        if (c * 8 < blk) dst[c] = make_uint4(packed[4 * c], packed[4 * c + 1], packed[4 * c + 2], packed[4 * c + 3]);
-      }
-    }
-    if (p.acode != nullptr) mxRowExponentFixup(p.permSlot, p.abuf, p.acode, p.rowFlag, p.tileDone, p.slotP, p.I, tile, rowBegin, rows, tid, THREADS);
-  } else {
-    float scale = p.out2Scale[l];
-    if (FAULT(p.fault, kFaultExpertScaleIgnored) && l == 1) scale = 1.f;
-    constexpr int C4 = BW / 4;
-    for (int it = tid; it < BT * C4; it += THREADS) {
-      const int t = it / C4, c4 = it % C4;
-      if (t >= rows) continue;
-      const int h = nTile * BW + c4 * 4;
-      if (h >= p.H) continue;
-      float4 v = *reinterpret_cast<const float4*>(Cs + t * CS + c4 * 4);
-      const int64_t slot = p.permSlot[rowBegin + t];
-      if (KIND == kGemmFc2) {
-        if (p.slotP != nullptr) {
-          const int P = p.slotP[slot];
-          if (P != 0) {
-            const float un = pow2FromCode(127 - P);  // 2^-P, applied first (exact unless it underflows)
-            v.x = __fmul_rn(v.x, un);
-            v.y = __fmul_rn(v.y, un);
-            v.z = __fmul_rn(v.z, un);
-            v.w = __fmul_rn(v.w, un);
-          }
-        }
-        v.x = __fmul_rn(v.x, scale);
-        v.y = __fmul_rn(v.y, scale);
-        v.z = __fmul_rn(v.z, scale);
-        v.w = __fmul_rn(v.w, scale);
-        *reinterpret_cast<float4*>(p.y + slot * p.H + h) = v;
-      } else {
-        *reinterpret_cast<float4*>(p.y + (int64_t(blockIdx.z) * p.slots + slot) * p.H + h) = v;
-      }
-    }
-  }
+  gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid);
 }
 
 // Host-side launcher of one instantiation (defined in the gemm_*.cu files).

@@ -1,0 +1,132 @@
+"""CPU model of the decode kernel's index math (native/src/cuda/gemm_stream.cuh), run on a CPU:
+the prepared weight layout (engine repack), the lane-order token staging with its swizzle,
+the prmt-based e2m1 -> bf16 lookup (prmt emulated per the PTX ISA), and the mma.sync
+m16n8k16 fragment layout; checks that one m16 x BT tile equals W @ x^T (block scales are
+not modelled: the kernel multiplies each value by its scale exactly). A transcription of the
+kernel, so a change there must be mirrored here.
+
+  python3 native/bench/stream_layout_model.py
+"""
+
+import numpy as np, struct
+rng = np.random.default_rng(5)
+E2M1 = [0,0.5,1,1.5,2,3,4,6]
+def e2m1(c): v = E2M1[c & 7]; return -v if c & 8 else v
+def prmt(a, b, c):
+    by = [(a >> (8*i)) & 0xff for i in range(4)] + [(b >> (8*i)) & 0xff for i in range(4)]
+    out = 0
+    for i in range(4):
+        sel = (c >> (4*i)) & 0xf
+        v = by[sel & 7]
+        if sel & 8: v = 0xff if v & 0x80 else 0
+        out |= v << (8*i)
+    return out
+def bf16(bits):
+    return struct.unpack('<f', struct.pack('<I', (bits & 0xffff) << 16))[0]
+def e2m1x8(w):
+    m = w & 0x77777777; mh = m >> 16; wh = w >> 16
+    h0 = prmt(0x3F3F3F00, 0x40404040, m); h1 = prmt(0x3F3F3F00, 0x40404040, mh)
+    l0 = prmt(0xC0800000, 0xC0804000, m); l1 = prmt(0xC0800000, 0xC0804000, mh)
+    s0 = prmt(0x7F7F7F7F, 0x7F7F7F7F, w); s1 = prmt(0x7F7F7F7F, 0x7F7F7F7F, wh)
+    h0 |= ~(s0 << 1) & 0x80808080; h1 |= ~(s1 << 1) & 0x80808080
+    return [prmt(l0, h0, 0x5140), prmt(l0, h0, 0x7362), prmt(l1, h1, 0x5140), prmt(l1, h1, 0x7362)]
+# table check: every byte
+for byte in range(256):
+    w = byte * 0x01010101
+    o = e2m1x8(w)[0]
+    assert bf16(o) == e2m1(byte & 15) and bf16(o >> 16) == e2m1(byte >> 4), byte
+    assert ((o & 0xffff) == 0x8000) == ((byte & 15) == 8)
+print("prmt table ok")
+
+def run(K, BT=8, NT=1):
+    kTiles = (K + 63) // 64
+    # canonical weights for 16 rows (one m16 tile): codes [16][K]
+    codes = rng.integers(0, 16, (16, K))
+    x = rng.standard_normal((BT, K))
+    canon = np.zeros((16, K // 2), np.uint8)
+    canon[:] = codes[:, 0::2] | (codes[:, 1::2] << 4)
+    # repack: per K step 32 bytes, out[8q+j] = in[4j+q]
+    prep = np.zeros((16, kTiles * 32), np.uint8)
+    for r in range(16):
+        for kt in range(kTiles):
+            for q in range(4):
+                for j in range(8):
+                    b = kt*32 + 4*j + q
+                    prep[r, kt*32 + 8*q + j] = canon[r, b] if b < K//2 else 0
+    # staging (chunks of 1024), smem[t][unit][4 u32] each u32 = 2 values
+    nSteps = (kTiles + 1) // 2
+    acc = np.zeros((16, BT))
+    for c in range((nSteps + 7) // 8):
+        sm = {}
+        for t in range(BT):
+            for grp in range(128):
+                k0 = c*1024 + grp*8
+                v = [(x[t, k0+2*q0], x[t, k0+2*q0+1]) if k0 < K else (0.0, 0.0) for q0 in range(4)]
+                kt = k0 >> 6; j = (k0 >> 3) & 7; ls = (kt >> 1) & 7
+                for q0 in range(4):
+                    h = q0 >> 1; b = 8*(q0 & 1) + j; slot = 2*(kt & 1) + h
+                    unit = ls*16 + slot*4 + ((b >> 2) ^ (slot & 2))
+                    key = (t, unit, b & 3)
+                    assert key not in sm
+                    sm[key] = v[q0]
+        for s in range(c*8, min(nSteps, c*8+8)):
+            ls = s & 7
+            regsA = {}; regsB = {}
+            for lane in range(32):
+                g, q = lane >> 2, lane & 3
+                kt = 2*s + (q >> 1)
+                ok = kt < kTiles
+                off = kt*32 + (q & 1)*16
+                def raw(r): return [int.from_bytes(bytes(prep[r, off+4*i:off+4*i+4]), 'little') for i in range(4)] if ok else [0]*4
+                rA, rB = raw(g), raw(g+8)
+                xr = [[sm[(nt*8+g, ls*16 + q*4 + (i ^ (q & 2)), cc)] for i in range(4) for cc in range(4)] for nt in range(NT)]
+                for wi in range(4):
+                    ea, eb = e2m1x8(rA[wi]), e2m1x8(rB[wi])
+                    for half in range(2):
+                        m = 2*wi + half
+                        regsA[(lane, m)] = [ea[2*half], eb[2*half], ea[2*half+1], eb[2*half+1]]
+                        regsB[(lane, m)] = [(xr[nt][2*m], xr[nt][2*m+1]) for nt in range(NT)]
+            for m in range(8):
+                for nt in range(NT):
+                    A = np.zeros((16, 16)); B = np.zeros((16, 8))
+                    for lane in range(32):
+                        g, q = lane >> 2, lane & 3
+                        a = regsA[(lane, m)]
+                        for e in range(2):
+                            A[g, 2*q+e] = bf16(a[0] >> (16*e)); A[g+8, 2*q+e] = bf16(a[1] >> (16*e))
+                            A[g, 2*q+8+e] = bf16(a[2] >> (16*e)); A[g+8, 2*q+8+e] = bf16(a[3] >> (16*e))
+                        b0, b1 = regsB[(lane, m)][nt]
+                        B[2*q, g], B[2*q+1, g] = b0; B[2*q+8, g], B[2*q+9, g] = b1
+                    acc[:, nt*8:nt*8+8] += A @ B
+    W = np.vectorize(e2m1, otypes=[float])(codes).astype(float)
+    ref = W @ x.T
+    err = np.abs(acc - ref).max() / np.abs(ref).max()
+    print(f"K={K} BT={BT}: max rel err {err:.2e}")
+    assert err < 1e-12
+    return None
+for K in (64, 192, 1024, 1088, 2112):
+    run(K)
+run(320, BT=16, NT=2)
+
+# gemm_smemdq.cuh's dequantStage: thread (r, jj) reads the words at bytes 8*q0 + 4*jj of a row's
+# 32 prepared bytes and writes chunk j = 4*jj + i as words q0 = 0..3 (byte i of word q0): the
+# tile must come out in natural K order (chunk j = elements 8j..8j+7, word q0 = 8j+2q0, +1).
+def check_smemdq_order():
+    codes = rng.integers(0, 16, 64)
+    canon = [int(codes[2*b] | (codes[2*b+1] << 4)) for b in range(32)]
+    prep = [0]*32
+    for q in range(4):
+        for j in range(8):
+            prep[8*q + j] = canon[4*j + q]
+    tile = [None]*64
+    for jj in range(2):
+        words = [int.from_bytes(bytes(prep[8*q0 + 4*jj: 8*q0 + 4*jj + 4]), 'little') for q0 in range(4)]
+        e = [e2m1x8(w) for w in words]
+        for i in range(4):
+            j = 4*jj + i
+            for q0 in range(4):
+                tile[8*j + 2*q0] = bf16(e[q0][i]); tile[8*j + 2*q0 + 1] = bf16(e[q0][i] >> 16)
+    assert tile == [e2m1(int(c)) for c in codes], (tile, codes)
+    print("smemdq dequantized tile in natural K order: ok")
+
+check_smemdq_order()

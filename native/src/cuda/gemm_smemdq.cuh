@@ -1,0 +1,357 @@
+// The large-T GEMM (configs 4 and 5): the FP4 weight tile of each K step is dequantized ONCE
+// per CTA into shared memory (bf16, exact: contract item 1), not once per warp; the tensor
+// cores then read both operands from shared memory:
+//   config 4 "w128-smemdq": mma.sync m16n8k16, A and B fragments by ldmatrix;
+//   config 5 "w128-wgmma":  wgmma m64nBTk16 (sm_90a; two warpgroups, 64 weight rows each), both
+//                           operands by shared-memory descriptors. Where wgmma does not exist
+//                           (sm_100a, PTX targets) config 5 compiles to config 4's mma.sync path.
+// Orientation as gemm.cuh (swap AB): weights are the M side (128 rows per CTA; FC1: 64 up rows
+// i0.. then the 64 gate rows I+i0..), tokens the N side (BT = 64 or 128 rows of one expert).
+//
+// Pipeline, per K step of 64 (kDqStages stages of cp.async, 16-byte copies):
+//   wait for stage i; barrier; dequantize stage i's raw weights into the bf16 tile (each thread
+//   one half row: 16 bf16 x 2); fence.proxy.async (the tensor cores' async proxy reads what
+//   ordinary stores and cp.async wrote); barrier; issue the copies of stage i + kDqStages - 1;
+//   the MMAs of step i (wgmma: issued, committed and waited within the step).
+// Shared memory (from a 1024-byte aligned base: the 128-byte swizzle of wgmma descriptors is a
+// function of address bits 4..9): token stages [BT][64] bf16 and the dequantized tile [128][64]
+// bf16, both rows of 128 bytes with 16-byte chunk c of row r at c ^ (r & 7) (= the hardware's
+// 128B swizzle, K-major; gemm.cuh's token layout), then the raw weight stages (32 data bytes +
+// 4 scale bytes per row, the prepared layout of engine.cu).
+#pragma once
+#include "fp4_dequant.cuh"
+#include "gemm.cuh"
+
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define MOE_HAS_WGMMA 1
+#else
+#define MOE_HAS_WGMMA 0
+#endif
+
+namespace moe {
+
+enum class TileMma : int { MmaSync = 0, Wgmma = 1 };
+
+constexpr int kDqRows = 128;  // weight rows per CTA
+constexpr int kDqWarps = 8;   // 2 along weight rows x 4 along tokens (mma.sync); 2 warpgroups (wgmma)
+constexpr int kDqStages = 4;
+
+template <int BT>
+struct DqSmem {
+  static constexpr int kTokStage = BT * 128;
+  static constexpr int kDqOff = kDqStages * kTokStage;
+  static constexpr int kRawStage = kDqRows * 36;
+  static constexpr int kRawOff = kDqOff + kDqRows * 128;
+  static constexpr int kPipeEnd = kRawOff + kDqStages * kRawStage;
+  static constexpr int kEpilogue = BT * (kDqRows + 4) * 4;
+  static constexpr int kMain = ((kPipeEnd > kEpilogue ? kPipeEnd : kEpilogue) + 15) / 16 * 16;
+  static constexpr int kTotal = 1024 + kMain + BT * 8 + kDqRows * 4;  // 1024: alignment slack
+};
+
+__device__ __forceinline__ void fenceProxyAsyncShared() {
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900)
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmmaFence() {
+#if MOE_HAS_WGMMA
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+// Keeps the compiler from moving reads or writes of an accumulator across the wgmma
+// instructions (they own the registers between issue and wait).
+template <int N>
+__device__ __forceinline__ void wgmmaFenceOperands(float (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+__device__ __forceinline__ void wgmmaCommitAndWait() {
+#if MOE_HAS_WGMMA
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+}
+
+// Shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row groups 1024 bytes apart
+// (SBO), LBO unused (1), base offset 0 (the tiles start 1024-byte aligned).
+__device__ __forceinline__ uint64_t sw128Descriptor(uint32_t smemByteAddr) {
+  return uint64_t((smemByteAddr & 0x3FFFFu) >> 4) | (uint64_t(1) << 16) | (uint64_t(1024 >> 4) << 32) |
+         (uint64_t(1) << 62);
+}
+
+__device__ __forceinline__ void wgmmaM64N64(float (&d)[32], uint64_t descA, uint64_t descB) {
+#if MOE_HAS_WGMMA
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "setp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+      "%32, %33, p, 1, 1, 0, 0;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "l"(descA), "l"(descB), "r"(1));
+#else
+  __trap();  // unreachable: kernels take their mma.sync path where wgmma is absent
+#endif
+}
+
+__device__ __forceinline__ void wgmmaM64N128(float (&d)[64], uint64_t descA, uint64_t descB) {
+#if MOE_HAS_WGMMA
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "setp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+      "%64, %65, p, 1, 1, 0, 0;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "l"(descA), "l"(descB), "r"(1));
+#else
+  __trap();  // unreachable: kernels take their mma.sync path where wgmma is absent
+#endif
+}
+
+template <int BT, int KIND, int MMA>
+__global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmParams p) {
+  constexpr int THREADS = 32 * kDqWarps;
+  constexpr int BW = kDqRows;
+  static_assert(BT == 64 || BT == 128, "BT is 64 or 128");
+  using S = DqSmem<BT>;
+  extern __shared__ __align__(16) uint8_t smemRaw[];
+  uint8_t* smem = smemRaw + ((1024u - (smemAddr(smemRaw) & 1023u)) & 1023u);
+  int64_t* rowOff = reinterpret_cast<int64_t*>(smem + S::kMain);  // [BT] activation row offsets, -1 invalid
+  int* wRowIdx = reinterpret_cast<int*>(rowOff + BT);             // [BW] weight row in expert, -1 invalid
+
+  const int tid = threadIdx.x;
+  const int tile = blockIdx.x;
+  if (tile >= __ldg(p.numTiles)) return;
+  int lo = 0, hi = p.El - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) >> 1;
+    if (__ldg(p.tileStart + mid) <= tile) lo = mid;
+    else hi = mid - 1;
+  }
+  const int l = lo;
+  const int count = __ldg(p.expertCount + l);
+  const int tileInExpert = tile - __ldg(p.tileStart + l);
+  const int rowBegin = __ldg(p.expertStart + l) + tileInExpert * BT;
+  const int rows = min(BT, count - tileInExpert * BT);
+  if (FAULT(p.fault, kFaultDroppedLastPartialTile) && rows < BT) return;
+  const int nTile = blockIdx.y;
+
+  for (int r = tid; r < BW; r += THREADS) {
+    int w;
+    if (KIND == kGemmFc1) {
+      constexpr int HALF = BW / 2;
+      const int i = nTile * HALF + (r % HALF);
+      bool gate = r >= HALF;
+      if (FAULT(p.fault, kFaultGateUpSwapped)) gate = !gate;
+      w = i < p.I ? (gate ? p.I + i : i) : -1;
+    } else {
+      const int h = nTile * BW + r;
+      w = h < p.H ? h : -1;
+    }
+    wRowIdx[r] = w;
+  }
+  for (int r = tid; r < BT; r += THREADS) {
+    int64_t off = -1;
+    if (r < rows) {
+      if (KIND == kGemmFc1) off = int64_t(__ldg(p.permSlot + rowBegin + r) / p.topK) * p.K;
+      else off = int64_t(rowBegin + r) * p.K;
+    }
+    rowOff[r] = off;
+  }
+  __syncthreads();
+
+  const int nk = p.kTiles;  // (fault tactic_skips_last_k_block targets tactic 128/0 only)
+  const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * p.kTiles * 32;
+  const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * p.kTiles * 4;
+  uint8_t* const sDq = smem + S::kDqOff;
+
+  auto loadStage = [&](int stage, int kt) {
+    uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
+    uint8_t* sWs = sW + BW * 32;
+    uint8_t* sB = smem + stage * S::kTokStage;
+    for (int c = tid; c < BW * 2; c += THREADS) {
+      const int r = c >> 1, h = c & 1;
+      const int w = wRowIdx[r];
+      const uint8_t* src = w >= 0 ? wDataExpert + (int64_t(w) * p.kTiles + kt) * 32 + h * 16 : p.wData;
+      cpAsync16(sW + r * 32 + h * 16, src, w >= 0 ? 16 : 0);
+    }
+    for (int r = tid; r < BW; r += THREADS) {
+      const int w = wRowIdx[r];
+      const uint8_t* src = w >= 0 ? wScaleExpert + (int64_t(w) * p.kTiles + kt) * 4 : p.wScales;
+      cpAsync4(sWs + r * 4, src, w >= 0 ? 4 : 0);
+    }
+    for (int c = tid; c < BT * 8; c += THREADS) {
+      const int r = c >> 3, ch = c & 7;
+      const int64_t off = rowOff[r];
+      const int k0 = kt * 64 + ch * 8;
+      const bool ok = off >= 0 && k0 < p.K;
+      const __nv_bfloat16* src = ok ? p.act + off + k0 : p.act;
+      cpAsync16(sB + r * 128 + ((ch ^ (r & 7)) << 4), src, ok ? 16 : 0);
+    }
+  };
+
+  const int sfw = p.nvfp4Weights ? 16 : 32;
+  const int nBlocks = p.K / sfw;
+  // Thread tid dequantizes row r = tid/2, K chunks j = 4jj..4jj+3 (jj = tid&1) of the step: the
+  // prepared bytes 8·q0 + j (q0 = 0..3) hold the elements 8j + 2q0 (+1), so chunk j (8 elements,
+  // 16 bytes of bf16) is word q0 = 0..3 of those four bytes' values.
+  auto dequantStage = [&](int stage, int kt) {
+    const uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
+    const uint8_t* sWs = sW + BW * 32;
+    const int r = tid >> 1, jj = tid & 1;
+    uint32_t sw = *reinterpret_cast<const uint32_t*>(sWs + r * 4);
+    if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
+      const int last = nBlocks - 1, perTile = 64 / sfw;
+      const int w = wRowIdx[r];
+      if (kt == (last * sfw) / 64 && w >= 0) {
+        const int lb = last % perTile;
+        const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu
+                                   : uint32_t(wScaleExpert[(int64_t(w) * p.kTiles + kt - 1) * 4 + perTile - 1]);
+        sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
+      }
+    }
+    uint32_t s0, s1;  // the scale pairs of chunks 4jj, 4jj+1 (s0) and 4jj+2, 4jj+3 (s1)
+    if (p.nvfp4Weights) {
+      scalePairsE4m3x2(sw >> (16 * jj), s0, s1);  // NVFP4 blocks 2jj, 2jj+1 (block = j / 2)
+    } else {
+      s0 = scalePairUe8m0((sw >> (8 * jj)) & 0xffu);  // MX block jj (block = j / 4)
+      s1 = s0;
+    }
+    uint32_t e[4][4];
+#pragma unroll
+    for (int q0 = 0; q0 < 4; ++q0)
+      e2m1x8ToBf16(*reinterpret_cast<const uint32_t*>(sW + r * 32 + 8 * q0 + 4 * jj), e[q0]);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const uint32_t s = i < 2 ? s0 : s1;
+      const int j = 4 * jj + i;
+      *reinterpret_cast<uint4*>(sDq + r * 128 + ((j ^ (r & 7)) << 4)) =
+          make_uint4(mulBf16x2(e[0][i], s), mulBf16x2(e[1][i], s), mulBf16x2(e[2][i], s), mulBf16x2(e[3][i], s));
+    }
+  };
+
+  const int warp = tid >> 5, lane = tid & 31;
+  const int g = lane >> 2, q = lane & 3;
+  constexpr bool kWgmma = MMA == int(TileMma::Wgmma) && MOE_HAS_WGMMA;
+
+  // mma.sync path: warps 2 (weight rows, 64 each) x 4 (tokens, BT/4 each).
+  constexpr int WW = 2, WT = 4, WM = BW / WW, WN = BT / WT, MT = WM / 16, NT = WN / 8;
+  // wgmma path: warpgroup wg owns weight rows 64wg.., all BT tokens; BT/2 accumulators.
+  constexpr int NACC = kWgmma ? BT / 2 : MT * NT * 4;
+  float acc[NACC];
+#pragma unroll
+  for (int i = 0; i < NACC; ++i) acc[i] = 0.f;
+
+  auto mmaStep = [&](int stage) {
+    const uint8_t* sB = smem + stage * S::kTokStage;
+    if constexpr (kWgmma) {
+      const int wg = warp >> 2;
+      const uint32_t aBase = smemAddr(sDq) + uint32_t(wg * 64 * 128), bBase = smemAddr(sB);
+      wgmmaFenceOperands(acc);
+      wgmmaFence();
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk) {
+        const uint64_t da = sw128Descriptor(aBase + kk * 32), db = sw128Descriptor(bBase + kk * 32);
+        if constexpr (BT == 128) wgmmaM64N128(*reinterpret_cast<float(*)[64]>(acc), da, db);
+        else wgmmaM64N64(*reinterpret_cast<float(*)[32]>(acc), da, db);
+      }
+      wgmmaCommitAndWait();
+      wgmmaFenceOperands(acc);
+    } else {
+      const int warpW = warp / WT, warpT = warp % WT;
+#pragma unroll
+      for (int sp = 0; sp < 2; ++sp) {
+        uint32_t bfr[NT][4];
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) {
+          const int row = warpT * WN + nt * 8 + (lane & 7);
+          const int ch = 4 * sp + (lane >> 3);
+          ldmatrixX4(bfr[nt], sB + row * 128 + ((ch ^ (row & 7)) << 4));
+        }
+#pragma unroll
+        for (int ss = 0; ss < 2; ++ss) {
+          const int s = 2 * sp + ss;
+#pragma unroll
+          for (int mi = 0; mi < MT; ++mi) {
+            uint32_t a[4];
+            const int row = warpW * WM + mi * 16 + (lane & 15);
+            const int ch = 2 * s + (lane >> 4);
+            ldmatrixX4(a, sDq + row * 128 + ((ch ^ (row & 7)) << 4));
+#pragma unroll
+            for (int nt = 0; nt < NT; ++nt)
+              mmaBf16(*reinterpret_cast<float(*)[4]>(acc + (mi * NT + nt) * 4), a, bfr[nt][2 * ss], bfr[nt][2 * ss + 1]);
+          }
+        }
+      }
+    }
+  };
+
+#pragma unroll
+  for (int s = 0; s < kDqStages - 1; ++s) {
+    if (s < nk) loadStage(s, s);
+    cpAsyncCommit();
+  }
+  for (int i = 0; i < nk; ++i) {
+    cpAsyncWait<kDqStages - 2>();
+    __syncthreads();  // stage i landed for every thread; every warp is done with step i-1's tiles
+    dequantStage(i % kDqStages, i);
+    fenceProxyAsyncShared();
+    __syncthreads();
+    const int nxt = i + kDqStages - 1;
+    if (nxt < nk) loadStage(nxt % kDqStages, nxt);
+    cpAsyncCommit();
+    mmaStep(i % kDqStages);
+  }
+  cpAsyncWait<0>();
+  __syncthreads();
+
+  // Accumulators -> Cs[token][weight row] (overlays the pipeline), then the shared epilogue.
+  constexpr int CS = BW + 4;
+  float* Cs = reinterpret_cast<float*>(smem);
+  if constexpr (kWgmma) {
+    const int r0 = (warp >> 2) * 64 + (warp & 3) * 16 + g;
+#pragma unroll
+    for (int j = 0; j < BT / 8; ++j) {
+      const int c = 8 * j + 2 * q;
+      Cs[c * CS + r0] = acc[4 * j];
+      Cs[(c + 1) * CS + r0] = acc[4 * j + 1];
+      Cs[c * CS + r0 + 8] = acc[4 * j + 2];
+      Cs[(c + 1) * CS + r0 + 8] = acc[4 * j + 3];
+    }
+  } else {
+    const int warpW = warp / WT, warpT = warp % WT;
+#pragma unroll
+    for (int mi = 0; mi < MT; ++mi) {
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        const int r = warpW * WM + mi * 16 + g;
+        const int c = warpT * WN + nt * 8 + 2 * q;
+        const float* a = acc + (mi * NT + nt) * 4;
+        Cs[c * CS + r] = a[0];
+        Cs[(c + 1) * CS + r] = a[1];
+        Cs[c * CS + r + 8] = a[2];
+        Cs[(c + 1) * CS + r + 8] = a[3];
+      }
+    }
+  }
+  __syncthreads();
+
+  gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid);
+}
+
+template <int BT, int KIND, int MMA>
+cudaError_t launchMoeSmemDq(const GemmParams& p, dim3 grid, cudaStream_t stream) {
+  using S = DqSmem<BT>;
+  auto kernel = moeSmemDqKernel<BT, KIND, MMA>;
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kTotal);
+  if (err != cudaSuccess) return err;
+  kernel<<<grid, 32 * kDqWarps, S::kTotal, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace moe

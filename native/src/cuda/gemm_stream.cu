@@ -1,0 +1,26 @@
+// The decode GEMM instantiations (config 3): FC1 and FC2 for tileTokens 8 and 16.
+#include "../tactics.h"
+#include "gemm_dispatch.h"
+#include "gemm_stream.cuh"
+
+namespace moe {
+
+static_assert(StreamSmem<16>::kTotal <= kMaxSharedMemory, "stream tile exceeds shared memory");
+
+cudaError_t launchFc1Stream(int tileTokens, const GemmParams& p, dim3 grid, cudaStream_t s) {
+  switch (tileTokens) {
+    case 8: return launchMoeStream<8, kGemmFc1>(p, grid, s);
+    case 16: return launchMoeStream<16, kGemmFc1>(p, grid, s);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+cudaError_t launchFc2Stream(int tileTokens, const GemmParams& p, dim3 grid, cudaStream_t s) {
+  switch (tileTokens) {
+    case 8: return launchMoeStream<8, kGemmFc2>(p, grid, s);
+    case 16: return launchMoeStream<16, kGemmFc2>(p, grid, s);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace moe

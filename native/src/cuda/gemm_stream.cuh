@@ -1,0 +1,297 @@
+// The decode GEMM (config 3, "w64-stream"): FC1 / FC2 for few tokens per expert, bound by
+// the weight bytes. Every weight byte is loaded once, 16 bytes per lane straight into
+// registers (no shared-memory staging of weights, no per-step barrier), several steps ahead
+// of its use; the (few) tokens of the tile sit in shared memory; mma.sync m16n8k16 on bf16
+// operands that are the exact dequantized weights (contract item 1: e2m1·scale has <= 6
+// significant bits; looked up unscaled by byte permutes, then one exact bf16x2 product by the
+// block scale) with fp32 accumulation. No split over K: each output element is one
+// CTA's accumulator, written once (deterministic).
+//
+// CTA: 4 warps, 64 weight rows (warp w owns rows 16w..16w+15: one m16 tile) x BT tokens
+// (BT/8 n8 tiles). FC1 rows: [0, 32) up rows i0.., [32, 64) gate rows I+i0.. (the epilogue of
+// gemm.cuh needs up and gate of the same i). blockIdx.x: token tile (device-side schedule, as
+// gemm.cuh), blockIdx.y: weight-row tile.
+//
+// K order. The sum over K is a sum: any permutation of K applied to both operands gives the
+// same set of exact products. A "super-step" is 128 K elements = 2 K steps of the prepared
+// layout = 64 bytes per weight row. Lane (g, q) of a warp loads the 16 bytes at offset 16q of
+// that span for its rows g and g+8 (quad lanes q=0..3 together read the 64 contiguous bytes:
+// K step kt = 2s + (q>>1), half h = q&1 of its 32 bytes). Byte b (0..15) of that load is
+// prepared byte pb = 16h + b of K step kt, which holds canonical byte cb = 4·(pb&7) + (pb>>3)
+// (engine repack: out[8q0 + j] = in[4j + q0]), i.e. elements kt·64 + 2cb (low nibble) and
+// kt·64 + 2cb + 1 (high nibble). mma step m (0..7) of the super-step uses bytes 2m (columns
+// 2q, 2q+1 of the A fragment) and 2m+1 (columns 2q+8, 2q+9). The B fragment (tokens) must hold
+// the activations of exactly those elements: the tokens are staged in shared memory in that
+// order ("lane order"), so that lane (g, q) finds, for token g, the 32 activations of its 16
+// bytes contiguous (64 bytes, read as four 16-byte loads).
+//
+// Block scales: 4 bytes per (row, K step); element 8j + 2q0 + {0,1} of a K step lies in NVFP4
+// block j/2 and MX block j/4 with j = pb & 7 = b & 7; both bytes 2m and 2m+1 have j/2 = m&3.
+//
+// Shared memory: two buffers of the tokens of one chunk of 1024 K elements (8 super-steps),
+// BT rows of 1024 bf16 + 16 bytes of padding, 16-byte units swizzled (unit i of lane slot q
+// stored at i ^ (q & 2)) so that the 16-byte reads of a quarter warp hit 8 distinct bank
+// groups; chunk c+1 is copied by cp.async (4 bytes per copy: the lane order scatters bf16
+// pairs) while chunk c is consumed, one barrier per chunk.
+#pragma once
+#include "fp4_dequant.cuh"
+#include "gemm.cuh"
+
+namespace moe {
+
+constexpr int kStreamRows = 64;           // weight rows per CTA
+constexpr int kStreamWarps = 4;           // one m16 tile per warp
+constexpr int kStreamChunk = 1024;        // K elements of tokens staged per chunk
+constexpr int kStreamStepsPerChunk = 8;   // super-steps (128 K elements) per chunk
+constexpr int kStreamPrefetch = 4;        // super-steps of weights in flight per lane
+constexpr int kStreamRowUnits = kStreamChunk / 8 + 1;  // 16-byte units per token row (1 of padding)
+
+template <int BT>
+struct StreamSmem {
+  static constexpr int kTokenBuffer = BT * kStreamRowUnits * 16;  // one chunk; two buffers (double-buffered)
+  static constexpr int kTokens = 2 * kTokenBuffer;
+  static constexpr int kEpilogue = BT * (kStreamRows + 4) * 4;
+  static constexpr int kMain = kTokens > kEpilogue ? kTokens : kEpilogue;
+  static constexpr int kTotal = kMain + BT * 8 + kStreamRows * 4;
+};
+
+__device__ __forceinline__ uint4 ldgStream16(const uint8_t* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+
+__device__ __forceinline__ uint32_t word4(const uint4& v, int i) {
+  return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
+}
+
+template <int BT, int KIND>
+__global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmParams p) {
+  constexpr int THREADS = 32 * kStreamWarps;
+  constexpr int BW = kStreamRows;
+  constexpr int NT = BT / 8;
+  static_assert(BT % 8 == 0 && BT <= 16, "the stream kernel holds 8 or 16 tokens per tile");
+  using S = StreamSmem<BT>;
+  extern __shared__ __align__(16) uint8_t smem[];
+  int64_t* rowOff = reinterpret_cast<int64_t*>(smem + S::kMain);  // [BT] activation row offsets, -1 invalid
+  int* wRowIdx = reinterpret_cast<int*>(rowOff + BT);             // [BW] weight row in expert, -1 invalid
+
+  const int tid = threadIdx.x;
+  const int tile = blockIdx.x;
+  if (tile >= __ldg(p.numTiles)) return;
+  int lo = 0, hi = p.El - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) >> 1;
+    if (__ldg(p.tileStart + mid) <= tile) lo = mid;
+    else hi = mid - 1;
+  }
+  const int l = lo;
+  const int count = __ldg(p.expertCount + l);
+  const int tileInExpert = tile - __ldg(p.tileStart + l);
+  const int rowBegin = __ldg(p.expertStart + l) + tileInExpert * BT;
+  const int rows = min(BT, count - tileInExpert * BT);
+  if (FAULT(p.fault, kFaultDroppedLastPartialTile) && rows < BT) return;
+  const int nTile = blockIdx.y;
+
+  for (int r = tid; r < BW; r += THREADS) {
+    int w;
+    if (KIND == kGemmFc1) {
+      constexpr int HALF = BW / 2;
+      const int i = nTile * HALF + (r % HALF);
+      bool gate = r >= HALF;
+      if (FAULT(p.fault, kFaultGateUpSwapped)) gate = !gate;
+      w = i < p.I ? (gate ? p.I + i : i) : -1;
+    } else {
+      const int h = nTile * BW + r;
+      w = h < p.H ? h : -1;
+    }
+    wRowIdx[r] = w;
+  }
+  for (int r = tid; r < BT; r += THREADS) {
+    int64_t off = -1;
+    if (r < rows) {
+      if (KIND == kGemmFc1) off = int64_t(__ldg(p.permSlot + rowBegin + r) / p.topK) * p.K;
+      else off = int64_t(rowBegin + r) * p.K;
+    }
+    rowOff[r] = off;
+  }
+  __syncthreads();
+
+  const int warp = tid >> 5, lane = tid & 31;
+  const int g = lane >> 2, q = lane & 3;
+  const int kTiles = p.kTiles;
+  const int nSteps = (kTiles + 1) >> 1;
+  const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * kTiles * 32;
+  const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * kTiles * 4;
+  const int wA = wRowIdx[warp * 16 + g], wB = wRowIdx[warp * 16 + g + 8];
+  const uint8_t* rowA = wA >= 0 ? wDataExpert + int64_t(wA) * kTiles * 32 : nullptr;
+  const uint8_t* rowB = wB >= 0 ? wDataExpert + int64_t(wB) * kTiles * 32 : nullptr;
+  const uint8_t* scA = wA >= 0 ? wScaleExpert + int64_t(wA) * kTiles * 4 : nullptr;
+  const uint8_t* scB = wB >= 0 ? wScaleExpert + int64_t(wB) * kTiles * 4 : nullptr;
+  const int sfw = p.nvfp4Weights ? 16 : 32;
+  const int nBlocks = p.K / sfw;
+
+  // The scale word of (row, K step), with the neighbour-block fault applied (faults build).
+  auto scaleWord = [&](const uint8_t* sc, int kt) -> uint32_t {
+    uint32_t sw = __ldg(reinterpret_cast<const uint32_t*>(sc + int64_t(kt) * 4));
+    if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
+      const int last = nBlocks - 1, perTile = 64 / sfw;
+      if (kt == (last * sfw) / 64) {
+        const int lb = last % perTile;
+        const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu : uint32_t(sc[int64_t(kt - 1) * 4 + perTile - 1]);
+        sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
+      }
+    }
+    return sw;
+  };
+
+  uint4 rawA[kStreamPrefetch], rawB[kStreamPrefetch];
+  uint32_t swA[kStreamPrefetch], swB[kStreamPrefetch];
+  // Loads of super-step s into slot u (zeros past K or for rows outside the matrix: e2m1 0
+  // times scale code 0 is 0, so padded columns add exact zeros).
+  auto loadStep = [&](int u, int s) {
+    const int kt = 2 * s + (q >> 1);
+    const bool ok = s < nSteps && kt < kTiles;
+    const int off = kt * 32 + (q & 1) * 16;
+    rawA[u] = ok && rowA ? ldgStream16(rowA + off) : make_uint4(0, 0, 0, 0);
+    rawB[u] = ok && rowB ? ldgStream16(rowB + off) : make_uint4(0, 0, 0, 0);
+    swA[u] = ok && scA ? scaleWord(scA, kt) : 0u;
+    swB[u] = ok && scB ? scaleWord(scB, kt) : 0u;
+  };
+
+  float acc[NT][4];
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc[nt][e] = 0.f;
+
+  // Two token buffers: chunk c lives in buffer c & 1; chunk c+1 is copied (cp.async) while
+  // chunk c is consumed.
+  constexpr int kBufWords = S::kTokenBuffer / 4;
+  const uint32_t* xs0 = reinterpret_cast<const uint32_t*>(smem);
+
+  // Copy the tokens' K elements [c·1024, c·1024 + 1024) in lane order (see the header) into
+  // buffer c & 1: 4-byte asynchronous copies (zero-filled past K and for absent tokens).
+  auto stageChunk = [&](int c) {
+    uint32_t* xw = reinterpret_cast<uint32_t*>(smem) + (c & 1) * kBufWords;
+    const int kBase = c * kStreamChunk;
+    for (int it = tid; it < rows * (kStreamChunk / 8); it += THREADS) {  // absent tokens: never read
+      const int t = it / (kStreamChunk / 8), grp = it % (kStreamChunk / 8);
+      const int k0 = kBase + grp * 8;  // 8 elements: K step kt, j = (k0 % 64) / 8, q0 = 0..3
+      const int64_t off = rowOff[t];
+      const bool ok = off >= 0 && k0 < p.K;
+      const __nv_bfloat16* src = ok ? p.act + off + k0 : p.act;
+      const int kt = k0 >> 6, j = (k0 >> 3) & 7;
+      const int ls = (kt >> 1) & (kStreamStepsPerChunk - 1);
+#pragma unroll
+      for (int q0 = 0; q0 < 4; ++q0) {
+        const int h = q0 >> 1, b = 8 * (q0 & 1) + j;
+        const int slot = 2 * (kt & 1) + h;
+        const int unit = ls * 16 + slot * 4 + ((b >> 2) ^ (slot & 2));
+        cpAsync4(xw + (t * kStreamRowUnits + unit) * 4 + (b & 3), ok ? src + 2 * q0 : src, ok ? 4 : 0);
+      }
+    }
+  };
+
+  // One super-step: 8 mma k16 steps over the 16 bytes of rows g and g+8.
+  auto computeStep = [&](int u, int s) {
+    const int ls = s & (kStreamStepsPerChunk - 1);
+    const uint32_t* xs = xs0 + ((s / kStreamStepsPerChunk) & 1) * kBufWords;
+    uint4 xr[NT][4];
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      const bool present = nt * 8 + g < rows;  // an absent token's column is zero (never staged)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        xr[nt][i] = present ? *reinterpret_cast<const uint4*>(xs + ((nt * 8 + g) * kStreamRowUnits + ls * 16 + q * 4 + (i ^ (q & 2))) * 4)
+                            : make_uint4(0, 0, 0, 0);
+    }
+    uint32_t sA[4], sB[4];  // bf16x2 scale pairs of the 4 (NVFP4) or 2 (MX) blocks of the K step
+    if (p.nvfp4Weights) {
+      scalePairsE4m3x2(swA[u], sA[0], sA[1]);
+      scalePairsE4m3x2(swA[u] >> 16, sA[2], sA[3]);
+      scalePairsE4m3x2(swB[u], sB[0], sB[1]);
+      scalePairsE4m3x2(swB[u] >> 16, sB[2], sB[3]);
+    } else {
+#pragma unroll
+      for (int b = 0; b < 4; ++b) {
+        sA[b] = scalePairUe8m0((swA[u] >> (8 * (b >> 1))) & 0xffu);
+        sB[b] = scalePairUe8m0((swB[u] >> (8 * (b >> 1))) & 0xffu);
+      }
+    }
+    // Word wi of a row's 16 bytes holds bytes 4wi..4wi+3 = bytes 2m, 2m+1 of mma steps
+    // m = 2wi and 2wi+1; both bytes of step m lie in block m & 3.
+#pragma unroll
+    for (int wi = 0; wi < 4; ++wi) {
+      uint32_t ea[4], eb[4];
+      e2m1x8ToBf16(word4(rawA[u], wi), ea);
+      e2m1x8ToBf16(word4(rawB[u], wi), eb);
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int m = 2 * wi + half;
+        uint32_t a[4];
+        a[0] = mulBf16x2(ea[2 * half], sA[m & 3]);
+        a[1] = mulBf16x2(eb[2 * half], sB[m & 3]);
+        a[2] = mulBf16x2(ea[2 * half + 1], sA[m & 3]);
+        a[3] = mulBf16x2(eb[2 * half + 1], sB[m & 3]);
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+          mmaBf16(acc[nt], a, word4(xr[nt][m >> 1], (2 * m) & 3), word4(xr[nt][m >> 1], (2 * m + 1) & 3));
+      }
+    }
+  };
+
+  // (Fault tactic_skips_last_k_block targets tactic 128/0 only: not this kernel.)
+  const int nEnd = nSteps;
+
+  const int nChunks = (nEnd + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
+  stageChunk(0);
+  cpAsyncCommit();
+#pragma unroll
+  for (int u = 0; u < kStreamPrefetch; ++u) loadStep(u, u);
+  for (int s0 = 0; s0 < nEnd; s0 += kStreamPrefetch) {
+    if ((s0 & (kStreamStepsPerChunk - 1)) == 0) {
+      const int c = s0 / kStreamStepsPerChunk;
+      cpAsyncWait<0>();
+      __syncthreads();  // chunk c is in its buffer; every warp is done with chunk c-1 (the other buffer)
+      if (c + 1 < nChunks) stageChunk(c + 1);
+      cpAsyncCommit();
+    }
+#pragma unroll
+    for (int u = 0; u < kStreamPrefetch; ++u) {
+      if (s0 + u < nEnd) computeStep(u, s0 + u);
+      loadStep(u, s0 + u + kStreamPrefetch);
+    }
+  }
+  cpAsyncWait<0>();
+  __syncthreads();  // the token chunks are dead: the accumulator tile overlays them
+
+  constexpr int CS = BW + 4;
+  float* Cs = reinterpret_cast<float*>(smem);
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+    const int r = warp * 16 + g;
+    const int c = nt * 8 + 2 * q;
+    Cs[c * CS + r] = acc[nt][0];
+    Cs[(c + 1) * CS + r] = acc[nt][1];
+    Cs[c * CS + r + 8] = acc[nt][2];
+    Cs[(c + 1) * CS + r + 8] = acc[nt][3];
+  }
+  __syncthreads();
+
+  gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid);
+}
+
+template <int BT, int KIND>
+cudaError_t launchMoeStream(const GemmParams& p, dim3 grid, cudaStream_t stream) {
+  using S = StreamSmem<BT>;
+  auto kernel = moeStreamKernel<BT, KIND>;
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kTotal);
+  if (err != cudaSuccess) return err;
+  kernel<<<grid, 32 * kStreamWarps, S::kTotal, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace moe
