@@ -22,7 +22,8 @@ import { defaultThreads } from '../reference/backend.js';
 import { CONFIG_NAMES, configProblem } from '../reference/configs.js';
 import { BadArgumentError } from '../reference/errors.js';
 import { workerPool } from '../reference/fastpath/pool.js';
-import { generateCase } from '../reference/generate.js';
+import { generateRoutingInputs } from '../reference/generate.js';
+import { generateCaseParallel } from '../reference/generate/parallel.js';
 import { shutdownReference } from '../reference/moe.js';
 import { describeProblem, type Problem } from '../reference/problem.js';
 import { formatBytes } from '../reference/resourceEstimate.js';
@@ -39,7 +40,7 @@ const OPTIONS = {
   T: { kind: 'intlist', commands: BENCH, min: 1, help: 'token counts (default 256)' },
   kernel: { kind: 'string', commands: BENCH, help: 'kernel, passed to check (default: check\'s choice, native on a GPU host)' },
   'local-experts': { kind: 'int', commands: BENCH, min: 1, help: 'an expert slice instead of every expert (CPU smoke runs)' },
-  'gemm-runs': { kind: 'int', commands: BENCH, min: 1, help: 'timed runs of the GEMM baseline (median; default 3)' },
+  'gemm-runs': { kind: 'int', commands: BENCH, min: 0, help: 'timed runs of the GEMM baseline (median; default 3; 0: no baseline, to save time)' },
   json: { kind: 'string', commands: BENCH, help: 'also write every number as JSON here' },
   help: { kind: 'flag', commands: BENCH, short: 'h', help: 'this help' },
 } as const satisfies OptionTable;
@@ -55,11 +56,13 @@ export interface BenchCheckRow {
   readonly wallMs: number;
   readonly tactics: number;
   readonly dispositions: Readonly<Record<string, number>>;
+  /** Largest |out − ref| / bound over every judged element of every tactic (null: none judged). */
+  readonly worstRatio: number | null;
   /** Case phases (ms) and tactic phases summed over the tactics (ms), bytes of child traffic. */
   readonly phases: Readonly<Record<string, number>>;
   readonly peakRssBytes: { readonly campaign: number; readonly child: number | null };
   readonly gpu: { readonly peakUsedBytes: number; readonly estimateBytes: number; readonly device: string } | null;
-  readonly reference: { readonly flops: number; readonly gflops: number | null; readonly gemmGflops: number; readonly gemmMs: number; readonly threads: number };
+  readonly reference: { readonly flops: number; readonly gflops: number | null; readonly gemmGflops: number | null; readonly gemmMs: number | null; readonly threads: number };
 }
 
 /** Periodic samples of this process's RSS and the device's used memory (native only). */
@@ -99,8 +102,16 @@ function startSampler(native: typeof import('../native/index.js') | null): { sto
 }
 
 /** Plain GEMM on the case's per-expert token counts: same engine, same threads (reference/bench.ts's baseline). */
+/** Slots routed to local experts (the FLOP count's basis) without the GEMM baseline. */
+function localSlotsOf(p: Problem, seed: number): number {
+  // Routing reads only the logits and bias: the case's weights are not needed for it.
+  const spec = { problem: p, seed, logitFamily: 'normal', scaleFamily: 'normal' } as const;
+  const plan = planSlots(p, routeCase({ spec, ...generateRoutingInputs(spec) }).ids);
+  return plan.start[p.localExperts]! - plan.start[0]!;
+}
+
 async function gemmBaseline(p: Problem, seed: number, runs: number): Promise<{ ms: number; threads: number; localSlots: number }> {
-  const c = generateCase({ problem: p, seed, logitFamily: 'normal', scaleFamily: 'normal' });
+  const c = await generateCaseParallel({ problem: p, seed, logitFamily: 'normal', scaleFamily: 'normal' });
   const plan = planSlots(p, routeCase(c).ids);
   const counts: number[] = [];
   for (let l = 0; l < p.localExperts; l++) counts.push(plan.start[l + 1]! - plan.start[l]!);
@@ -160,19 +171,24 @@ async function benchOne(config: string, T: number, o: { kernel?: string; localEx
   const dispositions: Record<string, number> = {};
   for (const r of records) dispositions[r.disposition] = (dispositions[r.disposition] ?? 0) + 1;
   const childRss = records.map((r) => r.phases?.tactic.childMaxRss).filter((x): x is number => x !== undefined);
-  log(`  (GEMM baseline: ${o.gemmRuns} runs on the case's per-expert token counts)`);
-  const gemm = await gemmBaseline(p, first.spec.seed, o.gemmRuns);
+  let worstRatio: number | null = null;
+  for (const r of records) if (r.verdict.worst && (worstRatio === null || r.verdict.worst.ratio > worstRatio)) worstRatio = r.verdict.worst.ratio;
+  const gemm = o.gemmRuns > 0 ? await (log(`  (GEMM baseline: ${o.gemmRuns} runs on the case's per-expert token counts)`), gemmBaseline(p, first.spec.seed, o.gemmRuns)) : null;
   // FC1 and FC2 of the slots routed to local experts (T·k with every expert local), as bench:reference counts.
-  const flops = 2 * gemm.localSlots * (2 * p.I * p.H + p.H * p.I);
+  const localSlots = gemm?.localSlots ?? localSlotsOf(p, first.spec.seed);
+  const flops = 2 * localSlots * (2 * p.I * p.H + p.H * p.I);
   let gpu: BenchCheckRow['gpu'] = null;
   if (native !== null && samples.gpuUsed !== null && samples.gpuBase !== null) {
     gpu = { peakUsedBytes: samples.gpuUsed - samples.gpuBase, estimateBytes: native.deviceMemoryEstimate(p).peak, device: samples.device ?? '?' };
   }
   return {
-    config, T, problem: describeProblem(p), exitCode, wallMs, tactics: records.length, dispositions, phases,
+    config, T, problem: describeProblem(p), exitCode, wallMs, tactics: records.length, dispositions, worstRatio, phases,
     peakRssBytes: { campaign: samples.rss, child: childRss.length > 0 ? Math.max(...childRss) : null },
     gpu,
-    reference: { flops, gflops: Number.isFinite(phases.reference!) ? flops / phases.reference! / 1e6 : null, gemmGflops: flops / gemm.ms / 1e6, gemmMs: gemm.ms, threads: gemm.threads },
+    reference: {
+      flops, gflops: Number.isFinite(phases.reference!) ? flops / phases.reference! / 1e6 : null,
+      gemmGflops: gemm === null ? null : flops / gemm.ms / 1e6, gemmMs: gemm?.ms ?? null, threads: gemm?.threads ?? defaultThreads(),
+    },
   };
 }
 
@@ -187,7 +203,7 @@ export function formatRow(r: BenchCheckRow): string[] {
   const row = (a: string, b: string): string => `| ${a} | ${b} |`;
   const disp = Object.entries(r.dispositions).map(([d, n]) => `${n} ${d}`).join(', ');
   return [
-    `\n## ${r.problem}: ${r.tactics} records (${disp}), check exit ${r.exitCode}`,
+    `\n## ${r.problem}: ${r.tactics} records (${disp}), worst |out − ref|/bound ${r.worstRatio === null ? '—' : r.worstRatio.toFixed(4)}, check exit ${r.exitCode}`,
     row('phase', 'wall time'),
     row('---', '---:'),
     row('generate (campaign)', ms(ph.generate)),
@@ -201,8 +217,9 @@ export function formatRow(r: BenchCheckRow): string[] {
     row('**total wall (check command)**', `**${totalS.toFixed(2)} s** — ${verdict}`),
     row('peak host RSS', `campaign ${formatBytes(r.peakRssBytes.campaign)}, child ${r.peakRssBytes.child === null ? '— (inline)' : formatBytes(r.peakRssBytes.child)}`),
     row('peak GPU memory (device-wide, sampled every 50 ms)', r.gpu === null ? '— (no CUDA device)' : `${formatBytes(r.gpu.peakUsedBytes)} above the idle level; estimate ${formatBytes(r.gpu.estimateBytes)} (${r.gpu.device})`),
-    row('reference vs plain GEMM, same engine and threads', `${r.reference.gflops === null ? '—' : r.reference.gflops.toPrecision(3)} GFLOP/s vs ${r.reference.gemmGflops.toPrecision(3)} GFLOP/s ` +
-      `(${r.reference.gemmMs.toPrecision(3)} ms; ${(r.reference.flops / 1e9).toPrecision(3)} GFLOP counted 2·(local slots)·3·I·H; ${r.reference.threads} threads)`),
+    row('reference vs plain GEMM, same engine and threads', `${r.reference.gflops === null ? '—' : r.reference.gflops.toPrecision(3)} GFLOP/s vs ` +
+      (r.reference.gemmGflops === null || r.reference.gemmMs === null ? 'no GEMM baseline (--gemm-runs 0) (' : `${r.reference.gemmGflops.toPrecision(3)} GFLOP/s (${r.reference.gemmMs.toPrecision(3)} ms; `) +
+      `${(r.reference.flops / 1e9).toPrecision(3)} GFLOP counted 2·(local slots)·3·I·H; ${r.reference.threads} threads)`),
   ];
 }
 

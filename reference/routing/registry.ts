@@ -43,7 +43,7 @@ export function routingMethods(): readonly RoutingMethod[] {
  * With `forcedIds` [T,k] the ids are taken as given (e.g. a kernel's valid tie choice) and
  * the weights are the method's weights for them; selectionScores and evidence stay the reference's.
  */
-export function routeCase(c: Case, opts: { forcedIds?: Int32Array } = {}): RoutingResult {
+export function routeCase(c: Pick<Case, 'spec' | 'logits' | 'bias'>, opts: { forcedIds?: Int32Array } = {}): RoutingResult {
   const method = routingMethod(c.spec.problem.routing.method);
   method.validate(c.spec.problem);
   const input = routingInputFromCase(c);

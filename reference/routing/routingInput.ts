@@ -7,7 +7,8 @@ import { BadArgumentError, describeValue } from '../errors.js';
 import { bf16ArrayToF32 } from '../formats/bf16.js';
 import type { RoutingInput } from './types.js';
 
-export function routingInputFromCase(c: Case): RoutingInput {
+/** Reads only the case's spec, logits and bias (the routing inputs). */
+export function routingInputFromCase(c: Pick<Case, 'spec' | 'logits' | 'bias'>): RoutingInput {
   const p = c.spec.problem;
   let logits: Float32Array;
   if (p.logitsDtype === 'bfloat16') {
