@@ -229,8 +229,9 @@ export function receiveOutcome(t: OutcomeTransfer): TacticOutcome {
     try {
       const size = fstatSync(fd).size;
       if (size !== t.byteLength) throw new OutcomeTransferError(`outcome file ${t.path}: expected ${t.byteLength} bytes, found ${size} (a partial or foreign file)`);
-      buffer = new ArrayBuffer(size);
-      const bytes = new Uint8Array(buffer);
+      // Not zero-filled (every byte is read over): its own ArrayBuffer of exactly `size` bytes at offset 0.
+      const bytes = Buffer.allocUnsafeSlow(size);
+      buffer = bytes.buffer as ArrayBuffer;
       for (let done = 0; done < size;) {
         const n = readSync(fd, bytes, done, Math.min(IO_CHUNK, size - done), done);
         if (n === 0) throw new OutcomeTransferError(`outcome file ${t.path}: ended after ${done} of ${size} bytes`);
