@@ -79,7 +79,8 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
     const { fatal, ...outcome } = await executeTactic(k, handle, t, repeats);
     const sentAt = epochMs();
     const transfer = sendableOutcome(outcome, outcomeDir, outcomesSent++, inlineBytes);
-    await send({ type: 'tactic_done', id: m.id, outcome: transfer, fatal: fatal === true, sentAt, maxRss: process.resourceUsage().maxRSS * 1024 });
+    const writeMs = epochMs() - sentAt;
+    await send({ type: 'tactic_done', id: m.id, outcome: transfer, fatal: fatal === true, sentAt, writeMs, maxRss: process.resourceUsage().maxRSS * 1024 });
     if (fatal) process.exit(70);
   }
   await k.release(handle);

@@ -35,8 +35,8 @@ export type ChildMessage =
   | { readonly type: 'tactic_start'; readonly id: number; readonly label: string }
   /**
    * outcome: inline or its arrays in a file (outcomeTransfer.ts). sentAt: epochMs() before the
-   * outcome was written or serialized (phaseTimes.ts: traffic); maxRss: the child's peak
-   * resident bytes so far.
+   * outcome was written or serialized; writeMs: how long writing its file took (file mode;
+   * phaseTimes.ts: traffic). maxRss: the child's peak resident bytes so far.
    */
-  | { readonly type: 'tactic_done'; readonly id: number; readonly outcome: OutcomeTransfer; readonly fatal: boolean; readonly sentAt?: number; readonly maxRss?: number }
+  | { readonly type: 'tactic_done'; readonly id: number; readonly outcome: OutcomeTransfer; readonly fatal: boolean; readonly sentAt?: number; readonly writeMs?: number; readonly maxRss?: number }
   | { readonly type: 'case_done'; readonly id: number };

@@ -37,8 +37,11 @@ export interface ChildRunnerOptions {
 }
 
 type DoneMessage = Extract<ChildMessage, { type: 'tactic_done' }>;
-/** A child's message as the runner sees it: a tactic's outcome already read (and when). */
-type Received = Exclude<ChildMessage, DoneMessage> | (Omit<DoneMessage, 'outcome'> & { readonly outcome: TacticOutcome; readonly receivedAt: number });
+/**
+ * A child's message as the runner sees it: a tactic's outcome already read, with the time its
+ * arrays took to cross (phaseTimes.ts: traffic; undefined when the child did not say when it sent).
+ */
+type Received = Exclude<ChildMessage, DoneMessage> | (Omit<DoneMessage, 'outcome'> & { readonly outcome: TacticOutcome; readonly traffic: number | undefined });
 
 /** Outcome folders of children not yet reaped: removed when this process exits. */
 const liveOutcomeDirs = new Set<string>();
@@ -48,6 +51,7 @@ let exitHook = false;
 function received(m: ChildMessage): Received {
   if (m.type !== 'tactic_done') return m;
   let outcome: TacticOutcome;
+  const readFrom = epochMs();
   try {
     outcome = receiveOutcome(m.outcome);
   } catch (e) {
@@ -55,7 +59,13 @@ function received(m: ChildMessage): Received {
     const why = e instanceof OutcomeTransferError ? e.message : `${(e as Error).name}: ${(e as Error).message}`;
     outcome = { kind: 'crashed', tactic: m.outcome.outcome.tactic, message: `the outcome did not arrive whole from the child process: ${why}` };
   }
-  return { ...m, outcome, receivedAt: epochMs() };
+  const now = epochMs();
+  // Inline: from the child's send to the outcome deserialized here (the pipe). By file: the
+  // child's write plus this read; the small message's wait for this (busy) event loop is
+  // left out, as the child does not wait for it.
+  const traffic = m.sentAt === undefined ? undefined
+    : m.outcome.mode === 'file' && m.writeMs !== undefined ? m.writeMs + (now - readFrom) : Math.max(0, now - m.sentAt);
+  return { ...m, outcome, traffic };
 }
 
 type Event = { kind: 'message'; m: Received } | { kind: 'exit'; code: number | null; signal: string | null } | { kind: 'timeout' } | { kind: 'interrupt' };
@@ -305,7 +315,7 @@ export class ChildRunner implements CaseRunner {
             record(o.kind === 'ran' && o.times !== undefined ? {
               ...o, times: {
                 ...o.times, trafficBytes: observedBytes(o.runs),
-                ...(m.sentAt !== undefined ? { traffic: Math.max(0, m.receivedAt - m.sentAt) } : {}),
+                ...(m.traffic !== undefined ? { traffic: m.traffic } : {}),
                 ...(m.maxRss !== undefined ? { childMaxRss: m.maxRss } : {}),
               },
             } : o);
