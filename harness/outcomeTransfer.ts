@@ -24,7 +24,7 @@
  *     it exits; a folder whose campaign process is gone (killed with SIGKILL) is swept when
  *     the next child starts.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TacticOutcome } from './caseRunner.js';
@@ -77,10 +77,18 @@ export class OutcomeTransferError extends Error {
   override readonly name = 'OutcomeTransferError';
 }
 
-/** /dev/shm when it is a writable folder, else the temp folder. */
+/**
+ * Shared memory smaller than this (free) is passed over: containers often mount a 64 MiB
+ * /dev/shm, less than one full-size outcome (DeepSeek-V3 at T = 4096: 117 MiB for two runs).
+ */
+export const MIN_SHARED_MEMORY_BYTES = 2 ** 30;
+
+/** /dev/shm when it is a writable folder with MIN_SHARED_MEMORY_BYTES free, else the temp folder. */
 export function outcomeBaseDir(): string {
   try {
     if (existsSync('/dev/shm')) {
+      const fs = statfsSync('/dev/shm');
+      if (fs.bavail * fs.bsize < MIN_SHARED_MEMORY_BYTES) return tmpdir();
       const probe = join('/dev/shm', `.moe-harness-probe-${process.pid}`);
       writeFileSync(probe, '');
       rmSync(probe);
