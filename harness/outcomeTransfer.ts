@@ -6,10 +6,13 @@
  * an H100 host: 3.46 GiB of DeepSeek-V3 outcomes at T = 4096 took 92.5 s, 37 MB/s). An
  * outcome whose runs carry at least `inlineBytes` (default 1 MiB) of arrays is instead
  * written by the child into ONE file in its outcome folder on shared memory (/dev/shm when
- * it is a writable folder, else the temp folder), and only the descriptors (file, byte
+ * it is a writable folder with 1 GiB free, else the temp folder), and only the descriptors (file, byte
  * offsets, element counts, dtypes) travel in the `tactic_done` message. The campaign reads
  * the file once into one buffer, makes typed-array views on it (no per-element copy) and
- * unlinks it. Smaller outcomes (and every crashed or refused one) stay inline.
+ * unlinks it. Smaller outcomes (and every crashed or refused one) stay inline. The child does
+ * not wait for the campaign to read (an IPC send of 100 MiB waited for the campaign's event
+ * loop, busy judging the previous tactic). The phase time `traffic` of a filed outcome is the
+ * child's write plus the campaign's read; of an inline one, its send to its deserialization.
  *
  * Nothing is lost or half-read:
  *   - the child writes `outcome-N.tmp`, renames it to `outcome-N.bin` (atomic on one file
