@@ -9,6 +9,7 @@ import { generateCaseParallel } from '../reference/generate/parallel.js';
 import { describeError, executeTactic, isUnsupported, selectedTactics } from './caseRunner.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
 import type { Provider } from './kernels/provider.js';
+import { removePartialOutcomes, sendableOutcome } from './outcomeTransfer.js';
 import { epochMs } from './phaseTimes.js';
 import { createKernel, type ChildCrashPhase, type KernelChoice } from './kernels/select.js';
 
@@ -23,6 +24,10 @@ const send = (m: ChildMessage): Promise<void> =>
 let kernel: Provider | null = null;
 let choice: KernelChoice | null = null;
 let repeats: number | undefined;
+/** Where large outcomes are written (outcomeTransfer.ts), and from how many bytes. */
+let outcomeDir: string | undefined;
+let inlineBytes: number | undefined;
+let outcomesSent = 0;
 let queue: Promise<void> = Promise.resolve();
 
 /** Test hook (KernelChoice.crashPhase): die in `phase` as a crashing process would. */
@@ -72,7 +77,10 @@ async function runCase(m: Extract<ParentMessage, { type: 'case' }>): Promise<voi
     if (m.skip.includes(t.label)) continue;
     await send({ type: 'tactic_start', id: m.id, label: t.label });
     const { fatal, ...outcome } = await executeTactic(k, handle, t, repeats);
-    await send({ type: 'tactic_done', id: m.id, outcome, fatal: fatal === true, sentAt: epochMs(), maxRss: process.resourceUsage().maxRSS * 1024 });
+    const sentAt = epochMs();
+    const transfer = sendableOutcome(outcome, outcomeDir, outcomesSent++, inlineBytes);
+    const writeMs = epochMs() - sentAt;
+    await send({ type: 'tactic_done', id: m.id, outcome: transfer, fatal: fatal === true, sentAt, writeMs, maxRss: process.resourceUsage().maxRSS * 1024 });
     if (fatal) process.exit(70);
   }
   await k.release(handle);
@@ -88,6 +96,8 @@ process.on('message', (raw: unknown) => {
         choice = m.kernel;
         kernel = await createKernel(m.kernel);
         repeats = m.repeats;
+        outcomeDir = m.outcomeDir;
+        inlineBytes = m.inlineBytes;
         await send({ type: 'ready', kernel: kernel.name, description: await kernel.describe() });
       } catch (e) {
         await send({ type: 'init_failed', message: describeError(e) });
@@ -102,3 +112,6 @@ process.on('message', (raw: unknown) => {
   });
 });
 process.on('disconnect', () => process.exit(0));
+// Outcomes being written are never sent: remove them. Sent ones are the campaign's to read (it
+// removes the folder once this process is gone).
+process.on('exit', () => { if (outcomeDir !== undefined) removePartialOutcomes(outcomeDir); });

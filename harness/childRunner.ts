@@ -7,7 +7,8 @@
  * A death before the tactics (while regenerating the case's data or preparing it) is
  * retried once in a fresh child; a second one is attributed to that phase in a crashed
  * record for each tactic of the case. A campaign's abort signal kills the child and
- * returns what finished, marked interrupted (never a crash).
+ * returns what finished, marked interrupted (never a crash). Large outcomes cross by a file
+ * on shared memory (outcomeTransfer.ts), read as soon as their message arrives.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { BadArgumentError } from '../reference/errors.js';
@@ -17,6 +18,7 @@ import { childCommand } from './childEntry.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
 import type { ProviderDescription, Tactic } from './kernels/provider.js';
 import { kernelLabel, type KernelChoice } from './kernels/select.js';
+import { createOutcomeDir, DEFAULT_INLINE_BYTES, OutcomeTransferError, receiveOutcome, removeOutcomeDir } from './outcomeTransfer.js';
 import { epochMs, observedBytes } from './phaseTimes.js';
 
 /** The longest delay setTimeout honours: 2^31 - 1 ms (about 24.8 days). */
@@ -27,9 +29,46 @@ export interface ChildRunnerOptions {
   readonly timeoutMs?: number;
   /** Runs of each tactic on identical inputs (>= 2; default 2). */
   readonly repeats?: number;
+  /**
+   * Outcomes whose arrays total at least this many bytes cross by a file on shared memory
+   * (outcomeTransfer.ts; default 1 MiB); smaller ones travel in the IPC message.
+   */
+  readonly inlineBytes?: number;
 }
 
-type Event = { kind: 'message'; m: ChildMessage } | { kind: 'exit'; code: number | null; signal: string | null } | { kind: 'timeout' } | { kind: 'interrupt' };
+type DoneMessage = Extract<ChildMessage, { type: 'tactic_done' }>;
+/**
+ * A child's message as the runner sees it: a tactic's outcome already read, with the time its
+ * arrays took to cross (phaseTimes.ts: traffic; undefined when the child did not say when it sent).
+ */
+type Received = Exclude<ChildMessage, DoneMessage> | (Omit<DoneMessage, 'outcome'> & { readonly outcome: TacticOutcome; readonly traffic: number | undefined });
+
+/** Outcome folders of children not yet reaped: removed when this process exits. */
+const liveOutcomeDirs = new Set<string>();
+let exitHook = false;
+
+/** The outcome of a `tactic_done`, its file read and unlinked; a file that does not match its message: crashed, saying why. */
+function received(m: ChildMessage): Received {
+  if (m.type !== 'tactic_done') return m;
+  let outcome: TacticOutcome;
+  const readFrom = epochMs();
+  try {
+    outcome = receiveOutcome(m.outcome);
+  } catch (e) {
+    // Never thrown in this event handler (it would end the campaign): the tactic is crashed, saying why.
+    const why = e instanceof OutcomeTransferError ? e.message : `${(e as Error).name}: ${(e as Error).message}`;
+    outcome = { kind: 'crashed', tactic: m.outcome.outcome.tactic, message: `the outcome did not arrive whole from the child process: ${why}` };
+  }
+  const now = epochMs();
+  // Inline: from the child's send to the outcome deserialized here (the pipe). By file: the
+  // child's write plus this read; the small message's wait for this (busy) event loop is
+  // left out, as the child does not wait for it.
+  const traffic = m.sentAt === undefined ? undefined
+    : m.outcome.mode === 'file' && m.writeMs !== undefined ? m.writeMs + (now - readFrom) : Math.max(0, now - m.sentAt);
+  return { ...m, outcome, traffic };
+}
+
+type Event = { kind: 'message'; m: Received } | { kind: 'exit'; code: number | null; signal: string | null } | { kind: 'timeout' } | { kind: 'interrupt' };
 
 /** A started child with a queue of events. */
 class Child {
@@ -38,6 +77,8 @@ class Child {
   private waiter: ((e: Event) => void) | null = null;
   private stderrTail = '';
   exited = false;
+  /** Where this child writes large outcomes (undefined: none could be made; every outcome inline). */
+  readonly outcomeDir: string | undefined;
 
   constructor() {
     const cmd = childCommand();
@@ -48,11 +89,32 @@ class Child {
     const tail = (chunk: Buffer): void => { this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000); };
     this.proc.stdout!.on('data', tail);
     this.proc.stderr!.on('data', tail);
-    this.proc.on('message', (m) => this.push({ kind: 'message', m: m as ChildMessage }));
+    let dir: string | undefined;
+    if (this.proc.pid !== undefined) {
+      try {
+        dir = createOutcomeDir(this.proc.pid);
+        liveOutcomeDirs.add(dir);
+        if (!exitHook) {
+          exitHook = true;
+          process.on('exit', () => { for (const d of liveOutcomeDirs) removeOutcomeDir(d); });
+        }
+      } catch (e) {
+        process.stderr.write(`moe-harness: outcomes of the child process travel inline (no outcome folder: ${(e as Error).message})\n`);
+      }
+    }
+    this.outcomeDir = dir;
+    // Read an outcome's file at once: its folder goes when the child is gone.
+    this.proc.on('message', (m) => this.push({ kind: 'message', m: received(m as ChildMessage) }));
     this.proc.on('exit', (code, signal) => {
       this.exited = true;
-      // Let the pipes drain so the stderr tail is complete.
-      setTimeout(() => this.push({ kind: 'exit', code, signal }), 50);
+      // Let the pipes drain so the stderr tail is complete (and the last messages are read).
+      setTimeout(() => {
+        if (dir !== undefined) {
+          removeOutcomeDir(dir);
+          liveOutcomeDirs.delete(dir);
+        }
+        this.push({ kind: 'exit', code, signal });
+      }, 50);
     });
     this.proc.on('error', () => undefined);
   }
@@ -111,6 +173,7 @@ export class ChildRunner implements CaseRunner {
   private nextId = 1;
   private readonly timeoutMs: number;
   private readonly repeats: number;
+  private readonly inlineBytes: number;
   /** Children started so far (1 + restarts). */
   starts = 0;
   private description: ProviderDescription | null = null;
@@ -123,6 +186,10 @@ export class ChildRunner implements CaseRunner {
     }
     this.repeats = opts.repeats ?? DEFAULT_REPEATS;
     checkRepeats(this.repeats);
+    this.inlineBytes = opts.inlineBytes ?? DEFAULT_INLINE_BYTES;
+    if (!Number.isSafeInteger(this.inlineBytes) || this.inlineBytes < 0) {
+      throw new BadArgumentError('inlineBytes', 'an integer >= 0 (bytes of arrays below which an outcome stays in the IPC message)', String(opts.inlineBytes));
+    }
   }
 
   /** A ready child (started and initialized), or an error message. */
@@ -130,7 +197,7 @@ export class ChildRunner implements CaseRunner {
     if (this.child && !this.child.exited) return this.child;
     const child = new Child();
     this.starts++;
-    child.send({ type: 'init', kernel: this.kernel, repeats: this.repeats });
+    child.send({ type: 'init', kernel: this.kernel, repeats: this.repeats, inlineBytes: this.inlineBytes, ...(child.outcomeDir !== undefined ? { outcomeDir: child.outcomeDir } : {}) });
     for (;;) {
       const e = await child.next(120_000);
       if (e.kind === 'message' && e.m.type === 'ready') {
@@ -248,7 +315,7 @@ export class ChildRunner implements CaseRunner {
             record(o.kind === 'ran' && o.times !== undefined ? {
               ...o, times: {
                 ...o.times, trafficBytes: observedBytes(o.runs),
-                ...(m.sentAt !== undefined ? { traffic: Math.max(0, epochMs() - m.sentAt) } : {}),
+                ...(m.traffic !== undefined ? { traffic: m.traffic } : {}),
                 ...(m.maxRss !== undefined ? { childMaxRss: m.maxRss } : {}),
               },
             } : o);
