@@ -13,8 +13,9 @@
  * Tactic phases (this record's tactic):
  *   runs         the kernel's run() calls (every repeat, poison fills and output copies included)
  *   digests      the two inputsDigest() calls around them
- *   traffic      child isolation: from the child's send of the outcome to the campaign's receipt
- *                (serialization, the pipe, deserialization); trafficBytes: the outputs it carried
+ *   traffic      child isolation: outcomes under 1 MiB, from the child's send to the campaign's
+ *                deserialization; larger ones (one file on shared memory, harness/outcomeTransfer.ts),
+ *                the child's write plus the campaign's read; trafficBytes: the outputs it carried
  *   judge        judging (a reference with the kernel's ids included, when one was needed)
  *   childMaxRss  child isolation: the child's peak resident memory so far (bytes)
  */
