@@ -26,7 +26,7 @@
  */
 import type { Expected } from '../reference/expected.js';
 import { bf16ToF32 } from '../reference/formats/bf16.js';
-import { beyondFloat32, elementBound, flipRowBudget, infinityIsCorrect, type ErrorModel } from './errorModel.js';
+import { beyondFloat32, flipRowBudget, infinityIsCorrect, ulpBf16, type ErrorModel } from './errorModel.js';
 import type { Observed } from './kernels/kernel.js';
 import { judgeSelection, judgeWeights } from './routingJudge.js';
 import {
@@ -55,7 +55,6 @@ export interface CompareInput {
 const FINDINGS_PER_KIND = 5;
 
 const hex = (x: number): string => `0x${x.toString(16).padStart(4, '0')}`;
-const isNonFiniteBf16 = (bits: number): boolean => (bits & 0x7f80) === 0x7f80;
 
 /** Indices whose bit patterns differ between a and b. */
 function differingIndices(a: Int32Array | Float32Array, b: Int32Array | Float32Array): number[] {
@@ -64,6 +63,26 @@ function differingIndices(a: Int32Array | Float32Array, b: Int32Array | Float32A
   const rows: number[] = [];
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) rows.push(i);
   return rows;
+}
+
+/** Whether two runs are bitwise identical: output, ids and weights (memcmp of their bytes). */
+function bitwiseEqualRuns(a: Observed, b: Observed): boolean {
+  const bytes = (x: Uint16Array | Int32Array | Float32Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  return bytes(a.output).equals(bytes(b.output)) && bytes(a.ids).equals(bytes(b.ids)) && bytes(a.weights).equals(bytes(b.weights));
+}
+
+/**
+ * ½ ulp of a finite bf16 value by its exponent bits (errorModel.ts ulpBf16 of that value,
+ * halved: the term elementBound adds), so the loop reads a table instead of calling it.
+ */
+const HALF_ULP_BF16: Float64Array = Float64Array.from({ length: 256 }, (_, e) => (e === 0xff ? NaN : 0.5 * ulpBf16(bf16ToF32(e << 7))));
+
+/** The finding of a beyond-bound element. */
+function beyondFinding(t: number, h: number, out: number, ref: number, bound: number, ratio: number, allowance: number): Finding {
+  return {
+    kind: 'beyond_bound', where: `out[t=${t},h=${h}]`, observed: fmtNum(out), reference: fmtNum(ref),
+    detail: `bound ${fmtNum(bound)}; ${fmtNum(ratio)}× bound${allowance > 0 ? `; flip allowance ${fmtNum(allowance)}` : ''}`,
+  };
 }
 
 const typeName = (v: unknown): string => (v as { constructor?: { name?: string } } | null)?.constructor?.name ?? typeof v;
@@ -124,12 +143,18 @@ export function compare(input: CompareInput): Verdict {
   const w = judgeWeights(run1.ids, run1.weights, expected, sel.unforceable, model);
   w.findings.forEach(keep);
   w.wrongRows.forEach((v, t) => { if (v) routingRows[t] = 1; });
+  // Later runs bitwise identical to run 1 (output, ids and weights: one memcmp each) give
+  // run 1's element verdicts and can hold neither poison nor a nondeterministic element:
+  // only the runs that differ are read per element below (with run 2 always read for the
+  // poison test when it differs). A differing run is judged element by element as ever.
+  const differing: Array<{ readonly run: Observed; readonly number: number }> = [];
+  for (const [j, run] of later.entries()) if (!bitwiseEqualRuns(run1, run)) differing.push({ run, number: j + 2 });
   // Rows whose ids or weights differ from run 1 in some later run (the first such run named).
   const ndRun = new Map<number, number>();
-  for (const [j, run] of later.entries()) {
+  for (const { run, number } of differing) {
     for (const i of [...differingIndices(run1.ids, run.ids), ...differingIndices(run1.weights, run.weights)]) {
       const t = Math.floor(i / k);
-      if (!ndRun.has(t)) ndRun.set(t, j + 2);
+      if (!ndRun.has(t)) ndRun.set(t, number);
     }
   }
   const ndRows = new Set(ndRun.keys());
@@ -139,90 +164,19 @@ export function compare(input: CompareInput): Verdict {
   }
   counts.routing = routingRows.reduce((a, b) => a + b, 0);
 
-  // Output elements.
-  const histogram = new Array<number>(RATIO_BIN_LABELS.length).fill(0);
-  const poisonRows = new Map<number, number>();
-  const flipRows = new Set<number>();
-  let worst: WorstElement | null = null;
-  // The worst beyond-bound element: its kept finding, or (not kept) what builds it at the end.
-  let worstBeyond: Finding | null = null;
-  let worstBeyondAt: { readonly t: number; readonly h: number; readonly out: number; readonly ref: number; readonly bound: number; readonly ratio: number; readonly allowance: number } | null = null;
-  let worstBeyondRatio = -1;
-  const beyondFinding = (t: number, h: number, out: number, ref: number, bound: number, ratio: number, allowance: number): Finding => ({
-    kind: 'beyond_bound', where: `out[t=${t},h=${h}]`, observed: fmtNum(out), reference: fmtNum(ref),
-    detail: `bound ${fmtNum(bound)}; ${fmtNum(ratio)}× bound${allowance > 0 ? `; flip allowance ${fmtNum(allowance)}` : ''}`,
-  });
-  let nondet = 0;
-  const [p1, p2] = input.poison;
-  for (let t = 0; t < T; t++) {
-    const judgeValue = !sel.unforceable[t];
-    for (let h = 0; h < H; h++) {
-      const i = t * H + h;
-      const o1 = run1.output[i]!;
-      const o2 = run2.output[i]!;
-      if (o1 === p1 && o2 === p2) {
-        counts.poison++;
-        poisonRows.set(t, (poisonRows.get(t) ?? 0) + 1);
-        continue;
-      }
-      let r = o1 !== o2 ? 2 : 0; // the first run (1-based) that differs from run 1, or 0
-      for (let j = 2; r === 0 && j < input.runs.length; j++) if (input.runs[j]!.output[i] !== o1) r = j + 1;
-      if (r !== 0) {
-        const oj = input.runs[r - 1]!.output[i]!;
-        nondet++;
-        if (room('nondeterministic')) keep({ kind: 'nondeterministic', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(bf16ToF32(oj))} (${hex(oj)}) in run ${r}`, reference: `${fmtNum(bf16ToF32(o1))} (${hex(o1)}) in run 1`, detail: `output differs between runs on identical inputs (${input.runs.length} runs)` });
-      }
-      const out = bf16ToF32(o1);
-      if (judgeValue && Number.isNaN(expected.outputF32[i])) {
-        // The reference's own float32 arithmetic met Inf − Inf (slot terms beyond float32's
-        // range in both directions): the contract leaves this element undefined; any output
-        // is as good as the reference's, so it is counted apart, never passed as judged.
-        counts.overflow_undefined++;
-        continue;
-      }
-      if (isNonFiniteBf16(o1)) {
-        if (judgeValue && infinityIsCorrect(model, out, expected.outputF32[i]!, expected.absAccum[i]!)) {
-          histogram[0]!++; // the same infinity the reference's value rounds to
-          continue;
-        }
-        counts.nonfinite++;
-        if (room('nonfinite')) keep({ kind: 'nonfinite', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(out)} (${hex(o1)})`, reference: fmtNum(expected.outputF32[i]!), detail: Number.isNaN(out) ? 'non-finite output' : 'non-finite output: the reference does not overflow bf16 this way within its bound' });
-        continue;
-      }
-      if (!judgeValue) continue;
-      const ref = expected.outputF32[i]!;
-      if (beyondFloat32(ref, expected.absAccum[i]!, out)) {
-        counts.overflow_undefined++;
-        continue;
-      }
-      // + the bound the reference derived for a declared convention (absent by default).
-      const bound = elementBound(model, expected.absAccum[i]!, out) + (expected.conventionBound?.[i] ?? 0);
-      const diff = Math.abs(out - ref);
-      const ratio = Number.isFinite(ref) ? diff / bound : (out === ref ? 0 : Infinity);
-      if (ratio <= 1) {
-        histogram[ratioBin(ratio, 'bound')]!++;
-        if (worst === null || ratio > worst.ratio) worst = { t, h, observed: out, reference: ref, bound, ratio };
-        continue;
-      }
-      const allowance = expected.flipAllowance[i]!;
-      if (expected.fragileTokens[t] === 1 && diff <= bound + allowance) {
-        counts.flip_explained++;
-        flipRows.add(t);
-        histogram[ratioBin(ratio, 'flip')]!++;
-        continue;
-      }
-      counts.beyond_bound++;
-      histogram[ratioBin(ratio, 'bound')]!++;
-      if (worst === null || ratio > worst.ratio) worst = { t, h, observed: out, reference: ref, bound, ratio };
-      const f = room('beyond_bound') ? beyondFinding(t, h, out, ref, bound, ratio, allowance) : null;
-      if (f !== null) keep(f);
-      if (ratio > worstBeyondRatio) {
-        worstBeyondRatio = ratio;
-        worstBeyond = f;
-        worstBeyondAt = f === null ? { t, h, out, ref, bound, ratio, allowance } : null;
-      }
-    }
-  }
+  // Output elements (elementVerdicts: the hot loop).
+  const el = elementVerdicts({
+    T, H, runCount: input.runs.length, poison: input.poison, run1, run2, differing, expected, model, unforceable: sel.unforceable,
+  }, room, keep);
+  const { poisonRows, flipRows, worst, nondet } = el;
+  let { worstBeyond } = el;
+  const { worstBeyondAt } = el;
+  const histogram = Array.from(el.bins);
+  counts.poison = el.poison;
+  counts.overflow_undefined = el.overflowUndefined;
+  counts.nonfinite = el.nonfinite;
+  counts.flip_explained = el.flipExplained;
+  counts.beyond_bound = el.beyondBound;
   counts.nondeterministic = nondet + ndRows.size;
   if (worstBeyond === null && worstBeyondAt !== null) {
     const w = worstBeyondAt;
@@ -235,6 +189,7 @@ export function compare(input: CompareInput): Verdict {
     else findings.splice(findings.map((f) => f.kind).lastIndexOf('beyond_bound'), 1); // keep the cap
     findings.splice(findings.findIndex((f) => f.kind === 'beyond_bound') >= 0 ? findings.findIndex((f) => f.kind === 'beyond_bound') : findings.length, 0, worstBeyond);
   }
+  const [p1, p2] = input.poison;
   for (const [t, n] of [...poisonRows].slice(0, FINDINGS_PER_KIND)) {
     findings.push({ kind: 'poison', where: `out[t=${t},h=*]`, observed: `poison ${hex(p1)} (run 1) / ${hex(p2)} (run 2) in ${n} of ${H} elements`, reference: 'every element written', detail: 'output never written' });
   }
@@ -249,6 +204,167 @@ export function compare(input: CompareInput): Verdict {
   return {
     disposition, tactic: context.tactic, counts, worst, findings,
     lines: findings.map((f) => formatFinding(f, context)), histogram,
+  };
+}
+
+/** What the comparator's element loop found (compare() turns it into counts, findings, histogram). */
+interface ElementTally {
+  readonly bins: Float64Array;
+  readonly poisonRows: Map<number, number>;
+  readonly flipRows: Set<number>;
+  readonly worst: WorstElement | null;
+  readonly worstBeyond: Finding | null;
+  readonly worstBeyondAt: { readonly t: number; readonly h: number; readonly out: number; readonly ref: number; readonly bound: number; readonly ratio: number; readonly allowance: number } | null;
+  readonly nondet: number;
+  readonly poison: number;
+  readonly overflowUndefined: number;
+  readonly nonfinite: number;
+  readonly flipExplained: number;
+  readonly beyondBound: number;
+}
+
+interface ElementInput {
+  readonly T: number;
+  readonly H: number;
+  readonly runCount: number;
+  readonly poison: readonly [number, number];
+  readonly run1: Observed;
+  readonly run2: Observed;
+  /** Later runs that differ bitwise from run 1, with their 1-based numbers, in order. */
+  readonly differing: ReadonlyArray<{ readonly run: Observed; readonly number: number }>;
+  /** The reference the values are judged against (recomputed for the kernel's ids when it chose others). */
+  readonly expected: Expected;
+  readonly model: ErrorModel;
+  /** Rows whose ids are unusable: their values are not judged. */
+  readonly unforceable: Uint8Array;
+}
+
+/**
+ * The element loop of compare(), in the order of judgement the header states. Its own
+ * function so that the engine optimizes it alone; typed arrays and numbers held in locals;
+ * no call or allocation for an element within its bound (the findings' text is built only
+ * when `room` says it is kept). Later runs bitwise identical to run 1 are never read here.
+ */
+function elementVerdicts(a: ElementInput, room: (kind: Finding['kind']) => boolean, keep: (f: Finding) => void): ElementTally {
+  const { T, H, run1, run2, differing, expected, model, unforceable } = a;
+  const bins = new Float64Array(RATIO_BIN_LABELS.length);
+  const poisonRows = new Map<number, number>();
+  const flipRows = new Set<number>();
+  let worst: WorstElement | null = null;
+  let worstRatio = -Infinity; // worst?.ratio, kept as a number (worst is replaced when ratio > worstRatio)
+  // The worst beyond-bound element: its kept finding, or (not kept) what builds it at the end.
+  let worstBeyond: Finding | null = null;
+  let worstBeyondAt: { readonly t: number; readonly h: number; readonly out: number; readonly ref: number; readonly bound: number; readonly ratio: number; readonly allowance: number } | null = null;
+  let worstBeyondRatio = -1;
+  let nondet = 0;
+  let poison = 0;
+  let overflowUndefined = 0;
+  let nonfinite = 0;
+  let flipExplained = 0;
+  let beyondBound = 0;
+  const [p1, p2] = a.poison;
+  const out1 = run1.output;
+  // Run 2's output when it differs from run 1's, else null (then o2 === o1 everywhere).
+  const out2 = differing.length > 0 && differing[0]!.number === 2 ? run2.output : null;
+  const others = differing.map((d) => d.run.output);
+  const otherNumbers = differing.map((d) => d.number);
+  const refOut = expected.outputF32;
+  const absAccum = expected.absAccum;
+  const flipAllowance = expected.flipAllowance;
+  const fragile = expected.fragileTokens;
+  const conventionBound = expected.conventionBound ?? null;
+  const accumulationFactor = model.accumulationFactor;
+  const absoluteFloor = model.absoluteFloor;
+  const bits = new Uint32Array(1);
+  const value = new Float32Array(bits.buffer);
+  for (let t = 0; t < T; t++) {
+    const judgeValue = unforceable[t] === 0;
+    const rowFragile = fragile[t] === 1;
+    for (let h = 0, i = t * H; h < H; h++, i++) {
+      const o1 = out1[i]!;
+      const o2 = out2 === null ? o1 : out2[i]!;
+      if (o1 === p1 && o2 === p2) {
+        poison++;
+        poisonRows.set(t, (poisonRows.get(t) ?? 0) + 1);
+        continue;
+      }
+      if (others.length > 0) {
+        let r = 0; // the first run (1-based) that differs from run 1, or 0
+        let oj = 0;
+        for (let d = 0; d < others.length; d++) {
+          oj = others[d]![i]!;
+          if (oj !== o1) { r = otherNumbers[d]!; break; }
+        }
+        if (r !== 0) {
+          nondet++;
+          if (room('nondeterministic')) keep({ kind: 'nondeterministic', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(bf16ToF32(oj))} (${hex(oj)}) in run ${r}`, reference: `${fmtNum(bf16ToF32(o1))} (${hex(o1)}) in run 1`, detail: `output differs between runs on identical inputs (${a.runCount} runs)` });
+        }
+      }
+      bits[0] = o1 << 16;
+      const out = value[0]!;
+      const ref = refOut[i]!;
+      if (judgeValue && ref !== ref) {
+        // The reference's own float32 arithmetic met Inf − Inf (slot terms beyond float32's
+        // range in both directions): the contract leaves this element undefined; any output
+        // is as good as the reference's, so it is counted apart, never passed as judged.
+        overflowUndefined++;
+        continue;
+      }
+      const exponent = (o1 >>> 7) & 0xff;
+      if (exponent === 0xff) {
+        if (judgeValue && infinityIsCorrect(model, out, ref, absAccum[i]!)) {
+          bins[0]!++; // the same infinity the reference's value rounds to
+          continue;
+        }
+        nonfinite++;
+        if (room('nonfinite')) keep({ kind: 'nonfinite', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(out)} (${hex(o1)})`, reference: fmtNum(ref), detail: Number.isNaN(out) ? 'non-finite output' : 'non-finite output: the reference does not overflow bf16 this way within its bound' });
+        continue;
+      }
+      if (!judgeValue) continue;
+      const accum = absAccum[i]!;
+      if ((ref === Infinity || ref === -Infinity) && beyondFloat32(ref, accum, out)) {
+        overflowUndefined++;
+        continue;
+      }
+      // errorModel.ts elementBound (its ½ ulp from the output's exponent bits), + the bound
+      // the reference derived for a declared convention (absent by default).
+      let bound = accumulationFactor * accum + HALF_ULP_BF16[exponent]! + absoluteFloor;
+      if (conventionBound !== null) bound += conventionBound[i]!;
+      const diff = Math.abs(out - ref);
+      const ratio = ref - ref === 0 ? diff / bound : (out === ref ? 0 : Infinity);
+      if (ratio <= 1) {
+        // ratioBin(ratio, 'bound') for ratio <= 1, unrolled (verdict.ts RATIO_BIN_LABELS).
+        bins[ratio <= 0 ? 0 : ratio <= 2 ** -8 ? 1 : ratio <= 2 ** -6 ? 2 : ratio <= 2 ** -4 ? 3 : ratio <= 2 ** -2 ? 4 : ratio <= 2 ** -1 ? 5 : 6]!++;
+        if (ratio > worstRatio) {
+          worstRatio = ratio;
+          worst = { t, h, observed: out, reference: ref, bound, ratio };
+        }
+        continue;
+      }
+      const allowance = flipAllowance[i]!;
+      if (rowFragile && diff <= bound + allowance) {
+        flipExplained++;
+        flipRows.add(t);
+        bins[ratioBin(ratio, 'flip')]!++;
+        continue;
+      }
+      beyondBound++;
+      bins[ratioBin(ratio, 'bound')]!++;
+      if (ratio > worstRatio || worst === null) {
+        worstRatio = ratio;
+        worst = { t, h, observed: out, reference: ref, bound, ratio };
+      }
+      const f = room('beyond_bound') ? beyondFinding(t, h, out, ref, bound, ratio, allowance) : null;
+      if (f !== null) keep(f);
+      if (ratio > worstBeyondRatio) {
+        worstBeyondRatio = ratio;
+        worstBeyond = f;
+        worstBeyondAt = f === null ? { t, h, out, ref, bound, ratio, allowance } : null;
+      }
+    }
+  }
+  return {
+    bins, poisonRows, flipRows, worst, worstBeyond, worstBeyondAt, nondet, poison, overflowUndefined, nonfinite, flipExplained, beyondBound,
   };
 }
 
