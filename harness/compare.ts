@@ -30,7 +30,7 @@ import { beyondFloat32, flipRowBudget, infinityIsCorrect, ulpBf16, type ErrorMod
 import type { Observed } from './kernels/kernel.js';
 import { judgeSelection, judgeWeights } from './routingJudge.js';
 import {
-  dispositionOf, fmtNum, formatFinding, ratioBin, RATIO_BIN_LABELS, zeroCounts,
+  dispositionOf, fmtNum, formatFinding, ratioBin, RATIO_BIN_LABELS, withinBoundBin, zeroCounts,
   type Finding, type FindingContext, type Verdict, type WorstElement,
 } from './verdict.js';
 
@@ -333,8 +333,7 @@ function elementVerdicts(a: ElementInput, room: (kind: Finding['kind']) => boole
       const diff = Math.abs(out - ref);
       const ratio = ref - ref === 0 ? diff / bound : (out === ref ? 0 : Infinity);
       if (ratio <= 1) {
-        // ratioBin(ratio, 'bound') for ratio <= 1, unrolled (verdict.ts RATIO_BIN_LABELS).
-        bins[ratio <= 0 ? 0 : ratio <= 2 ** -8 ? 1 : ratio <= 2 ** -6 ? 2 : ratio <= 2 ** -4 ? 3 : ratio <= 2 ** -2 ? 4 : ratio <= 2 ** -1 ? 5 : 6]!++;
+        bins[withinBoundBin(ratio)]!++;
         if (ratio > worstRatio) {
           worstRatio = ratio;
           worst = { t, h, observed: out, reference: ref, bound, ratio };

@@ -81,6 +81,15 @@ export function ratioBin(ratio: number, basis: RatioBasis): number {
   return 6;
 }
 
+/**
+ * ratioBin(ratio, 'bound') for a ratio in [0, 1], as comparisons against the constant edges
+ * (no loop, no array): what the comparator's element loop calls for every element within
+ * its bound. verdict.test.ts checks it against ratioBin at and around every edge.
+ */
+export function withinBoundBin(ratio: number): number {
+  return ratio <= 0 ? 0 : ratio <= 2 ** -8 ? 1 : ratio <= 2 ** -6 ? 2 : ratio <= 2 ** -4 ? 3 : ratio <= 2 ** -2 ? 4 : ratio <= 2 ** -1 ? 5 : 6;
+}
+
 export interface Verdict {
   readonly disposition: Disposition;
   readonly tactic: string;
