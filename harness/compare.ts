@@ -240,131 +240,231 @@ interface ElementInput {
 }
 
 /**
- * The element loop of compare(), in the order of judgement the header states. Its own
- * function so that the engine optimizes it alone; typed arrays and numbers held in locals;
- * no call or allocation for an element within its bound (the findings' text is built only
- * when `room` says it is kept). Later runs bitwise identical to run 1 are never read here.
+ * The element loop of compare(). Each element is judged in the order the header states, by
+ * `element` (every branch, findings and all). `row` is the same judgement for the common
+ * element, inlined: a usable row, a finite output that is not poison pattern 1, the same in
+ * every later run that differs from run 1, a finite reference, within its bound. It touches
+ * only typed arrays and numbers (no call, no allocation) and hands every other element to
+ * `element`, having counted nothing for it; so each element is judged exactly once, by the
+ * same rules (compareOracle.test.ts checks the verdicts against the comparator as it was).
+ * A row is one call: the engine optimizes it as a plain function, not on stack replacement.
  */
-function elementVerdicts(a: ElementInput, room: (kind: Finding['kind']) => boolean, keep: (f: Finding) => void): ElementTally {
-  const { T, H, run1, run2, differing, expected, model, unforceable } = a;
-  const bins = new Float64Array(RATIO_BIN_LABELS.length);
-  const poisonRows = new Map<number, number>();
-  const flipRows = new Set<number>();
-  let worst: WorstElement | null = null;
-  let worstRatio = -Infinity; // worst?.ratio, kept as a number (worst is replaced when ratio > worstRatio)
-  // The worst beyond-bound element: its kept finding, or (not kept) what builds it at the end.
-  let worstBeyond: Finding | null = null;
-  let worstBeyondAt: { readonly t: number; readonly h: number; readonly out: number; readonly ref: number; readonly bound: number; readonly ratio: number; readonly allowance: number } | null = null;
-  let worstBeyondRatio = -1;
-  let nondet = 0;
-  let poison = 0;
-  let overflowUndefined = 0;
-  let nonfinite = 0;
-  let flipExplained = 0;
-  let beyondBound = 0;
-  const [p1, p2] = a.poison;
-  const out1 = run1.output;
-  // Run 2's output when it differs from run 1's, else null (then o2 === o1 everywhere).
-  const out2 = differing.length > 0 && differing[0]!.number === 2 ? run2.output : null;
-  const others = differing.map((d) => d.run.output);
-  const otherNumbers = differing.map((d) => d.number);
-  const refOut = expected.outputF32;
-  const absAccum = expected.absAccum;
-  const flipAllowance = expected.flipAllowance;
-  const fragile = expected.fragileTokens;
-  const conventionBound = expected.conventionBound ?? null;
-  const accumulationFactor = model.accumulationFactor;
-  const absoluteFloor = model.absoluteFloor;
-  const bits = new Uint32Array(1);
-  const value = new Float32Array(bits.buffer);
-  for (let t = 0; t < T; t++) {
-    const judgeValue = unforceable[t] === 0;
-    const rowFragile = fragile[t] === 1;
-    for (let h = 0, i = t * H; h < H; h++, i++) {
+class ElementScan {
+  readonly bins = new Float64Array(RATIO_BIN_LABELS.length);
+  readonly poisonRows = new Map<number, number>();
+  readonly flipRows = new Set<number>();
+  nondet = 0;
+  poison = 0;
+  overflowUndefined = 0;
+  nonfinite = 0;
+  flipExplained = 0;
+  beyondBound = 0;
+  /** The worst judged element: its ratio (-Infinity while none), index and values. */
+  worstRatio = -Infinity;
+  worstI = -1;
+  worstOut = 0;
+  worstRef = 0;
+  worstBound = 0;
+  worstBeyond: Finding | null = null;
+  worstBeyondAt: ElementTally['worstBeyondAt'] = null;
+  worstBeyondRatio = -1;
+  private readonly H: number;
+  private readonly p1: number;
+  private readonly p2: number;
+  private readonly out1: Uint16Array;
+  /** Run 2's output when it differs from run 1's, else run 1's (then o2 === o1 everywhere). */
+  private readonly out2: Uint16Array;
+  /** Outputs of the later runs that differ from run 1, and their 1-based run numbers. */
+  private readonly others: Uint16Array[];
+  private readonly otherNumbers: number[];
+  private readonly refOut: Float32Array;
+  private readonly absAccum: Float32Array;
+  private readonly flipAllowance: Float32Array;
+  private readonly fragile: Uint8Array;
+  /** The convention bound, or absAccum scaled by 0 (never read then: hasConvention false). */
+  private readonly conventionBound: Float32Array;
+  private readonly hasConvention: boolean;
+  private readonly accumulationFactor: number;
+  private readonly absoluteFloor: number;
+  private readonly unforceable: Uint8Array;
+  private readonly bits = new Uint32Array(1);
+  private readonly value = new Float32Array(this.bits.buffer);
+
+  constructor(
+    private readonly a: ElementInput,
+    private readonly room: (kind: Finding['kind']) => boolean,
+    private readonly keep: (f: Finding) => void,
+  ) {
+    const { expected, model } = a;
+    this.H = a.H;
+    [this.p1, this.p2] = a.poison;
+    this.out1 = a.run1.output;
+    this.out2 = a.differing.length > 0 && a.differing[0]!.number === 2 ? a.run2.output : a.run1.output;
+    this.others = a.differing.map((d) => d.run.output);
+    this.otherNumbers = a.differing.map((d) => d.number);
+    this.refOut = expected.outputF32;
+    this.absAccum = expected.absAccum;
+    this.flipAllowance = expected.flipAllowance;
+    this.fragile = expected.fragileTokens;
+    this.hasConvention = expected.conventionBound !== undefined;
+    this.conventionBound = expected.conventionBound ?? expected.absAccum;
+    this.accumulationFactor = model.accumulationFactor;
+    this.absoluteFloor = model.absoluteFloor;
+    this.unforceable = a.unforceable;
+  }
+
+  /** Row t, the common element inline, every other one through element(). */
+  row(t: number): void {
+    const { H, p1, out1, others, refOut, absAccum, conventionBound, hasConvention, accumulationFactor, absoluteFloor, bins, bits, value } = this;
+    const nOthers = others.length;
+    const start = t * H;
+    if (this.unforceable[t] !== 0) {
+      for (let h = 0; h < H; h++) this.element(t, h, start + h);
+      return;
+    }
+    let worstRatio = this.worstRatio;
+    for (let h = 0, i = start; h < H; h++, i++) {
       const o1 = out1[i]!;
-      const o2 = out2 === null ? o1 : out2[i]!;
-      if (o1 === p1 && o2 === p2) {
-        poison++;
-        poisonRows.set(t, (poisonRows.get(t) ?? 0) + 1);
+      let common = o1 !== p1 && ((o1 >>> 7) & 0xff) !== 0xff; // not poison pattern 1, finite
+      for (let d = 0; common && d < nOthers; d++) common = others[d]![i] === o1;
+      const ref = refOut[i]!;
+      if (!common || ref - ref !== 0) { // a differing run, a non-finite output or reference
+        this.worstRatio = worstRatio;
+        this.element(t, h, i);
+        worstRatio = this.worstRatio;
         continue;
-      }
-      if (others.length > 0) {
-        let r = 0; // the first run (1-based) that differs from run 1, or 0
-        let oj = 0;
-        for (let d = 0; d < others.length; d++) {
-          oj = others[d]![i]!;
-          if (oj !== o1) { r = otherNumbers[d]!; break; }
-        }
-        if (r !== 0) {
-          nondet++;
-          if (room('nondeterministic')) keep({ kind: 'nondeterministic', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(bf16ToF32(oj))} (${hex(oj)}) in run ${r}`, reference: `${fmtNum(bf16ToF32(o1))} (${hex(o1)}) in run 1`, detail: `output differs between runs on identical inputs (${a.runCount} runs)` });
-        }
       }
       bits[0] = o1 << 16;
       const out = value[0]!;
-      const ref = refOut[i]!;
-      if (judgeValue && ref !== ref) {
-        // The reference's own float32 arithmetic met Inf − Inf (slot terms beyond float32's
-        // range in both directions): the contract leaves this element undefined; any output
-        // is as good as the reference's, so it is counted apart, never passed as judged.
-        overflowUndefined++;
-        continue;
-      }
-      const exponent = (o1 >>> 7) & 0xff;
-      if (exponent === 0xff) {
-        if (judgeValue && infinityIsCorrect(model, out, ref, absAccum[i]!)) {
-          bins[0]!++; // the same infinity the reference's value rounds to
-          continue;
-        }
-        nonfinite++;
-        if (room('nonfinite')) keep({ kind: 'nonfinite', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(out)} (${hex(o1)})`, reference: fmtNum(ref), detail: Number.isNaN(out) ? 'non-finite output' : 'non-finite output: the reference does not overflow bf16 this way within its bound' });
-        continue;
-      }
-      if (!judgeValue) continue;
-      const accum = absAccum[i]!;
-      if ((ref === Infinity || ref === -Infinity) && beyondFloat32(ref, accum, out)) {
-        overflowUndefined++;
-        continue;
-      }
       // errorModel.ts elementBound (its ½ ulp from the output's exponent bits), + the bound
       // the reference derived for a declared convention (absent by default).
-      let bound = accumulationFactor * accum + HALF_ULP_BF16[exponent]! + absoluteFloor;
-      if (conventionBound !== null) bound += conventionBound[i]!;
-      const diff = Math.abs(out - ref);
-      const ratio = ref - ref === 0 ? diff / bound : (out === ref ? 0 : Infinity);
-      if (ratio <= 1) {
-        bins[withinBoundBin(ratio)]!++;
-        if (ratio > worstRatio) {
-          worstRatio = ratio;
-          worst = { t, h, observed: out, reference: ref, bound, ratio };
-        }
+      let bound = accumulationFactor * absAccum[i]! + HALF_ULP_BF16[(o1 >>> 7) & 0xff]! + absoluteFloor;
+      if (hasConvention) bound += conventionBound[i]!;
+      const ratio = Math.abs(out - ref) / bound;
+      if (!(ratio <= 1)) { // beyond its bound (or a NaN bound): element() judges it in full
+        this.worstRatio = worstRatio;
+        this.element(t, h, i);
+        worstRatio = this.worstRatio;
         continue;
       }
-      const allowance = flipAllowance[i]!;
-      if (rowFragile && diff <= bound + allowance) {
-        flipExplained++;
-        flipRows.add(t);
-        bins[ratioBin(ratio, 'flip')]!++;
-        continue;
-      }
-      beyondBound++;
-      bins[ratioBin(ratio, 'bound')]!++;
-      if (ratio > worstRatio || worst === null) {
+      bins[withinBoundBin(ratio)]!++;
+      if (ratio > worstRatio) {
         worstRatio = ratio;
-        worst = { t, h, observed: out, reference: ref, bound, ratio };
-      }
-      const f = room('beyond_bound') ? beyondFinding(t, h, out, ref, bound, ratio, allowance) : null;
-      if (f !== null) keep(f);
-      if (ratio > worstBeyondRatio) {
-        worstBeyondRatio = ratio;
-        worstBeyond = f;
-        worstBeyondAt = f === null ? { t, h, out, ref, bound, ratio, allowance } : null;
+        this.worstRatio = ratio;
+        this.worstI = i;
+        this.worstOut = out;
+        this.worstRef = ref;
+        this.worstBound = bound;
       }
     }
+    this.worstRatio = worstRatio;
   }
-  return {
-    bins, poisonRows, flipRows, worst, worstBeyond, worstBeyondAt, nondet, poison, overflowUndefined, nonfinite, flipExplained, beyondBound,
-  };
+
+  /** One element, every branch (the order of judgement of the header). */
+  element(t: number, h: number, i: number): void {
+    const a = this.a;
+    const expected = a.expected;
+    const p1 = this.p1;
+    const p2 = this.p2;
+    const judgeValue = this.unforceable[t] === 0;
+    const o1 = this.out1[i]!;
+    const o2 = this.out2[i]!;
+    if (o1 === p1 && o2 === p2) {
+      this.poison++;
+      this.poisonRows.set(t, (this.poisonRows.get(t) ?? 0) + 1);
+      return;
+    }
+    let r = 0; // the first run (1-based) that differs from run 1, or 0
+    let oj = 0;
+    for (let d = 0; d < this.others.length; d++) {
+      oj = this.others[d]![i]!;
+      if (oj !== o1) { r = this.otherNumbers[d]!; break; }
+    }
+    if (r !== 0) {
+      this.nondet++;
+      if (this.room('nondeterministic')) this.keep({ kind: 'nondeterministic', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(bf16ToF32(oj))} (${hex(oj)}) in run ${r}`, reference: `${fmtNum(bf16ToF32(o1))} (${hex(o1)}) in run 1`, detail: `output differs between runs on identical inputs (${a.runCount} runs)` });
+    }
+    const out = bf16ToF32(o1);
+    const ref = expected.outputF32[i]!;
+    if (judgeValue && Number.isNaN(ref)) {
+      // The reference's own float32 arithmetic met Inf − Inf (slot terms beyond float32's
+      // range in both directions): the contract leaves this element undefined; any output
+      // is as good as the reference's, so it is counted apart, never passed as judged.
+      this.overflowUndefined++;
+      return;
+    }
+    const exponent = (o1 >>> 7) & 0xff;
+    if (exponent === 0xff) {
+      if (judgeValue && infinityIsCorrect(a.model, out, ref, expected.absAccum[i]!)) {
+        this.bins[0]!++; // the same infinity the reference's value rounds to
+        return;
+      }
+      this.nonfinite++;
+      if (this.room('nonfinite')) this.keep({ kind: 'nonfinite', where: `out[t=${t},h=${h}]`, observed: `${fmtNum(out)} (${hex(o1)})`, reference: fmtNum(ref), detail: Number.isNaN(out) ? 'non-finite output' : 'non-finite output: the reference does not overflow bf16 this way within its bound' });
+      return;
+    }
+    if (!judgeValue) return;
+    const accum = expected.absAccum[i]!;
+    if (beyondFloat32(ref, accum, out)) {
+      this.overflowUndefined++;
+      return;
+    }
+    let bound = this.accumulationFactor * accum + HALF_ULP_BF16[exponent]! + this.absoluteFloor;
+    if (this.hasConvention) bound += this.conventionBound[i]!;
+    const diff = Math.abs(out - ref);
+    const ratio = Number.isFinite(ref) ? diff / bound : (out === ref ? 0 : Infinity);
+    if (ratio <= 1) {
+      this.bins[withinBoundBin(ratio)]!++;
+      this.improveWorst(ratio, i, out, ref, bound);
+      return;
+    }
+    const allowance = expected.flipAllowance[i]!;
+    if (expected.fragileTokens[t] === 1 && diff <= bound + allowance) {
+      this.flipExplained++;
+      this.flipRows.add(t);
+      this.bins[ratioBin(ratio, 'flip')]!++;
+      return;
+    }
+    this.beyondBound++;
+    this.bins[ratioBin(ratio, 'bound')]!++;
+    this.improveWorst(ratio, i, out, ref, bound);
+    const f = this.room('beyond_bound') ? beyondFinding(t, h, out, ref, bound, ratio, allowance) : null;
+    if (f !== null) this.keep(f);
+    if (ratio > this.worstBeyondRatio) {
+      this.worstBeyondRatio = ratio;
+      this.worstBeyond = f;
+      this.worstBeyondAt = f === null ? { t, h, out, ref, bound, ratio, allowance } : null;
+    }
+  }
+
+  /** The worst element so far: replaced when ratio exceeds it, or when there is none yet (a NaN ratio then sticks, as it always did). */
+  private improveWorst(ratio: number, i: number, out: number, ref: number, bound: number): void {
+    if (this.worstI >= 0 && !(ratio > this.worstRatio)) return;
+    this.worstRatio = ratio;
+    this.worstI = i;
+    this.worstOut = out;
+    this.worstRef = ref;
+    this.worstBound = bound;
+  }
+
+  tally(): ElementTally {
+    const { H } = this;
+    const worst: WorstElement | null = this.worstI < 0 ? null : {
+      t: Math.floor(this.worstI / H), h: this.worstI % H, observed: this.worstOut, reference: this.worstRef, bound: this.worstBound, ratio: this.worstRatio,
+    };
+    return {
+      bins: this.bins, poisonRows: this.poisonRows, flipRows: this.flipRows, worst, worstBeyond: this.worstBeyond, worstBeyondAt: this.worstBeyondAt,
+      nondet: this.nondet, poison: this.poison, overflowUndefined: this.overflowUndefined, nonfinite: this.nonfinite,
+      flipExplained: this.flipExplained, beyondBound: this.beyondBound,
+    };
+  }
+}
+
+/** The element loop of compare(): ElementScan row by row. */
+function elementVerdicts(a: ElementInput, room: (kind: Finding['kind']) => boolean, keep: (f: Finding) => void): ElementTally {
+  const scan = new ElementScan(a, room, keep);
+  for (let t = 0; t < a.T; t++) scan.row(t);
+  return scan.tally();
 }
 
 /** The verdict of a tactic whose run crashed (process death, CUDA fault, exception, timeout). */
