@@ -330,3 +330,30 @@ test('a reference that overflowed float32 (±Inf, absAccum Inf) cannot judge a f
   // With a finite absAccum the reference's infinity still judges a finite output (beyond bound).
   t.is(compare(input(withReference(i, -Infinity, 1), perfectObserved(withReference(i, -Infinity, 1).expected))).counts.beyond_bound, 1);
 });
+
+test('later runs: identical ones add nothing; one that differs is still read in full (nondeterminism named with its run, poison left by run 2)', (t) => {
+  const { H } = base.c.spec.problem;
+  const copy = (o: Observed): Observed => ({ ...o, output: Uint16Array.from(o.output), ids: Int32Array.from(o.ids), weights: Float32Array.from(o.weights) });
+  const o = perfectObserved(base.expected);
+  const three = (r2: Observed, r3: Observed): CompareInput => ({ ...input(base, o, r2), runs: [o, r2, r3] });
+  const same = compare(three(copy(o), copy(o)));
+  t.deepEqual(same, compare(input(base, o)), 'two identical later runs judge as run 1 alone');
+  // Run 3 differs in one element (run 2 identical): counted once, named "in run 3".
+  const r3 = copy(o);
+  r3.output[2 * H + 1] = r3.output[2 * H + 1]! ^ 1;
+  const v = compare(three(copy(o), r3));
+  t.is(v.counts.nondeterministic, 1);
+  t.regex(v.lines.find((l) => l.startsWith('out[t=2,h=1]'))!, /in run 3, reference .* in run 1 \(output differs between runs on identical inputs \(3 runs\)/);
+  // Run 1 and run 2 both left row 1 unwritten (each its own pattern), run 3 identical to run 2 there.
+  const p1 = copy(o); const p2 = copy(o); const p3 = copy(o);
+  p1.output.fill(POISON[0], H, 2 * H); p2.output.fill(POISON[1], H, 2 * H); p3.output.fill(POISON[1], H, 2 * H);
+  const pv = compare({ ...input(base, p1, p2), runs: [p1, p2, p3] });
+  t.is(pv.counts.poison, H);
+  t.true(pv.lines.some((l) => l.startsWith('out[t=1,h=*]=poison')));
+  // Run 3 differs from run 1 only in weights: a nondeterministic routing row.
+  const w3 = copy(o);
+  w3.weights[0] = Math.fround(w3.weights[0]! * 1.5);
+  const wv = compare(three(copy(o), w3));
+  t.is(wv.counts.nondeterministic, 1);
+  t.regex(wv.lines[0]!, /^ids\/weights\[t=0\]=run 3 ids/);
+});

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { describeCounts, dispositionOf, fmtNum, formatFinding, ratioBin, zeroCounts } from './verdict.js';
+import { describeCounts, dispositionOf, fmtNum, formatFinding, ratioBin, withinBoundBin, zeroCounts } from './verdict.js';
 
 test('numbers print with 6 significant digits, NaN and Inf spelled out', (t) => {
   t.is(fmtNum(0.512), '0.512');
@@ -38,4 +38,21 @@ test('ratio bins: exact, powers of two up to the bound, flip, beyond', (t) => {
   t.is(ratioBin(5, 'flip'), 7);
   t.is(ratioBin(1.01, 'bound'), 8);
   t.is(ratioBin(NaN, 'bound'), 8);
+});
+
+test('withinBoundBin is ratioBin(·, \'bound\') on [0, 1]: at, just below and just above every edge, and between', (t) => {
+  const f = new Float64Array(1);
+  const u = new BigUint64Array(f.buffer);
+  const step = (x: number, d: 1n | -1n): number => { f[0] = x; u[0] = u[0]! + d; return f[0]!; };
+  const values = [0, -0, 2 ** -1074, 1, 0.3, 0.001, 0.75];
+  for (const e of [-8, -6, -4, -2, -1, 0]) values.push(2 ** e, step(2 ** e, -1n), step(2 ** e, 1n));
+  for (let i = 0; i <= 1000; i++) values.push(i / 1000);
+  let x = 12345; // a fixed linear congruential sequence: reproducible ratios over 40 binades
+  const next = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < 20000; i++) values.push(next() * 2 ** -Math.floor(next() * 40));
+  values.push(2 ** -1022, 2 ** -1023, 2 ** -9, 2 ** -7, 2 ** -3, 2 ** -5, 1 - 2 ** -53);
+  let wrong = values.filter((r) => r <= 1 && withinBoundBin(r) !== ratioBin(r, 'bound'));
+  t.deepEqual(wrong, []);
+  wrong = values.filter((r) => r <= 1 && withinBoundBin(-0 + r) !== ratioBin(r, 'bound'));
+  t.deepEqual(wrong, []);
 });
