@@ -94,7 +94,7 @@ const BF16_VALUE: Float32Array = Float32Array.from({ length: 65536 }, (_, b) => 
 const HALF_ULP_BF16: Float64Array = Float64Array.from({ length: 256 }, (_, e) => (e === 0xff ? NaN : 0.5 * ulpBf16(bf16ToF32(e << 7))));
 
 /** The finding of a beyond-bound element. */
-function beyondFinding(t: number, h: number, out: number, ref: number, bound: number, ratio: number, allowance: number): Finding {
+export function beyondFinding(t: number, h: number, out: number, ref: number, bound: number, ratio: number, allowance: number): Finding {
   return {
     kind: 'beyond_bound', where: `out[t=${t},h=${h}]`, observed: fmtNum(out), reference: fmtNum(ref),
     detail: `bound ${fmtNum(bound)}; ${fmtNum(ratio)}× bound${allowance > 0 ? `; flip allowance ${fmtNum(allowance)}` : ''}`,
@@ -120,6 +120,19 @@ export function malformedResults(reference: Expected, runs: readonly [Observed, 
 }
 
 export function compare(input: CompareInput): Verdict {
+  return compareWith(input, elementVerdicts);
+}
+
+/** The element loop compare() runs: every output element of the runs, judged (see ElementInput). */
+export type ElementLoop = (a: ElementInput, room: (kind: Finding['kind']) => boolean, keep: (f: Finding) => void) => ElementTally;
+
+/**
+ * compare() with its element loop given: the checks, the inputs digests, routing and its
+ * determinism, then `loop` over the output elements, then the verdict. compareOracle.ts runs
+ * the same with the comparator's first, straightforward loop, as the differential oracle of
+ * elementVerdicts' fast paths.
+ */
+export function compareWith(input: CompareInput, loop: ElementLoop): Verdict {
   for (const [name, ex] of [['reference', input.reference], ['referenceForIds', input.referenceForIds]] as const) {
     if (ex?.analysis === 'output') {
       throw new Error(`compare: ${name} was computed with ReferenceOptions.analysis 'output' (outputs only, no absAccum/flipAllowance/fragileTokens): it cannot judge a kernel; run the reference with analysis 'full' (the default)`);
@@ -166,11 +179,12 @@ export function compare(input: CompareInput): Verdict {
   const differing: Array<{ readonly run: Observed; readonly number: number }> = [];
   for (const [j, run] of later.entries()) if (!bitwiseEqualRuns(run1, run)) differing.push({ run, number: j + 2 });
   // Rows whose ids or weights differ from run 1 in some later run (the first such run named).
+  // (Every later run is read here: ids and weights are T·k values, nothing to save.)
   const ndRun = new Map<number, number>();
-  for (const { run, number } of differing) {
+  for (const [j, run] of later.entries()) {
     for (const i of [...differingIndices(run1.ids, run.ids), ...differingIndices(run1.weights, run.weights)]) {
       const t = Math.floor(i / k);
-      if (!ndRun.has(t)) ndRun.set(t, number);
+      if (!ndRun.has(t)) ndRun.set(t, j + 2);
     }
   }
   const ndRows = new Set(ndRun.keys());
@@ -181,8 +195,9 @@ export function compare(input: CompareInput): Verdict {
   counts.routing = routingRows.reduce((a, b) => a + b, 0);
 
   // Output elements (elementVerdicts: the hot loop).
-  const el = elementVerdicts({
-    T, H, runCount: input.runs.length, poison: input.poison, run1, run2, differing, expected, model, unforceable: sel.unforceable,
+  const el = loop({
+    T, H, runCount: input.runs.length, poison: input.poison, run1, run2, differing,
+    later: later.map((run, j) => ({ run, number: j + 2 })), expected, model, unforceable: sel.unforceable,
   }, room, keep);
   const { poisonRows, flipRows, worst, nondet } = el;
   let { worstBeyond } = el;
@@ -224,7 +239,7 @@ export function compare(input: CompareInput): Verdict {
 }
 
 /** What the comparator's element loop found (compare() turns it into counts, findings, histogram). */
-interface ElementTally {
+export interface ElementTally {
   readonly bins: Float64Array;
   readonly poisonRows: Map<number, number>;
   readonly flipRows: Set<number>;
@@ -239,7 +254,7 @@ interface ElementTally {
   readonly beyondBound: number;
 }
 
-interface ElementInput {
+export interface ElementInput {
   readonly T: number;
   readonly H: number;
   readonly runCount: number;
@@ -248,6 +263,8 @@ interface ElementInput {
   readonly run2: Observed;
   /** Later runs that differ bitwise from run 1, with their 1-based numbers, in order. */
   readonly differing: ReadonlyArray<{ readonly run: Observed; readonly number: number }>;
+  /** Every run after run 1, with its 1-based number (the oracle's loop reads them all). */
+  readonly later: ReadonlyArray<{ readonly run: Observed; readonly number: number }>;
   /** The reference the values are judged against (recomputed for the kernel's ids when it chose others). */
   readonly expected: Expected;
   readonly model: ErrorModel;
