@@ -27,10 +27,10 @@
  *     it exits; a folder whose campaign process is gone (killed with SIGKILL) is swept when
  *     the next child starts.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TacticOutcome } from './caseRunner.js';
+import { sharedMemoryDir } from './sharedMemoryDir.js';
 import type { Observed } from './kernels/provider.js';
 
 /** Outcomes whose arrays total fewer bytes than this stay inline in the IPC message. */
@@ -80,26 +80,8 @@ export class OutcomeTransferError extends Error {
   override readonly name = 'OutcomeTransferError';
 }
 
-/**
- * Shared memory smaller than this (free) is passed over: containers often mount a 64 MiB
- * /dev/shm, less than one full-size outcome (DeepSeek-V3 at T = 4096: 117 MiB for two runs).
- */
-export const MIN_SHARED_MEMORY_BYTES = 2 ** 30;
-
-/** /dev/shm when it is a writable folder with MIN_SHARED_MEMORY_BYTES free, else the temp folder. */
-export function outcomeBaseDir(): string {
-  try {
-    if (existsSync('/dev/shm')) {
-      const fs = statfsSync('/dev/shm');
-      if (fs.bavail * fs.bsize < MIN_SHARED_MEMORY_BYTES) return tmpdir();
-      const probe = join('/dev/shm', `.moe-harness-probe-${process.pid}`);
-      writeFileSync(probe, '');
-      rmSync(probe);
-      return '/dev/shm';
-    }
-  } catch { /* not writable */ }
-  return tmpdir();
-}
+/** Where outcome folders go: sharedMemoryDir.ts (/dev/shm with room, else the temp folder). */
+export const outcomeBaseDir = sharedMemoryDir;
 
 function alive(pid: number): boolean {
   try {

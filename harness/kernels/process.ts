@@ -11,9 +11,9 @@
  * digest is the file's own bytes, so an adapter that writes its inputs is caught.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { sharedMemoryDir } from '../sharedMemoryDir.js';
 import { caseTensorParts } from '../../goldens/caseTensors.js';
 import { readSafetensors, type Tensor } from '../../goldens/safetensors.js';
 import type { Case } from '../../reference/case.js';
@@ -61,19 +61,6 @@ const DEFAULT_REQUEST_TIMEOUT_S = 300;
 /** Longest wait for the handshake (imports of torch and friends). */
 const HANDSHAKE_TIMEOUT_S = 120;
 
-/** Where session folders go: /dev/shm when it is a writable folder, else the temp folder. */
-function sharedMemoryRoot(): string {
-  try {
-    if (existsSync('/dev/shm')) {
-      const probe = join('/dev/shm', `.moe-harness-probe-${process.pid}`);
-      writeFileSync(probe, '');
-      rmSync(probe);
-      return '/dev/shm';
-    }
-  } catch { /* not writable */ }
-  return tmpdir();
-}
-
 export class ProcessProvider implements Provider<ProcessHandle> {
   readonly name: string;
   private readonly command: string;
@@ -93,7 +80,7 @@ export class ProcessProvider implements Provider<ProcessHandle> {
     this.command = choice.command;
     this.name = choice.name ?? `cmd:${choice.command}`;
     this.timeoutMs = (choice.timeoutS ?? DEFAULT_REQUEST_TIMEOUT_S) * 1000;
-    this.sessionDir = join(sharedMemoryRoot(), `moe-harness-${process.pid}-${randomBytes(4).toString('hex')}`);
+    this.sessionDir = join(sharedMemoryDir(), `moe-harness-${process.pid}-${randomBytes(4).toString('hex')}`);
   }
 
   /** A running, handshaken adapter (started or restarted as needed). */
