@@ -448,3 +448,21 @@ test('float32: the JS finalize (slot rows in plain shared memory) equals the Web
     }
   }
 });
+
+test('shutdownReference from a second caller waits for the runs in flight (two benches or tests in one process)', async (t) => {
+  const problem = configProblem('qwen3-30b-a3b', 16, { E: 32, localExperts: 32 });
+  const c = generateCase({ problem, seed: 11, logitFamily: 'normal', scaleFamily: 'normal' });
+  const alone = await runReference(c, { precision: 'float32' });
+  // A shutdown from elsewhere while a run is inside the pool (several delays, so one lands
+  // mid-run on any machine), then a run queued after it (which starts a new pool).
+  for (const delayMs of [0, 5, 20, 60]) {
+    const run = runReference(c, { precision: 'float32' });
+    await new Promise((r) => setTimeout(r, delayMs));
+    const down = shutdownReference();
+    const after = runReference(c, { precision: 'float32' });
+    const [r1, r2] = await Promise.all([run, after]);
+    await down;
+    t.deepEqual(r1.outputF32, alone.outputF32, `run in flight, shutdown after ${delayMs} ms`);
+    t.deepEqual(r2.outputF32, alone.outputF32, `run after the shutdown (${delayMs} ms)`);
+  }
+});

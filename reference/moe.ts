@@ -9,7 +9,7 @@
  */
 import type { Case } from './case.js';
 import type { Expected } from './expected.js';
-import { releaseFastPathScratch, runFast } from './fastpath/runFast.js';
+import { inFastPathQueue, releaseFastPathScratch, runFast } from './fastpath/runFast.js';
 import { shutdownWorkerPool } from './fastpath/pool.js';
 import { runOracle64 } from './oracle64.js';
 import type { ReferenceOptions } from './referenceOptions.js';
@@ -45,9 +45,12 @@ function outputOnly(ex: Expected): Expected {
 
 /**
  * End the fast path's worker threads and drop its scratch memory (idle workers never keep
- * a process alive anyway; the next run starts them again).
+ * a process alive anyway; the next run starts them again). It waits for the runs already
+ * queued, so a caller sharing the process with another never ends the pool mid-run.
  */
 export function shutdownReference(): Promise<void> {
-  releaseFastPathScratch();
-  return shutdownWorkerPool();
+  return inFastPathQueue(() => {
+    releaseFastPathScratch();
+    return shutdownWorkerPool();
+  });
 }

@@ -173,7 +173,17 @@ export interface FastRunInfo {
 
 /** The float32 fast path. `info` (optional) receives the workers' statistics. */
 export function runFast(c: Case, opts: ReferenceOptions = {}, info?: (i: FastRunInfo) => void): Promise<Expected> {
-  const run = queueTail.then(() => runFastNow(c, opts, info));
+  return inFastPathQueue(() => runFastNow(c, opts, info));
+}
+
+/**
+ * Runs `fn` once every fast-path run queued before it has ended, and before any queued
+ * after it starts. Whatever ends or restarts the shared pool or frees the scratch goes
+ * through here, so two callers in one process (two tests, a bench beside a check) never
+ * pull the pool from under a run in flight.
+ */
+export function inFastPathQueue<R>(fn: () => Promise<R>): Promise<R> {
+  const run = queueTail.then(fn);
   queueTail = run.catch(() => undefined);
   return run;
 }
