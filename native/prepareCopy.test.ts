@@ -9,6 +9,8 @@
 import test from 'ava';
 import { defaultTactic, inputsDigest, nativeBindingForTests, nativeStatus, prepare, release, runMoe } from './index.js';
 import { rawCase } from './rawArgs.js';
+import { configProblem } from '../reference/configs.js';
+import { generateCaseParallel } from '../reference/generate/parallel.js';
 import { GPU_REQUIRED, probeGpu, tinyCase } from './testing.js';
 import type { RawBinding } from './addon.js';
 
@@ -133,6 +135,45 @@ test('weights given as their per-expert chunks (arrays of Uint8Array parts) are 
   t.is((err2 as { argument?: unknown }).argument, 'fc1.packed', err2?.message);
   const partCount = (rawCase(enums, chunked) as unknown as Record<string, Uint8Array[]>).fc1Packed!.length - 1;
   t.is((err2 as { actual?: unknown }).actual, `Array(${partCount}) of Uint8Array parts, ${c.fc1.packed.byteLength - c.fc1.packed.bytesPerExpert} bytes in all`);
+});
+
+// Serial: it sets MOE_NATIVE_COPY_THREADS, which the addon reads at every call.
+test.serial('a copy of several 64 MiB pieces gives the same bytes for any thread count, from parts that straddle pieces', async (t) => {
+  t.timeout(120_000);
+  const raw = binding(t);
+  if (raw === null) return;
+  const enums = raw.enums();
+  // qwen3-30b-a3b's 128 experts: 192 MiB of FC1 codes (3 pieces), 96 MiB of FC2 codes, 36 MiB of
+  // scales: over 256 MiB, so that the default choice takes several threads too.
+  const c = await generateCaseParallel({ problem: configProblem('qwen3-30b-a3b', 4), seed: 5, logitFamily: 'normal', scaleFamily: 'normal' });
+  // Chunks of 7 experts (10.5 MiB of FC1 codes): part boundaries fall inside the copy's 64 MiB pieces.
+  const by7 = (w: typeof c.fc1) => ({ ...w, packed: w.packed.relayout({ chunkBytes: 7 * w.packed.bytesPerExpert }), scales: w.scales.relayout({ chunkBytes: 7 * w.scales.bytesPerExpert }) });
+  const chunked = { ...c, fc1: by7(c.fc1), fc2: by7(c.fc2) };
+  const before = process.env.MOE_NATIVE_COPY_THREADS;
+  try {
+    const digests: string[] = [];
+    for (const threads of ['1', '2', '3', '16', '']) {
+      process.env.MOE_NATIVE_COPY_THREADS = threads; // '' = the default choice (several threads above 256 MiB)
+      const args = rawCase(enums, threads === '3' ? chunked : c) as unknown as Record<string, unknown>;
+      const pending = raw.copiedInputsDigest!(args, threads === '2' ? 100 : 0);
+      // Written over after the call (the copy was taken at it), then put back.
+      const first = ([args.fc1Packed].flat() as Uint8Array[])[0]!;
+      const saved = threads === '2' ? first.slice(0, 1 << 20) : null;
+      if (saved !== null) first.fill(0x5a, 0, 1 << 20);
+      digests.push(await pending);
+      if (saved !== null) first.set(saved);
+    }
+    t.true(digests.every((d) => d === digests[0]), digests.join(' '));
+    for (const bad of ['0', '65', 'x', '2.5']) {
+      process.env.MOE_NATIVE_COPY_THREADS = bad;
+      const err = await t.throwsAsync(async () => raw.copiedInputsDigest!(rawCase(enums, tinyCase()), 0));
+      t.is((err as { argument?: unknown }).argument, 'MOE_NATIVE_COPY_THREADS', err?.message);
+      t.is((err as { actual?: unknown }).actual, bad);
+    }
+  } finally {
+    if (before === undefined) delete process.env.MOE_NATIVE_COPY_THREADS;
+    else process.env.MOE_NATIVE_COPY_THREADS = before;
+  }
 });
 
 test('copiedInputsDigest refuses a bad delay, naming it', async (t) => {

@@ -1,9 +1,14 @@
 #include "problem_args.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <system_error>
+#include <thread>
 
 #include "errors.h"
 
@@ -195,26 +200,81 @@ void forEachTensor(CaseArgs& c, F&& f) {
 
 }  // namespace
 
+int ownedCopyThreads(uint64_t bytes) {
+  constexpr uint64_t kPiece = uint64_t(64) << 20;
+  const uint64_t pieces = std::max<uint64_t>(1, (bytes + kPiece - 1) / kPiece);
+  int threads = 0;
+  if (const char* env = std::getenv("MOE_NATIVE_COPY_THREADS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (*end != '\0' || v < 1 || v > 64) {
+      throw BadArgument("MOE_NATIVE_COPY_THREADS", "an integer in [1, 64] (threads of prepare's host copy)", std::string(env));
+    }
+    threads = int(v);
+  } else if (bytes < (uint64_t(256) << 20)) {
+    return 1;  // thread start-up would cost more than it saves
+  } else {
+    threads = int(std::min<unsigned>(16u, std::max(1u, std::thread::hardware_concurrency())));
+  }
+  return int(std::min<uint64_t>(uint64_t(threads), pieces));
+}
+
 std::shared_ptr<const OwnedCase> ownedCopy(const CaseArgs& c) {
+  // One copy job per contiguous source range (a tensor, or one part of a tensor given in
+  // parts), cut into 64 MiB pieces that the threads take in turn. Each destination page is
+  // first written by the thread that copies it (no zero-fill beforehand).
+  struct Piece {
+    uint8_t* dst;
+    const uint8_t* src;
+    size_t bytes;
+  };
+  constexpr size_t kPiece = size_t(64) << 20;
+  auto copyPiece = [](const Piece& p) { std::memcpy(p.dst, p.src, p.bytes); };
   auto owned = std::make_shared<OwnedCase>();
   owned->args = c;
   owned->storage.reserve(14);
+  std::vector<Piece> pieces;
+  uint64_t total = 0;
   forEachTensor(owned->args, [&](TensorArg& t) {
     const size_t n = size_t(t.length) * elementBytes(t.type);
     if ((t.data == nullptr && t.parts.empty()) || n == 0) return;
-    owned->storage.emplace_back(n);
-    uint8_t* dst = owned->storage.back().data();
-    if (t.parts.empty()) {
-      std::memcpy(dst, t.data, n);
-    } else {  // parts, in order, into one buffer (their total was validated as the tensor's length)
-      for (const TensorPart& part : t.parts) {
-        std::memcpy(dst, part.data, size_t(part.length));
-        dst += part.length;
+    owned->storage.emplace_back(new uint8_t[n]);  // default-initialized: no zero-fill
+    uint8_t* dst = owned->storage.back().get();
+    auto add = [&](const void* src, size_t bytes) {
+      for (size_t off = 0; off < bytes; off += kPiece) {
+        pieces.push_back({dst + off, static_cast<const uint8_t*>(src) + off, std::min(kPiece, bytes - off)});
       }
+      dst += bytes;
+      total += bytes;
+    };
+    if (t.parts.empty()) {
+      add(t.data, n);
+    } else {  // parts, in order, into one buffer (their total was validated as the tensor's length)
+      for (const TensorPart& part : t.parts) add(part.data, size_t(part.length));
       t.parts.clear();
     }
-    t.data = owned->storage.back().data();
+    t.data = owned->storage.back().get();
   });
+  const int threads = ownedCopyThreads(total);
+  if (threads <= 1) {
+    for (const Piece& p : pieces) copyPiece(p);
+    return owned;
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&]() {
+    for (size_t i = next.fetch_add(1); i < pieces.size(); i = next.fetch_add(1)) {
+      copyPiece(pieces[i]);
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(size_t(threads - 1));
+  try {
+    for (int i = 1; i < threads; ++i) pool.emplace_back(work);
+  } catch (const std::system_error&) {
+    // A thread that cannot start: the threads that did, and this one, copy every piece.
+  }
+  work();
+  for (std::thread& th : pool) th.join();
   return owned;
 }
 

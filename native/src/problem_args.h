@@ -77,10 +77,18 @@ struct CaseArgs {
 // thread reads. Built by ownedCopy(); never mutated afterwards.
 struct OwnedCase {
   CaseArgs args;
-  std::vector<std::vector<uint8_t>> storage;
+  // Left uninitialized before the copy (a zero-fill of gigabytes would cost as much as the copy).
+  std::vector<std::unique_ptr<uint8_t[]>> storage;
 };
-// Copy every present tensor of `c` (already validated) into an OwnedCase.
+// Copy every present tensor of `c` (already validated) into an OwnedCase. Large cases are
+// copied by several threads (ownedCopyThreads), each taking whole 64 MiB pieces; the bytes
+// are the same for any thread count.
 std::shared_ptr<const OwnedCase> ownedCopy(const CaseArgs& c);
+// Threads ownedCopy uses for `bytes`: 1 below 256 MiB, else min(hardware threads, 16); never
+// more than the 64 MiB pieces. MOE_NATIVE_COPY_THREADS (an integer in [1, 64]; anything else
+// is refused, naming it) replaces that choice at any size (benchmarks, and the bit-for-bit
+// test across thread counts).
+int ownedCopyThreads(uint64_t bytes);
 // 64-bit FNV-1a over every tensor's byte length and bytes, in CaseArgs order.
 std::string hostDigest(const CaseArgs& c);
 
