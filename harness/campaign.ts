@@ -10,7 +10,7 @@ import type { Case, CaseSpec } from '../reference/case.js';
 import type { Expected } from '../reference/expected.js';
 import { generateCaseParallel } from '../reference/generate/parallel.js';
 import { describeProblem, type Problem } from '../reference/problem.js';
-import { describeError, POISON, type CaseOutcome, type CaseRunner, type TacticOutcome } from './caseRunner.js';
+import { describeError, POISON, type CaseOutcome, type CaseRunner, type RunnableCase, type TacticOutcome } from './caseRunner.js';
 import { ChildRunner } from './childRunner.js';
 import { crashVerdict, errorVerdict, notSupportedVerdict, refusedVerdict } from './compare.js';
 import { errorModel as defaultErrorModel, type ErrorModel } from './errorModel.js';
@@ -192,19 +192,24 @@ async function streamOneCase(
     phases: { case: { ...casePhases }, tactic: tacticPhases ?? {} },
   });
   const where = `case ${index} (${describeProblem(p)}, seed ${spec.seed})`;
-  let c: Case;
+  // Generated here for the reference while the kernel's process (a 'spec' runner) starts and
+  // regenerates its own copy from the spec: the two no longer wait for each other. A failure
+  // to generate is the case's disposition, reported before anything else (as when the
+  // generation came first).
+  const t0 = performance.now();
+  const generation: Promise<Case> = generateCaseParallel(spec); // every core for large weights, the same bytes
+  generation.then(() => { casePhases.generate = performance.now() - t0; }, () => undefined);
+  const generationError = generation.then(() => null, (e: unknown) => e);
+  const generateFailed = async (): Promise<boolean> => {
+    const e = await generationError;
+    if (e !== null) emit(record('*', errorVerdict(`generating ${where}: ${describeError(e)}`, ctx('*'), 'generate')));
+    return e !== null;
+  };
   let model: ErrorModel;
-  try {
-    const t0 = performance.now();
-    c = await generateCaseParallel(spec); // every core for large weights, the same bytes
-    casePhases.generate = performance.now() - t0;
-  } catch (e) {
-    emit(record('*', errorVerdict(`generating ${where}: ${describeError(e)}`, ctx('*'), 'generate')));
-    return { interrupted: false };
-  }
   try {
     model = (opts.errorModel ?? defaultErrorModel)(p);
   } catch (e) {
+    if (await generateFailed()) return { interrupted: false };
     emit(record('*', errorVerdict(`error model of ${where}: ${describeError(e)}`, ctx('*'), 'error model')));
     return { interrupted: false };
   }
@@ -215,6 +220,7 @@ async function streamOneCase(
   try {
     description = await runner.describe();
   } catch (e) {
+    if (await generateFailed()) return { interrupted: false };
     emit(record('*', crashVerdict(`kernel ${kernelLabel(opts.kernel)} could not start: ${describeError(e)}`, ctx('*'))));
     return { interrupted: false };
   }
@@ -224,38 +230,60 @@ async function streamOneCase(
   const precision = referencePrecisionFor(conventions, opts.referencePrecision ?? 'float32');
   // Without a shared cache, one per case: tactics choosing the same other ids share a reference.
   const cache: ReferenceCache = opts.referenceCache ?? new Map();
-  const safeReference = (forcedIds?: Int32Array): Promise<Expected> => {
+  const safeReference = (generated: Case, forcedIds?: Int32Array): Promise<Expected> => {
     try {
-      return referenceFor(c, model, { precision, cache, conventions, ...(forcedIds ? { forcedIds } : {}) });
+      return referenceFor(generated, model, { precision, cache, conventions, ...(forcedIds ? { forcedIds } : {}) });
     } catch (e) {
       return Promise.reject(e);
     }
   };
-  const referenceStart = performance.now();
-  const reference = safeReference();
-  reference.then(() => { casePhases.reference = performance.now() - referenceStart; }, () => undefined);
+  // The reference starts as soon as the case is generated, while the kernel runs.
+  const reference: Promise<Expected> = generation.then((generated) => {
+    const start = performance.now();
+    const r = safeReference(generated);
+    r.then(() => { casePhases.reference = performance.now() - start; }, () => undefined);
+    return r;
+  });
   reference.catch(() => undefined); // awaited while judging; avoid an unhandled rejection meanwhile
+  /** The generated case, set by the first step of `judging`: every judging step comes after it. */
+  let c: Case | null = null;
+  let judging: Promise<void> = generation.then((generated) => { c = generated; }, () => undefined);
   const tacticWall = new Map<string, number>();
   const errorMaps = new ErrorMapReuse();
   let last = performance.now();
-  // Judged one at a time, in the order the tactics finish, while later tactics run.
-  let judging: Promise<void> = Promise.resolve();
-  const outcome: CaseOutcome = await runner.runCase(c, opts.tactics, (o) => {
+  // Judged one at a time, in the order the tactics finish, while later tactics run. Outcomes
+  // of a case that failed to generate are dropped (the case's record says why).
+  const startRun = (input: RunnableCase): Promise<CaseOutcome> => runner.runCase(input, opts.tactics, (o) => {
     const now = performance.now();
     tacticWall.set(o.tactic.label, now - last);
     last = now;
-    judging = judging.then(async () => emit(await judgeOutcome(o)));
+    judging = judging.then(async () => {
+      if (c !== null) emit(await judgeOutcome(o, c));
+    });
     judging.catch(() => undefined); // rethrown by the await below, not an unhandled rejection meanwhile
   }, {
     ...(done ? { skip: done } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
     onPhase: (phase: RunnerPhase, ms: number) => { casePhases[phase] = ms; },
   });
+  // A 'spec' runner starts now, regenerating the case in its own process while this one
+  // generates; a 'data' runner waits for the generated case.
+  const early = runner.input === 'spec' ? startRun({ spec }) : null;
+  early?.catch(() => undefined); // awaited below
+  const generated = await generation.catch(() => null);
+  if (generated === null) {
+    // A run started early ends first (its outcomes dropped): its process is then free for the next case.
+    await early?.catch(() => undefined);
+    await judging;
+    await generateFailed();
+    return { interrupted: false };
+  }
+  const outcome: CaseOutcome = await (early ?? startRun(generated));
   await judging;
   if (outcome.kind === 'not_supported') emit(record('*', notSupportedVerdict(outcome.message, ctx('*'))));
   else if (outcome.kind === 'prepare_crashed') emit(record('*', crashVerdict(outcome.message, ctx('*'))));
   return { interrupted: outcome.kind === 'ran' && outcome.interrupted === true, description };
 
-  async function judgeOutcome(o: TacticOutcome): Promise<CaseRecord> {
+  async function judgeOutcome(o: TacticOutcome, c: Case): Promise<CaseRecord> {
     const label = o.tactic.label;
     const wall = tacticWall.get(label);
     if (o.kind === 'crashed') return record(label, crashVerdict(o.message, ctx(label)), wall);
@@ -269,7 +297,7 @@ async function streamOneCase(
     const judgeStart = performance.now();
     const { verdict, judgedAgainst } = await judgeWithReference({
       kernel: kernelLabel(opts.kernel), expected, runs: o.runs, poison: POISON, digests: o.digests, model, context: ctx(label),
-      referenceForIds: (forcedIds) => safeReference(forcedIds),
+      referenceForIds: (forcedIds) => safeReference(c, forcedIds),
     });
     const kernelMs = o.runs.every((r) => r.ms !== undefined) ? o.runs.reduce((a, r) => a + r.ms!, 0) : wall;
     // Report: where the errors sit, while the kernel's output is at hand (report/errorMap.ts).

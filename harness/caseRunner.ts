@@ -4,7 +4,7 @@
  * (inlineRunner.ts) and inside the child process (child.ts) that childRunner.ts restarts
  * after a crash.
  */
-import type { Case } from '../reference/case.js';
+import type { Case, CaseSpec } from '../reference/case.js';
 import type { Problem } from '../reference/problem.js';
 import { BadArgumentError, UnsupportedProblemError } from '../reference/errors.js';
 import type { Observed, Provider, ProviderDescription, Tactic } from './kernels/provider.js';
@@ -47,11 +47,29 @@ export interface RunCaseOptions {
   readonly onPhase?: (phase: RunnerPhase, ms: number) => void;
 }
 
+/**
+ * What a runner reads of a case: 'data', the generated case (a kernel in this process);
+ * 'spec', the spec alone (a child process regenerates the bytes from it), so that a campaign
+ * can start the run while it is still generating its own copy for the reference.
+ */
+export type CaseInput = 'data' | 'spec';
+
+/** A case as runCase takes it: the generated case, or for a 'spec' runner its spec alone. */
+export type RunnableCase = Case | { readonly spec: CaseSpec };
+
+/** The generated case, or a harness error naming the runner that needed it. */
+export function generatedCase(c: RunnableCase, runner: string): Case {
+  if (!('fc1' in c)) throw new Error(`${runner} reads the generated case (its input is 'data'), but was given only the spec of seed ${c.spec.seed}`);
+  return c;
+}
+
 export interface CaseRunner {
+  /** What runCase reads of its case (above). */
+  readonly input: CaseInput;
   /** What the kernel says about itself (starts it when needed); the campaign judges with its conventions. */
   describe(): Promise<ProviderDescription>;
   /** Run the case's selected tactics; `onTactic` sees each outcome as it arrives. */
-  runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts?: RunCaseOptions): Promise<CaseOutcome>;
+  runCase(c: RunnableCase, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts?: RunCaseOptions): Promise<CaseOutcome>;
   close(): Promise<void>;
 }
 

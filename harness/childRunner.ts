@@ -12,8 +12,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { BadArgumentError } from '../reference/errors.js';
-import type { Case } from '../reference/case.js';
-import { DEFAULT_REPEATS, checkRepeats, type CaseOutcome, type CaseRunner, type RunCaseOptions, type TacticOutcome } from './caseRunner.js';
+import { DEFAULT_REPEATS, checkRepeats, type CaseOutcome, type CaseRunner, type RunCaseOptions, type RunnableCase, type TacticOutcome } from './caseRunner.js';
 import { childCommand } from './childEntry.js';
 import type { ChildMessage, ParentMessage } from './childProtocol.js';
 import type { ProviderDescription, Tactic } from './kernels/provider.js';
@@ -177,6 +176,8 @@ export class ChildRunner implements CaseRunner {
   /** Children started so far (1 + restarts). */
   starts = 0;
   private description: ProviderDescription | null = null;
+  /** The child regenerates the case from its spec: the campaign may start a run before its own copy exists. */
+  readonly input = 'spec';
 
   constructor(private readonly kernel: KernelChoice, opts: ChildRunnerOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 300_000;
@@ -224,7 +225,7 @@ export class ChildRunner implements CaseRunner {
     return this.description!;
   }
 
-  async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts: RunCaseOptions = {}): Promise<CaseOutcome> {
+  async runCase(c: RunnableCase, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts: RunCaseOptions = {}): Promise<CaseOutcome> {
     const outcomes: TacticOutcome[] = [];
     let tactics: readonly Tactic[] | null = null;
     const done = new Set<string>(opts.skip ?? []);

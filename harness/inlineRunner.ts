@@ -2,9 +2,9 @@
  * Runs tactics in this process. For the emulated kernel and for tests; a CUDA fault
  * here would poison the process, so native campaigns use childRunner.ts.
  */
-import type { Case } from '../reference/case.js';
 import {
-  DEFAULT_REPEATS, checkRepeats, describeError, executeTactic, isUnsupported, selectedTactics, type CaseOutcome, type CaseRunner, type RunCaseOptions, type TacticOutcome,
+  DEFAULT_REPEATS, checkRepeats, describeError, executeTactic, generatedCase, isUnsupported, selectedTactics,
+  type CaseOutcome, type CaseRunner, type RunCaseOptions, type RunnableCase, type TacticOutcome,
 } from './caseRunner.js';
 import type { Provider, ProviderDescription } from './kernels/provider.js';
 
@@ -14,11 +14,15 @@ export class InlineRunner implements CaseRunner {
     checkRepeats(repeats);
   }
 
+  /** The kernel runs here, on the generated case's own arrays. */
+  readonly input = 'data';
+
   describe(): Promise<ProviderDescription> {
     return this.kernel.describe();
   }
 
-  async runCase(c: Case, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts: RunCaseOptions = {}): Promise<CaseOutcome> {
+  async runCase(input: RunnableCase, filter: readonly string[] | undefined, onTactic?: (o: TacticOutcome) => void, opts: RunCaseOptions = {}): Promise<CaseOutcome> {
+    const c = generatedCase(input, 'the in-process runner');
     let tactics;
     try {
       tactics = await selectedTactics(this.kernel, c.spec.problem, filter);
