@@ -13,8 +13,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { rawCase, rawProblem } from './rawArgs.js';
-import { nativeBindingForTests, nativeStatus } from './index.js';
-import { tinyCase } from './testing.js';
+import { nativeBindingForTests } from './index.js';
+import { addonLoadedOrSkip, tinyCase } from './testing.js';
 
 const RUNS = Number(process.env.MOE_ADDON_FUZZ_RUNS ?? 600);
 const SEED = Number(process.env.MOE_FUZZ_SEED ?? 14);
@@ -89,13 +89,7 @@ interface Figures {
 }
 
 test(`${RUNS} seeded malformed addon calls: every refusal names the argument, the expected and the correct actual value`, async (t) => {
-  const status = nativeStatus();
-  if (!status.loaded) {
-    t.log(`SKIP (loud): the native addon is not built: ${status.reason}`);
-    if (process.env.MOE_HARNESS_REQUIRE_GPU === '1') t.fail('MOE_HARNESS_REQUIRE_GPU=1 and the addon is not built');
-    else t.pass();
-    return;
-  }
+  if (!addonLoadedOrSkip(t)) return;
   const raw = nativeBindingForTests();
   const enums = raw.enums();
   const base = tinyCase();

@@ -7,23 +7,17 @@
  * covered by native/gpu.test.ts's input digests on a GPU host.
  */
 import test from 'ava';
-import { defaultTactic, inputsDigest, nativeBindingForTests, nativeStatus, prepare, release, runMoe } from './index.js';
+import { defaultTactic, inputsDigest, nativeBindingForTests, prepare, release, runMoe } from './index.js';
 import { rawCase } from './rawArgs.js';
 import { configProblem } from '../reference/configs.js';
 import { generateCaseParallel } from '../reference/generate/parallel.js';
-import { GPU_REQUIRED, probeGpu, tinyCase } from './testing.js';
+import { GPU_REQUIRED, addonLoadedOrSkip, probeGpu, tinyCase } from './testing.js';
 import type { RawBinding } from './addon.js';
 
 const probe = await probeGpu(); // before any test is declared (ava needs them synchronous)
 
 function binding(t: { log(s: string): void; fail(s: string): void; pass(): void }): RawBinding | null {
-  const s = nativeStatus();
-  if (!s.loaded) {
-    t.log(`SKIP (loud): the native addon is not built: ${s.reason}`);
-    if (process.env.MOE_HARNESS_REQUIRE_GPU === '1') t.fail('MOE_HARNESS_REQUIRE_GPU=1 and the addon is not built');
-    else t.pass();
-    return null;
-  }
+  if (!addonLoadedOrSkip(t)) return null;
   const raw = nativeBindingForTests();
   if (raw.copiedInputsDigest === undefined) {
     t.fail('the addon has no copiedInputsDigest: rebuild it (node native/build.mjs)');

@@ -6,7 +6,7 @@
 import type { Case } from '../reference/case.js';
 import type { Problem } from '../reference/problem.js';
 import { testProblem } from '../reference/testing/testProblem.js';
-import { deviceInfo, type NativeDeviceInfo } from './index.js';
+import { deviceInfo, nativeStatus, type NativeDeviceInfo } from './index.js';
 import { ExpertBytes } from '../reference/expertBytes.js';
 
 /** A well-formed problem small enough for argument tests: T=2, H=I=32, E=4, k=2, NVFP4. */
@@ -71,3 +71,16 @@ export async function probeGpu(): Promise<GpuProbe> {
 
 /** GPU suites: with MOE_HARNESS_REQUIRE_GPU=1 a missing GPU is a failure, else a loud skip. */
 export const GPU_REQUIRED = process.env.MOE_HARNESS_REQUIRE_GPU === '1';
+
+/**
+ * CPU suites of the addon: true when it is loaded; else a loud skip (the log says why), or a
+ * failure under MOE_HARNESS_REQUIRE_GPU=1, and false.
+ */
+export function addonLoadedOrSkip(t: { log(s: string): void; fail(s: string): void; pass(): void }): boolean {
+  const status = nativeStatus();
+  if (status.loaded) return true;
+  t.log(`SKIP (loud): the native addon is not built: ${status.reason}`);
+  if (GPU_REQUIRED) t.fail('MOE_HARNESS_REQUIRE_GPU=1 and the addon is not built');
+  else t.pass();
+  return false;
+}

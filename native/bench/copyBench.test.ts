@@ -3,17 +3,11 @@
  * same bytes from each. Needs the addon (built by npm ci), not a GPU.
  */
 import test from 'ava';
-import { nativeStatus } from '../index.js';
+import { addonLoadedOrSkip } from '../testing.js';
 import { copyBench } from './copyBench.js';
 
 test('bench:copy prints the baseline and the default side by side, and the copies agree', async (t) => {
-  const s = nativeStatus();
-  if (!s.loaded) {
-    t.log(`SKIP (loud): the native addon is not built: ${s.reason}`);
-    if (process.env.MOE_HARNESS_REQUIRE_GPU === '1') t.fail('MOE_HARNESS_REQUIRE_GPU=1 and the addon is not built');
-    else t.pass();
-    return;
-  }
+  if (!addonLoadedOrSkip(t)) return;
   const out: string[] = [];
   const code = await copyBench(['--config', 'qwen3-30b-a3b', '--local-experts', '4', '--T', '2', '--reps', '2'], (l) => out.push(l));
   const text = out.join('\n');
