@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { defaultThreads } from '../reference/backend.js';
 import { CONFIG_NAMES, configProblem } from '../reference/configs.js';
 import { BadArgumentError } from '../reference/errors.js';
-import { workerPool } from '../reference/fastpath/pool.js';
+import { inFastPathQueue, workerPool } from '../reference/fastpath/pool.js';
 import { generateRoutingInputs } from '../reference/generate.js';
 import { generateCaseParallel } from '../reference/generate/parallel.js';
 import { shutdownReference } from '../reference/moe.js';
@@ -101,7 +101,6 @@ function startSampler(native: typeof import('../native/index.js') | null): { sto
   };
 }
 
-/** Plain GEMM on the case's per-expert token counts: same engine, same threads (reference/bench.ts's baseline). */
 /** Slots routed to local experts (the FLOP count's basis) without the GEMM baseline. */
 function localSlotsOf(p: Problem, seed: number): number {
   // Routing reads only the logits and bias: the case's weights are not needed for it.
@@ -110,6 +109,10 @@ function localSlotsOf(p: Problem, seed: number): number {
   return plan.start[p.localExperts]! - plan.start[0]!;
 }
 
+/**
+ * Plain GEMM on the case's per-expert token counts: same engine, same threads (reference/bench.ts's
+ * baseline). Through the fast path's queue, so that no reference run shares the pool meanwhile.
+ */
 async function gemmBaseline(p: Problem, seed: number, runs: number): Promise<{ ms: number; threads: number; localSlots: number }> {
   const c = await generateCaseParallel({ problem: p, seed, logitFamily: 'normal', scaleFamily: 'normal' });
   const plan = planSlots(p, routeCase(c).ids);
@@ -119,18 +122,20 @@ async function gemmBaseline(p: Problem, seed: number, runs: number): Promise<{ m
   const tokens = new Int32Array(new SharedArrayBuffer(4 * counts.length));
   tokens.set(counts);
   const threads = defaultThreads();
-  const pool = await workerPool(threads);
-  const once = async (): Promise<number> => {
-    const queue = new Int32Array(new SharedArrayBuffer(4));
-    const t0 = performance.now();
-    await pool.runAll({ kind: 'gemm', H: p.H, I: p.I, tokens, queue });
-    return performance.now() - t0;
-  };
-  await once(); // operands filled, JIT warm
-  const ms: number[] = [];
-  for (let r = 0; r < runs; r++) ms.push(await once());
-  ms.sort((a, b) => a - b);
-  return { ms: ms[Math.floor(ms.length / 2)]!, threads: pool.info.threads, localSlots: counts.reduce((a, b) => a + b, 0) };
+  return inFastPathQueue(async () => {
+    const pool = await workerPool(threads);
+    const once = async (): Promise<number> => {
+      const queue = new Int32Array(new SharedArrayBuffer(4));
+      const t0 = performance.now();
+      await pool.runAll({ kind: 'gemm', H: p.H, I: p.I, tokens, queue });
+      return performance.now() - t0;
+    };
+    await once(); // operands filled, JIT warm
+    const ms: number[] = [];
+    for (let r = 0; r < runs; r++) ms.push(await once());
+    ms.sort((a, b) => a - b);
+    return { ms: ms[Math.floor(ms.length / 2)]!, threads: pool.info.threads, localSlots: counts.reduce((a, b) => a + b, 0) };
+  });
 }
 
 const sumOf = (records: readonly CaseRecord[], pick: (r: CaseRecord) => number | undefined): number =>

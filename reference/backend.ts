@@ -68,7 +68,7 @@ export async function loadMatrixEngine(): Promise<{ engine: MatrixEngine; note?:
  * loads the backend in every worker).
  */
 export async function getBackend(threads = defaultThreads()): Promise<BackendInfo> {
-  const [{ workerPool }, { inFastPathQueue }] = await Promise.all([import('./fastpath/pool.js'), import('./fastpath/runFast.js')]);
+  const { inFastPathQueue, workerPool } = await import('./fastpath/pool.js');
   // Through the fast path's queue: a different thread count restarts the pool.
   return inFastPathQueue(async () => (await workerPool(threads)).info);
 }

@@ -9,8 +9,8 @@
  */
 import type { Case } from './case.js';
 import type { Expected } from './expected.js';
-import { inFastPathQueue, releaseFastPathScratch, runFast } from './fastpath/runFast.js';
-import { shutdownWorkerPool } from './fastpath/pool.js';
+import { releaseFastPathScratch, runFast } from './fastpath/runFast.js';
+import { endWorkerPool, inFastPathQueue } from './fastpath/pool.js';
 import { runOracle64 } from './oracle64.js';
 import type { ReferenceOptions } from './referenceOptions.js';
 
@@ -51,6 +51,6 @@ function outputOnly(ex: Expected): Expected {
 export function shutdownReference(): Promise<void> {
   return inFastPathQueue(() => {
     releaseFastPathScratch();
-    return shutdownWorkerPool();
+    return endWorkerPool();
   });
 }

@@ -14,7 +14,7 @@ import { checkReferenceOptions, prepareReference, type ReferenceOptions } from '
 import { planSlots } from '../slotPlan.js';
 import { defaultThreads } from '../backend.js';
 import { NO_NAN_SCALE } from './nanScaleScan.js';
-import { liveWorkers, workerPool } from './pool.js';
+import { inFastPathQueue, liveWorkers, workerPool } from './pool.js';
 import { checkReferenceFits, type HeldMemory } from '../resourceEstimate.js';
 import { Wasm, type SharedWasmMemory } from './wasmRuntime.js';
 import { resolveFastPathOptions, type FastPathOptions, type SlotMemoryMode } from './fastPathOptions.js';
@@ -156,9 +156,6 @@ function scanNanScalesHere(c: Case): void {
   checkNanScales('case.fc2', c.fc2.scales, format);
 }
 
-/** Runs one at a time (the pool's workers are shared). */
-let queueTail: Promise<unknown> = Promise.resolve();
-
 export interface FastRunInfo {
   readonly stats: JobStats;
   readonly chunks: number;
@@ -171,21 +168,9 @@ export interface FastRunInfo {
   readonly workers: { readonly start: number; readonly end: number; readonly experts: number }[];
 }
 
-/** The float32 fast path. `info` (optional) receives the workers' statistics. */
+/** The float32 fast path, one run at a time (inFastPathQueue). `info` (optional) receives the workers' statistics. */
 export function runFast(c: Case, opts: ReferenceOptions = {}, info?: (i: FastRunInfo) => void): Promise<Expected> {
   return inFastPathQueue(() => runFastNow(c, opts, info));
-}
-
-/**
- * Runs `fn` once every fast-path run queued before it has ended, and before any queued
- * after it starts. Whatever ends or restarts the shared pool or frees the scratch goes
- * through here, so two callers in one process (two tests, a bench beside a check) never
- * pull the pool from under a run in flight.
- */
-export function inFastPathQueue<R>(fn: () => Promise<R>): Promise<R> {
-  const run = queueTail.then(fn);
-  queueTail = run.catch(() => undefined);
-  return run;
 }
 
 async function runFastNow(c: Case, opts: ReferenceOptions, info?: (i: FastRunInfo) => void): Promise<Expected> {

@@ -86,3 +86,16 @@ test.serial('bad options and specs are refused naming them, before any worker st
   const bad = await t.throwsAsync(generateCaseParallel({ ...spec, seed: -1 }, { parallelFromBytes: 0 }), { instanceOf: BadArgumentError });
   t.regex((bad as BadArgumentError).argument, /seed/);
 });
+
+test.serial('generations in flight together in one process (other thread counts, one that ends the workers) each give generateCase\'s bytes', async (t) => {
+  const problem = configProblem('qwen3-30b-a3b', 4, { E: 24, localOffset: 8, localExperts: 13, H: 256, I: 128 });
+  const specs: CaseSpec[] = [0, 1, 2, 3].map((i) => ({ problem, seed: 300 + i, logitFamily: 'normal', scaleFamily: 'normal' }));
+  // Started together: 2 threads, 3 threads (a restart), 2 threads again ending the workers after
+  // (releaseWorkersFromBytes 0), then 1 thread (a new pool). Before the pool's queue a restart
+  // or an end under another generation's job failed it ("generation pool terminated").
+  const opts = [
+    { threads: 2 }, { threads: 3 }, { threads: 2, releaseWorkersFromBytes: 0 }, { threads: 1 },
+  ].map((o) => ({ ...o, parallelFromBytes: 0 }));
+  const results = await Promise.all(specs.map((spec, i) => generateCaseParallel(spec, opts[i]!)));
+  for (const [i, spec] of specs.entries()) t.is(caseDigest(results[i]!), caseDigest(generateCase(spec)), `generation ${i}`);
+});

@@ -22,13 +22,10 @@
  * No silent fallback: a worker that cannot start or fails is an error naming it.
  */
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Worker } from 'node:worker_threads';
 import type { Case, CaseSpec, Fp4Weights } from '../case.js';
 import { BadArgumentError } from '../errors.js';
 import { defaultChunkBytes, ExpertBytes } from '../expertBytes.js';
-import { startWorker, type WorkerLaunch } from '../fastpath/pool.js';
+import { SharedThreadPool, ThreadPool, workerLaunch, type WorkerMessage } from '../threadPool.js';
 import { assembleCase, generateCase, generateRoutingInputs } from '../generate.js';
 import { generateHidden } from './hidden.js';
 import { expertByteCounts } from './weights.js';
@@ -62,117 +59,22 @@ export interface GenerationInfo {
   readonly ms: number;
 }
 
-function weightsLaunch(): WorkerLaunch {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return { from: 'compiled', path: join(dirname(here), 'weightsWorker.js') };
-  return { from: 'source', path: join(dirname(here), 'weightsWorker.ts'), tsxApi: fileURLToPath(import.meta.resolve('tsx/esm/api')) };
-}
-
 type Reply = { ready: true } | { id: number; experts: number } | { id: number; error: string; stack?: string };
 
-class GenerationPool {
-  private nextId = 0;
-  private readonly pending = new Map<number, { resolve(n: number): void; reject(e: Error): void }>();
-  dead: Error | null = null;
-
-  private constructor(readonly workers: Worker[]) {
-    for (const w of workers) {
-      w.on('message', (m: Reply) => this.onReply(m));
-      w.on('error', (e) => this.die(e));
-      w.on('exit', (code) => this.die(new Error(`generation worker exited (code ${code})`)));
-      w.unref();
-    }
-  }
-
-  static async start(threads: number): Promise<GenerationPool> {
-    const launch = weightsLaunch();
-    const workers = Array.from({ length: threads }, () => startWorker(launch));
-    try {
-      await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-        const onMessage = (m: Reply) => { if ('ready' in m) { off(); resolve(); } };
-        const onError = (e: Error) => { off(); reject(new Error(`generation worker failed to start (${launch.path}): ${e.message}`)); };
-        const onExit = (code: number) => { off(); reject(new Error(`generation worker exited (code ${code}) before it was ready (${launch.path})`)); };
-        const off = () => {
-          w.removeListener('message', onMessage);
-          w.removeListener('error', onError);
-          w.removeListener('exit', onExit);
-        };
-        w.on('message', onMessage);
-        w.on('error', onError);
-        w.on('exit', onExit);
-      })));
-    } catch (e) {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw e;
-    }
-    return new GenerationPool(workers);
-  }
-
-  /** The job on every worker; resolves with each one's task count once all are done. */
-  async runAll(job: WeightsJob): Promise<number[]> {
-    if (this.dead !== null) throw this.dead;
-    for (const w of this.workers) w.ref();
-    try {
-      const settled = await Promise.allSettled(this.workers.map((w) => new Promise<number>((resolve, reject) => {
-        const id = this.nextId++;
-        this.pending.set(id, { resolve, reject });
-        w.postMessage({ id, job });
-      })));
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
-      return settled.map((r) => (r as PromiseFulfilledResult<number>).value);
-    } finally {
-      for (const w of this.workers) w.unref();
-    }
-  }
-
-  async terminate(): Promise<void> {
-    this.die(new Error('generation workers terminated'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
-
-  private die(e: Error): void {
-    this.dead ??= e;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
-
-  private onReply(m: Reply): void {
-    if ('ready' in m) return;
-    const p = this.pending.get(m.id);
-    if (p === undefined) return;
-    this.pending.delete(m.id);
-    if ('error' in m) p.reject(Object.assign(new Error(`generation worker: ${m.error}`), { workerStack: m.stack }));
-    else p.resolve(m.experts);
-  }
+function decode(raw: unknown): WorkerMessage<number, true> {
+  const m = raw as Reply;
+  if ('ready' in m) return { kind: 'ready', ready: true };
+  if ('error' in m) return { kind: 'failed', id: m.id, error: Object.assign(new Error(`generation worker: ${m.error}`), { workerStack: m.stack }) };
+  return { kind: 'done', id: m.id, result: m.experts };
 }
 
-let current: { threads: number; pool: Promise<GenerationPool> } | null = null;
+/** The generator's pool (reference/threadPool.ts): one queue for its uses, restarts and shutdown. */
+const shared = new SharedThreadPool<WeightsJob, number, true>((threads) =>
+  ThreadPool.start<WeightsJob, number, true>({ launch: workerLaunch(import.meta.url, 'weightsWorker'), workers: threads, name: 'generation', decode }));
 
-async function generationPool(threads: number): Promise<GenerationPool> {
-  if (current !== null && current.threads !== threads) await shutdownGenerationWorkers();
-  if (current !== null) {
-    const pool = await current.pool.catch(() => null);
-    if (pool === null || pool.dead !== null) await shutdownGenerationWorkers();
-  }
-  if (current === null) {
-    const pool = GenerationPool.start(threads);
-    current = { threads, pool };
-    pool.catch(() => { if (current?.pool === pool) current = null; });
-  }
-  return current.pool;
-}
-
-/** End the generation workers (the next parallel generation starts new ones). */
-export async function shutdownGenerationWorkers(): Promise<void> {
-  if (current === null) return;
-  const { pool } = current;
-  current = null;
-  try {
-    await (await pool).terminate();
-  } catch {
-    /* failed to start: nothing to end */
-  }
+/** End the generation workers once the generations queued before have ended (the next one starts new ones). */
+export function shutdownGenerationWorkers(): Promise<void> {
+  return shared.shutdown();
 }
 
 function checkOptions(opts: ParallelGenerateOptions): { threads: number; chunkBytes: number; parallelFromBytes: number; releaseFromBytes: number } {
@@ -234,21 +136,23 @@ export async function generateCaseParallel(spec: CaseSpec, opts: ParallelGenerat
     globalScale,
     queue: new Int32Array(new SharedArrayBuffer(4)),
   };
-  const pool = await generationPool(threads);
-  const running = pool.runAll(job);
-  let hiddenOut: ReturnType<typeof generateHidden>;
-  try {
-    hiddenOut = generateHidden(spec.seed, p, spec.scaleFamily); // on this thread, meanwhile
-  } catch (e) {
-    await running.catch(() => undefined); // the workers write shared memory: let them finish
-    throw e;
-  }
-  let perWorker: number[];
-  try {
-    perWorker = await running;
-  } finally {
-    if (bytes >= releaseFromBytes) await shutdownGenerationWorkers(); // free the views they hold
-  }
+  // In the pool's queue: no other generation in this process restarts or ends the workers meanwhile.
+  const { hiddenOut, perWorker } = await shared.queued(async () => {
+    const pool = await shared.acquire(threads);
+    const running = pool.runAll(job);
+    try {
+      let hidden: ReturnType<typeof generateHidden>;
+      try {
+        hidden = generateHidden(spec.seed, p, spec.scaleFamily); // on this thread, meanwhile
+      } catch (e) {
+        await running.catch(() => undefined); // the workers write shared memory: let them finish
+        throw e;
+      }
+      return { hiddenOut: hidden, perWorker: await running };
+    } finally {
+      if (bytes >= releaseFromBytes) await shared.endNow(); // free the views they hold
+    }
+  });
   const fc1: Fp4Weights = { ...w1, globalScale: globalScale.slice(0, El) };
   const fc2: Fp4Weights = { ...w2, globalScale: globalScale.slice(El, 2 * El) };
   const c = assembleCase(spec, logits, bias, hiddenOut.hidden, hiddenOut.sumSquares, fc1, fc2);

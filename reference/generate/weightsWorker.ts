@@ -2,7 +2,7 @@
  * Worker thread of parallel weight generation (generate/parallel.ts): runs WeightsJobs
  * posted by the main thread and answers how many experts it generated. Started compiled
  * (dist/…/weightsWorker.js) beside compiled code, or from this TypeScript file through tsx
- * (fastpath/pool.ts startWorker), like the fast path's worker.
+ * (reference/threadPool.ts startWorker), like the fast path's worker.
  */
 import { parentPort } from 'node:worker_threads';
 import { runWeightsJob, type WeightsJob } from './weightsJob.js';
