@@ -44,6 +44,11 @@ export class Rng {
     return [this.s0, this.s1, this.s2, this.s3];
   }
 
+  /** Continue from `s`: the state a kernel that ran this generator's steps elsewhere ended in (generate/wasmFill.ts). */
+  resume(s: readonly [number, number, number, number]): void {
+    [this.s0, this.s1, this.s2, this.s3] = [s[0] | 0, s[1] | 0, s[2] | 0, s[3] | 0];
+  }
+
   /** Next uint32. */
   u32(): number {
     const s1 = this.s1;

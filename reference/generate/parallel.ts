@@ -9,8 +9,8 @@
  * this thread while the workers run.
  *
  * Small cases stay on this thread: starting workers costs about 0.3 s from source (tsx)
- * and 0.05 s compiled, and a serial generator does ~400 MB/s on one core, so below
- * `parallelFromBytes` (default 256 MiB of weights: ~0.6 s serial) threads cannot win.
+ * and 0.05 s compiled, and a serial generator does ~700 MB/s on one core, so below
+ * `parallelFromBytes` (default 256 MiB of weights: ~0.4 s serial) threads cannot win.
  * The workers are kept between cases (unref'd: they never keep the process alive) and
  * restarted when the thread count changes; `shutdownGenerationWorkers` ends them. After a
  * job of at least `releaseWorkersFromBytes` (default 1 GiB) they are ended: a worker keeps

@@ -27,6 +27,7 @@ import { floorLog2, pow2 } from '../formats/float.js';
 import { UE8M0_VALUES } from '../formats/ue8m0.js';
 import { weightBlock, type Problem } from '../problem.js';
 import { streamRng } from '../rng.js';
+import { fillFromTable16Wasm } from './wasmFill.js';
 
 export type WhichWeights = 'fc1' | 'fc2';
 
@@ -151,7 +152,7 @@ export function generateExpertInto(seed: number, p: Problem, which: WhichWeights
     const base = header.mxBaseCode;
     for (let i = 0; i < perScales; i++) scales[i] += base;
   }
-  rng.fillFromTable16(packed, 0, perPacked, PAIR16);
+  fillFromTable16Wasm(rng, packed, 0, perPacked, PAIR16); // rng.fillFromTable16's bytes, in WebAssembly
   if (family === 'zero_blocks') {
     const flags = new Uint8Array(perScales);
     rng.fillFromTable8(flags, 0, perScales, ZERO_BLOCK8);

@@ -10,7 +10,8 @@ const dir = new URL('.', import.meta.url);
 const source = readFileSync(new URL('analysis.wat', dir), 'utf8');
 const finalizeSource = readFileSync(new URL('finalize.wat', dir), 'utf8');
 
-async function assemble(name, text, features) {
+/** Assemble WebAssembly text into validated binary bytes (also used by reference/generate/wasm/build.mjs). */
+export async function assemble(name, text, features) {
   const wabt = await wabtInit();
   const mod = wabt.parseWat(name, text, features);
   mod.validate(features);
