@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Device plan, call 1 of 3 (≤ 570 s). Issue 11: the driver step (the C++ driver's outputs judged
+# Device plan, call 1 of 3 (≤ 510 s). Issue 11: the driver step (the C++ driver's outputs judged
 # by harness/judge.ts) and the driver's fault table; issue 13: bench:check at the two targets'
 # T = 256 and every SPEC config at T = 1; issue 17: a timed tune of gpt-oss-120b.
 set -u; source .device-carry/setup.sh
@@ -13,6 +13,6 @@ echo "== 13. bench:check, every SPEC config at T = 1"
 timeout 120 node dist/harness/benchCheck.js --configs deepseek-v3,qwen3-235b-a22b,gpt-oss-120b,deepseek-lite,qwen3-30b-a3b,qwen3-next-80b,llama4-maverick,mixtral-8x7b --T 1 --gemm-runs 0 >> $OUT/1-benchcheck.txt 2>&1; echo "bench T=1 rc=$? $(el)"
 grep -E "^## |total wall|generate|regenerate|prepare|traffic|judging" $OUT/1-benchcheck.txt | cut -c1-200
 echo "== 17. tune gpt-oss-120b (target: the whole tune < 2 min)"
-timeout $(left 560) node dist/harness/cli.js tune --config gpt-oss-120b --cache /tmp/tune.json > $OUT/1-tune.txt 2>&1; echo "tune rc=$? $(el)"
+timeout $(left 500) node dist/harness/cli.js tune --config gpt-oss-120b --cache /tmp/tune.json > $OUT/1-tune.txt 2>&1; echo "tune rc=$? $(el)"
 tail -30 $OUT/1-tune.txt | cut -c1-220
 date -u

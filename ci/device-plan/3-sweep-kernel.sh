@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Device plan, call 3 of 3 (≤ 570 s). Issue 13: every SPEC config at T = 4096; issue 18: ncu on the
+# Device plan, call 3 of 3 (≤ 510 s). Issue 13: every SPEC config at T = 4096; issue 18: ncu on the
 # decode and large-T tactics, racecheck of configs 4 and 5 on a small case, then the campaign over
 # every tactic with the time left.
 set -u; source .device-carry/setup.sh
@@ -14,6 +14,6 @@ for r in decode large; do ncu --import /tmp/ncu-$r.ncu-rep --page details --prin
 echo "== 18. racecheck, configs 4 and 5, small case"
 timeout 100 compute-sanitizer --tool racecheck --racecheck-report hazard $B --out /tmp/mb3 --configs deepseek-lite --T 64 --tactics 64/4,64/5 --reps 1 --copy-mib 64 > $OUT/3-racecheck.txt 2>&1; echo "racecheck rc=$? $(el)"; grep -E "RACECHECK SUMMARY|ERROR SUMMARY|hazard" $OUT/3-racecheck.txt | head -5
 echo "== 18. campaign over every tactic with the time left"
-MOE_GATE_STEPS=campaign MOE_GATE_CASES=3000 timeout $(left 560) bash ci/gpu-gate.sh /tmp/gate3 > $OUT/3-campaign.txt 2>&1; echo "campaign rc=$? $(el)"
+MOE_GATE_STEPS=campaign MOE_GATE_CASES=3000 timeout $(left 500) bash ci/gpu-gate.sh /tmp/gate3 > $OUT/3-campaign.txt 2>&1; echo "campaign rc=$? $(el)"
 grep -E "gpu-gate:|passed|records" $OUT/3-campaign.txt | tail -8 | cut -c1-220
 date -u
