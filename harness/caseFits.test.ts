@@ -77,7 +77,8 @@ if (!status.loaded) {
   });
 }
 
-test('check --config deepseek-v3 --T 256 is refused by memory only (no size wall), naming the options and the estimate', async (t) => {
+// Serial: it sets an environment variable that the file's other tests read.
+test.serial('check --config deepseek-v3 --T 256 is refused by memory only (no size wall), naming the options and the estimate', async (t) => {
   const before = process.env.MOE_HARNESS_MEMORY_BYTES;
   process.env.MOE_HARNESS_MEMORY_BYTES = String(8 * GIB);
   const out: string[] = [];

@@ -43,7 +43,8 @@ test('a folder whose journal lost its last cases (and ends in a half-written lin
   t.false(readJournal(full).truncatedTail, 'the cut-short line was dropped before appending');
 });
 
-test('a resume with options that differ from the stored ones is refused, naming the option; nothing runs', async (t) => {
+// Serial: it sets an environment variable that the file's other tests read.
+test.serial('a resume with options that differ from the stored ones is refused, naming the option; nothing runs', async (t) => {
   const dir = join(mkdtempSync(join(tmpdir(), 'moe-resume-')), 'r');
   t.is(await main([...ARGS, '--report', dir], io().io), 0);
   const journal = readFileSync(join(dir, JOURNAL_FILE), 'utf8');

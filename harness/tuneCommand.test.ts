@@ -57,7 +57,8 @@ test('bad arguments: exit 2 naming the option, expected and actual', async (t) =
   }
 });
 
-test('no size wall: full DeepSeek-V3 is refused only by the memory estimate, naming it and the budget', async (t) => {
+// Serial: it sets an environment variable that the file's other tests read.
+test.serial('no size wall: full DeepSeek-V3 is refused only by the memory estimate, naming it and the budget', async (t) => {
   const before = process.env.MOE_HARNESS_MEMORY_BYTES;
   process.env.MOE_HARNESS_MEMORY_BYTES = String(2 ** 30);
   try {

@@ -58,7 +58,8 @@ test('validateCaseSpec refuses T = H = I = 2^31−1 at once (one array beyond No
   t.true(Date.now() - started < 1000, 'refused before any allocation');
 });
 
-test('validateCaseSpec refuses a case bigger than the memory budget, naming the estimate and the limit', (t) => {
+// Serial: it sets an environment variable that the file's other tests read.
+test.serial('validateCaseSpec refuses a case bigger than the memory budget, naming the estimate and the limit', (t) => {
   const prev = process.env.MOE_HARNESS_MEMORY_BYTES;
   process.env.MOE_HARNESS_MEMORY_BYTES = String(GiB);
   try {
