@@ -4,7 +4,7 @@
 # every tactic with the time left.
 set -u; source .device-carry/setup.sh
 echo "== 13. bench:check, every SPEC config at T = 4096"
-timeout 240 node dist/harness/benchCheck.js --configs deepseek-v3,qwen3-235b-a22b,gpt-oss-120b,deepseek-lite,qwen3-30b-a3b,qwen3-next-80b,llama4-maverick,mixtral-8x7b --T 4096 --gemm-runs 0 > $OUT/3-benchcheck-4096.txt 2>&1; echo "bench T=4096 rc=$? $(el)"
+timeout 300 node dist/harness/benchCheck.js --configs deepseek-v3,qwen3-235b-a22b,gpt-oss-120b,deepseek-lite,qwen3-30b-a3b,qwen3-next-80b,llama4-maverick,mixtral-8x7b --T 4096 --gemm-runs 0 > $OUT/3-benchcheck-4096.txt 2>&1; echo "bench T=4096 rc=$? $(el)"
 grep -E "^## |total wall|traffic|judging" $OUT/3-benchcheck-4096.txt | cut -c1-200
 echo "== 18. ncu: gpt-oss-120b T=1 8/3, deepseek-v3 T=4096 128/5"
 B=native/build/bench/moe_bench
