@@ -2,7 +2,8 @@ import test from 'ava';
 import { configProblem } from '../../reference/configs.js';
 import { generateCase } from '../../reference/generate.js';
 import { f32ToBf16 } from '../../reference/formats/bf16.js';
-import { INITIALIZERS, parseInitializers, tensorBuffers, tuningCase, TUNE_TENSORS, type TuneTensor } from './initializers.js';
+import { INITIALIZERS, parseInitializers, tensorBuffers, tuningCase, TUNE_TENSORS, warmTuningWeights, type TuneTensor } from './initializers.js';
+import { caseDigest } from '../../reference/caseDigest.js';
 import { testProblem } from '../../reference/testing/testProblem.js';
 
 const isZero = (b: ArrayBufferView): boolean => new Uint8Array(b.buffer, b.byteOffset, b.byteLength).every((x) => x === 0);
@@ -77,4 +78,13 @@ test('a zero weight initializer does not write into the weights shared with the 
   const r = tuningCase(testProblem({ T: 4, H: 128 }), 4);
   t.false(r.case.fc1.packed.chunks.every(isZero));
   t.deepEqual(r.case, generateCase(r.spec));
+});
+
+test('weights warmed on every core (warmTuningWeights) are the ones tuningCase shares: the same bytes as generateCase for every bucket', async (t) => {
+  const p = configProblem('qwen3-30b-a3b', 1, { E: 12, localExperts: 12, H: 256, I: 128 });
+  await warmTuningWeights(p, 11);
+  const a = tuningCase({ ...p, T: 2 }, 11);
+  const b = tuningCase({ ...p, T: 8 }, 11);
+  t.is(a.case.fc1, b.case.fc1, 'one set of weights for every bucket');
+  for (const tc of [a, b]) t.is(caseDigest(tc.case), caseDigest(generateCase(tc.spec)), `T=${tc.spec.problem.T}`);
 });

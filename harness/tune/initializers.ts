@@ -19,6 +19,7 @@ import { generateCase, outputScalars, validateCaseSpec } from '../../reference/g
 import { f32ArrayToBf16 } from '../../reference/formats/bf16.js';
 import { calibrateFc2InputScale } from '../../reference/generate/calibrate.js';
 import { generateHidden } from '../../reference/generate/hidden.js';
+import { generateCaseParallel } from '../../reference/generate/parallel.js';
 import { generateBias, generateLogits } from '../../reference/generate/logits.js';
 import type { Problem } from '../../reference/problem.js';
 import { problemSignature } from './cache.js';
@@ -125,6 +126,21 @@ function generateForBucket(spec: CaseSpec): Case {
   const { out1Scale, out1GateScale, out2Scale } = outputScalars(p.localExperts, hidden.format === 'nvfp4' ? hidden.globalScale : null, fc1.globalScale, fc2.globalScale, cScale);
   // The weights are shared between buckets (tuningCase copies them before an initializer writes them).
   return { spec, logits, bias, hidden, fc1, fc2, out1Scale, out1GateScale, out2Scale, fc2InputGlobalScale: cScale, swiglu };
+}
+
+/**
+ * The shared weights of (problem, seed) generated on every core (generateCaseParallel, the same
+ * bytes) ahead of the first tuningCase, which would otherwise generate them on this thread
+ * (seconds for a full-size model). Nothing happens when they are already there.
+ */
+export async function warmTuningWeights(problem: Problem, seed: number): Promise<void> {
+  const spec: CaseSpec = { problem: { ...problem, T: 1 }, seed, logitFamily: 'normal', scaleFamily: 'normal' };
+  validateCaseSpec(spec);
+  const key = `${problemSignature(problem)}|${seed}`;
+  if (weightsMemo?.key === key) return;
+  weightsMemo = null; // free the previous weights first
+  const w = await generateCaseParallel(spec);
+  weightsMemo = { key, fc1: w.fc1, fc2: w.fc2, swiglu: w.swiglu };
 }
 
 const cloneWeights = (w: Case['fc1']): Case['fc1'] => ({ packed: w.packed.relayout(), scales: w.scales.relayout(), globalScale: w.globalScale.slice() });

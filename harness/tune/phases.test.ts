@@ -44,7 +44,7 @@ test("a tune reports every phase: calls counted exactly, digests' time where it 
   const tactics = 12;
   const passed = 10;
   const c = r.phases.calls;
-  t.is(c.generate, 2, 'one tuning case per bucket (the weights shared)');
+  t.is(c.generate, 3, 'the shared weights once (every core), then one tuning case per bucket');
   t.is(c.prepare, 2);
   t.is(c.release, 2);
   t.is(c.verify_runs, 2 * tactics, 'two poisoned verification runs per tactic');

@@ -39,7 +39,7 @@ import { tokenBuckets } from './buckets.js';
 import type { BucketChoice, ProblemEntry } from './cache.js';
 import { defaultTacticOf } from './defaultTactic.js';
 import { detectEnvironment, type TuneEnvironment } from './environment.js';
-import { describeInitializers, tuningCase, type InitializerChoice, type TuningCase } from './initializers.js';
+import { describeInitializers, tuningCase, warmTuningWeights, type InitializerChoice, type TuningCase } from './initializers.js';
 import type { TuneJudge } from './judge.js';
 import { PhaseClock, type PhaseTimes } from './phases.js';
 import { TimedProvider } from './timedProvider.js';
@@ -169,6 +169,8 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     modes = applyTimingModes(opts.timingModes ?? DEFAULT_TIMING_MODES, description, opts.unsupportedTiming ?? 'report');
     for (const n of modes.notes) log(`warning: ${n}`);
     conventions = opts.kernel.conventions ?? description.conventions;
+    // The weights every bucket shares, on every core first (tuningCase would make them on this thread).
+    await clock.time('generate', () => warmTuningWeights(opts.problem, opts.seed));
     const caseOf = (bucket: number): TuningCase => clock.timeSync('generate', () => tuningCase({ ...opts.problem, T: bucket }, opts.seed, opts.initializers));
     let next: TuningCase | undefined;
     // References started ahead; awaited before returning, so none outlives the tune (it would load the CPU under whatever runs next).
