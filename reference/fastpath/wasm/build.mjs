@@ -43,18 +43,24 @@ export function moduleSource(bytes, finalizeBytes) {
   ].join('\n');
 }
 
-if (process.argv[1] !== undefined && new URL(import.meta.url).pathname === process.argv[1]) {
-  const text = moduleSource(await assembleAnalysisModule(), await assembleFinalizeModule());
-  const target = new URL('analysisModule.ts', dir);
+/**
+ * A build script's command line: with --check, exit 1 when `target` is not `text` (naming
+ * `rebuild`, the command that writes it); else write it.
+ */
+export function writeOrCheck(target, text, rebuild) {
   if (process.argv.includes('--check')) {
-    const current = readFileSync(target, 'utf8');
-    if (current !== text) {
-      console.error('reference/fastpath/wasm/analysisModule.ts is stale: run node reference/fastpath/wasm/build.mjs');
+    if (readFileSync(target, 'utf8') !== text) {
+      console.error(`${target.pathname} is stale: run ${rebuild}`);
       process.exit(1);
     }
-    console.log('analysisModule.ts matches analysis.wat');
+    console.log(`${target.pathname} is up to date`);
   } else {
     writeFileSync(target, text);
     console.log(`wrote ${target.pathname}`);
   }
+}
+
+if (process.argv[1] !== undefined && new URL(import.meta.url).pathname === process.argv[1]) {
+  const text = moduleSource(await assembleAnalysisModule(), await assembleFinalizeModule());
+  writeOrCheck(new URL('analysisModule.ts', dir), text, 'node reference/fastpath/wasm/build.mjs');
 }

@@ -2,9 +2,9 @@
 // devDependency: the bytes are committed, so neither the tests nor a user's run need wabt).
 // `node reference/generate/wasm/build.mjs [--check]`: --check exits 1 when fillModule.ts is
 // not what fill.wat assembles to (wasmFill.test.ts checks the same).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { assemble } from '../../fastpath/wasm/build.mjs';
+import { assemble, writeOrCheck } from '../../fastpath/wasm/build.mjs';
 
 const dir = new URL('.', import.meta.url);
 const source = readFileSync(new URL('fill.wat', dir), 'utf8');
@@ -25,16 +25,5 @@ export function fillModuleSource(bytes) {
 }
 
 if (process.argv[1] !== undefined && new URL(import.meta.url).pathname === process.argv[1]) {
-  const text = fillModuleSource(await assembleFillModule());
-  const target = new URL('fillModule.ts', dir);
-  if (process.argv.includes('--check')) {
-    if (readFileSync(target, 'utf8') !== text) {
-      console.error('reference/generate/wasm/fillModule.ts is stale: run node reference/generate/wasm/build.mjs');
-      process.exit(1);
-    }
-    console.log('fillModule.ts matches fill.wat');
-  } else {
-    writeFileSync(target, text);
-    console.log(`wrote ${target.pathname}`);
-  }
+  writeOrCheck(new URL('fillModule.ts', dir), fillModuleSource(await assembleFillModule()), 'node reference/generate/wasm/build.mjs');
 }
