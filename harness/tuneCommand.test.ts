@@ -90,7 +90,7 @@ test('tune prints where the time went (every phase) and how it timed; a cold L2 
   const a = capture();
   t.is(await main(['tune', '--problem', problem, '--kernel', 'emulated', '--buckets', '2,4', '--l2', 'cold', ...quick], a.io), 0, a.err.join('\n'));
   const text = a.out.join('\n');
-  t.regex(text, /^phases: generate \d+\.\d s \(2\), reference \d+\.\d s waited \(2 computed in \d+\.\d s, \d+\.\d s hidden behind the kernel's runs\), prepare \d+\.\d s \(2\), verify_runs \d+\.\d s \(\d+\), digests \d+\.\d s \(\d+\), judge \d+\.\d s \(\d+\), timing \d+\.\d s \(\d+\), release \d+\.\d s \(2\), other \d+\.\d s; references ahead$/m);
+  t.regex(text, /^phases: generate \d+\.\d s \(3\), reference \d+\.\d s waited \(2 computed in \d+\.\d s, \d+\.\d s hidden behind the kernel's runs\), prepare \d+\.\d s \(2\), verify_runs \d+\.\d s \(\d+\), digests \d+\.\d s \(\d+\), judge \d+\.\d s \(\d+\), timing \d+\.\d s \(\d+\), release \d+\.\d s \(2\), other \d+\.\d s; references ahead$/m);
   t.regex(text, /^timed with: L2 warm, stream launches; NOTE: cold L2 was requested but kernel emulated does not support L2 flushes between runs: timed with a WARM L2$/m);
   t.regex(a.err.join('\n'), /warning: cold L2 was requested/);
   const b = capture();
