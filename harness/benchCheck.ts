@@ -213,7 +213,7 @@ export function formatRow(r: BenchCheckRow): string[] {
     row('---', '---:'),
     row('generate (campaign)', ms(ph.generate)),
     row('reference (runs while the kernel runs)', ms(ph.reference)),
-    row('regenerate (child)', ms(ph.regenerate)),
+    row('regenerate (child) — alongside the campaign\'s generation', ms(ph.regenerate)),
     row('prepare (upload + layout)', ms(ph.prepare)),
     row(`tactic runs (all ${r.tactics} tactics, every repeat)`, ms(ph.runs)),
     row('input digests (2 per tactic)', ms(ph.digests)),
