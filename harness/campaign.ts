@@ -50,6 +50,11 @@ export interface CampaignOptions {
   /** Runs of each tactic on identical inputs, compared bit for bit (>= 2; default 2). */
   readonly repeats?: number;
   readonly errorModel?: (p: Problem) => ErrorModel;
+  /**
+   * The campaign's own copy of each case, for the reference (default generateCaseParallel; a
+   * child process regenerates its copy from the spec regardless). Tests make it fail.
+   */
+  readonly generate?: (spec: CaseSpec) => Promise<Case>;
   readonly onEvent?: (e: CampaignEvent) => void;
   /** Stops the campaign between or during tactics (SIGINT/SIGTERM); the result says `interrupted`. */
   readonly signal?: AbortSignal;
@@ -197,7 +202,8 @@ async function streamOneCase(
   // to generate is the case's disposition, reported before anything else (as when the
   // generation came first).
   const t0 = performance.now();
-  const generation: Promise<Case> = generateCaseParallel(spec); // every core for large weights, the same bytes
+  const generation: Promise<Case> = (opts.generate ?? generateCaseParallel)(spec); // every core for large weights, the same bytes
+  generation.catch(() => undefined); // reported below, whichever path ends the case
   generation.then(() => { casePhases.generate = performance.now() - t0; }, () => undefined);
   const generationError = generation.then(() => null, (e: unknown) => e);
   const generateFailed = async (): Promise<boolean> => {

@@ -5,7 +5,9 @@
  * is attributed to that phase, with one record per tactic.
  */
 import test from 'ava';
+import type { Case, CaseSpec } from '../reference/case.js';
 import type { Expected } from '../reference/expected.js';
+import { generateCaseParallel } from '../reference/generate/parallel.js';
 import { runCampaign, type CampaignCase, type CaseRecord } from './campaign.js';
 import { caseMix } from './caseMix.js';
 import type { Isolation } from './campaign.js';
@@ -54,6 +56,19 @@ for (const isolation of ['inline', 'child'] as const satisfies readonly Isolatio
     t.true(rest.length === labelsOf(b).length && rest.every((x) => x.disposition === 'passed'));
   });
 }
+
+test('child: the campaign\'s own copy fails to generate while the child\'s succeeds: the one generation error, none of the child\'s outcomes judged', async (t) => {
+  // The child starts regenerating from the spec before the campaign's copy exists; here only the campaign's fails.
+  const generate = (spec: CaseSpec): Promise<Case> => spec.seed === a.spec.seed
+    ? Promise.reject(new RangeError('Array buffer allocation failed (simulated: the campaign\'s copy only)'))
+    : generateCaseParallel(spec);
+  const r = await runCampaign([a, b], { kernel: { kind: 'emulated' }, isolation: 'child', generate });
+  t.deepEqual(summary(r.records.filter((x) => x.caseIndex === 0)), ['0 * error'], 'no record of a tactic the child ran');
+  t.regex(r.records[0]!.verdict.lines[0]!, /harness error: generating case 0 .*: RangeError: Array buffer allocation failed \(simulated: the campaign's copy only\)/);
+  const rest = r.records.filter((x) => x.caseIndex === 1);
+  t.deepEqual(rest.map((x) => x.tactic), labelsOf(b));
+  t.true(rest.every((x) => x.disposition === 'passed'));
+});
 
 for (const phase of ['regenerate', 'prepare'] as const) {
   test(`child: a death while in ${phase} is retried in a fresh child, which finishes the case`, async (t) => {
