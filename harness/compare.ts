@@ -43,9 +43,10 @@ import { beyondFloat32, flipRowBudget, infinityIsCorrect, ulpBf16, type ErrorMod
 import type { Observed } from './kernels/kernel.js';
 import { judgeSelection, judgeWeights } from './routingJudge.js';
 import {
-  dispositionOf, fmtNum, formatFinding, ratioBin, RATIO_BIN_LABELS, withinBoundBin, zeroCounts,
+  dispositionOf, fmtNum, formatFinding, ratioBin, RATIO_BIN_LABELS, withinBoundBin, WITHIN_BOUND_BIN, zeroCounts,
   type Finding, type FindingContext, type Verdict, type WorstElement,
 } from './verdict.js';
+import { scanChunk, SCAN_CHUNK_ELEMENTS } from './wasmScan.js';
 
 export interface CompareInput {
   /** The reference for the case (its own routing). */
@@ -386,6 +387,50 @@ class ElementScan {
     this.worstRatio = worstRatio;
   }
 
+  /**
+   * Rows [t0, t1), usable, with no later run differing from run 1 (at most SCAN_CHUNK_ELEMENTS
+   * elements): the common elements counted by the WebAssembly twin of row() (wasmScan.ts), every
+   * other element through element(), in element order. Of the common elements only the chunk's
+   * first and its first largest ratio can change the worst element (a running maximum, strict >,
+   * that a first NaN ratio of element() holds), so those two are applied in their places among
+   * the others: the tally is row()'s, bit for bit (wasmScan.test.ts).
+   */
+  rowsWasm(t0: number, t1: number): void {
+    const { H } = this;
+    const b0 = t0 * H;
+    const r = scanChunk(b0, t1 * H,
+      { out1: this.out1, refOut: this.refOut, absAccum: this.absAccum, conventionBound: this.hasConvention ? this.conventionBound : null },
+      { poison1: this.p1, accumulationFactor: this.accumulationFactor, absoluteFloor: this.absoluteFloor, halfUlp: HALF_ULP_BF16, binTable: WITHIN_BOUND_BIN });
+    for (let j = 0; j < this.bins.length; j++) this.bins[j]! += r.bins[j]!;
+    const events = r.first < 0 ? [] : r.worst === r.first ? [r.first] : r.first < r.worst ? [r.first, r.worst] : [r.worst, r.first];
+    let e = 0;
+    for (let k = 0; k < r.slow.length; k++) {
+      const s = r.slow[k]!;
+      while (e < events.length && events[e]! < s) this.commonWorst(b0 + events[e++]!);
+      const i = b0 + s;
+      const t = Math.floor(i / H);
+      this.element(t, i - t * H, i);
+    }
+    while (e < events.length) this.commonWorst(b0 + events[e++]!);
+  }
+
+  /** row()'s worst-element update for common element i (already counted in its bin). */
+  private commonWorst(i: number): void {
+    const o1 = this.out1[i]!;
+    const out = BF16_VALUE[o1]!;
+    const ref = this.refOut[i]!;
+    let bound = this.accumulationFactor * this.absAccum[i]! + HALF_ULP_BF16[(o1 >>> 7) & 0xff]! + this.absoluteFloor;
+    if (this.hasConvention) bound += this.conventionBound[i]!;
+    const ratio = Math.abs(out - ref) / bound;
+    if (ratio > this.worstRatio) {
+      this.worstRatio = ratio;
+      this.worstI = i;
+      this.worstOut = out;
+      this.worstRef = ref;
+      this.worstBound = bound;
+    }
+  }
+
   /** One element, every branch (the order of judgement of the header). */
   element(t: number, h: number, i: number): void {
     const a = this.a;
@@ -486,8 +531,33 @@ class ElementScan {
   }
 }
 
-/** The element loop of compare(): ElementScan row by row. */
-function elementVerdicts(a: ElementInput, room: (kind: Finding['kind']) => boolean, keep: (f: Finding) => void): ElementTally {
+/**
+ * The element loop of compare(): usable rows whose later runs all equal run 1 go to the
+ * WebAssembly scan in chunks of whole rows (rowsWasm); the rest, and every row when a later
+ * run differs, row by row in JS (row).
+ */
+export function elementVerdicts(a: ElementInput, room: (kind: Finding['kind']) => boolean, keep: (f: Finding) => void): ElementTally {
+  const scan = new ElementScan(a, room, keep);
+  if (a.differing.length > 0 || a.H > SCAN_CHUNK_ELEMENTS) {
+    for (let t = 0; t < a.T; t++) scan.row(t);
+    return scan.tally();
+  }
+  const rowsPerChunk = Math.floor(SCAN_CHUNK_ELEMENTS / a.H);
+  for (let t = 0; t < a.T;) {
+    if (a.unforceable[t] !== 0) {
+      scan.row(t++);
+      continue;
+    }
+    let t1 = t + 1;
+    while (t1 < a.T && t1 - t < rowsPerChunk && a.unforceable[t1] === 0) t1++;
+    scan.rowsWasm(t, t1);
+    t = t1;
+  }
+  return scan.tally();
+}
+
+/** The element loop with every row in JS (row): the WebAssembly scan's twin (wasmScan.test.ts). */
+export function jsElementVerdicts(a: ElementInput, room: (kind: Finding['kind']) => boolean, keep: (f: Finding) => void): ElementTally {
   const scan = new ElementScan(a, room, keep);
   for (let t = 0; t < a.T; t++) scan.row(t);
   return scan.tally();

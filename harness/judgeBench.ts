@@ -7,12 +7,15 @@
  *
  * Prints, for `repeats` bitwise identical runs ("identical") and for runs whose last one
  * differs in one output element ("one differs", the full per-element path for that run), the
- * median judge() wall time and ns per output element per case (T·H elements).
+ * median judge() wall time and ns per output element per case (T·H elements); then compare()
+ * on the identical runs with its WebAssembly element scan and with the JS loop it replaces
+ * (its twin), alternated, side by side.
  */
 import { configProblem } from '../reference/configs.js';
 import { generateCaseParallel } from '../reference/generate/parallel.js';
 import { shutdownReference } from '../reference/moe.js';
 import { POISON } from './caseRunner.js';
+import { compare, compareWith, jsElementVerdicts } from './compare.js';
 import { errorModel } from './errorModel.js';
 import { judge } from './judge.js';
 import type { Observed } from './kernels/kernel.js';
@@ -50,6 +53,21 @@ async function main(): Promise<void> {
     const med = times[Math.floor(times.length / 2)]!;
     console.log(`${config} T=${T} local ${local}, ${n} runs, ${name}: judge ${med.toFixed(1)} ms median of ${reps}, ` +
       `${((med * 1e6) / elements).toFixed(1)} ns per output element (${elements} elements; ${disposition})`);
+  }
+  const input = { reference: expected, referenceForIds: null, runs: identical, poison: POISON, digests: ['d', 'd'] as const, model, context: { tactic: '8/0', seed: 1 } };
+  const loops = [['WebAssembly scan', (): unknown => compare(input)], ['JS loop (its twin)', (): unknown => compareWith(input, jsElementVerdicts)]] as const;
+  const ms: number[][] = loops.map(() => []);
+  for (let r = 0; r < Number(reps); r++) {
+    for (const [k, [, f]] of loops.entries()) {
+      const t0 = performance.now();
+      f();
+      ms[k]!.push(performance.now() - t0);
+    }
+  }
+  for (const [k, [name]] of loops.entries()) {
+    const sorted = [...ms[k]!].sort((a, b) => a - b);
+    const med = sorted[Math.floor(sorted.length / 2)]!;
+    console.log(`compare() element loop, ${name}: ${med.toFixed(1)} ms median of ${reps} alternated, ${((med * 1e6) / elements).toFixed(1)} ns per output element`);
   }
   await shutdownReference();
 }

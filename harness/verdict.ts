@@ -87,7 +87,7 @@ export function ratioBin(ratio: number, basis: RatioBasis): number {
  * ratio; every edge is a power of two, so the bin depends on nothing else): 0 for zero,
  * then ≤2^-8, ≤2^-6, ≤2^-4, ≤2^-2, ≤2^-1, ≤1 (subnormal ratios fall in ≤2^-8).
  */
-const WITHIN_BOUND_BIN = Uint8Array.from({ length: 1024 }, (_, i) => {
+export const WITHIN_BOUND_BIN = Uint8Array.from({ length: 1024 }, (_, i) => {
   if (i === 0) return 0;
   const c = i - 1023; // ⌈log2 ratio⌉
   return c <= -8 ? 1 : c <= -6 ? 2 : c <= -4 ? 3 : c <= -2 ? 4 : c <= -1 ? 5 : 6;
