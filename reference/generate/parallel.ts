@@ -137,8 +137,7 @@ export async function generateCaseParallel(spec: CaseSpec, opts: ParallelGenerat
     queue: new Int32Array(new SharedArrayBuffer(4)),
   };
   // In the pool's queue: no other generation in this process restarts or ends the workers meanwhile.
-  const { hiddenOut, perWorker } = await shared.queued(async () => {
-    const pool = await shared.acquire(threads);
+  const { hiddenOut, perWorker } = await shared.use(threads, async (pool) => {
     const running = pool.runAll(job);
     try {
       let hidden: ReturnType<typeof generateHidden>;
