@@ -203,7 +203,6 @@ async function streamOneCase(
   // generation came first).
   const t0 = performance.now();
   const generation: Promise<Case> = (opts.generate ?? generateCaseParallel)(spec); // every core for large weights, the same bytes
-  generation.catch(() => undefined); // reported below, whichever path ends the case
   generation.then(() => { casePhases.generate = performance.now() - t0; }, () => undefined);
   const generationError = generation.then(() => null, (e: unknown) => e);
   const generateFailed = async (): Promise<boolean> => {

@@ -102,12 +102,14 @@ export interface TuningCase {
  * them. Only the last weights are kept (one tune at a time).
  */
 let weightsMemo: { key: string; fc1: Case['fc1']; fc2: Case['fc2']; swiglu: Case['swiglu'] } | null = null;
+/** What the shared weights depend on: the problem without T (and its name), and the seed. */
+const weightsKey = (p: Problem, seed: number): string => `${problemSignature(p)}|${seed}`;
 
 function generateForBucket(spec: CaseSpec): Case {
   validateCaseSpec(spec);
   const p = spec.problem;
   const { seed } = spec;
-  const key = `${problemSignature(p)}|${seed}`;
+  const key = weightsKey(p, seed);
   if (weightsMemo?.key !== key) {
     weightsMemo = null; // free the previous weights first
     const w = generateCase({ ...spec, problem: { ...p, T: 1 } });
@@ -136,7 +138,7 @@ function generateForBucket(spec: CaseSpec): Case {
 export async function warmTuningWeights(problem: Problem, seed: number): Promise<void> {
   const spec: CaseSpec = { problem: { ...problem, T: 1 }, seed, logitFamily: 'normal', scaleFamily: 'normal' };
   validateCaseSpec(spec);
-  const key = `${problemSignature(problem)}|${seed}`;
+  const key = weightsKey(problem, seed);
   if (weightsMemo?.key === key) return;
   weightsMemo = null; // free the previous weights first
   const w = await generateCaseParallel(spec);

@@ -229,7 +229,6 @@ std::shared_ptr<const OwnedCase> ownedCopy(const CaseArgs& c) {
     size_t bytes;
   };
   constexpr size_t kPiece = size_t(64) << 20;
-  auto copyPiece = [](const Piece& p) { std::memcpy(p.dst, p.src, p.bytes); };
   auto owned = std::make_shared<OwnedCase>();
   owned->args = c;
   owned->storage.reserve(14);
@@ -257,13 +256,13 @@ std::shared_ptr<const OwnedCase> ownedCopy(const CaseArgs& c) {
   });
   const int threads = ownedCopyThreads(total);
   if (threads <= 1) {
-    for (const Piece& p : pieces) copyPiece(p);
+    for (const Piece& p : pieces) std::memcpy(p.dst, p.src, p.bytes);
     return owned;
   }
   std::atomic<size_t> next{0};
   auto work = [&]() {
     for (size_t i = next.fetch_add(1); i < pieces.size(); i = next.fetch_add(1)) {
-      copyPiece(pieces[i]);
+      std::memcpy(pieces[i].dst, pieces[i].src, pieces[i].bytes);
     }
   };
   std::vector<std::thread> pool;

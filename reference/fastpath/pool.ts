@@ -32,23 +32,24 @@ export interface WorkerPool {
   runAll(job: Job): Promise<JobStats[]>;
 }
 
+/** Each started pool's view with its backend, made once when the pool starts. */
+const views = new WeakMap<ThreadPool<Job, JobStats, Ready>, WorkerPool>();
+
 async function startPool(threads: number): Promise<ThreadPool<Job, JobStats, Ready>> {
   // tfjs-node parallelizes inside TensorFlow and is not worker-safe: one worker then.
-  const count = tfjsNodeStatus().available ? 1 : threads;
-  return ThreadPool.start<Job, JobStats, Ready>({ launch: workerLaunch(), workers: count, name: 'fast-path', decode });
-}
-
-const shared = new SharedThreadPool<Job, JobStats, Ready>(startPool);
-
-function asWorkerPool(pool: ThreadPool<Job, JobStats, Ready>): WorkerPool {
+  const tfjsNode = tfjsNodeStatus().available;
+  const pool = await ThreadPool.start<Job, JobStats, Ready>({ launch: workerLaunch(), workers: tfjsNode ? 1 : threads, name: 'fast-path', decode });
   const first = pool.ready[0]!;
   const info: BackendInfo = {
     name: first.name,
-    threads: tfjsNodeStatus().available ? defaultThreads() : pool.size,
+    threads: tfjsNode ? defaultThreads() : pool.size,
     ...(first.note !== undefined ? { note: first.note } : {}),
   };
-  return { size: pool.size, info, runAll: (job) => pool.runAll(job) };
+  views.set(pool, { size: pool.size, info, runAll: (job) => pool.runAll(job) });
+  return pool;
 }
+
+const shared = new SharedThreadPool<Job, JobStats, Ready>(startPool);
 
 /**
  * Runs `fn` once every fast-path run queued before it has ended, and before any queued after
@@ -65,7 +66,7 @@ export function inFastPathQueue<R>(fn: () => Promise<R>): Promise<R> {
  * it inside inFastPathQueue, or from a script that is the pool's only user.
  */
 export async function workerPool(threads = defaultThreads()): Promise<WorkerPool> {
-  return asWorkerPool(await shared.acquire(threads));
+  return views.get(await shared.acquire(threads))!;
 }
 
 /** Workers already running for a pool of `threads` (a run of that size starts none). */
