@@ -17,4 +17,9 @@ grep -E "^## |total wall|generate|regenerate|prepare|traffic|judging" $OUT/1-ben
 echo "== 17. tune gpt-oss-120b (target: the whole tune < 2 min)"
 timeout $(left 500) node dist/harness/cli.js tune --config gpt-oss-120b --cache /tmp/tune.json > $OUT/1-tune.txt 2>&1; echo "tune rc=$? $(el)"
 tail -30 $OUT/1-tune.txt | cut -c1-220
+if [ "$(left 540)" -gt 60 ]; then
+  echo "== 13. with the time left: bench:check at T = 4096 for the smaller SPEC configs (call 3 repeats any it lacks)"
+  timeout $(left 540) node dist/harness/benchCheck.js --configs deepseek-lite,qwen3-30b-a3b,mixtral-8x7b --T 4096 --gemm-runs 0 > $OUT/1-benchcheck-4096.txt 2>&1; echo "bench T=4096 small rc=$? $(el)"
+  grep -E "^## |total wall" $OUT/1-benchcheck-4096.txt | cut -c1-200
+fi
 date -u
