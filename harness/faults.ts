@@ -59,8 +59,9 @@ export const FAULTS = {
     scenario: 'quant mode mxfp4_mxfp8',
   },
   tactic_skips_last_k_block: {
-    code: 11, effect: 'one tactic (largest tileTokens, config 0) skips the last K block of FC1', finding: ['beyond_bound'],
-    scenario: 'every tactic forced (only 128/0 is faulty)',
+    code: 11, effect: 'one tactic skips the last K block of FC1: natively 8/3 (the decode tactic, the fastest at small T); emulated, the largest tileTokens of config 0',
+    finding: ['beyond_bound'],
+    scenario: 'every tactic forced (only that one tactic is faulty)',
   },
   expert_scale_ignored: {
     code: 12, effect: 'one expert (local index 1) ignores its out2Scale', finding: ['beyond_bound'],

@@ -8,7 +8,7 @@ echo "== 13. bench:check at T = 4096: the six other SPEC configs"
 timeout 240 node dist/harness/benchCheck.js --configs qwen3-235b-a22b,gpt-oss-120b,deepseek-lite,qwen3-30b-a3b,qwen3-next-80b,mixtral-8x7b --T 4096 --gemm-runs 0 > $OUT/3-benchcheck-4096.txt 2>&1; echo "bench T=4096 rc=$? $(el)"
 grep -E "^## |total wall|traffic|judging" $OUT/3-benchcheck-4096.txt | cut -c1-200
 echo "== 18. ncu: gpt-oss-120b T=1 8/3, deepseek-v3 T=4096 128/5"
-B=native/build/bench/moe_bench
+B=native/build/bench/moe_bench; mkdir -p /tmp/mb1 /tmp/mb2 /tmp/mb3
 timeout 60 ncu --set full --launch-skip 20 --launch-count 6 -o /tmp/ncu-decode $B --out /tmp/mb1 --configs gpt-oss-120b --T 1 --tactics 8/3 --reps 3 --copy-mib 64 > /tmp/ncu1.log 2>&1; echo "ncu decode rc=$? $(el)"
 timeout 90 ncu --set full --launch-skip 20 --launch-count 6 -o /tmp/ncu-large $B --out /tmp/mb2 --configs deepseek-v3 --T 4096 --tactics 128/5 --reps 3 --copy-mib 64 > /tmp/ncu2.log 2>&1; echo "ncu large rc=$? $(el)"
 for r in decode large; do ncu --import /tmp/ncu-$r.ncu-rep --page details --print-units base 2>/dev/null | grep -E "^  [a-z_]+|Duration|Memory Throughput|DRAM Throughput|Compute \(SM\) Throughput|Achieved Occupancy|Registers Per Thread|Theoretical Occupancy|Warp Cycles Per Issued|L2 Hit Rate|Dynamic Shared" ; done > $OUT/3-ncu.txt; tail -n 4 /tmp/ncu1.log /tmp/ncu2.log >> $OUT/3-ncu.txt

@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 die() { echo "pack: $*" >&2; exit 1; }
 npm run build:ts >/dev/null
-cmake --build native/build --target moe_gpu_check moe_gpu_check_faults moe_bench --parallel "$(nproc)" >/dev/null \
-  || die "building the native drivers failed (cmake --build native/build --target moe_gpu_check moe_gpu_check_faults moe_bench)"
+cmake --build native/build --target moe_native moe_native_faults moe_gpu_check moe_gpu_check_faults moe_bench --parallel "$(nproc)" >/dev/null \
+  || die "building the native drivers failed (cmake --build native/build --target moe_native moe_native_faults moe_gpu_check moe_gpu_check_faults moe_bench)"
 bash ci/bundle.sh .bundle >/dev/null
 rm -rf .device-carry && mkdir -p .device-carry
 cp .bundle/node.xz .bundle/node_modules.tar.xz .device-carry/

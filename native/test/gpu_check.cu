@@ -702,7 +702,7 @@ int runFaults(uint64_t seed) {
   for (const F& f : faults) {
     Prepared& prep = *preps[size_t(f.caseIdx)];
     const ProblemArgs& p = cases[size_t(f.caseIdx)].p;
-    Tactic t = f.code == 11 ? Tactic{128, 0} : defaultTactic(p, nullptr);
+    Tactic t = f.code == 11 ? Tactic{8, 3} : defaultTactic(p, nullptr);
     if (f.code == 1) t = Tactic{32, 0};
     RunOptions clean;
     clean.tactic = t;

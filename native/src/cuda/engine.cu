@@ -361,7 +361,9 @@ class CudaPrepared final : public Prepared {
       g.I = int(I);
       g.H = int(H);
       g.fault = o.fault;
-      g.faultTactic = (o.tactic.tileTokens == 128 && o.tactic.config == 0) ? 1 : 0;
+      // Fault 11 sits on the decode tactic 8/3: the fastest tactic at small T, so the tuner's
+      // demonstration shows a wrong tactic blocklisted where it is the fastest.
+      g.faultTactic = (o.tactic.tileTokens == 8 && o.tactic.config == 3) ? 1 : 0;
       g.slots = slots_;
       if (mxFix) {
         g.acode = acode_.get<uint8_t>();

@@ -67,7 +67,7 @@ struct GemmParams {
   int splitSlices;
   // Faults (faults build only).
   int fault;
-  int faultTactic;  // this launch is the tactic that fault 11 targets
+  int faultTactic;  // this launch is the tactic that fault 11 targets (8/3, engine.cu)
 };
 
 template <int BW, int BT, int STAGES>

@@ -165,7 +165,7 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   }
   __syncthreads();
 
-  const int nk = p.kTiles;  // (fault tactic_skips_last_k_block targets tactic 128/0 only)
+  const int nk = p.kTiles;  // (fault tactic_skips_last_k_block targets tactic 8/3 only)
   const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * p.kTiles * 32;
   const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * p.kTiles * 4;
   uint8_t* const sDq = smem + S::kDqOff;

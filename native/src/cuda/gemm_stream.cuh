@@ -147,13 +147,16 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
     return sw;
   };
 
+  // Fault tactic_skips_last_k_block (this kernel at 8/3 is its target, engine.cu): FC1 never
+  // loads its last K tile (it adds zeros in its place), so the faulty tactic is also faster.
+  const int kTilesRead = KIND == kGemmFc1 && FAULT(p.fault, kFaultTacticSkipsLastKBlock) && p.faultTactic ? kTiles - 1 : kTiles;
   uint4 rawA[kStreamPrefetch], rawB[kStreamPrefetch];
   uint32_t swA[kStreamPrefetch], swB[kStreamPrefetch];
   // Loads of super-step s into slot u (zeros past K or for rows outside the matrix: e2m1 0
   // times scale code 0 is 0, so padded columns add exact zeros).
   auto loadStep = [&](int u, int s) {
     const int kt = 2 * s + (q >> 1);
-    const bool ok = s < nSteps && kt < kTiles;
+    const bool ok = s < nSteps && kt < kTilesRead;
     const int off = kt * 32 + (q & 1) * 16;
     rawA[u] = ok && rowA ? ldgStream16(rowA + off) : make_uint4(0, 0, 0, 0);
     rawB[u] = ok && rowB ? ldgStream16(rowB + off) : make_uint4(0, 0, 0, 0);
@@ -243,7 +246,6 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
     }
   };
 
-  // (Fault tactic_skips_last_k_block targets tactic 128/0 only: not this kernel.)
   const int nEnd = nSteps;
 
   const int nChunks = (nEnd + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
