@@ -17,10 +17,11 @@
 // granule, so each buffer may cost up to 2 MiB more than its bytes) plus the device code that
 // lazy module loading places on the device during prepare and the runs: at most the addon's
 // fat binary (6.8 MB release, 7.5 MB faults build, every architecture included), bounded by
-// kDeviceCodeBytes = 16 MiB. Local memory: two sm_90a kernels spill 8 bytes a thread (ptxas -v,
-// 2026-12-07: moeGemmKernel 16/0 FC1 and moeSmemDqKernel 128/4 FC2; every other kernel has a
-// 0-byte stack frame), so a launch of one reserves at most 8 B × 2048 resident threads × the SMs
-// (2.1 MiB on 132 SMs); the device-code bound leaves more than that above the fat binary.
+// kDeviceCodeBytes = 16 MiB. Local memory is not counted: two sm_90a kernels spill 8 bytes a
+// thread (ptxas -v, 2026-12-07: moeGemmKernel 16/0 FC1, moeSmemDqKernel 128/4 FC2; the others
+// have 0-byte stack frames), and the driver reserves local memory for them at their first launch
+// (per-thread size × resident threads; at 8 B, 2.1 MiB on 132 SMs, inside the device-code
+// bound's headroom — unmeasured: the sampled device peaks of docs/full-size.md include it).
 #pragma once
 #include <algorithm>
 #include <cstdint>
