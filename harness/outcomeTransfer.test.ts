@@ -54,10 +54,18 @@ function sameBits(t: import('ava').ExecutionContext, got: TacticOutcome, want: E
 }
 
 const scratch = (): string => mkdtempSync(join(tmpdir(), 'moe-outcome-test-'));
-
-test('a large outcome (T·H = 8 M elements per run) crosses by one file, bit-identical, and the file is gone after', (t) => {
+/** Runs `body` on a fresh scratch folder and removes the folder after, whatever happens. */
+function withScratch(body: (dir: string) => void): void {
   const dir = scratch();
   try {
+    body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a large outcome (T·H = 8 M elements per run) crosses by one file, bit-identical, and the file is gone after', (t) => {
+  withScratch((dir) => {
     const o = ran(8 * 2 ** 20 + 3, 8 * 4097);
     const sent = sendableOutcome(o, dir, 0);
     t.is(sent.mode, 'file');
@@ -72,14 +80,11 @@ test('a large outcome (T·H = 8 M elements per run) crosses by one file, bit-ide
     // Views on one buffer, no copies per array.
     if (got.kind === 'ran') t.true(got.runs.every((r) => r.output.buffer === got.runs[0].output.buffer && r.weights.buffer === r.output.buffer));
     t.deepEqual(readdirSync(dir), []);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('small outcomes, crashed ones and a child without a folder stay inline', (t) => {
-  const dir = scratch();
-  try {
+  withScratch((dir) => {
     const small = ran(100, 16);
     t.is(sendableOutcome(small, dir, 0).mode, 'inline');
     t.is(sendableOutcome(ran(DEFAULT_INLINE_BYTES, 16), undefined, 1).mode, 'inline');
@@ -96,14 +101,11 @@ test('small outcomes, crashed ones and a child without a folder stay inline', (t
     t.is(got.kind === 'ran' ? got.runs[0].violations?.[0] : undefined, 'k returned nothing');
     t.is(got.kind === 'ran' ? got.runs[1].output.length : -1, 3);
     t.deepEqual(readdirSync(dir), []);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a truncated, missing or mis-described file is refused (never half-read) and unlinked', (t) => {
-  const dir = scratch();
-  try {
+  withScratch((dir) => {
     const o = ran(2 ** 20, 64);
     const a = sendableOutcome(o, dir, 0);
     if (a.mode !== 'file') return t.fail('expected a file');
@@ -120,9 +122,7 @@ test('a truncated, missing or mis-described file is refused (never half-read) an
     const wrongType = { ...c, outcome: { ...c.outcome, runs: [{ ...c.outcome.runs[0]!, output: { ...c.outcome.runs[0]!.output, dtype: 'float32' } }, c.outcome.runs[1]!] } } as OutcomeTransfer;
     t.throws(() => receiveOutcome(wrongType), { instanceOf: OutcomeTransferError, message: /run 0, output: expected dtype uint16, got float32/ });
     t.deepEqual(readdirSync(dir), []);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('folders of a campaign process that is gone are swept; live ones are kept', (t) => {
