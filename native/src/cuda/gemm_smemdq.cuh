@@ -10,7 +10,7 @@
 //
 // Pipeline, per K step of 64 (kDqStages stages of cp.async, 16-byte copies):
 //   wait for stage i; barrier; dequantize stage i's raw weights into the bf16 tile (each thread
-//   one half row: 16 bf16 x 2); fence.proxy.async (the tensor cores' async proxy reads what
+//   four 4-byte words of the raw stage, bank-conflict free); fence.proxy.async (the tensor cores' async proxy reads what
 //   ordinary stores and cp.async wrote); barrier; issue the copies of stage i + kDqStages - 1;
 //   the MMAs of step i (wgmma: issued, committed and waited within the step).
 // Shared memory (from a 1024-byte aligned base: the 128-byte swizzle of wgmma descriptors is a
@@ -197,41 +197,47 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
 
   const int sfw = p.nvfp4Weights ? 16 : 32;
   const int nBlocks = p.K / sfw;
-  // Thread tid dequantizes row r = tid/2, K chunks j = 4jj..4jj+3 (jj = tid&1) of the step: the
-  // prepared bytes 8·q0 + j (q0 = 0..3) hold the elements 8j + 2q0 (+1), so chunk j (8 elements,
-  // 16 bytes of bf16) is word q0 = 0..3 of those four bytes' values.
+  // The raw stage holds 32 bytes (8 words) per row. Thread tid dequantizes the words
+  // wi = tid + 256·m (m = 0..3): row r = wi / 8, word w = wi % 8 = 2·q0 + jj, i.e. the prepared
+  // bytes 8·q0 + 4·jj + i (i = 0..3), which hold the elements 8j + 2q0 (+1) of chunks
+  // j = 4jj + i. Its four bf16 pairs go to word q0 of those four 16-byte chunks of the tile.
+  // Reads: a warp reads 32 consecutive words (no bank conflict). Writes: chunk j ^ (r & 7) over
+  // 4 consecutive rows and jj = 0, 1 takes 8 distinct values, times 4 words q0: 32 banks.
+  // (The previous mapping, thread = half a row reading words q0·2 + jj at a 32-byte row stride,
+  // put 8 rows on the same banks: 3.2-way conflicts measured by ncu, run 3 in NOTES.md.)
+  static_assert(THREADS * 4 == BW * 8, "four raw words per thread");
   auto dequantStage = [&](int stage, int kt) {
     const uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
     const uint8_t* sWs = sW + BW * 32;
-    const int r = tid >> 1, jj = tid & 1;
-    uint32_t sw = *reinterpret_cast<const uint32_t*>(sWs + r * 4);
-    if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
-      const int last = nBlocks - 1, perTile = 64 / sfw;
-      const int w = wRowIdx[r];
-      if (kt == (last * sfw) / 64 && w >= 0) {
-        const int lb = last % perTile;
-        const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu
-                                   : uint32_t(wScaleExpert[(int64_t(w) * p.kTiles + kt - 1) * 4 + perTile - 1]);
-        sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
+#pragma unroll
+    for (int m = 0; m < 4; ++m) {
+      const int wi = tid + THREADS * m;
+      const int r = wi >> 3, w = wi & 7, q0 = w >> 1, jj = w & 1;
+      uint32_t sw = *reinterpret_cast<const uint32_t*>(sWs + r * 4);
+      if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
+        const int last = nBlocks - 1, perTile = 64 / sfw;
+        const int wr = wRowIdx[r];
+        if (kt == (last * sfw) / 64 && wr >= 0) {
+          const int lb = last % perTile;
+          const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu
+                                     : uint32_t(wScaleExpert[(int64_t(wr) * p.kTiles + kt - 1) * 4 + perTile - 1]);
+          sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
+        }
       }
-    }
-    uint32_t s0, s1;  // the scale pairs of chunks 4jj, 4jj+1 (s0) and 4jj+2, 4jj+3 (s1)
-    if (p.nvfp4Weights) {
-      scalePairsE4m3x2(sw >> (16 * jj), s0, s1);  // NVFP4 blocks 2jj, 2jj+1 (block = j / 2)
-    } else {
-      s0 = scalePairUe8m0((sw >> (8 * jj)) & 0xffu);  // MX block jj (block = j / 4)
-      s1 = s0;
-    }
-    uint32_t e[4][4];
+      uint32_t s0, s1;  // the scale pairs of chunks 4jj, 4jj+1 (s0) and 4jj+2, 4jj+3 (s1)
+      if (p.nvfp4Weights) {
+        scalePairsE4m3x2(sw >> (16 * jj), s0, s1);  // NVFP4 blocks 2jj, 2jj+1 (block = j / 2)
+      } else {
+        s0 = scalePairUe8m0((sw >> (8 * jj)) & 0xffu);  // MX block jj (block = j / 4)
+        s1 = s0;
+      }
+      uint32_t e[4];
+      e2m1x8ToBf16(*reinterpret_cast<const uint32_t*>(sW + r * 32 + 4 * w), e);
 #pragma unroll
-    for (int q0 = 0; q0 < 4; ++q0)
-      e2m1x8ToBf16(*reinterpret_cast<const uint32_t*>(sW + r * 32 + 8 * q0 + 4 * jj), e[q0]);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const uint32_t s = i < 2 ? s0 : s1;
-      const int j = 4 * jj + i;
-      *reinterpret_cast<uint4*>(sDq + r * 128 + ((j ^ (r & 7)) << 4)) =
-          make_uint4(mulBf16x2(e[0][i], s), mulBf16x2(e[1][i], s), mulBf16x2(e[2][i], s), mulBf16x2(e[3][i], s));
+      for (int i = 0; i < 4; ++i) {
+        const int j = 4 * jj + i;
+        *reinterpret_cast<uint32_t*>(sDq + r * 128 + ((j ^ (r & 7)) << 4) + 4 * q0) = mulBf16x2(e[i], i < 2 ? s0 : s1);
+      }
     }
   };
 

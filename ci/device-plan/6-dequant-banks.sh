@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Device plan, call 6 (≤ 540 s), branch kernel/dequant-banks. Issue 18: configs 4 and 5 with
+# the bank-conflict-free dequantization (gemm_smemdq.cuh) against main's build in the same
+# run, then the correctness a kernel change needs before it lands.
+#   pack: on the branch, `bash ci/device-plan/pack.sh`, then add main's moe_bench as
+#   .device-carry/moe_bench_main (git stash/checkout main, cmake --build native/build --target
+#   moe_bench, copy, back to the branch and rebuild).
+set -u; source .device-carry/setup.sh
+B=native/build/bench/moe_bench; M=.device-carry/moe_bench_main
+[ -x "$M" ] || { echo "no $M: see the header"; exit 2; }
+mkdir -p /tmp/bm /tmp/bb /tmp/bs
+echo "== 18. speed: main vs branch, alternated, two rounds each (medians of 5 reps)"
+for r in 1 2; do
+  for who in main branch; do
+    bin=$B; [ $who = main ] && bin=$M
+    timeout 100 $bin --out /tmp/b$who --configs deepseek-v3,qwen3-235b-a22b,gpt-oss-120b --T 512,4096 --tactics '*/4,*/5' --reps 5 --copy-mib 256 > /tmp/bench-$who-$r.txt 2>&1
+    echo "$who round $r rc=$? $(el)"; grep ^ROW /tmp/bench-$who-$r.txt | sed "s/^/$who$r /" >> $OUT/6-bench.txt
+  done
+done
+cut -c1-200 $OUT/6-bench.txt
+echo "== 18. correctness: racecheck and memcheck of 64/5, 128/5 and 64/4, 128/4 (small case)"
+timeout 100 compute-sanitizer --tool racecheck --racecheck-report hazard $B --out /tmp/bs --configs deepseek-lite --T 64 --tactics '64/4,64/5' --reps 1 --copy-mib 64 > $OUT/6-racecheck.txt 2>&1; echo "racecheck rc=$? $(el)"; grep -E "SUMMARY" $OUT/6-racecheck.txt
+timeout 100 compute-sanitizer --tool memcheck $B --out /tmp/bs --configs gpt-oss-120b --T 512 --tactics '*/4,*/5' --reps 1 --copy-mib 64 > $OUT/6-memcheck.txt 2>&1; echo "memcheck rc=$? $(el)"; grep -E "SUMMARY" $OUT/6-memcheck.txt
+echo "== 18. GPU suites: goldens on every tactic, the native suite"
+MOE_HARNESS_REQUIRE_GPU=1 timeout 120 $AVA --timeout=5m goldens/gpu.test.ts native/gpu.test.ts > $OUT/6-ava.txt 2>&1; echo "ava rc=$? $(el)"; grep -E "passed|failed|✘" $OUT/6-ava.txt | tail -4
+echo "== 18. the driver step and a 3,000-case campaign over every tactic, judged by the harness"
+MOE_GATE_STEPS="driver campaign" MOE_GATE_CASES=3000 timeout $(left 530) bash ci/gpu-gate.sh /tmp/gate6 > $OUT/6-gate.txt 2>&1; echo "gate rc=$? $(el)"
+grep -E "gpu-gate: (PASS|FAIL)|records" $OUT/6-gate.txt | cut -c1-220
+date -u
