@@ -24,7 +24,8 @@ const ConfigInfo kConfigs[kNumConfigs] = {
     {3, "w64-stream",
      "decode: 64 weight rows x tileTokens (8 or 16) tokens per CTA, 4 warps; every weight byte loaded once, 16 bytes "
      "per lane straight into registers 4 super-steps (of 128 K elements) ahead, dequantized in registers; tokens staged "
-     "in shared memory 1024 K elements at a time (double-buffered, cp.async); no K split",
+     "in shared memory 1024 K elements at a time (double-buffered, cp.async); FC1 unsplit; FC2 split over K in whole "
+     "chunks (2..4 slices, float32 partials summed in slice order by finalize) where its grid has < 2640 CTAs",
      64, 4, 4, false, GemmFamily::Stream, 8, 16},
     {4, "w128-smemdq",
      "128 weight rows x tileTokens (64 or 128) per CTA, 8 warps, 4-stage cp.async pipeline; each weight tile dequantized "
@@ -73,6 +74,21 @@ int splitKSlices(const ProblemArgs& p) {
   if (kTiles >= 32) return 4;
   if (kTiles >= 8) return 2;
   return 0;
+}
+
+int streamFc2Slices(const ProblemArgs& p, int tileTokens) {
+  const int S = splitKSlices(p);
+  if (S == 0 || splitKWorkspaceBytes(p) > kMaxSplitKWorkspace) return 0;
+  const int64_t slots = p.T * p.topK;
+  const int64_t maxTiles = ceilDiv(slots, tileTokens) + std::min<int64_t>(p.localExperts, slots);
+  const int64_t ctas = maxTiles * ceilDiv(p.H, 64);  // FC2 grid of config 3 (64 weight rows per CTA)
+  if (ctas >= kStreamSplitBelowCtas) return 0;
+  const int64_t chunks = ceilDiv(ceilDiv(p.I, 128), 8);  // 1024-element chunks of FC2's K (= I)
+  const int64_t want = ceilDiv(kStreamSplitBelowCtas, ctas);
+  const int64_t most = std::min<int64_t>({int64_t(S), chunks, want});
+  if (most < 2) return 0;
+  const int64_t per = ceilDiv(chunks, most);  // chunks per slice; no slice left empty
+  return int(ceilDiv(chunks, per));
 }
 
 int64_t splitKWorkspaceBytes(const ProblemArgs& p) {

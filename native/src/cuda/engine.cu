@@ -260,7 +260,7 @@ class CudaPrepared final : public Prepared {
     const ConfigInfo& ci = configInfo(o.tactic.config);
     const int BT = o.tactic.tileTokens;
     const int64_t T = p_.T, H = p_.H, I = p_.I, El = p_.localExperts, k = p_.topK;
-    const int S = ci.splitKFc2 ? splitKSlices(p_) : 0;
+    const int S = ci.splitKFc2 ? splitKSlices(p_) : o.tactic.config == 3 ? streamFc2Slices(p_, BT) : 0;
     float* yBuf = y_.get<float>();
     if (S > 0) {
       const size_t need = size_t(S) * slots_ * H * 4;

@@ -15,10 +15,13 @@ cudaError_t launchFc1Stream(int tileTokens, const GemmParams& p, dim3 grid, cuda
   }
 }
 
+// FC2 split over K (p.splitSlices > 0, grid.z slices: streamFc2Slices in tactics.cc) writes
+// float32 partials that finalize sums in slice order, as config 2 does.
 cudaError_t launchFc2Stream(int tileTokens, const GemmParams& p, dim3 grid, cudaStream_t s) {
+  const bool split = p.splitSlices > 0;
   switch (tileTokens) {
-    case 8: return launchMoeStream<8, kGemmFc2>(p, grid, s);
-    case 16: return launchMoeStream<16, kGemmFc2>(p, grid, s);
+    case 8: return split ? launchMoeStream<8, kGemmFc2Split>(p, grid, s) : launchMoeStream<8, kGemmFc2>(p, grid, s);
+    case 16: return split ? launchMoeStream<16, kGemmFc2Split>(p, grid, s) : launchMoeStream<16, kGemmFc2>(p, grid, s);
     default: return cudaErrorInvalidValue;
   }
 }

@@ -150,13 +150,23 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
   // Fault tactic_skips_last_k_block (this kernel at 8/3 is its target, engine.cu): FC1 never
   // loads its last K tile (it adds zeros in its place), so the faulty tactic is also faster.
   const int kTilesRead = KIND == kGemmFc1 && FAULT(p.fault, kFaultTacticSkipsLastKBlock) && p.faultTactic ? kTiles - 1 : kTiles;
+  // Split FC2 (kGemmFc2Split): slice blockIdx.z takes whole chunks of 8 super-steps, so that the
+  // token staging below starts at a chunk; a slice past K computes zeros (its partials are still
+  // written: finalize sums every slice).
+  int sBegin = 0, sEnd = nSteps;
+  if (KIND == kGemmFc2Split) {
+    const int chunks = (nSteps + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
+    const int per = (chunks + int(gridDim.z) - 1) / int(gridDim.z);
+    sBegin = min(nSteps, int(blockIdx.z) * per * kStreamStepsPerChunk);
+    sEnd = min(nSteps, sBegin + per * kStreamStepsPerChunk);
+  }
   uint4 rawA[kStreamPrefetch], rawB[kStreamPrefetch];
   uint32_t swA[kStreamPrefetch], swB[kStreamPrefetch];
   // Loads of super-step s into slot u (zeros past K or for rows outside the matrix: e2m1 0
   // times scale code 0 is 0, so padded columns add exact zeros).
   auto loadStep = [&](int u, int s) {
     const int kt = 2 * s + (q >> 1);
-    const bool ok = s < nSteps && kt < kTilesRead;
+    const bool ok = s < sEnd && kt < kTilesRead;
     const int off = kt * 32 + (q & 1) * 16;
     rawA[u] = ok && rowA ? ldgStream16(rowA + off) : make_uint4(0, 0, 0, 0);
     rawB[u] = ok && rowB ? ldgStream16(rowB + off) : make_uint4(0, 0, 0, 0);
@@ -246,24 +256,22 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
     }
   };
 
-  const int nEnd = nSteps;
-
-  const int nChunks = (nEnd + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
-  stageChunk(0);
+  const int cEnd = (sEnd + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
+  stageChunk(sBegin / kStreamStepsPerChunk);
   cpAsyncCommit();
 #pragma unroll
-  for (int u = 0; u < kStreamPrefetch; ++u) loadStep(u, u);
-  for (int s0 = 0; s0 < nEnd; s0 += kStreamPrefetch) {
+  for (int u = 0; u < kStreamPrefetch; ++u) loadStep(u, sBegin + u);
+  for (int s0 = sBegin; s0 < sEnd; s0 += kStreamPrefetch) {
     if ((s0 & (kStreamStepsPerChunk - 1)) == 0) {
       const int c = s0 / kStreamStepsPerChunk;
       cpAsyncWait<0>();
       __syncthreads();  // chunk c is in its buffer; every warp is done with chunk c-1 (the other buffer)
-      if (c + 1 < nChunks) stageChunk(c + 1);
+      if (c + 1 < cEnd) stageChunk(c + 1);
       cpAsyncCommit();
     }
 #pragma unroll
     for (int u = 0; u < kStreamPrefetch; ++u) {
-      if (s0 + u < nEnd) computeStep(u, s0 + u);
+      if (s0 + u < sEnd) computeStep(u, s0 + u);
       loadStep(u, s0 + u + kStreamPrefetch);
     }
   }
