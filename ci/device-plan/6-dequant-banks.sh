@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Device plan, call 6 (≤ 540 s), branch kernel/dequant-banks. Issue 18: configs 4 and 5 with
-# the bank-conflict-free dequantization (gemm_smemdq.cuh) and config 3 with FC2 split over K at
-# small T (gemm_stream.cuh, streamFc2Slices) against main's build in the same run, then the
+# the bank-conflict-free dequantization (gemm_smemdq.cuh) and config 3 with FC1 and FC2 split over
+# K at small T (gemm_stream.cuh; streamFc1Slices, streamFc2Slices in tactics.cc) against main's build in the same run, then the
 # correctness a kernel change needs before it lands.
 #   pack: on the branch, `bash ci/device-plan/pack.sh`, then add main's moe_bench as
 #   .device-carry/moe_bench_main (git stash/checkout main, cmake --build native/build --target

@@ -51,6 +51,13 @@ int splitKSlices(const ProblemArgs& p);
 // than 1 only where the grid would hold too few CTAs to keep the weight reads in flight, and
 // never more than config 2's slices (their workspace is in the device estimate); 0: no split.
 int streamFc2Slices(const ProblemArgs& p, int tileTokens);
+// Number of FC1 K slices of config 3 (0: no split), under the same grid rule as FC2 (at most
+// 4); the slices' partial tiles are summed in slice order by the last CTA of each output tile.
+int streamFc1Slices(const ProblemArgs& p, int tileTokens);
+// Bytes of that FC1 split's partial tiles and arrival counters for tileTokens (0: no split), and
+// the larger of the two tile sizes (the device estimate's term).
+int64_t streamFc1WorkspaceBytes(const ProblemArgs& p, int tileTokens);
+int64_t streamFc1WorkspaceBytes(const ProblemArgs& p);
 // Bytes of the split-K partial workspace of config 2.
 int64_t splitKWorkspaceBytes(const ProblemArgs& p);
 constexpr int64_t kMaxSplitKWorkspace = int64_t(8) << 30;

@@ -65,6 +65,10 @@ struct GemmParams {
   float* y;       // [slots][H] (FC2) or [S][slots][H] partials (split-K)
   int64_t slots;  // T·topK
   int splitSlices;
+  // Config 3's FC1 split over K (grid.z > 1): [tile][weight tile][slice][BT][68] float32
+  // partial tiles, and [tile][weight tile] arrival counters (zero before each run).
+  float* splitPartial;
+  int* splitArrive;
   // Faults (faults build only).
   int fault;
   int faultTactic;  // this launch is the tactic that fault 11 targets (8/3, engine.cu)

@@ -150,11 +150,11 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
   // Fault tactic_skips_last_k_block (this kernel at 8/3 is its target, engine.cu): FC1 never
   // loads its last K tile (it adds zeros in its place), so the faulty tactic is also faster.
   const int kTilesRead = KIND == kGemmFc1 && FAULT(p.fault, kFaultTacticSkipsLastKBlock) && p.faultTactic ? kTiles - 1 : kTiles;
-  // Split FC2 (kGemmFc2Split): slice blockIdx.z takes whole chunks of 8 super-steps, so that the
-  // token staging below starts at a chunk; a slice past K computes zeros (its partials are still
-  // written: finalize sums every slice).
+  // Split K (FC2: kGemmFc2Split; FC1: gridDim.z > 1): slice blockIdx.z takes whole chunks of 8
+  // super-steps, so that the token staging below starts at a chunk (tactics.cc leaves no slice
+  // empty; one would compute and hand on zeros).
   int sBegin = 0, sEnd = nSteps;
-  if (KIND == kGemmFc2Split) {
+  if (KIND == kGemmFc2Split || (KIND == kGemmFc1 && gridDim.z > 1)) {
     const int chunks = (nSteps + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
     const int per = (chunks + int(gridDim.z) - 1) / int(gridDim.z);
     sBegin = min(nSteps, int(blockIdx.z) * per * kStreamStepsPerChunk);
@@ -290,6 +290,30 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
     Cs[(c + 1) * CS + r + 8] = acc[nt][3];
   }
   __syncthreads();
+
+  if (KIND == kGemmFc1 && gridDim.z > 1) {
+    // FC1 split over K: every slice stores its partial tile; the last slice to arrive at this
+    // (token tile, weight tile) sums the partials in slice order 0, 1, … (whichever CTA is last,
+    // the same sums: deterministic), resets the counter and runs the epilogue alone.
+    __shared__ int sLast;
+    const int64_t cell = int64_t(tile) * gridDim.y + nTile;
+    float* part = p.splitPartial + cell * gridDim.z * (BT * CS);
+    float* mine = part + int64_t(blockIdx.z) * (BT * CS);
+    for (int i = tid; i < BT * CS; i += THREADS) __stcg(mine + i, Cs[i]);
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) sLast = atomicAdd(p.splitArrive + cell, 1) == int(gridDim.z) - 1;
+    __syncthreads();
+    if (!sLast) return;
+    __threadfence();
+    for (int i = tid; i < BT * CS; i += THREADS) {
+      float v = __ldcg(part + i);
+      for (int z = 1; z < int(gridDim.z); ++z) v = __fadd_rn(v, __ldcg(part + int64_t(z) * (BT * CS) + i));
+      Cs[i] = v;
+    }
+    if (tid == 0) p.splitArrive[cell] = 0;
+    __syncthreads();
+  }
 
   gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid);
 }
