@@ -3,9 +3,8 @@
 # the bank-conflict-free dequantization (gemm_smemdq.cuh) and config 3 with FC1 and FC2 split over
 # K at small T (gemm_stream.cuh; streamFc1Slices, streamFc2Slices in tactics.cc) against main's build in the same run, then the
 # correctness a kernel change needs before it lands.
-#   pack: on the branch, `bash ci/device-plan/pack.sh`, then add main's moe_bench as
-#   .device-carry/moe_bench_main (git stash/checkout main, cmake --build native/build --target
-#   moe_bench, copy, back to the branch and rebuild).
+#   pack: on the branch, `bash ci/device-plan/pack-compare.sh` (main's moe_bench joins the carry
+#   as .device-carry/moe_bench_main; moe_bench is 5 MB: the carry stays under 64 MiB).
 set -u; source .device-carry/setup.sh
 B=native/build/bench/moe_bench; M=.device-carry/moe_bench_main
 [ -x "$M" ] || { echo "no $M: see the header"; exit 2; }
