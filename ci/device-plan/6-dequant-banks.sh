@@ -4,10 +4,10 @@
 # K at small T (gemm_stream.cuh; streamFc1Slices, streamFc2Slices in tactics.cc) against main's build in the same run, then the
 # correctness a kernel change needs before it lands.
 #   pack: on the branch, `bash ci/device-plan/pack-compare.sh` (main's moe_bench joins the carry
-#   as .device-carry/moe_bench_main; moe_bench is 5 MB: the carry stays under 64 MiB).
+#   as .device-carry/moe_bench_main.xz, ~1.5 MB: tree and carry stay under 64 MiB).
 set -u; source .device-carry/setup.sh
-B=native/build/bench/moe_bench; M=.device-carry/moe_bench_main
-[ -x "$M" ] || { echo "no $M: see the header"; exit 2; }
+B=native/build/bench/moe_bench; M=/tmp/moe_bench_main
+xz -dc .device-carry/moe_bench_main.xz > $M 2>/dev/null && chmod +x $M || { echo "no .device-carry/moe_bench_main.xz: see the header"; exit 2; }
 mkdir -p /tmp/bm /tmp/bb /tmp/bs
 echo "== 18. speed: main vs branch, alternated, two rounds each (medians of 5 reps)"
 for r in 1 2; do

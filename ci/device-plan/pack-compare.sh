@@ -12,6 +12,6 @@ cmake --build native/build --target moe_bench --parallel "$(nproc)" >/dev/null
 cp native/build/bench/moe_bench /tmp/moe_bench_base
 git checkout -q "$branch"
 bash ci/device-plan/pack.sh
-cp /tmp/moe_bench_base .device-carry/moe_bench_main
-echo "pack-compare: .device-carry/moe_bench_main is $base's ($(git rev-parse --short "$base")); the rest is $branch's"
+xz -T0 -6 -c /tmp/moe_bench_base > .device-carry/moe_bench_main.xz
+echo "pack-compare: .device-carry/moe_bench_main.xz is $base's ($(git rev-parse --short "$base")); the rest is $branch's"
 du -ch .device-carry/* | tail -n 1
