@@ -8,11 +8,19 @@
 // Orientation as gemm.cuh (swap AB): weights are the M side (128 rows per CTA; FC1: 64 up rows
 // i0.. then the 64 gate rows I+i0..), tokens the N side (BT = 64 or 128 rows of one expert).
 //
-// Pipeline, per K step of 64 (kDqStages stages of cp.async, 16-byte copies):
-//   wait for stage i; barrier; dequantize stage i's raw weights into the bf16 tile (each thread
-//   four 4-byte words of the raw stage, bank-conflict free); fence.proxy.async (the tensor cores' async proxy reads what
-//   ordinary stores and cp.async wrote); barrier; issue the copies of stage i + kDqStages - 1;
-//   the MMAs of step i (wgmma: issued, committed and waited within the step).
+// Pipeline, per K step of 64 (ST stages of cp.async, 16-byte copies; NDQ bf16 tiles):
+//   wait for stage i; barrier; dequantize stage i's raw weights into bf16 tile i % NDQ (each
+//   thread four 4-byte words of the raw stage, bank-conflict free); fence.proxy.async (the
+//   tensor cores' async proxy reads what ordinary stores and cp.async wrote); wait for step
+//   i-1's MMAs; barrier; issue the copies of stage i + ST - 1 (into step i-1's slot, free now);
+//   issue the MMAs of step i.
+//   config 4 (mma.sync, synchronous): ST = 4, NDQ = 1.
+//   config 5 (wgmma, asynchronous): ST = 3, NDQ = 2: step i's wgmma run on the tensor cores
+//   while the same warps dequantize step i+1 into the other tile (the wait for step i comes
+//   after that dequantization), so dequantization and MMA overlap inside a CTA. (Before, each
+//   step waited for its wgmma before the next dequantization: ncu run 3 found issue slots 53 %
+//   busy.) Shared memory stays under half an SM's: 3 token stages instead of 4 pay for the
+//   second tile, so 2 CTAs still fit.
 // Shared memory (from a 1024-byte aligned base: the 128-byte swizzle of wgmma descriptors is a
 // function of address bits 4..9): token stages [BT][64] bf16 and the dequantized tile [128][64]
 // bf16, both rows of 128 bytes with 16-byte chunk c of row r at c ^ (r & 7) (= the hardware's
@@ -34,15 +42,17 @@ enum class TileMma : int { MmaSync = 0, Wgmma = 1 };
 
 constexpr int kDqRows = 128;  // weight rows per CTA
 constexpr int kDqWarps = 8;   // 2 along weight rows x 4 along tokens (mma.sync); 2 warpgroups (wgmma)
-constexpr int kDqStages = 4;
 
-template <int BT>
+template <int BT, int MMA>
 struct DqSmem {
+  static constexpr int kStages = MMA == int(TileMma::Wgmma) ? 3 : 4;  // ST above
+  static constexpr int kDqTiles = MMA == int(TileMma::Wgmma) ? 2 : 1;  // NDQ above
   static constexpr int kTokStage = BT * 128;
-  static constexpr int kDqOff = kDqStages * kTokStage;
+  static constexpr int kDqOff = kStages * kTokStage;
+  static constexpr int kDqTile = kDqRows * 128;
   static constexpr int kRawStage = kDqRows * 36;
-  static constexpr int kRawOff = kDqOff + kDqRows * 128;
-  static constexpr int kPipeEnd = kRawOff + kDqStages * kRawStage;
+  static constexpr int kRawOff = kDqOff + kDqTiles * kDqTile;
+  static constexpr int kPipeEnd = kRawOff + kStages * kRawStage;
   static constexpr int kEpilogue = BT * (kDqRows + 4) * 4;
   static constexpr int kMain = ((kPipeEnd > kEpilogue ? kPipeEnd : kEpilogue) + 15) / 16 * 16;
   static constexpr int kTotal = 1024 + kMain + BT * 8 + kDqRows * 4;  // 1024: alignment slack
@@ -65,9 +75,13 @@ __device__ __forceinline__ void wgmmaFenceOperands(float (&d)[N]) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
-__device__ __forceinline__ void wgmmaCommitAndWait() {
+__device__ __forceinline__ void wgmmaCommit() {
 #if MOE_HAS_WGMMA
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmmaWaitAll() {
+#if MOE_HAS_WGMMA
   asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
 #endif
 }
@@ -118,7 +132,8 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   constexpr int THREADS = 32 * kDqWarps;
   constexpr int BW = kDqRows;
   static_assert(BT == 64 || BT == 128, "BT is 64 or 128");
-  using S = DqSmem<BT>;
+  using S = DqSmem<BT, MMA>;
+  constexpr int ST = S::kStages;
   extern __shared__ __align__(16) uint8_t smemRaw[];
   uint8_t* smem = smemRaw + ((1024u - (smemAddr(smemRaw) & 1023u)) & 1023u);
   int64_t* rowOff = reinterpret_cast<int64_t*>(smem + S::kMain);  // [BT] activation row offsets, -1 invalid
@@ -166,9 +181,14 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   __syncthreads();
 
   const int nk = p.kTiles;  // (fault tactic_skips_last_k_block targets tactic 8/3 only)
+  // K >= 1 (checked shapes), so nk >= 1. Said to the compiler: with a zero-trip path the wait after
+  // the loop is reachable from the accumulators' zero initialization, and ptxas then serializes
+  // every wgmma of the loop (C7515). (Config 4 without it: the assumption changes its loop and
+  // makes the BT = 128 kernels spill.)
+  if (MMA == int(TileMma::Wgmma)) __builtin_assume(nk > 0);
   const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * p.kTiles * 32;
   const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * p.kTiles * 4;
-  uint8_t* const sDq = smem + S::kDqOff;
+  uint8_t* const sDq0 = smem + S::kDqOff;  // bf16 tile t at sDq0 + t * S::kDqTile
 
   auto loadStage = [&](int stage, int kt) {
     uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
@@ -206,7 +226,7 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   // (The previous mapping, thread = half a row reading words q0·2 + jj at a 32-byte row stride,
   // put 8 rows on the same banks: 3.2-way conflicts measured by ncu, run 3 in NOTES.md.)
   static_assert(THREADS * 4 == BW * 8, "four raw words per thread");
-  auto dequantStage = [&](int stage, int kt) {
+  auto dequantStage = [&](int stage, int kt, uint8_t* sDq) {
     const uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
     const uint8_t* sWs = sW + BW * 32;
 #pragma unroll
@@ -253,7 +273,7 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
 #pragma unroll
   for (int i = 0; i < NACC; ++i) acc[i] = 0.f;
 
-  auto mmaStep = [&](int stage) {
+  auto mmaStep = [&](int stage, const uint8_t* sDq) {
     const uint8_t* sB = smem + stage * S::kTokStage;
     if constexpr (kWgmma) {
       const int wg = warp >> 2;
@@ -266,8 +286,9 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
         if constexpr (BT == 128) wgmmaM64N128(*reinterpret_cast<float(*)[64]>(acc), da, db);
         else wgmmaM64N64(*reinterpret_cast<float(*)[32]>(acc), da, db);
       }
-      wgmmaCommitAndWait();
-      wgmmaFenceOperands(acc);
+      wgmmaCommit();  // waited for after the next step's dequantization (or after the loop); no
+                      // operand fence here: ptxas serializes wgmma when a non-wgmma instruction
+                      // defines an accumulator between issue and wait (C7515)
     } else {
       const int warpW = warp / WT, warpT = warp % WT;
 #pragma unroll
@@ -298,20 +319,31 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   };
 
 #pragma unroll
-  for (int s = 0; s < kDqStages - 1; ++s) {
+  for (int s = 0; s < ST - 1; ++s) {
     if (s < nk) loadStage(s, s);
     cpAsyncCommit();
   }
   for (int i = 0; i < nk; ++i) {
-    cpAsyncWait<kDqStages - 2>();
-    __syncthreads();  // stage i landed for every thread; every warp is done with step i-1's tiles
-    dequantStage(i % kDqStages, i);
-    fenceProxyAsyncShared();
+    cpAsyncWait<ST - 2>();
+    // Stage i landed for every thread. Tile i % NDQ is free: its last reader, step i - NDQ,
+    // completed before the barrier below in an earlier step (mma.sync: in program order).
     __syncthreads();
-    const int nxt = i + kDqStages - 1;
-    if (nxt < nk) loadStage(nxt % kDqStages, nxt);
+    uint8_t* sDq = sDq0 + (i % S::kDqTiles) * S::kDqTile;
+    dequantStage(i % ST, i, sDq);
+    fenceProxyAsyncShared();
+    if constexpr (kWgmma) {
+      wgmmaWaitAll();  // step i-1's wgmma (they ran during the dequantization above) are done
+      wgmmaFenceOperands(acc);
+    }
+    __syncthreads();  // tile i is written; every warp is done with step i-1's stage
+    const int nxt = i + ST - 1;
+    if (nxt < nk) loadStage(nxt % ST, nxt);
     cpAsyncCommit();
-    mmaStep(i % kDqStages);
+    mmaStep(i % ST, sDq);
+  }
+  if constexpr (kWgmma) {
+    wgmmaWaitAll();
+    wgmmaFenceOperands(acc);
   }
   cpAsyncWait<0>();
   __syncthreads();
@@ -352,7 +384,7 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
 
 template <int BT, int KIND, int MMA>
 cudaError_t launchMoeSmemDq(const GemmParams& p, dim3 grid, cudaStream_t stream) {
-  using S = DqSmem<BT>;
+  using S = DqSmem<BT, MMA>;
   auto kernel = moeSmemDqKernel<BT, KIND, MMA>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kTotal);
   if (err != cudaSuccess) return err;
