@@ -7,6 +7,11 @@
 //                           (sm_100a, PTX targets) config 5 compiles to config 4's mma.sync path.
 // Orientation as gemm.cuh (swap AB): weights are the M side (128 rows per CTA; FC1: 64 up rows
 // i0.. then the 64 gate rows I+i0..), tokens the N side (BT = 64 or 128 rows of one expert).
+// Grid: one dimension, token tile major: CTA b takes token tile b / nW and weight-row tile b % nW
+// (nW = dqWeightTiles). CTAs that run together then share a few token tiles, which stay in L2
+// for all their nW weight tiles. (The 2-D grid of the other configs, token tile fastest, has the
+// ~260 resident CTAs read ~260 different token tiles: at DeepSeek-V3 T = 4096 FC1 that re-reads
+// every activation row from DRAM once per weight tile, ~15 GB against 5.6 GB of weights.)
 //
 // Pipeline, per K step of 64 (ST stages of cp.async, 16-byte copies; NDQ bf16 tiles):
 //   wait for stage i; barrier; dequantize stage i's raw weights into bf16 tile i % NDQ (each
@@ -127,6 +132,12 @@ __device__ __forceinline__ void wgmmaM64N128(float (&d)[64], uint64_t descA, uin
 #endif
 }
 
+// Weight-row tiles per token tile: FC1 64 intermediate rows (+ their gate rows), FC2 128 rows of H.
+template <int KIND>
+__host__ __device__ __forceinline__ int dqWeightTiles(int I, int H) {
+  return KIND == kGemmFc1 ? (I + kDqRows / 2 - 1) / (kDqRows / 2) : (H + kDqRows - 1) / kDqRows;
+}
+
 template <int BT, int KIND, int MMA>
 __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmParams p) {
   constexpr int THREADS = 32 * kDqWarps;
@@ -140,7 +151,9 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   int* wRowIdx = reinterpret_cast<int*>(rowOff + BT);             // [BW] weight row in expert, -1 invalid
 
   const int tid = threadIdx.x;
-  const int tile = blockIdx.x;
+  const int nW = dqWeightTiles<KIND>(p.I, p.H);
+  const int tile = int(blockIdx.x / unsigned(nW));
+  const int nTile = int(blockIdx.x % unsigned(nW));
   if (tile >= __ldg(p.numTiles)) return;
   int lo = 0, hi = p.El - 1;
   while (lo < hi) {
@@ -154,7 +167,6 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   const int rowBegin = __ldg(p.expertStart + l) + tileInExpert * BT;
   const int rows = min(BT, count - tileInExpert * BT);
   if (FAULT(p.fault, kFaultDroppedLastPartialTile) && rows < BT) return;
-  const int nTile = blockIdx.y;
 
   for (int r = tid; r < BW; r += THREADS) {
     int w;
@@ -379,16 +391,22 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   }
   __syncthreads();
 
-  gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid);
+  gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid, nW);
 }
 
 template <int BT, int KIND, int MMA>
 cudaError_t launchMoeSmemDq(const GemmParams& p, dim3 grid, cudaStream_t stream) {
   using S = DqSmem<BT, MMA>;
+  // The engine's grid is (token tiles, weight-row tiles, 1); the kernel takes it as one
+  // dimension, token tile major (see the top of this file).
+  if (grid.z != 1 || int(grid.y) != dqWeightTiles<KIND>(p.I, p.H) ||
+      uint64_t(grid.x) * grid.y > uint64_t(0x7fffffff))
+    return cudaErrorInvalidValue;
+  const dim3 grid1d(grid.x * grid.y);
   auto kernel = moeSmemDqKernel<BT, KIND, MMA>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kTotal);
   if (err != cudaSuccess) return err;
-  kernel<<<grid, 32 * kDqWarps, S::kTotal, stream>>>(p);
+  kernel<<<grid1d, 32 * kDqWarps, S::kTotal, stream>>>(p);
   return cudaGetLastError();
 }
 
