@@ -315,6 +315,56 @@ __global__ void __launch_bounds__(32 * kScatterWarps) scatterKernel(const Permut
   }
 }
 
+// One chunk (slots <= chunk, small T): count, scan and scatter in one CTA of 1024 threads, the
+// same results as the three kernels above (counts, starts, tile schedule; positions in slot order
+// within an expert), two launches fewer. chunkCounts is not used.
+__global__ void __launch_bounds__(1024) permuteOneChunkKernel(const PermuteParams p) {
+  extern __shared__ int run[];  // [El]: counts, then each expert's next position
+  __shared__ int warpSums[32];
+  __shared__ int totalTiles;
+  const int l = threadIdx.x;  // El <= 1024
+  if (l < p.El) run[l] = 0;
+  __syncthreads();
+  for (int64_t f = threadIdx.x; f < p.slots; f += blockDim.x) {
+    const int e = localIndex(p.ids[f], p.localOffset, p.El, p.fault);
+    if (e >= 0) atomicAdd(&run[e], 1);  // integer counts: order-independent
+  }
+  __syncthreads();
+  const int count = l < p.El ? run[l] : 0;
+  const int start = blockExclusiveScan(count, warpSums, nullptr);
+  __syncthreads();  // every warp has read warpSums before the second scan rewrites it
+  const int tiles = (count + p.tileTokens - 1) / p.tileTokens;
+  const int tstart = blockExclusiveScan(tiles, warpSums, nullptr);
+  if (threadIdx.x == 0) totalTiles = warpSums[31];
+  if (l < p.El) {
+    p.expertCount[l] = count;
+    p.expertStart[l] = start;
+    p.tileStart[l] = tstart;
+    run[l] = start;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    p.tileStart[p.El] = totalTiles;
+    *p.numTiles = totalTiles;
+  }
+  if (threadIdx.x >= 32) return;
+  const int lane = threadIdx.x;  // warp 0 walks the slots in order: stable positions
+  for (int64_t base = 0; base < p.slots; base += 32) {
+    const int64_t f = base + lane;
+    const int e = f < p.slots ? localIndex(p.ids[f], p.localOffset, p.El, p.fault) : -1;
+    const uint32_t peers = __match_any_sync(0xffffffffu, e);
+    const int rank = __popc(peers & ((1u << lane) - 1u));
+    int pos = 0;
+    if (e >= 0) pos = run[e] + rank;
+    __syncwarp();
+    if (e >= 0) {
+      if (rank == 0) run[e] += __popc(peers);
+      p.permSlot[pos] = int(f);
+    }
+    __syncwarp();
+  }
+}
+
 // ---------------------------------------------------------------- dequantize hidden
 
 __global__ void dequantHiddenKernel(int format, const uint8_t* data, const uint8_t* scales, int64_t T, int H,
@@ -484,6 +534,10 @@ cudaError_t launchRouting(const RoutingParams& p, cudaStream_t s) {
 }
 
 cudaError_t launchPermute(const PermuteParams& p, cudaStream_t s) {
+  if (p.numChunks == 1) {
+    permuteOneChunkKernel<<<1, 1024, p.El * 4, s>>>(p);
+    return cudaGetLastError();
+  }
   countKernel<<<p.numChunks, 256, p.El * 4, s>>>(p);
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
