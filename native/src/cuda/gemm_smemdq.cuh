@@ -15,7 +15,7 @@
 //
 // Pipeline, per K step of 64 (ST stages of cp.async, 16-byte copies; NDQ bf16 tiles):
 //   wait for stage i; barrier; dequantize stage i's raw weights into bf16 tile i % NDQ (each
-//   thread four 4-byte words of the raw stage, bank-conflict free); fence.proxy.async (the
+//   thread half a raw row in one 16-byte read, bank-conflict free); fence.proxy.async (the
 //   tensor cores' async proxy reads what ordinary stores and cp.async wrote); wait for step
 //   i-1's MMAs; barrier; issue the copies of stage i + ST - 1 (into step i-1's slot, free now);
 //   issue the MMAs of step i.
@@ -229,46 +229,54 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
 
   const int sfw = p.nvfp4Weights ? 16 : 32;
   const int nBlocks = p.K / sfw;
-  // The raw stage holds 32 bytes (8 words) per row. Thread tid dequantizes the words
-  // wi = tid + 256·m (m = 0..3): row r = wi / 8, word w = wi % 8 = 2·q0 + jj, i.e. the prepared
-  // bytes 8·q0 + 4·jj + i (i = 0..3), which hold the elements 8j + 2q0 (+1) of chunks
-  // j = 4jj + i. Its four bf16 pairs go to word q0 of those four 16-byte chunks of the tile.
-  // Reads: a warp reads 32 consecutive words (no bank conflict). Writes: chunk j ^ (r & 7) over
-  // 4 consecutive rows and jj = 0, 1 takes 8 distinct values, times 4 words q0: 32 banks.
-  // (The previous mapping, thread = half a row reading words q0·2 + jj at a 32-byte row stride,
-  // put 8 rows on the same banks: 3.2-way conflicts measured by ncu, run 3 in NOTES.md.)
-  static_assert(THREADS * 4 == BW * 8, "four raw words per thread");
+  // The raw stage holds 32 bytes (8 words) per row; word w = 2·q0 + jj holds the elements
+  // 8j + 2q0 (+1) of chunks j = 4jj + i (i = 0..3). Thread tid takes row r = tid / 2, words
+  // 4h..4h+3 (h = tid % 2: q0 = 2h, 2h+1 and jj = 0, 1) in one 16-byte read, and writes words
+  // 2h, 2h+1 of all 8 chunks of its tile row (8-byte stores). Reads: a warp reads 512
+  // consecutive bytes (4 wavefronts, no conflict). Writes: per chunk, 16 distinct 8-byte slots
+  // (chunk j ^ (r & 7) over 8 rows, times h) cover the 32 banks, 2 threads each: 2 wavefronts,
+  // the minimum. One scale word per thread.
+  // (Run 3's mapping read single words at a 32-byte row stride: 3.2-way conflicts; run 4's first
+  // fix, one word in each of four rows, removed the conflicts but loaded and converted four scale
+  // words per thread: +26 % instructions, slower.)
+  static_assert(THREADS == 2 * BW, "half a raw row per thread");
   auto dequantStage = [&](int stage, int kt, uint8_t* sDq) {
     const uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
     const uint8_t* sWs = sW + BW * 32;
+    const int r = tid >> 1, h = tid & 1;
+    uint32_t sw = *reinterpret_cast<const uint32_t*>(sWs + r * 4);
+    if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
+      const int last = nBlocks - 1, perTile = 64 / sfw;
+      const int wr = wRowIdx[r];
+      if (kt == (last * sfw) / 64 && wr >= 0) {
+        const int lb = last % perTile;
+        const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu
+                                   : uint32_t(wScaleExpert[(int64_t(wr) * p.kTiles + kt - 1) * 4 + perTile - 1]);
+        sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
+      }
+    }
+    uint32_t sp[2][2];  // [jj][chunks 4jj, 4jj+1 | 4jj+2, 4jj+3]
+    if (p.nvfp4Weights) {
+      scalePairsE4m3x2(sw, sp[0][0], sp[0][1]);        // NVFP4 blocks 0, 1 (block = j / 2)
+      scalePairsE4m3x2(sw >> 16, sp[1][0], sp[1][1]);  // blocks 2, 3
+    } else {
+      sp[0][0] = sp[0][1] = scalePairUe8m0(sw & 0xffu);          // MX block 0 (block = j / 4)
+      sp[1][0] = sp[1][1] = scalePairUe8m0((sw >> 8) & 0xffu);   // MX block 1
+    }
+    const uint4 raw = *reinterpret_cast<const uint4*>(sW + r * 32 + 16 * h);
+    uint32_t e[4][4];  // [t][i]: word 4h + t, i.e. q0 = 2h + t / 2, jj = t % 2
+    e2m1x8ToBf16(raw.x, e[0]);
+    e2m1x8ToBf16(raw.y, e[1]);
+    e2m1x8ToBf16(raw.z, e[2]);
+    e2m1x8ToBf16(raw.w, e[3]);
 #pragma unroll
-    for (int m = 0; m < 4; ++m) {
-      const int wi = tid + THREADS * m;
-      const int r = wi >> 3, w = wi & 7, q0 = w >> 1, jj = w & 1;
-      uint32_t sw = *reinterpret_cast<const uint32_t*>(sWs + r * 4);
-      if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
-        const int last = nBlocks - 1, perTile = 64 / sfw;
-        const int wr = wRowIdx[r];
-        if (kt == (last * sfw) / 64 && wr >= 0) {
-          const int lb = last % perTile;
-          const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu
-                                     : uint32_t(wScaleExpert[(int64_t(wr) * p.kTiles + kt - 1) * 4 + perTile - 1]);
-          sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
-        }
-      }
-      uint32_t s0, s1;  // the scale pairs of chunks 4jj, 4jj+1 (s0) and 4jj+2, 4jj+3 (s1)
-      if (p.nvfp4Weights) {
-        scalePairsE4m3x2(sw >> (16 * jj), s0, s1);  // NVFP4 blocks 2jj, 2jj+1 (block = j / 2)
-      } else {
-        s0 = scalePairUe8m0((sw >> (8 * jj)) & 0xffu);  // MX block jj (block = j / 4)
-        s1 = s0;
-      }
-      uint32_t e[4];
-      e2m1x8ToBf16(*reinterpret_cast<const uint32_t*>(sW + r * 32 + 4 * w), e);
+    for (int jj = 0; jj < 2; ++jj) {
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
+        const uint32_t s = sp[jj][i >> 1];
         const int j = 4 * jj + i;
-        *reinterpret_cast<uint32_t*>(sDq + r * 128 + ((j ^ (r & 7)) << 4) + 4 * q0) = mulBf16x2(e[i], i < 2 ? s0 : s1);
+        *reinterpret_cast<uint2*>(sDq + r * 128 + ((j ^ (r & 7)) << 4) + 8 * h) =
+            make_uint2(mulBf16x2(e[jj][i], s), mulBf16x2(e[2 + jj][i], s));
       }
     }
   };

@@ -7,10 +7,12 @@ namespace moe {
 
 static_assert(StreamSmem<16>::kTotal <= kMaxSharedMemory, "stream tile exceeds shared memory");
 
+// FC1 split over K (grid.z > 1 slices: streamFc1Slices) sums its partial tiles in slice order.
 cudaError_t launchFc1Stream(int tileTokens, const GemmParams& p, dim3 grid, cudaStream_t s) {
+  const bool split = grid.z > 1;
   switch (tileTokens) {
-    case 8: return launchMoeStream<8, kGemmFc1>(p, grid, s);
-    case 16: return launchMoeStream<16, kGemmFc1>(p, grid, s);
+    case 8: return split ? launchMoeStream<8, kGemmFc1, true>(p, grid, s) : launchMoeStream<8, kGemmFc1>(p, grid, s);
+    case 16: return split ? launchMoeStream<16, kGemmFc1, true>(p, grid, s) : launchMoeStream<16, kGemmFc1>(p, grid, s);
     default: return cudaErrorInvalidValue;
   }
 }

@@ -67,7 +67,9 @@ __device__ __forceinline__ uint32_t word4(const uint4& v, int i) {
   return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
 }
 
-template <int BT, int KIND>
+// FC1SPLIT: FC1 split over K (grid.z slices). Its own instantiation: the unsplit kernel keeps
+// its registers (the split path's epilogue raised FC1 from 96 to 110/120 and cost 1-3 % at T = 8-64).
+template <int BT, int KIND, bool FC1SPLIT>
 __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmParams p) {
   constexpr int THREADS = 32 * kStreamWarps;
   constexpr int BW = kStreamRows;
@@ -150,11 +152,11 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
   // Fault tactic_skips_last_k_block (this kernel at 8/3 is its target, engine.cu): FC1 never
   // loads its last K tile (it adds zeros in its place), so the faulty tactic is also faster.
   const int kTilesRead = KIND == kGemmFc1 && FAULT(p.fault, kFaultTacticSkipsLastKBlock) && p.faultTactic ? kTiles - 1 : kTiles;
-  // Split K (FC2: kGemmFc2Split; FC1: gridDim.z > 1): slice blockIdx.z takes whole chunks of 8
+  // Split K (FC2: kGemmFc2Split; FC1: FC1SPLIT): slice blockIdx.z takes whole chunks of 8
   // super-steps, so that the token staging below starts at a chunk (tactics.cc leaves no slice
   // empty; one would compute and hand on zeros).
   int sBegin = 0, sEnd = nSteps;
-  if (KIND == kGemmFc2Split || (KIND == kGemmFc1 && gridDim.z > 1)) {
+  if (KIND == kGemmFc2Split || FC1SPLIT) {
     const int chunks = (nSteps + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
     const int per = (chunks + int(gridDim.z) - 1) / int(gridDim.z);
     sBegin = min(nSteps, int(blockIdx.z) * per * kStreamStepsPerChunk);
@@ -291,7 +293,7 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
   }
   __syncthreads();
 
-  if (KIND == kGemmFc1 && gridDim.z > 1) {
+  if (FC1SPLIT) {
     // FC1 split over K: every slice stores its partial tile; the last slice to arrive at this
     // (token tile, weight tile) sums the partials in slice order 0, 1, … (whichever CTA is last,
     // the same sums: deterministic), resets the counter and runs the epilogue alone.
@@ -318,10 +320,11 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
   gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid);
 }
 
-template <int BT, int KIND>
+template <int BT, int KIND, bool FC1SPLIT = false>
 cudaError_t launchMoeStream(const GemmParams& p, dim3 grid, cudaStream_t stream) {
   using S = StreamSmem<BT>;
-  auto kernel = moeStreamKernel<BT, KIND>;
+  static_assert(!FC1SPLIT || KIND == kGemmFc1, "only FC1 splits by FC1SPLIT");
+  auto kernel = moeStreamKernel<BT, KIND, FC1SPLIT>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kTotal);
   if (err != cudaSuccess) return err;
   kernel<<<grid, 32 * kStreamWarps, S::kTotal, stream>>>(p);
