@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Device plan, call 10 (≤ 590 s), packed by pack-compare.sh on kernel/dequant-banks: main's
+# Device plan, call 10 (≤ 450 s: the session's device time is nearly spent), packed by pack-compare.sh on kernel/dequant-banks: main's
 # moe_bench against the branch's (alternated), ncu of the large-T kernels, the branch's
 # correctness (gate driver + 3,000-case campaign, GPU suites, sanitizers), then bench:kernel
 # (every tactic, copy, PyTorch baseline) with the time left.
 set -u; source .device-carry/setup.sh
-cap() { local l; l=$(left 588); [ "$l" -gt "$1" ] && echo "$1" || echo "$l"; }
+cap() { local l; l=$(left 450); [ "$l" -gt "$1" ] && echo "$1" || echo "$l"; }
 B=native/build/bench/moe_bench; M=/tmp/moe_bench_main
 xz -dc .device-carry/moe_bench_main.xz > $M && chmod +x $M
 mkdir -p /tmp/bmain /tmp/bbranch /tmp/bs /tmp/n1
-for who in main branch main branch; do
+for who in main branch; do
   bin=$B; [ $who = main ] && bin=$M
   timeout $(cap 45) $bin --out /tmp/b$who --configs deepseek-v3,qwen3-235b-a22b,gpt-oss-120b --T 1,8,64 --tactics '*/3' --reps 5 --copy-mib 256 > /tmp/bench-$who-small.txt 2>&1
   echo "$who small rc=$? $(el)"; grep -E "^ROW|^copy" /tmp/bench-$who-small.txt | sed "s/^/$who /" >> $OUT/10-bench.txt
