@@ -4,7 +4,7 @@
 # correctness (gate driver + 3,000-case campaign, GPU suites, sanitizers), then bench:kernel
 # (every tactic, copy, PyTorch baseline) with the time left.
 set -u; source .device-carry/setup.sh
-cap() { local l; l=$(left 450); [ "$l" -gt "$1" ] && echo "$1" || echo "$l"; }
+cap() { local l; l=$(left 335); [ "$l" -gt "$1" ] && echo "$1" || echo "$l"; }
 B=native/build/bench/moe_bench; M=/tmp/moe_bench_main
 xz -dc .device-carry/moe_bench_main.xz > $M && chmod +x $M
 mkdir -p /tmp/bmain /tmp/bbranch /tmp/bs /tmp/n1
