@@ -3,7 +3,7 @@
 # the merge of kernel/dequant-banks needs — main's moe_bench against the branch's (one round each),
 # the gate's 3,000-case campaign over every tactic, memcheck and racecheck, the GPU suites.
 set -u; source .device-carry/setup.sh
-cap() { local l; l=$(left 200); [ "$l" -gt "$1" ] && echo "$1" || echo "$l"; }
+cap() { local l; l=$(left 150); [ "$l" -gt "$1" ] && echo "$1" || echo "$l"; }
 B=native/build/bench/moe_bench; M=/tmp/moe_bench_main
 xz -dc .device-carry/moe_bench_main.xz > $M && chmod +x $M
 mkdir -p /tmp/bmain /tmp/bbranch /tmp/bs
