@@ -202,23 +202,24 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * p.kTiles * 4;
   uint8_t* const sDq0 = smem + S::kDqOff;  // bf16 tile t at sDq0 + t * S::kDqTile
 
+  // Each thread's copies per K step: the raw weights of row tid / 2, half tid % 2 (16 bytes), the
+  // scale word of row tid (tid < BW), and BT·8 / THREADS 16-byte chunks of token rows. The weight
+  // sources do not change with the step: hoisted out of the K loop (no 64-bit multiply and no
+  // shared-memory row lookup per step); the loops have fixed trip counts.
+  static_assert(THREADS == 2 * BW && (BT * 8) % THREADS == 0, "the copy mapping");
+  const int wRaw = wRowIdx[tid >> 1];
+  const uint8_t* const rawSrc = wRaw >= 0 ? wDataExpert + int64_t(wRaw) * p.kTiles * 32 + (tid & 1) * 16 : nullptr;
+  const int wScale = tid < BW ? wRowIdx[tid] : -1;
+  const uint8_t* const scaleSrc = wScale >= 0 ? wScaleExpert + int64_t(wScale) * p.kTiles * 4 : nullptr;
   auto loadStage = [&](int stage, int kt) {
     uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
     uint8_t* sWs = sW + BW * 32;
     uint8_t* sB = smem + stage * S::kTokStage;
-    for (int c = tid; c < BW * 2; c += THREADS) {
-      const int r = c >> 1, h = c & 1;
-      const int w = wRowIdx[r];
-      const uint8_t* src = w >= 0 ? wDataExpert + (int64_t(w) * p.kTiles + kt) * 32 + h * 16 : p.wData;
-      cpAsync16(sW + r * 32 + h * 16, src, w >= 0 ? 16 : 0);
-    }
-    for (int r = tid; r < BW; r += THREADS) {
-      const int w = wRowIdx[r];
-      const uint8_t* src = w >= 0 ? wScaleExpert + (int64_t(w) * p.kTiles + kt) * 4 : p.wScales;
-      cpAsync4(sWs + r * 4, src, w >= 0 ? 4 : 0);
-    }
-    for (int c = tid; c < BT * 8; c += THREADS) {
-      const int r = c >> 3, ch = c & 7;
+    cpAsync16(sW + tid * 16, rawSrc != nullptr ? rawSrc + kt * 32 : p.wData, rawSrc != nullptr ? 16 : 0);
+    if (tid < BW) cpAsync4(sWs + tid * 4, scaleSrc != nullptr ? scaleSrc + kt * 4 : p.wScales, scaleSrc != nullptr ? 4 : 0);
+#pragma unroll
+    for (int m = 0; m < BT * 8 / THREADS; ++m) {
+      const int r = (tid >> 3) + m * (THREADS / 8), ch = tid & 7;
       const int64_t off = rowOff[r];
       const int k0 = kt * 64 + ch * 8;
       const bool ok = off >= 0 && k0 < p.K;
