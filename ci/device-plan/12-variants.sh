@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Device plan, call 12 (≤ 590 s), packed by `pack-variants.sh main=main v2d=kernel/v-2dgrid
-# vnoov=kernel/v-nooverlap` on kernel/dequant-banks. Issue 18: which of the branch's changes
+# Device plan, call 12 (≤ 590 s), packed on kernel/dequant-banks by
+#   bash ci/device-plan/pack-variants.sh main=main v2d=kernel/v-2dgrid vnoov=kernel/v-nooverlap vnohoist=<the branch's commit before the hoisting> Issue 18: which of the branch's changes
 # pays, then whether the branch may land.
 #   1. large T (*/4, */5 at T = 512, 4096): main, the branch, the branch with the 2-D grid (v2d),
-#      the branch without the wgmma/dequantization overlap (vnoov); two rounds, alternated
+#      the branch without the wgmma/dequantization overlap (vnoov), the branch without the copy
+#      sources hoisted out of the K loop (vnohoist); two rounds, alternated
 #   2. small T (*/3 at T = 1, 8, 64): main and the branch, two rounds
 #   3. ncu of the branch's 128/5 kernels (DRAM bytes, instructions, bank conflicts)
 #   4. correctness: gate driver + 3,000-case campaign, GPU suites, memcheck, racecheck
@@ -11,13 +12,13 @@
 set -u; source .device-carry/setup.sh
 cap() { local l; l=$(left 585); [ "$l" -gt "$1" ] && echo "$1" || echo "$l"; }
 B=native/build/bench/moe_bench
-for v in main v2d vnoov; do xz -dc .device-carry/moe_bench_$v.xz > /tmp/moe_bench_$v && chmod +x /tmp/moe_bench_$v; done
+for v in main v2d vnoov vnohoist; do xz -dc .device-carry/moe_bench_$v.xz > /tmp/moe_bench_$v && chmod +x /tmp/moe_bench_$v; done
 cat .device-carry/variants
 mkdir -p /tmp/bo /tmp/bs /tmp/n1
 for r in 1 2; do
-  for v in main branch v2d vnoov; do
+  for v in main branch v2d vnoov vnohoist; do
     bin=/tmp/moe_bench_$v; [ $v = branch ] && bin=$B
-    timeout $(cap 45) $bin --out /tmp/bo --configs deepseek-v3,qwen3-235b-a22b,gpt-oss-120b --T 512,4096 --tactics '*/4,*/5' --reps 5 --copy-mib 256 > /tmp/bl-$v-$r.txt 2>&1
+    timeout $(cap 40) $bin --out /tmp/bo --configs deepseek-v3,qwen3-235b-a22b,gpt-oss-120b --T 512,4096 --tactics '*/4,*/5' --reps 5 --copy-mib 256 > /tmp/bl-$v-$r.txt 2>&1
     echo "$v large round $r rc=$? $(el)"; grep ^ROW /tmp/bl-$v-$r.txt | sed "s/^/$v$r /" >> $OUT/12-bench-large.txt
   done
   for v in main branch; do
