@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Device plan, call 12 (≤ 590 s), packed on kernel/dequant-banks by
-#   bash ci/device-plan/pack-variants.sh main=main v2d=kernel/v-2dgrid vnoov=kernel/v-nooverlap vnohoist=<the branch's commit before the hoisting> Issue 18: which of the branch's changes
-# pays, then whether the branch may land.
+#   bash ci/device-plan/pack-variants.sh main=main v2d=kernel/v-2dgrid vnoov=kernel/v-nooverlap \
+#     vnohoist=<the branch's commit before "the weight copies' sources hoisted">
+# (the variant branches hold the branch with one change taken out; rebase them with the branch).
+# Issue 18: which of the branch's changes pays, then whether the branch may land.
 #   1. large T (*/4, */5 at T = 512, 4096): main, the branch, the branch with the 2-D grid (v2d),
 #      the branch without the wgmma/dequantization overlap (vnoov), the branch without the copy
 #      sources hoisted out of the K loop (vnohoist); two rounds, alternated
