@@ -111,13 +111,18 @@ run(320, BT=16, NT=2)
 # gemm_smemdq.cuh's dequantStage: thread (r, jj) reads the words at bytes 8*q0 + 4*jj of a row's
 # 32 prepared bytes and writes chunk j = 4*jj + i as words q0 = 0..3 (byte i of word q0): the
 # tile must come out in natural K order (chunk j = elements 8j..8j+7, word q0 = 8j+2q0, +1).
-def check_smemdq_order():
+# 64 random e2m1 codes of one row's K step and the 32 bytes the engine's repack stores for them.
+def prepared_k_step():
     codes = rng.integers(0, 16, 64)
     canon = [int(codes[2*b] | (codes[2*b+1] << 4)) for b in range(32)]
     prep = [0]*32
     for q in range(4):
         for j in range(8):
             prep[8*q + j] = canon[4*j + q]
+    return codes, prep
+
+def check_smemdq_order():
+    codes, prep = prepared_k_step()
     tile = [None]*64
     for jj in range(2):
         words = [int.from_bytes(bytes(prep[8*q0 + 4*jj: 8*q0 + 4*jj + 4]), 'little') for q0 in range(4)]
@@ -135,12 +140,7 @@ check_smemdq_order()
 # at 16*h (h = tid % 2) of its 32 prepared bytes: words t = 0..3 are q0 = 2h + t // 2, jj = t % 2;
 # it writes words 2h, 2h+1 (8 bytes) of chunks j = 4*jj + i. The tile must be the same as above.
 def check_smemdq_half_row():
-    codes = rng.integers(0, 16, 64)
-    canon = [int(codes[2*b] | (codes[2*b+1] << 4)) for b in range(32)]
-    prep = [0]*32
-    for q in range(4):
-        for j in range(8):
-            prep[8*q + j] = canon[4*j + q]
+    codes, prep = prepared_k_step()
     tile = [None]*64
     for h in range(2):
         words = [int.from_bytes(bytes(prep[16*h + 4*t: 16*h + 4*t + 4]), 'little') for t in range(4)]

@@ -287,18 +287,9 @@ __global__ void __launch_bounds__(1024) scanKernel(const PermuteParams p) {
   }
 }
 
-// One warp per chunk, walking it in slot order: stable positions within each expert.
-constexpr int kScatterWarps = 4;
-__global__ void __launch_bounds__(32 * kScatterWarps) scatterKernel(const PermuteParams p) {
-  extern __shared__ int running[];  // [kScatterWarps][El]
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int c = blockIdx.x * kScatterWarps + warp;
-  if (c >= p.numChunks) return;
-  int* run = running + warp * p.El;
-  for (int l = lane; l < p.El; l += 32) run[l] = p.expertStart[l] + p.chunkCounts[int64_t(c) * p.El + l];
-  __syncwarp();
-  const int64_t begin = int64_t(c) * p.chunk;
-  const int64_t end = min(p.slots, begin + p.chunk);
+// One warp walks the slots [begin, end) in order and gives each local slot the next position of
+// its expert (run[l], advanced): stable positions within each expert.
+__device__ void scatterSlots(const PermuteParams& p, int* run, int64_t begin, int64_t end, int lane) {
   for (int64_t base = begin; base < end; base += 32) {
     const int64_t f = base + lane;
     const int l = f < end ? localIndex(p.ids[f], p.localOffset, p.El, p.fault) : -1;
@@ -313,6 +304,21 @@ __global__ void __launch_bounds__(32 * kScatterWarps) scatterKernel(const Permut
     }
     __syncwarp();
   }
+}
+
+// One warp per chunk, walking it in slot order: stable positions within each expert.
+constexpr int kScatterWarps = 4;
+__global__ void __launch_bounds__(32 * kScatterWarps) scatterKernel(const PermuteParams p) {
+  extern __shared__ int running[];  // [kScatterWarps][El]
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int c = blockIdx.x * kScatterWarps + warp;
+  if (c >= p.numChunks) return;
+  int* run = running + warp * p.El;
+  for (int l = lane; l < p.El; l += 32) run[l] = p.expertStart[l] + p.chunkCounts[int64_t(c) * p.El + l];
+  __syncwarp();
+  const int64_t begin = int64_t(c) * p.chunk;
+  const int64_t end = min(p.slots, begin + p.chunk);
+  scatterSlots(p, run, begin, end, lane);
 }
 
 // One chunk (slots <= chunk, small T): count, scan and scatter in one CTA of 1024 threads, the
@@ -347,22 +353,7 @@ __global__ void __launch_bounds__(1024) permuteOneChunkKernel(const PermuteParam
     p.tileStart[p.El] = totalTiles;
     *p.numTiles = totalTiles;
   }
-  if (threadIdx.x >= 32) return;
-  const int lane = threadIdx.x;  // warp 0 walks the slots in order: stable positions
-  for (int64_t base = 0; base < p.slots; base += 32) {
-    const int64_t f = base + lane;
-    const int e = f < p.slots ? localIndex(p.ids[f], p.localOffset, p.El, p.fault) : -1;
-    const uint32_t peers = __match_any_sync(0xffffffffu, e);
-    const int rank = __popc(peers & ((1u << lane) - 1u));
-    int pos = 0;
-    if (e >= 0) pos = run[e] + rank;
-    __syncwarp();
-    if (e >= 0) {
-      if (rank == 0) run[e] += __popc(peers);
-      p.permSlot[pos] = int(f);
-    }
-    __syncwarp();
-  }
+  if (threadIdx.x < 32) scatterSlots(p, run, 0, p.slots, threadIdx.x);  // warp 0, in slot order
 }
 
 // ---------------------------------------------------------------- dequantize hidden
