@@ -115,6 +115,18 @@ int streamFc2Slices(const ProblemArgs& p, int tileTokens) {
   return streamSlices(streamMaxTiles(p, tileTokens) * ceilDiv(p.H, 64), p.I, S);
 }
 
+StreamSplitPlan streamSplitPlan(const ProblemArgs& p, int tileTokens) {
+  StreamSplitPlan s{};
+  s.fc1Slices = streamFc1Slices(p, tileTokens);
+  s.fc2Slices = streamFc2Slices(p, tileTokens);
+  s.fc1Ctas = streamMaxTiles(p, tileTokens) * ceilDiv(p.I, 32);
+  s.fc2Ctas = streamMaxTiles(p, tileTokens) * ceilDiv(p.H, 64);
+  s.fc1Chunks = ceilDiv(ceilDiv(p.H, 128), 8);
+  s.fc2Chunks = ceilDiv(ceilDiv(p.I, 128), 8);
+  s.fc1WorkspaceBytes = streamFc1WorkspaceBytes(p, tileTokens);
+  return s;
+}
+
 int64_t splitKWorkspaceBytes(const ProblemArgs& p) {
   return int64_t(splitKSlices(p)) * p.T * p.topK * p.H * 4;
 }

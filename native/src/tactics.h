@@ -58,6 +58,14 @@ int streamFc1Slices(const ProblemArgs& p, int tileTokens);
 // the larger of the two tile sizes (the device estimate's term).
 int64_t streamFc1WorkspaceBytes(const ProblemArgs& p, int tileTokens);
 int64_t streamFc1WorkspaceBytes(const ProblemArgs& p);
+// Config 3's K split at a problem, as the engine launches it (binding.cc streamSplit reports it).
+struct StreamSplitPlan {
+  int fc1Slices, fc2Slices;    // 0: unsplit
+  int64_t fc1Ctas, fc2Ctas;    // CTAs of the unsplit grids (worst-case tile count × weight tiles)
+  int64_t fc1Chunks, fc2Chunks;  // K's 1024-element chunks (a slice takes whole chunks)
+  int64_t fc1WorkspaceBytes;
+};
+StreamSplitPlan streamSplitPlan(const ProblemArgs& p, int tileTokens);
 // Bytes of the split-K partial workspace of config 2.
 int64_t splitKWorkspaceBytes(const ProblemArgs& p);
 constexpr int64_t kMaxSplitKWorkspace = int64_t(8) << 30;
