@@ -8,7 +8,7 @@
 #      the branch without the wgmma/dequantization overlap (vnoov), the branch without the copy
 #      sources hoisted out of the K loop (vnohoist); two rounds, alternated
 #   2. small T (*/3 at T = 1, 8, 64): main and the branch, two rounds
-#   3. ncu of the branch's 128/5 kernels (DRAM bytes, instructions, bank conflicts)
+#   3. config 3's split judged at full size (check --config, T = 1, 8); ncu of the branch's 128/5 kernels
 #   4. correctness: gate driver + 3,000-case campaign, GPU suites, memcheck, racecheck
 #   5. bench:kernel (every tactic, copy, PyTorch baseline) with the time left
 set -u; source .device-carry/setup.sh
@@ -30,6 +30,17 @@ for r in 1 2; do
   done
 done
 cut -c1-150 $OUT/12-bench-large.txt; grep ROW $OUT/12-bench-small.txt | cut -c1-120
+# config 3's K split happens only at full size and small T (a grid < 2,640 CTAs, K > 1,024): the
+# campaign's small problems never reach it, so judge it here at the three configurations' full size.
+node --input-type=module -e '
+import { streamSplit } from "./dist/native/index.js"; import { configProblem } from "./dist/reference/configs.js";
+for (const c of ["gpt-oss-120b", "qwen3-235b-a22b", "deepseek-v3"]) for (const T of [1, 8, 64]) for (const tt of [8, 16]) {
+  const s = streamSplit(configProblem(c, T), { tileTokens: tt, config: 3 });
+  console.log(`split ${c} T=${T} ${tt}/3: FC1 ${s.fc1Slices} slices (${s.fc1Ctas} CTAs), FC2 ${s.fc2Slices} (${s.fc2Ctas} CTAs)`);
+}' | tee $OUT/12-split-plan.txt
+for c in gpt-oss-120b qwen3-235b-a22b deepseek-v3; do
+  timeout $(cap 60) node bin/moe-harness.js check --kernel native --config $c --T 1,8 --tactic '8/3,16/3' --runs 2 > $OUT/12-check-split-$c.txt 2>&1; echo "check split $c rc=$? $(el)"; tail -2 $OUT/12-check-split-$c.txt | cut -c1-200
+done
 timeout $(cap 40) ncu --kernel-name regex:moeSmemDq --launch-skip 2 --launch-count 2 --metrics gpu__time_duration.sum,dram__bytes_read.sum,lts__t_sector_hit_rate.pct,sm__throughput.avg.pct_of_peak_sustained_elapsed,smsp__inst_executed.sum,l1tex__data_bank_conflicts_pipe_lsu_mem_shared.sum,smsp__warp_issue_stalled_barrier_per_warp_active.pct,smsp__warp_issue_stalled_wait_per_warp_active.pct $B --out /tmp/n1 --configs deepseek-v3 --T 4096 --tactics 128/5 --reps 1 --copy-mib 64 > $OUT/12-ncu.txt 2>&1; echo "ncu rc=$? $(el)"
 grep -E "moeSmemDq|duration|bytes|hit_rate|throughput|inst_executed|bank|stalled" $OUT/12-ncu.txt | cut -c1-120
 MOE_GATE_STEPS="driver campaign" MOE_GATE_CASES=3000 timeout $(cap 100) bash ci/gpu-gate.sh /tmp/gate12 > $OUT/12-gate.txt 2>&1; echo "gate rc=$? $(el)"
