@@ -42,6 +42,12 @@ export interface RawDeviceMemoryEstimate {
   items: { name: string; bytes: number }[];
 }
 
+/** Config 3's split over K (binding.cc StreamSplit): slices 0 = unsplit; CTAs of the unsplit grids. */
+export interface RawStreamSplit {
+  fc1Slices: number; fc2Slices: number; fc1Ctas: number; fc2Ctas: number; fc1Chunks: number; fc2Chunks: number;
+  splitKSlices: number; fc1WorkspaceBytes: number; splitBelowCtas: number;
+}
+
 /** The functions the addon exports (src/binding.cc). Arguments are `unknown`: the addon checks them. */
 export interface RawBinding {
   /** flushL2: run() accepts options.flushL2Bytes (absent from addons built before it existed). */
@@ -54,6 +60,8 @@ export interface RawBinding {
   deviceInfo(): Promise<{ name: string; sm: string; memoryBytes: number; freeMemoryBytes?: number; multiProcessors: number }>;
   /** Device bytes prepare needs (src/deviceMemoryEstimate.h). Absent from addons built before it existed. */
   deviceMemoryEstimate?(problem: unknown): RawDeviceMemoryEstimate;
+  /** Config 3's split over K at a problem (src/tactics.cc). Absent from older addons. */
+  streamSplit?(problem: unknown, tactic: unknown): RawStreamSplit;
   /** The inputs digest (src/inputDigest.h) on the host / on the device. Absent from older addons. */
   hostInputsDigest?(buffers: unknown, threads?: unknown): string;
   deviceInputsDigest?(buffers: unknown): Promise<string>;

@@ -71,14 +71,14 @@ const NAMES: Record<string, readonly string[]> = {
 const namesOf = (key: string): readonly string[] => NAMES[key] ?? [key, `problem.${key}`];
 
 type Call =
-  | { fn: 'validTactics' | 'defaultTactic'; key: string; value: unknown; whole: boolean }
-  | { fn: 'checkTactic'; key: string; value: unknown; whole: boolean }
+  | { fn: 'validTactics' | 'defaultTactic' | 'streamSplit'; key: string; value: unknown; whole: boolean }
+  | { fn: 'checkTactic' | 'streamSplitTactic'; key: string; value: unknown; whole: boolean }
   | { fn: 'prepare' | 'copiedInputsDigest'; key: string; value: unknown; whole: boolean }
   | { fn: 'run' | 'digest' | 'release'; key: string; value: unknown; whole: boolean };
 
 const call: fc.Arbitrary<Call> = fc.oneof(
-  fc.record({ fn: fc.constantFrom('validTactics', 'defaultTactic'), key: fc.constantFrom(...PROBLEM_KEYS), value: junk, whole: fc.boolean() }),
-  fc.record({ fn: fc.constant('checkTactic'), key: fc.constantFrom('tileTokens', 'config'), value: junk, whole: fc.boolean() }),
+  fc.record({ fn: fc.constantFrom('validTactics', 'defaultTactic', 'streamSplit'), key: fc.constantFrom(...PROBLEM_KEYS), value: junk, whole: fc.boolean() }),
+  fc.record({ fn: fc.constantFrom('checkTactic', 'streamSplitTactic'), key: fc.constantFrom('tileTokens', 'config'), value: junk, whole: fc.boolean() }),
   fc.record({ fn: fc.constantFrom('prepare', 'copiedInputsDigest'), key: fc.constantFrom(...PROBLEM_KEYS, ...TENSOR_KEYS), value: junk, whole: fc.boolean() }),
   fc.record({ fn: fc.constantFrom('run', 'digest', 'release'), key: fc.constant('handle'), value: junk, whole: fc.constant(true) }),
 ) as fc.Arbitrary<Call>;
@@ -101,14 +101,14 @@ test(`${RUNS} seeded malformed addon calls: every refusal names the argument, th
     const args: Record<string, unknown> = { ...rawCase(enums, base), problem };
     let subject: unknown;
     let invoke: () => unknown;
-    if (c.fn === 'validTactics' || c.fn === 'defaultTactic') {
+    if (c.fn === 'validTactics' || c.fn === 'defaultTactic' || c.fn === 'streamSplit') {
       if (c.whole) subject = c.value; else { problem[c.key] = c.value; subject = problem; }
-      invoke = () => raw[c.fn as 'validTactics'](subject);
+      invoke = c.fn === 'streamSplit' ? () => raw.streamSplit!(subject, { tileTokens: 8, config: 3 }) : () => raw[c.fn as 'validTactics'](subject);
       if (c.whole) c = { ...c, key: 'problem' };
-    } else if (c.fn === 'checkTactic') {
-      const tactic: Record<string, unknown> = { tileTokens: 8, config: 0 };
+    } else if (c.fn === 'checkTactic' || c.fn === 'streamSplitTactic') {
+      const tactic: Record<string, unknown> = { tileTokens: 8, config: c.fn === 'checkTactic' ? 0 : 3 };
       if (c.whole) subject = c.value; else { tactic[c.key] = c.value; subject = tactic; }
-      invoke = () => raw.checkTactic(problem, subject);
+      invoke = c.fn === 'checkTactic' ? () => raw.checkTactic(problem, subject) : () => raw.streamSplit!(problem, subject);
       c = { ...c, key: c.whole ? 'tactic' : `tactic.${c.key}` };
     } else if (c.fn === 'prepare' || c.fn === 'copiedInputsDigest') {
       if ((PROBLEM_KEYS as readonly string[]).includes(c.key)) problem[c.key] = c.value; else args[c.key] = c.value;

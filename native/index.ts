@@ -2,7 +2,7 @@
  * The only door to the CUDA FP4 MoE addon (native/src, built by native/build.mjs).
  *
  * Synchronous: nativeStatus, validTactics, defaultTactic, tacticConfigs, assertValidTactic,
- * deviceMemoryEstimate, hostInputsDigest.
+ * deviceMemoryEstimate, streamSplit, hostInputsDigest.
  * Asynchronous (GPU work runs on the addon's worker threads): deviceInfo, prepare, runMoe,
  * inputsDigest, deviceInputsDigest. release frees a handle's device memory at once.
  *
@@ -17,13 +17,13 @@ import type { Case } from '../reference/case.js';
 import { BadArgumentError, UnsupportedProblemError, describeValue } from '../reference/errors.js';
 import type { Problem } from '../reference/problem.js';
 import { FAULTS, type FaultName } from '../harness/faults.js';
-import { loadAddon, type AddonVariant, type RawBinding, type RawConfigInfo, type RawDeviceMemoryEstimate } from './addon.js';
+import { loadAddon, type AddonVariant, type RawBinding, type RawConfigInfo, type RawDeviceMemoryEstimate, type RawStreamSplit } from './addon.js';
 import { CudaError, NativeUnavailableError } from './errors.js';
 import { rawCase, rawProblem } from './rawArgs.js';
 
 export { BadArgumentError, UnsupportedProblemError } from '../reference/errors.js';
 export { CudaError, NativeUnavailableError } from './errors.js';
-export type { AddonVariant } from './addon.js';
+export type { AddonVariant, RawStreamSplit } from './addon.js';
 
 export interface NativeStatus {
   readonly loaded: boolean;
@@ -235,6 +235,18 @@ export function deviceMemoryEstimate(p: Problem): DeviceMemoryEstimate {
     const e: RawDeviceMemoryEstimate = f.call(b, rawProblem(b.enums(), p));
     return { ...e, items: e.items.map((i) => ({ name: i.name, bytes: i.bytes })) };
   });
+}
+
+/**
+ * Config 3's split over K at the problem for a config-3 tactic, as the engine launches it (no GPU
+ * needed): FC1 / FC2 slices (0 = unsplit), the unsplit grids' CTAs, K's 1024-element chunks,
+ * config 2's slices (the FC2 split's cap), the FC1 workspace, and the CTA count below which
+ * a grid splits. BadArgumentError for a tactic of another config or one the problem refuses.
+ */
+export function streamSplit(p: Problem, t: NativeTactic): RawStreamSplit {
+  const b = binding();
+  const f = requireExport(b, 'streamSplit');
+  return call(() => ({ ...f.call(b, rawProblem(b.enums(), p), { tileTokens: t.tileTokens, config: t.config }) }));
 }
 
 /**

@@ -3,7 +3,7 @@ import { testProp, fc } from '@fast-check/ava';
 import { BadArgumentError } from '../reference/errors.js';
 import { CONFIG_NAMES, configProblem } from '../reference/configs.js';
 import type { Problem } from '../reference/problem.js';
-import { assertValidTactic, defaultTactic, tacticConfigs, validTactics, type NativeTactic } from './index.js';
+import { assertValidTactic, defaultTactic, deviceMemoryEstimate, streamSplit, tacticConfigs, validTactics, type NativeTactic } from './index.js';
 import { tinyProblem } from './testing.js';
 import { runs } from '../properties/runs.js';
 
@@ -108,3 +108,43 @@ const problemArb = fc.record({
 testProp('random well-formed problems: enumeration and check agree', [problemArb], (t, p) => {
   checkEnumeration(t, p);
 }, { numRuns: runs(60) });
+
+test('config 3 splits K only where its grid is small, into whole chunks, no slice empty, FC2 within config 2 (streamSplit)', (t) => {
+  let fc1Split = 0;
+  let fc2Split = 0;
+  for (const name of CONFIG_NAMES) {
+    for (const T of [1, 2, 8, 16, 64, 512, 4096]) {
+      const p = configProblem(name, T);
+      const workspace: number[] = [];
+      for (const tileTokens of [8, 16]) {
+        const s = streamSplit(p, { tileTokens, config: 3 });
+        const where = `${name} T=${T} ${tileTokens}/3`;
+        const sides = [
+          { side: 'FC1', S: s.fc1Slices, ctas: s.fc1Ctas, chunks: s.fc1Chunks, cap: 4 },
+          { side: 'FC2', S: s.fc2Slices, ctas: s.fc2Ctas, chunks: s.fc2Chunks, cap: s.splitKSlices },
+        ];
+        for (const { side, S, ctas, chunks, cap } of sides) {
+          if (S === 0) continue;
+          t.true(ctas < s.splitBelowCtas, `${where} ${side}: split although its grid has ${ctas} CTAs`);
+          t.true(S >= 2 && S <= cap, `${where} ${side}: ${S} slices, expected 2..${cap}`);
+          t.true(S <= Math.ceil(s.splitBelowCtas / ctas), `${where} ${side}: ${S} slices overshoot ${s.splitBelowCtas} CTAs`);
+          const per = Math.ceil(chunks / S);
+          t.true((S - 1) * per < chunks, `${where} ${side}: ${S} slices of ${per} chunks leave the last of ${chunks} empty`);
+        }
+        t.is(s.fc1WorkspaceBytes > 0, s.fc1Slices > 0, `${where}: FC1 workspace ${s.fc1WorkspaceBytes} with ${s.fc1Slices} slices`);
+        workspace.push(s.fc1WorkspaceBytes);
+        if (s.fc1Slices > 0) fc1Split++;
+        if (s.fc2Slices > 0) fc2Split++;
+      }
+      const item = deviceMemoryEstimate(p).items.find((i) => i.name.startsWith('decode FC1 split'));
+      t.is(item?.bytes ?? 0, Math.max(...workspace), `${name} T=${T}: the device estimate counts the larger FC1 split workspace`);
+    }
+  }
+  t.true(fc1Split > 0 && fc2Split > 0, `the cases exercise both splits (FC1 ${fc1Split}, FC2 ${fc2Split})`);
+});
+
+test('streamSplit refuses a tactic of another config, naming it', (t) => {
+  const err = t.throws(() => streamSplit(configProblem('gpt-oss-120b', 1), { tileTokens: 64, config: 5 }));
+  t.true(err instanceof BadArgumentError && err.argument === 'tactic' && /64\/5/.test(err.message), String(err));
+});
+

@@ -111,13 +111,18 @@ run(320, BT=16, NT=2)
 # gemm_smemdq.cuh's dequantStage: thread (r, jj) reads the words at bytes 8*q0 + 4*jj of a row's
 # 32 prepared bytes and writes chunk j = 4*jj + i as words q0 = 0..3 (byte i of word q0): the
 # tile must come out in natural K order (chunk j = elements 8j..8j+7, word q0 = 8j+2q0, +1).
-def check_smemdq_order():
+# 64 random e2m1 codes of one row's K step and the 32 bytes the engine's repack stores for them.
+def prepared_k_step():
     codes = rng.integers(0, 16, 64)
     canon = [int(codes[2*b] | (codes[2*b+1] << 4)) for b in range(32)]
     prep = [0]*32
     for q in range(4):
         for j in range(8):
             prep[8*q + j] = canon[4*j + q]
+    return codes, prep
+
+def check_smemdq_order():
+    codes, prep = prepared_k_step()
     tile = [None]*64
     for jj in range(2):
         words = [int.from_bytes(bytes(prep[8*q0 + 4*jj: 8*q0 + 4*jj + 4]), 'little') for q0 in range(4)]
@@ -130,3 +135,69 @@ def check_smemdq_order():
     print("smemdq dequantized tile in natural K order: ok")
 
 check_smemdq_order()
+
+# gemm_smemdq.cuh's dequantStage since run 4: thread tid takes row r = tid // 2 and the 16 bytes
+# at 16*h (h = tid % 2) of its 32 prepared bytes: words t = 0..3 are q0 = 2h + t // 2, jj = t % 2;
+# it writes words 2h, 2h+1 (8 bytes) of chunks j = 4*jj + i. The tile must be the same as above.
+def check_smemdq_half_row():
+    codes, prep = prepared_k_step()
+    tile = [None]*64
+    for h in range(2):
+        words = [int.from_bytes(bytes(prep[16*h + 4*t: 16*h + 4*t + 4]), 'little') for t in range(4)]
+        e = [e2m1x8(w) for w in words]
+        for jj in range(2):
+            for i in range(4):
+                j = 4*jj + i
+                for q0, t in ((2*h, jj), (2*h + 1, 2 + jj)):
+                    tile[8*j + 2*q0] = bf16(e[t][i]); tile[8*j + 2*q0 + 1] = bf16(e[t][i] >> 16)
+    assert tile == [e2m1(int(c)) for c in codes], (tile, codes)
+    print("smemdq half-row mapping: the same tile: ok")
+
+# Shared-memory wavefronts of one warp-wide access (a model of the hardware rule: accesses of
+# more than 4 bytes are split into phases of 128 bytes' worth of threads — 16 threads for 8-byte,
+# 8 for 16-byte; within a phase, a bank serving k distinct 4-byte words costs k wavefronts).
+def wavefronts(addrs, size):
+    per = {4: 32, 8: 16, 16: 8}[size]
+    total = 0
+    for p0 in range(0, 32, per):
+        banks = {}
+        for a in addrs[p0:p0 + per]:
+            for w in range(size // 4):
+                word = a // 4 + w
+                banks.setdefault(word % 32, set()).add(word)
+        total += max(len(v) for v in banks.values())
+    return total
+
+def swz(r, j): return r * 128 + ((j ^ (r & 7)) << 4)
+
+def smemdq_mapping_costs():
+    rows = {}
+    # run 3 (main): thread (r = tid/2, jj = tid%2) reads words 2q0+jj (4 bytes each), stores 4 x 16 B.
+    rd = sum(wavefronts([(t >> 1) * 32 + 8*q0 + 4*(t & 1) for t in range(32)], 4) for q0 in range(4))
+    wr = sum(wavefronts([swz(t >> 1, 4*(t & 1) + i) for t in range(32)], 16) for i in range(4))
+    rows['run 3 (main)'] = (rd, wr, 1)
+    # run 4 first fix: word wi = tid + 256m: row wi/8, word wi%8 (4-byte reads), 4 x 4 x 4-byte stores.
+    rd = sum(wavefronts([((t + 256*m) >> 3) * 32 + 4*((t + 256*m) & 7) for t in range(32)], 4) for m in range(4))
+    wr = 0
+    for m in range(4):
+        for i in range(4):
+            ad = []
+            for t in range(32):
+                wi = t + 256*m; r = wi >> 3; w = wi & 7; q0, jj = w >> 1, w & 1
+                ad.append(swz(r, 4*jj + i) + 4*q0)
+            wr += wavefronts(ad, 4)
+    rows['run 4 (four rows)'] = (rd, wr, 4)
+    # since run 4: one 16-byte read per thread, 8 x 8-byte stores.
+    rd = wavefronts([(t >> 1) * 32 + 16*(t & 1) for t in range(32)], 16)
+    wr = sum(wavefronts([swz(t >> 1, j) + 8*(t & 1) for t in range(32)], 8) for j in range(8))
+    rows['half row (16 B read)'] = (rd, wr, 1)
+    print("smemdq dequantization, one warp, one K step (16 rows x 32 bytes -> 16 rows x 128 bytes):")
+    print("  mapping               read wavefronts  write wavefronts  scale words/thread")
+    for k, (rd, wr, sc) in rows.items():
+        print(f"  {k:22s}{rd:10d}{wr:18d}{sc:16d}")
+    # the minimum: 512 bytes read = 4 wavefronts, 2048 bytes written = 16
+    assert rows['half row (16 B read)'][:2] == (4, 16)
+    return rows
+
+check_smemdq_half_row()
+smemdq_mapping_costs()

@@ -505,6 +505,32 @@ Napi::Value CheckTactic(const Napi::CallbackInfo& info) {
   });
 }
 
+// streamSplit(problem, tileTokens): config 3's split over K at this problem (tactics.cc) — the
+// slices of FC1 and FC2 (0: unsplit), the CTAs of each grid unsplit, K's 1024-element chunks, and
+// the FC1 workspace. What the engine launches; no GPU needed.
+Napi::Value StreamSplit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const ProblemArgs p = parseProblem(info[0]);
+    validateProblem(p);
+    const Tactic t = parseTactic(info[1], "tactic");
+    if (t.config != 3) throw BadArgument("tactic", "a tactic of config 3 (w64-stream)", tacticLabel(t));
+    requireValidTactic(p, t);
+    const StreamSplitPlan sp = streamSplitPlan(p, t.tileTokens);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("fc1Slices", sp.fc1Slices);
+    o.Set("fc2Slices", sp.fc2Slices);
+    o.Set("fc1Ctas", double(sp.fc1Ctas));
+    o.Set("fc2Ctas", double(sp.fc2Ctas));
+    o.Set("fc1Chunks", double(sp.fc1Chunks));
+    o.Set("fc2Chunks", double(sp.fc2Chunks));
+    o.Set("splitKSlices", splitKSlices(p));
+    o.Set("fc1WorkspaceBytes", double(sp.fc1WorkspaceBytes));
+    o.Set("splitBelowCtas", double(kStreamSplitBelowCtas));
+    return o;
+  });
+}
+
 Napi::Value DeviceInfoFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto result = std::make_shared<DeviceInfo>();
@@ -763,6 +789,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("digest", Napi::Function::New(env, Digest, "digest"));
   exports.Set("release", Napi::Function::New(env, Release, "release"));
   exports.Set("copiedInputsDigest", Napi::Function::New(env, CopiedInputsDigest, "copiedInputsDigest"));
+  exports.Set("streamSplit", Napi::Function::New(env, StreamSplit, "streamSplit"));
   exports.Set("deviceMemoryEstimate", Napi::Function::New(env, DeviceMemoryEstimateFn, "deviceMemoryEstimate"));
   exports.Set("hostInputsDigest", Napi::Function::New(env, HostInputsDigest, "hostInputsDigest"));
   exports.Set("deviceInputsDigest", Napi::Function::New(env, DeviceInputsDigest, "deviceInputsDigest"));

@@ -10,7 +10,8 @@
 //             weights + their scales), freed before the scratch is allocated
 //   scratch   routing/permutation tables, dequantized hidden, FC2 input (+ MXFP8 codes),
 //             FC2 rows [T·k][H] float32, digest sums
-//   split-K   S·T·k·H·4 (allocated by the first split-K run), when a split-K tactic is valid
+//   split-K   S·T·k·H·4 (allocated by the first split-K run), when a split-K tactic is valid;
+//             config 3's FC1 split at small T: its partial tiles and counters (tactics.h)
 //   output    [T][H] bf16
 // peak = inputs + weights + max(staging, scratch + split-K + output) + slack, where slack is
 // one cudaMalloc granule (2 MiB) per allocation (the allocator rounds allocations up to its
@@ -99,6 +100,8 @@ inline DeviceMemoryEstimate estimateDeviceMemory(const ProblemArgs& p) {
   add(e.scratch, "FC2 rows", slots * H * 4);
   add(e.scratch, "digest sums", 16 * 8);
   if (splitKSlices(p) > 0 && splitKWorkspaceBytes(p) <= kMaxSplitKWorkspace) add(e.splitK, "split-K workspace", splitKWorkspaceBytes(p));
+  add(e.splitK, "decode FC1 split partials + counters", streamFc1WorkspaceBytes(p));
+  if (streamFc1WorkspaceBytes(p) > 0) ++allocations;  // two allocations (partials, counters)
   add(e.output, "output", T * H * 2);
   e.slack = allocations * kCudaMallocGranule + kDeviceCodeBytes;
   e.peak = e.inputs + e.weights + std::max(e.staging, e.scratch + e.splitK + e.output) + e.slack;

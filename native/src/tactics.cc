@@ -24,7 +24,9 @@ const ConfigInfo kConfigs[kNumConfigs] = {
     {3, "w64-stream",
      "decode: 64 weight rows x tileTokens (8 or 16) tokens per CTA, 4 warps; every weight byte loaded once, 16 bytes "
      "per lane straight into registers 4 super-steps (of 128 K elements) ahead, dequantized in registers; tokens staged "
-     "in shared memory 1024 K elements at a time (double-buffered, cp.async); no K split",
+     "in shared memory 1024 K elements at a time (double-buffered, cp.async); at small T (a GEMM grid < 2640 CTAs) K "
+     "is split in whole chunks over 2..4 CTAs: FC1's partial tiles summed in slice order by the tile's last CTA, FC2's "
+     "partials by finalize",
      64, 4, 4, false, GemmFamily::Stream, 8, 16},
     {4, "w128-smemdq",
      "128 weight rows x tileTokens (64 or 128) per CTA, 8 warps, 4-stage cp.async pipeline; each weight tile dequantized "
@@ -73,6 +75,56 @@ int splitKSlices(const ProblemArgs& p) {
   if (kTiles >= 32) return 4;
   if (kTiles >= 8) return 2;
   return 0;
+}
+
+namespace {
+// Slices of a decode GEMM's K (whole 1024-element chunks) for a grid of `ctas` CTAs: enough
+// that the grid reaches kStreamSplitBelowCtas, at most `cap`, no slice left empty; 0: no split.
+int streamSlices(int64_t ctas, int64_t K, int64_t cap) {
+  if (ctas >= kStreamSplitBelowCtas) return 0;
+  const int64_t chunks = ceilDiv(ceilDiv(K, 128), 8);
+  const int64_t most = std::min<int64_t>({cap, chunks, ceilDiv(kStreamSplitBelowCtas, ctas)});
+  if (most < 2) return 0;
+  const int64_t per = ceilDiv(chunks, most);
+  return int(ceilDiv(chunks, per));
+}
+int64_t streamMaxTiles(const ProblemArgs& p, int tileTokens) {
+  const int64_t slots = p.T * p.topK;
+  return ceilDiv(slots, tileTokens) + std::min<int64_t>(p.localExperts, slots);
+}
+}  // namespace
+
+int streamFc1Slices(const ProblemArgs& p, int tileTokens) {
+  return streamSlices(streamMaxTiles(p, tileTokens) * ceilDiv(p.I, 32), p.H, 4);
+}
+
+int64_t streamFc1WorkspaceBytes(const ProblemArgs& p, int tileTokens) {
+  const int S = streamFc1Slices(p, tileTokens);
+  if (S == 0) return 0;
+  const int64_t cells = streamMaxTiles(p, tileTokens) * ceilDiv(p.I, 32);
+  return cells * S * tileTokens * (64 + 4) * 4 + cells * 4;
+}
+
+int64_t streamFc1WorkspaceBytes(const ProblemArgs& p) {
+  return std::max(streamFc1WorkspaceBytes(p, 8), streamFc1WorkspaceBytes(p, 16));
+}
+
+int streamFc2Slices(const ProblemArgs& p, int tileTokens) {
+  const int S = splitKSlices(p);  // its workspace is the device estimate's split-K term
+  if (S == 0 || splitKWorkspaceBytes(p) > kMaxSplitKWorkspace) return 0;
+  return streamSlices(streamMaxTiles(p, tileTokens) * ceilDiv(p.H, 64), p.I, S);
+}
+
+StreamSplitPlan streamSplitPlan(const ProblemArgs& p, int tileTokens) {
+  StreamSplitPlan s{};
+  s.fc1Slices = streamFc1Slices(p, tileTokens);
+  s.fc2Slices = streamFc2Slices(p, tileTokens);
+  s.fc1Ctas = streamMaxTiles(p, tileTokens) * ceilDiv(p.I, 32);
+  s.fc2Ctas = streamMaxTiles(p, tileTokens) * ceilDiv(p.H, 64);
+  s.fc1Chunks = ceilDiv(ceilDiv(p.H, 128), 8);
+  s.fc2Chunks = ceilDiv(ceilDiv(p.I, 128), 8);
+  s.fc1WorkspaceBytes = streamFc1WorkspaceBytes(p, tileTokens);
+  return s;
 }
 
 int64_t splitKWorkspaceBytes(const ProblemArgs& p) {

@@ -47,9 +47,31 @@ std::string tacticLabel(const Tactic& t);  // "tileTokens/config"
 
 // Number of FC2 K slices of config 2 for this problem (0 when split-K cannot run it).
 int splitKSlices(const ProblemArgs& p);
+// Number of FC2 K slices of the decode tactics (config 3) for this problem and tileTokens: more
+// than 1 only where the grid would hold too few CTAs to keep the weight reads in flight, and
+// never more than config 2's slices (their workspace is in the device estimate); 0: no split.
+int streamFc2Slices(const ProblemArgs& p, int tileTokens);
+// Number of FC1 K slices of config 3 (0: no split), under the same grid rule as FC2 (at most
+// 4); the slices' partial tiles are summed in slice order by the last CTA of each output tile.
+int streamFc1Slices(const ProblemArgs& p, int tileTokens);
+// Bytes of that FC1 split's partial tiles and arrival counters for tileTokens (0: no split), and
+// the larger of the two tile sizes (the device estimate's term).
+int64_t streamFc1WorkspaceBytes(const ProblemArgs& p, int tileTokens);
+int64_t streamFc1WorkspaceBytes(const ProblemArgs& p);
+// Config 3's K split at a problem, as the engine launches it (binding.cc streamSplit reports it).
+struct StreamSplitPlan {
+  int fc1Slices, fc2Slices;    // 0: unsplit
+  int64_t fc1Ctas, fc2Ctas;    // CTAs of the unsplit grids (worst-case tile count × weight tiles)
+  int64_t fc1Chunks, fc2Chunks;  // K's 1024-element chunks (a slice takes whole chunks)
+  int64_t fc1WorkspaceBytes;
+};
+StreamSplitPlan streamSplitPlan(const ProblemArgs& p, int tileTokens);
 // Bytes of the split-K partial workspace of config 2.
 int64_t splitKWorkspaceBytes(const ProblemArgs& p);
 constexpr int64_t kMaxSplitKWorkspace = int64_t(8) << 30;
+// The decode FC2 splits K while its grid has fewer CTAs than this (H100: 132 SMs × 5 resident
+// CTAs of config 3 ≈ 660; four waves' worth keeps enough weight bytes in flight).
+constexpr int64_t kStreamSplitBelowCtas = 2640;
 
 // Dynamic shared memory of the FC1 / FC2 kernels of a tactic (bytes).
 int sharedMemoryBytes(const Tactic& t);

@@ -227,7 +227,7 @@ class CudaPrepared final : public Prepared {
     for (DeviceBuffer* b : {&logits_, &bias_, &hidden_, &hiddenScales_, &fc1Data_, &fc1Scales_, &fc2Data_, &fc2Scales_,
                             &out1Scale_, &out1GateScale_, &out2Scale_, &alpha_, &beta_, &limit_, &ids_, &weights_,
                             &chunkCounts_, &expertCount_, &expertStart_, &tileStart_, &numTiles_, &permSlot_, &xhat_,
-                            &abuf_, &y_, &split_, &output_, &acode_, &rowFlag_, &tileDone_, &slotP_, &digestSums_})
+                            &abuf_, &y_, &split_, &fc1Split_, &fc1Arrive_, &output_, &acode_, &rowFlag_, &tileDone_, &slotP_, &digestSums_})
       b->reset();
     flush_.reset();
   }
@@ -260,7 +260,7 @@ class CudaPrepared final : public Prepared {
     const ConfigInfo& ci = configInfo(o.tactic.config);
     const int BT = o.tactic.tileTokens;
     const int64_t T = p_.T, H = p_.H, I = p_.I, El = p_.localExperts, k = p_.topK;
-    const int S = ci.splitKFc2 ? splitKSlices(p_) : 0;
+    const int S = ci.splitKFc2 ? splitKSlices(p_) : o.tactic.config == 3 ? streamFc2Slices(p_, BT) : 0;
     float* yBuf = y_.get<float>();
     if (S > 0) {
       const size_t need = size_t(S) * slots_ * H * 4;
@@ -268,6 +268,15 @@ class CudaPrepared final : public Prepared {
         split_.alloc(need, "cudaMalloc(split-K workspace)");
       }
       yBuf = split_.get<float>();
+    }
+
+    const bool fc1Split = o.tactic.config == 3 && streamFc1Slices(p_, BT) > 0;
+    if (fc1Split && fc1Split_.bytes() == 0) {
+      // Config 3's FC1 split (tactics.h): partial tiles and arrival counters, allocated once at
+      // the size of the larger tile's need (captured graphs keep these pointers).
+      const int64_t cells = (ceilDiv(slots_, 8) + std::min<int64_t>(El, slots_)) * ceilDiv(I, 32);  // BT = 8: the most
+      fc1Split_.alloc(size_t(streamFc1WorkspaceBytes(p_)), "cudaMalloc(decode FC1 split partials)");
+      fc1Arrive_.alloc(size_t(cells * 4), "cudaMalloc(decode FC1 split counters)");
     }
 
     cudaEvent_t ev0, ev1;
@@ -287,6 +296,7 @@ class CudaPrepared final : public Prepared {
     check(launchFill16(output_.get<uint16_t>(), T * H, o.poison, stream_), "fill(output poison)", tl);
     check(cudaMemsetAsync(abuf_.get(), 0xff, abuf_.bytes(), stream_), "cudaMemset(fc2 input poison)", tl);
     check(cudaMemsetAsync(yBuf, 0xff, size_t(S > 0 ? S : 1) * slots_ * H * 4, stream_), "cudaMemset(fc2 output poison)", tl);
+    if (fc1Split) check(cudaMemsetAsync(fc1Arrive_.get(), 0, fc1Arrive_.bytes(), stream_), "cudaMemset(decode FC1 split counters)", tl);
     const bool mxFix = p_.quant == QuantMode::Mxfp4Mxfp8;
     if (mxFix) {
       // Pre-scaling state of the MXFP8 FC2 input (gemm.cuh, mxRowExponentFixup). Not timed.
@@ -388,7 +398,12 @@ class CudaPrepared final : public Prepared {
       g1.routeWeights = p_.routing == Routing::Llama4 ? weights_.get<float>() : nullptr;
       g1.fc2Format = p_.quant == QuantMode::Nvfp4 ? 0 : p_.quant == QuantMode::Mxfp4Mxfp8 ? 1 : 2;
       g1.abuf = abuf_.get<__nv_bfloat16>();
-      const dim3 grid1(unsigned(maxTiles), unsigned(ceilDiv(I, ci.weightRows / 2)), 1);
+      const int S1 = o.tactic.config == 3 ? streamFc1Slices(p_, BT) : 0;
+      if (S1 > 0) {
+        g1.splitPartial = fc1Split_.get<float>();
+        g1.splitArrive = fc1Arrive_.get<int>();
+      }
+      const dim3 grid1(unsigned(maxTiles), unsigned(ceilDiv(I, ci.weightRows / 2)), unsigned(S1 > 0 ? S1 : 1));
       check(kLaunchers[o.tactic.config].fc1(BT, g1, grid1, st), "FC1 kernel", tl);
 
       // FC2.
@@ -530,7 +545,7 @@ class CudaPrepared final : public Prepared {
   DeviceBuffer logits_, bias_, hidden_, hiddenScales_, fc1Data_, fc1Scales_, fc2Data_, fc2Scales_;
   DeviceBuffer out1Scale_, out1GateScale_, out2Scale_, alpha_, beta_, limit_;
   DeviceBuffer ids_, weights_, chunkCounts_, expertCount_, expertStart_, tileStart_, numTiles_, permSlot_;
-  DeviceBuffer xhat_, abuf_, y_, split_, output_;
+  DeviceBuffer xhat_, abuf_, y_, split_, fc1Split_, fc1Arrive_, output_;
   DeviceBuffer acode_, rowFlag_, tileDone_, slotP_;  // MXFP8 FC2-input pre-scaling
   DeviceBuffer flush_;       // cold-L2 scratch (RunOptions.flushL2Bytes)
   DeviceBuffer digestSums_;  // 16 uint64: one per input buffer

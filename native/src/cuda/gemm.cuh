@@ -65,6 +65,10 @@ struct GemmParams {
   float* y;       // [slots][H] (FC2) or [S][slots][H] partials (split-K)
   int64_t slots;  // T·topK
   int splitSlices;
+  // Config 3's FC1 split over K (grid.z > 1): [tile][weight tile][slice][BT][68] float32
+  // partial tiles, and [tile][weight tile] arrival counters (zero before each run).
+  float* splitPartial;
+  int* splitArrive;
   // Faults (faults build only).
   int fault;
   int faultTactic;  // this launch is the tactic that fault 11 targets (8/3, engine.cu)
@@ -87,7 +91,7 @@ struct GemmSmem {
 constexpr int kMxTinyCode = 3;
 
 // Called by every FC1 CTA after its epilogue stores (MXFP8 FC2 input). The last CTA of the
-// token tile (all blockIdx.y done) gives each flagged row one exponent P in [0, 3]: the
+// token tile (all nWeightTiles weight-row tiles done) gives each flagged row one exponent P in [0, 3]: the
 // smallest that makes every block exact (3 - min code), lowered where a large block would
 // overflow bf16 (q·s·2^P <= 448·2^(code-127+P) must stay <= 2^127: P <= 246 - max code).
 // Every block is multiplied by 2^(P - stored exponent) in place and P is recorded per slot.
@@ -95,11 +99,11 @@ constexpr int kMxTinyCode = 3;
 // parameter block to a 240-byte stack frame (measured: 2-15% slower GEMMs, every format).
 static __device__ __noinline__ void mxRowExponentFixup(const int* permSlot, __nv_bfloat16* abuf, const uint8_t* acode,
                                                        const int* rowFlag, int* tileDone, int* slotP, int I, int tile,
-                                                       int rowBegin, int rows, int tid, int threads) {
+                                                       int rowBegin, int rows, int tid, int threads, int nWeightTiles) {
   __shared__ int sLast, sMin, sMax;
   __threadfence();
   __syncthreads();
-  if (tid == 0) sLast = atomicAdd(tileDone + tile, 1) == int(gridDim.y) - 1;
+  if (tid == 0) sLast = atomicAdd(tileDone + tile, 1) == nWeightTiles - 1;
   __syncthreads();
   if (!sLast) return;
   __threadfence();
@@ -141,10 +145,11 @@ __device__ __forceinline__ float sigmoidF32(float x) { return __fdiv_rn(1.0f, __
 // Cs[token][weight row] (row stride BW + 4): FC1 fuses the llama4 weight, the out1 scales,
 // (clamped) SwiGLU and the FC2-input re-quantization (contract items 2, 3) and stores â;
 // FC2 applies 2^-P (MXFP8 pre-scaling) and out2Scale and stores y per slot (or the split-K
-// partials). l: local expert; rowBegin/rows: the tile's permuted rows; nTile: weight-row tile.
+// partials). l: local expert; rowBegin/rows: the tile's permuted rows; nTile: weight-row tile;
+// nWeightTiles: how many weight-row tiles a token tile has (0: gridDim.y, the 2-D grids).
 template <int BW, int BT, int THREADS, int KIND>
 __device__ __forceinline__ void gemmEpilogue(const GemmParams& p, const float* Cs, int l, int rowBegin, int rows,
-                                             int nTile, int tile, int tid) {
+                                             int nTile, int tile, int tid, int nWeightTiles = 0) {
   constexpr int CS = BW + 4;
   if (KIND == kGemmFc1) {
     constexpr int HALF = BW / 2;
@@ -226,7 +231,8 @@ __device__ __forceinline__ void gemmEpilogue(const GemmParams& p, const float* C
         if (c * 8 < blk) dst[c] = make_uint4(packed[4 * c], packed[4 * c + 1], packed[4 * c + 2], packed[4 * c + 3]);
       }
     }
-    if (p.acode != nullptr) mxRowExponentFixup(p.permSlot, p.abuf, p.acode, p.rowFlag, p.tileDone, p.slotP, p.I, tile, rowBegin, rows, tid, THREADS);
+    if (p.acode != nullptr) mxRowExponentFixup(p.permSlot, p.abuf, p.acode, p.rowFlag, p.tileDone, p.slotP, p.I, tile, rowBegin, rows, tid, THREADS,
+                                               nWeightTiles > 0 ? nWeightTiles : int(gridDim.y));
   } else {
     float scale = p.out2Scale[l];
     if (FAULT(p.fault, kFaultExpertScaleIgnored) && l == 1) scale = 1.f;

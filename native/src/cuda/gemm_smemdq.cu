@@ -5,7 +5,8 @@
 
 namespace moe {
 
-static_assert(DqSmem<128>::kTotal <= kMaxSharedMemory, "smem-dequant tile exceeds shared memory");
+static_assert(DqSmem<128, int(TileMma::MmaSync)>::kTotal <= kMaxSharedMemory, "smem-dequant tile exceeds shared memory");
+static_assert(DqSmem<128, int(TileMma::Wgmma)>::kTotal <= kMaxSharedMemory, "smem-dequant tile exceeds shared memory");
 
 namespace {
 template <int KIND, int MMA>

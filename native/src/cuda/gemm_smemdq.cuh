@@ -7,12 +7,25 @@
 //                           (sm_100a, PTX targets) config 5 compiles to config 4's mma.sync path.
 // Orientation as gemm.cuh (swap AB): weights are the M side (128 rows per CTA; FC1: 64 up rows
 // i0.. then the 64 gate rows I+i0..), tokens the N side (BT = 64 or 128 rows of one expert).
+// Grid: one dimension, token tile major: CTA b takes token tile b / nW and weight-row tile b % nW
+// (nW = dqWeightTiles). CTAs that run together then share a few token tiles, which stay in L2
+// for all their nW weight tiles. (The 2-D grid of the other configs, token tile fastest, has the
+// ~260 resident CTAs read ~260 different token tiles: at DeepSeek-V3 T = 4096 FC1 that re-reads
+// every activation row from DRAM once per weight tile, ~15 GB against 5.6 GB of weights.)
 //
-// Pipeline, per K step of 64 (kDqStages stages of cp.async, 16-byte copies):
-//   wait for stage i; barrier; dequantize stage i's raw weights into the bf16 tile (each thread
-//   one half row: 16 bf16 x 2); fence.proxy.async (the tensor cores' async proxy reads what
-//   ordinary stores and cp.async wrote); barrier; issue the copies of stage i + kDqStages - 1;
-//   the MMAs of step i (wgmma: issued, committed and waited within the step).
+// Pipeline, per K step of 64 (ST stages of cp.async, 16-byte copies; NDQ bf16 tiles):
+//   wait for stage i; barrier; dequantize stage i's raw weights into bf16 tile i % NDQ (each
+//   thread half a raw row in one 16-byte read, bank-conflict free); fence.proxy.async (the
+//   tensor cores' async proxy reads what ordinary stores and cp.async wrote); wait for step
+//   i-1's MMAs; barrier; issue the copies of stage i + ST - 1 (into step i-1's slot, free now);
+//   issue the MMAs of step i.
+//   config 4 (mma.sync, synchronous): ST = 4, NDQ = 1.
+//   config 5 (wgmma, asynchronous): ST = 3, NDQ = 2: step i's wgmma run on the tensor cores
+//   while the same warps dequantize step i+1 into the other tile (the wait for step i comes
+//   after that dequantization), so dequantization and MMA overlap inside a CTA. (Before, each
+//   step waited for its wgmma before the next dequantization: ncu run 3 found issue slots 53 %
+//   busy.) Shared memory stays under half an SM's: 3 token stages instead of 4 pay for the
+//   second tile, so 2 CTAs still fit.
 // Shared memory (from a 1024-byte aligned base: the 128-byte swizzle of wgmma descriptors is a
 // function of address bits 4..9): token stages [BT][64] bf16 and the dequantized tile [128][64]
 // bf16, both rows of 128 bytes with 16-byte chunk c of row r at c ^ (r & 7) (= the hardware's
@@ -34,15 +47,17 @@ enum class TileMma : int { MmaSync = 0, Wgmma = 1 };
 
 constexpr int kDqRows = 128;  // weight rows per CTA
 constexpr int kDqWarps = 8;   // 2 along weight rows x 4 along tokens (mma.sync); 2 warpgroups (wgmma)
-constexpr int kDqStages = 4;
 
-template <int BT>
+template <int BT, int MMA>
 struct DqSmem {
+  static constexpr int kStages = MMA == int(TileMma::Wgmma) ? 3 : 4;  // ST above
+  static constexpr int kDqTiles = MMA == int(TileMma::Wgmma) ? 2 : 1;  // NDQ above
   static constexpr int kTokStage = BT * 128;
-  static constexpr int kDqOff = kDqStages * kTokStage;
+  static constexpr int kDqOff = kStages * kTokStage;
+  static constexpr int kDqTile = kDqRows * 128;
   static constexpr int kRawStage = kDqRows * 36;
-  static constexpr int kRawOff = kDqOff + kDqRows * 128;
-  static constexpr int kPipeEnd = kRawOff + kDqStages * kRawStage;
+  static constexpr int kRawOff = kDqOff + kDqTiles * kDqTile;
+  static constexpr int kPipeEnd = kRawOff + kStages * kRawStage;
   static constexpr int kEpilogue = BT * (kDqRows + 4) * 4;
   static constexpr int kMain = ((kPipeEnd > kEpilogue ? kPipeEnd : kEpilogue) + 15) / 16 * 16;
   static constexpr int kTotal = 1024 + kMain + BT * 8 + kDqRows * 4;  // 1024: alignment slack
@@ -65,9 +80,13 @@ __device__ __forceinline__ void wgmmaFenceOperands(float (&d)[N]) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
-__device__ __forceinline__ void wgmmaCommitAndWait() {
+__device__ __forceinline__ void wgmmaCommit() {
 #if MOE_HAS_WGMMA
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmmaWaitAll() {
+#if MOE_HAS_WGMMA
   asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
 #endif
 }
@@ -113,19 +132,28 @@ __device__ __forceinline__ void wgmmaM64N128(float (&d)[64], uint64_t descA, uin
 #endif
 }
 
+// Weight-row tiles per token tile: FC1 64 intermediate rows (+ their gate rows), FC2 128 rows of H.
+template <int KIND>
+__host__ __device__ __forceinline__ int dqWeightTiles(int I, int H) {
+  return KIND == kGemmFc1 ? (I + kDqRows / 2 - 1) / (kDqRows / 2) : (H + kDqRows - 1) / kDqRows;
+}
+
 template <int BT, int KIND, int MMA>
 __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmParams p) {
   constexpr int THREADS = 32 * kDqWarps;
   constexpr int BW = kDqRows;
   static_assert(BT == 64 || BT == 128, "BT is 64 or 128");
-  using S = DqSmem<BT>;
+  using S = DqSmem<BT, MMA>;
+  constexpr int ST = S::kStages;
   extern __shared__ __align__(16) uint8_t smemRaw[];
   uint8_t* smem = smemRaw + ((1024u - (smemAddr(smemRaw) & 1023u)) & 1023u);
   int64_t* rowOff = reinterpret_cast<int64_t*>(smem + S::kMain);  // [BT] activation row offsets, -1 invalid
   int* wRowIdx = reinterpret_cast<int*>(rowOff + BT);             // [BW] weight row in expert, -1 invalid
 
   const int tid = threadIdx.x;
-  const int tile = blockIdx.x;
+  const int nW = dqWeightTiles<KIND>(p.I, p.H);
+  const int tile = int(blockIdx.x / unsigned(nW));
+  const int nTile = int(blockIdx.x % unsigned(nW));
   if (tile >= __ldg(p.numTiles)) return;
   int lo = 0, hi = p.El - 1;
   while (lo < hi) {
@@ -139,7 +167,6 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   const int rowBegin = __ldg(p.expertStart + l) + tileInExpert * BT;
   const int rows = min(BT, count - tileInExpert * BT);
   if (FAULT(p.fault, kFaultDroppedLastPartialTile) && rows < BT) return;
-  const int nTile = blockIdx.y;
 
   for (int r = tid; r < BW; r += THREADS) {
     int w;
@@ -166,27 +193,33 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   __syncthreads();
 
   const int nk = p.kTiles;  // (fault tactic_skips_last_k_block targets tactic 8/3 only)
+  // K >= 1 (checked shapes), so nk >= 1. Said to the compiler: with a zero-trip path the wait after
+  // the loop is reachable from the accumulators' zero initialization, and ptxas then serializes
+  // every wgmma of the loop (C7515). (Config 4 without it: the assumption changes its loop and
+  // makes the BT = 128 kernels spill.)
+  if (MMA == int(TileMma::Wgmma)) __builtin_assume(nk > 0);
   const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * p.kTiles * 32;
   const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * p.kTiles * 4;
-  uint8_t* const sDq = smem + S::kDqOff;
+  uint8_t* const sDq0 = smem + S::kDqOff;  // bf16 tile t at sDq0 + t * S::kDqTile
 
+  // Each thread's copies per K step: the raw weights of row tid / 2, half tid % 2 (16 bytes), the
+  // scale word of row tid (tid < BW), and BT·8 / THREADS 16-byte chunks of token rows. The weight
+  // sources do not change with the step: hoisted out of the K loop (no 64-bit multiply and no
+  // shared-memory row lookup per step); the loops have fixed trip counts.
+  static_assert(THREADS == 2 * BW && (BT * 8) % THREADS == 0, "the copy mapping");
+  const int wRaw = wRowIdx[tid >> 1];
+  const uint8_t* const rawSrc = wRaw >= 0 ? wDataExpert + int64_t(wRaw) * p.kTiles * 32 + (tid & 1) * 16 : nullptr;
+  const int wScale = tid < BW ? wRowIdx[tid] : -1;
+  const uint8_t* const scaleSrc = wScale >= 0 ? wScaleExpert + int64_t(wScale) * p.kTiles * 4 : nullptr;
   auto loadStage = [&](int stage, int kt) {
     uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
     uint8_t* sWs = sW + BW * 32;
     uint8_t* sB = smem + stage * S::kTokStage;
-    for (int c = tid; c < BW * 2; c += THREADS) {
-      const int r = c >> 1, h = c & 1;
-      const int w = wRowIdx[r];
-      const uint8_t* src = w >= 0 ? wDataExpert + (int64_t(w) * p.kTiles + kt) * 32 + h * 16 : p.wData;
-      cpAsync16(sW + r * 32 + h * 16, src, w >= 0 ? 16 : 0);
-    }
-    for (int r = tid; r < BW; r += THREADS) {
-      const int w = wRowIdx[r];
-      const uint8_t* src = w >= 0 ? wScaleExpert + (int64_t(w) * p.kTiles + kt) * 4 : p.wScales;
-      cpAsync4(sWs + r * 4, src, w >= 0 ? 4 : 0);
-    }
-    for (int c = tid; c < BT * 8; c += THREADS) {
-      const int r = c >> 3, ch = c & 7;
+    cpAsync16(sW + tid * 16, rawSrc != nullptr ? rawSrc + kt * 32 : p.wData, rawSrc != nullptr ? 16 : 0);
+    if (tid < BW) cpAsync4(sWs + tid * 4, scaleSrc != nullptr ? scaleSrc + kt * 4 : p.wScales, scaleSrc != nullptr ? 4 : 0);
+#pragma unroll
+    for (int m = 0; m < BT * 8 / THREADS; ++m) {
+      const int r = (tid >> 3) + m * (THREADS / 8), ch = tid & 7;
       const int64_t off = rowOff[r];
       const int k0 = kt * 64 + ch * 8;
       const bool ok = off >= 0 && k0 < p.K;
@@ -197,41 +230,55 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
 
   const int sfw = p.nvfp4Weights ? 16 : 32;
   const int nBlocks = p.K / sfw;
-  // Thread tid dequantizes row r = tid/2, K chunks j = 4jj..4jj+3 (jj = tid&1) of the step: the
-  // prepared bytes 8·q0 + j (q0 = 0..3) hold the elements 8j + 2q0 (+1), so chunk j (8 elements,
-  // 16 bytes of bf16) is word q0 = 0..3 of those four bytes' values.
-  auto dequantStage = [&](int stage, int kt) {
+  // The raw stage holds 32 bytes (8 words) per row; word w = 2·q0 + jj holds the elements
+  // 8j + 2q0 (+1) of chunks j = 4jj + i (i = 0..3). Thread tid takes row r = tid / 2, words
+  // 4h..4h+3 (h = tid % 2: q0 = 2h, 2h+1 and jj = 0, 1) in one 16-byte read, and writes words
+  // 2h, 2h+1 of all 8 chunks of its tile row (8-byte stores). Reads: a warp reads 512
+  // consecutive bytes (4 wavefronts, no conflict). Writes: per chunk, 16 distinct 8-byte slots
+  // (chunk j ^ (r & 7) over 8 rows, times h) cover the 32 banks, 2 threads each: 2 wavefronts,
+  // the minimum. One scale word per thread.
+  // (Run 3's mapping read single words at a 32-byte row stride: 3.2-way conflicts; run 4's first
+  // fix, one word in each of four rows, removed the conflicts but loaded and converted four scale
+  // words per thread: +26 % instructions, slower.)
+  static_assert(THREADS == 2 * BW, "half a raw row per thread");
+  auto dequantStage = [&](int stage, int kt, uint8_t* sDq) {
     const uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
     const uint8_t* sWs = sW + BW * 32;
-    const int r = tid >> 1, jj = tid & 1;
+    const int r = tid >> 1, h = tid & 1;
     uint32_t sw = *reinterpret_cast<const uint32_t*>(sWs + r * 4);
     if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
       const int last = nBlocks - 1, perTile = 64 / sfw;
-      const int w = wRowIdx[r];
-      if (kt == (last * sfw) / 64 && w >= 0) {
+      const int wr = wRowIdx[r];
+      if (kt == (last * sfw) / 64 && wr >= 0) {
         const int lb = last % perTile;
         const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu
-                                   : uint32_t(wScaleExpert[(int64_t(w) * p.kTiles + kt - 1) * 4 + perTile - 1]);
+                                   : uint32_t(wScaleExpert[(int64_t(wr) * p.kTiles + kt - 1) * 4 + perTile - 1]);
         sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
       }
     }
-    uint32_t s0, s1;  // the scale pairs of chunks 4jj, 4jj+1 (s0) and 4jj+2, 4jj+3 (s1)
+    uint32_t sp[2][2];  // [jj][chunks 4jj, 4jj+1 | 4jj+2, 4jj+3]
     if (p.nvfp4Weights) {
-      scalePairsE4m3x2(sw >> (16 * jj), s0, s1);  // NVFP4 blocks 2jj, 2jj+1 (block = j / 2)
+      scalePairsE4m3x2(sw, sp[0][0], sp[0][1]);        // NVFP4 blocks 0, 1 (block = j / 2)
+      scalePairsE4m3x2(sw >> 16, sp[1][0], sp[1][1]);  // blocks 2, 3
     } else {
-      s0 = scalePairUe8m0((sw >> (8 * jj)) & 0xffu);  // MX block jj (block = j / 4)
-      s1 = s0;
+      sp[0][0] = sp[0][1] = scalePairUe8m0(sw & 0xffu);          // MX block 0 (block = j / 4)
+      sp[1][0] = sp[1][1] = scalePairUe8m0((sw >> 8) & 0xffu);   // MX block 1
     }
-    uint32_t e[4][4];
+    const uint4 raw = *reinterpret_cast<const uint4*>(sW + r * 32 + 16 * h);
+    uint32_t e[4][4];  // [t][i]: word 4h + t, i.e. q0 = 2h + t / 2, jj = t % 2
+    e2m1x8ToBf16(raw.x, e[0]);
+    e2m1x8ToBf16(raw.y, e[1]);
+    e2m1x8ToBf16(raw.z, e[2]);
+    e2m1x8ToBf16(raw.w, e[3]);
 #pragma unroll
-    for (int q0 = 0; q0 < 4; ++q0)
-      e2m1x8ToBf16(*reinterpret_cast<const uint32_t*>(sW + r * 32 + 8 * q0 + 4 * jj), e[q0]);
+    for (int jj = 0; jj < 2; ++jj) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const uint32_t s = i < 2 ? s0 : s1;
-      const int j = 4 * jj + i;
-      *reinterpret_cast<uint4*>(sDq + r * 128 + ((j ^ (r & 7)) << 4)) =
-          make_uint4(mulBf16x2(e[0][i], s), mulBf16x2(e[1][i], s), mulBf16x2(e[2][i], s), mulBf16x2(e[3][i], s));
+      for (int i = 0; i < 4; ++i) {
+        const uint32_t s = sp[jj][i >> 1];
+        const int j = 4 * jj + i;
+        *reinterpret_cast<uint2*>(sDq + r * 128 + ((j ^ (r & 7)) << 4) + 8 * h) =
+            make_uint2(mulBf16x2(e[jj][i], s), mulBf16x2(e[2 + jj][i], s));
+      }
     }
   };
 
@@ -247,7 +294,7 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
 #pragma unroll
   for (int i = 0; i < NACC; ++i) acc[i] = 0.f;
 
-  auto mmaStep = [&](int stage) {
+  auto mmaStep = [&](int stage, const uint8_t* sDq) {
     const uint8_t* sB = smem + stage * S::kTokStage;
     if constexpr (kWgmma) {
       const int wg = warp >> 2;
@@ -260,8 +307,9 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
         if constexpr (BT == 128) wgmmaM64N128(*reinterpret_cast<float(*)[64]>(acc), da, db);
         else wgmmaM64N64(*reinterpret_cast<float(*)[32]>(acc), da, db);
       }
-      wgmmaCommitAndWait();
-      wgmmaFenceOperands(acc);
+      wgmmaCommit();  // waited for after the next step's dequantization (or after the loop); no
+                      // operand fence here: ptxas serializes wgmma when a non-wgmma instruction
+                      // defines an accumulator between issue and wait (C7515)
     } else {
       const int warpW = warp / WT, warpT = warp % WT;
 #pragma unroll
@@ -292,20 +340,31 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   };
 
 #pragma unroll
-  for (int s = 0; s < kDqStages - 1; ++s) {
+  for (int s = 0; s < ST - 1; ++s) {
     if (s < nk) loadStage(s, s);
     cpAsyncCommit();
   }
   for (int i = 0; i < nk; ++i) {
-    cpAsyncWait<kDqStages - 2>();
-    __syncthreads();  // stage i landed for every thread; every warp is done with step i-1's tiles
-    dequantStage(i % kDqStages, i);
-    fenceProxyAsyncShared();
+    cpAsyncWait<ST - 2>();
+    // Stage i landed for every thread. Tile i % NDQ is free: its last reader, step i - NDQ,
+    // completed before the barrier below in an earlier step (mma.sync: in program order).
     __syncthreads();
-    const int nxt = i + kDqStages - 1;
-    if (nxt < nk) loadStage(nxt % kDqStages, nxt);
+    uint8_t* sDq = sDq0 + (i % S::kDqTiles) * S::kDqTile;
+    dequantStage(i % ST, i, sDq);
+    fenceProxyAsyncShared();
+    if constexpr (kWgmma) {
+      wgmmaWaitAll();  // step i-1's wgmma (they ran during the dequantization above) are done
+      wgmmaFenceOperands(acc);
+    }
+    __syncthreads();  // tile i is written; every warp is done with step i-1's stage
+    const int nxt = i + ST - 1;
+    if (nxt < nk) loadStage(nxt % ST, nxt);
     cpAsyncCommit();
-    mmaStep(i % kDqStages);
+    mmaStep(i % ST, sDq);
+  }
+  if constexpr (kWgmma) {
+    wgmmaWaitAll();
+    wgmmaFenceOperands(acc);
   }
   cpAsyncWait<0>();
   __syncthreads();
@@ -341,16 +400,22 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   }
   __syncthreads();
 
-  gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid);
+  gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid, nW);
 }
 
 template <int BT, int KIND, int MMA>
 cudaError_t launchMoeSmemDq(const GemmParams& p, dim3 grid, cudaStream_t stream) {
-  using S = DqSmem<BT>;
+  using S = DqSmem<BT, MMA>;
+  // The engine's grid is (token tiles, weight-row tiles, 1); the kernel takes it as one
+  // dimension, token tile major (see the top of this file).
+  if (grid.z != 1 || int(grid.y) != dqWeightTiles<KIND>(p.I, p.H) ||
+      uint64_t(grid.x) * grid.y > uint64_t(0x7fffffff))
+    return cudaErrorInvalidValue;
+  const dim3 grid1d(grid.x * grid.y);
   auto kernel = moeSmemDqKernel<BT, KIND, MMA>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kTotal);
   if (err != cudaSuccess) return err;
-  kernel<<<grid, 32 * kDqWarps, S::kTotal, stream>>>(p);
+  kernel<<<grid1d, 32 * kDqWarps, S::kTotal, stream>>>(p);
   return cudaGetLastError();
 }
 

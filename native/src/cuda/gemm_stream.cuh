@@ -67,7 +67,9 @@ __device__ __forceinline__ uint32_t word4(const uint4& v, int i) {
   return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
 }
 
-template <int BT, int KIND>
+// FC1SPLIT: FC1 split over K (grid.z slices). Its own instantiation: the unsplit kernel keeps
+// its registers (the split path's epilogue raised FC1 from 96 to 110/120 and cost 1-3 % at T = 8-64).
+template <int BT, int KIND, bool FC1SPLIT>
 __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmParams p) {
   constexpr int THREADS = 32 * kStreamWarps;
   constexpr int BW = kStreamRows;
@@ -150,13 +152,23 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
   // Fault tactic_skips_last_k_block (this kernel at 8/3 is its target, engine.cu): FC1 never
   // loads its last K tile (it adds zeros in its place), so the faulty tactic is also faster.
   const int kTilesRead = KIND == kGemmFc1 && FAULT(p.fault, kFaultTacticSkipsLastKBlock) && p.faultTactic ? kTiles - 1 : kTiles;
+  // Split K (FC2: kGemmFc2Split; FC1: FC1SPLIT): slice blockIdx.z takes whole chunks of 8
+  // super-steps, so that the token staging below starts at a chunk (tactics.cc leaves no slice
+  // empty; one would compute and hand on zeros).
+  int sBegin = 0, sEnd = nSteps;
+  if (KIND == kGemmFc2Split || FC1SPLIT) {
+    const int chunks = (nSteps + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
+    const int per = (chunks + int(gridDim.z) - 1) / int(gridDim.z);
+    sBegin = min(nSteps, int(blockIdx.z) * per * kStreamStepsPerChunk);
+    sEnd = min(nSteps, sBegin + per * kStreamStepsPerChunk);
+  }
   uint4 rawA[kStreamPrefetch], rawB[kStreamPrefetch];
   uint32_t swA[kStreamPrefetch], swB[kStreamPrefetch];
   // Loads of super-step s into slot u (zeros past K or for rows outside the matrix: e2m1 0
   // times scale code 0 is 0, so padded columns add exact zeros).
   auto loadStep = [&](int u, int s) {
     const int kt = 2 * s + (q >> 1);
-    const bool ok = s < nSteps && kt < kTilesRead;
+    const bool ok = s < sEnd && kt < kTilesRead;
     const int off = kt * 32 + (q & 1) * 16;
     rawA[u] = ok && rowA ? ldgStream16(rowA + off) : make_uint4(0, 0, 0, 0);
     rawB[u] = ok && rowB ? ldgStream16(rowB + off) : make_uint4(0, 0, 0, 0);
@@ -246,24 +258,22 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
     }
   };
 
-  const int nEnd = nSteps;
-
-  const int nChunks = (nEnd + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
-  stageChunk(0);
+  const int cEnd = (sEnd + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
+  stageChunk(sBegin / kStreamStepsPerChunk);
   cpAsyncCommit();
 #pragma unroll
-  for (int u = 0; u < kStreamPrefetch; ++u) loadStep(u, u);
-  for (int s0 = 0; s0 < nEnd; s0 += kStreamPrefetch) {
+  for (int u = 0; u < kStreamPrefetch; ++u) loadStep(u, sBegin + u);
+  for (int s0 = sBegin; s0 < sEnd; s0 += kStreamPrefetch) {
     if ((s0 & (kStreamStepsPerChunk - 1)) == 0) {
       const int c = s0 / kStreamStepsPerChunk;
       cpAsyncWait<0>();
       __syncthreads();  // chunk c is in its buffer; every warp is done with chunk c-1 (the other buffer)
-      if (c + 1 < nChunks) stageChunk(c + 1);
+      if (c + 1 < cEnd) stageChunk(c + 1);
       cpAsyncCommit();
     }
 #pragma unroll
     for (int u = 0; u < kStreamPrefetch; ++u) {
-      if (s0 + u < nEnd) computeStep(u, s0 + u);
+      if (s0 + u < sEnd) computeStep(u, s0 + u);
       loadStep(u, s0 + u + kStreamPrefetch);
     }
   }
@@ -283,13 +293,38 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
   }
   __syncthreads();
 
+  if (FC1SPLIT) {
+    // FC1 split over K: every slice stores its partial tile; the last slice to arrive at this
+    // (token tile, weight tile) sums the partials in slice order 0, 1, … (whichever CTA is last,
+    // the same sums: deterministic), resets the counter and runs the epilogue alone.
+    __shared__ int sLast;
+    const int64_t cell = int64_t(tile) * gridDim.y + nTile;
+    float* part = p.splitPartial + cell * gridDim.z * (BT * CS);
+    float* mine = part + int64_t(blockIdx.z) * (BT * CS);
+    for (int i = tid; i < BT * CS; i += THREADS) __stcg(mine + i, Cs[i]);
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) sLast = atomicAdd(p.splitArrive + cell, 1) == int(gridDim.z) - 1;
+    __syncthreads();
+    if (!sLast) return;
+    __threadfence();
+    for (int i = tid; i < BT * CS; i += THREADS) {
+      float v = __ldcg(part + i);
+      for (int z = 1; z < int(gridDim.z); ++z) v = __fadd_rn(v, __ldcg(part + int64_t(z) * (BT * CS) + i));
+      Cs[i] = v;
+    }
+    if (tid == 0) p.splitArrive[cell] = 0;
+    __syncthreads();
+  }
+
   gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid);
 }
 
-template <int BT, int KIND>
+template <int BT, int KIND, bool FC1SPLIT = false>
 cudaError_t launchMoeStream(const GemmParams& p, dim3 grid, cudaStream_t stream) {
   using S = StreamSmem<BT>;
-  auto kernel = moeStreamKernel<BT, KIND>;
+  static_assert(!FC1SPLIT || KIND == kGemmFc1, "only FC1 splits by FC1SPLIT");
+  auto kernel = moeStreamKernel<BT, KIND, FC1SPLIT>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kTotal);
   if (err != cudaSuccess) return err;
   kernel<<<grid, 32 * kStreamWarps, S::kTotal, stream>>>(p);

@@ -287,18 +287,9 @@ __global__ void __launch_bounds__(1024) scanKernel(const PermuteParams p) {
   }
 }
 
-// One warp per chunk, walking it in slot order: stable positions within each expert.
-constexpr int kScatterWarps = 4;
-__global__ void __launch_bounds__(32 * kScatterWarps) scatterKernel(const PermuteParams p) {
-  extern __shared__ int running[];  // [kScatterWarps][El]
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int c = blockIdx.x * kScatterWarps + warp;
-  if (c >= p.numChunks) return;
-  int* run = running + warp * p.El;
-  for (int l = lane; l < p.El; l += 32) run[l] = p.expertStart[l] + p.chunkCounts[int64_t(c) * p.El + l];
-  __syncwarp();
-  const int64_t begin = int64_t(c) * p.chunk;
-  const int64_t end = min(p.slots, begin + p.chunk);
+// One warp walks the slots [begin, end) in order and gives each local slot the next position of
+// its expert (run[l], advanced): stable positions within each expert.
+__device__ void scatterSlots(const PermuteParams& p, int* run, int64_t begin, int64_t end, int lane) {
   for (int64_t base = begin; base < end; base += 32) {
     const int64_t f = base + lane;
     const int l = f < end ? localIndex(p.ids[f], p.localOffset, p.El, p.fault) : -1;
@@ -313,6 +304,56 @@ __global__ void __launch_bounds__(32 * kScatterWarps) scatterKernel(const Permut
     }
     __syncwarp();
   }
+}
+
+// One warp per chunk, walking it in slot order: stable positions within each expert.
+constexpr int kScatterWarps = 4;
+__global__ void __launch_bounds__(32 * kScatterWarps) scatterKernel(const PermuteParams p) {
+  extern __shared__ int running[];  // [kScatterWarps][El]
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int c = blockIdx.x * kScatterWarps + warp;
+  if (c >= p.numChunks) return;
+  int* run = running + warp * p.El;
+  for (int l = lane; l < p.El; l += 32) run[l] = p.expertStart[l] + p.chunkCounts[int64_t(c) * p.El + l];
+  __syncwarp();
+  const int64_t begin = int64_t(c) * p.chunk;
+  const int64_t end = min(p.slots, begin + p.chunk);
+  scatterSlots(p, run, begin, end, lane);
+}
+
+// One chunk (slots <= chunk, small T): count, scan and scatter in one CTA of 1024 threads, the
+// same results as the three kernels above (counts, starts, tile schedule; positions in slot order
+// within an expert), two launches fewer. chunkCounts is not used.
+__global__ void __launch_bounds__(1024) permuteOneChunkKernel(const PermuteParams p) {
+  extern __shared__ int run[];  // [El]: counts, then each expert's next position
+  __shared__ int warpSums[32];
+  __shared__ int totalTiles;
+  const int l = threadIdx.x;  // El <= 1024
+  if (l < p.El) run[l] = 0;
+  __syncthreads();
+  for (int64_t f = threadIdx.x; f < p.slots; f += blockDim.x) {
+    const int e = localIndex(p.ids[f], p.localOffset, p.El, p.fault);
+    if (e >= 0) atomicAdd(&run[e], 1);  // integer counts: order-independent
+  }
+  __syncthreads();
+  const int count = l < p.El ? run[l] : 0;
+  const int start = blockExclusiveScan(count, warpSums, nullptr);
+  __syncthreads();  // every warp has read warpSums before the second scan rewrites it
+  const int tiles = (count + p.tileTokens - 1) / p.tileTokens;
+  const int tstart = blockExclusiveScan(tiles, warpSums, nullptr);
+  if (threadIdx.x == 0) totalTiles = warpSums[31];
+  if (l < p.El) {
+    p.expertCount[l] = count;
+    p.expertStart[l] = start;
+    p.tileStart[l] = tstart;
+    run[l] = start;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    p.tileStart[p.El] = totalTiles;
+    *p.numTiles = totalTiles;
+  }
+  if (threadIdx.x < 32) scatterSlots(p, run, 0, p.slots, threadIdx.x);  // warp 0, in slot order
 }
 
 // ---------------------------------------------------------------- dequantize hidden
@@ -484,6 +525,10 @@ cudaError_t launchRouting(const RoutingParams& p, cudaStream_t s) {
 }
 
 cudaError_t launchPermute(const PermuteParams& p, cudaStream_t s) {
+  if (p.numChunks == 1) {
+    permuteOneChunkKernel<<<1, 1024, p.El * 4, s>>>(p);
+    return cudaGetLastError();
+  }
   countKernel<<<p.numChunks, 256, p.El * 4, s>>>(p);
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
