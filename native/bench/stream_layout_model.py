@@ -121,6 +121,10 @@ def prepared_k_step():
             prep[8*q + j] = canon[4*j + q]
     return codes, prep
 
+def put_chunk_pair(tile, j, q0, word):
+    """Chunk j's elements 2·q0 and 2·q0+1 of the bf16 tile: the two halves of one converted word."""
+    tile[8*j + 2*q0] = bf16(word); tile[8*j + 2*q0 + 1] = bf16(word >> 16)
+
 def check_smemdq_order():
     codes, prep = prepared_k_step()
     tile = [None]*64
@@ -130,7 +134,7 @@ def check_smemdq_order():
         for i in range(4):
             j = 4*jj + i
             for q0 in range(4):
-                tile[8*j + 2*q0] = bf16(e[q0][i]); tile[8*j + 2*q0 + 1] = bf16(e[q0][i] >> 16)
+                put_chunk_pair(tile, j, q0, e[q0][i])
     assert tile == [e2m1(int(c)) for c in codes], (tile, codes)
     print("smemdq dequantized tile in natural K order: ok")
 
@@ -149,7 +153,7 @@ def check_smemdq_half_row():
             for i in range(4):
                 j = 4*jj + i
                 for q0, t in ((2*h, jj), (2*h + 1, 2 + jj)):
-                    tile[8*j + 2*q0] = bf16(e[t][i]); tile[8*j + 2*q0 + 1] = bf16(e[t][i] >> 16)
+                    put_chunk_pair(tile, j, q0, e[t][i])
     assert tile == [e2m1(int(c)) for c in codes], (tile, codes)
     print("smemdq half-row mapping: the same tile: ok")
 
