@@ -94,14 +94,18 @@ int64_t streamMaxTiles(const ProblemArgs& p, int tileTokens) {
 }
 }  // namespace
 
+int64_t streamFc1Cells(const ProblemArgs& p, int tileTokens) {
+  return streamMaxTiles(p, tileTokens) * ceilDiv(p.I, 32);
+}
+
 int streamFc1Slices(const ProblemArgs& p, int tileTokens) {
-  return streamSlices(streamMaxTiles(p, tileTokens) * ceilDiv(p.I, 32), p.H, 4);
+  return streamSlices(streamFc1Cells(p, tileTokens), p.H, 4);
 }
 
 int64_t streamFc1WorkspaceBytes(const ProblemArgs& p, int tileTokens) {
   const int S = streamFc1Slices(p, tileTokens);
   if (S == 0) return 0;
-  const int64_t cells = streamMaxTiles(p, tileTokens) * ceilDiv(p.I, 32);
+  const int64_t cells = streamFc1Cells(p, tileTokens);
   return cells * S * tileTokens * (64 + 4) * 4 + cells * 4;
 }
 
@@ -119,7 +123,7 @@ StreamSplitPlan streamSplitPlan(const ProblemArgs& p, int tileTokens) {
   StreamSplitPlan s{};
   s.fc1Slices = streamFc1Slices(p, tileTokens);
   s.fc2Slices = streamFc2Slices(p, tileTokens);
-  s.fc1Ctas = streamMaxTiles(p, tileTokens) * ceilDiv(p.I, 32);
+  s.fc1Ctas = streamFc1Cells(p, tileTokens);
   s.fc2Ctas = streamMaxTiles(p, tileTokens) * ceilDiv(p.H, 64);
   s.fc1Chunks = ceilDiv(ceilDiv(p.H, 128), 8);
   s.fc2Chunks = ceilDiv(ceilDiv(p.I, 128), 8);

@@ -51,6 +51,9 @@ int splitKSlices(const ProblemArgs& p);
 // than 1 only where the grid would hold too few CTAs to keep the weight reads in flight, and
 // never more than config 2's slices (their workspace is in the device estimate); 0: no split.
 int streamFc2Slices(const ProblemArgs& p, int tileTokens);
+// Output tiles of config 3's FC1 grid (worst-case token tiles × 32-row weight tiles): its CTAs
+// unsplit, and the FC1 split's arrival counters (one per tile).
+int64_t streamFc1Cells(const ProblemArgs& p, int tileTokens);
 // Number of FC1 K slices of config 3 (0: no split), under the same grid rule as FC2 (at most
 // 4); the slices' partial tiles are summed in slice order by the last CTA of each output tile.
 int streamFc1Slices(const ProblemArgs& p, int tileTokens);

@@ -270,13 +270,13 @@ class CudaPrepared final : public Prepared {
       yBuf = split_.get<float>();
     }
 
-    const bool fc1Split = o.tactic.config == 3 && streamFc1Slices(p_, BT) > 0;
+    const int S1 = o.tactic.config == 3 ? streamFc1Slices(p_, BT) : 0;  // config 3's FC1 split (tactics.h)
+    const bool fc1Split = S1 > 0;
     if (fc1Split && fc1Split_.bytes() == 0) {
-      // Config 3's FC1 split (tactics.h): partial tiles and arrival counters, allocated once at
-      // the size of the larger tile's need (captured graphs keep these pointers).
-      const int64_t cells = (ceilDiv(slots_, 8) + std::min<int64_t>(El, slots_)) * ceilDiv(I, 32);  // BT = 8: the most
+      // Partial tiles and arrival counters, allocated once at the size of the larger tile's need
+      // (BT = 8 has the most cells; captured graphs keep these pointers).
       fc1Split_.alloc(size_t(streamFc1WorkspaceBytes(p_)), "cudaMalloc(decode FC1 split partials)");
-      fc1Arrive_.alloc(size_t(cells * 4), "cudaMalloc(decode FC1 split counters)");
+      fc1Arrive_.alloc(size_t(streamFc1Cells(p_, 8) * 4), "cudaMalloc(decode FC1 split counters)");
     }
 
     cudaEvent_t ev0, ev1;
@@ -398,8 +398,7 @@ class CudaPrepared final : public Prepared {
       g1.routeWeights = p_.routing == Routing::Llama4 ? weights_.get<float>() : nullptr;
       g1.fc2Format = p_.quant == QuantMode::Nvfp4 ? 0 : p_.quant == QuantMode::Mxfp4Mxfp8 ? 1 : 2;
       g1.abuf = abuf_.get<__nv_bfloat16>();
-      const int S1 = o.tactic.config == 3 ? streamFc1Slices(p_, BT) : 0;
-      if (S1 > 0) {
+      if (fc1Split) {
         g1.splitPartial = fc1Split_.get<float>();
         g1.splitArrive = fc1Arrive_.get<int>();
       }
