@@ -11,7 +11,8 @@
 #   1. */3 at T = 1, 8, 64 for main, nvfp4, prmt, next; alternated, three rounds, medians of 5;
 #      64/5 and 128/5 at T = 512, 4096 for main and prmt (configs 4/5 share the lookup)
 #   2. SASS of each build's moeStreamKernel<8, FC1, unsplit> (NVFP4 instantiation where there is
-#      one): IMAD.U32 and PRMT counts
+#      one): IMAD.U32 and PRMT counts; ncu source counters of main's and next's at DeepSeek-V3
+#      T = 64, digested on the device (native/bench/ncu_source_digest.py: stalls, opcode mix)
 #   3. next judged if it pays (8/3 summed over all rows ≥ 3 % below main, and no row class worse:
 #      gpt-oss rows ≤ 1 % above main): the gate's 3,000-case campaign over every tactic, the GPU
 #      suites, memcheck, racecheck and synccheck of configs 3 and 5, full-size checks of config 3
@@ -38,6 +39,12 @@ for vf in main:${K3}EEvNS_10$K prmt:${K3}EEvNS_10$K nvfp4:${K3}Li1EEEvNS_10$K ne
   cuobjdump --dump-sass --function $F /tmp/moe_bench_$v > /tmp/sass.txt 2>&1
   echo "$v $F: $(grep -c 'IMAD.U32' /tmp/sass.txt) IMAD.U32, $(grep -c 'PRMT' /tmp/sass.txt) PRMT, $(grep -cE '^\s+/\*[0-9a-f]{4,}\*/' /tmp/sass.txt) instructions" | tee -a $OUT/18-verify.txt
 done
+for v in main next; do   # where FC1 8/3's instructions and stalls go (DeepSeek-V3 T = 64), digested here
+  timeout $(cap 45) ncu --clock-control none --section SourceCounters --kernel-name-base mangled --kernel-name regex:^${K3} \
+    --launch-skip 1 --launch-count 1 -o /tmp/src-$v /tmp/moe_bench_$v --out /tmp/n1 --configs deepseek-v3 --T 64 --tactics 8/3 --reps 1 --copy-mib 64 > /tmp/src-$v.log 2>&1; echo "ncu source $v rc=$? $(el)"
+  ncu --import /tmp/src-$v.ncu-rep --page source --csv --print-source sass > /tmp/src-$v.csv 2>&1
+  python3 native/bench/ncu_source_digest.py /tmp/src-$v.csv > $OUT/18-digest-$v.txt 2>&1; head -4 $OUT/18-digest-$v.txt | cut -c1-160
+done
 sum83() { grep "^$1[123] ROW $2" $OUT/18-bench-small.txt | grep -o " 8/3:[0-9.]*" | cut -d: -f2 | awk '{s+=$1} END {printf "%.4f", s}'; }
 for v in nvfp4 prmt next; do echo "8/3 summed over rows and rounds: $v $(sum83 $v) (NVFP4 rows $(sum83 $v '\(deepseek\|qwen3\)'), gpt-oss $(sum83 $v gpt-oss)); main $(sum83 main) ($(sum83 main '\(deepseek\|qwen3\)'), $(sum83 main gpt-oss))" | tee -a $OUT/18-verify.txt; done
 awk -v a="$(sum83 main)" -v b="$(sum83 next)" -v c="$(sum83 main gpt-oss)" -v d="$(sum83 next gpt-oss)" 'BEGIN { exit !(b < 0.97 * a && d <= 1.01 * c) }' || { echo "next does not pay: not judged" | tee -a $OUT/18-verify.txt; date -u; exit 0; }
@@ -45,7 +52,7 @@ MOE_GATE_STEPS="driver campaign" MOE_GATE_CASES=3000 timeout $(cap 120) bash ci/
 grep -E "gpu-gate: (PASS|FAIL)|records" /tmp/gate18.txt | cut -c1-240 | tail -4 | tee -a $OUT/18-verify.txt
 MOE_HARNESS_REQUIRE_GPU=1 timeout $(cap 70) $AVA --timeout=5m goldens/gpu.test.ts native/gpu.test.ts > /tmp/ava18.txt 2>&1; echo "ava (next) rc=$? $(el)"; grep -E "passed|failed|✘" /tmp/ava18.txt | tail -3 | tee -a $OUT/18-verify.txt
 timeout $(cap 40) compute-sanitizer --tool memcheck $B --out /tmp/bs --configs qwen3-235b-a22b,deepseek-v3 --T 1,8,64 --tactics '8/3,16/3,64/5,128/5' --reps 1 --copy-mib 64 2>&1 | grep SUMMARY | sed 's/^/memcheck next /' | tee -a $OUT/18-verify.txt
-timeout $(cap 40) compute-sanitizer --tool racecheck --racecheck-report hazard $B --out /tmp/bs --configs qwen3-235b-a22b --T 1,8 --tactics '8/3,16/3' --reps 1 --copy-mib 64 2>&1 | grep SUMMARY | sed 's/^/racecheck next /' | tee -a $OUT/18-verify.txt
+timeout $(cap 40) compute-sanitizer --tool racecheck --racecheck-report hazard $B --out /tmp/bs --configs qwen3-235b-a22b --T 1,8 --tactics '8/3,16/3,64/5,128/5' --reps 1 --copy-mib 64 2>&1 | grep SUMMARY | sed 's/^/racecheck next /' | tee -a $OUT/18-verify.txt
 timeout $(cap 30) compute-sanitizer --tool synccheck $B --out /tmp/bs --configs qwen3-235b-a22b --T 1,64 --tactics '8/3,16/3' --reps 1 --copy-mib 64 2>&1 | grep SUMMARY | sed 's/^/synccheck next /' | tee -a $OUT/18-verify.txt
 for c in deepseek-v3 qwen3-235b-a22b; do timeout $(cap 45) node bin/moe-harness.js check --kernel native --config $c --T 1,8 --tactic '8/3,16/3' --runs 4 --seed 18 2>&1 | grep -E "^native:" | sed "s/^/next full size $c: /" | tee -a $OUT/18-verify.txt; done
 echo "verify $(el)"
