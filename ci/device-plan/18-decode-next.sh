@@ -41,7 +41,7 @@ K3=_ZN3moe15moeStreamKernelILi8ELi0ELb0E; K=GemmParamsE
 for vf in main:${K3}EEvNS_10$K prmt:${K3}EEvNS_10$K nvfp4:${K3}Li1EEEvNS_10$K next:${K3}Li1EEEvNS_10$K; do
   v=${vf%%:*}; F=${vf#*:}
   cuobjdump --dump-sass --function $F /tmp/moe_bench_$v > /tmp/sass.txt 2>&1
-  echo "$v $F: $(grep -c 'IMAD.U32' /tmp/sass.txt) IMAD.U32, $(grep -c 'PRMT' /tmp/sass.txt) PRMT, $(grep -cE '^\s+/\*[0-9a-f]{4,}\*/' /tmp/sass.txt) instructions" | tee -a $OUT/18-verify.txt
+  echo "$v $F: $(grep -c 'IMAD.U32' /tmp/sass.txt) IMAD.U32, $(grep -c 'PRMT' /tmp/sass.txt) PRMT, $(grep -c 'LOP3' /tmp/sass.txt) LOP3, $(grep -cE '^\s+/\*[0-9a-f]{4,}\*/' /tmp/sass.txt) instructions" | tee -a $OUT/18-verify.txt
 done
 for v in main next; do   # where FC1 8/3's instructions and stalls go (DeepSeek-V3 T = 64), digested here
   timeout $(cap 45) ncu --clock-control none --section SourceCounters --kernel-name-base mangled --kernel-name regex:^${K3} \
