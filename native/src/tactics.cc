@@ -80,9 +80,11 @@ int splitKSlices(const ProblemArgs& p) {
 namespace {
 // Slices of a decode GEMM's K (whole 1024-element chunks) for a grid of `ctas` CTAs: enough
 // that the grid reaches kStreamSplitBelowCtas, at most `cap`, no slice left empty; 0: no split.
+// K's 1024-element chunks (8 super-steps of 128): the unit a slice takes.
+int64_t streamChunks(int64_t K) { return ceilDiv(ceilDiv(K, 128), 8); }
 int streamSlices(int64_t ctas, int64_t K, int64_t cap) {
   if (ctas >= kStreamSplitBelowCtas) return 0;
-  const int64_t chunks = ceilDiv(ceilDiv(K, 128), 8);
+  const int64_t chunks = streamChunks(K);
   const int64_t most = std::min<int64_t>({cap, chunks, ceilDiv(kStreamSplitBelowCtas, ctas)});
   if (most < 2) return 0;
   const int64_t per = ceilDiv(chunks, most);
@@ -92,6 +94,8 @@ int64_t streamMaxTiles(const ProblemArgs& p, int tileTokens) {
   const int64_t slots = p.T * p.topK;
   return ceilDiv(slots, tileTokens) + std::min<int64_t>(p.localExperts, slots);
 }
+// Output tiles of config 3's FC2 grid (worst-case token tiles × 64-row weight tiles).
+int64_t streamFc2Cells(const ProblemArgs& p, int tileTokens) { return streamMaxTiles(p, tileTokens) * ceilDiv(p.H, 64); }
 }  // namespace
 
 int64_t streamFc1Cells(const ProblemArgs& p, int tileTokens) {
@@ -116,7 +120,7 @@ int64_t streamFc1WorkspaceBytes(const ProblemArgs& p) {
 int streamFc2Slices(const ProblemArgs& p, int tileTokens) {
   const int S = splitKSlices(p);  // its workspace is the device estimate's split-K term
   if (S == 0 || splitKWorkspaceBytes(p) > kMaxSplitKWorkspace) return 0;
-  return streamSlices(streamMaxTiles(p, tileTokens) * ceilDiv(p.H, 64), p.I, S);
+  return streamSlices(streamFc2Cells(p, tileTokens), p.I, S);
 }
 
 StreamSplitPlan streamSplitPlan(const ProblemArgs& p, int tileTokens) {
@@ -124,9 +128,9 @@ StreamSplitPlan streamSplitPlan(const ProblemArgs& p, int tileTokens) {
   s.fc1Slices = streamFc1Slices(p, tileTokens);
   s.fc2Slices = streamFc2Slices(p, tileTokens);
   s.fc1Ctas = streamFc1Cells(p, tileTokens);
-  s.fc2Ctas = streamMaxTiles(p, tileTokens) * ceilDiv(p.H, 64);
-  s.fc1Chunks = ceilDiv(ceilDiv(p.H, 128), 8);
-  s.fc2Chunks = ceilDiv(ceilDiv(p.I, 128), 8);
+  s.fc2Ctas = streamFc2Cells(p, tileTokens);
+  s.fc1Chunks = streamChunks(p.H);
+  s.fc2Chunks = streamChunks(p.I);
   s.fc1WorkspaceBytes = streamFc1WorkspaceBytes(p, tileTokens);
   return s;
 }
