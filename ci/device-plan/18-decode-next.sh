@@ -20,23 +20,16 @@
 #      full-size check of DeepSeek-V3 on config 3
 set -u; source .device-carry/setup.sh
 L=${CALL_LIMIT:-585}   # JUDGE_ONLY=1 skips steps 1 and 2
-cap() { local l; l=$(left $L); [ "$l" -gt "$1" ] && echo "$1" || { [ "$l" -gt 1 ] && echo "$l" || echo 1; }; }
 B=native/build/bench/moe_bench
 cp $B /tmp/moe_bench_next
 for v in main nvfp4 prmt; do xz -dc .device-carry/moe_bench_$v.xz > /tmp/moe_bench_$v && chmod +x /tmp/moe_bench_$v; done
 cat .device-carry/variants
-mkdir -p /tmp/bo /tmp/bs /tmp/n1
+mkdir -p /tmp/bs /tmp/n1
 if [ "${JUDGE_ONLY:-0}" != 1 ]; then   # JUDGE_ONLY=1: a second call that only judges (the first one timed it and it paid)
-mkdir -p /tmp/bo
-for r in 1 2 3; do for v in main nvfp4 prmt next; do
-  timeout $(cap 30) /tmp/moe_bench_$v --out /tmp/bo --configs deepseek-v3,qwen3-235b-a22b,gpt-oss-120b --T 1,8,64 --tactics '*/3' --reps 5 --copy-mib 256 > /tmp/bs-$v-$r.txt 2>&1
-  echo "$v round $r rc=$? $(el)"; grep -E "^ROW|^copy" /tmp/bs-$v-$r.txt | sed "s/^/$v$r /" >> $OUT/18-bench-small.txt
-done; done
+benchVariants $OUT/18-bench-small.txt 3 30 1,8,64 '*/3' main nvfp4 prmt next
 grep ROW $OUT/18-bench-small.txt | cut -c1-110
-for v in main prmt; do
-  timeout $(cap 40) /tmp/moe_bench_$v --out /tmp/bo --configs deepseek-v3,qwen3-235b-a22b,gpt-oss-120b --T 512,4096 --tactics '64/5,128/5' --reps 5 --copy-mib 256 > /tmp/bl-$v.txt 2>&1
-  echo "$v large rc=$? $(el)"; grep ^ROW /tmp/bl-$v.txt | sed "s/^/$v /" | tee -a $OUT/18-bench-large.txt | cut -c1-140
-done
+benchVariants $OUT/18-bench-large.txt 1 40 512,4096 '64/5,128/5' main prmt
+grep ROW $OUT/18-bench-large.txt | cut -c1-140
 K3=_ZN3moe15moeStreamKernelILi8ELi0ELb0E; K=GemmParamsE
 for vf in main:${K3}EEvNS_10$K prmt:${K3}EEvNS_10$K nvfp4:${K3}Li1EEEvNS_10$K next:${K3}Li1EEEvNS_10$K; do
   v=${vf%%:*}; F=${vf#*:}
@@ -49,9 +42,9 @@ for v in main next; do   # where FC1 8/3's instructions and stalls go (DeepSeek-
   ncu --import /tmp/src-$v.ncu-rep --page source --csv --print-source sass > /tmp/src-$v.csv 2>&1
   python3 native/bench/ncu_source_digest.py /tmp/src-$v.csv > $OUT/18-digest-$v.txt 2>&1; head -4 $OUT/18-digest-$v.txt | cut -c1-160
 done
-sum83() { grep "^$1[123] ROW $2" $OUT/18-bench-small.txt | grep -o " 8/3:[0-9.]*" | cut -d: -f2 | awk '{s+=$1} END {printf "%.4f", s}'; }
-for v in nvfp4 prmt next; do echo "8/3 summed over rows and rounds: $v $(sum83 $v) (NVFP4 rows $(sum83 $v '\(deepseek\|qwen3\)'), gpt-oss $(sum83 $v gpt-oss)); main $(sum83 main) ($(sum83 main '\(deepseek\|qwen3\)'), $(sum83 main gpt-oss))" | tee -a $OUT/18-verify.txt; done
-awk -v a="$(sum83 main)" -v b="$(sum83 next)" -v c="$(sum83 main gpt-oss)" -v d="$(sum83 next gpt-oss)" 'BEGIN { exit !(b < 0.97 * a && d <= 1.01 * c) }' || { echo "next does not pay: not judged" | tee -a $OUT/18-verify.txt; date -u; exit 0; }
+B8=$OUT/18-bench-small.txt
+for v in nvfp4 prmt next; do echo "8/3 summed over rows and rounds: $v $(sum83 $B8 $v) (NVFP4 rows $(sum83 $B8 $v '\(deepseek\|qwen3\)'), gpt-oss $(sum83 $B8 $v gpt-oss)); main $(sum83 $B8 main) ($(sum83 $B8 main '\(deepseek\|qwen3\)'), $(sum83 $B8 main gpt-oss))" | tee -a $OUT/18-verify.txt; done
+awk -v a="$(sum83 $B8 main)" -v b="$(sum83 $B8 next)" -v c="$(sum83 $B8 main gpt-oss)" -v d="$(sum83 $B8 next gpt-oss)" 'BEGIN { exit !(b < 0.97 * a && d <= 1.01 * c) }' || { echo "next does not pay: not judged" | tee -a $OUT/18-verify.txt; date -u; exit 0; }
 fi
 MOE_GATE_STEPS="driver campaign" MOE_GATE_CASES=3000 timeout $(cap 120) bash ci/gpu-gate.sh /tmp/gate18 > /tmp/gate18.txt 2>&1; echo "gate (next) rc=$? $(el)"
 grep -E "gpu-gate: (PASS|FAIL)|records" /tmp/gate18.txt | cut -c1-240 | tail -4 | tee -a $OUT/18-verify.txt

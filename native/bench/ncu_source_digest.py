@@ -71,8 +71,9 @@ def digest(path, top, forms):
         s = number(r[samples_col])
         total_inst += n
         total_samples += s
-        by_op[opcode(src)] += n
-        if opcode(src) in forms:
+        op = opcode(src)
+        by_op[op] += n
+        if op in forms:
             by_form[form(src)] += n
         reasons = {h[len("stall_"):]: number(r[col[h]]) for h in stalls if number(r[col[h]]) > 0}
         for k, v in reasons.items():
