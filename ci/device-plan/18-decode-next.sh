@@ -12,10 +12,13 @@
 #   1. */3 at T = 1, 8, 64 for main, nvfp4, prmt, smallt, all; alternated, three rounds, medians
 #      of 5; 64/5 and 128/5 at T = 512, 4096 for main, prmt and all (configs 4/5 share the lookup;
 #      finalize runs at every T)
+#   0. moe_read_pattern (NOTES run 10): config 3's weight reads alone, in its layout and two
+#      contiguous ones, with and without stand-in ALU work, against a copy, FC1 and FC2 rows
 #   2. SASS of each build's moeStreamKernel<8, FC1, unsplit> (NVFP4 instantiation where there is
 #      one): IMAD.U32, PRMT and LOP3 counts; per-kernel durations (ncu) of main's and all's
-#      pipelines at T = 1 (DeepSeek-V3, gpt-oss-120b); ncu source counters of main's and all's
-#      FC1 8/3 at DeepSeek-V3 T = 64, digested here (native/bench/ncu_source_digest.py)
+#      pipelines at T = 1 (DeepSeek-V3, gpt-oss-120b); ncu source counters and memory workload of
+#      main's and all's FC1 8/3 at DeepSeek-V3 T = 64 and of main's at T = 8 (the decode regime:
+#      neither issue nor DRAM saturated there), digested here (native/bench/ncu_source_digest.py)
 #   3. with JUDGE_ONLY=1 (a second call, on a pack of what paid): the gate's 3,000-case campaign
 #      over every tactic, the GPU suites, memcheck, racecheck and synccheck of configs 3 and 5
 #      and of routing/finalize (small shapes; a sanitizer cut by its time limit prints no SUMMARY
@@ -29,6 +32,9 @@ for v in $(cut -d' ' -f1 .device-carry/variants); do xz -dc .device-carry/moe_be
 cat .device-carry/variants
 mkdir -p /tmp/bs /tmp/n1 /tmp/n2
 if [ "${JUDGE_ONLY:-0}" != 1 ]; then   # JUDGE_ONLY=1: a second call that only judges (the first one timed it and it paid)
+for rb in 3584 1024; do   # config 3's reads alone (DeepSeek-V3 FC1 and FC2 rows) against other layouts and a copy
+  timeout $(cap 40) native/build/bench/moe_read_pattern --row-bytes $rb --mib 1024 --reps 7 2>&1 | tee -a $OUT/18-read-pattern.txt; echo "read pattern $rb $(el)"
+done
 benchVariants $OUT/18-bench-small.txt 3 30 1,8,64 '*/3' main nvfp4 prmt smallt all
 grep ROW $OUT/18-bench-small.txt | cut -c1-110
 benchVariants $OUT/18-bench-large.txt 1 40 512,4096 '64/5,128/5' main prmt all
@@ -44,11 +50,13 @@ for vf in main:${K3}EEvNS_10$K prmt:${K3}EEvNS_10$K nvfp4:${K3}Li1EEEvNS_10$K al
   cuobjdump --dump-sass --function $F /tmp/moe_bench_$v > /tmp/sass.txt 2>&1
   echo "$v $F: $(grep -c 'IMAD.U32' /tmp/sass.txt) IMAD.U32, $(grep -c 'PRMT' /tmp/sass.txt) PRMT, $(grep -c 'LOP3' /tmp/sass.txt) LOP3, $(grep -cE '^\s+/\*[0-9a-f]{4,}\*/' /tmp/sass.txt) instructions" | tee -a $OUT/18-verify.txt
 done
-for v in main all; do   # where FC1 8/3's instructions and stalls go (DeepSeek-V3 T = 64), digested here
-  timeout $(cap 45) ncu --clock-control none --section SourceCounters --kernel-name-base mangled --kernel-name regex:^${K3} \
-    --launch-skip 1 --launch-count 1 -o /tmp/src-$v /tmp/moe_bench_$v --out /tmp/n1 --configs deepseek-v3 --T 64 --tactics 8/3 --reps 1 --copy-mib 64 > /tmp/src-$v.log 2>&1; echo "ncu source $v rc=$? $(el)"
-  ncu --import /tmp/src-$v.ncu-rep --page source --csv --print-source sass > /tmp/src-$v.csv 2>&1
-  python3 native/bench/ncu_source_digest.py /tmp/src-$v.csv > $OUT/18-digest-$v.txt 2>&1; head -4 $OUT/18-digest-$v.txt | cut -c1-160
+for vt in main:64 all:64 main:8; do   # where FC1 8/3's instructions and stalls go (DeepSeek-V3 T = 64; main at T = 8: decode), digested here
+  v=${vt%%:*}; T=${vt#*:}
+  timeout $(cap 45) ncu --clock-control none --section SourceCounters --section MemoryWorkloadAnalysis --kernel-name-base mangled --kernel-name regex:^${K3} \
+    --launch-skip 1 --launch-count 1 -o /tmp/src-$v-$T /tmp/moe_bench_$v --out /tmp/n1 --configs deepseek-v3 --T $T --tactics 8/3 --reps 1 --copy-mib 64 > /tmp/src-$v-$T.log 2>&1; echo "ncu source $v T=$T rc=$? $(el)"
+  ncu --import /tmp/src-$v-$T.ncu-rep --page source --csv --print-source sass > /tmp/src-$v-$T.csv 2>&1
+  python3 native/bench/ncu_source_digest.py /tmp/src-$v-$T.csv > $OUT/18-digest-$v-T$T.txt 2>&1; head -4 $OUT/18-digest-$v-T$T.txt | cut -c1-160
+  ncu --import /tmp/src-$v-$T.ncu-rep --page details 2>&1 | grep -E "Duration|DRAM Throughput|Mem Busy|Max Bandwidth|L2 Hit|Mem Pipes" | sed "s/^/$v T=$T /" | tee -a $OUT/18-verify.txt
 done
 B8=$OUT/18-bench-small.txt
 for v in nvfp4 prmt smallt all; do echo "8/3 summed over rows and rounds: $v $(sum83 $B8 $v) (NVFP4 rows $(sum83 $B8 $v '\(deepseek\|qwen3\)'), gpt-oss $(sum83 $B8 $v gpt-oss)); main $(sum83 $B8 main) ($(sum83 $B8 main '\(deepseek\|qwen3\)'), $(sum83 $B8 main gpt-oss))" | tee -a $OUT/18-verify.txt; done
