@@ -22,3 +22,7 @@ bash ci/device-plan/pack.sh
 cp /tmp/pack-variants/* .device-carry/
 cat .device-carry/variants
 du -ch .device-carry/* | tail -n 1
+tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -n 1 | cut -f1)
+carry=$(du -cb .device-carry/* | tail -n 1 | cut -f1)
+echo "pack-variants: tracked tree $(( tracked / 1048576 )) MiB + .device-carry $(( carry / 1048576 )) MiB with the variants (limit 64 MiB together)"
+[ $(( tracked + carry )) -le $(( 64 * 1048576 )) ] || { echo "pack-variants: over the 64 MiB a device call carries: fewer variants" >&2; exit 1; }
