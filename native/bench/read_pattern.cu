@@ -261,7 +261,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const BadUsage& e) {
-    std::fprintf(stderr, "moe_read_pattern: %s\nusage: moe_read_pattern [--mib 1024] [--row-bytes 3584] [--reps 7]\n", e.what());
+    std::fprintf(stderr, "moe_read_pattern: %s\nusage: moe_read_pattern [--mib 1024] [--row-bytes 3584] [--reps 7] [--ctas-per-sm 5]\n", e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "moe_read_pattern: %s\n", e.what());
