@@ -117,8 +117,9 @@ __global__ void __launch_bounds__(kThreads, 5) readTile(const uint8_t* __restric
       if (SC) wa[u] = scale(sa, s), wb[u] = scale(sb, s);
     }
   }
-  // The work's result must be live (or the compiler drops it); it cannot change the sum
-  // unless the stand-in returns exactly 0x5a5a5a5a for every word, which the check would catch.
+  // The work's result must be live (or the compiler drops the work and the scale loads). It
+  // changes the sum only where a thread's fold is exactly 0x5a5a5a5a (odds 2^-32 a thread): then
+  // the checksum check reports a mismatch, never a silent pass.
   if (folded == 0x5a5a5a5au) sum ^= 1u;
   __shared__ uint32_t part[kThreads];
   part[tid] = sum;
