@@ -2,8 +2,9 @@
 the prepared weight layout (engine repack), the lane-order token staging with its swizzle,
 the prmt-based e2m1 -> bf16 lookup (prmt emulated per the PTX ISA), and the mma.sync
 m16n8k16 fragment layout; checks that one m16 x BT tile equals W @ x^T (block scales are
-not modelled: the kernel multiplies each value by its scale exactly). A transcription of the
-kernel, so a change there must be mirrored here.
+not modelled: the kernel multiplies each value by its scale exactly); and the loop's schedule of
+prefetched weights (main's, and the 2-step bodies of kernel/stream-rot and kernel/stream-leanrot)
+over every split. A transcription of the kernel, so a change there must be mirrored here.
 
   python3 native/bench/stream_layout_model.py
 """
@@ -205,3 +206,56 @@ def smemdq_mapping_costs():
 
 check_smemdq_half_row()
 smemdq_mapping_costs()
+
+# Config 3's loop schedule: which super-step's weights each computed step uses. The weights are
+# loaded PF super-steps ahead into register slots; the loop body computes U steps. Main: U = PF = 4
+# (slot u is super-step s0 + u, no moves), a computed step past the slice's end skipped and a
+# load past it zeroed. kernel/stream-rot: U = 2 (after the body the slots move down by U and the
+# freed ones take the next loads). kernel/stream-leanrot: U = 2 and no predicates — every load
+# is from inside the row (K step clamped to the last one read) with scale 0 where kt is past the
+# K steps read, and the body always computes U steps, so an odd end computes one step past it.
+# Checked for every slice of every split the kernel makes (whole chunks of 8 super-steps per
+# slice, as tactics.cc and the kernel split): each super-step of the slice computed exactly once
+# from its own K steps; every other computed step adds exact zeros (scale 0 on both halves).
+def check_schedule(U, PF, lean):
+    bad = []
+    for kTiles in range(1, 90):
+        nSteps = (kTiles + 1) // 2
+        chunks = (nSteps + 7) // 8
+        for kTilesRead in (kTiles, kTiles - 1):  # the second: the faults build's skipped last K block
+            kLast = max(kTilesRead - 1, 0)
+            for z in range(1, 5):
+                per = (chunks + z - 1) // z
+                for bz in range(z):
+                    sBegin = min(nSteps, bz * per * 8); sEnd = min(nSteps, sBegin + per * 8)
+                    def load(s):  # per half h = q >> 1: (K step whose bytes are loaded, scale nonzero)
+                        if lean:
+                            return tuple((min(2*s + h, kLast), 2*s + h < kTilesRead) for h in (0, 1))
+                        ok = [s < sEnd and 2*s + h < kTilesRead for h in (0, 1)]
+                        return tuple((2*s + h if ok[h] else None, ok[h]) for h in (0, 1))
+                    slots = [load(sBegin + u) for u in range(PF)]
+                    seen = []
+                    s0 = sBegin
+                    while s0 < sEnd:
+                        for u in range(U):
+                            s = s0 + u
+                            if lean or s < sEnd:
+                                seen.append((s, slots[u]))
+                        if U < PF:
+                            slots[:PF - U] = slots[U:]
+                            for u in range(PF - U, PF): slots[u] = load(s0 + u + U)
+                        else:
+                            for u in range(PF): slots[u] = load(s0 + u + PF)
+                        s0 += U
+                    mine = [s for s, _ in seen if sBegin <= s < sEnd]
+                    if sorted(mine) != list(range(sBegin, sEnd)): bad.append((kTiles, kTilesRead, z, bz, 'coverage'))
+                    for s, halves in seen:
+                        for h, (kt, nonzero) in enumerate(halves):
+                            want = sBegin <= s < sEnd and 2*s + h < kTilesRead
+                            if nonzero != want or (want and kt != 2*s + h): bad.append((kTiles, kTilesRead, z, bz, s, h))
+    assert not bad, bad[:5]
+    print(f"schedule U={U} PF={PF} {'unpredicated' if lean else 'predicated'}: ok")
+
+check_schedule(4, 4, False)  # main
+check_schedule(2, 4, False)  # kernel/stream-rot
+check_schedule(2, 4, True)   # kernel/stream-leanrot
