@@ -2,7 +2,7 @@
 # Device plan, call 18 (≤ 590 s), packed on kernel/decode-small (kernel/stream-nvfp4 +
 # kernel/prmt-regs + kernel/small-t: the pack's addon and moe_bench, "all" below) by
 #   bash ci/device-plan/pack-variants.sh main=main nvfp4=kernel/stream-nvfp4 prmt=kernel/prmt-regs smallt=kernel/small-t rot=kernel/stream-rot \
-#     leanrot=kernel/stream-leanrot early=kernel/stream-early
+#     leanrot=kernel/stream-leanrot early=kernel/stream-early epi=kernel/epi-par
 # Issue 18 (NOTES runs 8, 9, 10). Call 17: the weight format as a template parameter ran −0.6 … −5.5 %
 # on the NVFP4 rows (DeepSeek-V3, Qwen3-235B) and +0.9 … +7.7 % on the MX rows (gpt-oss-120b):
 # kernel/stream-nvfp4 takes the NVFP4 instantiation only (MX weights run main's generic kernel).
@@ -15,19 +15,20 @@
 # kernel/stream-lean's unpredicated loads (−10.7 % instructions in call 16, lost then to its
 # doubled loop). kernel/stream-early issues the first weight loads before the prologue's token
 # offsets, barrier and first token chunk (fixed costs of every CTA: at T = 1 a CTA lives ~25 µs).
-# Steps, most telling first
+# kernel/epi-par spreads FC1's epilogue over all threads (at 8 tokens 16 of 128 had work) and
+# takes ~80 KB of code out of every FC1 kernel. Steps, most telling first
 # (each capped by what is left of the call):
 #   1. moe_read_pattern (NOTES run 10): config 3's weight reads alone, in its layout and two
 #      contiguous ones, with and without stand-in ALU work, against a copy, FC1 and FC2 rows
-#   2. */3 at T = 1, 8, 64 for main, nvfp4, prmt, smallt, rot, leanrot, early, all; alternated, two
-#      rounds (eight builds; call 17's two rounds agreed within ~1 %), medians of 5
+#   2. */3 at T = 1, 8, 64 for main, nvfp4, prmt, smallt, rot, leanrot, early, epi, all; alternated,
+#      two rounds (nine builds; call 17's two rounds agreed within ~1 %), medians of 5
 #   3. per-kernel durations (ncu) of main's and all's pipelines at T = 1 (DeepSeek-V3,
 #      gpt-oss-120b); SASS of each build's moeStreamKernel<8, FC1, unsplit> (NVFP4 instantiation
 #      where there is one): IMAD.U32, PRMT, LOP3 counts; ncu source counters and memory workload
 #      of main's FC1 8/3 at DeepSeek-V3 T = 8 (the decode regime) and of main's and all's at
 #      T = 64, digested here (native/bench/ncu_source_digest.py)
-#   4. 64/5 and 128/5 at T = 512, 4096 for main, prmt and all (configs 4/5 share the lookup;
-#      finalize runs at every T), one round
+#   4. 64/5 and 128/5 at T = 512, 4096 for main, prmt, epi and all (configs 4/5 share the lookup
+#      and the FC1 epilogue; finalize runs at every T), one round
 #   5. with JUDGE_ONLY=1 (a second call, on a pack of what paid): the gate's 3,000-case campaign
 #      over every tactic, the GPU suites, memcheck, racecheck and synccheck of configs 3 and 5
 #      and of routing/finalize (small shapes; a sanitizer cut by its time limit prints no SUMMARY
@@ -44,7 +45,7 @@ if [ "${JUDGE_ONLY:-0}" != 1 ]; then   # JUDGE_ONLY=1: a second call that only j
 for rb in 3584 1024; do   # config 3's reads alone (DeepSeek-V3 FC1 and FC2 rows) against other layouts and a copy
   timeout $(cap 40) native/build/bench/moe_read_pattern --row-bytes $rb --mib 1024 --reps 7 2>&1 | tee -a $OUT/18-read-pattern.txt; echo "read pattern $rb $(el)"
 done
-benchVariants $OUT/18-bench-small.txt 2 30 1,8,64 '*/3' main nvfp4 prmt smallt rot leanrot early all
+benchVariants $OUT/18-bench-small.txt 2 30 1,8,64 '*/3' main nvfp4 prmt smallt rot leanrot early epi all
 grep ROW $OUT/18-bench-small.txt | cut -c1-110
 for v in main all; do for c in deepseek-v3 gpt-oss-120b; do   # where one pipeline's time goes, kernel by kernel
   timeout $(cap 30) ncu --clock-control none --metrics gpu__time_duration.sum --kernel-name regex:'routing|count|scan|scatter|permute|moe|finaliz|dequantHidden' \
@@ -52,7 +53,7 @@ for v in main all; do for c in deepseek-v3 gpt-oss-120b; do   # where one pipeli
   echo "kernels $v $c $(el)"
 done; done
 K3=_ZN3moe15moeStreamKernelILi8ELi0ELb0E; K=GemmParamsE
-for vf in main:${K3}EEvNS_10$K prmt:${K3}EEvNS_10$K rot:${K3}EEvNS_10$K leanrot:${K3}EEvNS_10$K early:${K3}EEvNS_10$K nvfp4:${K3}Li1EEEvNS_10$K all:${K3}Li1EEEvNS_10$K; do
+for vf in main:${K3}EEvNS_10$K prmt:${K3}EEvNS_10$K rot:${K3}EEvNS_10$K leanrot:${K3}EEvNS_10$K early:${K3}EEvNS_10$K epi:${K3}EEvNS_10$K nvfp4:${K3}Li1EEEvNS_10$K all:${K3}Li1EEEvNS_10$K; do
   v=${vf%%:*}; F=${vf#*:}
   cuobjdump --dump-sass --function $F /tmp/moe_bench_$v > /tmp/sass.txt 2>&1
   echo "$v $F: $(grep -c 'IMAD.U32' /tmp/sass.txt) IMAD.U32, $(grep -c 'PRMT' /tmp/sass.txt) PRMT, $(grep -c 'LOP3' /tmp/sass.txt) LOP3, $(grep -cE '^\s+/\*[0-9a-f]{4,}\*/' /tmp/sass.txt) instructions" | tee -a $OUT/18-verify.txt
@@ -65,10 +66,10 @@ for vt in main:8 main:64 all:64; do   # where FC1 8/3's instructions and stalls 
   python3 native/bench/ncu_source_digest.py /tmp/src-$v-$T.csv > $OUT/18-digest-$v-T$T.txt 2>&1; head -4 $OUT/18-digest-$v-T$T.txt | cut -c1-160
   ncu --import /tmp/src-$v-$T.ncu-rep --page details 2>&1 | grep -E "Duration|DRAM Throughput|Mem Busy|Max Bandwidth|L2 Hit|Mem Pipes" | sed "s/^/$v T=$T /" | tee -a $OUT/18-verify.txt
 done
-benchVariants $OUT/18-bench-large.txt 1 40 512,4096 '64/5,128/5' main prmt all
+benchVariants $OUT/18-bench-large.txt 1 40 512,4096 '64/5,128/5' main prmt epi all
 grep ROW $OUT/18-bench-large.txt | cut -c1-140
 B8=$OUT/18-bench-small.txt
-for v in nvfp4 prmt smallt rot leanrot early all; do echo "8/3 summed over rows and rounds: $v $(sum83 $B8 $v) (NVFP4 rows $(sum83 $B8 $v '\(deepseek\|qwen3\)'), gpt-oss $(sum83 $B8 $v gpt-oss)); main $(sum83 $B8 main) ($(sum83 $B8 main '\(deepseek\|qwen3\)'), $(sum83 $B8 main gpt-oss))" | tee -a $OUT/18-verify.txt; done
+for v in nvfp4 prmt smallt rot leanrot early epi all; do echo "8/3 summed over rows and rounds: $v $(sum83 $B8 $v) (NVFP4 rows $(sum83 $B8 $v '\(deepseek\|qwen3\)'), gpt-oss $(sum83 $B8 $v gpt-oss)); main $(sum83 $B8 main) ($(sum83 $B8 main '\(deepseek\|qwen3\)'), $(sum83 $B8 main gpt-oss))" | tee -a $OUT/18-verify.txt; done
 echo "timed, not judged: a change pays at 8/3 summed ≥ 3 % below main with gpt-oss ≤ 1 % above it; judge what pays with JUDGE_ONLY=1 on a pack of it" | tee -a $OUT/18-verify.txt
 date -u; exit 0
 fi
