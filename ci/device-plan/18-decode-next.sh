@@ -2,7 +2,7 @@
 # Device plan, call 18 (≤ 590 s), packed on kernel/decode-small (kernel/stream-nvfp4 +
 # kernel/prmt-regs + kernel/small-t: the pack's addon and moe_bench, "all" below) by
 #   bash ci/device-plan/pack-variants.sh main=main nvfp4=kernel/stream-nvfp4 prmt=kernel/prmt-regs smallt=kernel/small-t rot=kernel/stream-rot \
-#     leanrot=kernel/stream-leanrot early=kernel/stream-early epi=kernel/epi-par
+#     leanrot=kernel/stream-leanrot early=kernel/stream-early epi=kernel/epi-par bt16=kernel/stream-bt16
 # Issue 18 (NOTES runs 8, 9, 10). Call 17: the weight format as a template parameter ran −0.6 … −5.5 %
 # on the NVFP4 rows (DeepSeek-V3, Qwen3-235B) and +0.9 … +7.7 % on the MX rows (gpt-oss-120b):
 # kernel/stream-nvfp4 takes the NVFP4 instantiation only (MX weights run main's generic kernel).
@@ -16,12 +16,14 @@
 # doubled loop). kernel/stream-early issues the first weight loads before the prologue's token
 # offsets, barrier and first token chunk (fixed costs of every CTA: at T = 1 a CTA lives ~25 µs).
 # kernel/epi-par spreads FC1's epilogue over all threads (at 8 tokens 16 of 128 had work) and
-# takes ~80 KB of code out of every FC1 kernel. Steps, most telling first
+# takes ~80 KB of code out of every FC1 kernel. kernel/stream-bt16 halves 16/3's token chunk so
+# that 5 (FC1) or 4 (FC2) CTAs fit on an SM instead of 3: where experts hold 9-16 tokens
+# (DeepSeek-V3 T = 64) one 16-token tile replaces two 8-token tiles. Steps, most telling first
 # (each capped by what is left of the call):
 #   1. moe_read_pattern (NOTES run 10): config 3's weight reads alone, in its layout and two
 #      contiguous ones, with and without stand-in ALU work, against a copy, FC1 and FC2 rows
-#   2. */3 at T = 1, 8, 64 for main, nvfp4, prmt, smallt, rot, leanrot, early, epi, all; alternated,
-#      two rounds (nine builds; call 17's two rounds agreed within ~1 %), medians of 5
+#   2. */3 at T = 1, 8, 64 for main, nvfp4, prmt, smallt, rot, leanrot, early, epi, bt16, all;
+#      alternated, two rounds (ten builds; call 17's two rounds agreed within ~1 %), medians of 5
 #   3. per-kernel durations (ncu) of main's and all's pipelines at T = 1 (DeepSeek-V3,
 #      gpt-oss-120b); SASS of each build's moeStreamKernel<8, FC1, unsplit> (NVFP4 instantiation
 #      where there is one): IMAD.U32, PRMT, LOP3 counts; ncu source counters and memory workload
@@ -45,7 +47,7 @@ if [ "${JUDGE_ONLY:-0}" != 1 ]; then   # JUDGE_ONLY=1: a second call that only j
 for rb in 3584 1024; do   # config 3's reads alone (DeepSeek-V3 FC1 and FC2 rows) against other layouts and a copy
   timeout $(cap 40) native/build/bench/moe_read_pattern --row-bytes $rb --mib 1024 --reps 7 2>&1 | tee -a $OUT/18-read-pattern.txt; echo "read pattern $rb $(el)"
 done
-benchVariants $OUT/18-bench-small.txt 2 30 1,8,64 '*/3' main nvfp4 prmt smallt rot leanrot early epi all
+benchVariants $OUT/18-bench-small.txt 2 30 1,8,64 '*/3' main nvfp4 prmt smallt rot leanrot early epi bt16 all
 grep ROW $OUT/18-bench-small.txt | cut -c1-110
 for v in main all; do for c in deepseek-v3 gpt-oss-120b; do   # where one pipeline's time goes, kernel by kernel
   timeout $(cap 30) ncu --clock-control none --metrics gpu__time_duration.sum --kernel-name regex:'routing|count|scan|scatter|permute|moe|finaliz|dequantHidden' \
@@ -70,6 +72,7 @@ benchVariants $OUT/18-bench-large.txt 1 40 512,4096 '64/5,128/5' main prmt epi a
 grep ROW $OUT/18-bench-large.txt | cut -c1-140
 B8=$OUT/18-bench-small.txt
 for v in nvfp4 prmt smallt rot leanrot early epi all; do echo "8/3 summed over rows and rounds: $v $(sum83 $B8 $v) (NVFP4 rows $(sum83 $B8 $v '\(deepseek\|qwen3\)'), gpt-oss $(sum83 $B8 $v gpt-oss)); main $(sum83 $B8 main) ($(sum83 $B8 main '\(deepseek\|qwen3\)'), $(sum83 $B8 main gpt-oss))" | tee -a $OUT/18-verify.txt; done
+echo "16/3 summed over rows and rounds (kernel/stream-bt16's measure; it pays where 16/3 becomes a row's best): bt16 $(grep '^bt16[0-9] ROW' $B8 | grep -o ' 16/3:[0-9.]*' | cut -d: -f2 | awk '{s+=$1} END {printf "%.4f", s}'); main $(grep '^main[0-9] ROW' $B8 | grep -o ' 16/3:[0-9.]*' | cut -d: -f2 | awk '{s+=$1} END {printf "%.4f", s}')" | tee -a $OUT/18-verify.txt
 echo "timed, not judged: a change pays at 8/3 summed ≥ 3 % below main with gpt-oss ≤ 1 % above it; judge what pays with JUDGE_ONLY=1 on a pack of it" | tee -a $OUT/18-verify.txt
 date -u; exit 0
 fi
