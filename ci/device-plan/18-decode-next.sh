@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Device plan, call 18 (≤ 590 s), packed on kernel/decode-small (kernel/stream-nvfp4 +
-# kernel/prmt-regs + kernel/small-t: the pack's addon and moe_bench, "all" below) by
+# Device plan, call 18 (≤ 590 s), packed on kernel/decode-max (every change below together:
+# nvfp4, prmt, small-t, epi, rot, leanrot, early, bt16; the pack's addon and moe_bench, "all"
+# below, so that a second call can judge the same pack when all of it pays) by
 #   bash ci/device-plan/pack-variants.sh main=main nvfp4=kernel/stream-nvfp4 prmt=kernel/prmt-regs smallt=kernel/small-t rot=kernel/stream-rot \
 #     leanrot=kernel/stream-leanrot early=kernel/stream-early epi=kernel/epi-par bt16=kernel/stream-bt16
 # Issue 18 (NOTES runs 8, 9, 10). Call 17: the weight format as a template parameter ran −0.6 … −5.5 %
