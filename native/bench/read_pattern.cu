@@ -1,22 +1,22 @@
 // moe_read_pattern: how fast config 3's weight reads can go, apart from everything else the
-// decode kernel does (issue 18, NOTES run 10). Config 3 streams at ~1.65-1.9 TB/s on an H100
-// (FC1/FC2 at DeepSeek-V3 T = 8, call 16's ncu), about 55 % of the 3.35 TB/s HBM peak, with
-// neither the issue slots nor DRAM saturated at T = 8. Two explanations compete:
-//   - the access pattern: each lane reads 16 bytes of two rows, a quad 64 contiguous bytes of
-//     a row, a CTA 64 rows x 64 bytes per super-step; at any moment the machine's requests are
-//     scattered 64-byte pieces of ~40,000 rows (DRAM pages opened for 64 bytes);
-//   - the latency: the loads in flight per SM are fewer than the 4 super-steps ahead that the
-//     loop asks for, because the dequantization between them delays their issue.
+// decode kernel does (issue 18, NOTES run 10). Config 3 moves ~1.85-1.96 TB/s of weights per
+// tile at T = 8 and T = 64 alike, on an H100 and an H200 alike (whose copies differ by 38 %),
+// and ncu shows it issue-bound at T = 64 (6.0 instructions a weight, call 16). Two questions
+// before cutting instructions: does its access pattern (each lane 16 bytes of two rows, a quad
+// 64 contiguous bytes of a row, a CTA 64 rows x 64 bytes per super-step: 64-byte pieces of
+// ~40,000 rows at once) reach the copy's rate by itself, and how does the rate grow as the
+// instructions a word fall?
 // This driver reads one buffer of weight-like bytes with the kernel's CTA shape (4 warps, 64
-// rows, 5 CTAs per SM held by shared memory as main's 8-token kernel is, 16-byte non-allocating loads, PF super-steps in flight in registers) in
-// three layouts, with and without ALU work that stands in for the dequantization, and times a
-// device-to-device copy of the same bytes in the same run:
+// rows, 5 CTAs per SM held by shared memory as main's 8-token kernel is, 16-byte non-allocating
+// loads, PF super-steps in flight in registers) in three layouts, with no ALU work, with 8
+// rounds a word (~25 instructions) and with 15 (~47, the kernel's count) standing in for the
+// dequantization, and times a device-to-device copy of the same bytes in the same run:
 //   rows     config 3's: lane (g, q) of warp w reads rows 16w+g and 16w+g+8 at 64s + 16q
 //   inter16  a warp's 16 rows interleaved: 1 KB contiguous per warp and super-step
 //   contig   a CTA's 64 rows as one run: 4 KB contiguous per CTA and super-step
 //   rows+scales  rows, plus the kernel's block-scale words (1/8 of the bytes, another array)
-// Every variant reads every byte once; the sum of all words read is checked against the same
-// sum from a plain kernel, so a variant that skips bytes fails instead of looking fast.
+// Every variant reads every byte once; each tile's word sum is checked against the first
+// variant's, so a variant that skips bytes fails instead of looking fast.
 //   moe_read_pattern [--mib 1024] [--row-bytes 3584] [--reps 7] [--ctas-per-sm 5]
 // (--row-bytes 3584: DeepSeek-V3 FC1's rows, K = 7168; 1024: its FC2's, K = 2048.)
 // Exit: 0 done, 1 a CUDA error or a checksum mismatch, 2 bad option (named).
@@ -52,9 +52,9 @@ __device__ __forceinline__ uint4 ldgNoAlloc(const uint8_t* p) {
 }
 
 // Stand-in for the dequantization of one 32-bit word: WORK rounds of a byte permute, a shift
-// and a three-input logic op, ~3 instructions a round (the kernel issues ~26 instructions per
-// word of weights, call 16's SASS: PRMT, LOP3, IMAD, HMUL2, HMMA; 8 rounds and the checksum's
-// add come to ~25). Dependent within a word, independent across words.
+// and a three-input logic op, ~3 instructions a round (the kernel issues ~48 instructions per
+// word of 8 weights, call 16's counts: 6.0 a weight; 15 rounds and the checksum's add come to
+// ~47). Dependent within a word, independent across words.
 template <int WORK>
 __device__ __forceinline__ uint32_t work(uint32_t x) {
 #pragma unroll
@@ -199,12 +199,13 @@ int run(int argc, char** argv) {
       {"rows", 4, 0, false, readTile<kRowsLayout, 4, 0>},
       {"rows", 8, 0, false, readTile<kRowsLayout, 8, 0>},
       {"rows", 4, 8, false, readTile<kRowsLayout, 4, 8>},
+      {"rows", 4, 15, false, readTile<kRowsLayout, 4, 15>},
       {"rows+scales", 4, 0, true, readTile<kRowsLayout, 4, 0, true>},
-      {"rows+scales", 4, 8, true, readTile<kRowsLayout, 4, 8, true>},
+      {"rows+scales", 4, 15, true, readTile<kRowsLayout, 4, 15, true>},
       {"inter16", 4, 0, false, readTile<kInter16, 4, 0>},
-      {"inter16", 4, 8, false, readTile<kInter16, 4, 8>},
+      {"inter16", 4, 15, false, readTile<kInter16, 4, 15>},
       {"contig", 4, 0, false, readTile<kContig, 4, 0>},
-      {"contig", 4, 8, false, readTile<kContig, 4, 8>},
+      {"contig", 4, 15, false, readTile<kContig, 4, 15>},
   };
   constexpr int nv = sizeof(variants) / sizeof(variants[0]);
   for (const Variant& v : variants)
