@@ -28,8 +28,8 @@
 #   3. per-kernel durations (ncu) of main's and all's pipelines at T = 1 (DeepSeek-V3,
 #      gpt-oss-120b); SASS of each build's moeStreamKernel<8, FC1, unsplit> (NVFP4 instantiation
 #      where there is one): IMAD.U32, PRMT, LOP3 counts; ncu source counters and memory workload
-#      of main's FC1 8/3 at DeepSeek-V3 T = 8 (the decode regime) and of main's and all's at
-#      T = 64, digested here (native/bench/ncu_source_digest.py)
+#      of FC1 8/3 at DeepSeek-V3 T = 8 (the decode regime), main's and all's, and all's at T = 64
+#      (main's there: call 16's digest), digested here (native/bench/ncu_source_digest.py)
 #   4. 64/5 and 128/5 at T = 512, 4096 for main, prmt, epi and all (configs 4/5 share the lookup
 #      and the FC1 epilogue; finalize runs at every T), one round
 #   5. with JUDGE_ONLY=1 (a second call, on a pack of what paid): the gate's 3,000-case campaign
@@ -61,7 +61,7 @@ for vf in main:${K3}EEvNS_10$K prmt:${K3}EEvNS_10$K rot:${K3}EEvNS_10$K leanrot:
   cuobjdump --dump-sass --function $F /tmp/moe_bench_$v > /tmp/sass.txt 2>&1
   echo "$v $F: $(grep -c 'IMAD.U32' /tmp/sass.txt) IMAD.U32, $(grep -c 'PRMT' /tmp/sass.txt) PRMT, $(grep -c 'LOP3' /tmp/sass.txt) LOP3, $(grep -cE '^\s+/\*[0-9a-f]{4,}\*/' /tmp/sass.txt) instructions" | tee -a $OUT/18-verify.txt
 done
-for vt in main:8 main:64 all:64; do   # where FC1 8/3's instructions and stalls go (DeepSeek-V3 T = 64; main at T = 8: decode), digested here
+for vt in main:8 all:64 all:8; do   # where FC1 8/3's instructions and stalls go (main's at T = 64: call 16's digest), digested here
   v=${vt%%:*}; T=${vt#*:}
   timeout $(cap 45) ncu --clock-control none --section SourceCounters --section MemoryWorkloadAnalysis --kernel-name-base mangled --kernel-name regex:^${K3} \
     --launch-skip 1 --launch-count 1 -o /tmp/src-$v-$T /tmp/moe_bench_$v --out /tmp/n1 --configs deepseek-v3 --T $T --tactics 8/3 --reps 1 --copy-mib 64 > /tmp/src-$v-$T.log 2>&1; echo "ncu source $v T=$T rc=$? $(el)"
