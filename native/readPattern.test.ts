@@ -19,6 +19,7 @@ if (!cudaBuild) console.warn(`readPattern.test.ts: skipped, ${cache} is not a CU
     [['--reps', '0'], /--reps: expected an integer in \[1, 100\], got 0/],
     [['--ctas-per-sm', '6'], /--ctas-per-sm: expected an integer in \[1, 5\].*got 6/],
     [['--mib'], /--mib: expected a value, got nothing/],
+    [['--reps', 'x3'], /--reps: expected an integer in \[1, 100\], got x3/],
     [['--bogus'], /unknown option --bogus/],
   ];
   for (const [args, message] of cases) {

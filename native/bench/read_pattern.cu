@@ -154,17 +154,25 @@ double median(std::vector<double> v) {
 
 int run(int argc, char** argv) {
   int64_t mib = 1024, rowBytes = 3584;
-  int reps = 7, ctasPerSm = 5;
+  int64_t reps = 7, ctasPerSm = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) throw BadUsage(a + ": expected a value, got nothing");
       return argv[++i];
     };
-    if (a == "--mib") mib = std::atoll(value().c_str());
-    else if (a == "--row-bytes") rowBytes = std::atoll(value().c_str());
-    else if (a == "--reps") reps = std::atoi(value().c_str());
-    else if (a == "--ctas-per-sm") ctasPerSm = std::atoi(value().c_str());
+    // An integer, or the option named with what it got.
+    auto integer = [&](const char* expected) -> int64_t {
+      const std::string v = value();
+      char* end = nullptr;
+      const long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0') throw BadUsage(a + ": expected " + expected + ", got " + v);
+      return n;
+    };
+    if (a == "--mib") mib = integer("an integer in [64, 16384]");
+    else if (a == "--row-bytes") rowBytes = integer("a multiple of 64 in [64, 65536] (whole super-steps)");
+    else if (a == "--reps") reps = integer("an integer in [1, 100]");
+    else if (a == "--ctas-per-sm") ctasPerSm = integer("an integer in [1, 5] (the kernels' launch bounds allow 5)");
     else throw BadUsage("unknown option " + a + " (expected --mib, --row-bytes, --reps, --ctas-per-sm)");
   }
   if (mib < 64 || mib > 16384) throw BadUsage("--mib: expected an integer in [64, 16384], got " + std::to_string(mib));
@@ -193,7 +201,7 @@ int run(int argc, char** argv) {
   // whatever the registers of a variant would allow.
   const int smem = int((d.sharedMemPerMultiprocessor / ctasPerSm - d.reservedSharedMemPerBlock) / 128 * 128) - 512;
   std::printf("device: %s, %d SMs · %d tiles of 64 rows x %lld bytes = %.1f MiB · %d CTAs per SM (%d bytes of shared memory each) · medians of %d\n",
-              d.name, d.multiProcessorCount, tiles, (long long)rowBytes, bytes / 1048576.0, ctasPerSm, smem + 512, reps);
+              d.name, d.multiProcessorCount, tiles, (long long)rowBytes, bytes / 1048576.0, int(ctasPerSm), smem + 512, int(reps));
 
   const Variant variants[] = {
       {"rows", 4, 0, false, readTile<kRowsLayout, 4, 0>},
