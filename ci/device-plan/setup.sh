@@ -22,6 +22,4 @@ benchVariants() {
     rc=$?; echo "$v round $r T=$ts rc=$rc $(el)"; grep -E "^ROW|^copy" /tmp/b-$v-$r.txt | sed "s/^/$v$r /" >> "$file"
   done; done
 }
-# sum83 FILE NAME [PATTERN]: tactic 8/3's times summed over NAME's rows (those matching PATTERN)
-# and rounds in a benchVariants FILE.
-sum83() { grep "^$2[0-9] ROW ${3:-}" "$1" | grep -o " 8/3:[0-9.]*" | cut -d: -f2 | awk '{s+=$1} END {printf "%.4f", s}'; }
+# (ci/device-plan/compare_variants.py reads such a FILE: each build against the base, and the sums.)
