@@ -20,11 +20,28 @@ __device__ __forceinline__ uint32_t prmt(uint32_t a, uint32_t b, uint32_t sel) {
 // 3, 4, 6 = 0x0000 0x3F00 0x3F80 0x3FC0 0x4000 0x4040 0x4080 0x40C0), the sign through prmt's
 // sign-replicate mode (selector bit 3 = the code's sign bit: 0x7F stays, 0x00 when negative;
 // bit 6 of that byte, inverted and moved to bit 7, is the bf16 sign).
-__device__ __forceinline__ void e2m1x8ToBf16(uint32_t w, uint32_t (&out)[4]) {
+// The lookups' first tables. PRMT takes one immediate; its other table must be a register, and
+// ptxas, left alone, copies a uniform register into it before every PRMT (call 16's SASS of
+// config 3, NOTES run 9: 89.5 M IMAD.U32 of 668.7 M instructions, ~6.4 per 8 codes). Made once
+// per thread from a zero that ptxas can neither fold (the launch's dynamic shared memory size,
+// < 2^31, is a run-time value) nor keep in a uniform register (times %laneid), they stay in
+// three registers.
+struct E2m1Tables {
+  uint32_t hi, lo, sign;
+};
+__device__ __forceinline__ E2m1Tables e2m1Tables() {
+  uint32_t lane, dyn;
+  asm volatile("mov.u32 %0, %%laneid;" : "=r"(lane));
+  asm volatile("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));
+  const uint32_t zero = (dyn >> 31) * lane;
+  return {0x3F3F3F00u | zero, 0xC0800000u | zero, 0x7F7F7F7Fu | zero};
+}
+
+__device__ __forceinline__ void e2m1x8ToBf16(uint32_t w, uint32_t (&out)[4], const E2m1Tables& t) {
   const uint32_t m = w & 0x77777777u, mh = m >> 16, wh = w >> 16;
-  uint32_t h0 = prmt(0x3F3F3F00u, 0x40404040u, m), h1 = prmt(0x3F3F3F00u, 0x40404040u, mh);
-  const uint32_t l0 = prmt(0xC0800000u, 0xC0804000u, m), l1 = prmt(0xC0800000u, 0xC0804000u, mh);
-  const uint32_t s0 = prmt(0x7F7F7F7Fu, 0x7F7F7F7Fu, w), s1 = prmt(0x7F7F7F7Fu, 0x7F7F7F7Fu, wh);
+  uint32_t h0 = prmt(t.hi, 0x40404040u, m), h1 = prmt(t.hi, 0x40404040u, mh);
+  const uint32_t l0 = prmt(t.lo, 0xC0804000u, m), l1 = prmt(t.lo, 0xC0804000u, mh);
+  const uint32_t s0 = prmt(t.sign, 0x7F7F7F7Fu, w), s1 = prmt(t.sign, 0x7F7F7F7Fu, wh);
   h0 |= ~(s0 << 1) & 0x80808080u;  // 0x80 exactly where the selected byte came out 0x00
   h1 |= ~(s1 << 1) & 0x80808080u;
   out[0] = prmt(l0, h0, 0x5140u);

@@ -241,6 +241,7 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   // fix, one word in each of four rows, removed the conflicts but loaded and converted four scale
   // words per thread: +26 % instructions, slower.)
   static_assert(THREADS == 2 * BW, "half a raw row per thread");
+  const E2m1Tables lut = e2m1Tables();
   auto dequantStage = [&](int stage, int kt, uint8_t* sDq) {
     const uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
     const uint8_t* sWs = sW + BW * 32;
@@ -266,10 +267,10 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
     }
     const uint4 raw = *reinterpret_cast<const uint4*>(sW + r * 32 + 16 * h);
     uint32_t e[4][4];  // [t][i]: word 4h + t, i.e. q0 = 2h + t / 2, jj = t % 2
-    e2m1x8ToBf16(raw.x, e[0]);
-    e2m1x8ToBf16(raw.y, e[1]);
-    e2m1x8ToBf16(raw.z, e[2]);
-    e2m1x8ToBf16(raw.w, e[3]);
+    e2m1x8ToBf16(raw.x, e[0], lut);
+    e2m1x8ToBf16(raw.y, e[1], lut);
+    e2m1x8ToBf16(raw.z, e[2], lut);
+    e2m1x8ToBf16(raw.w, e[3], lut);
 #pragma unroll
     for (int jj = 0; jj < 2; ++jj) {
 #pragma unroll

@@ -75,7 +75,7 @@ __device__ __forceinline__ uint32_t word4(const uint4& v, int i) {
 // instantiation ran 1-8 % slower than the generic kernel, so MX weights keep the generic one.
 constexpr int kStreamFmtAny = 0, kStreamFmtNvfp4 = 1;
 template <int BT, int KIND, bool FC1SPLIT, int FMT>
-__global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmParams p) {
+__global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamKernel(const GemmParams p) {
   constexpr int THREADS = 32 * kStreamWarps;
   constexpr int BW = kStreamRows;
   constexpr int NT = BT / 8;
@@ -188,6 +188,8 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
 #pragma unroll
     for (int e = 0; e < 4; ++e) acc[nt][e] = 0.f;
 
+  const E2m1Tables lut = e2m1Tables();
+
   // Two token buffers: chunk c lives in buffer c & 1; chunk c+1 is copied (cp.async) while
   // chunk c is consumed.
   constexpr int kBufWords = S::kTokenBuffer / 4;
@@ -247,8 +249,8 @@ __global__ void __launch_bounds__(32 * kStreamWarps) moeStreamKernel(const GemmP
 #pragma unroll
     for (int wi = 0; wi < 4; ++wi) {
       uint32_t ea[4], eb[4];
-      e2m1x8ToBf16(word4(rawA[u], wi), ea);
-      e2m1x8ToBf16(word4(rawB[u], wi), eb);
+      e2m1x8ToBf16(word4(rawA[u], wi), ea, lut);
+      e2m1x8ToBf16(word4(rawB[u], wi), eb, lut);
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int m = 2 * wi + half;
