@@ -162,18 +162,29 @@ __device__ __forceinline__ void gemmEpilogue(const GemmParams& p, const float* C
     const float betaC = clamped ? __fmul_rn(p.beta[l], cfac) : 0.f;
     const float lim = clamped ? p.limit[l] : 0.f;
     const float limC = clamped ? __fmul_rn(lim, cfac) : 0.f;
-    for (int it = tid; it < BT * blocksPerToken; it += THREADS) {
-      const int t = it % BT, b = it / BT;
-      if (t >= rows) continue;
+    // One lane per pair of adjacent elements: the blk / 2 lanes of a block are consecutive lanes of
+    // one warp (blk / 2 divides 32, THREADS is a multiple of 32), so the block's amax is a
+    // shuffle reduction among them. Every thread runs the same number of passes (the shuffles
+    // need whole warps); a pass's lanes past the work, past the tile's tokens or past I are idle
+    // as a whole block. Each element's arithmetic is the same as one thread per block would do
+    // (amax is a max: its order does not matter); only the assignment of work to threads changed
+    // (cubin sizes: the 32-element unrolled form was ~100 KB of each FC1 kernel's code, and at 8 tokens
+    // only 16 of 128 threads had work).
+    const int lanesPerBlk = blk / 2;
+    const int work = BT * blocksPerToken * lanesPerBlk;
+    for (int base = 0; base < work; base += THREADS) {
+      const int it = base + tid;
+      const int e2 = it % lanesPerBlk, item = it / lanesPerBlk;
+      const int t = item % BT, b = item / BT;
       const int i0 = nTile * HALF + b * blk;
-      if (i0 >= p.I) continue;
-      const float rw = p.routeWeights ? p.routeWeights[p.permSlot[rowBegin + t]] : 1.f;
-      float v[32];
+      const bool active = it < work && t < rows && i0 < p.I;
+      float v[2] = {0.f, 0.f};
       float amax = 0.f;
+      if (active) {
+        const float rw = p.routeWeights ? p.routeWeights[p.permSlot[rowBegin + t]] : 1.f;
 #pragma unroll
-      for (int j = 0; j < 32; ++j) {
-        v[j] = 0.f;
-        if (j < blk) {
+        for (int e = 0; e < 2; ++e) {
+          const int j = 2 * e2 + e;
           float up = Cs[t * CS + b * blk + j];
           float gate = Cs[t * CS + HALF + b * blk + j];
           if (p.routeWeights) {
@@ -190,46 +201,35 @@ __device__ __forceinline__ void gemmEpilogue(const GemmParams& p, const float* C
           } else {
             a = __fmul_rn(__fmul_rn(gs, sigmoidF32(gs)), us);
           }
-          v[j] = a;
+          v[e] = a;
           amax = fmaxf(amax, fabsf(a));
         }
       }
-      uint32_t packed[16];
+      for (int o = lanesPerBlk / 2; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+      if (!active) continue;
+      uint32_t packed;
       if (p.fc2Format == 0) {
         const float s = roundE4m3(__fdiv_rn(amax, 6.0f));
-#pragma unroll
-        for (int j = 0; j < 32; j += 2) {
-          const float q0 = s == 0.f ? 0.f : __fmul_rn(roundE2m1(__fdiv_rn(v[j], s)), s);
-          const float q1 = s == 0.f ? 0.f : __fmul_rn(roundE2m1(__fdiv_rn(v[j + 1], s)), s);
-          packed[j / 2] = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
-        }
+        const float q0 = s == 0.f ? 0.f : __fmul_rn(roundE2m1(__fdiv_rn(v[0], s)), s);
+        const float q1 = s == 0.f ? 0.f : __fmul_rn(roundE2m1(__fdiv_rn(v[1], s)), s);
+        packed = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
       } else if (p.fc2Format == 1) {
         const int code = mxfp8ScaleCode(amax, FAULT(p.fault, kFaultMxExponentRoundDown));
         const float s = pow2FromCode(code);
         // Tiny scale: store q·(s·2^3) (exact: its lowest bit is >= 2^-133).
         const bool tiny = p.acode != nullptr && code < kMxTinyCode;
         const float sStore = tiny ? pow2FromCode(code + kMxTinyCode) : s;
-        if (p.acode != nullptr) {
+        if (p.acode != nullptr && e2 == 0) {
           p.acode[int64_t(rowBegin + t) * (p.I / 32) + i0 / 32] = uint8_t(code);
           if (tiny) p.rowFlag[rowBegin + t] = 1;
         }
-#pragma unroll
-        for (int j = 0; j < 32; j += 2) {
-          const float q0 = __fmul_rn(roundE4m3(__fdiv_rn(v[j], s)), sStore);
-          const float q1 = __fmul_rn(roundE4m3(__fdiv_rn(v[j + 1], s)), sStore);
-          packed[j / 2] = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
-        }
+        const float q0 = __fmul_rn(roundE4m3(__fdiv_rn(v[0], s)), sStore);
+        const float q1 = __fmul_rn(roundE4m3(__fdiv_rn(v[1], s)), sStore);
+        packed = uint32_t(floatToBf16Bits(q0)) | (uint32_t(floatToBf16Bits(q1)) << 16);
       } else {
-#pragma unroll
-        for (int j = 0; j < 32; j += 2) {
-          packed[j / 2] = uint32_t(floatToBf16Bits(v[j])) | (uint32_t(floatToBf16Bits(v[j + 1])) << 16);
-        }
+        packed = uint32_t(floatToBf16Bits(v[0])) | (uint32_t(floatToBf16Bits(v[1])) << 16);
       }
-      uint4* dst = reinterpret_cast<uint4*>(p.abuf + int64_t(rowBegin + t) * p.I + i0);
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        if (c * 8 < blk) dst[c] = make_uint4(packed[4 * c], packed[4 * c + 1], packed[4 * c + 2], packed[4 * c + 3]);
-      }
+      reinterpret_cast<uint32_t*>(p.abuf + int64_t(rowBegin + t) * p.I + i0)[e2] = packed;
     }
     if (p.acode != nullptr) mxRowExponentFixup(p.permSlot, p.abuf, p.acode, p.rowFlag, p.tileDone, p.slotP, p.I, tile, rowBegin, rows, tid, THREADS,
                                                nWeightTiles > 0 ? nWeightTiles : int(gridDim.y));
