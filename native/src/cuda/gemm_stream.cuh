@@ -135,10 +135,13 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
   const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * kTiles * 32;
   const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * kTiles * 4;
   const int wA = wRowIdx[warp * 16 + g], wB = wRowIdx[warp * 16 + g + 8];
-  const uint8_t* rowA = wA >= 0 ? wDataExpert + int64_t(wA) * kTiles * 32 : nullptr;
-  const uint8_t* rowB = wB >= 0 ? wDataExpert + int64_t(wB) * kTiles * 32 : nullptr;
-  const uint8_t* scA = wA >= 0 ? wScaleExpert + int64_t(wA) * kTiles * 4 : nullptr;
-  const uint8_t* scB = wB >= 0 ? wScaleExpert + int64_t(wB) * kTiles * 4 : nullptr;
+  // Rows outside the matrix (w < 0) read row 0 of the expert: every load stays inside the
+  // weights and needs no predicate; their accumulator rows are never stored (the epilogue skips
+  // i >= I and h >= H).
+  const uint8_t* rowA = wDataExpert + int64_t(max(wA, 0)) * kTiles * 32 + (q & 1) * 16;
+  const uint8_t* rowB = wDataExpert + int64_t(max(wB, 0)) * kTiles * 32 + (q & 1) * 16;
+  const uint8_t* scA = wScaleExpert + int64_t(max(wA, 0)) * kTiles * 4;
+  const uint8_t* scB = wScaleExpert + int64_t(max(wB, 0)) * kTiles * 4;
   const bool nvfp4 = FMT == kStreamFmtNvfp4 || p.nvfp4Weights;
   const int sfw = nvfp4 ? 16 : 32;
   const int nBlocks = p.K / sfw;
@@ -172,16 +175,25 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
   }
   uint4 rawA[kStreamPrefetch], rawB[kStreamPrefetch];
   uint32_t swA[kStreamPrefetch], swB[kStreamPrefetch];
-  // Loads of super-step s into slot u (zeros past K or for rows outside the matrix: e2m1 0
-  // times scale code 0 is 0, so padded columns add exact zeros).
+  // Loads of super-step s into slot u, without a branch: a K step past the weights read
+  // (kt >= kTilesRead: odd kTiles' last super-step, or the step past an odd end that the loop's
+  // 2-step body computes) loads the last K step again from inside the row and takes scale word
+  // 0: its weights are finite (e2m1 has no NaN or Inf) times scale 0 (e4m3) or 2^-127 (ue8m0),
+  // against activations staged as zeros past K, so it adds exact zeros. Past a slice's end
+  // (s >= sEnd, kt inside K) the loads are real and never computed. In the faults build a
+  // skipped last K block (kTilesRead = kTiles - 1) faces real activations: its data is zeroed
+  // too, so that it adds zeros as before.
+  const int kLast = max(kTilesRead - 1, 0);
   auto loadStep = [&](int u, int s) {
     const int kt = 2 * s + (q >> 1);
-    const bool ok = s < sEnd && kt < kTilesRead;
-    const int off = kt * 32 + (q & 1) * 16;
-    rawA[u] = ok && rowA ? ldgStream16(rowA + off) : make_uint4(0, 0, 0, 0);
-    rawB[u] = ok && rowB ? ldgStream16(rowB + off) : make_uint4(0, 0, 0, 0);
-    swA[u] = ok && scA ? scaleWord(scA, kt) : 0u;
-    swB[u] = ok && scB ? scaleWord(scB, kt) : 0u;
+    const int off = min(kt, kLast) * 32;
+    rawA[u] = ldgStream16(rowA + off);
+    rawB[u] = ldgStream16(rowB + off);
+    const uint32_t a = scaleWord(scA, min(kt, kLast)), b = scaleWord(scB, min(kt, kLast));
+    const bool ok = kt < kTilesRead;
+    swA[u] = ok ? a : 0u;
+    swB[u] = ok ? b : 0u;
+    if (FAULT(p.fault, kFaultTacticSkipsLastKBlock) && !ok) rawA[u] = rawB[u] = make_uint4(0, 0, 0, 0);
   };
 
   float acc[NT][4];
@@ -202,7 +214,7 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
   auto stageChunk = [&](int c) {
     uint32_t* xw = reinterpret_cast<uint32_t*>(smem) + (c & 1) * kBufWords;
     const int kBase = c * kStreamChunk;
-    for (int it = tid; it < rows * (kStreamChunk / 8); it += THREADS) {  // absent tokens: never read
+    for (int it = tid; it < rows * (kStreamChunk / 8); it += THREADS) {  // absent tokens: zeroed once, never staged
       const int t = it / (kStreamChunk / 8), grp = it % (kStreamChunk / 8);
       const int k0 = kBase + grp * 8;  // 8 elements: K step kt, j = (k0 % 64) / 8, q0 = 0..3
       const int64_t off = rowOff[t];
@@ -226,13 +238,10 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
     const uint32_t* xs = xs0 + ((s / kStreamStepsPerChunk) & 1) * kBufWords;
     uint4 xr[NT][4];
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
-      const bool present = nt * 8 + g < rows;  // an absent token's column is zero (never staged)
+    for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
       for (int i = 0; i < 4; ++i)
-        xr[nt][i] = present ? *reinterpret_cast<const uint4*>(xs + ((nt * 8 + g) * kStreamRowUnits + ls * 16 + q * 4 + (i ^ (q & 2))) * 4)
-                            : make_uint4(0, 0, 0, 0);
-    }
+        xr[nt][i] = *reinterpret_cast<const uint4*>(xs + ((nt * 8 + g) * kStreamRowUnits + ls * 16 + q * 4 + (i ^ (q & 2))) * 4);
     uint32_t sA[4], sB[4];  // bf16x2 scale pairs of the 4 (NVFP4) or 2 (MX) blocks of the K step
     if (nvfp4) {
       scalePairsE4m3x2(swA[u], sA[0], sA[1]);
@@ -268,6 +277,13 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
     }
   };
 
+  // A tile's absent tokens (rows < BT, an expert's last tile) are never staged: their rows of
+  // both buffers are zeroed once here (before the first chunk's barrier), so that every token
+  // read is unconditional and an absent token's column is zero.
+  for (int i = tid; i < (BT - rows) * kStreamRowUnits * 2; i += THREADS) {
+    const int buf = i / ((BT - rows) * kStreamRowUnits), r = i % ((BT - rows) * kStreamRowUnits);
+    reinterpret_cast<uint4*>(smem)[buf * (kBufWords / 4) + rows * kStreamRowUnits + r] = make_uint4(0, 0, 0, 0);
+  }
   const int cEnd = (sEnd + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
   stageChunk(sBegin / kStreamStepsPerChunk);
   cpAsyncCommit();
@@ -287,8 +303,7 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
       cpAsyncCommit();
     }
 #pragma unroll
-    for (int u = 0; u < kStreamUnroll; ++u)
-      if (s0 + u < sEnd) computeStep(u, s0 + u);
+    for (int u = 0; u < kStreamUnroll; ++u) computeStep(u, s0 + u);  // past an odd end: exact zeros (loadStep)
 #pragma unroll
     for (int u = 0; u + kStreamUnroll < kStreamPrefetch; ++u) {
       rawA[u] = rawA[u + kStreamUnroll];
