@@ -85,7 +85,6 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
   using S = StreamSmem<BT>;
   extern __shared__ __align__(16) uint8_t smem[];
   int64_t* rowOff = reinterpret_cast<int64_t*>(smem + S::kMain);  // [BT] activation row offsets, -1 invalid
-  int* wRowIdx = reinterpret_cast<int*>(rowOff + BT);             // [BW] weight row in expert, -1 invalid
 
   const int tid = threadIdx.x;
   const int tile = blockIdx.x;
@@ -104,29 +103,20 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
   if (FAULT(p.fault, kFaultDroppedLastPartialTile) && rows < BT) return;
   const int nTile = blockIdx.y;
 
-  for (int r = tid; r < BW; r += THREADS) {
-    int w;
+  // Weight row (in the expert) of tile row r, -1 outside the matrix; each lane computes its own
+  // two, so that its first weight loads go out before the token offsets, the barrier and the
+  // first token chunk (below), not after them.
+  auto weightRow = [&](int r) -> int {
     if (KIND == kGemmFc1) {
       constexpr int HALF = BW / 2;
       const int i = nTile * HALF + (r % HALF);
       bool gate = r >= HALF;
       if (FAULT(p.fault, kFaultGateUpSwapped)) gate = !gate;
-      w = i < p.I ? (gate ? p.I + i : i) : -1;
-    } else {
-      const int h = nTile * BW + r;
-      w = h < p.H ? h : -1;
+      return i < p.I ? (gate ? p.I + i : i) : -1;
     }
-    wRowIdx[r] = w;
-  }
-  for (int r = tid; r < BT; r += THREADS) {
-    int64_t off = -1;
-    if (r < rows) {
-      if (KIND == kGemmFc1) off = int64_t(__ldg(p.permSlot + rowBegin + r) / p.topK) * p.K;
-      else off = int64_t(rowBegin + r) * p.K;
-    }
-    rowOff[r] = off;
-  }
-  __syncthreads();
+    const int h = nTile * BW + r;
+    return h < p.H ? h : -1;
+  };
 
   const int warp = tid >> 5, lane = tid & 31;
   const int g = lane >> 2, q = lane & 3;
@@ -134,7 +124,7 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
   const int nSteps = (kTiles + 1) >> 1;
   const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * kTiles * 32;
   const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * kTiles * 4;
-  const int wA = wRowIdx[warp * 16 + g], wB = wRowIdx[warp * 16 + g + 8];
+  const int wA = weightRow(warp * 16 + g), wB = weightRow(warp * 16 + g + 8);
   // Rows outside the matrix (w < 0) read row 0 of the expert: every load stays inside the
   // weights and needs no predicate; their accumulator rows are never stored (the epilogue skips
   // i >= I and h >= H).
@@ -277,6 +267,18 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
     }
   };
 
+  // The first super-steps' weights first: their DRAM latency overlaps the token offsets'
+  // loads, the barrier and the first chunk's copies.
+#pragma unroll
+  for (int u = 0; u < kStreamPrefetch; ++u) loadStep(u, sBegin + u);
+  for (int r = tid; r < BT; r += THREADS) {
+    int64_t off = -1;
+    if (r < rows) {
+      if (KIND == kGemmFc1) off = int64_t(__ldg(p.permSlot + rowBegin + r) / p.topK) * p.K;
+      else off = int64_t(rowBegin + r) * p.K;
+    }
+    rowOff[r] = off;
+  }
   // A tile's absent tokens (rows < BT, an expert's last tile) are never staged: their rows of
   // both buffers are zeroed once here (before the first chunk's barrier), so that every token
   // read is unconditional and an absent token's column is zero.
@@ -284,11 +286,10 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
     const int buf = i / ((BT - rows) * kStreamRowUnits), r = i % ((BT - rows) * kStreamRowUnits);
     reinterpret_cast<uint4*>(smem)[buf * (kBufWords / 4) + rows * kStreamRowUnits + r] = make_uint4(0, 0, 0, 0);
   }
+  __syncthreads();
   const int cEnd = (sEnd + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
   stageChunk(sBegin / kStreamStepsPerChunk);
   cpAsyncCommit();
-#pragma unroll
-  for (int u = 0; u < kStreamPrefetch; ++u) loadStep(u, sBegin + u);
   // The loop body is kStreamUnroll super-steps, not kStreamPrefetch: slot u holds super-step
   // s0 + u; after the body's steps the slots move down by kStreamUnroll (register moves) and the
   // freed top slots take the next loads. Half the loop's code (call 16: instruction fetch is
