@@ -39,7 +39,7 @@ for byte in range(256):
     assert ((o & 0xffff) == 0x8000) == ((byte & 15) == 8)
 print("prmt table ok")
 
-def run(K, BT=8, NT=1):
+def run(K, BT=8, NT=1, CH=8):  # CH: super-steps per token chunk (StreamChunk<BT>::kSteps)
     kTiles = (K + 63) // 64
     # canonical weights for 16 rows (one m16 tile): codes [16][K]
     codes = rng.integers(0, 16, (16, K))
@@ -57,21 +57,21 @@ def run(K, BT=8, NT=1):
     # staging (chunks of 1024), smem[t][unit][4 u32] each u32 = 2 values
     nSteps = (kTiles + 1) // 2
     acc = np.zeros((16, BT))
-    for c in range((nSteps + 7) // 8):
+    for c in range((nSteps + CH - 1) // CH):
         sm = {}
         for t in range(BT):
-            for grp in range(128):
-                k0 = c*1024 + grp*8
+            for grp in range(CH * 16):
+                k0 = c*CH*128 + grp*8
                 v = [(x[t, k0+2*q0], x[t, k0+2*q0+1]) if k0 < K else (0.0, 0.0) for q0 in range(4)]
-                kt = k0 >> 6; j = (k0 >> 3) & 7; ls = (kt >> 1) & 7
+                kt = k0 >> 6; j = (k0 >> 3) & 7; ls = (kt >> 1) & (CH - 1)
                 for q0 in range(4):
                     h = q0 >> 1; b = 8*(q0 & 1) + j; slot = 2*(kt & 1) + h
                     unit = ls*16 + slot*4 + ((b >> 2) ^ (slot & 2))
                     key = (t, unit, b & 3)
                     assert key not in sm
                     sm[key] = v[q0]
-        for s in range(c*8, min(nSteps, c*8+8)):
-            ls = s & 7
+        for s in range(c*CH, min(nSteps, c*CH+CH)):
+            ls = s & (CH - 1)
             regsA = {}; regsB = {}
             for lane in range(32):
                 g, q = lane >> 2, lane & 3
@@ -102,12 +102,14 @@ def run(K, BT=8, NT=1):
     W = np.vectorize(e2m1, otypes=[float])(codes).astype(float)
     ref = W @ x.T
     err = np.abs(acc - ref).max() / np.abs(ref).max()
-    print(f"K={K} BT={BT}: max rel err {err:.2e}")
+    print(f"K={K} BT={BT}: max rel err {err:.2e}" + (f" (chunks of {CH} super-steps)" if CH != 8 else ""))
     assert err < 1e-12
     return None
 for K in (64, 192, 1024, 1088, 2112):
     run(K)
 run(320, BT=16, NT=2)
+for K in (320, 1088, 2112):  # kernel/stream-bt16: 16-token tiles stage chunks of 4 super-steps
+    run(K, BT=16, NT=2, CH=4)
 
 # gemm_smemdq.cuh's dequantStage: thread (r, jj) reads the words at bytes 8*q0 + 4*jj of a row's
 # 32 prepared bytes and writes chunk j = 4*jj + i as words q0 = 0..3 (byte i of word q0): the
@@ -217,17 +219,17 @@ smemdq_mapping_costs()
 # Checked for every slice of every split the kernel makes (whole chunks of 8 super-steps per
 # slice, as tactics.cc and the kernel split): each super-step of the slice computed exactly once
 # from its own K steps; every other computed step adds exact zeros (scale 0 on both halves).
-def check_schedule(U, PF, lean):
+def check_schedule(U, PF, lean, CH=8):
     bad = []
     for kTiles in range(1, 90):
         nSteps = (kTiles + 1) // 2
-        chunks = (nSteps + 7) // 8
+        chunks = (nSteps + CH - 1) // CH
         for kTilesRead in (kTiles, kTiles - 1):  # the second: the faults build's skipped last K block
             kLast = max(kTilesRead - 1, 0)
             for z in range(1, 5):
                 per = (chunks + z - 1) // z
                 for bz in range(z):
-                    sBegin = min(nSteps, bz * per * 8); sEnd = min(nSteps, sBegin + per * 8)
+                    sBegin = min(nSteps, bz * per * CH); sEnd = min(nSteps, sBegin + per * CH)
                     def load(s):  # per half h = q >> 1: (K step whose bytes are loaded, scale nonzero)
                         if lean:
                             return tuple((min(2*s + h, kLast), 2*s + h < kTilesRead) for h in (0, 1))
@@ -254,8 +256,9 @@ def check_schedule(U, PF, lean):
                             want = sBegin <= s < sEnd and 2*s + h < kTilesRead
                             if nonzero != want or (want and kt != 2*s + h): bad.append((kTiles, kTilesRead, z, bz, s, h))
     assert not bad, bad[:5]
-    print(f"schedule U={U} PF={PF} {'unpredicated' if lean else 'predicated'}: ok")
+    print(f"schedule U={U} PF={PF} {'unpredicated' if lean else 'predicated'}" + (f" chunks of {CH}" if CH != 8 else "") + ": ok")
 
 check_schedule(4, 4, False)  # main
 check_schedule(2, 4, False)  # kernel/stream-rot
 check_schedule(2, 4, True)   # kernel/stream-leanrot
+check_schedule(2, 4, True, CH=4)  # with kernel/stream-bt16's 16-token chunks (kernel/decode-max)

@@ -28,8 +28,9 @@
 // Block scales: 4 bytes per (row, K step); element 8j + 2q0 + {0,1} of a K step lies in NVFP4
 // block j/2 and MX block j/4 with j = pb & 7 = b & 7; both bytes 2m and 2m+1 have j/2 = m&3.
 //
-// Shared memory: two buffers of the tokens of one chunk of 1024 K elements (8 super-steps),
-// BT rows of 1024 bf16 + 16 bytes of padding, 16-byte units swizzled (unit i of lane slot q
+// Shared memory: two buffers of the tokens of one chunk of 1024 K elements (8 super-steps; 512
+// and 4 for 16-token tiles, so that their two buffers take 33 KB, not 66, and 4-5 CTAs fit on an
+// SM instead of 3), BT rows of the chunk's bf16 + 16 bytes of padding, 16-byte units swizzled (unit i of lane slot q
 // stored at i ^ (q & 2)) so that the 16-byte reads of a quarter warp hit 8 distinct bank
 // groups; chunk c+1 is copied by cp.async (4 bytes per copy: the lane order scatters bf16
 // pairs) while chunk c is consumed, one barrier per chunk.
@@ -41,16 +42,22 @@ namespace moe {
 
 constexpr int kStreamRows = 64;           // weight rows per CTA
 constexpr int kStreamWarps = 4;           // one m16 tile per warp
-constexpr int kStreamChunk = 1024;        // K elements of tokens staged per chunk
-constexpr int kStreamStepsPerChunk = 8;   // super-steps (128 K elements) per chunk
 constexpr int kStreamPrefetch = 4;        // super-steps of weights in flight per lane
-constexpr int kStreamUnroll = 2;          // super-steps in the loop's body (divides kStreamPrefetch and kStreamStepsPerChunk)
-static_assert(kStreamPrefetch % kStreamUnroll == 0 && kStreamStepsPerChunk % kStreamUnroll == 0, "whole bodies per prefetch and per chunk");
-constexpr int kStreamRowUnits = kStreamChunk / 8 + 1;  // 16-byte units per token row (1 of padding)
+constexpr int kStreamUnroll = 2;          // super-steps in the loop's body (divides kStreamPrefetch and every chunk)
+static_assert(kStreamPrefetch % kStreamUnroll == 0, "whole bodies per prefetch");
+// Tokens staged per chunk: super-steps (128 K elements each), K elements, 16-byte units per
+// token row (1 of padding).
+template <int BT>
+struct StreamChunk {
+  static constexpr int kSteps = BT == 16 ? 4 : 8;
+  static constexpr int kElems = kSteps * 128;
+  static constexpr int kRowUnits = kElems / 8 + 1;
+  static_assert(kSteps % kStreamPrefetch == 0 && kSteps % kStreamUnroll == 0, "the loop's bodies and prefetched groups do not cross a chunk");
+};
 
 template <int BT>
 struct StreamSmem {
-  static constexpr int kTokenBuffer = BT * kStreamRowUnits * 16;  // one chunk; two buffers (double-buffered)
+  static constexpr int kTokenBuffer = BT * StreamChunk<BT>::kRowUnits * 16;  // one chunk; two buffers (double-buffered)
   static constexpr int kTokens = 2 * kTokenBuffer;
   static constexpr int kEpilogue = BT * (kStreamRows + 4) * 4;
   static constexpr int kMain = kTokens > kEpilogue ? kTokens : kEpilogue;
@@ -77,8 +84,9 @@ __device__ __forceinline__ uint32_t word4(const uint4& v, int i) {
 // instantiation ran 1-8 % slower than the generic kernel, so MX weights keep the generic one.
 constexpr int kStreamFmtAny = 0, kStreamFmtNvfp4 = 1;
 template <int BT, int KIND, bool FC1SPLIT, int FMT>
-__global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamKernel(const GemmParams p) {
+__global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 || KIND == kGemmFc1 ? 5 : 4) moeStreamKernel(const GemmParams p) {
   constexpr int THREADS = 32 * kStreamWarps;
+  constexpr int CH = StreamChunk<BT>::kSteps, CK = StreamChunk<BT>::kElems, RU = StreamChunk<BT>::kRowUnits;
   constexpr int BW = kStreamRows;
   constexpr int NT = BT / 8;
   static_assert(BT % 8 == 0 && BT <= 16, "the stream kernel holds 8 or 16 tokens per tile");
@@ -158,10 +166,10 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
   // empty; one would compute and hand on zeros).
   int sBegin = 0, sEnd = nSteps;
   if (KIND == kGemmFc2Split || FC1SPLIT) {
-    const int chunks = (nSteps + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
+    const int chunks = (nSteps + CH - 1) / CH;
     const int per = (chunks + int(gridDim.z) - 1) / int(gridDim.z);
-    sBegin = min(nSteps, int(blockIdx.z) * per * kStreamStepsPerChunk);
-    sEnd = min(nSteps, sBegin + per * kStreamStepsPerChunk);
+    sBegin = min(nSteps, int(blockIdx.z) * per * CH);
+    sEnd = min(nSteps, sBegin + per * CH);
   }
   uint4 rawA[kStreamPrefetch], rawB[kStreamPrefetch];
   uint32_t swA[kStreamPrefetch], swB[kStreamPrefetch];
@@ -203,35 +211,35 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
   // buffer c & 1: 4-byte asynchronous copies (zero-filled past K and for absent tokens).
   auto stageChunk = [&](int c) {
     uint32_t* xw = reinterpret_cast<uint32_t*>(smem) + (c & 1) * kBufWords;
-    const int kBase = c * kStreamChunk;
-    for (int it = tid; it < rows * (kStreamChunk / 8); it += THREADS) {  // absent tokens: zeroed once, never staged
-      const int t = it / (kStreamChunk / 8), grp = it % (kStreamChunk / 8);
+    const int kBase = c * CK;
+    for (int it = tid; it < rows * (CK / 8); it += THREADS) {  // absent tokens: zeroed once, never staged
+      const int t = it / (CK / 8), grp = it % (CK / 8);
       const int k0 = kBase + grp * 8;  // 8 elements: K step kt, j = (k0 % 64) / 8, q0 = 0..3
       const int64_t off = rowOff[t];
       const bool ok = off >= 0 && k0 < p.K;
       const __nv_bfloat16* src = ok ? p.act + off + k0 : p.act;
       const int kt = k0 >> 6, j = (k0 >> 3) & 7;
-      const int ls = (kt >> 1) & (kStreamStepsPerChunk - 1);
+      const int ls = (kt >> 1) & (CH - 1);
 #pragma unroll
       for (int q0 = 0; q0 < 4; ++q0) {
         const int h = q0 >> 1, b = 8 * (q0 & 1) + j;
         const int slot = 2 * (kt & 1) + h;
         const int unit = ls * 16 + slot * 4 + ((b >> 2) ^ (slot & 2));
-        cpAsync4(xw + (t * kStreamRowUnits + unit) * 4 + (b & 3), ok ? src + 2 * q0 : src, ok ? 4 : 0);
+        cpAsync4(xw + (t * RU + unit) * 4 + (b & 3), ok ? src + 2 * q0 : src, ok ? 4 : 0);
       }
     }
   };
 
   // One super-step: 8 mma k16 steps over the 16 bytes of rows g and g+8.
   auto computeStep = [&](int u, int s) {
-    const int ls = s & (kStreamStepsPerChunk - 1);
-    const uint32_t* xs = xs0 + ((s / kStreamStepsPerChunk) & 1) * kBufWords;
+    const int ls = s & (CH - 1);
+    const uint32_t* xs = xs0 + ((s / CH) & 1) * kBufWords;
     uint4 xr[NT][4];
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
       for (int i = 0; i < 4; ++i)
-        xr[nt][i] = *reinterpret_cast<const uint4*>(xs + ((nt * 8 + g) * kStreamRowUnits + ls * 16 + q * 4 + (i ^ (q & 2))) * 4);
+        xr[nt][i] = *reinterpret_cast<const uint4*>(xs + ((nt * 8 + g) * RU + ls * 16 + q * 4 + (i ^ (q & 2))) * 4);
     uint32_t sA[4], sB[4];  // bf16x2 scale pairs of the 4 (NVFP4) or 2 (MX) blocks of the K step
     if (nvfp4) {
       scalePairsE4m3x2(swA[u], sA[0], sA[1]);
@@ -282,13 +290,13 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
   // A tile's absent tokens (rows < BT, an expert's last tile) are never staged: their rows of
   // both buffers are zeroed once here (before the first chunk's barrier), so that every token
   // read is unconditional and an absent token's column is zero.
-  for (int i = tid; i < (BT - rows) * kStreamRowUnits * 2; i += THREADS) {
-    const int buf = i / ((BT - rows) * kStreamRowUnits), r = i % ((BT - rows) * kStreamRowUnits);
-    reinterpret_cast<uint4*>(smem)[buf * (kBufWords / 4) + rows * kStreamRowUnits + r] = make_uint4(0, 0, 0, 0);
+  for (int i = tid; i < (BT - rows) * RU * 2; i += THREADS) {
+    const int buf = i / ((BT - rows) * RU), r = i % ((BT - rows) * RU);
+    reinterpret_cast<uint4*>(smem)[buf * (kBufWords / 4) + rows * RU + r] = make_uint4(0, 0, 0, 0);
   }
   __syncthreads();
-  const int cEnd = (sEnd + kStreamStepsPerChunk - 1) / kStreamStepsPerChunk;
-  stageChunk(sBegin / kStreamStepsPerChunk);
+  const int cEnd = (sEnd + CH - 1) / CH;
+  stageChunk(sBegin / CH);
   cpAsyncCommit();
   // The loop body is kStreamUnroll super-steps, not kStreamPrefetch: slot u holds super-step
   // s0 + u; after the body's steps the slots move down by kStreamUnroll (register moves) and the
@@ -296,8 +304,8 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 ? 5 : 1) moeStreamK
   // the largest stall reason, 19 % of samples) for ~10 moves a super-step.
 #pragma unroll 1
   for (int s0 = sBegin; s0 < sEnd; s0 += kStreamUnroll) {
-    if ((s0 & (kStreamStepsPerChunk - 1)) == 0) {
-      const int c = s0 / kStreamStepsPerChunk;
+    if ((s0 & (CH - 1)) == 0) {
+      const int c = s0 / CH;
       cpAsyncWait<0>();
       __syncthreads();  // chunk c is in its buffer; every warp is done with chunk c-1 (the other buffer)
       if (c + 1 < cEnd) stageChunk(c + 1);
