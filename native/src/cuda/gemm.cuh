@@ -147,6 +147,21 @@ __device__ __forceinline__ float sigmoidF32(float x) { return __fdiv_rn(1.0f, __
 // FC2 applies 2^-P (MXFP8 pre-scaling) and out2Scale and stores y per slot (or the split-K
 // partials). l: local expert; rowBegin/rows: the tile's permuted rows; nTile: weight-row tile;
 // nWeightTiles: how many weight-row tiles a token tile has (0: gridDim.y, the 2-D grids).
+// The activation row offset of each of a tile's BT token rows, -1 past the tile's rows: FC1
+// reads the hidden state of the token that the permuted slot came from, FC2 the slot's own row
+// of the FC2 input. Shared by every GEMM kernel (this file, gemm_smemdq.cuh, gemm_stream.cuh).
+template <int KIND, int BT, int THREADS>
+__device__ __forceinline__ void tokenRowOffsets(const GemmParams& p, int rowBegin, int rows, int64_t* rowOff) {
+  for (int r = int(threadIdx.x); r < BT; r += THREADS) {
+    int64_t off = -1;
+    if (r < rows) {
+      if (KIND == kGemmFc1) off = int64_t(__ldg(p.permSlot + rowBegin + r) / p.topK) * p.K;
+      else off = int64_t(rowBegin + r) * p.K;
+    }
+    rowOff[r] = off;
+  }
+}
+
 template <int BW, int BT, int THREADS, int KIND>
 __device__ __forceinline__ void gemmEpilogue(const GemmParams& p, const float* Cs, int l, int rowBegin, int rows,
                                              int nTile, int tile, int tid, int nWeightTiles = 0) {
@@ -308,14 +323,7 @@ __global__ void __launch_bounds__(32 * WW * WT) moeGemmKernel(const GemmParams p
     }
     wRowIdx[r] = w;
   }
-  for (int r = tid; r < BT; r += THREADS) {
-    int64_t off = -1;
-    if (r < rows) {
-      if (KIND == kGemmFc1) off = int64_t(__ldg(p.permSlot + rowBegin + r) / p.topK) * p.K;
-      else off = int64_t(rowBegin + r) * p.K;
-    }
-    rowOff[r] = off;
-  }
+  tokenRowOffsets<KIND, BT, THREADS>(p, rowBegin, rows, rowOff);
   __syncthreads();
 
   int ktBegin = 0, ktEnd = p.kTiles;

@@ -182,14 +182,7 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
     }
     wRowIdx[r] = w;
   }
-  for (int r = tid; r < BT; r += THREADS) {
-    int64_t off = -1;
-    if (r < rows) {
-      if (KIND == kGemmFc1) off = int64_t(__ldg(p.permSlot + rowBegin + r) / p.topK) * p.K;
-      else off = int64_t(rowBegin + r) * p.K;
-    }
-    rowOff[r] = off;
-  }
+  tokenRowOffsets<KIND, BT, THREADS>(p, rowBegin, rows, rowOff);
   __syncthreads();
 
   const int nk = p.kTiles;  // (fault tactic_skips_last_k_block targets tactic 8/3 only)

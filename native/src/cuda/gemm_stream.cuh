@@ -279,14 +279,7 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 || KIND == kGemmFc1
   // loads, the barrier and the first chunk's copies.
 #pragma unroll
   for (int u = 0; u < kStreamPrefetch; ++u) loadStep(u, sBegin + u);
-  for (int r = tid; r < BT; r += THREADS) {
-    int64_t off = -1;
-    if (r < rows) {
-      if (KIND == kGemmFc1) off = int64_t(__ldg(p.permSlot + rowBegin + r) / p.topK) * p.K;
-      else off = int64_t(rowBegin + r) * p.K;
-    }
-    rowOff[r] = off;
-  }
+  tokenRowOffsets<KIND, BT, THREADS>(p, rowBegin, rows, rowOff);
   // A tile's absent tokens (rows < BT, an expert's last tile) are never staged: their rows of
   // both buffers are zeroed once here (before the first chunk's barrier), so that every token
   // read is unconditional and an absent token's column is zero.
