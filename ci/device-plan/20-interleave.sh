@@ -14,7 +14,9 @@
 #      main, ilv, all; one round
 #   3. ncu memory workload and source counters of FC1 8/3 at DeepSeek-V3 T = 8 for all (main's:
 #      call 18's digest, ci/device-runs/2026-12-07-h100-s12-18-digest-all-T8.txt is no-early's base)
-#   4. with JUDGE_ONLY=1 (a second call, on a pack of what paid): the gate's 3,000-case campaign
+#   4. ncu source counters of the routing kernel at DeepSeek-V3 T = 1 (13.5 µs in call 18 for
+#      one token; predicted 3-5 µs after the batched loads): where its time goes
+#   5. with JUDGE_ONLY=1 (a second call, on a pack of what paid): the gate's 3,000-case campaign
 #      over every tactic, the GPU suites, memcheck of every config (the layout is read by all),
 #      racecheck of configs 3 and 5, synccheck, the full-size check of DeepSeek-V3.
 set -u; source .device-carry/setup.sh
@@ -33,6 +35,12 @@ timeout $(cap 45) ncu --clock-control none --section SourceCounters --section Me
 ncu --import /tmp/src-all-8.ncu-rep --page source --csv --print-source sass > /tmp/src-all-8.csv 2>&1
 python3 native/bench/ncu_source_digest.py /tmp/src-all-8.csv > $OUT/20-digest-all-T8.txt 2>&1; head -4 $OUT/20-digest-all-T8.txt | cut -c1-160
 ncu --import /tmp/src-all-8.ncu-rep --page details 2>&1 | grep -E "Duration|DRAM Throughput|Mem Busy|Max Bandwidth|L2 Hit|Mem Pipes" | sed "s/^/all T=8 /" | tee -a $OUT/20-verify.txt
+# Routing at DeepSeek-V3 T = 1: 13.5 µs for one token after call 18's batched loads (predicted 3-5):
+# one warp's group scan, top-k rounds and weights; where its instructions and stalls go.
+timeout $(cap 40) ncu --clock-control none --section SourceCounters --kernel-name regex:routingKernel --launch-skip 1 --launch-count 1 \
+  -o /tmp/src-routing /tmp/moe_bench_all --out /tmp/n1 --configs deepseek-v3 --T 1 --tactics 8/3 --reps 1 --copy-mib 64 > /tmp/src-routing.log 2>&1; echo "ncu routing rc=$? $(el)"
+ncu --import /tmp/src-routing.ncu-rep --page source --csv --print-source sass > /tmp/src-routing.csv 2>&1
+python3 native/bench/ncu_source_digest.py /tmp/src-routing.csv --top 20 > $OUT/20-digest-routing-T1.txt 2>&1; head -4 $OUT/20-digest-routing-T1.txt | cut -c1-160
 python3 ci/device-plan/compare_variants.py $OUT/20-bench-small.txt --tactic 8/3 --tactic 16/3 --names main,noearly,ilv,all 2>&1 | tee -a $OUT/20-verify.txt
 python3 ci/device-plan/compare_variants.py $OUT/20-bench-large.txt --names main,ilv,all 2>&1 | tee -a $OUT/20-verify.txt
 echo "timed, not judged: the rules are in the header (NOTES run 12); judge what pays with JUDGE_ONLY=1 on a pack of it" | tee -a $OUT/20-verify.txt
