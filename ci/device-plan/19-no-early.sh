@@ -13,9 +13,7 @@
 set -u; source .device-carry/setup.sh
 L=${CALL_LIMIT:-280}
 B=native/build/bench/moe_bench
-cp $B /tmp/moe_bench_all
-for v in $(cut -d' ' -f1 .device-carry/variants); do xz -dc .device-carry/moe_bench_$v.xz > /tmp/moe_bench_$v && chmod +x /tmp/moe_bench_$v; done
-cat .device-carry/variants
+unpackVariants
 mkdir -p /tmp/bs
 benchVariants $OUT/19-bench-small.txt 2 30 1,8,64 '8/3,16/3' main all
 python3 ci/device-plan/compare_variants.py $OUT/19-bench-small.txt --tactic 8/3 --tactic 16/3 --names main,all 2>&1 | tee $OUT/19-verify.txt
@@ -31,9 +29,7 @@ PY
 )
 echo "no-early pays: $pays (8/3 summed <= -2 %, gpt-oss <= +1 %, 16/3 summed <= +1 %)" | tee -a $OUT/19-verify.txt
 if [ "$pays" = yes ]; then
-  MOE_GATE_STEPS="driver campaign" MOE_GATE_CASES=3000 timeout $(cap 80) bash ci/gpu-gate.sh /tmp/gate19 > /tmp/gate19.txt 2>&1; echo "gate rc=$? $(el)"
-  grep -E "gpu-gate: (PASS|FAIL)|records" /tmp/gate19.txt | cut -c1-240 | tail -4 | tee -a $OUT/19-verify.txt
-  MOE_HARNESS_REQUIRE_GPU=1 timeout $(cap 70) $AVA --timeout=5m goldens/gpu.test.ts native/gpu.test.ts > /tmp/ava19.txt 2>&1; echo "ava rc=$? $(el)"; grep -E "passed|failed|✘" /tmp/ava19.txt | tail -3 | tee -a $OUT/19-verify.txt
+  gateAndSuites 19 80 $OUT/19-verify.txt
   timeout $(cap 30) compute-sanitizer --tool memcheck $B --out /tmp/bs --configs qwen3-235b-a22b,gpt-oss-120b --T 1,64 --tactics '8/3,16/3' --reps 1 --copy-mib 64 2>&1 | grep SUMMARY | sed 's/^/memcheck config 3 /' | tee -a $OUT/19-verify.txt
   timeout $(cap 30) compute-sanitizer --tool racecheck --racecheck-report hazard $B --out /tmp/bs --configs qwen3-235b-a22b --T 1,8 --tactics '8/3,16/3' --reps 1 --copy-mib 64 2>&1 | grep SUMMARY | sed 's/^/racecheck config 3 /' | tee -a $OUT/19-verify.txt
 fi

@@ -22,33 +22,21 @@
 set -u; source .device-carry/setup.sh
 L=${CALL_LIMIT:-585}
 B=native/build/bench/moe_bench
-cp $B /tmp/moe_bench_all
-for v in $(cut -d' ' -f1 .device-carry/variants); do xz -dc .device-carry/moe_bench_$v.xz > /tmp/moe_bench_$v && chmod +x /tmp/moe_bench_$v; done
-cat .device-carry/variants
+unpackVariants
 mkdir -p /tmp/bs /tmp/n1
 if [ "${JUDGE_ONLY:-0}" != 1 ]; then
 benchVariants $OUT/20-bench-small.txt 2 30 1,8,64 '*/3' main noearly ilv all
 benchVariants $OUT/20-bench-large.txt 1 60 512,4096 '8/0,16/1,32/2,64/5,128/5' main ilv all
-K3=_ZN3moe15moeStreamKernelILi8ELi0ELb0ELi1E
-timeout $(cap 45) ncu --clock-control none --section SourceCounters --section MemoryWorkloadAnalysis --kernel-name-base mangled --kernel-name regex:^${K3} \
-  --launch-skip 1 --launch-count 1 -o /tmp/src-all-8 /tmp/moe_bench_all --out /tmp/n1 --configs deepseek-v3 --T 8 --tactics 8/3 --reps 1 --copy-mib 64 > /tmp/src-all-8.log 2>&1; echo "ncu source all T=8 rc=$? $(el)"
-ncu --import /tmp/src-all-8.ncu-rep --page source --csv --print-source sass > /tmp/src-all-8.csv 2>&1
-python3 native/bench/ncu_source_digest.py /tmp/src-all-8.csv > $OUT/20-digest-all-T8.txt 2>&1; head -4 $OUT/20-digest-all-T8.txt | cut -c1-160
-ncu --import /tmp/src-all-8.ncu-rep --page details 2>&1 | grep -E "Duration|DRAM Throughput|Mem Busy|Max Bandwidth|L2 Hit|Mem Pipes" | sed "s/^/all T=8 /" | tee -a $OUT/20-verify.txt
+ncuSourceDigest $OUT/20-digest-all-T8.txt 45 ^_ZN3moe15moeStreamKernelILi8ELi0ELb0ELi1E /tmp/moe_bench_all --configs deepseek-v3 --T 8 --tactics 8/3 | tee -a $OUT/20-verify.txt
 # Routing at DeepSeek-V3 T = 1: 13.5 µs for one token after call 18's batched loads (predicted 3-5):
 # one warp's group scan, top-k rounds and weights; where its instructions and stalls go.
-timeout $(cap 40) ncu --clock-control none --section SourceCounters --kernel-name regex:routingKernel --launch-skip 1 --launch-count 1 \
-  -o /tmp/src-routing /tmp/moe_bench_all --out /tmp/n1 --configs deepseek-v3 --T 1 --tactics 8/3 --reps 1 --copy-mib 64 > /tmp/src-routing.log 2>&1; echo "ncu routing rc=$? $(el)"
-ncu --import /tmp/src-routing.ncu-rep --page source --csv --print-source sass > /tmp/src-routing.csv 2>&1
-python3 native/bench/ncu_source_digest.py /tmp/src-routing.csv --top 20 > $OUT/20-digest-routing-T1.txt 2>&1; head -4 $OUT/20-digest-routing-T1.txt | cut -c1-160
+ncuSourceDigest $OUT/20-digest-routing-T1.txt 40 routingKernel /tmp/moe_bench_all --configs deepseek-v3 --T 1 --tactics 8/3
 python3 ci/device-plan/compare_variants.py $OUT/20-bench-small.txt --tactic 8/3 --tactic 16/3 --names main,noearly,ilv,all 2>&1 | tee -a $OUT/20-verify.txt
 python3 ci/device-plan/compare_variants.py $OUT/20-bench-large.txt --names main,ilv,all 2>&1 | tee -a $OUT/20-verify.txt
 echo "timed, not judged: the rules are in the header (NOTES run 12); judge what pays with JUDGE_ONLY=1 on a pack of it" | tee -a $OUT/20-verify.txt
 date -u; exit 0
 fi
-MOE_GATE_STEPS="driver campaign" MOE_GATE_CASES=3000 timeout $(cap 120) bash ci/gpu-gate.sh /tmp/gate20 > /tmp/gate20.txt 2>&1; echo "gate rc=$? $(el)"
-grep -E "gpu-gate: (PASS|FAIL)|records" /tmp/gate20.txt | cut -c1-240 | tail -4 | tee -a $OUT/20-verify.txt
-MOE_HARNESS_REQUIRE_GPU=1 timeout $(cap 70) $AVA --timeout=5m goldens/gpu.test.ts native/gpu.test.ts > /tmp/ava20.txt 2>&1; echo "ava rc=$? $(el)"; grep -E "passed|failed|✘" /tmp/ava20.txt | tail -3 | tee -a $OUT/20-verify.txt
+gateAndSuites 20 120 $OUT/20-verify.txt
 timeout $(cap 60) compute-sanitizer --tool memcheck $B --out /tmp/bs --configs qwen3-235b-a22b,gpt-oss-120b --T 1,64 --tactics '8/0,16/1,32/2,8/3,16/3,64/4,128/5' --reps 1 --copy-mib 64 2>&1 | grep SUMMARY | sed 's/^/memcheck (configs 0-5, the new layout) /' | tee -a $OUT/20-verify.txt
 timeout $(cap 30) compute-sanitizer --tool racecheck --racecheck-report hazard $B --out /tmp/bs --configs qwen3-235b-a22b --T 1,8 --tactics '8/3,16/3' --reps 1 --copy-mib 64 2>&1 | grep SUMMARY | sed 's/^/racecheck config 3 /' | tee -a $OUT/20-verify.txt
 timeout $(cap 110) compute-sanitizer --tool racecheck --racecheck-report hazard $B --out /tmp/bs --configs gpt-oss-120b --T 8 --tactics '128/5' --reps 1 --copy-mib 64 2>&1 | grep SUMMARY | sed 's/^/racecheck config 5 (gpt-oss T = 8) /' | tee -a $OUT/20-verify.txt

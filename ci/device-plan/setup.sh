@@ -23,3 +23,31 @@ benchVariants() {
   done; done
 }
 # (ci/device-plan/compare_variants.py reads such a FILE: each build against the base, and the sums.)
+# unpackVariants: the pack's own moe_bench as /tmp/moe_bench_all and each variant's
+# (pack-variants.sh) as /tmp/moe_bench_NAME; prints the variants' names, commits and refs.
+unpackVariants() {
+  local v; cp native/build/bench/moe_bench /tmp/moe_bench_all
+  for v in $(cut -d' ' -f1 .device-carry/variants); do xz -dc .device-carry/moe_bench_$v.xz > /tmp/moe_bench_$v && chmod +x /tmp/moe_bench_$v; done
+  cat .device-carry/variants
+}
+# ncuSourceDigest FILE GATE_SECONDS KERNEL_REGEX BENCH BENCH_ARGS…: source counters (and memory
+# workload) of one launch of the kernel (the second: the first may pay for cold caches),
+# digested into FILE by native/bench/ncu_source_digest.py; its memory figures printed.
+ncuSourceDigest() {
+  local file=$1 c=$2 re=$3 bench=$4 rep=/tmp/ncu-src-$$-$RANDOM; shift 4
+  timeout "$(cap "$c")" ncu --clock-control none --section SourceCounters --section MemoryWorkloadAnalysis --kernel-name-base mangled \
+    --kernel-name "regex:$re" --launch-skip 1 --launch-count 1 -o $rep "$bench" --out /tmp/n1 --reps 1 --copy-mib 64 "$@" > $rep.log 2>&1
+  echo "ncu source $(basename "$file") rc=$? $(el)"
+  ncu --import $rep.ncu-rep --page source --csv --print-source sass > $rep.csv 2>&1
+  python3 native/bench/ncu_source_digest.py $rep.csv --top 20 > "$file" 2>&1; head -4 "$file" | cut -c1-160
+  ncu --import $rep.ncu-rep --page details 2>&1 | grep -E "Duration|DRAM Throughput|Mem Busy|Max Bandwidth|L2 Hit|Mem Pipes"
+}
+# gateAndSuites TAG GATE_SECONDS FILE: the gate's driver step and 3,000-case campaign over every
+# tactic, then the GPU suites with every skip a failure; their summary lines appended to FILE.
+gateAndSuites() {
+  local tag=$1 c=$2 file=$3
+  MOE_GATE_STEPS="driver campaign" MOE_GATE_CASES=3000 timeout "$(cap "$c")" bash ci/gpu-gate.sh /tmp/gate$tag > /tmp/gate$tag.txt 2>&1; echo "gate rc=$? $(el)"
+  grep -E "gpu-gate: (PASS|FAIL)|records" /tmp/gate$tag.txt | cut -c1-240 | tail -4 | tee -a "$file"
+  MOE_HARNESS_REQUIRE_GPU=1 timeout "$(cap 70)" $AVA --timeout=5m goldens/gpu.test.ts native/gpu.test.ts > /tmp/ava$tag.txt 2>&1; echo "ava rc=$? $(el)"
+  grep -E "passed|failed|✘" /tmp/ava$tag.txt | tail -3 | tee -a "$file"
+}
