@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // ci/device-plan/compare_variants.py reads a benchVariants file (builds timed alternately on a
-// device) and prints each build against the base per row, and the 8/3 sums the plans decide by.
+// device) and prints each build against the base per row, the sums the plans decide by, and each
+// build's verdict under the plan's rules (--rule TACTIC:SUM[:GPT]; 8/3:-3:1 by default).
 // Checked on a file made by hand, with a build whose name ends in digits (bt16: "bt161").
 const python = process.env.MOE_HARNESS_PYTHON ?? 'python3';
 const dir = mkdtempSync(join(tmpdir(), 'compare-variants-'));
@@ -36,7 +37,29 @@ test('per row: the base best over rounds, each build against it; sums and the 8/
   t.false(r.stdout.includes('16/3: the base'), '--tactic 8/3 prints 8/3 only');
 });
 
+test('--rule: each tactic judged by its own rule, then every build against all of them', (t) => {
+  const r = run(file, '--tactic', '8/3', '--rule', '8/3:-9:-9', '--rule', '16/3:-20');
+  t.is(r.status, 0, r.stderr);
+  t.true(r.stdout.includes('16/3: the base'), 'a rule prints its tactic even when --tactic leaves it out');
+  // bt16 at 8/3: -9.7 % summed, gpt-oss -9.5 %: both within -9
+  t.regex(r.stdout, /bt16: 0\.5510 against 0\.6100 ms \(-9\.7 %, 4 row-rounds\); gpt-oss -9\.5 %: pays \(summed <= -9 %, gpt-oss <= -9 %\)/);
+  // bt16 at 16/3: (0.24 + 0.15) x 2 against (0.3 + 0.2) x 2: -22.0 %
+  t.regex(r.stdout, /bt16: 0\.7800 against 1\.0000 ms \(-22\.0 %, 4 row-rounds\); gpt-oss -25\.0 %: pays \(summed <= -20 %\)/);
+  t.regex(r.stdout, /rules: 8\/3: summed <= -9 %, gpt-oss <= -9 %; 16\/3: summed <= -20 %/);
+  t.regex(r.stdout, /\n {2}bt16: pays under every rule/);
+  t.regex(r.stdout, /\n {2}slow: does not pay \(8\/3 \+16\.7 % > -9 %; gpt-oss \+0\.0 % > -9 %; 16\/3 \+0\.0 % > -20 %\)/);
+  // one rule failing is enough: 8/3 at -10 % leaves bt16 out (-9.7 %)
+  const s = run(file, '--rule', '8/3:-10');
+  t.regex(s.stdout, /\n {2}bt16: does not pay \(8\/3 -9\.7 % > -10 %\)/);
+});
+
 test('a bad option, a missing base, an unreadable file: exit 2 naming it', (t) => {
+  const e = run(file, '--rule', '8/3<=-3');
+  t.is(e.status, 2);
+  t.regex(e.stderr, /--rule: expected TACTIC:SUM\[:GPT\] such as 8\/3:-3:1 \(percent against the base\), got 8\/3<=-3/);
+  const f = run(file, '--rule', '8/3:-3', '--rule', '8/3:-2');
+  t.is(f.status, 2);
+  t.regex(f.stderr, /--rule: tactic 8\/3 has two rules/);
   const a = run(file, '--tactic', 'x');
   t.is(a.status, 2);
   t.regex(a.stderr, /--tactic: expected tileTokens\/config such as 8\/3, got x/);

@@ -31,8 +31,11 @@ ncuSourceDigest $OUT/20-digest-all-T8.txt 45 ^_ZN3moe15moeStreamKernelILi8ELi0EL
 # Routing at DeepSeek-V3 T = 1: 13.5 µs for one token after call 18's batched loads (predicted 3-5):
 # one warp's group scan, top-k rounds and weights; where its instructions and stalls go.
 ncuSourceDigest $OUT/20-digest-routing-T1.txt 40 routingKernel /tmp/moe_bench_all --configs deepseek-v3 --T 1 --tactics 8/3
-python3 ci/device-plan/compare_variants.py $OUT/20-bench-small.txt --tactic 8/3 --tactic 16/3 --names main,noearly,ilv,all 2>&1 | tee -a $OUT/20-verify.txt
-python3 ci/device-plan/compare_variants.py $OUT/20-bench-large.txt --names main,ilv,all 2>&1 | tee -a $OUT/20-verify.txt
+echo "no-early's rule (its verdict: the noearly line):" | tee -a $OUT/20-verify.txt
+python3 ci/device-plan/compare_variants.py $OUT/20-bench-small.txt --tactic 8/3 --tactic 16/3 --names main,noearly,ilv,all --rule 8/3:-2:1 --rule 16/3:1 2>&1 | tee -a $OUT/20-verify.txt
+echo "interleave's rule at small T (its verdict: the ilv and all lines, with the large-T rule below):" | tee -a $OUT/20-verify.txt
+python3 ci/device-plan/compare_variants.py $OUT/20-bench-small.txt --tactic 8/3 --names main,noearly,ilv,all --rule 8/3:-3:1 2>&1 | tail -5 | tee -a $OUT/20-verify.txt
+python3 ci/device-plan/compare_variants.py $OUT/20-bench-large.txt --names main,ilv,all --rule 64/5:1 --rule 128/5:1 2>&1 | tee -a $OUT/20-verify.txt
 echo "timed, not judged: the rules are in the header (NOTES run 12); judge what pays with JUDGE_ONLY=1 on a pack of it" | tee -a $OUT/20-verify.txt
 date -u; exit 0
 fi
