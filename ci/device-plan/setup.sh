@@ -30,8 +30,9 @@ unpackVariants() {
   for v in $(cut -d' ' -f1 .device-carry/variants); do xz -dc .device-carry/moe_bench_$v.xz > /tmp/moe_bench_$v && chmod +x /tmp/moe_bench_$v; done
   cat .device-carry/variants
 }
-# ncuSourceDigest FILE GATE_SECONDS KERNEL_REGEX BENCH BENCH_ARGS…: source counters (and memory
-# workload) of one launch of the kernel (the second: the first may pay for cold caches),
+# ncuSourceDigest FILE SECONDS KERNEL_REGEX BENCH BENCH_ARGS…: source counters (and memory
+# workload) of one launch of the kernel (the second: the first may pay for cold caches), within
+# SECONDS (or what is left of the call),
 # digested into FILE by native/bench/ncu_source_digest.py; its memory figures printed.
 ncuSourceDigest() {
   local file=$1 c=$2 re=$3 bench=$4 rep=/tmp/ncu-src-$$-$RANDOM; shift 4
