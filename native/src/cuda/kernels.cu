@@ -24,6 +24,10 @@ __device__ __forceinline__ float sigmoidRouting(float x) {
   return __fdiv_rn(1.0f, __fadd_rn(1.0f, expf(-v)));
 }
 __device__ __forceinline__ float roundToBf16(float x) { return bf16BitsToFloat(floatToBf16Bits(x)); }
+// Element i of a float32 or bf16 array (the logits, the bias), as float32.
+__device__ __forceinline__ float f32OrBf16At(const void* data, bool isBf16, int64_t i) {
+  return isBf16 ? bf16BitsToFloat(static_cast<const uint16_t*>(data)[i]) : static_cast<const float*>(data)[i];
+}
 
 // One warp per token. Shared memory per warp: scores[E], aux[E] (probabilities or
 // unbiased sigmoids), taken[E].
@@ -48,9 +52,7 @@ __global__ void __launch_bounds__(32 * kRoutingWarps) routingKernel(const Routin
 #pragma unroll
     for (int i = 0; i < kLoadBatch; ++i) {
       const int e = e0 + 32 * i;
-      x[i] = e >= E ? 0.f
-             : p.logitsBf16 ? bf16BitsToFloat(static_cast<const uint16_t*>(p.logits)[row + e])
-                            : static_cast<const float*>(p.logits)[row + e];
+      x[i] = e >= E ? 0.f : f32OrBf16At(p.logits, p.logitsBf16, row + e);
     }
 #pragma unroll
     for (int i = 0; i < kLoadBatch; ++i) {
@@ -91,9 +93,7 @@ __global__ void __launch_bounds__(32 * kRoutingWarps) routingKernel(const Routin
 #pragma unroll
       for (int i = 0; i < kLoadBatch; ++i) {
         const int e = e0 + 32 * i;
-        bias[i] = (e >= E || !p.bias) ? 0.f
-                  : p.biasBf16       ? bf16BitsToFloat(static_cast<const uint16_t*>(p.bias)[e])
-                                     : static_cast<const float*>(p.bias)[e];
+        bias[i] = (e >= E || !p.bias) ? 0.f : f32OrBf16At(p.bias, p.biasBf16, e);
       }
 #pragma unroll
       for (int i = 0; i < kLoadBatch; ++i) {
@@ -424,6 +424,18 @@ __global__ void dequantHiddenKernel(int format, const uint8_t* data, const uint8
 // loop of one slot per iteration waits two memory latencies per slot (call 16's ncu: 9.2 us
 // for one DeepSeek-V3 token). The arithmetic and its order are unchanged.
 constexpr int kFinalizeBatch = 8;
+__device__ __forceinline__ void addRn(float4& y, const float4& v) {
+  y.x = __fadd_rn(y.x, v.x);
+  y.y = __fadd_rn(y.y, v.y);
+  y.z = __fadd_rn(y.z, v.z);
+  y.w = __fadd_rn(y.w, v.w);
+}
+__device__ __forceinline__ void scaleRn(float4& y, float s) {
+  y.x = __fmul_rn(y.x, s);
+  y.y = __fmul_rn(y.y, s);
+  y.z = __fmul_rn(y.z, s);
+  y.w = __fmul_rn(y.w, s);
+}
 __global__ void __launch_bounds__(256, 2) finalizeKernel(const FinalizeParams p) {
   const int H4 = p.H / 4;
   const int64_t total = int64_t(p.T) * H4;
@@ -459,10 +471,7 @@ __global__ void __launch_bounds__(256, 2) finalizeKernel(const FinalizeParams p)
 #pragma unroll
           for (int i = 0; i < kFinalizeBatch; ++i) {
             if (l[i] < 0) continue;
-            y[i].x = __fadd_rn(y[i].x, v[i].x);
-            y[i].y = __fadd_rn(y[i].y, v[i].y);
-            y[i].z = __fadd_rn(y[i].z, v[i].z);
-            y[i].w = __fadd_rn(y[i].w, v[i].w);
+            addRn(y[i], v[i]);
           }
         }
 #pragma unroll
@@ -470,17 +479,11 @@ __global__ void __launch_bounds__(256, 2) finalizeKernel(const FinalizeParams p)
           if (l[i] < 0) continue;
           if (p.slotP != nullptr && p.slotP[slot[i]] != 0) {
             const float un = pow2FromCode(127 - p.slotP[slot[i]]);  // 2^-P first, as FC2 does
-            y[i].x = __fmul_rn(y[i].x, un);
-            y[i].y = __fmul_rn(y[i].y, un);
-            y[i].z = __fmul_rn(y[i].z, un);
-            y[i].w = __fmul_rn(y[i].w, un);
+            scaleRn(y[i], un);
           }
           float scale = p.out2Scale[l[i]];
           if (FAULT(p.fault, kFaultExpertScaleIgnored) && l[i] == 1) scale = 1.f;
-          y[i].x = __fmul_rn(y[i].x, scale);
-          y[i].y = __fmul_rn(y[i].y, scale);
-          y[i].z = __fmul_rn(y[i].z, scale);
-          y[i].w = __fmul_rn(y[i].w, scale);
+          scaleRn(y[i], scale);
         }
       }
 #pragma unroll
