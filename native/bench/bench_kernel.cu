@@ -44,6 +44,7 @@
 #include "errors.h"
 #include "problem_args.h"
 #include "tactics.h"
+#include "median.h"
 
 using namespace moe;
 
@@ -269,17 +270,9 @@ CopyResult copyBandwidth(size_t bytes, int reps) {
   cudaEventDestroy(e1);
   cudaFree(a);
   cudaFree(b);
-  std::vector<double> s = r.ms;
-  std::sort(s.begin(), s.end());
-  r.medianMs = s[s.size() / 2];
+  r.medianMs = median(r.ms);
   r.gbps = r.bytes / (r.medianMs * 1e-3) / 1e9;
   return r;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 std::string num(double v) {

@@ -30,16 +30,16 @@
 #include <string>
 #include <vector>
 
+#include "errors.h"
+#include "median.h"
+
 namespace {
 
 struct BadUsage : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-struct CudaFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 void ok(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw CudaFailure(std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+  if (e != cudaSuccess) throw moe::CudaFailure(cudaGetErrorName(e), cudaGetErrorString(e), what, "");
 }
 
 constexpr int kRows = 64, kThreads = 128, kStepBytes = 64;  // config 3's CTA: 64 rows, 4 warps, 64 bytes a row per super-step
@@ -146,11 +146,6 @@ struct Variant {
   bool scales;  // reads the scale array too: 1/8 more bytes, counted
   void (*kernel)(const uint8_t*, const uint8_t*, int64_t, uint32_t*);
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 int run(int argc, char** argv) {
   int64_t mib = 1024, rowBytes = 3584;
