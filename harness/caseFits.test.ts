@@ -61,7 +61,8 @@ if (!status.loaded) {
 } else {
   test('the addon\'s device estimate: the prepared layout of full DeepSeek-V3, split-K only where a split-K tactic is valid', (t) => {
     const e = deviceMemoryEstimate(ds);
-    // Prepared weights: K padded to 64-element tiles, 32 data + 4 scale bytes per row per tile.
+    // Prepared weights (native/src/cuda/weight_layout.cuh): K padded to pairs of 64-element tiles
+    // (112 and 32 tiles here, both even), 32 data + 4 scale bytes per row per tile.
     const w = 256 * (2 * 2048 * (7168 / 64) * 36 + 7168 * (2048 / 64) * 36);
     t.is(e.weights, w);
     t.is(e.splitK, 4 * 256 * 8 * 7168 * 4, 'I = 2048: 32 K tiles, 4 slices');

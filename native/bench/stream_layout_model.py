@@ -1,5 +1,7 @@
 """CPU model of the decode kernel's index math (native/src/cuda/gemm_stream.cuh), run on a CPU:
-the prepared weight layout (engine repack), the lane-order token staging with its swizzle,
+the prepared weight layout (engine repack; 16-row interleaved, native/src/cuda/weight_layout.cuh:
+built here from its definition by reshaping, then read through the kernel's offset functions,
+clamp included), the lane-order token staging with its swizzle,
 the prmt-based e2m1 -> bf16 lookup (prmt emulated per the PTX ISA), and the mma.sync
 m16n8k16 fragment layout; checks that one m16 x BT tile equals W @ x^T (block scales are
 not modelled: the kernel multiplies each value by its scale exactly); and the loop's schedule of
@@ -39,21 +41,80 @@ for byte in range(256):
     assert ((o & 0xffff) == 0x8000) == ((byte & 15) == 8)
 print("prmt table ok")
 
+# weight_layout.cuh's offset functions, transcribed (the kernel's arithmetic). The tests below
+# build the layout from its definition instead (a reshape), so a wrong formula here fails them.
+def wKPairs(kTiles): return (kTiles + 1) >> 1
+def wExpertDataBytes(rows, kPairs): return rows * kPairs * 64
+def wExpertScaleBytes(rows, kPairs): return rows * kPairs * 8
+def wDataRowBase(row, kPairs): return (row >> 4) * kPairs * 1024 + (row & 15) * 64
+def wScaleRowBase(row, kPairs): return (row >> 4) * kPairs * 128 + (row & 15) * 8
+def wDataTileOffset(kt): return (kt >> 1) * 1024 + (kt & 1) * 32
+def wScaleTileOffset(kt): return (kt >> 1) * 128 + (kt & 1) * 4
+def wDataOffset(row, kt, kPairs): return wDataRowBase(row, kPairs) + wDataTileOffset(kt)
+def wScaleOffset(row, kt, kPairs): return wScaleRowBase(row, kPairs) + wScaleTileOffset(kt)
+
+PERM = [4*(i & 7) + (i >> 3) for i in range(32)]  # repack: out[8q+j] = in[4j+q], i = 8q+j
+
+def prepare(canon, K, rowsPerExpert):
+    """The prepared data of canonical rows canon [El·rows][K/2], from the layout's definition:
+    per (expert, 16-row group, K pair) a 1 KB block of [16 rows][2 tiles][32 bytes], the tile
+    past an odd kTiles zero. Also checks that the repack's scatter through wDataOffset (the rows
+    of all experts as one matrix, kernels.cu) writes exactly this."""
+    nRows = canon.shape[0]; El = nRows // rowsPerExpert
+    kTiles = (K + 63) // 64; kPairs = wKPairs(kTiles)
+    padded = np.zeros((nRows, 2*kPairs*32), np.uint8); padded[:, :K//2] = canon
+    tiles = padded.reshape(nRows, 2*kPairs, 32)[:, :, PERM]                   # [row][kt][32], shuffled
+    blocks = tiles.reshape(El, rowsPerExpert // 16, 16, kPairs, 2, 32).transpose(0, 1, 3, 2, 4, 5)
+    flat = np.ascontiguousarray(blocks).reshape(-1)
+    assert flat.size == El * wExpertDataBytes(rowsPerExpert, kPairs)
+    scat = np.full(flat.size, 0xAB, np.uint8)
+    for r in range(nRows):
+        for kt in range(2*kPairs):
+            o = wDataOffset(r, kt, kPairs); scat[o:o+32] = tiles[r, kt]
+    assert np.array_equal(scat, flat), "repack offsets disagree with the layout's definition"
+    return flat
+
+def prepare_scales(words, rowsPerExpert):
+    """Scale words [El·rows][kTiles] (uint32) -> the prepared scales (padding word 0), from the
+    definition, checked against the repack's scatter through wScaleOffset."""
+    nRows, kTiles = words.shape; El = nRows // rowsPerExpert; kPairs = wKPairs(kTiles)
+    padded = np.zeros((nRows, 2*kPairs), np.uint32); padded[:, :kTiles] = words
+    blocks = padded.reshape(El, rowsPerExpert // 16, 16, kPairs, 2).transpose(0, 1, 3, 2, 4)
+    flat = np.ascontiguousarray(blocks).reshape(-1).astype('<u4').view(np.uint8)
+    assert flat.size == El * wExpertScaleBytes(rowsPerExpert, kPairs)
+    scat = np.full(flat.size, 0xAB, np.uint8)
+    for r in range(nRows):
+        for kt in range(2*kPairs):
+            o = wScaleOffset(r, kt, kPairs); scat[o:o+4] = np.array([padded[r, kt]], '<u4').view(np.uint8)
+    assert np.array_equal(scat, flat), "repack scale offsets disagree with the layout's definition"
+    return flat
+
 def run(K, BT=8, NT=1, CH=8):  # CH: super-steps per token chunk (StreamChunk<BT>::kSteps)
-    kTiles = (K + 63) // 64
-    # canonical weights for 16 rows (one m16 tile): codes [16][K]
-    codes = rng.integers(0, 16, (16, K))
+    kTiles = (K + 63) // 64; kPairs = wKPairs(kTiles); kLast = kTiles - 1
+    # canonical weights of 2 experts x 48 rows (3 groups of 16); the modelled warp (one m16 tile)
+    # holds rows 16..31 of expert 1, so the expert and group strides are exercised: codes [16][K]
+    El, R, ex, row0 = 2, 48, 1, 16
+    allCodes = rng.integers(0, 16, (El * R, K))
+    codes = allCodes[ex*R + row0: ex*R + row0 + 16]
     x = rng.standard_normal((BT, K))
-    canon = np.zeros((16, K // 2), np.uint8)
-    canon[:] = codes[:, 0::2] | (codes[:, 1::2] << 4)
-    # repack: per K step 32 bytes, out[8q+j] = in[4j+q]
-    prep = np.zeros((16, kTiles * 32), np.uint8)
-    for r in range(16):
-        for kt in range(kTiles):
-            for q in range(4):
-                for j in range(8):
-                    b = kt*32 + 4*j + q
-                    prep[r, kt*32 + 8*q + j] = canon[r, b] if b < K//2 else 0
+    canon = (allCodes[:, 0::2] | (allCodes[:, 1::2] << 4)).astype(np.uint8)
+    prep = prepare(canon, K, R)
+    # scale words: a (row, K tile) tag, to check that each lane's word is its row's and K tile's
+    tags = (np.arange(El * R)[:, None] * 4096 + np.arange(kTiles)[None, :] + 1).astype(np.uint32)
+    prepS = prepare_scales(tags, R)
+    dataBase = ex * wExpertDataBytes(R, kPairs); scaleBase = ex * wExpertScaleBytes(R, kPairs)
+    wRows = [row0 + g for g in range(16)]  # weightRow(warp*16 + g), w >= 0
+    # the kernel's hoisted bases: rowA/rowB (+ (q&1)*16), scA/scB
+    rowBase = lambda w: dataBase + wDataRowBase(max(w, 0), kPairs)
+    scBase = lambda w: scaleBase + wScaleRowBase(max(w, 0), kPairs)
+    # a warp past the matrix (w < 0, all 16 rows: I, H are multiples of 16) reads row 0's group
+    for s in range(kPairs + 1):
+        for lane in range(32):
+            g, q = lane >> 2, lane & 3
+            ktc = min(2*s + (q >> 1), kLast)
+            o = rowBase(-1) + (q & 1)*16 + wDataTileOffset(ktc)
+            assert dataBase <= o and o + 16 <= dataBase + wExpertDataBytes(R, kPairs)
+            assert bytes(prep[o:o+16]) == bytes(prep[dataBase + wDataOffset(0, ktc, kPairs) + (q & 1)*16:][:16])
     # staging (chunks of 1024), smem[t][unit][4 u32] each u32 = 2 values
     nSteps = (kTiles + 1) // 2
     acc = np.zeros((16, BT))
@@ -73,13 +134,21 @@ def run(K, BT=8, NT=1, CH=8):  # CH: super-steps per token chunk (StreamChunk<BT
         for s in range(c*CH, min(nSteps, c*CH+CH)):
             ls = s & (CH - 1)
             regsA = {}; regsB = {}
+            addrA, addrB = [], []
             for lane in range(32):
                 g, q = lane >> 2, lane & 3
                 kt = 2*s + (q >> 1)
+                ktc = min(kt, kLast)  # the kernel's clamp: past K, the last real K tile again, scale 0
                 ok = kt < kTiles
-                off = kt*32 + (q & 1)*16
-                def raw(r): return [int.from_bytes(bytes(prep[r, off+4*i:off+4*i+4]), 'little') for i in range(4)] if ok else [0]*4
-                rA, rB = raw(g), raw(g+8)
+                off = wDataTileOffset(ktc)  # loadStep: rowA + off, rowA = row base + (q & 1)*16
+                aA = rowBase(wRows[g]) + (q & 1)*16 + off; aB = rowBase(wRows[g+8]) + (q & 1)*16 + off
+                addrA.append(aA); addrB.append(aB)
+                for w in (wRows[g], wRows[g+8]):  # scaleWord(scA, ktc): the word of (w, ktc)
+                    sw = int(np.frombuffer(prepS[scBase(w) + wScaleTileOffset(ktc):][:4].tobytes(), '<u4')[0])
+                    assert sw == (ex*R + w) * 4096 + ktc + 1, (w, ktc, sw)
+                def raw(a):  # past K (not ok): finite e2m1 times scale 0 adds exact zeros
+                    return [int.from_bytes(bytes(prep[a+4*i:a+4*i+4]), 'little') for i in range(4)] if ok else [0]*4
+                rA, rB = raw(aA), raw(aB)
                 xr = [[sm[(nt*8+g, ls*16 + q*4 + (i ^ (q & 2)), cc)] for i in range(4) for cc in range(4)] for nt in range(NT)]
                 for wi in range(4):
                     ea, eb = e2m1x8(rA[wi]), e2m1x8(rB[wi])
@@ -99,6 +168,10 @@ def run(K, BT=8, NT=1, CH=8):  # CH: super-steps per token chunk (StreamChunk<BT
                         b0, b1 = regsB[(lane, m)][nt]
                         B[2*q, g], B[2*q+1, g] = b0; B[2*q+8, g], B[2*q+9, g] = b1
                     acc[:, nt*8:nt*8+8] += A @ B
+            if 2*s + 1 < kTiles:  # unclamped: rows g read 512 contiguous bytes (the group's block), rows g+8 the next 512
+                blk = dataBase + wDataOffset(row0, 2*s, kPairs)
+                assert sorted(addrA) == list(range(blk, blk + 512, 16)), (s, sorted(addrA)[:4])
+                assert sorted(addrB) == list(range(blk + 512, blk + 1024, 16)), (s, sorted(addrB)[:4])
     W = np.vectorize(e2m1, otypes=[float])(codes).astype(float)
     ref = W @ x.T
     err = np.abs(acc - ref).max() / np.abs(ref).max()
@@ -110,6 +183,7 @@ for K in (64, 192, 1024, 1088, 2112):
 run(320, BT=16, NT=2)
 for K in (320, 1088, 2112):  # kernel/stream-bt16: 16-token tiles stage chunks of 4 super-steps
     run(K, BT=16, NT=2, CH=4)
+print("prepared layout (16-row interleaved): repack offsets, clamped per-lane reads, scale words, 2 x 512-byte warp spans: ok")
 
 # gemm_smemdq.cuh's dequantStage: thread (r, jj) reads the words at bytes 8*q0 + 4*jj of a row's
 # 32 prepared bytes and writes chunk j = 4*jj + i as words q0 = 0..3 (byte i of word q0): the

@@ -4,8 +4,9 @@
 //
 // It mirrors CudaPrepared's allocations item by item (engine.cu; keep the two together):
 //   inputs    logits, bias, hidden (+ scales), the per-expert float32 vectors, as uploaded
-//   weights   fc1 [El][2I][kTiles·32] + [El][2I][kTiles·4], fc2 [El][H][kTiles'·32] + [El][H][kTiles'·4]
-//             (the prepared layout: K padded to whole 64-element tiles)
+//   weights   fc1 El·wExpertDataBytes(2I, kPairs) + El·wExpertScaleBytes(2I, kPairs), fc2 the same
+//             with H rows and kPairs' (the prepared layout of cuda/weight_layout.cuh: K padded to
+//             whole pairs of 64-element tiles, 64 + 8 bytes per row and pair)
 //   staging   prepare only: the repack staging of one batch of experts (≤ 256 MiB of packed
 //             weights + their scales), freed before the scratch is allocated
 //   scratch   routing/permutation tables, dequantized hidden, FC2 input (+ MXFP8 codes),
@@ -29,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/weight_layout.cuh"
 #include "problem_args.h"
 #include "tactics.h"
 
@@ -67,7 +69,7 @@ inline DeviceMemoryEstimate estimateDeviceMemory(const ProblemArgs& p) {
   };
   const int64_t T = p.T, H = p.H, I = p.I, E = p.E, El = p.localExperts, k = p.topK, sf = weightBlock(p.quant);
   const int64_t slots = T * k;
-  const int64_t kt1 = (H + kKTile - 1) / kKTile, kt2 = (I + kKTile - 1) / kKTile;
+  const int kp1 = wKPairs(int((H + kKTile - 1) / kKTile)), kp2 = wKPairs(int((I + kKTile - 1) / kKTile));
   add(e.inputs, "logits", T * E * (p.logitsDtype == LogitsDtype::F32 ? 4 : 2));
   add(e.inputs, "bias", p.biasDtype == BiasDtype::None ? 0 : E * (p.biasDtype == BiasDtype::F32 ? 4 : 2));
   switch (p.quant) {
@@ -79,10 +81,10 @@ inline DeviceMemoryEstimate estimateDeviceMemory(const ProblemArgs& p) {
   if (p.activation == Activation::SwigluClamped) {
     for (const char* v : {"swiglu.alpha", "swiglu.beta", "swiglu.limit"}) add(e.inputs, v, El * 4);
   }
-  add(e.weights, "fc1 weights (prepared)", El * 2 * I * kt1 * 32);
-  add(e.weights, "fc1 scales (prepared)", El * 2 * I * kt1 * 4);
-  add(e.weights, "fc2 weights (prepared)", El * H * kt2 * 32);
-  add(e.weights, "fc2 scales (prepared)", El * H * kt2 * 4);
+  add(e.weights, "fc1 weights (prepared)", El * wExpertDataBytes(2 * I, kp1));
+  add(e.weights, "fc1 scales (prepared)", El * wExpertScaleBytes(2 * I, kp1));
+  add(e.weights, "fc2 weights (prepared)", El * wExpertDataBytes(H, kp2));
+  add(e.weights, "fc2 scales (prepared)", El * wExpertScaleBytes(H, kp2));
   e.staging = std::max(repackStagingBytes(El, 2 * I, H, sf), repackStagingBytes(El, H, I, sf));
   e.items.push_back({"repack staging (prepare only)", e.staging});
   allocations += 2;

@@ -15,6 +15,7 @@
 #include "../inputDigest.h"
 #include "gemm_dispatch.h"
 #include "kernels.h"
+#include "weight_layout.cuh"
 
 #ifndef MOE_CUDA_ARCHS
 #define MOE_CUDA_ARCHS "unknown"
@@ -464,14 +465,22 @@ class CudaPrepared final : public Prepared {
     if (released_) throw BadArgument("handle", "a prepared handle that has not been released", "a released handle");
   }
 
-  // Canonical [El][rows][K/2] + [El][rows][K/sf] -> prepared layout, through a bounded
-  // staging buffer (a few experts at a time).
+  // Canonical [El][rows][K/2] + [El][rows][K/sf] -> prepared layout (weight_layout.cuh: 16-row
+  // interleaved), through a bounded staging buffer (a few experts at a time).
   void uploadWeights(const TensorArg& packed, const TensorArg& scales, int64_t El, int64_t rows, int64_t K, int sf,
                      DeviceBuffer& outData, DeviceBuffer& outScales, const char* what) {
-    const int64_t kTiles = ceilDiv(K, kKTile);
     const std::string w(what);
-    outData.alloc(size_t(El) * rows * kTiles * 32, ("cudaMalloc(" + w + " weights)").c_str());
-    outScales.alloc(size_t(El) * rows * kTiles * 4, ("cudaMalloc(" + w + " scales)").c_str());
+    // The layout interleaves groups of 16 rows. FC1 has 2I rows and FC2 H; validateProblem
+    // (problem_args.cc) requires H and I to be multiples of the weight block (16 or 32), so this
+    // holds for every valid problem: checked here rather than assumed.
+    if (rows % kWGroupRows != 0)
+      throw std::logic_error("internal: " + w + " has " + std::to_string(rows) +
+                             " weight rows, not a multiple of 16 (the prepared layout interleaves 16-row groups; "
+                             "H and I must be multiples of the weight block)");
+    const int kPairs = wKPairs(int(ceilDiv(K, kKTile)));
+    const int64_t expertData = wExpertDataBytes(rows, kPairs), expertScales = wExpertScaleBytes(rows, kPairs);
+    outData.alloc(size_t(El * expertData), ("cudaMalloc(" + w + " weights)").c_str());
+    outScales.alloc(size_t(El * expertScales), ("cudaMalloc(" + w + " scales)").c_str());
     const int64_t dataPerExpert = rows * K / 2, scalesPerExpert = rows * K / sf;
     const int64_t budget = int64_t(256) << 20;
     const int64_t perBatch = std::max<int64_t>(1, std::min<int64_t>(El, budget / std::max<int64_t>(1, dataPerExpert)));
@@ -488,8 +497,8 @@ class CudaPrepared final : public Prepared {
                        cudaMemcpyHostToDevice),
             ("cudaMemcpy(" + w + ".scales)").c_str());
       check(launchRepackWeights(stData.get<uint8_t>(), stScales.get<uint8_t>(), n * rows, int(K), sf,
-                                outData.get<uint8_t>() + e0 * rows * kTiles * 32,
-                                outScales.get<uint8_t>() + e0 * rows * kTiles * 4, stream_),
+                                outData.get<uint8_t>() + e0 * expertData,
+                                outScales.get<uint8_t>() + e0 * expertScales, stream_),
             ("repack kernel(" + w + ")").c_str());
       check(cudaStreamSynchronize(stream_), ("cudaStreamSynchronize(repack " + w + ")").c_str());
     }

@@ -7,16 +7,17 @@
 // schedule, so no host sync is needed), blockIdx.y the weight-row tile, blockIdx.z the
 // FC2 K slice (split-K).
 //
-// Weights arrive in the prepared layout (engine.cu): per row, K padded to a multiple of
-// 64, each 64-element K step stored as 32 bytes permuted so that lane q of a quad finds
+// Weights arrive in the prepared layout (weight_layout.cuh): per row, K padded to a multiple
+// of 64, each 64-element K step stored as 32 bytes permuted so that lane q of a quad finds
 // the 8 bytes it needs for the four k16 steps contiguous at offset 8q; scales as 4 bytes
-// per (row, K step). The weight tile is copied raw (cp.async) to shared memory and
+// per (row, K step); groups of 16 rows interleaved per pair of K steps (1 KB blocks). The weight tile is copied raw (cp.async) to shared memory and
 // dequantized straight into mma A fragments (exact: see dequantE2m1x2).
 //
 // FC1 tile: rows [0, BW/2) are up rows i0.., rows [BW/2, BW) the gate rows I+i0.., so the
 // epilogue holds up and gate of the same (token, i) and whole FC2-input blocks along I.
 #pragma once
 #include "common.cuh"
+#include "weight_layout.cuh"
 
 namespace moe {
 
@@ -24,8 +25,8 @@ enum GemmKind : int { kGemmFc1 = 0, kGemmFc2 = 1, kGemmFc2Split = 2 };
 
 struct GemmParams {
   // Weights (prepared layout).
-  const uint8_t* wData;    // [El][wRows][kTiles][32]
-  const uint8_t* wScales;  // [El][wRows][kTiles][4]
+  const uint8_t* wData;    // [El][wRows/16][kPairs][16][2][32] (weight_layout.cuh)
+  const uint8_t* wScales;  // [El][wRows/16][kPairs][16][2][4]
   int wRows;               // 2I (FC1) or H (FC2)
   int K;                   // contracted length (H for FC1, I for FC2)
   int kTiles;              // ceil(K / 64)
@@ -335,23 +336,22 @@ __global__ void __launch_bounds__(32 * WW * WT) moeGemmKernel(const GemmParams p
   if (KIND == kGemmFc1 && FAULT(p.fault, kFaultTacticSkipsLastKBlock) && p.faultTactic) ktEnd -= 1;
   const int nk = ktEnd - ktBegin;
 
-  const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * p.kTiles * 32;
-  const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * p.kTiles * 4;
+  const int kPairs = wKPairs(p.kTiles);
+  const uint8_t* wDataExpert = p.wData + int64_t(l) * wExpertDataBytes(p.wRows, kPairs);
+  const uint8_t* wScaleExpert = p.wScales + int64_t(l) * wExpertScaleBytes(p.wRows, kPairs);
 
+  static_assert(THREADS == 2 * BW, "one 16-byte weight copy per thread and K step");
   auto loadStage = [&](int stage, int kt) {
     uint8_t* sW = smem + stage * S::kStage;
     uint8_t* sWs = sW + S::kWData;
     uint8_t* sB = sW + S::kWStage;
-    for (int c = tid; c < BW * 2; c += THREADS) {
-      const int r = c >> 1, h = c & 1;
-      const int w = wRowIdx[r];
-      const uint8_t* src = w >= 0 ? wDataExpert + (int64_t(w) * p.kTiles + kt) * 32 + h * 16 : p.wData;
-      cpAsync16(sW + r * 32 + h * 16, src, w >= 0 ? 16 : 0);
+    {
+      const int w = wRowIdx[tid >> 1];
+      cpAsync16(sW + tid * 16, w >= 0 ? wDataExpert + wDataOffset(w, kt, kPairs) + (tid & 1) * 16 : p.wData, w >= 0 ? 16 : 0);
     }
-    for (int r = tid; r < BW; r += THREADS) {
-      const int w = wRowIdx[r];
-      const uint8_t* src = w >= 0 ? wScaleExpert + (int64_t(w) * p.kTiles + kt) * 4 : p.wScales;
-      cpAsync4(sWs + r * 4, src, w >= 0 ? 4 : 0);
+    if (tid < BW) {
+      const int w = wRowIdx[tid];
+      cpAsync4(sWs + tid * 4, w >= 0 ? wScaleExpert + wScaleOffset(w, kt, kPairs) : p.wScales, w >= 0 ? 4 : 0);
     }
     for (int c = tid; c < BT * 8; c += THREADS) {
       const int r = c >> 3, ch = c & 7;
@@ -413,7 +413,7 @@ __global__ void __launch_bounds__(32 * WW * WT) moeGemmKernel(const GemmParams p
               const uint32_t byte = (sw >> (8 * (lb - 1))) & 0xffu;
               nb = p.nvfp4Weights ? decodeE4m3(byte) : decodeUe8m0(byte);
             } else if (w >= 0) {
-              const uint32_t byte = wScaleExpert[(int64_t(w) * p.kTiles + kt - 1) * 4 + perTile - 1];
+              const uint32_t byte = wScaleExpert[wScaleOffset(w, kt - 1, kPairs) + perTile - 1];
               nb = p.nvfp4Weights ? decodeE4m3(byte) : decodeUe8m0(byte);
             }
             if (p.nvfp4Weights) {

@@ -30,7 +30,7 @@
 // function of address bits 4..9): token stages [BT][64] bf16 and the dequantized tile [128][64]
 // bf16, both rows of 128 bytes with 16-byte chunk c of row r at c ^ (r & 7) (= the hardware's
 // 128B swizzle, K-major; gemm.cuh's token layout), then the raw weight stages (32 data bytes +
-// 4 scale bytes per row, the prepared layout of engine.cu).
+// 4 scale bytes per row of one K step, as the prepared layout (weight_layout.cuh) holds them).
 #pragma once
 #include "fp4_dequant.cuh"
 #include "gemm.cuh"
@@ -191,25 +191,27 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   // every wgmma of the loop (C7515). (Config 4 without it: the assumption changes its loop and
   // makes the BT = 128 kernels spill.)
   if (MMA == int(TileMma::Wgmma)) __builtin_assume(nk > 0);
-  const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * p.kTiles * 32;
-  const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * p.kTiles * 4;
+  const int kPairs = wKPairs(p.kTiles);
+  const uint8_t* wDataExpert = p.wData + int64_t(l) * wExpertDataBytes(p.wRows, kPairs);
+  const uint8_t* wScaleExpert = p.wScales + int64_t(l) * wExpertScaleBytes(p.wRows, kPairs);
   uint8_t* const sDq0 = smem + S::kDqOff;  // bf16 tile t at sDq0 + t * S::kDqTile
 
   // Each thread's copies per K step: the raw weights of row tid / 2, half tid % 2 (16 bytes), the
   // scale word of row tid (tid < BW), and BT·8 / THREADS 16-byte chunks of token rows. The weight
-  // sources do not change with the step: hoisted out of the K loop (no 64-bit multiply and no
-  // shared-memory row lookup per step); the loops have fixed trip counts.
+  // rows' bases (weight_layout.cuh: row base + tile offset) do not change with the step: hoisted
+  // out of the K loop (no 64-bit multiply and no shared-memory row lookup per step; the step adds
+  // wDataTileOffset / wScaleTileOffset); the loops have fixed trip counts.
   static_assert(THREADS == 2 * BW && (BT * 8) % THREADS == 0, "the copy mapping");
   const int wRaw = wRowIdx[tid >> 1];
-  const uint8_t* const rawSrc = wRaw >= 0 ? wDataExpert + int64_t(wRaw) * p.kTiles * 32 + (tid & 1) * 16 : nullptr;
+  const uint8_t* const rawSrc = wRaw >= 0 ? wDataExpert + wDataRowBase(wRaw, kPairs) + (tid & 1) * 16 : nullptr;
   const int wScale = tid < BW ? wRowIdx[tid] : -1;
-  const uint8_t* const scaleSrc = wScale >= 0 ? wScaleExpert + int64_t(wScale) * p.kTiles * 4 : nullptr;
+  const uint8_t* const scaleSrc = wScale >= 0 ? wScaleExpert + wScaleRowBase(wScale, kPairs) : nullptr;
   auto loadStage = [&](int stage, int kt) {
     uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
     uint8_t* sWs = sW + BW * 32;
     uint8_t* sB = smem + stage * S::kTokStage;
-    cpAsync16(sW + tid * 16, rawSrc != nullptr ? rawSrc + kt * 32 : p.wData, rawSrc != nullptr ? 16 : 0);
-    if (tid < BW) cpAsync4(sWs + tid * 4, scaleSrc != nullptr ? scaleSrc + kt * 4 : p.wScales, scaleSrc != nullptr ? 4 : 0);
+    cpAsync16(sW + tid * 16, rawSrc != nullptr ? rawSrc + wDataTileOffset(kt) : p.wData, rawSrc != nullptr ? 16 : 0);
+    if (tid < BW) cpAsync4(sWs + tid * 4, scaleSrc != nullptr ? scaleSrc + wScaleTileOffset(kt) : p.wScales, scaleSrc != nullptr ? 4 : 0);
 #pragma unroll
     for (int m = 0; m < BT * 8 / THREADS; ++m) {
       const int r = (tid >> 3) + m * (THREADS / 8), ch = tid & 7;
@@ -246,7 +248,7 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
       if (kt == (last * sfw) / 64 && wr >= 0) {
         const int lb = last % perTile;
         const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu
-                                   : uint32_t(wScaleExpert[(int64_t(wr) * p.kTiles + kt - 1) * 4 + perTile - 1]);
+                                   : uint32_t(wScaleExpert[wScaleOffset(wr, kt - 1, kPairs) + perTile - 1]);
         sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
       }
     }

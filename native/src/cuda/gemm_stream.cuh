@@ -14,9 +14,14 @@
 //
 // K order. The sum over K is a sum: any permutation of K applied to both operands gives the
 // same set of exact products. A "super-step" is 128 K elements = 2 K steps of the prepared
-// layout = 64 bytes per weight row. Lane (g, q) of a warp loads the 16 bytes at offset 16q of
-// that span for its rows g and g+8 (quad lanes q=0..3 together read the 64 contiguous bytes:
-// K step kt = 2s + (q>>1), half h = q&1 of its 32 bytes). Byte b (0..15) of that load is
+// layout = 64 bytes per weight row = one K pair of weight_layout.cuh. Lane (g, q) of a warp
+// loads the 16 bytes at offset 16q of that span for its rows g and g+8 (quad lanes q=0..3
+// together read the 64 contiguous bytes: K step kt = 2s + (q>>1), half h = q&1 of its 32
+// bytes). A warp's 16 rows are one 16-row group of the prepared layout (FC2: rows 16w.. of a
+// 64-row tile; FC1: up rows nTile·32 + 0..15 or 16..31, gate rows I + the same, all 16-aligned
+// since I % 16 == 0), so super-step s of a warp reads the group's (pair s) block, 1 KB
+// contiguous: rows g (lanes 0..31) the first 512 bytes, rows g+8 the next 512 (NOTES run 11:
+// 16 rows' pieces kTiles·32 bytes apart, the layout before, read at 66-80 % of the copy rate). Byte b (0..15) of that load is
 // prepared byte pb = 16h + b of K step kt, which holds canonical byte cb = 4·(pb&7) + (pb>>3)
 // (engine repack: out[8q0 + j] = in[4j + q0]), i.e. elements kt·64 + 2cb (low nibble) and
 // kt·64 + 2cb + 1 (high nibble). mma step m (0..7) of the super-step uses bytes 2m (columns
@@ -130,28 +135,31 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 || KIND == kGemmFc1
   const int g = lane >> 2, q = lane & 3;
   const int kTiles = p.kTiles;
   const int nSteps = (kTiles + 1) >> 1;
-  const uint8_t* wDataExpert = p.wData + int64_t(l) * p.wRows * kTiles * 32;
-  const uint8_t* wScaleExpert = p.wScales + int64_t(l) * p.wRows * kTiles * 4;
+  const int kPairs = wKPairs(kTiles);
+  const uint8_t* wDataExpert = p.wData + int64_t(l) * wExpertDataBytes(p.wRows, kPairs);
+  const uint8_t* wScaleExpert = p.wScales + int64_t(l) * wExpertScaleBytes(p.wRows, kPairs);
   const int wA = weightRow(warp * 16 + g), wB = weightRow(warp * 16 + g + 8);
   // Rows outside the matrix (w < 0) read row 0 of the expert: every load stays inside the
   // weights and needs no predicate; their accumulator rows are never stored (the epilogue skips
-  // i >= I and h >= H).
-  const uint8_t* rowA = wDataExpert + int64_t(max(wA, 0)) * kTiles * 32 + (q & 1) * 16;
-  const uint8_t* rowB = wDataExpert + int64_t(max(wB, 0)) * kTiles * 32 + (q & 1) * 16;
-  const uint8_t* scA = wScaleExpert + int64_t(max(wA, 0)) * kTiles * 4;
-  const uint8_t* scB = wScaleExpert + int64_t(max(wB, 0)) * kTiles * 4;
+  // i >= I and h >= H). The row bases (K step 0; weight_layout.cuh) are hoisted: a step adds
+  // wDataTileOffset / wScaleTileOffset of its K step.
+  const uint8_t* rowA = wDataExpert + wDataRowBase(max(wA, 0), kPairs) + (q & 1) * 16;
+  const uint8_t* rowB = wDataExpert + wDataRowBase(max(wB, 0), kPairs) + (q & 1) * 16;
+  const uint8_t* scA = wScaleExpert + wScaleRowBase(max(wA, 0), kPairs);
+  const uint8_t* scB = wScaleExpert + wScaleRowBase(max(wB, 0), kPairs);
   const bool nvfp4 = FMT == kStreamFmtNvfp4 || p.nvfp4Weights;
   const int sfw = nvfp4 ? 16 : 32;
   const int nBlocks = p.K / sfw;
 
-  // The scale word of (row, K step), with the neighbour-block fault applied (faults build).
+  // The scale word of (row, K step), with the neighbour-block fault applied (faults build);
+  // sc: the row's scale base (wScaleRowBase).
   auto scaleWord = [&](const uint8_t* sc, int kt) -> uint32_t {
-    uint32_t sw = __ldg(reinterpret_cast<const uint32_t*>(sc + int64_t(kt) * 4));
+    uint32_t sw = __ldg(reinterpret_cast<const uint32_t*>(sc + wScaleTileOffset(kt)));
     if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
       const int last = nBlocks - 1, perTile = 64 / sfw;
       if (kt == (last * sfw) / 64) {
         const int lb = last % perTile;
-        const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu : uint32_t(sc[int64_t(kt - 1) * 4 + perTile - 1]);
+        const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu : uint32_t(sc[wScaleTileOffset(kt - 1) + perTile - 1]);
         sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
       }
     }
@@ -184,10 +192,11 @@ __global__ void __launch_bounds__(32 * kStreamWarps, BT == 8 || KIND == kGemmFc1
   const int kLast = max(kTilesRead - 1, 0);
   auto loadStep = [&](int u, int s) {
     const int kt = 2 * s + (q >> 1);
-    const int off = min(kt, kLast) * 32;
+    const int ktc = min(kt, kLast);
+    const int off = wDataTileOffset(ktc);  // ktc == kt: s·1024 + (q>>1)·32 (+ (q&1)·16 in rowA/rowB)
     rawA[u] = ldgStream16(rowA + off);
     rawB[u] = ldgStream16(rowB + off);
-    const uint32_t a = scaleWord(scA, min(kt, kLast)), b = scaleWord(scB, min(kt, kLast));
+    const uint32_t a = scaleWord(scA, ktc), b = scaleWord(scB, ktc);
     const bool ok = kt < kTilesRead;
     swA[u] = ok ? a : 0u;
     swB[u] = ok ? b : 0u;

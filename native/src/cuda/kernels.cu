@@ -5,6 +5,7 @@
 #include "../problem_args.h"
 #include "common.cuh"
 #include "kernels.h"
+#include "weight_layout.cuh"
 
 namespace moe {
 
@@ -513,16 +514,22 @@ __global__ void fill16Kernel(uint16_t* dst, int64_t n, uint16_t value) {
 
 // ---------------------------------------------------------------- prepare: repack
 
-// One thread per (row, K step, quad lane q): 8 output bytes out[8q + j] = in[4j + q].
+// The repack writes the prepared layout of weight_layout.cuh. `rows` may be several experts'
+// rows (a multiple of 16 each): their layout is that of one matrix of all the rows. Every K
+// tile of every pair is written, the padding tile of an odd kTiles included (zero bytes, zero
+// scale word: its canonical bytes and blocks lie past K), so the buffers need no clearing.
+
+// One thread per (row, K tile, quad lane q): 8 output bytes out[8q + j] = in[4j + q].
 __global__ void repackDataKernel(const uint8_t* in, int64_t rows, int K, uint8_t* out) {
-  const int kTiles = (K + 63) / 64;
+  const int kPairs = wKPairs((K + 63) / 64);
+  const int kTilesPadded = 2 * kPairs;
   const int rowBytes = K / 2;
-  const int64_t total = rows * kTiles * 4;
+  const int64_t total = rows * kTilesPadded * 4;
   for (int64_t gi = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; gi < total; gi += int64_t(gridDim.x) * blockDim.x) {
     const int q = int(gi & 3);
     const int64_t rk = gi >> 2;
-    const int kt = int(rk % kTiles);
-    const int64_t r = rk / kTiles;
+    const int kt = int(rk % kTilesPadded);
+    const int64_t r = rk / kTilesPadded;
     const uint8_t* src = in + r * rowBytes;
     uint32_t lo = 0, hi = 0;
 #pragma unroll
@@ -532,26 +539,27 @@ __global__ void repackDataKernel(const uint8_t* in, int64_t rows, int K, uint8_t
       if (j < 4) lo |= v << (8 * j);
       else hi |= v << (8 * (j - 4));
     }
-    *reinterpret_cast<uint2*>(out + (r * kTiles + kt) * 32 + 8 * q) = make_uint2(lo, hi);
+    *reinterpret_cast<uint2*>(out + wDataOffset(r, kt, kPairs) + 8 * q) = make_uint2(lo, hi);
   }
 }
 
-// One thread per (row, K step): 4 scale bytes (4 NVFP4 blocks, or 2 MX blocks + 2 zeros).
+// One thread per (row, K tile): 4 scale bytes (4 NVFP4 blocks, or 2 MX blocks + 2 zeros).
 __global__ void repackScalesKernel(const uint8_t* in, int64_t rows, int K, int sf, uint8_t* out) {
-  const int kTiles = (K + 63) / 64;
+  const int kPairs = wKPairs((K + 63) / 64);
+  const int kTilesPadded = 2 * kPairs;
   const int nb = K / sf;
   const int per = 64 / sf;
-  const int64_t total = rows * kTiles;
+  const int64_t total = rows * kTilesPadded;
   for (int64_t gi = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; gi < total; gi += int64_t(gridDim.x) * blockDim.x) {
-    const int kt = int(gi % kTiles);
-    const int64_t r = gi / kTiles;
+    const int kt = int(gi % kTilesPadded);
+    const int64_t r = gi / kTilesPadded;
     uint32_t word = 0;
     for (int b = 0; b < per; ++b) {
       const int blk = kt * per + b;
       const uint32_t v = blk < nb ? in[r * nb + blk] : 0u;
       word |= v << (8 * b);
     }
-    *reinterpret_cast<uint32_t*>(out + gi * 4) = word;
+    *reinterpret_cast<uint32_t*>(out + wScaleOffset(r, kt, kPairs)) = word;
   }
 }
 
@@ -606,11 +614,11 @@ cudaError_t launchFill16(uint16_t* dst, int64_t n, uint16_t value, cudaStream_t 
 
 cudaError_t launchRepackWeights(const uint8_t* data, const uint8_t* scales, int64_t rows, int K, int sf,
                                 uint8_t* outData, uint8_t* outScales, cudaStream_t s) {
-  const int kTiles = (K + 63) / 64;
-  repackDataKernel<<<gridFor(rows * kTiles * 4, 256), 256, 0, s>>>(data, rows, K, outData);
+  const int kTilesPadded = 2 * wKPairs((K + 63) / 64);
+  repackDataKernel<<<gridFor(rows * kTilesPadded * 4, 256), 256, 0, s>>>(data, rows, K, outData);
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
-  repackScalesKernel<<<gridFor(rows * kTiles, 256), 256, 0, s>>>(scales, rows, K, sf, outScales);
+  repackScalesKernel<<<gridFor(rows * kTilesPadded, 256), 256, 0, s>>>(scales, rows, K, sf, outScales);
   return cudaGetLastError();
 }
 

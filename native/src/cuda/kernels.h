@@ -65,7 +65,8 @@ cudaError_t launchFinalize(const FinalizeParams& p, cudaStream_t s);
 cudaError_t launchFill16(uint16_t* dst, int64_t n, uint16_t value, cudaStream_t s);
 
 // Prepare: canonical FP4 rows [rows][K/2] + linear scales [rows][K/sf] of `rows` rows
-// -> prepared layout (gemm.cuh): data [rows][kTiles][32] permuted, scales [rows][kTiles][4].
+// -> prepared layout (weight_layout.cuh: groups of 16 rows interleaved per pair of 64-element K
+// tiles, 32 permuted bytes and a 4-byte scale word per (row, K tile)); rows: a multiple of 16.
 cudaError_t launchRepackWeights(const uint8_t* data, const uint8_t* scales, int64_t rows, int K, int sf,
                                 uint8_t* outData, uint8_t* outScales, cudaStream_t s);
 
