@@ -10,8 +10,9 @@
 // Weights arrive in the prepared layout (weight_layout.cuh): per row, K padded to a multiple
 // of 64, each 64-element K step stored as 32 bytes permuted so that lane q of a quad finds
 // the 8 bytes it needs for the four k16 steps contiguous at offset 8q; scales as 4 bytes
-// per (row, K step); groups of 16 rows interleaved per pair of K steps (1 KB blocks). The weight tile is copied raw (cp.async) to shared memory and
-// dequantized straight into mma A fragments (exact: see dequantE2m1x2).
+// per (row, K step); groups of 16 rows interleaved per pair of K steps (1 KB blocks). The
+// weight tile is copied raw (cp.async) to shared memory and dequantized straight into mma A
+// fragments (exact: see dequantE2m1x2).
 //
 // FC1 tile: rows [0, BW/2) are up rows i0.., rows [BW/2, BW) the gate rows I+i0.., so the
 // epilogue holds up and gate of the same (token, i) and whole FC2-input blocks along I.
@@ -340,6 +341,9 @@ __global__ void __launch_bounds__(32 * WW * WT) moeGemmKernel(const GemmParams p
   const uint8_t* wDataExpert = p.wData + int64_t(l) * wExpertDataBytes(p.wRows, kPairs);
   const uint8_t* wScaleExpert = p.wScales + int64_t(l) * wExpertScaleBytes(p.wRows, kPairs);
 
+  // Per K step each thread copies the raw weights of row tid / 2, half tid % 2 (16 bytes), and
+  // the scale word of row tid (tid < BW): fixed, not a strided loop (every config has
+  // THREADS == 2·BW; the loop form cost registers with the layout's offsets and ~20 KB of code).
   static_assert(THREADS == 2 * BW, "one 16-byte weight copy per thread and K step");
   auto loadStage = [&](int stage, int kt) {
     uint8_t* sW = smem + stage * S::kStage;
