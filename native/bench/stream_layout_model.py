@@ -185,6 +185,35 @@ for K in (320, 1088, 2112):  # kernel/stream-bt16: 16-token tiles stage chunks o
     run(K, BT=16, NT=2, CH=4)
 print("prepared layout (16-row interleaved): repack offsets, clamped per-lane reads, scale words, 2 x 512-byte warp spans: ok")
 
+def check_header_offsets():
+    """native/src/cuda/weight_layout.cuh itself (what the kernels compile), built for the host with
+    the machine's C++ compiler, against the functions above (which the reshape checks tie to the
+    layout's definition): so a header and a model that drift apart fail here."""
+    import os, shutil, subprocess, tempfile
+    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+    assert cxx, "no C++ compiler (c++ or g++; or set CXX) to build weight_layout.cuh for the host"
+    here = os.path.dirname(os.path.abspath(__file__))
+    inc = os.path.join(here, "..", "src", "cuda")
+    cases = [(row, kt, kPairs) for kPairs in (1, 2, 3, 17, 56) for row in range(0, 48) for kt in range(2 * kPairs)]
+    cases += [(row, kt, 56) for row in (4095, 4096, 14335) for kt in (0, 1, 110, 111)]  # large rows: 64-bit offsets
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "wl.cc"); exe = os.path.join(d, "wl")
+        with open(src, "w") as f:
+            f.write('#include "weight_layout.cuh"\n#include <cstdio>\nint main() {\n  long long row; int kt, kp;\n'
+                    '  while (std::scanf("%lld %d %d", &row, &kt, &kp) == 3)\n'
+                    '    std::printf("%lld %lld %lld %lld %d\\n", (long long)moe::wDataOffset(row, kt, kp), (long long)moe::wScaleOffset(row, kt, kp),\n'
+                    '                (long long)moe::wExpertDataBytes(row, kp), (long long)moe::wExpertScaleBytes(row, kp), moe::wKPairs(kt));\n'
+                    '  return 0;\n}\n')
+        subprocess.run([cxx, "-std=c++17", "-O1", "-I", inc, src, "-o", exe], check=True)
+        out = subprocess.run([exe], input="".join(f"{r} {k} {p}\n" for r, k, p in cases), capture_output=True, text=True, check=True).stdout.split("\n")
+    for (r, k, p), line in zip(cases, out):
+        got = [int(v) for v in line.split()]
+        want = [wDataOffset(r, k, p), wScaleOffset(r, k, p), wExpertDataBytes(r, p), wExpertScaleBytes(r, p), wKPairs(k)]
+        assert got == want, f"weight_layout.cuh at row {r}, kt {k}, kPairs {p}: {got} against the model's {want}"
+    print(f"weight_layout.cuh (built for the host) agrees with the model at {len(cases)} points: ok")
+
+check_header_offsets()
+
 # gemm_smemdq.cuh's dequantStage: thread (r, jj) reads the words at bytes 8*q0 + 4*jj of a row's
 # 32 prepared bytes and writes chunk j = 4*jj + i as words q0 = 0..3 (byte i of word q0): the
 # tile must come out in natural K order (chunk j = elements 8j..8j+7, word q0 = 8j+2q0, +1).
