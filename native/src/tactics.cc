@@ -36,6 +36,12 @@ const ConfigInfo kConfigs[kNumConfigs] = {
      "as config 4, the products by wgmma (two warpgroups of 64 weight rows, both operands from 128B-swizzled shared "
      "memory) on sm_90a; config 4's mma.sync where wgmma does not exist (sm_100a, PTX)",
      128, 8, 4, false, GemmFamily::SmemDequant, 64, 128},
+    {6, "w128-ws",
+     "config 5's tiles (128 weight rows x tileTokens 64 or 128, each weight tile dequantized once per CTA, wgmma on "
+     "sm_90a) with the roles split: 8 producer warps copy (cp.async, 6-8 stages ahead) and dequantize, two consumer "
+     "warpgroups issue wgmma; mbarriers hand the stages over, no CTA-wide barrier in the K loop; 1 CTA of 16 warps per "
+     "SM; config 4's mma.sync on the consumers where wgmma does not exist",
+     128, 16, 8, false, GemmFamily::WarpSpecialized, 64, 128},
 };
 
 // Shared memory of each kernel family (bytes), by tileTokens; must equal the kernels' own
@@ -60,7 +66,8 @@ int smemDequantSmem(const ConfigInfo& c, int tileTokens) {
   const int main = (std::max(pipe, epilogue) + 15) / 16 * 16;
   return 1024 + main + tileTokens * 8 + c.weightRows * 4;    // 1024: alignment slack of the swizzled tiles
 }
-int (*const kSmemByFamily[])(const ConfigInfo&, int) = {pipelinedSmem, streamSmem, smemDequantSmem};
+int warpSpecializedSmem(const ConfigInfo&, int tileTokens) { return wsSharedMemoryBytes(tileTokens); }
+int (*const kSmemByFamily[])(const ConfigInfo&, int) = {pipelinedSmem, streamSmem, smemDequantSmem, warpSpecializedSmem};
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

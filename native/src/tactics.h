@@ -14,7 +14,7 @@ namespace moe {
 
 constexpr int kTileTokens[] = {8, 16, 32, 64, 128};
 constexpr int kNumTileTokens = 5;
-constexpr int kNumConfigs = 6;
+constexpr int kNumConfigs = 7;
 constexpr int kKTile = 64;  // K elements per main-loop step (both GEMMs)
 
 // How a config's GEMM kernels are built (what their shared memory holds).
@@ -22,6 +22,7 @@ enum class GemmFamily : int {
   Pipelined = 0,  // gemm.cuh: weight + token tiles staged by a cp.async pipeline (configs 0-2)
   Stream = 1,     // gemm_stream.cuh: weights streamed into registers, tokens in shared memory (config 3)
   SmemDequant = 2,  // gemm_smemdq.cuh: weight tiles dequantized once per CTA into shared memory (configs 4, 5)
+  WarpSpecialized = 3,  // gemm_ws.cuh: config 5's tiles, producer warps (copies, dequantization) and consumer warpgroups (wgmma) (config 6)
 };
 
 struct ConfigInfo {
@@ -79,6 +80,17 @@ constexpr int64_t kStreamSplitBelowCtas = 2640;
 // Dynamic shared memory of the FC1 / FC2 kernels of a tactic (bytes).
 int sharedMemoryBytes(const Tactic& t);
 constexpr int kMaxSharedMemory = 227 * 1024;  // sm_90 / sm_100 per-block opt-in limit
+// Config 6's dynamic shared memory (gemm_ws.cuh WsSmem, which gemm_ws.cu checks against this):
+// 1024 bytes of alignment slack; TS token/raw stages ([tileTokens][64] bf16 + 128 rows x 36 bytes,
+// TS = 6 for 128-token tiles, 8 for 64) and 3 dequantized tiles [128][64] bf16, or the epilogue's
+// float tile if larger; the row tables; 2·3 + TS mbarriers of 8 bytes.
+constexpr int wsSharedMemoryBytes(int tileTokens) {
+  const int ts = tileTokens == 128 ? 6 : 8;
+  const int pipe = ts * (tileTokens * 128 + 128 * 36) + 3 * 128 * 128;
+  const int epilogue = tileTokens * (128 + 4) * 4;
+  const int main = ((pipe > epilogue ? pipe : epilogue) + 15) / 16 * 16;
+  return 1024 + main + tileTokens * 8 + 128 * 4 + (2 * 3 + ts) * 8;
+}
 
 // Empty string when the tactic can run the problem, else why not.
 std::string tacticInvalidReason(const ProblemArgs& p, const Tactic& t);

@@ -35,6 +35,7 @@ const ConfigLaunchers kLaunchers[] = {
     {launchFc1Stream, launchFc2Stream},    // 3 w64-stream (decode)
     {launchFc1SmemDq, launchFc2SmemDq},    // 4 w128-smemdq
     {launchFc1Wgmma, launchFc2Wgmma},      // 5 w128-wgmma
+    {launchFc1Ws, launchFc2Ws},            // 6 w128-ws
 };
 static_assert(sizeof(kLaunchers) / sizeof(kLaunchers[0]) == kNumConfigs, "one launcher pair per config of tactics.cc");
 

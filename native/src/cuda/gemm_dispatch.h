@@ -18,6 +18,8 @@ cudaError_t launchFc1SmemDq(int tileTokens, const GemmParams& p, dim3 grid, cuda
 cudaError_t launchFc2SmemDq(int tileTokens, const GemmParams& p, dim3 grid, cudaStream_t s);  // config 4
 cudaError_t launchFc1Wgmma(int tileTokens, const GemmParams& p, dim3 grid, cudaStream_t s);   // config 5
 cudaError_t launchFc2Wgmma(int tileTokens, const GemmParams& p, dim3 grid, cudaStream_t s);   // config 5
+cudaError_t launchFc1Ws(int tileTokens, const GemmParams& p, dim3 grid, cudaStream_t s);      // config 6
+cudaError_t launchFc2Ws(int tileTokens, const GemmParams& p, dim3 grid, cudaStream_t s);      // config 6
 
 using GemmLauncher = cudaError_t (*)(int tileTokens, const GemmParams& p, dim3 grid, cudaStream_t s);
 // FC1 and FC2 launchers of one config (engine.cu holds the table, indexed by config).

@@ -85,11 +85,14 @@ __device__ __forceinline__ void wgmmaCommit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 #endif
 }
-__device__ __forceinline__ void wgmmaWaitAll() {
+// Waits until at most N committed groups of this warpgroup's wgmma are pending.
+template <int N>
+__device__ __forceinline__ void wgmmaWait() {
 #if MOE_HAS_WGMMA
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 #endif
 }
+__device__ __forceinline__ void wgmmaWaitAll() { wgmmaWait<0>(); }
 
 // Shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row groups 1024 bytes apart
 // (SBO), LBO unused (1), base offset 0 (the tiles start 1024-byte aligned).
@@ -138,6 +141,186 @@ __host__ __device__ __forceinline__ int dqWeightTiles(int I, int H) {
   return KIND == kGemmFc1 ? (I + kDqRows / 2 - 1) / (kDqRows / 2) : (H + kDqRows - 1) / kDqRows;
 }
 
+// Token tile `tile` (< *p.numTiles) of the device-side schedule: its expert l, first permuted row
+// and rows.
+struct DqTile {
+  int l, rowBegin, rows;
+};
+template <int BT>
+__device__ __forceinline__ DqTile dqTileOf(const GemmParams& p, int tile) {
+  int lo = 0, hi = p.El - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) >> 1;
+    if (__ldg(p.tileStart + mid) <= tile) lo = mid;
+    else hi = mid - 1;
+  }
+  const int count = __ldg(p.expertCount + lo);
+  const int tileInExpert = tile - __ldg(p.tileStart + lo);
+  return {lo, __ldg(p.expertStart + lo) + tileInExpert * BT, min(BT, count - tileInExpert * BT)};
+}
+
+// Weight row (in the expert) of row r of weight-row tile nTile, -1 outside the matrix. FC1: rows
+// [0, 64) the up rows i0.., [64, 128) the gate rows I + i0.. (the epilogue needs both of one i).
+template <int KIND>
+__device__ __forceinline__ int dqWeightRow(const GemmParams& p, int nTile, int r) {
+  if (KIND == kGemmFc1) {
+    constexpr int HALF = kDqRows / 2;
+    const int i = nTile * HALF + (r % HALF);
+    bool gate = r >= HALF;
+    if (FAULT(p.fault, kFaultGateUpSwapped)) gate = !gate;
+    return i < p.I ? (gate ? p.I + i : i) : -1;
+  }
+  const int h = nTile * kDqRows + r;
+  return h < p.H ? h : -1;
+}
+
+// The warps' share of a K step's products: 8 warps, 128 weight rows of the dequantized tile x BT
+// tokens of the token stage.
+//   mma.sync: warps 2 (weight rows, 64 each) x 4 (tokens, BT/4 each), fragments by ldmatrix.
+//   wgmma: warpgroup wg = warp / 4 owns weight rows 64wg.., all BT tokens; BT/2 accumulators.
+template <int BT, bool WGMMA>
+struct DqTiling {
+  static constexpr int WW = 2, WT = 4, WM = kDqRows / WW, WN = BT / WT, MT = WM / 16, NT = WN / 8;
+  static constexpr int kAcc = WGMMA ? BT / 2 : MT * NT * 4;
+};
+
+// The raw stage holds 32 bytes (8 words) per row; word w = 2·q0 + jj holds the elements
+// 8j + 2q0 (+1) of chunks j = 4jj + i (i = 0..3). dqDequantHalfRow: a thread takes half h of row
+// r, words 4h..4h+3 (q0 = 2h, 2h+1 and jj = 0, 1), in one 16-byte read, and writes words 2h, 2h+1
+// of all 8 chunks of its tile row (8-byte stores). With the threads of a warp on consecutive
+// (r, h) = (t / 2, t % 2): reads, 512 consecutive bytes (4 wavefronts, no conflict). Writes: per chunk, 16 distinct 8-byte slots
+// (chunk j ^ (r & 7) over 8 rows, times h) cover the 32 banks, 2 threads each: 2 wavefronts,
+// the minimum. One scale word per thread (row r's, read by both halves).
+// (Run 3's mapping read single words at a 32-byte row stride: 3.2-way conflicts; run 4's first
+// fix, one word in each of four rows, removed the conflicts but loaded and converted four scale
+// words per thread: +26 % instructions, slower.)
+template <int BW>
+__device__ __forceinline__ void dqDequantHalfRow(const GemmParams& p, const uint8_t* sW, int r, int h, int kt, uint8_t* sDq,
+                                                 const E2m1Tables& lut, const int* wRowIdx, const uint8_t* wScaleExpert,
+                                                 int kPairs, int sfw, int nBlocks) {
+  const uint8_t* sWs = sW + BW * 32;
+  uint32_t sw = *reinterpret_cast<const uint32_t*>(sWs + r * 4);
+  if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
+    const int last = nBlocks - 1, perTile = 64 / sfw;
+    const int wr = wRowIdx[r];
+    if (kt == (last * sfw) / 64 && wr >= 0) {
+      const int lb = last % perTile;
+      const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu
+                                 : uint32_t(wScaleExpert[wScaleOffset(wr, kt - 1, kPairs) + perTile - 1]);
+      sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
+    }
+  }
+  uint32_t sp[2][2];  // [jj][chunks 4jj, 4jj+1 | 4jj+2, 4jj+3]
+  if (p.nvfp4Weights) {
+    scalePairsE4m3x2(sw, sp[0][0], sp[0][1]);        // NVFP4 blocks 0, 1 (block = j / 2)
+    scalePairsE4m3x2(sw >> 16, sp[1][0], sp[1][1]);  // blocks 2, 3
+  } else {
+    sp[0][0] = sp[0][1] = scalePairUe8m0(sw & 0xffu);          // MX block 0 (block = j / 4)
+    sp[1][0] = sp[1][1] = scalePairUe8m0((sw >> 8) & 0xffu);   // MX block 1
+  }
+  const uint4 raw = *reinterpret_cast<const uint4*>(sW + r * 32 + 16 * h);
+  uint32_t e[4][4];  // [t][i]: word 4h + t, i.e. q0 = 2h + t / 2, jj = t % 2
+  e2m1x8ToBf16(raw.x, e[0], lut);
+  e2m1x8ToBf16(raw.y, e[1], lut);
+  e2m1x8ToBf16(raw.z, e[2], lut);
+  e2m1x8ToBf16(raw.w, e[3], lut);
+#pragma unroll
+  for (int jj = 0; jj < 2; ++jj) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const uint32_t s = sp[jj][i >> 1];
+      const int j = 4 * jj + i;
+      *reinterpret_cast<uint2*>(sDq + r * 128 + ((j ^ (r & 7)) << 4) + 8 * h) =
+          make_uint2(mulBf16x2(e[jj][i], s), mulBf16x2(e[2 + jj][i], s));
+    }
+  }
+}
+
+// One K step's products (DqTiling above) of the dequantized tile sDq and the token stage sB, both
+// [rows][64] bf16 128B-swizzled. wgmma: issued and committed, not waited for (the caller waits:
+// ptxas serializes wgmma when a non-wgmma instruction defines an accumulator between issue and
+// wait, C7515, so there is no operand fence after the commit).
+template <int BT, bool WGMMA, int NACC>
+__device__ __forceinline__ void dqMmaStep(float (&acc)[NACC], const uint8_t* sB, const uint8_t* sDq, int warp, int lane) {
+  using D = DqTiling<BT, WGMMA>;
+  static_assert(NACC == D::kAcc, "accumulators of the tiling");
+  if constexpr (WGMMA) {
+    const int wg = warp >> 2;
+    const uint32_t aBase = smemAddr(sDq) + uint32_t(wg * 64 * 128), bBase = smemAddr(sB);
+    wgmmaFenceOperands(acc);
+    wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      const uint64_t da = sw128Descriptor(aBase + kk * 32), db = sw128Descriptor(bBase + kk * 32);
+      if constexpr (BT == 128) wgmmaM64N128(*reinterpret_cast<float(*)[64]>(acc), da, db);
+      else wgmmaM64N64(*reinterpret_cast<float(*)[32]>(acc), da, db);
+    }
+    wgmmaCommit();
+  } else {
+    constexpr int WT = D::WT, WN = D::WN, WM = D::WM, MT = D::MT, NT = D::NT;
+    const int warpW = warp / WT, warpT = warp % WT;
+#pragma unroll
+    for (int sp = 0; sp < 2; ++sp) {
+      uint32_t bfr[NT][4];
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        const int row = warpT * WN + nt * 8 + (lane & 7);
+        const int ch = 4 * sp + (lane >> 3);
+        ldmatrixX4(bfr[nt], sB + row * 128 + ((ch ^ (row & 7)) << 4));
+      }
+#pragma unroll
+      for (int ss = 0; ss < 2; ++ss) {
+        const int s = 2 * sp + ss;
+#pragma unroll
+        for (int mi = 0; mi < MT; ++mi) {
+          uint32_t a[4];
+          const int row = warpW * WM + mi * 16 + (lane & 15);
+          const int ch = 2 * s + (lane >> 4);
+          ldmatrixX4(a, sDq + row * 128 + ((ch ^ (row & 7)) << 4));
+#pragma unroll
+          for (int nt = 0; nt < NT; ++nt)
+            mmaBf16(*reinterpret_cast<float(*)[4]>(acc + (mi * NT + nt) * 4), a, bfr[nt][2 * ss], bfr[nt][2 * ss + 1]);
+        }
+      }
+    }
+  }
+}
+
+// The accumulators into Cs[token][weight row] (row stride kDqRows + 4 floats), the layout
+// gemmEpilogue reads.
+template <int BT, bool WGMMA, int NACC>
+__device__ __forceinline__ void dqStoreAccumulators(float* Cs, const float (&acc)[NACC], int warp, int lane) {
+  using D = DqTiling<BT, WGMMA>;
+  constexpr int CS = kDqRows + 4;
+  const int g = lane >> 2, q = lane & 3;
+  if constexpr (WGMMA) {
+    const int r0 = (warp >> 2) * 64 + (warp & 3) * 16 + g;
+#pragma unroll
+    for (int j = 0; j < BT / 8; ++j) {
+      const int c = 8 * j + 2 * q;
+      Cs[c * CS + r0] = acc[4 * j];
+      Cs[(c + 1) * CS + r0] = acc[4 * j + 1];
+      Cs[c * CS + r0 + 8] = acc[4 * j + 2];
+      Cs[(c + 1) * CS + r0 + 8] = acc[4 * j + 3];
+    }
+  } else {
+    const int warpW = warp / D::WT, warpT = warp % D::WT;
+#pragma unroll
+    for (int mi = 0; mi < D::MT; ++mi) {
+#pragma unroll
+      for (int nt = 0; nt < D::NT; ++nt) {
+        const int r = warpW * D::WM + mi * 16 + g;
+        const int c = warpT * D::WN + nt * 8 + 2 * q;
+        const float* a = acc + (mi * D::NT + nt) * 4;
+        Cs[c * CS + r] = a[0];
+        Cs[(c + 1) * CS + r] = a[1];
+        Cs[c * CS + r + 8] = a[2];
+        Cs[(c + 1) * CS + r + 8] = a[3];
+      }
+    }
+  }
+}
+
 template <int BT, int KIND, int MMA>
 __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmParams p) {
   constexpr int THREADS = 32 * kDqWarps;
@@ -155,33 +338,11 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   const int tile = int(blockIdx.x / unsigned(nW));
   const int nTile = int(blockIdx.x % unsigned(nW));
   if (tile >= __ldg(p.numTiles)) return;
-  int lo = 0, hi = p.El - 1;
-  while (lo < hi) {
-    const int mid = (lo + hi + 1) >> 1;
-    if (__ldg(p.tileStart + mid) <= tile) lo = mid;
-    else hi = mid - 1;
-  }
-  const int l = lo;
-  const int count = __ldg(p.expertCount + l);
-  const int tileInExpert = tile - __ldg(p.tileStart + l);
-  const int rowBegin = __ldg(p.expertStart + l) + tileInExpert * BT;
-  const int rows = min(BT, count - tileInExpert * BT);
+  const DqTile dt = dqTileOf<BT>(p, tile);
+  const int l = dt.l, rowBegin = dt.rowBegin, rows = dt.rows;
   if (FAULT(p.fault, kFaultDroppedLastPartialTile) && rows < BT) return;
 
-  for (int r = tid; r < BW; r += THREADS) {
-    int w;
-    if (KIND == kGemmFc1) {
-      constexpr int HALF = BW / 2;
-      const int i = nTile * HALF + (r % HALF);
-      bool gate = r >= HALF;
-      if (FAULT(p.fault, kFaultGateUpSwapped)) gate = !gate;
-      w = i < p.I ? (gate ? p.I + i : i) : -1;
-    } else {
-      const int h = nTile * BW + r;
-      w = h < p.H ? h : -1;
-    }
-    wRowIdx[r] = w;
-  }
+  for (int r = tid; r < BW; r += THREADS) wRowIdx[r] = dqWeightRow<KIND>(p, nTile, r);
   tokenRowOffsets<KIND, BT, THREADS>(p, rowBegin, rows, rowOff);
   __syncthreads();
 
@@ -225,115 +386,19 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
 
   const int sfw = p.nvfp4Weights ? 16 : 32;
   const int nBlocks = p.K / sfw;
-  // The raw stage holds 32 bytes (8 words) per row; word w = 2·q0 + jj holds the elements
-  // 8j + 2q0 (+1) of chunks j = 4jj + i (i = 0..3). Thread tid takes row r = tid / 2, words
-  // 4h..4h+3 (h = tid % 2: q0 = 2h, 2h+1 and jj = 0, 1) in one 16-byte read, and writes words
-  // 2h, 2h+1 of all 8 chunks of its tile row (8-byte stores). Reads: a warp reads 512
-  // consecutive bytes (4 wavefronts, no conflict). Writes: per chunk, 16 distinct 8-byte slots
-  // (chunk j ^ (r & 7) over 8 rows, times h) cover the 32 banks, 2 threads each: 2 wavefronts,
-  // the minimum. One scale word per thread.
-  // (Run 3's mapping read single words at a 32-byte row stride: 3.2-way conflicts; run 4's first
-  // fix, one word in each of four rows, removed the conflicts but loaded and converted four scale
-  // words per thread: +26 % instructions, slower.)
   static_assert(THREADS == 2 * BW, "half a raw row per thread");
   const E2m1Tables lut = e2m1Tables();
   auto dequantStage = [&](int stage, int kt, uint8_t* sDq) {
-    const uint8_t* sW = smem + S::kRawOff + stage * S::kRawStage;
-    const uint8_t* sWs = sW + BW * 32;
-    const int r = tid >> 1, h = tid & 1;
-    uint32_t sw = *reinterpret_cast<const uint32_t*>(sWs + r * 4);
-    if (FAULT(p.fault, kFaultNeighbourBlockScale) && nBlocks >= 2) {
-      const int last = nBlocks - 1, perTile = 64 / sfw;
-      const int wr = wRowIdx[r];
-      if (kt == (last * sfw) / 64 && wr >= 0) {
-        const int lb = last % perTile;
-        const uint32_t nb = lb > 0 ? (sw >> (8 * (lb - 1))) & 0xffu
-                                   : uint32_t(wScaleExpert[wScaleOffset(wr, kt - 1, kPairs) + perTile - 1]);
-        sw = (sw & ~(0xffu << (8 * lb))) | (nb << (8 * lb));
-      }
-    }
-    uint32_t sp[2][2];  // [jj][chunks 4jj, 4jj+1 | 4jj+2, 4jj+3]
-    if (p.nvfp4Weights) {
-      scalePairsE4m3x2(sw, sp[0][0], sp[0][1]);        // NVFP4 blocks 0, 1 (block = j / 2)
-      scalePairsE4m3x2(sw >> 16, sp[1][0], sp[1][1]);  // blocks 2, 3
-    } else {
-      sp[0][0] = sp[0][1] = scalePairUe8m0(sw & 0xffu);          // MX block 0 (block = j / 4)
-      sp[1][0] = sp[1][1] = scalePairUe8m0((sw >> 8) & 0xffu);   // MX block 1
-    }
-    const uint4 raw = *reinterpret_cast<const uint4*>(sW + r * 32 + 16 * h);
-    uint32_t e[4][4];  // [t][i]: word 4h + t, i.e. q0 = 2h + t / 2, jj = t % 2
-    e2m1x8ToBf16(raw.x, e[0], lut);
-    e2m1x8ToBf16(raw.y, e[1], lut);
-    e2m1x8ToBf16(raw.z, e[2], lut);
-    e2m1x8ToBf16(raw.w, e[3], lut);
-#pragma unroll
-    for (int jj = 0; jj < 2; ++jj) {
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const uint32_t s = sp[jj][i >> 1];
-        const int j = 4 * jj + i;
-        *reinterpret_cast<uint2*>(sDq + r * 128 + ((j ^ (r & 7)) << 4) + 8 * h) =
-            make_uint2(mulBf16x2(e[jj][i], s), mulBf16x2(e[2 + jj][i], s));
-      }
-    }
+    dqDequantHalfRow<BW>(p, smem + S::kRawOff + stage * S::kRawStage, tid >> 1, tid & 1, kt, sDq, lut, wRowIdx,
+                         wScaleExpert, kPairs, sfw, nBlocks);
   };
 
   const int warp = tid >> 5, lane = tid & 31;
-  const int g = lane >> 2, q = lane & 3;
   constexpr bool kWgmma = MMA == int(TileMma::Wgmma) && MOE_HAS_WGMMA;
-
-  // mma.sync path: warps 2 (weight rows, 64 each) x 4 (tokens, BT/4 each).
-  constexpr int WW = 2, WT = 4, WM = BW / WW, WN = BT / WT, MT = WM / 16, NT = WN / 8;
-  // wgmma path: warpgroup wg owns weight rows 64wg.., all BT tokens; BT/2 accumulators.
-  constexpr int NACC = kWgmma ? BT / 2 : MT * NT * 4;
-  float acc[NACC];
+  float acc[DqTiling<BT, kWgmma>::kAcc];
 #pragma unroll
-  for (int i = 0; i < NACC; ++i) acc[i] = 0.f;
-
-  auto mmaStep = [&](int stage, const uint8_t* sDq) {
-    const uint8_t* sB = smem + stage * S::kTokStage;
-    if constexpr (kWgmma) {
-      const int wg = warp >> 2;
-      const uint32_t aBase = smemAddr(sDq) + uint32_t(wg * 64 * 128), bBase = smemAddr(sB);
-      wgmmaFenceOperands(acc);
-      wgmmaFence();
-#pragma unroll
-      for (int kk = 0; kk < 4; ++kk) {
-        const uint64_t da = sw128Descriptor(aBase + kk * 32), db = sw128Descriptor(bBase + kk * 32);
-        if constexpr (BT == 128) wgmmaM64N128(*reinterpret_cast<float(*)[64]>(acc), da, db);
-        else wgmmaM64N64(*reinterpret_cast<float(*)[32]>(acc), da, db);
-      }
-      wgmmaCommit();  // waited for after the next step's dequantization (or after the loop); no
-                      // operand fence here: ptxas serializes wgmma when a non-wgmma instruction
-                      // defines an accumulator between issue and wait (C7515)
-    } else {
-      const int warpW = warp / WT, warpT = warp % WT;
-#pragma unroll
-      for (int sp = 0; sp < 2; ++sp) {
-        uint32_t bfr[NT][4];
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt) {
-          const int row = warpT * WN + nt * 8 + (lane & 7);
-          const int ch = 4 * sp + (lane >> 3);
-          ldmatrixX4(bfr[nt], sB + row * 128 + ((ch ^ (row & 7)) << 4));
-        }
-#pragma unroll
-        for (int ss = 0; ss < 2; ++ss) {
-          const int s = 2 * sp + ss;
-#pragma unroll
-          for (int mi = 0; mi < MT; ++mi) {
-            uint32_t a[4];
-            const int row = warpW * WM + mi * 16 + (lane & 15);
-            const int ch = 2 * s + (lane >> 4);
-            ldmatrixX4(a, sDq + row * 128 + ((ch ^ (row & 7)) << 4));
-#pragma unroll
-            for (int nt = 0; nt < NT; ++nt)
-              mmaBf16(*reinterpret_cast<float(*)[4]>(acc + (mi * NT + nt) * 4), a, bfr[nt][2 * ss], bfr[nt][2 * ss + 1]);
-          }
-        }
-      }
-    }
-  };
+  for (int i = 0; i < DqTiling<BT, kWgmma>::kAcc; ++i) acc[i] = 0.f;
+  auto mmaStep = [&](int stage, const uint8_t* sDq) { dqMmaStep<BT, kWgmma>(acc, smem + stage * S::kTokStage, sDq, warp, lane); };
 
 #pragma unroll
   for (int s = 0; s < ST - 1; ++s) {
@@ -366,34 +431,8 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
   __syncthreads();
 
   // Accumulators -> Cs[token][weight row] (overlays the pipeline), then the shared epilogue.
-  constexpr int CS = BW + 4;
   float* Cs = reinterpret_cast<float*>(smem);
-  if constexpr (kWgmma) {
-    const int r0 = (warp >> 2) * 64 + (warp & 3) * 16 + g;
-#pragma unroll
-    for (int j = 0; j < BT / 8; ++j) {
-      const int c = 8 * j + 2 * q;
-      Cs[c * CS + r0] = acc[4 * j];
-      Cs[(c + 1) * CS + r0] = acc[4 * j + 1];
-      Cs[c * CS + r0 + 8] = acc[4 * j + 2];
-      Cs[(c + 1) * CS + r0 + 8] = acc[4 * j + 3];
-    }
-  } else {
-    const int warpW = warp / WT, warpT = warp % WT;
-#pragma unroll
-    for (int mi = 0; mi < MT; ++mi) {
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-        const int r = warpW * WM + mi * 16 + g;
-        const int c = warpT * WN + nt * 8 + 2 * q;
-        const float* a = acc + (mi * NT + nt) * 4;
-        Cs[c * CS + r] = a[0];
-        Cs[(c + 1) * CS + r] = a[1];
-        Cs[c * CS + r + 8] = a[2];
-        Cs[(c + 1) * CS + r + 8] = a[3];
-      }
-    }
-  }
+  dqStoreAccumulators<BT, kWgmma>(Cs, acc, warp, lane);
   __syncthreads();
 
   gemmEpilogue<BW, BT, THREADS, KIND>(p, Cs, l, rowBegin, rows, nTile, tile, tid, nW);
