@@ -55,17 +55,17 @@ test('split-K (config 2) needs I >= 512; the wide tile needs I >= 64 and H >= 12
   t.true(err instanceof BadArgumentError && /8\/2/.test(err.message) && /split-K/.test(err.message), String(err));
 });
 
-test('configs 3-5 take only the tileTokens their kernels are built for (3: 8, 16; 4 and 5: 64, 128), naming the range', (t) => {
+test('configs 3-6 take only the tileTokens their kernels are built for (3: 8, 16; 4, 5 and 6: 64, 128), naming the range', (t) => {
   const p = configProblem('qwen3-30b-a3b', 512);
   const labels = validTactics(p).map(label);
-  for (const ok of ['8/3', '16/3', '64/4', '128/4', '64/5', '128/5']) t.true(labels.includes(ok), `${ok} missing from ${labels.join(' ')}`);
-  for (const bad of [{ tileTokens: 32, config: 3 }, { tileTokens: 128, config: 3 }, { tileTokens: 32, config: 4 }, { tileTokens: 8, config: 5 }]) {
+  for (const ok of ['8/3', '16/3', '64/4', '128/4', '64/5', '128/5', '64/6', '128/6']) t.true(labels.includes(ok), `${ok} missing from ${labels.join(' ')}`);
+  for (const bad of [{ tileTokens: 32, config: 3 }, { tileTokens: 128, config: 3 }, { tileTokens: 32, config: 4 }, { tileTokens: 8, config: 5 }, { tileTokens: 16, config: 6 }]) {
     const err = t.throws(() => assertValidTactic(p, bad));
     t.true(err instanceof BadArgumentError && /is built for tileTokens/.test(err.message), String(err));
   }
-  // The 128-row weight tile of configs 4 and 5 needs I >= 64 and H >= 128, like config 1.
+  // The 128-row weight tile of configs 4-6 needs I >= 64 and H >= 128, like config 1.
   const small = validTactics(tinyProblem()).map(label);
-  t.false(small.some((l) => l.endsWith('/4') || l.endsWith('/5')), small.join(' '));
+  t.false(small.some((l) => l.endsWith('/4') || l.endsWith('/5') || l.endsWith('/6')), small.join(' '));
   t.true(small.includes('8/3'));
 });
 

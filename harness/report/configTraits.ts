@@ -21,6 +21,7 @@ export const CONFIG_TRAITS: Readonly<Record<string, Readonly<Record<number, Conf
     3: { name: 'w64-stream', splitK: false },
     4: { name: 'w128-smemdq', splitK: false },
     5: { name: 'w128-wgmma', splitK: false },
+    6: { name: 'w128-ws', splitK: false },
   },
   emulated: {
     0: { name: 'K tiles of 64, sequential', splitK: false },
