@@ -30,7 +30,9 @@
 // commit; wgmma.wait_group 1 (step i - 1 done); arrive dqFree and tokFree of step i - 1.
 // Deadlock-free when L <= TS - 2 and DS >= 2: the producer's wait in (1) needs the consumers
 // past step i + L - TS + 1 <= i - 1, the wait in (3) past step i - DS + 1 <= i - 1, and the
-// consumers' wait on step i needs only producer iteration i.
+// consumers' wait on step i needs only producer iteration i. native/bench/ws_ring_model.py checks
+// the protocol (safety, parity waits, liveness) under random interleavings of producer and
+// consumer threads; the kernel's (TS, L, DS) pass it, L = TS - 1 or DS = 1 deadlock in it.
 // The mma.sync targets (sm_100a, PTX) run the same roles with config 4's mma.sync step on the
 // consumers (synchronous: a step is released as soon as it is issued).
 //
