@@ -92,7 +92,6 @@ __device__ __forceinline__ void wgmmaWait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 #endif
 }
-__device__ __forceinline__ void wgmmaWaitAll() { wgmmaWait<0>(); }
 
 // Shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row groups 1024 bytes apart
 // (SBO), LBO unused (1), base offset 0 (the tiles start 1024-byte aligned).
@@ -414,7 +413,7 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
     dequantStage(i % ST, i, sDq);
     fenceProxyAsyncShared();
     if constexpr (kWgmma) {
-      wgmmaWaitAll();  // step i-1's wgmma (they ran during the dequantization above) are done
+      wgmmaWait<0>();  // step i-1's wgmma (they ran during the dequantization above) are done
       wgmmaFenceOperands(acc);
     }
     __syncthreads();  // tile i is written; every warp is done with step i-1's stage
@@ -424,7 +423,7 @@ __global__ void __launch_bounds__(32 * kDqWarps, 2) moeSmemDqKernel(const GemmPa
     mmaStep(i % ST, sDq);
   }
   if constexpr (kWgmma) {
-    wgmmaWaitAll();
+    wgmmaWait<0>();
     wgmmaFenceOperands(acc);
   }
   cpAsyncWait<0>();
